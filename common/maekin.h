@@ -1,0 +1,16 @@
+/*  maekin.h: everything a Maekin program includes. */
+#ifndef MAEKIN_H_INCLUDED
+#define MAEKIN_H_INCLUDED
+
+#include <czmq.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "maekin.pb-c.h"
+#include "mk_log.h"
+
+//  Every class's self-test, in dependency order, for tests/selftest.c.
+#define MK_SELFTESTS \
+    MK_SELFTEST (mk_log)
+
+#endif
