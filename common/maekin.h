@@ -9,8 +9,4 @@
 #include "maekin.pb-c.h"
 #include "mk_log.h"
 
-//  Every class's self-test, in dependency order, for tests/selftest.c.
-#define MK_SELFTESTS \
-    MK_SELFTEST (mk_log)
-
 #endif

@@ -10,9 +10,13 @@ typedef struct {
     void (*test) (bool verbose);
 } selftest_t;
 
+#define MK_SELFTEST(name) void name##_test (bool verbose);
+#include "selftests.h"
+#undef MK_SELFTEST
+
 static const selftest_t s_tests[] = {
 #define MK_SELFTEST(name) {#name, name##_test},
-    MK_SELFTESTS
+#include "selftests.h"
 #undef MK_SELFTEST
 };
 
