@@ -32,7 +32,7 @@ GEN := build/gen
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS     = -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
-             -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
+             -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
              -MMD -MP -Icommon -I$(GEN) $(PKG_CFLAGS)
 LDLIBS     = $(PKG_LIBS) -lpthread -lm
 

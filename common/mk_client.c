@@ -1,0 +1,283 @@
+/*  mk_client: a client of the bus (proto/BUS.md), pipelined by correlation id. */
+#include "mk_client.h"
+
+#include "mk_msg.h"
+#include "mk_sock.h"
+#include "mk_wire.h"
+
+struct _mk_client_t {
+    zsock_t *sock;          //  DEALER connected to the broker
+    char *endpoint;         //  the broker's request endpoint, for error messages
+    uint64_t next_corr;     //  the next correlation id to use
+};
+
+mk_client_t *
+mk_client_new (const char *endpoint)
+{
+    zsock_t *sock = mk_sock_new (ZMQ_DEALER, endpoint);
+    if (!sock)
+        return NULL;
+    mk_client_t *self = (mk_client_t *) zmalloc (sizeof (mk_client_t));
+    self->sock = sock;
+    self->endpoint = strdup (endpoint);
+    //  Start at a random point so that a restarted client never matches a stale reply.
+    self->next_corr = ((uint64_t) randof (1 << 30) << 32) | 1;
+    return self;
+}
+
+void
+mk_client_destroy (mk_client_t **self_p)
+{
+    assert (self_p);
+    mk_client_t *self = *self_p;
+    if (self) {
+        zsock_destroy (&self->sock);
+        free (self->endpoint);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+zsock_t *
+mk_client_sock (mk_client_t *self)
+{
+    return self->sock;
+}
+
+uint64_t
+mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env)
+{
+    uint64_t corr = self->next_corr++;
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+    zmsg_addstr (msg, service);
+    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (corr)});
+    zmsg_append (msg, &(zframe_t *) {mk_msg_pack (env)});
+    if (zmsg_send (&msg, self->sock) != 0) {
+        zmsg_destroy (&msg);
+        return 0;
+    }
+    return corr;
+}
+
+//  Turns a received bus message into a reply; -2 if it is not one.
+static int
+s_parse_reply (zmsg_t *msg, mk_reply_t *reply)
+{
+    zframe_t *header = zmsg_first (msg);
+    int command = mk_wire_parse_header (header, NULL);
+    zframe_t *service = zmsg_next (msg);
+    zframe_t *corr = zmsg_next (msg);
+    if (!service || zframe_size (service) >= sizeof reply->service
+        || mk_wire_id (corr, &reply->corr) != 0)
+        return -2;
+    memcpy (reply->service, zframe_data (service), zframe_size (service));
+    reply->service[zframe_size (service)] = 0;
+    if (command == MK_WIRE_ERROR && zmsg_size (msg) == 5) {
+        zframe_t *status = zmsg_next (msg);
+        zframe_t *reason = zmsg_next (msg);
+        if (zframe_size (status) != 2)
+            return -2;
+        byte *s = zframe_data (status);
+        char *text = zframe_strdup (reason);
+        reply->env = mk_msg_new_status ((s[0] << 8) | s[1], "%s", text);
+        free (text);
+        reply->progress = false;
+        return 0;
+    }
+    if ((command == MK_WIRE_REPLY || command == MK_WIRE_PROGRESS) && zmsg_size (msg) == 4) {
+        zframe_t *body = zmsg_next (msg);
+        const char *why = NULL;
+        reply->env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+        if (!reply->env)
+            reply->env = mk_msg_new_status (MK_INTERNAL, "bad reply from '%s': %s",
+                                            reply->service, why);
+        reply->progress = command == MK_WIRE_PROGRESS;
+        return 0;
+    }
+    return -2;
+}
+
+int
+mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms)
+{
+    int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
+    while (true) {
+        int wait = deadline < 0 ? -1 : (int) (deadline - zclock_mono ());
+        if (deadline >= 0 && wait < 0)
+            wait = 0;
+        zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+        int rc = zmq_poll (&item, 1, wait);
+        if (rc <= 0)
+            return -1;
+        zmsg_t *msg = zmsg_recv (self->sock);
+        if (!msg)
+            return -1;
+        memset (reply, 0, sizeof *reply);
+        rc = s_parse_reply (msg, reply);
+        zmsg_destroy (&msg);
+        if (rc == 0)
+            return 0;
+        mk_warn ("mk_client: dropped a malformed message from the broker at '%s'",
+                 self->endpoint);
+    }
+}
+
+void
+mk_reply_clear (mk_reply_t *reply)
+{
+    mk_msg_free (&reply->env);
+}
+
+Maekin__Envelope *
+mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
+                int timeout_ms, int retries, mk_progress_fn *progress, void *arg)
+{
+    char request_id[40];
+    if (!env->request_id || !*env->request_id) {
+        zuuid_t *uuid = zuuid_new ();
+        snprintf (request_id, sizeof request_id, "%s", zuuid_str_canonical (uuid));
+        zuuid_destroy (&uuid);
+        env->request_id = request_id;
+    }
+    //  A late reply to an earlier attempt is as good as the reply to the last one.
+    uint64_t sent[16];
+    int attempts = 0;
+    if (retries > 15)
+        retries = 15;
+    Maekin__Envelope *answer = NULL;
+    while (!answer && attempts <= retries) {
+        uint64_t corr = mk_client_send (self, service, env);
+        if (corr == 0)
+            break;
+        sent[attempts++] = corr;
+        int64_t deadline = zclock_mono () + timeout_ms;
+        while (!answer) {
+            int64_t left = deadline - zclock_mono ();
+            mk_reply_t reply;
+            if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0)
+                break;
+            bool ours = false;
+            for (int i = 0; i < attempts; i++)
+                ours |= reply.corr == sent[i];
+            if (ours && reply.progress) {
+                if (progress)
+                    progress (reply.env, arg);
+                deadline = zclock_mono () + timeout_ms;
+            }
+            else if (ours) {
+                answer = reply.env;
+                reply.env = NULL;
+            }
+            mk_reply_clear (&reply);
+        }
+        if (!answer && attempts <= retries)
+            mk_debug ("mk_client: no reply from '%s' in %d ms, retrying", service, timeout_ms);
+    }
+    if (env->request_id == request_id)
+        env->request_id = NULL;
+    if (!answer)
+        answer = mk_msg_new_status (
+            MK_TIMEOUT, "no reply from '%s' within %d ms after %d attempt%s (is maekin-broker running at %s?)",
+            service, timeout_ms, attempts, attempts == 1 ? "" : "s", self->endpoint);
+    return answer;
+}
+
+//  The self-test plays the broker with a ROUTER: it answers, errs, and stays silent.
+void
+mk_client_test (bool verbose)
+{
+    zsock_t *router = mk_sock_new (ZMQ_ROUTER, "@tcp://127.0.0.1:*");
+    char *endpoint = mk_sock_endpoint (router);
+    mk_client_t *client = mk_client_new (endpoint);
+    assert (client);
+
+    Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
+    show.name = "web-1";
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
+    env.vm_show = &show;
+    uint64_t corr = mk_client_send (client, "cloud", &env);
+    assert (corr);
+
+    zmsg_t *msg = zmsg_recv (router);
+    assert (zmsg_size (msg) == 5);
+    zframe_t *identity = zmsg_pop (msg);
+    zframe_t *header = zmsg_pop (msg);
+    assert (mk_wire_parse_header (header, NULL) == MK_WIRE_REQUEST);
+    char *service = zmsg_popstr (msg);
+    assert (streq (service, "cloud"));
+    zframe_t *corr_frame = zmsg_pop (msg);
+    zmsg_destroy (&msg);
+
+    //  A progress message, then the reply.
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    answer.status = MK_OK;
+    mk_wire_command_t commands[] = {MK_WIRE_PROGRESS, MK_WIRE_REPLY};
+    for (int i = 0; i < 2; i++) {
+        msg = zmsg_new ();
+        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+        zmsg_append (msg, &(zframe_t *) {mk_wire_header (commands[i])});
+        zmsg_addstr (msg, service);
+        zmsg_append (msg, &(zframe_t *) {zframe_dup (corr_frame)});
+        zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&answer)});
+        zmsg_send (&msg, router);
+    }
+    mk_reply_t reply;
+    assert (mk_client_recv (client, &reply, 1000) == 0);
+    assert (reply.progress && reply.corr == corr);
+    mk_reply_clear (&reply);
+    assert (mk_client_recv (client, &reply, 1000) == 0);
+    assert (!reply.progress && reply.corr == corr && reply.env->status == MK_OK);
+    assert (streq (reply.service, "cloud"));
+    mk_reply_clear (&reply);
+
+    //  A broker error arrives as an envelope with status and reason.
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_ERROR)});
+    zmsg_addstr (msg, "cloud");
+    zmsg_append (msg, &(zframe_t *) {zframe_dup (corr_frame)});
+    zmsg_addmem (msg, "\x01\x94", 2);
+    zmsg_addstr (msg, "no worker serves 'cloud'");
+    zmsg_send (&msg, router);
+    //  Garbage from the broker is skipped, not trusted.
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+    zmsg_addstr (msg, "garbage");
+    zmsg_send (&msg, router);
+    assert (mk_client_recv (client, &reply, 1000) == 0);
+    assert (reply.env->status == 404 && strstr (reply.env->reason, "no worker"));
+    mk_reply_clear (&reply);
+    assert (mk_client_recv (client, &reply, 50) == -1);
+
+    //  A call with no answer times out after its retries, keeping its request id.
+    int64_t start = zclock_mono ();
+    Maekin__Envelope *result = mk_client_call (client, "cloud", &env, 50, 2, NULL, NULL);
+    assert (result->status == MK_TIMEOUT && strstr (result->reason, "3 attempts"));
+    assert (zclock_mono () - start >= 150);
+    mk_msg_free (&result);
+    char *ids[3];
+    for (int i = 0; i < 3; i++) {
+        msg = zmsg_recv (router);
+        assert (zmsg_size (msg) == 5);
+        zframe_t *body = zmsg_last (msg);
+        const char *why;
+        Maekin__Envelope *got = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+        ids[i] = strdup (got->request_id);
+        mk_msg_free (&got);
+        zmsg_destroy (&msg);
+    }
+    assert (strlen (ids[0]) == 36 && streq (ids[0], ids[1]) && streq (ids[1], ids[2]));
+    for (int i = 0; i < 3; i++)
+        free (ids[i]);
+    assert (env.request_id == NULL);
+
+    freen (service);
+    zframe_destroy (&corr_frame);
+    zframe_destroy (&header);
+    zframe_destroy (&identity);
+    mk_client_destroy (&client);
+    zsock_destroy (&router);
+    freen (endpoint);
+}

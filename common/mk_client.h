@@ -1,0 +1,51 @@
+/*  mk_client: a client of the bus. Sends requests to a service by name and receives
+    their replies, pipelined: many requests may be in flight, matched by correlation id.
+    mk_client_call is the synchronous form with timeout and retry (same request id). */
+#ifndef MK_CLIENT_H_INCLUDED
+#define MK_CLIENT_H_INCLUDED
+
+#include "maekin.h"
+
+typedef struct _mk_client_t mk_client_t;
+
+//  One reply as received: the bus's correlation id, the service that answered, whether
+//  it is an intermediate progress message, and the envelope (owned by the reply).
+//  Errors made by the broker (no such service, worker lost, busy, timeout) arrive as
+//  envelopes holding only status and reason.
+typedef struct {
+    uint64_t corr;
+    char service[64];
+    bool progress;
+    Maekin__Envelope *env;
+} mk_reply_t;
+
+//  Connect to the broker's request endpoint.
+mk_client_t *mk_client_new (const char *endpoint);
+void mk_client_destroy (mk_client_t **self_p);
+
+//  The socket, for a poller or zloop of the caller's.
+zsock_t *mk_client_sock (mk_client_t *self);
+
+//  Send a request; returns its correlation id (never 0), or 0 if the bus refused it.
+uint64_t mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env);
+
+//  Receive the next reply, waiting up to timeout_ms (-1: forever). 0 on success, -1 on
+//  timeout or interrupt. Frames that are not a valid reply are logged and skipped.
+int mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms);
+
+//  Free the envelope a reply holds.
+void mk_reply_clear (mk_reply_t *reply);
+
+//  Synchronous call: send, wait for the final reply for up to timeout_ms, resend up to
+//  `retries` more times (the request id is kept, so the server does the work once).
+//  Progress messages are passed to the callback, if any. Returns a reply envelope the
+//  caller frees with mk_msg_free; never NULL: on failure it is an envelope with status
+//  MK_TIMEOUT or MK_UNAVAILABLE and a reason.
+typedef void (mk_progress_fn) (Maekin__Envelope *progress, void *arg);
+Maekin__Envelope *mk_client_call (mk_client_t *self, const char *service,
+                                  Maekin__Envelope *env, int timeout_ms, int retries,
+                                  mk_progress_fn *progress, void *arg);
+
+void mk_client_test (bool verbose);
+
+#endif

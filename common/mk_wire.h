@@ -1,0 +1,42 @@
+/*  mk_wire: the bus frames of proto/BUS.md: the 4-byte header and the commands. */
+#ifndef MK_WIRE_H_INCLUDED
+#define MK_WIRE_H_INCLUDED
+
+#include "maekin.h"
+
+#define MK_WIRE_VERSION 1
+#define MK_WIRE_SERVICE_MAX 63      //  bytes in a service name
+#define MK_WIRE_SERVICES_MAX 64     //  services in one READY
+#define MK_WIRE_HEARTBEAT_MS 1000
+#define MK_WIRE_LIVENESS 3
+
+typedef enum {
+    MK_WIRE_READY = 1,
+    MK_WIRE_REQUEST = 2,
+    MK_WIRE_REPLY = 3,
+    MK_WIRE_PROGRESS = 4,
+    MK_WIRE_ERROR = 5,
+    MK_WIRE_HEARTBEAT = 6,
+    MK_WIRE_DISCONNECT = 7,
+} mk_wire_command_t;
+
+//  A new header frame for a command.
+zframe_t *mk_wire_header (mk_wire_command_t command);
+
+//  Read a header frame: the command, or -2 if it is not a Maekin header at all, or -3 if
+//  it is one of another protocol version (*version says which).
+int mk_wire_parse_header (zframe_t *frame, int *version);
+
+//  An 8-byte frame holding a correlation id or token, and reading one back (-2 if the
+//  frame is not 8 bytes).
+zframe_t *mk_wire_id_frame (uint64_t id);
+int mk_wire_id (zframe_t *frame, uint64_t *id);
+
+//  A service name frame is valid: 1..MK_WIRE_SERVICE_MAX printable bytes.
+bool mk_wire_service_valid (zframe_t *frame);
+
+const char *mk_wire_command_name (int command);
+
+void mk_wire_test (bool verbose);
+
+#endif
