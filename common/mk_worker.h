@@ -1,0 +1,53 @@
+/*  mk_worker: a worker on the bus (proto/BUS.md). Serves one or more services on one
+    socket, heartbeats, and registers again when the broker restarts. The caller polls
+    mk_worker_sock, calls mk_worker_recv when it is readable and mk_worker_tick at least
+    once a heartbeat interval. */
+#ifndef MK_WORKER_H_INCLUDED
+#define MK_WORKER_H_INCLUDED
+
+#include "maekin.h"
+
+typedef struct _mk_worker_t mk_worker_t;
+
+//  One request as received: the broker's token (give it back with the reply), the
+//  service it was sent to, and its envelope (owned by the request).
+typedef struct {
+    uint64_t token;
+    char service[64];
+    Maekin__Envelope *env;
+} mk_request_t;
+
+//  Connect to the broker and offer the services (1..64 names).
+mk_worker_t *mk_worker_new (const char *endpoint, const char **services, size_t count);
+
+//  Say DISCONNECT and close.
+void mk_worker_destroy (mk_worker_t **self_p);
+
+zsock_t *mk_worker_sock (mk_worker_t *self);
+
+//  Read one message. 1 and *request filled if it was a request; 0 if it was bus traffic
+//  or a request the worker already answered itself (malformed body: status 400, other
+//  message version: 505); -1 if nothing could be read.
+int mk_worker_recv (mk_worker_t *self, mk_request_t *request);
+
+//  True if a message is waiting (to drain a batch without polling again).
+bool mk_worker_pending (mk_worker_t *self);
+
+//  Send the reply (final) or a progress message for a request's token.
+int mk_worker_reply (mk_worker_t *self, uint64_t token, Maekin__Envelope *env);
+int mk_worker_progress (mk_worker_t *self, uint64_t token, Maekin__Envelope *env);
+
+//  Heartbeat and check the broker's liveness; call at least every heartbeat interval.
+void mk_worker_tick (mk_worker_t *self);
+
+//  True if the broker was heard from within the liveness period.
+bool mk_worker_connected (mk_worker_t *self);
+
+//  Heartbeat interval in ms (default MK_WIRE_HEARTBEAT_MS), mostly for tests.
+void mk_worker_set_heartbeat (mk_worker_t *self, int interval_ms);
+
+void mk_request_clear (mk_request_t *request);
+
+void mk_worker_test (bool verbose);
+
+#endif
