@@ -1,0 +1,59 @@
+/*  maekin-broker: the bus. Routes requests to workers by service name and proxies the
+    metric and event streams. See proto/BUS.md. */
+#include "maekin.h"
+
+#include "broker_router.h"
+#include "broker_stream.h"
+#include "mk_cfg.h"
+
+static const mk_cfg_item_t s_schema[] = {
+    {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "request endpoint (ROUTER) to bind"},
+    {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "publishers' endpoint (XSUB) to bind"},
+    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012", "subscribers' endpoint (XPUB) to bind"},
+    {"bus/heartbeat_ms", MK_CFG_INT, "1000", "heartbeat interval in ms"},
+    {"broker/max_pending", MK_CFG_INT, "20000", "open requests one worker may hold"},
+    {"broker/timeout_s", MK_CFG_INT, "300", "answer 504 after this long without a reply"},
+    {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
+    {NULL, 0, NULL, NULL}};
+
+int
+main (int argc, char **argv)
+{
+    int exit_code;
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-broker", "The Maekin bus.", s_schema, argc, argv,
+                                 &exit_code);
+    if (!cfg)
+        return exit_code;
+    broker_router_opts_t opts = {
+        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .heartbeat_ms = (int) mk_cfg_int (cfg, "bus/heartbeat_ms"),
+        .max_pending = (int) mk_cfg_int (cfg, "broker/max_pending"),
+        .timeout_ms = (int) mk_cfg_int (cfg, "broker/timeout_s") * 1000,
+    };
+    if (opts.heartbeat_ms < 10 || opts.max_pending < 1 || opts.timeout_ms < 1000) {
+        fprintf (stderr, "maekin-broker: heartbeat_ms must be >= 10, max_pending >= 1 and "
+                         "timeout_s >= 1\n");
+        mk_cfg_destroy (&cfg);
+        return 2;
+    }
+    zactor_t *router = broker_router_new (&opts);
+    zactor_t *stream = broker_stream_new (mk_cfg_str (cfg, "bus/stream_in"),
+                                          mk_cfg_str (cfg, "bus/stream_out"));
+    if (!router || !stream) {
+        fprintf (stderr, "maekin-broker: cannot bind its endpoints (in use? see the log above)\n");
+        zactor_destroy (&router);
+        zactor_destroy (&stream);
+        mk_cfg_destroy (&cfg);
+        return 1;
+    }
+    mk_info ("requests on %s, streams in %s out %s", opts.endpoint,
+             mk_cfg_str (cfg, "bus/stream_in"), mk_cfg_str (cfg, "bus/stream_out"));
+    //  Wait for SIGINT or SIGTERM: CZMQ's handler sets zsys_interrupted.
+    while (!zsys_interrupted)
+        zclock_sleep (100);
+    mk_info ("stopping");
+    zactor_destroy (&router);
+    zactor_destroy (&stream);
+    mk_cfg_destroy (&cfg);
+    return 0;
+}

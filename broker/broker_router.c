@@ -1,0 +1,705 @@
+/*  broker_router: routes requests to workers by service name (proto/BUS.md). */
+#include "broker_router.h"
+
+#include "mk_client.h"
+#include "mk_msg.h"
+#include "mk_sock.h"
+#include "mk_wire.h"
+#include "mk_worker.h"
+
+//  Open requests are kept in a ring indexed by token; a slot is found by probing from
+//  the next token, so a long request never blocks the ring and lookups stay O(1).
+#define PENDING_SLOTS 65536
+#define PENDING_PROBES 256
+#define IDENTITY_MAX 32
+
+typedef struct _service_t service_t;
+typedef struct _worker_t worker_t;
+
+struct _service_t {
+    char name[MK_WIRE_SERVICE_MAX + 1];  //  the service's name
+    zlistx_t *workers;      //  worker_t * serving it (borrowed; the worker table owns)
+};
+
+struct _worker_t {
+    char key[2 * IDENTITY_MAX + 1];  //  the routing identity in hex: the table's key
+    zframe_t *identity;     //  the routing identity frame
+    service_t *services[MK_WIRE_SERVICES_MAX];  //  what it serves
+    size_t count;           //  how many services
+    int pending;            //  open requests it holds
+    int64_t expiry;         //  dead if not heard from before this (mono ms)
+};
+
+typedef struct {
+    uint64_t token;         //  0 when the slot is free
+    byte client[IDENTITY_MAX];  //  the client's routing identity
+    size_t client_size;
+    uint64_t corr;          //  the client's correlation id
+    service_t *service;     //  where the request went
+    worker_t *worker;       //  who holds it
+    int64_t deadline;       //  504 after this (mono ms)
+} pending_t;
+
+typedef struct {
+    zsock_t *pipe;          //  our actor pipe
+    zsock_t *router;        //  the request socket
+    broker_router_opts_t opts;
+    zhashx_t *workers;      //  key -> worker_t (owned)
+    zhashx_t *services;     //  name -> service_t (owned)
+    pending_t *pending;     //  the ring of open requests
+    uint64_t next_token;    //  the next token to try
+    size_t open;            //  open requests
+    uint64_t routed;        //  requests handed to workers
+    int64_t next_heartbeat; //  when to heartbeat and expire (mono ms)
+} router_t;
+
+static void
+s_key (zframe_t *identity, char *key)
+{
+    size_t size = zframe_size (identity);
+    byte *data = zframe_data (identity);
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < size && i < IDENTITY_MAX; i++) {
+        key[2 * i] = hex[data[i] >> 4];
+        key[2 * i + 1] = hex[data[i] & 15];
+    }
+    key[2 * (size < IDENTITY_MAX ? size : IDENTITY_MAX)] = 0;
+}
+
+static void
+s_service_destroy (void **item)
+{
+    service_t *service = (service_t *) *item;
+    zlistx_destroy (&service->workers);
+    free (service);
+    *item = NULL;
+}
+
+static void
+s_worker_free (void **item)
+{
+    worker_t *worker = (worker_t *) *item;
+    zframe_destroy (&worker->identity);
+    free (worker);
+    *item = NULL;
+}
+
+//  Sends a message, never blocking; false if the peer is gone or its queue is full.
+static bool
+s_send (router_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
+    size_t count = zmsg_size (msg);
+    void *handle = zsock_resolve (self->router);
+    size_t i = 0;
+    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), i++) {
+        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
+        if (zmq_send (handle, zframe_data (frame), zframe_size (frame), flags) < 0) {
+            zmsg_destroy (msg_p);
+            return false;
+        }
+    }
+    zmsg_destroy (msg_p);
+    return true;
+}
+
+static void
+s_send_error (router_t *self, const byte *client, size_t client_size, const char *service,
+              uint64_t corr, int status, const char *reason)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_addmem (msg, client, client_size);
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_ERROR)});
+    zmsg_addstr (msg, service);
+    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (corr)});
+    byte code[2] = {(byte) (status >> 8), (byte) status};
+    zmsg_addmem (msg, code, 2);
+    zmsg_addstr (msg, reason);
+    if (!s_send (self, &msg))
+        mk_debug ("broker_router: could not deliver an error to a client: %s",
+                  zmq_strerror (zmq_errno ()));
+}
+
+static void
+s_send_command (router_t *self, zframe_t *identity, mk_wire_command_t command)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (command)});
+    s_send (self, &msg);
+}
+
+static void
+s_pending_release (router_t *self, pending_t *slot)
+{
+    slot->worker->pending--;
+    slot->token = 0;
+    self->open--;
+}
+
+//  Fails every open request a worker holds, then forgets the worker.
+static void
+s_worker_delete (router_t *self, worker_t *worker, const char *why)
+{
+    mk_info ("broker_router: worker %s serving '%s'%s gone: %s", worker->key,
+             worker->count ? worker->services[0]->name : "", worker->count > 1 ? " and more" : "",
+             why);
+    for (size_t i = 0; worker->pending > 0 && i < PENDING_SLOTS; i++) {
+        pending_t *slot = &self->pending[i];
+        if (slot->token && slot->worker == worker) {
+            char reason[160];
+            snprintf (reason, sizeof reason, "the worker serving '%s' was lost (%s)",
+                      slot->service->name, why);
+            s_send_error (self, slot->client, slot->client_size, slot->service->name,
+                          slot->corr, 503, reason);
+            s_pending_release (self, slot);
+        }
+    }
+    for (size_t i = 0; i < worker->count; i++) {
+        zlistx_t *list = worker->services[i]->workers;
+        void *handle = zlistx_find (list, worker);
+        if (handle)
+            zlistx_delete (list, handle);
+    }
+    zhashx_delete (self->workers, worker->key);
+}
+
+static service_t *
+s_service_require (router_t *self, const char *name)
+{
+    service_t *service = (service_t *) zhashx_lookup (self->services, name);
+    if (!service) {
+        service = (service_t *) zmalloc (sizeof (service_t));
+        snprintf (service->name, sizeof service->name, "%s", name);
+        service->workers = zlistx_new ();
+        zhashx_insert (self->services, name, service);
+    }
+    return service;
+}
+
+static void
+s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg)
+{
+    size_t count = zmsg_size (msg) - 2;
+    bool valid = count >= 1 && count <= MK_WIRE_SERVICES_MAX
+                 && zframe_size (identity) <= IDENTITY_MAX;
+    for (zframe_t *f = zmsg_next (msg); f && valid; f = zmsg_next (msg))
+        valid = mk_wire_service_valid (f);
+    if (!valid) {
+        mk_warn ("broker_router: malformed READY from %s refused", key);
+        s_send_command (self, identity, MK_WIRE_DISCONNECT);
+        return;
+    }
+    //  A READY from a known worker (it thought us dead) starts it afresh.
+    worker_t *old = (worker_t *) zhashx_lookup (self->workers, key);
+    if (old)
+        s_worker_delete (self, old, "registered again");
+    worker_t *worker = (worker_t *) zmalloc (sizeof (worker_t));
+    snprintf (worker->key, sizeof worker->key, "%s", key);
+    worker->identity = zframe_dup (identity);
+    worker->expiry = zclock_mono () + (int64_t) self->opts.heartbeat_ms * MK_WIRE_LIVENESS;
+    zmsg_first (msg);
+    zmsg_next (msg);
+    for (zframe_t *f = zmsg_next (msg); f; f = zmsg_next (msg)) {
+        char name[MK_WIRE_SERVICE_MAX + 1];
+        memcpy (name, zframe_data (f), zframe_size (f));
+        name[zframe_size (f)] = 0;
+        service_t *service = s_service_require (self, name);
+        worker->services[worker->count++] = service;
+        zlistx_add_end (service->workers, worker);
+    }
+    zhashx_insert (self->workers, key, worker);
+    mk_info ("broker_router: worker %s ready for '%s'%s", key, worker->services[0]->name,
+             count > 1 ? " and more" : "");
+}
+
+//  The least loaded worker of a service that still has room, or NULL.
+static worker_t *
+s_choose (router_t *self, service_t *service)
+{
+    worker_t *best = NULL;
+    for (worker_t *w = (worker_t *) zlistx_first (service->workers); w;
+         w = (worker_t *) zlistx_next (service->workers))
+        if (w->pending < self->opts.max_pending && (!best || w->pending < best->pending))
+            best = w;
+    //  Rotate so that equally loaded workers take turns.
+    if (best && zlistx_size (service->workers) > 1)
+        zlistx_move_end (service->workers, zlistx_find (service->workers, best));
+    return best;
+}
+
+static void
+s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
+{
+    zframe_t *service_frame = zmsg_next (msg);
+    zframe_t *corr_frame = zmsg_next (msg);
+    zframe_t *body = zmsg_next (msg);
+    byte *client = zframe_data (identity);
+    size_t client_size = zframe_size (identity);
+    uint64_t corr = 0;
+    bool corr_ok = mk_wire_id (corr_frame, &corr) == 0;
+    if (zmsg_size (msg) != 5 || !corr_ok || !mk_wire_service_valid (service_frame)) {
+        s_send_error (self, client, client_size, "", corr, 400,
+                      "malformed request: expected service (1-63 printable bytes), "
+                      "an 8-byte correlation id and a body");
+        return;
+    }
+    char name[MK_WIRE_SERVICE_MAX + 1];
+    memcpy (name, zframe_data (service_frame), zframe_size (service_frame));
+    name[zframe_size (service_frame)] = 0;
+    if (client_size > IDENTITY_MAX) {
+        s_send_error (self, client, client_size, name, corr, 400, "client identity too long");
+        return;
+    }
+    service_t *service = (service_t *) zhashx_lookup (self->services, name);
+    if (!service || zlistx_size (service->workers) == 0) {
+        char reason[128];
+        snprintf (reason, sizeof reason, "no worker serves '%s'", name);
+        s_send_error (self, client, client_size, name, corr, 404, reason);
+        return;
+    }
+    worker_t *worker = s_choose (self, service);
+    pending_t *slot = NULL;
+    for (int probe = 0; worker && probe < PENDING_PROBES && !slot; probe++) {
+        uint64_t token = self->next_token++;
+        if (token == 0)
+            token = self->next_token++;
+        pending_t *candidate = &self->pending[token & (PENDING_SLOTS - 1)];
+        if (candidate->token == 0) {
+            slot = candidate;
+            slot->token = token;
+        }
+    }
+    if (!slot) {
+        char reason[128];
+        snprintf (reason, sizeof reason, "'%s' is busy: too many open requests; retry later",
+                  name);
+        s_send_error (self, client, client_size, name, corr, 429, reason);
+        return;
+    }
+    memcpy (slot->client, client, client_size);
+    slot->client_size = client_size;
+    slot->corr = corr;
+    slot->service = service;
+    slot->worker = worker;
+    slot->deadline = zclock_mono () + self->opts.timeout_ms;
+    worker->pending++;
+    self->open++;
+
+    zmsg_t *out = zmsg_new ();
+    zmsg_append (out, &(zframe_t *) {zframe_dup (worker->identity)});
+    zmsg_append (out, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+    zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->token)});
+    zmsg_append (out, &(zframe_t *) {zframe_dup (service_frame)});
+    zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
+    if (!s_send (self, &out)) {
+        int error = zmq_errno ();
+        s_pending_release (self, slot);
+        s_send_error (self, client, client_size, name, corr, error == EAGAIN ? 429 : 503,
+                      error == EAGAIN ? "the worker's queue is full; retry later"
+                                      : "the worker is unreachable");
+        return;
+    }
+    self->routed++;
+}
+
+static void
+s_handle_answer (router_t *self, worker_t *worker, int command, zmsg_t *msg)
+{
+    zframe_t *token_frame = zmsg_next (msg);
+    zframe_t *body = zmsg_next (msg);
+    uint64_t token;
+    if (zmsg_size (msg) != 4 || mk_wire_id (token_frame, &token) != 0) {
+        mk_warn ("broker_router: malformed %s from worker %s dropped",
+                 mk_wire_command_name (command), worker->key);
+        return;
+    }
+    pending_t *slot = &self->pending[token & (PENDING_SLOTS - 1)];
+    if (token == 0 || slot->token != token || slot->worker != worker) {
+        mk_debug ("broker_router: %s for an unknown request from %s dropped",
+                  mk_wire_command_name (command), worker->key);
+        return;
+    }
+    zmsg_t *out = zmsg_new ();
+    zmsg_addmem (out, slot->client, slot->client_size);
+    zmsg_append (out, &(zframe_t *) {mk_wire_header (command)});
+    zmsg_addstr (out, slot->service->name);
+    zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->corr)});
+    zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
+    if (!s_send (self, &out))
+        mk_debug ("broker_router: client of '%s' gone before its reply",
+                  slot->service->name);
+    if (command == MK_WIRE_REPLY)
+        s_pending_release (self, slot);
+    else
+        slot->deadline = zclock_mono () + self->opts.timeout_ms;
+}
+
+static void
+s_handle_message (router_t *self, zmsg_t *msg)
+{
+    zframe_t *identity = zmsg_first (msg);
+    zframe_t *header = zmsg_next (msg);
+    int version = 0;
+    int command = mk_wire_parse_header (header, &version);
+    char key[2 * IDENTITY_MAX + 1];
+    s_key (identity, key);
+    if (command == -3) {
+        mk_warn ("broker_router: peer %s speaks bus version %d; refused", key, version);
+        zframe_t *service = zmsg_next (msg);
+        zframe_t *corr_frame = zmsg_next (msg);
+        uint64_t corr = 0;
+        if (zmsg_size (msg) == 5 && mk_wire_id (corr_frame, &corr) == 0
+            && mk_wire_service_valid (service)) {
+            char *name = zframe_strdup (service);
+            s_send_error (self, zframe_data (identity), zframe_size (identity), name, corr,
+                          505, "unsupported bus protocol version; this broker speaks 1");
+            free (name);
+        }
+        else
+            s_send_command (self, identity, MK_WIRE_DISCONNECT);
+        return;
+    }
+    if (command < 0) {
+        mk_warn ("broker_router: malformed message from %s dropped (%zu frames, no Maekin header)",
+                 key, zmsg_size (msg));
+        return;
+    }
+    if (command == MK_WIRE_REQUEST) {
+        s_handle_request (self, identity, msg);
+        return;
+    }
+    if (command == MK_WIRE_READY) {
+        s_handle_ready (self, identity, key, msg);
+        return;
+    }
+    worker_t *worker = (worker_t *) zhashx_lookup (self->workers, key);
+    if (!worker) {
+        //  A worker we do not know (we restarted, or expired it): ask it to register.
+        if (command != MK_WIRE_DISCONNECT)
+            s_send_command (self, identity, MK_WIRE_DISCONNECT);
+        return;
+    }
+    worker->expiry = zclock_mono () + (int64_t) self->opts.heartbeat_ms * MK_WIRE_LIVENESS;
+    if (command == MK_WIRE_REPLY || command == MK_WIRE_PROGRESS)
+        s_handle_answer (self, worker, command, msg);
+    else if (command == MK_WIRE_DISCONNECT)
+        s_worker_delete (self, worker, "disconnected");
+    else if (command != MK_WIRE_HEARTBEAT)
+        mk_warn ("broker_router: unexpected %s from worker %s dropped",
+                 mk_wire_command_name (command), key);
+}
+
+//  Heartbeats, expires dead workers and requests past their deadline.
+static void
+s_tick (router_t *self)
+{
+    int64_t now = zclock_mono ();
+    zlistx_t *dead = zlistx_new ();
+    for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
+         w = (worker_t *) zhashx_next (self->workers)) {
+        if (w->expiry < now)
+            zlistx_add_end (dead, w);
+        else
+            s_send_command (self, w->identity, MK_WIRE_HEARTBEAT);
+    }
+    for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
+        s_worker_delete (self, w, "no heartbeat");
+    zlistx_destroy (&dead);
+    for (size_t i = 0; self->open > 0 && i < PENDING_SLOTS; i++) {
+        pending_t *slot = &self->pending[i];
+        if (slot->token && slot->deadline < now) {
+            char reason[160];
+            snprintf (reason, sizeof reason, "'%s' did not answer within %d s",
+                      slot->service->name, self->opts.timeout_ms / 1000);
+            s_send_error (self, slot->client, slot->client_size, slot->service->name,
+                          slot->corr, 504, reason);
+            s_pending_release (self, slot);
+        }
+    }
+    self->next_heartbeat = now + self->opts.heartbeat_ms;
+}
+
+static bool
+s_handle_pipe (router_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    if (!command || streq (command, "$TERM")) {
+        free (command);
+        return false;
+    }
+    if (streq (command, "ENDPOINT")) {
+        char *endpoint = mk_sock_endpoint (self->router);
+        zstr_send (self->pipe, endpoint);
+        free (endpoint);
+    }
+    else if (streq (command, "STATS")) {
+        char numbers[4][24];
+        snprintf (numbers[0], 24, "%zu", zhashx_size (self->workers));
+        snprintf (numbers[1], 24, "%zu", zhashx_size (self->services));
+        snprintf (numbers[2], 24, "%zu", self->open);
+        snprintf (numbers[3], 24, "%" PRIu64, self->routed);
+        zstr_sendx (self->pipe, numbers[0], numbers[1], numbers[2], numbers[3], NULL);
+    }
+    free (command);
+    return true;
+}
+
+void
+broker_router_actor (zsock_t *pipe, void *args)
+{
+    router_t self = {0};
+    self.pipe = pipe;
+    self.opts = *(broker_router_opts_t *) args;
+    self.router = mk_sock_new (ZMQ_ROUTER, self.opts.endpoint);
+    zsock_signal (pipe, 0);
+    if (!self.router) {
+        zstr_send (pipe, "ERROR");
+        return;
+    }
+    zstr_send (pipe, "OK");
+    self.workers = zhashx_new ();
+    zhashx_set_destructor (self.workers, s_worker_free);
+    self.services = zhashx_new ();
+    zhashx_set_destructor (self.services, s_service_destroy);
+    self.pending = (pending_t *) zmalloc (PENDING_SLOTS * sizeof (pending_t));
+    self.next_token = 1;
+    self.next_heartbeat = zclock_mono () + self.opts.heartbeat_ms;
+
+    zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
+    bool running = true;
+    while (running) {
+        int wait = (int) (self.next_heartbeat - zclock_mono ());
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, wait > 0 ? wait : 0);
+        if (which == pipe)
+            running = s_handle_pipe (&self);
+        else if (which == self.router) {
+            //  Drain what is queued (bounded, so heartbeats still go out under load).
+            for (int i = 0; i < 1024; i++) {
+                zmsg_t *msg = zmsg_recv (self.router);
+                if (!msg)
+                    break;
+                s_handle_message (&self, msg);
+                zmsg_destroy (&msg);
+                if (!(zsock_events (self.router) & ZMQ_POLLIN))
+                    break;
+            }
+        }
+        else if (zpoller_terminated (poller))
+            break;
+        if (zclock_mono () >= self.next_heartbeat)
+            s_tick (&self);
+    }
+    //  Say goodbye so workers register again at once with the next broker.
+    for (worker_t *w = (worker_t *) zhashx_first (self.workers); w;
+         w = (worker_t *) zhashx_next (self.workers))
+        s_send_command (&self, w->identity, MK_WIRE_DISCONNECT);
+    zpoller_destroy (&poller);
+    zhashx_destroy (&self.workers);
+    zhashx_destroy (&self.services);
+    free (self.pending);
+    zsock_destroy (&self.router);
+}
+
+zactor_t *
+broker_router_new (const broker_router_opts_t *opts)
+{
+    zactor_t *self = zactor_new (broker_router_actor, (void *) opts);
+    char *status = zstr_recv (self);
+    if (!status || !streq (status, "OK"))
+        zactor_destroy (&self);
+    free (status);
+    return self;
+}
+
+//  A raw DEALER speaking the wire by hand, for the malformed cases.
+static zsock_t *
+s_raw (const char *endpoint)
+{
+    zsock_t *sock = mk_sock_new (ZMQ_DEALER, endpoint);
+    zsock_set_rcvtimeo (sock, 2000);
+    return sock;
+}
+
+static int
+s_call_status (mk_client_t *client, const char *service, int timeout_ms)
+{
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__Envelope *reply = mk_client_call (client, service, &env, timeout_ms, 0, NULL, NULL);
+    int status = reply->status;
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  Serves one request on a worker: waits for it, answers with a status.
+static void
+s_serve_one (mk_worker_t *worker, int status, const char *expect_service)
+{
+    zsock_set_rcvtimeo (mk_worker_sock (worker), 2000);
+    mk_request_t request;
+    int rc;
+    while ((rc = mk_worker_recv (worker, &request)) == 0)
+        ;
+    assert (rc == 1);
+    assert (!expect_service || streq (request.service, expect_service));
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    answer.status = status;
+    mk_worker_reply (worker, request.token, &answer);
+    mk_request_clear (&request);
+}
+
+void
+broker_router_test (bool verbose)
+{
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000};
+    zactor_t *router = broker_router_new (&opts);
+    assert (router);
+    zstr_send (router, "ENDPOINT");
+    char *endpoint = zstr_recv (router);
+    mk_client_t *client = mk_client_new (endpoint);
+
+    //  No worker: an answer at once, not a timeout.
+    int64_t start = zclock_mono ();
+    assert (s_call_status (client, "cloud", 2000) == 404);
+    assert (zclock_mono () - start < 1000);
+
+    //  A worker serving two services gets requests for each; replies come back.
+    const char *services[] = {"cloud", "node/a"};
+    mk_worker_t *worker = mk_worker_new (endpoint, services, 2);
+    mk_worker_set_heartbeat (worker, 50);
+    zclock_sleep (100);
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    uint64_t corr = mk_client_send (client, "node/a", &env);
+    s_serve_one (worker, 201, "node/a");
+    mk_reply_t reply;
+    assert (mk_client_recv (client, &reply, 2000) == 0);
+    assert (reply.corr == corr && reply.env->status == 201 && streq (reply.service, "node/a"));
+    mk_reply_clear (&reply);
+
+    //  Two workers of one service share the load.
+    const char *cloud[] = {"cloud"};
+    mk_worker_t *second = mk_worker_new (endpoint, cloud, 1);
+    zclock_sleep (100);
+    mk_client_send (client, "cloud", &env);
+    mk_client_send (client, "cloud", &env);
+    s_serve_one (worker, 200, "cloud");
+    s_serve_one (second, 200, "cloud");
+    for (int i = 0; i < 2; i++) {
+        assert (mk_client_recv (client, &reply, 2000) == 0 && reply.env->status == 200);
+        mk_reply_clear (&reply);
+    }
+    mk_worker_destroy (&second);
+
+    //  Bounded: with max_pending 2 and a silent worker, the third open request is refused.
+    mk_client_send (client, "node/a", &env);
+    mk_client_send (client, "node/a", &env);
+    assert (s_call_status (client, "node/a", 2000) == 429);
+
+    //  A worker that says goodbye leaves its open requests answered with 503.
+    mk_worker_destroy (&worker);
+    for (int i = 0; i < 2; i++) {
+        assert (mk_client_recv (client, &reply, 2000) == 0);
+        assert (reply.env->status == 503 && strstr (reply.env->reason, "lost"));
+        mk_reply_clear (&reply);
+    }
+    assert (s_call_status (client, "node/a", 2000) == 404);
+
+    //  Malformed traffic is answered or dropped, and the broker carries on.
+    zsock_t *raw = s_raw (endpoint);
+    zstr_send (raw, "not a maekin frame");
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+    zmsg_addstr (msg, "cloud");
+    zmsg_addstr (msg, "short");
+    zmsg_addstr (msg, "body");
+    zmsg_send (&msg, raw);
+    msg = zmsg_recv (raw);
+    assert (msg && zmsg_size (msg) == 5);
+    assert (mk_wire_parse_header (zmsg_first (msg), NULL) == MK_WIRE_ERROR);
+    zframe_t *status = zmsg_next (msg);
+    status = zmsg_next (msg);
+    status = zmsg_next (msg);
+    assert (zframe_data (status)[1] == (400 & 255));
+    zmsg_destroy (&msg);
+    byte v9[4] = {'M', 'K', 9, MK_WIRE_REQUEST};
+    msg = zmsg_new ();
+    zmsg_addmem (msg, v9, 4);
+    zmsg_addstr (msg, "cloud");
+    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (7)});
+    zmsg_addstr (msg, "body");
+    zmsg_send (&msg, raw);
+    msg = zmsg_recv (raw);
+    assert (msg && zmsg_size (msg) == 5);
+    zmsg_last (msg);
+    char *reason = zframe_strdup (zmsg_last (msg));
+    assert (strstr (reason, "speaks 1"));
+    free (reason);
+    zmsg_destroy (&msg);
+    //  A stranger's heartbeat is told to register.
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_HEARTBEAT)});
+    zmsg_send (&msg, raw);
+    msg = zmsg_recv (raw);
+    assert (msg && mk_wire_parse_header (zmsg_first (msg), NULL) == MK_WIRE_DISCONNECT);
+    zmsg_destroy (&msg);
+    //  A worker that READYs and then stays silent is expired after its liveness.
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_addstr (msg, "quiet");
+    zmsg_send (&msg, raw);
+    zclock_sleep (50);
+    mk_client_send (client, "quiet", &env);
+    assert (mk_client_recv (client, &reply, 2000) == 0);
+    assert (reply.env->status == 503);
+    mk_reply_clear (&reply);
+    zsock_destroy (&raw);
+
+    zstr_send (router, "STATS");
+    char *workers, *services_n, *open, *routed;
+    zstr_recvx (router, &workers, &services_n, &open, &routed, NULL);
+    assert (streq (open, "0") && atoi (routed) >= 5);
+    zstr_free (&workers);
+    zstr_free (&services_n);
+    zstr_free (&open);
+    zstr_free (&routed);
+
+    mk_client_destroy (&client);
+    free (endpoint);
+    zactor_destroy (&router);
+
+    //  A timeout of its own answers 504 for a worker that never replies.
+    broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100};
+    router = broker_router_new (&quick);
+    zstr_send (router, "ENDPOINT");
+    endpoint = zstr_recv (router);
+    client = mk_client_new (endpoint);
+    const char *slow[] = {"slow"};
+    worker = mk_worker_new (endpoint, slow, 1);
+    mk_worker_set_heartbeat (worker, 50);
+    zclock_sleep (100);
+    mk_client_send (client, "slow", &env);
+    int64_t until = zclock_mono () + 2000;
+    bool got = false;
+    while (!got && zclock_mono () < until) {
+        mk_worker_tick (worker);
+        if (mk_client_recv (client, &reply, 20) == 0) {
+            assert (reply.env->status == 504);
+            mk_reply_clear (&reply);
+            got = true;
+        }
+        while (mk_worker_pending (worker)) {
+            mk_request_t request;
+            if (mk_worker_recv (worker, &request) == 1)
+                mk_request_clear (&request);
+        }
+    }
+    assert (got);
+    mk_worker_destroy (&worker);
+    mk_client_destroy (&client);
+    free (endpoint);
+    zactor_destroy (&router);
+
+    //  An endpoint that cannot be bound is refused.
+    broker_router_opts_t bad = {"nonsense://", 50, 10, 100};
+    assert (broker_router_new (&bad) == NULL);
+}
