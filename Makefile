@@ -50,8 +50,8 @@ DIR_maekin-agent      := services/agent
 DIR_maekinsh          := services/maekinsh
 main_of   = $(DIR_$(1))/$(notdir $(DIR_$(1))).c
 classes_of = $(filter-out $(call main_of,$(1)),$(wildcard $(DIR_$(1))/*.c))
-PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p)))
 CLASS_SRC := $(foreach p,$(PROGRAMS),$(call classes_of,$(p)))
+PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p)))
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
 

@@ -1,0 +1,30 @@
+/*  agent_domxml: the libvirt domain XML for a VM spec, written with libxml2. */
+#ifndef AGENT_DOMXML_H_INCLUDED
+#define AGENT_DOMXML_H_INCLUDED
+
+#include "maekin.h"
+
+//  The limits a spec must keep to become a domain.
+#define AGENT_DOMXML_VCPUS_MAX     256
+#define AGENT_DOMXML_MEMORY_MIN_MB 16
+#define AGENT_DOMXML_MEMORY_MAX_MB (4ULL * 1024 * 1024) //  4 TiB
+
+//  Settings of the agent that shape every domain it writes.
+typedef struct {
+    const char *domain_type; //  "kvm" (production default, also for NULL), "qemu", "test"
+    const char *console_dir; //  if set, the serial console goes to console_dir/<name>.log
+                             //  (file); else a pty
+    const char *emulator;    //  optional <emulator> path; NULL to let libvirt choose
+} agent_domxml_opts_t;
+
+//  The domain XML for a VM spec; a new string the caller frees. NULL with *error
+//  (malloc'd, one line, e.g. "agent_domxml: vm 'x' has no vcpus") when the spec or the
+//  options cannot make a domain; the error is logged here, once, so the caller only
+//  passes it on. error may be NULL.
+char *agent_domxml_build (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts,
+                          char **error);
+
+//  Self-test: golden files in tests/golden/domxml/, libvirt's test driver, bad specs.
+void agent_domxml_test (bool verbose);
+
+#endif

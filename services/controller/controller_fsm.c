@@ -1,0 +1,176 @@
+/*  controller_fsm: the VM and task lifecycles as tables. */
+#include "controller_fsm.h"
+
+static const char *s_vm_names[VM_STATE_COUNT] = {
+    "none",     "creating",   "running",  "stopped",  "paused", "starting", "stopping",
+    "rebooting", "suspending", "resuming", "deleting", "error",  "deleted"};
+
+static const char *s_op_names[] = {"none",    "create", "start",   "stop",   "reboot",
+                                   "suspend", "resume", "destroy", "delete", "define"};
+#define OP_COUNT (sizeof s_op_names / sizeof s_op_names[0])
+
+//  (state, operation) -> busy, done, failed. A row absent is an illegal transition.
+typedef struct {
+    vm_state_t from;
+    Maekin__VmOp op;
+    vm_transition_t to;
+} vm_row_t;
+
+static const vm_row_t s_vm_table[] = {
+    {VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, {VM_CREATING, VM_RUNNING, VM_ERROR}},
+    {VM_STOPPED, MAEKIN__VM_OP__VM_OP_START, {VM_STARTING, VM_RUNNING, VM_STOPPED}},
+    {VM_ERROR, MAEKIN__VM_OP__VM_OP_START, {VM_STARTING, VM_RUNNING, VM_ERROR}},
+    {VM_RUNNING, MAEKIN__VM_OP__VM_OP_STOP, {VM_STOPPING, VM_STOPPED, VM_RUNNING}},
+    {VM_PAUSED, MAEKIN__VM_OP__VM_OP_STOP, {VM_STOPPING, VM_STOPPED, VM_PAUSED}},
+    {VM_ERROR, MAEKIN__VM_OP__VM_OP_STOP, {VM_STOPPING, VM_STOPPED, VM_ERROR}},
+    {VM_RUNNING, MAEKIN__VM_OP__VM_OP_REBOOT, {VM_REBOOTING, VM_RUNNING, VM_RUNNING}},
+    {VM_RUNNING, MAEKIN__VM_OP__VM_OP_SUSPEND, {VM_SUSPENDING, VM_PAUSED, VM_RUNNING}},
+    {VM_PAUSED, MAEKIN__VM_OP__VM_OP_RESUME, {VM_RESUMING, VM_RUNNING, VM_PAUSED}},
+    {VM_RUNNING, MAEKIN__VM_OP__VM_OP_DESTROY, {VM_STOPPING, VM_STOPPED, VM_ERROR}},
+    {VM_PAUSED, MAEKIN__VM_OP__VM_OP_DESTROY, {VM_STOPPING, VM_STOPPED, VM_ERROR}},
+    {VM_ERROR, MAEKIN__VM_OP__VM_OP_DESTROY, {VM_STOPPING, VM_STOPPED, VM_ERROR}},
+    {VM_STOPPED, MAEKIN__VM_OP__VM_OP_DELETE, {VM_DELETING, VM_DELETED, VM_ERROR}},
+    {VM_ERROR, MAEKIN__VM_OP__VM_OP_DELETE, {VM_DELETING, VM_DELETED, VM_ERROR}},
+    //  Repair of a VM libvirt lost (the controller's own tasks, never a client's).
+    {VM_RUNNING, MAEKIN__VM_OP__VM_OP_CREATE, {VM_CREATING, VM_RUNNING, VM_ERROR}},
+    {VM_PAUSED, MAEKIN__VM_OP__VM_OP_CREATE, {VM_CREATING, VM_RUNNING, VM_ERROR}},
+    {VM_STOPPED, MAEKIN__VM_OP__VM_OP_DEFINE, {VM_CREATING, VM_STOPPED, VM_ERROR}},
+    {VM_ERROR, MAEKIN__VM_OP__VM_OP_DEFINE, {VM_CREATING, VM_STOPPED, VM_ERROR}},
+};
+
+//  Task lifecycle: allowed[from][to].
+static const bool s_task_allowed[TASK_STATE_COUNT][TASK_STATE_COUNT] = {
+    //                 queued dispatched running done  failed cancelled
+    [TASK_QUEUED] =     {false, true,      true,   true, true,  true},
+    [TASK_DISPATCHED] = {false, true,      true,   true, true,  false},
+    [TASK_RUNNING] =    {false, false,     false,  true, true,  false},
+};
+static const char *s_task_names[TASK_STATE_COUNT] = {"queued", "dispatched", "running",
+                                                     "done",   "failed",     "cancelled"};
+
+const char *
+controller_fsm_vm_name (vm_state_t state)
+{
+    return state < VM_STATE_COUNT ? s_vm_names[state] : "?";
+}
+
+int
+controller_fsm_vm_parse (const char *name)
+{
+    for (int i = 0; i < VM_STATE_COUNT; i++)
+        if (streq (name, s_vm_names[i]))
+            return i;
+    return -1;
+}
+
+bool
+controller_fsm_vm_stable (vm_state_t state)
+{
+    return state == VM_RUNNING || state == VM_STOPPED || state == VM_PAUSED
+           || state == VM_ERROR;
+}
+
+int
+controller_fsm_vm (vm_state_t from, Maekin__VmOp op, vm_transition_t *transition,
+                   const char **reason)
+{
+    for (size_t i = 0; i < sizeof s_vm_table / sizeof s_vm_table[0]; i++)
+        if (s_vm_table[i].from == from && s_vm_table[i].op == op) {
+            *transition = s_vm_table[i].to;
+            return 0;
+        }
+    if (!controller_fsm_vm_stable (from) && from != VM_NONE)
+        *reason = "a task is already running on the VM; wait for it (maekinsh task wait)";
+    else if (op == MAEKIN__VM_OP__VM_OP_START || op == MAEKIN__VM_OP__VM_OP_RESUME)
+        *reason = from == VM_PAUSED ? "the VM is paused; resume it" : "the VM is already running";
+    else if (op == MAEKIN__VM_OP__VM_OP_DELETE)
+        *reason = "only a stopped VM can be deleted; stop or destroy it first";
+    else if (op == MAEKIN__VM_OP__VM_OP_CREATE)
+        *reason = "the VM exists already";
+    else
+        *reason = "the VM is not in a state that allows this";
+    return -1;
+}
+
+const char *
+controller_fsm_op_name (Maekin__VmOp op)
+{
+    return (unsigned) op < OP_COUNT ? s_op_names[op] : "?";
+}
+
+int
+controller_fsm_op_parse (const char *name)
+{
+    for (size_t i = 1; i < OP_COUNT; i++)
+        if (streq (name, s_op_names[i]))
+            return (int) i;
+    return -1;
+}
+
+const char *
+controller_fsm_task_name (task_state_t state)
+{
+    return state < TASK_STATE_COUNT ? s_task_names[state] : "?";
+}
+
+int
+controller_fsm_task_parse (const char *name)
+{
+    for (int i = 0; i < TASK_STATE_COUNT; i++)
+        if (streq (name, s_task_names[i]))
+            return i;
+    return -1;
+}
+
+bool
+controller_fsm_task_allowed (task_state_t from, task_state_t to)
+{
+    return from < TASK_STATE_COUNT && to < TASK_STATE_COUNT && s_task_allowed[from][to];
+}
+
+bool
+controller_fsm_task_final (task_state_t state)
+{
+    return state == TASK_DONE || state == TASK_FAILED || state == TASK_CANCELLED;
+}
+
+void
+controller_fsm_test (bool verbose)
+{
+    vm_transition_t t;
+    const char *reason = NULL;
+    assert (controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &t, &reason) == 0);
+    assert (t.busy == VM_CREATING && t.done == VM_RUNNING && t.failed == VM_ERROR);
+    assert (controller_fsm_vm (VM_RUNNING, MAEKIN__VM_OP__VM_OP_STOP, &t, &reason) == 0);
+    assert (t.done == VM_STOPPED && t.failed == VM_RUNNING);
+    //  Illegal: start a running VM, delete a running one, anything during a task.
+    assert (controller_fsm_vm (VM_RUNNING, MAEKIN__VM_OP__VM_OP_START, &t, &reason) == -1);
+    assert (strstr (reason, "already running"));
+    assert (controller_fsm_vm (VM_RUNNING, MAEKIN__VM_OP__VM_OP_DELETE, &t, &reason) == -1);
+    assert (strstr (reason, "stopped"));
+    assert (controller_fsm_vm (VM_STOPPING, MAEKIN__VM_OP__VM_OP_DESTROY, &t, &reason) == -1);
+    assert (strstr (reason, "task is already running"));
+    assert (controller_fsm_vm (VM_PAUSED, MAEKIN__VM_OP__VM_OP_START, &t, &reason) == -1);
+    assert (strstr (reason, "paused"));
+    //  Every row starts from a stable state (or none) and is busy in a transitional one.
+    for (size_t i = 0; i < sizeof s_vm_table / sizeof s_vm_table[0]; i++) {
+        assert (controller_fsm_vm_stable (s_vm_table[i].from) || s_vm_table[i].from == VM_NONE);
+        assert (!controller_fsm_vm_stable (s_vm_table[i].to.busy));
+    }
+    for (int i = 0; i < VM_STATE_COUNT; i++)
+        assert (controller_fsm_vm_parse (controller_fsm_vm_name (i)) == i);
+    assert (controller_fsm_vm_parse ("flying") == -1);
+    assert (controller_fsm_op_parse ("reboot") == MAEKIN__VM_OP__VM_OP_REBOOT);
+    assert (controller_fsm_op_parse ("none") == -1);
+    assert (streq (controller_fsm_op_name (MAEKIN__VM_OP__VM_OP_SUSPEND), "suspend"));
+
+    assert (controller_fsm_task_allowed (TASK_QUEUED, TASK_DISPATCHED));
+    assert (controller_fsm_task_allowed (TASK_DISPATCHED, TASK_DONE));
+    assert (controller_fsm_task_allowed (TASK_RUNNING, TASK_FAILED));
+    assert (!controller_fsm_task_allowed (TASK_DONE, TASK_RUNNING));
+    assert (!controller_fsm_task_allowed (TASK_FAILED, TASK_DONE));
+    assert (!controller_fsm_task_allowed (TASK_RUNNING, TASK_QUEUED));
+    assert (controller_fsm_task_final (TASK_CANCELLED) && !controller_fsm_task_final (TASK_RUNNING));
+    for (int i = 0; i < TASK_STATE_COUNT; i++)
+        assert (controller_fsm_task_parse (controller_fsm_task_name (i)) == i);
+}

@@ -1,0 +1,63 @@
+/*  controller_fsm: the VM and task lifecycles as tables. Every state change of a VM or a
+    task is checked here, in one place, so the whole lifecycle reads on one screen. */
+#ifndef CONTROLLER_FSM_H_INCLUDED
+#define CONTROLLER_FSM_H_INCLUDED
+
+#include "maekin.h"
+
+typedef enum {
+    VM_NONE,        //  not yet created
+    VM_CREATING,
+    VM_RUNNING,
+    VM_STOPPED,
+    VM_PAUSED,
+    VM_STARTING,
+    VM_STOPPING,
+    VM_REBOOTING,
+    VM_SUSPENDING,
+    VM_RESUMING,
+    VM_DELETING,
+    VM_ERROR,       //  a task failed in a way that left the VM unknown; start/stop/destroy/delete repair it
+    VM_DELETED,     //  gone: the row is removed
+    VM_STATE_COUNT
+} vm_state_t;
+
+typedef enum {
+    TASK_QUEUED,
+    TASK_DISPATCHED,
+    TASK_RUNNING,
+    TASK_DONE,
+    TASK_FAILED,
+    TASK_CANCELLED,
+    TASK_STATE_COUNT
+} task_state_t;
+
+//  What an operation does to a VM: the state while its task runs, on success, on failure.
+typedef struct {
+    vm_state_t busy;
+    vm_state_t done;
+    vm_state_t failed;
+} vm_transition_t;
+
+const char *controller_fsm_vm_name (vm_state_t state);
+//  A state by name, or -1.
+int controller_fsm_vm_parse (const char *name);
+//  The transition for an operation from a state: 0, or -1 with *reason (static text,
+//  e.g. "cannot start a running VM") when the table has no such row.
+int controller_fsm_vm (vm_state_t from, Maekin__VmOp op, vm_transition_t *transition,
+                       const char **reason);
+//  A stable state (no task running on the VM).
+bool controller_fsm_vm_stable (vm_state_t state);
+//  An operation's name ("create", "start", ...) and back (-1 if unknown).
+const char *controller_fsm_op_name (Maekin__VmOp op);
+int controller_fsm_op_parse (const char *name);
+
+const char *controller_fsm_task_name (task_state_t state);
+int controller_fsm_task_parse (const char *name);
+//  May a task move from one state to another?
+bool controller_fsm_task_allowed (task_state_t from, task_state_t to);
+bool controller_fsm_task_final (task_state_t state);
+
+void controller_fsm_test (bool verbose);
+
+#endif
