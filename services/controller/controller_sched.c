@@ -1,0 +1,202 @@
+/*  controller_sched: the hosts as the controller sees them, and placement. */
+#include "controller_sched.h"
+
+struct _controller_sched_t {
+    sched_host_t **hosts;   //  sorted by name, owned
+    size_t count;           //  hosts known
+    size_t size;            //  room in the array
+    int cpu_ratio;          //  vCPU overcommit, percent
+    int mem_ratio;          //  memory overcommit, percent
+};
+
+controller_sched_t *
+controller_sched_new (int cpu_ratio, int mem_ratio)
+{
+    assert (cpu_ratio > 0 && mem_ratio > 0);
+    controller_sched_t *self = (controller_sched_t *) zmalloc (sizeof (controller_sched_t));
+    self->cpu_ratio = cpu_ratio;
+    self->mem_ratio = mem_ratio;
+    return self;
+}
+
+void
+controller_sched_clear (controller_sched_t *self)
+{
+    for (size_t i = 0; i < self->count; i++)
+        free (self->hosts[i]);
+    self->count = 0;
+}
+
+void
+controller_sched_destroy (controller_sched_t **self_p)
+{
+    assert (self_p);
+    controller_sched_t *self = *self_p;
+    if (self) {
+        controller_sched_clear (self);
+        free (self->hosts);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Binary search: the index of the name, or where it would go (*found false).
+static size_t
+s_find (controller_sched_t *self, const char *name, bool *found)
+{
+    size_t low = 0, high = self->count;
+    while (low < high) {
+        size_t mid = (low + high) / 2;
+        int cmp = strcmp (self->hosts[mid]->name, name);
+        if (cmp == 0) {
+            *found = true;
+            return mid;
+        }
+        if (cmp < 0)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    *found = false;
+    return low;
+}
+
+sched_host_t *
+controller_sched_host (controller_sched_t *self, const char *name)
+{
+    bool found;
+    size_t index = s_find (self, name, &found);
+    return found ? self->hosts[index] : NULL;
+}
+
+sched_host_t *
+controller_sched_require (controller_sched_t *self, const char *name)
+{
+    bool found;
+    size_t index = s_find (self, name, &found);
+    if (found)
+        return self->hosts[index];
+    if (self->count == self->size) {
+        self->size = self->size ? self->size * 2 : 16;
+        self->hosts = (sched_host_t **) realloc (self->hosts, self->size * sizeof (sched_host_t *));
+        assert (self->hosts);
+    }
+    memmove (&self->hosts[index + 1], &self->hosts[index],
+             (self->count - index) * sizeof (sched_host_t *));
+    sched_host_t *host = (sched_host_t *) zmalloc (sizeof (sched_host_t));
+    snprintf (host->name, sizeof host->name, "%s", name);
+    self->hosts[index] = host;
+    self->count++;
+    return host;
+}
+
+void
+controller_sched_account (controller_sched_t *self, sched_host_t *host, uint32_t vcpus,
+                          uint64_t memory_mb, int sign)
+{
+    if (sign > 0) {
+        host->vcpus_used += vcpus;
+        host->memory_mb_used += memory_mb;
+        host->vm_count++;
+    }
+    else {
+        host->vcpus_used -= vcpus < host->vcpus_used ? vcpus : host->vcpus_used;
+        host->memory_mb_used -= memory_mb < host->memory_mb_used ? memory_mb : host->memory_mb_used;
+        host->vm_count -= host->vm_count ? 1 : 0;
+    }
+}
+
+static bool
+s_fits (controller_sched_t *self, sched_host_t *host, uint32_t vcpus, uint64_t memory_mb)
+{
+    uint64_t cpu_room = (uint64_t) host->vcpus * self->cpu_ratio / 100;
+    uint64_t mem_room = host->memory_mb * self->mem_ratio / 100;
+    return host->up && host->vcpus_used + vcpus <= cpu_room
+           && host->memory_mb_used + memory_mb <= mem_room;
+}
+
+sched_host_t *
+controller_sched_place (controller_sched_t *self, uint32_t vcpus, uint64_t memory_mb,
+                        const char *want, const char **reason)
+{
+    if (want && *want) {
+        sched_host_t *host = controller_sched_host (self, want);
+        if (!host)
+            *reason = "no such host";
+        else if (!host->up)
+            *reason = "the host is down";
+        else if (!s_fits (self, host, vcpus, memory_mb))
+            *reason = "the host has not enough free vCPUs or memory";
+        else
+            return host;
+        return NULL;
+    }
+    for (size_t i = 0; i < self->count; i++)
+        if (s_fits (self, self->hosts[i], vcpus, memory_mb))
+            return self->hosts[i];
+    *reason = "no host that is up has enough free vCPUs and memory";
+    return NULL;
+}
+
+size_t
+controller_sched_count (controller_sched_t *self)
+{
+    return self->count;
+}
+
+sched_host_t *
+controller_sched_at (controller_sched_t *self, size_t index)
+{
+    return index < self->count ? self->hosts[index] : NULL;
+}
+
+void
+controller_sched_test (bool verbose)
+{
+    controller_sched_t *sched = controller_sched_new (100, 100);
+    const char *names[] = {"node3", "node1", "node2"};
+    for (int i = 0; i < 3; i++) {
+        sched_host_t *host = controller_sched_require (sched, names[i]);
+        host->up = true;
+        host->vcpus = 2;
+        host->memory_mb = 1024;
+    }
+    assert (controller_sched_count (sched) == 3);
+    assert (streq (controller_sched_at (sched, 0)->name, "node1"));
+    assert (controller_sched_require (sched, "node2") == controller_sched_host (sched, "node2"));
+    assert (controller_sched_count (sched) == 3);
+
+    //  First fit fills node1, then node2, then node3; then nothing fits.
+    const char *reason = NULL;
+    const char *expect[] = {"node1", "node1", "node2", "node2", "node3", "node3"};
+    for (int i = 0; i < 6; i++) {
+        sched_host_t *host = controller_sched_place (sched, 1, 256, NULL, &reason);
+        assert (host && streq (host->name, expect[i]));
+        controller_sched_account (sched, host, 1, 256, +1);
+    }
+    assert (controller_sched_place (sched, 1, 256, NULL, &reason) == NULL);
+    assert (strstr (reason, "enough free"));
+    //  Freeing a VM makes room; a down host is skipped; a wanted host is checked.
+    sched_host_t *node2 = controller_sched_host (sched, "node2");
+    controller_sched_account (sched, node2, 1, 256, -1);
+    assert (node2->vm_count == 1 && node2->vcpus_used == 1);
+    assert (controller_sched_place (sched, 1, 256, NULL, &reason) == node2);
+    node2->up = false;
+    assert (controller_sched_place (sched, 1, 256, NULL, &reason) == NULL);
+    assert (controller_sched_place (sched, 1, 256, "node2", &reason) == NULL);
+    assert (strstr (reason, "down"));
+    assert (controller_sched_place (sched, 1, 256, "node9", &reason) == NULL);
+    assert (strstr (reason, "no such host"));
+    //  Memory counts too, and overcommit widens the room.
+    controller_sched_t *over = controller_sched_new (400, 100);
+    sched_host_t *big = controller_sched_require (over, "big");
+    big->up = true;
+    big->vcpus = 1;
+    big->memory_mb = 1000;
+    assert (controller_sched_place (over, 4, 1000, NULL, &reason) == big);
+    assert (controller_sched_place (over, 5, 10, NULL, &reason) == NULL);
+    assert (controller_sched_place (over, 1, 1001, NULL, &reason) == NULL);
+    controller_sched_destroy (&over);
+    controller_sched_destroy (&sched);
+    assert (sched == NULL);
+}
