@@ -93,6 +93,7 @@ $(OUT)/mk_selftest: $(call obj,tests/selftest.c $(CLASS_SRC)) $(LIB)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+include tests/bench/bench.mk
 
 deps:
 	@deploy/deps.sh

@@ -48,6 +48,13 @@ uint64_t
 mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env)
 {
     uint64_t corr = self->next_corr++;
+    return mk_client_send_as (self, service, corr, env) == 0 ? corr : 0;
+}
+
+int
+mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr, Maekin__Envelope *env)
+{
+    assert (corr);
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
     zmsg_addstr (msg, service);
@@ -55,9 +62,9 @@ mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env)
     zmsg_append (msg, &(zframe_t *) {mk_msg_pack (env)});
     if (zmsg_send (&msg, self->sock) != 0) {
         zmsg_destroy (&msg);
-        return 0;
+        return -1;
     }
-    return corr;
+    return 0;
 }
 
 //  Turns a received bus message into a reply; -2 if it is not one.

@@ -29,6 +29,12 @@ zsock_t *mk_client_sock (mk_client_t *self);
 //  Send a request; returns its correlation id (never 0), or 0 if the bus refused it.
 uint64_t mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env);
 
+//  Send a request with a correlation id of the caller's choosing (unique among the
+//  client's open requests, never 0): 0 or -1. The controller uses task ids, so a reply
+//  or a bus error finds its task without a table.
+int mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr,
+                       Maekin__Envelope *env);
+
 //  Receive the next reply, waiting up to timeout_ms (-1: forever). 0 on success, -1 on
 //  timeout or interrupt. Frames that are not a valid reply are logged and skipped.
 int mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms);

@@ -37,6 +37,9 @@ bool mk_worker_pending (mk_worker_t *self);
 int mk_worker_reply (mk_worker_t *self, uint64_t token, Maekin__Envelope *env);
 int mk_worker_progress (mk_worker_t *self, uint64_t token, Maekin__Envelope *env);
 
+//  Send a reply whose envelope is packed already (a remembered answer); takes the frame.
+int mk_worker_reply_frame (mk_worker_t *self, uint64_t token, zframe_t **body_p);
+
 //  Heartbeat and check the broker's liveness; call at least every heartbeat interval.
 void mk_worker_tick (mk_worker_t *self);
 

@@ -1,0 +1,868 @@
+/*  mk_db: the database API over its backend drivers, the statement cache and the
+    migration runner. */
+#include "maekin.h"
+#include "mk_db_driver.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+
+struct _mk_db_t {
+    const mk_db_driver_t *driver; //  the backend's functions
+    void *conn;                   //  the backend's connection
+    zhashx_t *stmts;              //  SQL text -> mk_stmt_t, each prepared once
+    char *error;                  //  the last error's text, "" if none yet
+};
+
+struct _mk_stmt_t {
+    mk_db_t *db;  //  the database that prepared and caches it
+    void *handle; //  the backend's statement
+    char *sql;    //  its text, for messages
+};
+
+//  The backends this build has; the first also opens a URL without a scheme.
+static const mk_db_driver_t *const s_drivers[] = {&mk_db_sqlite_driver};
+#define DRIVERS (sizeof s_drivers / sizeof s_drivers[0])
+
+#define SCHEMA_VERSION_SQL "SELECT value FROM meta WHERE name = 'schema_version'"
+#define UPDATE_VERSION_SQL "UPDATE meta SET value = ? WHERE name = 'schema_version'"
+#define INSERT_VERSION_SQL "INSERT INTO meta (name, value) VALUES ('schema_version', ?)"
+
+static void
+s_set_error (mk_db_t *self, const char *text)
+{
+    char *copy = strdup (text);
+    assert (copy);
+    free (self->error);
+    self->error = copy;
+}
+
+//  Record a failure of mk_db_open or mk_db_migrate, and hand it to the caller in *error,
+//  or log it when the caller gave no error. Returns -1.
+static int
+s_fail (mk_db_t *self, char **error, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *message = zsys_vprintf (format, args);
+    va_end (args);
+    assert (message);
+    if (self)
+        s_set_error (self, message);
+    if (error)
+        *error = message;
+    else {
+        mk_error ("%s", message);
+        free (message);
+    }
+    return -1;
+}
+
+//  The length of the URL's scheme ("sqlite" in "sqlite:x.db"), 0 if it has none.
+static size_t
+s_scheme_length (const char *url)
+{
+    if (!isalpha ((unsigned char) url[0]))
+        return 0;
+    size_t length = 1;
+    while (isalnum ((unsigned char) url[length]) || url[length] == '+' || url[length] == '-'
+           || url[length] == '.')
+        length++;
+    return url[length] == ':' ? length : 0;
+}
+
+static bool
+s_known_option (const mk_db_driver_t *driver, const char *name)
+{
+    for (const char *const *option = driver->options; option && *option; option++)
+        if (streq (*option, name))
+            return true;
+    return false;
+}
+
+//  The options of a URL's query ("a=1&b=2") as name -> value, every name one the driver
+//  knows. NULL with *error set if one is malformed, unknown or given twice.
+static zhashx_t *
+s_options_new (const char *query, const mk_db_driver_t *driver, char **error)
+{
+    zhashx_t *options = zhashx_new ();
+    assert (options);
+    zhashx_set_duplicator (options, (zhashx_duplicator_fn *) strdup);
+    zhashx_set_destructor (options, (zhashx_destructor_fn *) zstr_free);
+    char *copy = strdup (query ? query : "");
+    assert (copy);
+    char *saved = NULL;
+    for (char *item = strtok_r (copy, "&", &saved); item; item = strtok_r (NULL, "&", &saved)) {
+        char *equals = strchr (item, '=');
+        if (!equals || equals == item) {
+            s_fail (NULL, error, "db: bad option '%s' in the database URL (use name=value)",
+                    item);
+            break;
+        }
+        *equals = 0;
+        if (!s_known_option (driver, item)) {
+            s_fail (NULL, error, "db: unknown option '%s' for a %s database", item,
+                    driver->name);
+            break;
+        }
+        if (zhashx_insert (options, item, equals + 1) != 0) {
+            s_fail (NULL, error, "db: option '%s' given twice in the database URL", item);
+            break;
+        }
+    }
+    free (copy);
+    if (*error)
+        zhashx_destroy (&options);
+    return options;
+}
+
+static void
+s_stmt_destroy (mk_stmt_t **self_p)
+{
+    mk_stmt_t *self = *self_p;
+    if (self) {
+        self->db->driver->finalize (self->handle);
+        free (self->sql);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+mk_db_t *
+mk_db_open (const char *url, char **error)
+{
+    char *message = NULL;
+    if (error)
+        *error = NULL;
+    if (!url || !*url) {
+        s_fail (NULL, error, "db: no database given (use sqlite:PATH)");
+        return NULL;
+    }
+    const mk_db_driver_t *driver = s_drivers[0];
+    const char *location = url;
+    size_t scheme = s_scheme_length (url);
+    if (scheme) {
+        driver = NULL;
+        for (size_t i = 0; i < DRIVERS && !driver; i++)
+            if (strlen (s_drivers[i]->name) == scheme
+                && strncmp (s_drivers[i]->name, url, scheme) == 0)
+                driver = s_drivers[i];
+        //  Only the scheme is quoted: the rest of a URL may hold a password.
+        if (!driver) {
+            char known[100] = "";
+            for (size_t i = 0; i < DRIVERS; i++)
+                snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s:",
+                          i ? ", " : "", s_drivers[i]->name);
+            s_fail (NULL, error, "db: unsupported database '%.*s:' (this build supports %s)",
+                    (int) scheme, url, known);
+            return NULL;
+        }
+        location = url + scheme + 1;
+    }
+    char *path = strdup (location);
+    assert (path);
+    char *query = strchr (path, '?');
+    if (query)
+        *query++ = 0;
+    zhashx_t *options = s_options_new (query, driver, &message);
+    void *conn = options ? driver->open (path, options, &message) : NULL;
+    zhashx_destroy (&options);
+    free (path);
+    if (!conn) {
+        assert (message);
+        s_fail (NULL, error, "%s", message);
+        free (message);
+        return NULL;
+    }
+    mk_db_t *self = (mk_db_t *) zmalloc (sizeof (mk_db_t));
+    assert (self);
+    self->driver = driver;
+    self->conn = conn;
+    self->stmts = zhashx_new ();
+    assert (self->stmts);
+    zhashx_set_destructor (self->stmts, (zhashx_destructor_fn *) s_stmt_destroy);
+    s_set_error (self, "");
+    return self;
+}
+
+void
+mk_db_destroy (mk_db_t **self_p)
+{
+    assert (self_p);
+    mk_db_t *self = *self_p;
+    if (self) {
+        zhashx_destroy (&self->stmts);
+        self->driver->close (self->conn);
+        free (self->error);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+const char *
+mk_db_backend (mk_db_t *self)
+{
+    assert (self);
+    return self->driver->name;
+}
+
+const char *
+mk_db_error (mk_db_t *self)
+{
+    assert (self);
+    return self->error;
+}
+
+int64_t
+mk_db_last_insert_id (mk_db_t *self)
+{
+    assert (self);
+    return self->driver->last_insert_id (self->conn);
+}
+
+int
+mk_db_changes (mk_db_t *self)
+{
+    assert (self);
+    return self->driver->changes (self->conn);
+}
+
+//  The quiet versions of exec, prepare and step record the cause and leave the telling
+//  to their caller: the public function logs it, mk_db_migrate returns it.
+static int
+s_exec (mk_db_t *self, const char *sql)
+{
+    if (self->driver->exec (self->conn, sql) == 0)
+        return 0;
+    s_set_error (self, self->driver->errmsg (self->conn));
+    return -1;
+}
+
+static mk_stmt_t *
+s_prepare (mk_db_t *self, const char *sql)
+{
+    mk_stmt_t *stmt = (mk_stmt_t *) zhashx_lookup (self->stmts, sql);
+    if (stmt) {
+        self->driver->reset (stmt->handle);
+        return stmt;
+    }
+    void *handle = self->driver->prepare (self->conn, sql);
+    if (!handle) {
+        s_set_error (self, self->driver->errmsg (self->conn));
+        return NULL;
+    }
+    stmt = (mk_stmt_t *) zmalloc (sizeof (mk_stmt_t));
+    assert (stmt);
+    stmt->db = self;
+    stmt->handle = handle;
+    stmt->sql = strdup (sql);
+    assert (stmt->sql);
+    zhashx_insert (self->stmts, sql, stmt);
+    return stmt;
+}
+
+static int
+s_step (mk_stmt_t *self)
+{
+    const mk_db_driver_t *driver = self->db->driver;
+    int rc = driver->step (self->handle);
+    if (rc == MK_DB_ERROR || rc == MK_DB_CONSTRAINT) {
+        s_set_error (self->db, driver->errmsg (self->db->conn));
+        driver->reset (self->handle);
+    }
+    return rc;
+}
+
+int
+mk_db_exec (mk_db_t *self, const char *sql)
+{
+    assert (self);
+    assert (sql);
+    if (s_exec (self, sql) == 0)
+        return 0;
+    mk_error ("db: '%s' failed: %s", sql, self->error);
+    return -1;
+}
+
+int
+mk_db_begin (mk_db_t *self)
+{
+    assert (self);
+    if (s_exec (self, self->driver->begin_sql) == 0)
+        return 0;
+    mk_error ("db: cannot begin a transaction: %s", self->error);
+    return -1;
+}
+
+int
+mk_db_commit (mk_db_t *self)
+{
+    assert (self);
+    if (s_exec (self, "COMMIT") == 0)
+        return 0;
+    mk_error ("db: cannot commit a transaction: %s", self->error);
+    return -1;
+}
+
+int
+mk_db_rollback (mk_db_t *self)
+{
+    assert (self);
+    if (!self->driver->in_transaction (self->conn) || s_exec (self, "ROLLBACK") == 0)
+        return 0;
+    mk_error ("db: cannot roll back a transaction: %s", self->error);
+    return -1;
+}
+
+mk_stmt_t *
+mk_db_prepare (mk_db_t *self, const char *sql)
+{
+    assert (self);
+    assert (sql);
+    mk_stmt_t *stmt = s_prepare (self, sql);
+    if (!stmt)
+        mk_error ("db: cannot prepare '%s': %s", sql, self->error);
+    return stmt;
+}
+
+//  Log a failed bind. Returns -1.
+static int
+s_bind_failed (mk_stmt_t *self, int index)
+{
+    s_set_error (self->db, self->db->driver->errmsg (self->db->conn));
+    mk_error ("db: cannot bind parameter %d of '%s': %s", index, self->sql, self->db->error);
+    return -1;
+}
+
+int
+mk_stmt_bind_int (mk_stmt_t *self, int index, int64_t value)
+{
+    assert (self);
+    if (self->db->driver->bind_int (self->handle, index, value) == 0)
+        return 0;
+    return s_bind_failed (self, index);
+}
+
+int
+mk_stmt_bind_text (mk_stmt_t *self, int index, const char *value)
+{
+    assert (self);
+    if (self->db->driver->bind_text (self->handle, index, value) == 0)
+        return 0;
+    return s_bind_failed (self, index);
+}
+
+int
+mk_stmt_bind_blob (mk_stmt_t *self, int index, const void *data, size_t size)
+{
+    assert (self);
+    assert (data || size == 0);
+    if (self->db->driver->bind_blob (self->handle, index, data, size) == 0)
+        return 0;
+    return s_bind_failed (self, index);
+}
+
+int
+mk_stmt_step (mk_stmt_t *self)
+{
+    assert (self);
+    int rc = s_step (self);
+    if (rc == MK_DB_ERROR)
+        mk_error ("db: '%s' failed: %s", self->sql, self->db->error);
+    else if (rc == MK_DB_CONSTRAINT)
+        mk_debug ("db: '%s' refused: %s", self->sql, self->db->error);
+    return rc;
+}
+
+int64_t
+mk_stmt_int (mk_stmt_t *self, int column)
+{
+    assert (self);
+    return self->db->driver->column_int (self->handle, column);
+}
+
+const char *
+mk_stmt_text (mk_stmt_t *self, int column)
+{
+    assert (self);
+    return self->db->driver->column_text (self->handle, column);
+}
+
+const void *
+mk_stmt_blob (mk_stmt_t *self, int column, size_t *size)
+{
+    assert (self);
+    assert (size);
+    return self->db->driver->column_blob (self->handle, column, size);
+}
+
+void
+mk_stmt_reset (mk_stmt_t *self)
+{
+    assert (self);
+    self->db->driver->reset (self->handle);
+}
+
+int
+mk_db_latest_version (void)
+{
+    size_t count;
+    const mk_db_migration_t *migrations = mk_db_schema (&count);
+    return count ? migrations[count - 1].version : 0;
+}
+
+//  The schema version without logging: 0 if there is no meta table or no version in it,
+//  -1 with the cause recorded on error.
+static int
+s_schema_version (mk_db_t *self)
+{
+    mk_stmt_t *stmt = s_prepare (self, self->driver->has_table_sql);
+    if (!stmt || mk_stmt_bind_text (stmt, 1, "meta"))
+        return -1;
+    int rc = s_step (stmt);
+    mk_stmt_reset (stmt);
+    if (rc != MK_DB_ROW)
+        return rc == MK_DB_DONE ? 0 : -1;
+
+    stmt = s_prepare (self, SCHEMA_VERSION_SQL);
+    if (!stmt)
+        return -1;
+    int version = 0;
+    rc = s_step (stmt);
+    if (rc == MK_DB_ROW) {
+        const char *text = mk_stmt_text (stmt, 0);
+        char *end = NULL;
+        errno = 0;
+        long value = strtol (text, &end, 10);
+        if (end == text || *end || errno || value < 0 || value > INT_MAX) {
+            char *cause = zsys_sprintf ("bad schema version '%s' in table meta", text);
+            s_set_error (self, cause);
+            free (cause);
+            version = -1;
+        }
+        else
+            version = (int) value;
+    }
+    else if (rc != MK_DB_DONE)
+        version = -1;
+    mk_stmt_reset (stmt);
+    return version;
+}
+
+int
+mk_db_schema_version (mk_db_t *self)
+{
+    assert (self);
+    int version = s_schema_version (self);
+    if (version < 0)
+        mk_error ("db: cannot read the schema version: %s", self->error);
+    return version;
+}
+
+//  Record the schema version in meta, inside the migration's transaction.
+static int
+s_set_version (mk_db_t *self, int version)
+{
+    char value[16];
+    snprintf (value, sizeof value, "%d", version);
+    mk_stmt_t *stmt = s_prepare (self, UPDATE_VERSION_SQL);
+    if (!stmt || mk_stmt_bind_text (stmt, 1, value) || s_step (stmt) != MK_DB_DONE)
+        return -1;
+    if (mk_db_changes (self) > 0)
+        return 0;
+    stmt = s_prepare (self, INSERT_VERSION_SQL);
+    if (!stmt || mk_stmt_bind_text (stmt, 1, value) || s_step (stmt) != MK_DB_DONE)
+        return -1;
+    return 0;
+}
+
+int
+mk_db_migrate (mk_db_t *self, char **error)
+{
+    assert (self);
+    if (error)
+        *error = NULL;
+    int latest = mk_db_latest_version ();
+    int version = s_schema_version (self);
+    if (version < 0)
+        return s_fail (self, error, "db: cannot read the schema version: %s", self->error);
+    if (version > latest)
+        return s_fail (self, error,
+                       "db: schema version %d is newer than this program's %d; upgrade Maekin",
+                       version, latest);
+    size_t count;
+    const mk_db_migration_t *migrations = mk_db_schema (&count);
+    for (size_t i = 0; i < count; i++) {
+        const mk_db_migration_t *migration = &migrations[i];
+        if (migration->version <= version)
+            continue;
+        if (s_exec (self, self->driver->begin_sql))
+            return s_fail (self, error, "db: cannot start migration to schema version %d: %s",
+                           migration->version, self->error);
+        //  Another program may have migrated while this one waited for the write lock.
+        version = s_schema_version (self);
+        if (version >= migration->version) {
+            s_exec (self, "ROLLBACK");
+            continue;
+        }
+        if (version < 0 || s_exec (self, migration->sql[self->driver->dialect])
+            || s_set_version (self, migration->version) || s_exec (self, "COMMIT")) {
+            char *cause = strdup (self->error);
+            assert (cause);
+            if (self->driver->in_transaction (self->conn))
+                s_exec (self, "ROLLBACK");
+            s_fail (self, error, "db: migration to schema version %d failed: %s",
+                    migration->version, cause);
+            free (cause);
+            return -1;
+        }
+        mk_info ("db: %s database migrated to schema version %d", self->driver->name,
+                 migration->version);
+        version = migration->version;
+    }
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Self-test
+
+//  A fresh URL for a file in dir; the caller frees it.
+static char *
+s_url (const char *dir, const char *file, const char *options)
+{
+    return zsys_sprintf ("sqlite:%s/%s%s", dir, file, options ? options : "");
+}
+
+static int64_t
+s_count (mk_db_t *db, const char *sql)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, sql);
+    assert (stmt);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    int64_t count = mk_stmt_int (stmt, 0);
+    mk_stmt_reset (stmt);
+    return count;
+}
+
+static void
+s_insert_host (mk_db_t *db, const char *name, int expected)
+{
+    mk_stmt_t *stmt = mk_db_prepare (
+        db, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES (?, ?, ?, ?)");
+    assert (stmt);
+    assert (mk_stmt_bind_text (stmt, 1, name) == 0);
+    assert (mk_stmt_bind_text (stmt, 2, "up") == 0);
+    assert (mk_stmt_bind_int (stmt, 3, 8) == 0);
+    assert (mk_stmt_bind_int (stmt, 4, 16384) == 0);
+    assert (mk_stmt_step (stmt) == expected);
+}
+
+//  Opening url must fail with an error that contains want (or equals it, if exact).
+static void
+s_assert_open_fails (const char *url, const char *want, bool exact, bool verbose)
+{
+    char *error = NULL;
+    mk_db_t *db = mk_db_open (url, &error);
+    assert (db == NULL);
+    assert (error);
+    if (verbose)
+        printf (" * open '%s': %s\n", url, error);
+    assert (exact ? streq (error, want) : strstr (error, want) != NULL);
+    free (error);
+}
+
+void
+mk_db_test (bool verbose)
+{
+    //  The schema: versions 1, 2, ... each written for every dialect.
+    size_t count;
+    const mk_db_migration_t *migrations = mk_db_schema (&count);
+    assert (count > 0);
+    for (size_t i = 0; i < count; i++) {
+        assert (migrations[i].version == (int) i + 1);
+        for (int dialect = 0; dialect < MK_DB_DIALECTS; dialect++)
+            assert (migrations[i].sql[dialect] && *migrations[i].sql[dialect]);
+    }
+    int latest = mk_db_latest_version ();
+    assert (latest == (int) count);
+
+    const char *tmp = getenv ("TMPDIR");
+    char *dir = zsys_sprintf ("%s/mk_db_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    char *made = mkdtemp (dir);
+    assert (made);
+
+    //  Open and migrate a new database.
+    char *error = NULL;
+    char *url = s_url (dir, "maekin.db", NULL);
+    mk_db_t *db = mk_db_open (url, &error);
+    assert (db);
+    assert (error == NULL);
+    assert (streq (mk_db_backend (db), "sqlite"));
+    assert (streq (mk_db_error (db), ""));
+    assert (mk_db_schema_version (db) == 0);
+    assert (mk_db_migrate (db, &error) == 0);
+    assert (error == NULL);
+    assert (mk_db_schema_version (db) == latest);
+
+    //  The settings asked for at open.
+    mk_stmt_t *stmt = mk_db_prepare (db, "PRAGMA journal_mode");
+    assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (streq (mk_stmt_text (stmt, 0), "wal"));
+    mk_stmt_reset (stmt);
+    assert (s_count (db, "PRAGMA synchronous") == 2); //  FULL
+    assert (s_count (db, "PRAGMA foreign_keys") == 1);
+    assert (s_count (db, "PRAGMA busy_timeout") == 5000);
+
+    //  Migrating again changes nothing.
+    int64_t objects = s_count (db, "SELECT count(*) FROM sqlite_master");
+    assert (mk_db_migrate (db, &error) == 0);
+    assert (error == NULL);
+    assert (mk_db_schema_version (db) == latest);
+    assert (s_count (db, "SELECT count(*) FROM sqlite_master") == objects);
+    assert (s_count (db, "SELECT count(*) FROM meta") == 1);
+
+    //  Insert through a cached statement: the same text gives the same statement.
+    const char *insert = "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES (?, ?, ?, ?)";
+    mk_stmt_t *first = mk_db_prepare (db, insert);
+    assert (first);
+    assert (mk_db_prepare (db, insert) == first);
+    s_insert_host (db, "node-1", MK_DB_DONE);
+    assert (mk_db_last_insert_id (db) == 1);
+    assert (mk_db_changes (db) == 1);
+    assert (mk_db_prepare (db, insert) == first);
+
+    //  A duplicate name is a constraint violation, not an error, and says so.
+    s_insert_host (db, "node-1", MK_DB_CONSTRAINT);
+    assert (strstr (mk_db_error (db), "UNIQUE"));
+    if (verbose)
+        printf (" * duplicate: %s\n", mk_db_error (db));
+    s_insert_host (db, "node-2", MK_DB_DONE);
+    assert (mk_db_last_insert_id (db) == 2);
+
+    //  Select it back; a default column reads back as its default.
+    const char *select =
+        "SELECT id, name, state, uri, vcpus, memory_mb, last_seen FROM hosts WHERE name = ?";
+    stmt = mk_db_prepare (db, select);
+    assert (stmt);
+    assert (mk_stmt_bind_text (stmt, 1, "node-1") == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (mk_stmt_int (stmt, 0) == 1);
+    assert (streq (mk_stmt_text (stmt, 1), "node-1"));
+    assert (streq (mk_stmt_text (stmt, 2), "up"));
+    assert (streq (mk_stmt_text (stmt, 3), ""));
+    assert (mk_stmt_int (stmt, 4) == 8);
+    assert (mk_stmt_int (stmt, 5) == 16384);
+    assert (mk_stmt_int (stmt, 6) == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_DONE);
+
+    //  Preparing a statement left on a row starts it over, with no bindings.
+    stmt = mk_db_prepare (db, "SELECT name FROM hosts ORDER BY id");
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (streq (mk_stmt_text (stmt, 0), "node-1"));
+    assert (mk_db_prepare (db, "SELECT name FROM hosts ORDER BY id") == stmt);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (streq (mk_stmt_text (stmt, 0), "node-1"));
+    mk_stmt_reset (stmt);
+    stmt = mk_db_prepare (db, "SELECT ?");
+    assert (mk_stmt_bind_int (stmt, 1, 7) == 0);
+    assert (mk_db_prepare (db, "SELECT ?") == stmt);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (streq (mk_stmt_text (stmt, 0), "")); //  the binding was cleared
+
+    //  NULL text binds NULL and reads back as "".
+    stmt = mk_db_prepare (db, "SELECT ?, ? IS NULL");
+    assert (mk_stmt_bind_text (stmt, 1, NULL) == 0);
+    assert (mk_stmt_bind_text (stmt, 2, NULL) == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (streq (mk_stmt_text (stmt, 0), ""));
+    assert (mk_stmt_int (stmt, 1) == 1);
+    mk_stmt_reset (stmt);
+
+    //  Blobs round-trip, zero bytes and all; an empty blob is a blob, not NULL.
+    uint8_t data[300];
+    for (size_t i = 0; i < sizeof data; i++)
+        data[i] = (uint8_t) (i * 7);
+    const char *put = "INSERT INTO requests (id, reply, created) VALUES (?, ?, ?)";
+    stmt = mk_db_prepare (db, put);
+    assert (mk_stmt_bind_text (stmt, 1, "req-1") == 0);
+    assert (mk_stmt_bind_blob (stmt, 2, data, sizeof data) == 0);
+    assert (mk_stmt_bind_int (stmt, 3, 1700000000123) == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_DONE);
+    stmt = mk_db_prepare (db, put);
+    assert (mk_stmt_bind_text (stmt, 1, "req-2") == 0);
+    assert (mk_stmt_bind_blob (stmt, 2, NULL, 0) == 0);
+    assert (mk_stmt_bind_int (stmt, 3, 1) == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_DONE);
+    stmt = mk_db_prepare (db, put); //  the same id again
+    assert (mk_stmt_bind_text (stmt, 1, "req-1") == 0);
+    assert (mk_stmt_bind_blob (stmt, 2, data, 1) == 0);
+    assert (mk_stmt_bind_int (stmt, 3, 1) == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_CONSTRAINT);
+    const char *get = "SELECT reply, created FROM requests WHERE id = ?";
+    stmt = mk_db_prepare (db, get);
+    assert (mk_stmt_bind_text (stmt, 1, "req-1") == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    size_t size = 0;
+    const void *blob = mk_stmt_blob (stmt, 0, &size);
+    assert (size == sizeof data && memcmp (blob, data, size) == 0);
+    assert (mk_stmt_int (stmt, 1) == 1700000000123);
+    stmt = mk_db_prepare (db, get);
+    assert (mk_stmt_bind_text (stmt, 1, "req-2") == 0);
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    blob = mk_stmt_blob (stmt, 0, &size);
+    assert (blob && size == 0);
+    mk_stmt_reset (stmt);
+
+    //  A rollback undoes; rolling back with no transaction open is harmless.
+    assert (mk_db_begin (db) == 0);
+    s_insert_host (db, "node-3", MK_DB_DONE);
+    assert (s_count (db, "SELECT count(*) FROM hosts") == 3);
+    assert (mk_db_rollback (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM hosts") == 2);
+    assert (mk_db_rollback (db) == 0);
+
+    //  A constraint violation inside a transaction leaves the transaction usable.
+    assert (mk_db_begin (db) == 0);
+    s_insert_host (db, "node-1", MK_DB_CONSTRAINT);
+    s_insert_host (db, "node-3", MK_DB_DONE);
+    assert (mk_db_commit (db) == 0);
+    assert (mk_db_commit (db) == -1); //  none open
+    assert (strstr (mk_db_error (db), "no transaction"));
+
+    //  Bad SQL fails cleanly and says why.
+    assert (mk_db_exec (db, "CREATE TABLE hosts (x INT)") == -1);
+    assert (strstr (mk_db_error (db), "already exists"));
+    assert (mk_db_prepare (db, "SELECT name FROM nowhere") == NULL);
+    assert (strstr (mk_db_error (db), "nowhere"));
+
+    //  A commit persists across close and reopen; a plain path opens SQLite too.
+    mk_db_destroy (&db);
+    assert (db == NULL);
+    mk_db_destroy (&db);
+    char *path = zsys_sprintf ("%s/maekin.db?synchronous=normal", dir);
+    db = mk_db_open (path, &error);
+    assert (db && !error);
+    zstr_free (&path);
+    assert (s_count (db, "PRAGMA synchronous") == 1); //  NORMAL
+    assert (mk_db_migrate (db, NULL) == 0);
+    assert (s_count (db, "SELECT count(*) FROM hosts") == 3);
+    assert (s_count (db, "SELECT count(*) FROM hosts WHERE name = 'node-3'") == 1);
+    //  The id of a deleted row is never given again.
+    assert (mk_db_exec (db, "DELETE FROM hosts WHERE name = 'node-3'") == 0);
+    assert (mk_db_changes (db) == 1);
+    s_insert_host (db, "node-4", MK_DB_DONE);
+    assert (mk_db_last_insert_id (db) > 3);
+    mk_db_destroy (&db);
+    zstr_free (&url);
+
+    //  A failed migration leaves nothing behind.
+    url = s_url (dir, "clash.db", "?synchronous=off");
+    db = mk_db_open (url, &error);
+    assert (db);
+    assert (mk_db_exec (db, "CREATE TABLE tasks (x INT)") == 0);
+    assert (mk_db_migrate (db, &error) == -1);
+    assert (error);
+    if (verbose)
+        printf (" * clash: %s\n", error);
+    assert (strstr (error, "db: migration to schema version 1 failed: "));
+    assert (strstr (error, "tasks"));
+    assert (streq (mk_db_error (db), error));
+    zstr_free (&error);
+    assert (mk_db_schema_version (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM sqlite_master WHERE name IN ('meta', 'hosts')")
+            == 0);
+    mk_db_destroy (&db);
+    zstr_free (&url);
+
+    //  A database from a newer program is refused.
+    url = s_url (dir, "newer.db", NULL);
+    db = mk_db_open (url, &error);
+    assert (db && mk_db_migrate (db, &error) == 0);
+    assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'")
+            == 0);
+    mk_db_destroy (&db);
+    db = mk_db_open (url, &error);
+    assert (db);
+    assert (mk_db_schema_version (db) == 99);
+    assert (mk_db_migrate (db, &error) == -1);
+    char *want = zsys_sprintf (
+        "db: schema version 99 is newer than this program's %d; upgrade Maekin", latest);
+    assert (error && streq (error, want));
+    assert (streq (mk_db_error (db), want));
+    zstr_free (&error);
+    zstr_free (&want);
+    assert (mk_db_migrate (db, NULL) == -1); //  logged instead
+    assert (mk_db_exec (db, "UPDATE meta SET value = 'x1' WHERE name = 'schema_version'")
+            == 0);
+    assert (mk_db_schema_version (db) == -1);
+    assert (strstr (mk_db_error (db), "bad schema version 'x1'"));
+    mk_db_destroy (&db);
+    zstr_free (&url);
+
+    //  A database in memory, for tests that need no file.
+    db = mk_db_open ("sqlite::memory:", &error);
+    assert (db && !error);
+    assert (mk_db_migrate (db, &error) == 0);
+    assert (mk_db_schema_version (db) == latest);
+    mk_db_destroy (&db);
+
+    //  URLs that cannot work fail with a message and no file left behind.
+    s_assert_open_fails ("foo:bar", "db: unsupported database 'foo:' (this build supports sqlite:)",
+                         true, verbose);
+    s_assert_open_fails ("mysql://maekin:secret@db1/maekin", "unsupported database 'mysql:'",
+                         false, verbose);
+    error = NULL;
+    assert (mk_db_open ("mysql://maekin:secret@db1/maekin", &error) == NULL);
+    assert (!strstr (error, "secret"));
+    zstr_free (&error);
+    assert (mk_db_open ("foo:bar", NULL) == NULL); //  logged instead
+    s_assert_open_fails ("", "db: no database given", false, verbose);
+    assert (mk_db_open (NULL, &error) == NULL && error);
+    zstr_free (&error);
+    s_assert_open_fails ("sqlite:", "no SQLite file given", false, verbose);
+    url = s_url (dir, "never.db", "?synchronous=fast");
+    s_assert_open_fails (url, "bad synchronous 'fast'", false, verbose);
+    zstr_free (&url);
+    url = s_url (dir, "never.db", "?cache=big");
+    s_assert_open_fails (url, "db: unknown option 'cache' for a sqlite database", true,
+                         verbose);
+    zstr_free (&url);
+    url = s_url (dir, "never.db", "?synchronous");
+    s_assert_open_fails (url, "bad option 'synchronous'", false, verbose);
+    zstr_free (&url);
+    url = s_url (dir, "never.db", "?synchronous=off&synchronous=full");
+    s_assert_open_fails (url, "given twice", false, verbose);
+    zstr_free (&url);
+    path = zsys_sprintf ("%s/never.db", dir);
+    assert (!zsys_file_exists (path));
+    zstr_free (&path);
+
+    //  Files that cannot be opened say what to check.
+    path = zsys_sprintf ("%s/missing/maekin.db", dir);
+    want = zsys_sprintf (
+        "db: cannot open '%s': unable to open database file (does the directory exist?)",
+        path);
+    s_assert_open_fails (path, want, true, verbose);
+    zstr_free (&want);
+    zstr_free (&path);
+    url = zsys_sprintf ("sqlite:%s", dir);
+    s_assert_open_fails (url, "(it is a directory)", false, verbose);
+    zstr_free (&url);
+    path = zsys_sprintf ("%s/notes.txt", dir);
+    FILE *file = fopen (path, "w");
+    assert (file);
+    for (int i = 0; i < 100; i++)
+        fprintf (file, "This is not a database, line %d.\n", i);
+    fclose (file);
+    s_assert_open_fails (path, "file is not a database", false, verbose);
+    zstr_free (&path);
+
+    zdir_t *tree = zdir_new (dir, NULL);
+    assert (tree);
+    zdir_remove (tree, true);
+    zdir_destroy (&tree);
+    assert (!zsys_file_exists (dir));
+    zstr_free (&dir);
+}

@@ -1,0 +1,103 @@
+/*  mk_db: the database. One API over a table of backend drivers (SQLite now, MySQL or
+    MariaDB later), prepared statements cached by their SQL text, and the versioned
+    schema migrations.
+
+    SQL written for this API is backend-neutral: `?` placeholders, parameters bound from
+    1, columns read from 0. A mk_db_t is used by one thread at a time.
+
+    Errors: a failure of the database (a prepare, a step, an exec, a transaction) is
+    logged here, once, with the SQL and the cause; mk_db_error () then gives the cause
+    for a reply, so callers need not log it again. MK_DB_CONSTRAINT is an expected
+    outcome (a duplicate name) and is not logged. mk_db_open and mk_db_migrate hand their
+    error to the caller in *error instead, or log it when error is NULL. */
+#ifndef MK_DB_H_INCLUDED
+#define MK_DB_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct _mk_db_t mk_db_t;
+typedef struct _mk_stmt_t mk_stmt_t;
+
+#define MK_DB_ROW        1
+#define MK_DB_DONE       0
+#define MK_DB_ERROR      -1
+#define MK_DB_CONSTRAINT -3 //  a UNIQUE or PRIMARY KEY violation from step()
+
+//  Open a database by URL: "sqlite:PATH" or a plain PATH (SQLite), with optional
+//  "?synchronous=full|normal|off" (default full). Returns NULL and sets *error (when
+//  error is not NULL; else the message is logged) to a malloc'd one-line message a person
+//  can act on. An unknown scheme is refused; only the scheme is quoted, so a password in
+//  a URL never reaches a log.
+mk_db_t *mk_db_open (const char *url, char **error);
+
+//  Finalize every cached statement, close the database and null the pointer. A
+//  transaction still open is rolled back.
+void mk_db_destroy (mk_db_t **self_p);
+
+//  The backend's name: "sqlite".
+const char *mk_db_backend (mk_db_t *self);
+
+//  Apply the pending migrations, each in its own transaction. Returns 0, or -1 with
+//  *error set (or logged, when error is NULL) when one fails or when the database's
+//  schema is newer than this program knows.
+int mk_db_migrate (mk_db_t *self, char **error);
+
+//  The database's schema version: 0 for an empty database, -1 on error.
+int mk_db_schema_version (mk_db_t *self);
+
+//  The newest schema version this program knows.
+int mk_db_latest_version (void);
+
+//  Start, commit or roll back a transaction: 0 or -1. A SQLite transaction takes the
+//  write lock at begin, so two writers queue there instead of failing at commit. Rolling
+//  back when no transaction is open (the database may have ended it after an I/O error)
+//  is a no-op that returns 0, so a cleanup path can always call it.
+int mk_db_begin (mk_db_t *self);
+int mk_db_commit (mk_db_t *self);
+int mk_db_rollback (mk_db_t *self);
+
+//  Run SQL that has no parameters and returns no rows: 0 or -1.
+int mk_db_exec (mk_db_t *self, const char *sql);
+
+//  A prepared statement for this SQL text (one statement, normally a constant), prepared
+//  once and cached by the db, keyed by the text; returned reset with its bindings
+//  cleared. Borrowed: never freed by the caller. One use at a time per text: preparing
+//  the same text again resets it. NULL on a prepare error (logged with the SQL and the
+//  cause). Reset a statement you stop reading before MK_DB_DONE: while it rests on a row
+//  it holds SQLite's read snapshot open, which also keeps the WAL from being recycled.
+mk_stmt_t *mk_db_prepare (mk_db_t *self, const char *sql);
+
+//  Bind parameter index (from 1): 0 or -1. Text and blobs are copied. NULL text binds
+//  NULL; a blob of size 0 binds an empty blob, not NULL.
+int mk_stmt_bind_int (mk_stmt_t *self, int index, int64_t value);
+int mk_stmt_bind_text (mk_stmt_t *self, int index, const char *value);
+int mk_stmt_bind_blob (mk_stmt_t *self, int index, const void *data, size_t size);
+
+//  Run the statement to its next row: MK_DB_ROW, MK_DB_DONE, MK_DB_CONSTRAINT or
+//  MK_DB_ERROR. After MK_DB_CONSTRAINT or MK_DB_ERROR the statement is reset and its
+//  bindings cleared.
+int mk_stmt_step (mk_stmt_t *self);
+
+//  Column (from 0) of the current row. Text is "" for NULL; a blob is never NULL (an
+//  empty or NULL blob gives size 0). Both stay valid until the next step or reset.
+int64_t mk_stmt_int (mk_stmt_t *self, int column);
+const char *mk_stmt_text (mk_stmt_t *self, int column);
+const void *mk_stmt_blob (mk_stmt_t *self, int column, size_t *size);
+
+//  Reset the statement and clear its bindings.
+void mk_stmt_reset (mk_stmt_t *self);
+
+//  The id given to the row last inserted through this database.
+int64_t mk_db_last_insert_id (mk_db_t *self);
+
+//  The number of rows changed by the last INSERT, UPDATE or DELETE.
+int mk_db_changes (mk_db_t *self);
+
+//  The last error's text ("" if none yet), e.g. for a reply to a client.
+const char *mk_db_error (mk_db_t *self);
+
+void mk_db_test (bool verbose);
+
+#endif

@@ -1,0 +1,296 @@
+/*  controller_events: the event streams, sequenced, stored in batches, published. */
+#include "controller_events.h"
+
+#include "controller_store.h"
+#include "mk_msg.h"
+
+static const char *s_names[EVENTS_STREAMS] = {"event.vm", "event.task", "event.host"};
+
+struct _controller_events_t {
+    zsock_t *pub;                       //  where to publish, borrowed
+    uint64_t last[EVENTS_STREAMS];      //  the last committed sequence number
+    uint64_t next[EVENTS_STREAMS];      //  the last one given out in this batch
+    zlistx_t *batch[EVENTS_STREAMS];    //  Maekin__Event * of this batch, owned
+};
+
+static void
+s_event_free (void **item)
+{
+    Maekin__Event *event = (Maekin__Event *) *item;
+    free (event->subject);
+    free (event->state);
+    free (event->detail);
+    free (event);
+    *item = NULL;
+}
+
+controller_events_t *
+controller_events_new (zsock_t *pub)
+{
+    controller_events_t *self = (controller_events_t *) zmalloc (sizeof (controller_events_t));
+    self->pub = pub;
+    for (int i = 0; i < EVENTS_STREAMS; i++) {
+        self->batch[i] = zlistx_new ();
+        zlistx_set_destructor (self->batch[i], s_event_free);
+    }
+    return self;
+}
+
+void
+controller_events_destroy (controller_events_t **self_p)
+{
+    assert (self_p);
+    controller_events_t *self = *self_p;
+    if (self) {
+        for (int i = 0; i < EVENTS_STREAMS; i++)
+            zlistx_destroy (&self->batch[i]);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+int
+controller_events_load (controller_events_t *self, mk_db_t *db)
+{
+    for (int i = 0; i < EVENTS_STREAMS; i++) {
+        int64_t last = store_events_last (db, s_names[i]);
+        if (last < 0)
+            return -1;
+        self->last[i] = self->next[i] = (uint64_t) last;
+        zlistx_purge (self->batch[i]);
+    }
+    return 0;
+}
+
+void
+controller_events_add (controller_events_t *self, events_stream_t stream, const char *subject,
+                       const char *state, const char *detail, uint64_t task_id)
+{
+    assert (stream < EVENTS_STREAMS);
+    Maekin__Event *event = (Maekin__Event *) zmalloc (sizeof (Maekin__Event));
+    maekin__event__init (event);
+    event->stream = (char *) s_names[stream];
+    event->seq = ++self->next[stream];
+    event->time_us = zclock_time () * 1000;
+    event->subject = strdup (subject ? subject : "");
+    event->state = strdup (state ? state : "");
+    event->detail = strdup (detail ? detail : "");
+    event->task_id = task_id;
+    zlistx_add_end (self->batch[stream], event);
+}
+
+int
+controller_events_save (controller_events_t *self, mk_db_t *db, int64_t now)
+{
+    for (int i = 0; i < EVENTS_STREAMS; i++) {
+        size_t count = zlistx_size (self->batch[i]);
+        if (count == 0)
+            continue;
+        Maekin__Event **events = (Maekin__Event **) malloc (count * sizeof (Maekin__Event *));
+        size_t n = 0;
+        for (Maekin__Event *e = (Maekin__Event *) zlistx_first (self->batch[i]); e;
+             e = (Maekin__Event *) zlistx_next (self->batch[i]))
+            events[n++] = e;
+        Maekin__EventsSinceReply batch = MAEKIN__EVENTS_SINCE_REPLY__INIT;
+        batch.n_events = count;
+        batch.events = events;
+        batch.last = self->next[i];
+        size_t size = maekin__events_since_reply__get_packed_size (&batch);
+        uint8_t *body = (uint8_t *) malloc (size);
+        maekin__events_since_reply__pack (&batch, body);
+        int rc = store_events_save (db, s_names[i], self->next[i], body, size, now);
+        free (body);
+        free (events);
+        if (rc != 1)
+            return -1;
+    }
+    return 0;
+}
+
+void
+controller_events_publish (controller_events_t *self)
+{
+    for (int i = 0; i < EVENTS_STREAMS; i++) {
+        for (Maekin__Event *e = (Maekin__Event *) zlistx_first (self->batch[i]); e;
+             e = (Maekin__Event *) zlistx_next (self->batch[i])) {
+            if (!self->pub)
+                continue;
+            Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+            env.status = MK_OK;
+            env.body_case = MAEKIN__ENVELOPE__BODY_EVENT;
+            env.event = e;
+            zmsg_t *msg = zmsg_new ();
+            zmsg_addstr (msg, s_names[i]);
+            zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&env)});
+            zmsg_send (&msg, self->pub);
+        }
+        zlistx_purge (self->batch[i]);
+        self->last[i] = self->next[i];
+    }
+}
+
+void
+controller_events_abort (controller_events_t *self)
+{
+    for (int i = 0; i < EVENTS_STREAMS; i++) {
+        zlistx_purge (self->batch[i]);
+        self->next[i] = self->last[i];
+    }
+}
+
+const char *
+controller_events_name (events_stream_t stream)
+{
+    return stream < EVENTS_STREAMS ? s_names[stream] : "?";
+}
+
+int
+controller_events_parse (const char *name)
+{
+    for (int i = 0; i < EVENTS_STREAMS; i++)
+        if (streq (name, s_names[i]))
+            return i;
+    return -1;
+}
+
+typedef struct {
+    Maekin__EventsSinceReply *reply;
+    uint64_t after;
+    uint32_t limit;
+    bool failed;
+} since_t;
+
+static void
+s_since_batch (const void *body, size_t size, void *arg)
+{
+    since_t *since = (since_t *) arg;
+    Maekin__EventsSinceReply *batch
+        = maekin__events_since_reply__unpack (NULL, size, (const uint8_t *) body);
+    if (!batch) {
+        since->failed = true;
+        return;
+    }
+    //  Move the events we want out of the stored batch into the reply.
+    Maekin__EventsSinceReply *reply = since->reply;
+    for (size_t i = 0; i < batch->n_events; i++) {
+        Maekin__Event *e = batch->events[i];
+        if (e->seq <= since->after || reply->n_events >= since->limit)
+            continue;
+        Maekin__Event *copy = (Maekin__Event *) zmalloc (sizeof (Maekin__Event));
+        maekin__event__init (copy);
+        copy->stream = strdup (e->stream);
+        copy->seq = e->seq;
+        copy->time_us = e->time_us;
+        copy->subject = strdup (e->subject);
+        copy->state = strdup (e->state);
+        copy->detail = strdup (e->detail);
+        copy->task_id = e->task_id;
+        reply->events = (Maekin__Event **) realloc (
+            reply->events, (reply->n_events + 1) * sizeof (Maekin__Event *));
+        reply->events[reply->n_events++] = copy;
+        reply->last = copy->seq;
+    }
+    maekin__events_since_reply__free_unpacked (batch, NULL);
+}
+
+Maekin__EventsSinceReply *
+controller_events_since (controller_events_t *self, mk_db_t *db, events_stream_t stream,
+                         uint64_t after, uint32_t limit)
+{
+    //  Built with the same allocator protobuf-c frees with, so one call frees it all.
+    Maekin__EventsSinceReply *reply
+        = (Maekin__EventsSinceReply *) zmalloc (sizeof (Maekin__EventsSinceReply));
+    maekin__events_since_reply__init (reply);
+    since_t since = {reply, after, limit ? limit : 1000, false};
+    //  Each stored row holds a batch; enough rows to fill `limit` events at worst.
+    int rc = store_events_since (db, s_names[stream], after, since.limit, s_since_batch, &since);
+    if (rc < 0 || since.failed) {
+        maekin__events_since_reply__free_unpacked (reply, NULL);
+        return NULL;
+    }
+    if (reply->n_events == 0)
+        reply->last = self->last[stream] > after ? after : self->last[stream];
+    return reply;
+}
+
+void
+controller_events_test (bool verbose)
+{
+    char dir[] = "/tmp/controller_events_test.XXXXXX";
+    assert (mkdtemp (dir));
+    char url[128];
+    snprintf (url, sizeof url, "sqlite:%s/state.db?synchronous=off", dir);
+    mk_db_t *db = mk_db_open (url, NULL);
+    assert (db && mk_db_migrate (db, NULL) == 0);
+
+    zsock_t *pub = zsock_new_pub ("inproc://controller_events_test");
+    zsock_t *sub = zsock_new_sub ("inproc://controller_events_test", "event.vm");
+    controller_events_t *events = controller_events_new (pub);
+    assert (controller_events_load (events, db) == 0);
+
+    //  A batch: two VM events, one task event, committed and published.
+    assert (mk_db_begin (db) == 0);
+    controller_events_add (events, EVENTS_VM, "web-1", "creating", "", 1);
+    controller_events_add (events, EVENTS_TASK, "1", "queued", "create web-1", 1);
+    controller_events_add (events, EVENTS_VM, "web-1", "running", "", 1);
+    assert (controller_events_save (events, db, 1) == 0);
+    assert (mk_db_commit (db) == 0);
+    controller_events_publish (events);
+    for (uint64_t seq = 1; seq <= 2; seq++) {
+        zmsg_t *msg = zmsg_recv (sub);
+        char *topic = zmsg_popstr (msg);
+        assert (streq (topic, "event.vm"));
+        zframe_t *body = zmsg_pop (msg);
+        const char *why;
+        Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+        assert (env && env->event->seq == seq);
+        mk_msg_free (&env);
+        zframe_destroy (&body);
+        free (topic);
+        zmsg_destroy (&msg);
+    }
+
+    //  A rolled back batch gives its numbers back: the next event is seq 3, not 4.
+    assert (mk_db_begin (db) == 0);
+    controller_events_add (events, EVENTS_VM, "web-1", "stopping", "", 2);
+    assert (controller_events_save (events, db, 2) == 0);
+    assert (mk_db_rollback (db) == 0);
+    controller_events_abort (events);
+    assert (mk_db_begin (db) == 0);
+    controller_events_add (events, EVENTS_VM, "web-1", "stopped", "", 2);
+    assert (controller_events_save (events, db, 3) == 0);
+    assert (mk_db_commit (db) == 0);
+    controller_events_publish (events);
+
+    //  Since: all, after 1, after the end; and a restart reads the last seq back.
+    Maekin__EventsSinceReply *since = controller_events_since (events, db, EVENTS_VM, 0, 100);
+    assert (since->n_events == 3 && since->events[2]->seq == 3);
+    assert (streq (since->events[2]->state, "stopped") && since->last == 3);
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    since = controller_events_since (events, db, EVENTS_VM, 1, 1);
+    assert (since->n_events == 1 && since->events[0]->seq == 2);
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    since = controller_events_since (events, db, EVENTS_VM, 3, 100);
+    assert (since->n_events == 0 && since->last == 3);
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    controller_events_t *again = controller_events_new (NULL);
+    assert (controller_events_load (again, db) == 0);
+    controller_events_add (again, EVENTS_VM, "web-2", "creating", "", 3);
+    controller_events_add (again, EVENTS_TASK, "3", "queued", "", 3);
+    assert (controller_events_save (again, db, 4) == 0);
+    controller_events_publish (again);
+    since = controller_events_since (again, db, EVENTS_TASK, 0, 100);
+    assert (since->n_events == 2 && since->events[1]->seq == 2);
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    assert (controller_events_parse ("event.host") == EVENTS_HOST);
+    assert (controller_events_parse ("event.nope") == -1);
+
+    controller_events_destroy (&again);
+    controller_events_destroy (&events);
+    zsock_destroy (&sub);
+    zsock_destroy (&pub);
+    mk_db_destroy (&db);
+    char command[160];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    assert (system (command) == 0);
+}

@@ -1,0 +1,130 @@
+/*  controller_store: the controller's SQL, and only the controller's: every query of the
+    cloud's state, through mk_db's cached prepared statements, so it runs unchanged on
+    each backend. The caller owns the transaction around these calls.
+    Rows are read into fixed structs (names are short; paths and command lines have
+    limits checked when a template is created). */
+#ifndef CONTROLLER_STORE_H_INCLUDED
+#define CONTROLLER_STORE_H_INCLUDED
+
+#include "maekin.h"
+#include "mk_db.h"
+
+#define STORE_PATH_MAX 512
+#define STORE_CMDLINE_MAX 1024
+
+//  The part of a template or VM that makes a domain.
+typedef struct {
+    uint32_t vcpus;
+    uint64_t memory_mb;
+    uint64_t disk_gb;
+    char image[STORE_PATH_MAX];
+    char os_type[16];
+    char network[64];
+    char kernel[STORE_PATH_MAX];
+    char initrd[STORE_PATH_MAX];
+    char cmdline[STORE_CMDLINE_MAX];
+} store_spec_t;
+
+typedef struct {
+    char name[64];
+    store_spec_t spec;
+    int64_t created;
+} store_template_t;
+
+typedef struct {
+    char name[64];
+    char uuid[40];
+    char template_[64];
+    char host[64];
+    char state[16];
+    char mac[20];
+    store_spec_t spec;
+    uint64_t last_task;
+    int64_t created;
+} store_vm_t;
+
+typedef struct {
+    uint64_t id;
+    char vm[64];
+    char host[64];
+    int op;
+    char state[16];
+    char from_state[16];
+    char error[1024];
+    uint32_t attempts;
+    int64_t created;
+    int64_t updated;
+} store_task_t;
+
+typedef struct {
+    char name[64];
+    char state[16];
+    char uri[256];
+    uint32_t vcpus;
+    uint64_t memory_mb;
+    int64_t last_seen;
+} store_host_t;
+
+//  A page of a list: limit, the cursor to start after, filters ("" for none).
+typedef struct {
+    uint32_t limit;
+    const char *after;
+    const char *host;
+    const char *state;
+    const char *prefix;
+} store_page_t;
+
+//  Every function returns 0 (or a count), 1 for "found", MK_DB_CONSTRAINT for a
+//  duplicate, or -1 on a database error (logged by mk_db).
+
+//  The first reply to a request id, if any: 1 and *reply (a new chunk), or 0.
+int store_request_find (mk_db_t *db, const char *id, zchunk_t **reply);
+int store_request_save (mk_db_t *db, const char *id, const void *reply, size_t size);
+//  Forget request ids older than `before` (unix seconds): the count removed.
+int store_request_expire (mk_db_t *db, int64_t before);
+
+int store_template_insert (mk_db_t *db, const store_template_t *t);
+int store_template_get (mk_db_t *db, const char *name, store_template_t *t);
+int store_template_delete (mk_db_t *db, const char *name);
+//  Calls fn for each template of the page; returns the count or -1.
+int store_template_list (mk_db_t *db, const store_page_t *page,
+                         void (*fn) (const store_template_t *, void *), void *arg);
+
+int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
+int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
+int store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
+                        int64_t now);
+int store_vm_delete (mk_db_t *db, const char *name);
+int store_vm_list (mk_db_t *db, const store_page_t *page,
+                   void (*fn) (const store_vm_t *, void *), void *arg);
+//  Per-host use: fn (host, vcpus, memory_mb, count) for each host with VMs.
+int store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),
+                    void *arg);
+
+//  Inserts a task and returns its id (> 0), or -1.
+int64_t store_task_insert (mk_db_t *db, const store_task_t *task, int64_t now);
+int store_task_update (mk_db_t *db, uint64_t id, const char *state, const char *error,
+                       uint32_t attempts, int64_t now);
+int store_task_get (mk_db_t *db, uint64_t id, store_task_t *task);
+//  Tasks newest first; page->after is a task id as text.
+int store_task_list (mk_db_t *db, const store_page_t *page,
+                     void (*fn) (const store_task_t *, void *), void *arg);
+//  Tasks not yet final, oldest first (to resume them after a restart).
+int store_task_open (mk_db_t *db, void (*fn) (const store_task_t *, void *), void *arg);
+
+int store_host_save (mk_db_t *db, const store_host_t *host);
+int store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t last_seen);
+int store_host_list (mk_db_t *db, void (*fn) (const store_host_t *, void *), void *arg);
+
+//  Events are kept one row per stream per committed batch: seq is the batch's last.
+int store_events_save (mk_db_t *db, const char *stream, uint64_t last_seq, const void *body,
+                       size_t size, int64_t now);
+//  The last sequence number of a stream (0 if none).
+int64_t store_events_last (mk_db_t *db, const char *stream);
+//  Batches holding events after `after`, oldest first, at most `limit` rows.
+int store_events_since (mk_db_t *db, const char *stream, uint64_t after, uint32_t limit,
+                        void (*fn) (const void *, size_t, void *), void *arg);
+
+void controller_store_test (bool verbose);
+
+#endif

@@ -1,0 +1,34 @@
+# tests/bench/bench.mk: the baseline benchmarks that `make bench` prints beside Maekin's
+# own figures. Included by the top-level Makefile, which defines OUT, OBJ, OPT, CFLAGS
+# and LDLIBS. Each baseline is one standalone .c file: it needs nothing from common/.
+#
+#   bench_echo           the bare bus floor: client -> broker -> worker and back
+#   bench_libvirt_floor  define+start and destroy+undefine on libvirt's test driver
+
+# Where this fragment is included must not change the default goal: if it comes before
+# the Makefile's first rule, the goal is left for that rule to set.
+bench_default_goal := $(.DEFAULT_GOAL)
+
+BENCH_PROGRAMS := bench_echo bench_libvirt_floor
+BENCH_BIN      := $(BENCH_PROGRAMS:%=$(OUT)/bench/%)
+BENCH_OBJ      := $(BENCH_PROGRAMS:%=$(OBJ)/tests/bench/%.o)
+
+# Built with everything else, so `make bench` (which builds `all`) and `make check`
+# (the sanitizer build) both compile them.
+all: $(BENCH_BIN)
+
+bench-programs: $(BENCH_BIN)
+
+# Static pattern rules: they take precedence over the Makefile's generic $(OBJ)/%.o
+# rule, so the baselines do not wait for the generated protobuf headers.
+$(BENCH_OBJ): $(OBJ)/tests/bench/%.o: tests/bench/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BENCH_BIN): $(OUT)/bench/%: $(OBJ)/tests/bench/%.o
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
+.PHONY: bench-programs
+
+.DEFAULT_GOAL := $(bench_default_goal)

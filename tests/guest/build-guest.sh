@@ -1,0 +1,96 @@
+#!/bin/bash
+# Builds a tiny real guest for integration tests: OUTDIR/vmlinuz (the Debian 12 cloud kernel)
+# and OUTDIR/initrd.gz (busybox + virtio modules + an /init that writes MAEKIN-GUEST-BOOTED to
+# /dev/ttyS0, then prints "maekin-guest alive N" there every second until the domain is destroyed).
+# Installs what it needs. Cached: with both files newer than this script it does nothing.
+# usage: tests/guest/build-guest.sh OUTDIR
+set -eu
+. "$(dirname "$0")/common.sh"
+
+[ $# -eq 1 ] && [ -n "$1" ] || { echo "usage: $0 OUTDIR" >&2; exit 2; }
+mkdir -p "$1" || die "cannot create $1"
+out=$(cd "$1" && pwd)
+self="$guest_kit_dir/build-guest.sh"
+
+fresh() { [ -s "$out/vmlinuz" ] && [ -s "$out/initrd.gz" ] &&
+          [ "$out/vmlinuz" -nt "$self" ] && [ "$out/initrd.gz" -nt "$self" ]; }
+fresh && exit 0
+
+# One builder at a time per OUTDIR; a second caller waits, then finds the files fresh.
+exec 9>"$out/.build.lock"
+flock -w 900 9 || die "timed out waiting for another build in $out"
+fresh && exit 0
+
+[ "$(id -u)" -eq 0 ] || die "must run as root (installs packages)"
+guest_need_packages
+
+# Modules inserted by /init, in this order (virtio_blk last, for tests that add disks).
+modules="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover net_failover virtio_net virtio_blk"
+
+tmp=$(mktemp -d /tmp/maekin-guest-build.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+
+# The exact kernel package behind linux-image-cloud-amd64; refresh apt's lists once if needed.
+kernel_pkg() { apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+               sed -n 's/^ *Depends: \(linux-image-[0-9].*-cloud-amd64\)$/\1/p' | head -n1; }
+kpkg=$(kernel_pkg)
+if [ -z "$kpkg" ]; then
+    timeout 600 apt-get update -qq >&2 || die "apt-get update failed"
+    kpkg=$(kernel_pkg)
+fi
+[ -n "$kpkg" ] || die "apt-cache depends linux-image-cloud-amd64 names no linux-image-*-cloud-amd64 package"
+kver=${kpkg#linux-image-}
+
+download() {
+    (cd "$tmp" && timeout 600 apt-get -q -o APT::Sandbox::User=root download "$kpkg" busybox-static) >"$tmp/download.log" 2>&1
+}
+if ! download; then
+    timeout 600 apt-get update -qq >&2 || die "apt-get update failed"
+    download || { tail -n 5 "$tmp/download.log" >&2; die "apt-get download $kpkg busybox-static failed"; }
+fi
+mkdir "$tmp/x"
+for deb in "$tmp"/*.deb; do
+    dpkg-deb -x "$deb" "$tmp/x" || die "dpkg-deb -x $deb failed"
+done
+[ -s "$tmp/x/boot/vmlinuz-$kver" ] || die "no boot/vmlinuz-$kver in $kpkg"
+[ -x "$tmp/x/bin/busybox" ] || die "no bin/busybox in busybox-static"
+
+root="$tmp/root"
+mkdir -p "$root"/{bin,dev,proc,sys,tmp,lib/modules}
+cp "$tmp/x/bin/busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"
+moddir="$tmp/x/lib/modules/$kver/kernel"
+for m in $modules; do
+    f=$(find "$moddir" -name "$m.ko" -print -quit)
+    [ -n "$f" ] || die "module $m.ko not found in $kpkg (compressed modules are not supported)"
+    cp "$f" "$root/lib/modules/"
+done
+
+cat >"$root/init" <<EOF
+#!/bin/sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+exec </dev/console >/dev/console 2>&1
+for m in $modules; do
+    insmod /lib/modules/\$m.ko || echo "maekin-guest: insmod \$m failed"
+done
+echo MAEKIN-GUEST-BOOTED >/dev/ttyS0
+n=0
+while :; do
+    sleep 1
+    n=\$((n + 1))
+    echo "maekin-guest alive \$n" >/dev/ttyS0
+done
+EOF
+chmod 755 "$root/init"
+
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$tmp/initrd.gz" ||
+    die "building the initramfs failed"
+cp "$tmp/x/boot/vmlinuz-$kver" "$tmp/vmlinuz"
+echo "kernel=$kver busybox=$(dpkg-deb -f "$tmp"/busybox-static_*.deb Version) modules=$modules" >"$out/guest.info"
+# initrd first, vmlinuz last: both must be there for the cache to count as fresh.
+mv -f "$tmp/initrd.gz" "$out/initrd.gz"
+mv -f "$tmp/vmlinuz" "$out/vmlinuz"
+say "built $out/vmlinuz and $out/initrd.gz (kernel $kver)"
