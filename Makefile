@@ -19,11 +19,11 @@ PKGS    := libczmq libzmq libvirt libprotobuf-c sqlite3 libxml-2.0 libsodium
 
 ifeq ($(VARIANT),asan)
   OUT := build/asan
-  OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+  OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -ffunction-sections \
          -fno-sanitize-recover=undefined
 else
   OUT := build
-  OPT := -O2 -g
+  OPT := -O2 -g -ffunction-sections
 endif
 OBJ := $(OUT)/obj
 GEN := build/gen
@@ -33,13 +33,12 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS))
 CFLAGS     = -std=c11 -D_GNU_SOURCE $(OPT) -Wall -Wextra -Werror -Wshadow \
              -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
-             -MMD -MP -Icommon -I$(GEN) $(PKG_CFLAGS)
+             -MMD -MP -Icommon -I$(GEN) $(SERVICE_INC) $(PKG_CFLAGS)
 LDLIBS     = $(PKG_LIBS) -lpthread -lm
 
 PROTOS  := $(wildcard proto/*.proto)
 GEN_C   := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.c)
 GEN_H   := $(GEN_C:.c=.h)
-LIB_SRC := $(wildcard common/*.c) $(GEN_C)
 LIB     := $(OBJ)/libmaekin.a
 
 # Each program is a directory: <main>.c holds main(), the other files are its classes.
@@ -51,6 +50,10 @@ DIR_maekinsh          := services/maekinsh
 main_of   = $(DIR_$(1))/$(notdir $(DIR_$(1))).c
 classes_of = $(filter-out $(call main_of,$(1)),$(wildcard $(DIR_$(1))/*.c))
 CLASS_SRC := $(foreach p,$(PROGRAMS),$(call classes_of,$(p)))
+# A class's self-test may start another program's classes (a test agent needs a broker),
+# so the broker's classes are in libmaekin too, as Malamute keeps its server in its library.
+SERVICE_INC := $(foreach p,$(PROGRAMS),-I$(DIR_$(p)))
+LIB_SRC := $(wildcard common/*.c) $(call classes_of,maekin-broker) $(GEN_C)
 PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p)))
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
@@ -69,13 +72,13 @@ $(OBJ)/%.o: %.c $(GEN_H)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(LIB): $(call obj,$(LIB_SRC))
+$(LIB): $(call obj,$(LIB_SRC)) Makefile
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(filter %.o,$^)
 
 define program_rule
 $(OUT)/$(1): $(call obj,$(call main_of,$(1)) $(call classes_of,$(1))) $(LIB)
-	$$(CC) $(OPT) -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $(OPT) -Wl,--gc-sections -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 

@@ -1,0 +1,60 @@
+/*  maekin-controller: the global controller. Serves `cloud` on the bus and owns the
+    cloud's state in the database. */
+#include "maekin.h"
+
+#include "controller_server.h"
+#include "mk_cfg.h"
+
+static const mk_cfg_item_t s_schema[] = {
+    {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
+    {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
+    {"db/url", MK_CFG_STR, "sqlite:var/maekin.db", "the database (sqlite:PATH)"},
+    {"controller/host_timeout_ms", MK_CFG_INT, "6000", "a host silent this long is down"},
+    {"controller/task_timeout_s", MK_CFG_INT, "600", "a task unanswered this long fails"},
+    {"controller/batch_max", MK_CFG_INT, "1024", "messages handled in one transaction"},
+    {"controller/request_ttl_s", MK_CFG_INT, "86400", "how long retries are recognised"},
+    {"sched/cpu_ratio", MK_CFG_INT, "400", "vCPU overcommit in percent"},
+    {"sched/mem_ratio", MK_CFG_INT, "100", "memory overcommit in percent"},
+    {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
+    {NULL, 0, NULL, NULL}};
+
+int
+main (int argc, char **argv)
+{
+    int exit_code;
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-controller", "The Maekin global controller.", s_schema,
+                                 argc, argv, &exit_code);
+    if (!cfg)
+        return exit_code;
+    controller_opts_t opts = {
+        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .stream_in = mk_cfg_str (cfg, "bus/stream_in"),
+        .db_url = mk_cfg_str (cfg, "db/url"),
+        .host_timeout_ms = (int) mk_cfg_int (cfg, "controller/host_timeout_ms"),
+        .task_timeout_ms = (int) mk_cfg_int (cfg, "controller/task_timeout_s") * 1000,
+        .batch_max = (int) mk_cfg_int (cfg, "controller/batch_max"),
+        .request_ttl_s = (int) mk_cfg_int (cfg, "controller/request_ttl_s"),
+        .cpu_ratio = (int) mk_cfg_int (cfg, "sched/cpu_ratio"),
+        .mem_ratio = (int) mk_cfg_int (cfg, "sched/mem_ratio"),
+    };
+    if (opts.host_timeout_ms < 100 || opts.task_timeout_ms < 1000 || opts.batch_max < 1
+        || opts.cpu_ratio < 1 || opts.mem_ratio < 1) {
+        fprintf (stderr, "maekin-controller: host_timeout_ms >= 100, task_timeout_s >= 1, "
+                         "batch_max >= 1 and the ratios >= 1, please\n");
+        mk_cfg_destroy (&cfg);
+        return 2;
+    }
+    zactor_t *server = controller_server_new (&opts);
+    if (!server) {
+        fprintf (stderr, "maekin-controller: cannot start (see the log above)\n");
+        mk_cfg_destroy (&cfg);
+        return 1;
+    }
+    mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, opts.db_url);
+    while (!zsys_interrupted)
+        zclock_sleep (100);
+    mk_info ("stopping");
+    zactor_destroy (&server);
+    mk_cfg_destroy (&cfg);
+    return 0;
+}

@@ -1,0 +1,1871 @@
+/*  controller_server: the global controller as an actor. */
+#include "controller_server.h"
+
+#include "controller_auth.h"
+#include "controller_events.h"
+#include "controller_fsm.h"
+#include "controller_sched.h"
+#include "controller_store.h"
+#include "mk_client.h"
+#include "mk_db.h"
+#include "mk_msg.h"
+#include "mk_name.h"
+#include "mk_sock.h"
+#include "mk_worker.h"
+
+#include <stdarg.h>
+
+#define LIST_DEFAULT 100
+#define LIST_MAX 1000
+#define WAIT_MAX_MS 300000
+#define TICK_MS 250
+
+//  A task not yet final, as the controller follows it. Rebuilt from the database at start.
+typedef struct {
+    uint64_t id;
+    char vm[64];
+    char host[64];
+    Maekin__VmOp op;
+    task_state_t state;
+    vm_transition_t to;     //  the VM's states while running, on success, on failure
+    uint32_t attempts;      //  dispatches so far
+    int64_t deadline;       //  fails after this if unanswered (mono ms)
+    int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
+    bool sent;              //  a dispatch is on the bus now
+    bool marked;            //  its dispatch is recorded in the database
+} inflight_t;
+
+//  A client waiting for a task to end (TaskWaitRequest).
+typedef struct {
+    uint64_t token;
+    uint64_t task;
+    int64_t deadline;       //  answer 202 with the task as it stands after this (mono ms)
+} waiter_t;
+
+//  A reply to send once the batch commits.
+typedef struct {
+    uint64_t token;
+    zframe_t *body;
+} outgoing_t;
+
+typedef struct {
+    controller_opts_t opts;
+    zsock_t *pipe;          //  our actor pipe
+    mk_db_t *db;            //  the cloud's state
+    mk_worker_t *worker;    //  serves `cloud`
+    mk_client_t *client;    //  dispatches tasks to node/<host>
+    zsock_t *pub;           //  publishes events to the broker's stream
+    controller_sched_t *sched;      //  hosts and placement
+    controller_events_t *events;    //  the event streams
+    zhashx_t *inflight;     //  task id -> inflight_t (owned)
+    zlistx_t *waiters;      //  waiter_t (owned)
+    zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
+    zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
+    zlistx_t *marks;        //  task ids dispatched, to record as such in the next batch
+    zlistx_t *arena;        //  what the reply being built allocated
+    bool failed;            //  a database error spoiled this batch
+    int64_t now;            //  unix seconds at the start of this batch
+    int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
+    int64_t next_expiry;    //  when to forget old request ids (mono ms)
+    uint64_t accepted;      //  tasks accepted since start
+    uint64_t finished;      //  tasks finished since start
+} server_t;
+
+//  ---------------------------------------------------------------- small helpers
+
+static size_t
+s_id_hash (const void *key)
+{
+    return (size_t) (((uint64_t) (uintptr_t) key) * 0x9E3779B97F4A7C15ULL >> 17);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
+#define ID_KEY(id) ((void *) (uintptr_t) (id))
+
+static void
+s_free (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
+
+static void
+s_outgoing_free (void **item)
+{
+    outgoing_t *out = (outgoing_t *) *item;
+    zframe_destroy (&out->body);
+    free (out);
+    *item = NULL;
+}
+
+static void *
+s_new (server_t *self, size_t size)
+{
+    void *memory = zmalloc (size);
+    zlistx_add_end (self->arena, memory);
+    return memory;
+}
+
+static char *
+s_str (server_t *self, const char *text)
+{
+    char *copy = strdup (text ? text : "");
+    zlistx_add_end (self->arena, copy);
+    return copy;
+}
+
+static char *
+s_strf (server_t *self, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *text = zsys_vprintf (format, args);
+    va_end (args);
+    zlistx_add_end (self->arena, text);
+    return text;
+}
+
+static bool
+s_mutating (Maekin__Envelope__BodyCase body)
+{
+    return body == MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE
+           || body == MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE
+           || body == MAEKIN__ENVELOPE__BODY_VM_CREATE || body == MAEKIN__ENVELOPE__BODY_VM_ACTION;
+}
+
+static void
+s_queue (server_t *self, uint64_t token, zframe_t **body_p)
+{
+    outgoing_t *out = (outgoing_t *) zmalloc (sizeof (outgoing_t));
+    out->token = token;
+    out->body = *body_p;
+    *body_p = NULL;
+    zlistx_add_end (self->out, out);
+}
+
+//  Queue the reply to a request; a mutating request's answer is remembered by its id.
+static void
+s_reply (server_t *self, const mk_request_t *request, Maekin__Envelope *reply)
+{
+    reply->version = MK_MSG_VERSION;
+    zframe_t *frame = mk_msg_pack (reply);
+    const char *id = request->env->request_id;
+    if (id && *id && s_mutating (request->env->body_case) && reply->status < 500
+        && store_request_save (self->db, id, zframe_data (frame), zframe_size (frame)) == -1)
+        self->failed = true;
+    s_queue (self, request->token, &frame);
+    zlistx_purge (self->arena);
+}
+
+static void
+s_reply_status (server_t *self, const mk_request_t *request, int status, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *reason = zsys_vprintf (format, args);
+    va_end (args);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = status;
+    reply.reason = reason;
+    s_reply (self, request, &reply);
+    free (reason);
+}
+
+//  A database error: the batch will be rolled back; the client hears 503 then.
+static void
+s_reply_db_error (server_t *self, const mk_request_t *request)
+{
+    self->failed = true;
+    s_reply_status (self, request, MK_UNAVAILABLE, "database error: %s", mk_db_error (self->db));
+}
+
+static uint32_t
+s_limit (const Maekin__ListRequest *page)
+{
+    uint32_t limit = page && page->limit ? page->limit : LIST_DEFAULT;
+    return limit > LIST_MAX ? LIST_MAX : limit;
+}
+
+static store_page_t
+s_page (const Maekin__ListRequest *page)
+{
+    store_page_t result = {.limit = s_limit (page)};
+    if (page) {
+        result.after = page->after;
+        result.host = page->filter_host;
+        result.state = page->filter_state;
+        result.prefix = page->filter_name;
+    }
+    return result;
+}
+
+//  ---------------------------------------------------------------- messages from rows
+
+static Maekin__Task *
+s_task_msg (server_t *self, const store_task_t *row)
+{
+    Maekin__Task *task = (Maekin__Task *) s_new (self, sizeof (Maekin__Task));
+    maekin__task__init (task);
+    task->id = row->id;
+    task->vm = s_str (self, row->vm);
+    task->host = s_str (self, row->host);
+    task->op = (Maekin__VmOp) row->op;
+    task->state = s_str (self, row->state);
+    task->error = s_str (self, row->error);
+    task->created = row->created;
+    task->updated = row->updated;
+    task->attempts = row->attempts;
+    return task;
+}
+
+static Maekin__Vm *
+s_vm_msg (server_t *self, const store_vm_t *row)
+{
+    Maekin__Vm *vm = (Maekin__Vm *) s_new (self, sizeof (Maekin__Vm));
+    maekin__vm__init (vm);
+    vm->name = s_str (self, row->name);
+    vm->uuid = s_str (self, row->uuid);
+    vm->template_ = s_str (self, row->template_);
+    vm->host = s_str (self, row->host);
+    vm->state = s_str (self, row->state);
+    vm->vcpus = row->spec.vcpus;
+    vm->memory_mb = row->spec.memory_mb;
+    vm->created = row->created;
+    vm->last_task = row->last_task;
+    vm->mac = s_str (self, row->mac);
+    return vm;
+}
+
+static Maekin__Template *
+s_template_msg (server_t *self, const store_template_t *row)
+{
+    Maekin__Template *t = (Maekin__Template *) s_new (self, sizeof (Maekin__Template));
+    maekin__template__init (t);
+    t->name = s_str (self, row->name);
+    t->vcpus = row->spec.vcpus;
+    t->memory_mb = row->spec.memory_mb;
+    t->disk_gb = row->spec.disk_gb;
+    t->image = s_str (self, row->spec.image);
+    t->os_type = s_str (self, row->spec.os_type);
+    t->network = s_str (self, row->spec.network);
+    t->kernel = s_str (self, row->spec.kernel);
+    t->initrd = s_str (self, row->spec.initrd);
+    t->cmdline = s_str (self, row->spec.cmdline);
+    t->created = row->created;
+    return t;
+}
+
+static Maekin__Host *
+s_host_msg (server_t *self, const sched_host_t *row)
+{
+    Maekin__Host *host = (Maekin__Host *) s_new (self, sizeof (Maekin__Host));
+    maekin__host__init (host);
+    host->name = s_str (self, row->name);
+    host->state = s_str (self, row->up ? "up" : "down");
+    host->vcpus = row->vcpus;
+    host->memory_mb = row->memory_mb;
+    host->vcpus_used = row->vcpus_used;
+    host->memory_mb_used = row->memory_mb_used;
+    host->vm_count = row->vm_count;
+    host->last_seen = row->last_seen;
+    host->uri = s_str (self, row->uri);
+    return host;
+}
+
+//  ---------------------------------------------------------------- tasks
+
+//  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
+//  The caller has checked the transition. The task id, or 0 after a database error.
+static uint64_t
+s_task_new (server_t *self, const char *vm, const char *host, Maekin__VmOp op,
+            vm_state_t from, vm_transition_t to)
+{
+    store_task_t row = {.op = op};
+    snprintf (row.vm, sizeof row.vm, "%s", vm);
+    snprintf (row.host, sizeof row.host, "%s", host);
+    snprintf (row.state, sizeof row.state, "%s", controller_fsm_task_name (TASK_QUEUED));
+    snprintf (row.from_state, sizeof row.from_state, "%s", controller_fsm_vm_name (from));
+    int64_t id = store_task_insert (self->db, &row, self->now);
+    if (id <= 0) {
+        self->failed = true;
+        return 0;
+    }
+    inflight_t *task = (inflight_t *) zmalloc (sizeof (inflight_t));
+    task->id = (uint64_t) id;
+    snprintf (task->vm, sizeof task->vm, "%s", vm);
+    snprintf (task->host, sizeof task->host, "%s", host);
+    task->op = op;
+    task->state = TASK_QUEUED;
+    task->to = to;
+    task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+    zhashx_insert (self->inflight, ID_KEY (id), task);
+    zlistx_add_end (self->dispatch, ID_KEY (id));
+    char detail[128];
+    snprintf (detail, sizeof detail, "%s %s on %s", controller_fsm_op_name (op), vm, host);
+    char subject[24];
+    snprintf (subject, sizeof subject, "%" PRIu64, task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, "queued", detail, task->id);
+    self->accepted++;
+    return task->id;
+}
+
+//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
+static void
+s_vm_set_state (server_t *self, const char *vm, vm_state_t state, uint64_t task,
+                const char *detail)
+{
+    int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
+    if (rc < 0)
+        self->failed = true;
+    controller_events_add (self->events, EVENTS_VM, vm, controller_fsm_vm_name (state), detail,
+                           task);
+}
+
+//  Answers the clients waiting for a task (their replies go out after the commit).
+static void
+s_waiters_answer (server_t *self, uint64_t task_id, bool final)
+{
+    store_task_t row;
+    bool found = false;
+    for (waiter_t *w = (waiter_t *) zlistx_first (self->waiters); w;
+         w = (waiter_t *) zlistx_next (self->waiters)) {
+        if (w->task != task_id || (!final && w->deadline > zclock_mono ()))
+            continue;
+        if (!found && store_task_get (self->db, task_id, &row) != 1) {
+            self->failed = true;
+            return;
+        }
+        found = true;
+        Maekin__TaskShowReply show = MAEKIN__TASK_SHOW_REPLY__INIT;
+        show.task = s_task_msg (self, &row);
+        Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+        reply.version = MK_MSG_VERSION;
+        reply.status = final ? MK_OK : MK_ACCEPTED;
+        reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_SHOW_REPLY;
+        reply.task_show_reply = &show;
+        zframe_t *frame = mk_msg_pack (&reply);
+        s_queue (self, w->token, &frame);
+        zlistx_purge (self->arena);
+        zlistx_delete (self->waiters, zlistx_cursor (self->waiters));
+    }
+}
+
+//  Records a task's new state (not final): its row and its event.
+static void
+s_task_progress (server_t *self, inflight_t *task, task_state_t state)
+{
+    if (!controller_fsm_task_allowed (task->state, state))
+        return;
+    task->state = state;
+    if (store_task_update (self->db, task->id, controller_fsm_task_name (state), "",
+                           task->attempts, self->now)
+        < 0)
+        self->failed = true;
+    char subject[24];
+    snprintf (subject, sizeof subject, "%" PRIu64, task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (state),
+                           "", task->id);
+}
+
+//  Ends a task: the task row, the VM's new state (libvirt's word wins on failure), the
+//  events, the capacity of a deleted VM, the waiting clients.
+static void
+s_task_finish (server_t *self, inflight_t *task, bool ok, const char *error,
+               const char *observed)
+{
+    task_state_t final = ok ? TASK_DONE : TASK_FAILED;
+    if (!controller_fsm_task_allowed (task->state, final)) {
+        mk_warn ("controller: task %" PRIu64 " cannot go from %s to %s; ignored", task->id,
+                 controller_fsm_task_name (task->state), controller_fsm_task_name (final));
+        return;
+    }
+    if (!ok)
+        mk_warn ("controller: task %" PRIu64 " (%s %s on %s) failed: %s", task->id,
+                 controller_fsm_op_name (task->op), task->vm, task->host, error);
+    if (store_task_update (self->db, task->id, controller_fsm_task_name (final),
+                           ok ? "" : error, task->attempts, self->now)
+        < 0)
+        self->failed = true;
+    char subject[24];
+    snprintf (subject, sizeof subject, "%" PRIu64, task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (final),
+                           ok ? "" : error, task->id);
+
+    vm_state_t next = ok ? task->to.done : task->to.failed;
+    int seen = observed && *observed ? controller_fsm_vm_parse (observed) : -1;
+    if (!ok && seen >= 0 && controller_fsm_vm_stable ((vm_state_t) seen))
+        next = (vm_state_t) seen;
+    if (next == VM_DELETED) {
+        store_vm_t vm;
+        int rc = store_vm_get (self->db, task->vm, &vm);
+        if (rc == 1) {
+            sched_host_t *host = controller_sched_host (self->sched, vm.host);
+            if (host)
+                controller_sched_account (self->sched, host, vm.spec.vcpus, vm.spec.memory_mb, -1);
+            if (store_vm_delete (self->db, task->vm) < 0)
+                self->failed = true;
+            controller_events_add (self->events, EVENTS_VM, task->vm, "deleted", "", task->id);
+        }
+        else if (rc < 0)
+            self->failed = true;
+    }
+    else
+        s_vm_set_state (self, task->vm, next, task->id, ok ? "" : error);
+    task->state = final;
+    self->finished++;
+    s_waiters_answer (self, task->id, true);
+    zhashx_delete (self->inflight, ID_KEY (task->id));
+}
+
+//  ---------------------------------------------------------------- hosts
+
+static void
+s_host_state (server_t *self, sched_host_t *host, bool up, const char *detail)
+{
+    host->up = up;
+    if (store_host_set_state (self->db, host->name, up ? "up" : "down", host->last_seen) < 0)
+        self->failed = true;
+    controller_events_add (self->events, EVENTS_HOST, host->name, up ? "up" : "down", detail, 0);
+    mk_info ("controller: host '%s' is %s%s%s", host->name, up ? "up" : "down",
+             *detail ? ": " : "", detail);
+}
+
+//  ---------------------------------------------------------------- requests: hosts
+
+static void
+s_handle_host_list (server_t *self, const mk_request_t *request)
+{
+    Maekin__ListRequest *page = request->env->host_list->page;
+    store_page_t filter = s_page (page);
+    size_t count = controller_sched_count (self->sched);
+    Maekin__HostListReply list = MAEKIN__HOST_LIST_REPLY__INIT;
+    list.hosts = (Maekin__Host **) s_new (self, (count + 1) * sizeof (Maekin__Host *));
+    for (size_t i = 0; i < count && list.n_hosts < filter.limit; i++) {
+        sched_host_t *host = controller_sched_at (self->sched, i);
+        if ((filter.after && strcmp (host->name, filter.after) <= 0)
+            || (filter.state && *filter.state && !streq (filter.state, host->up ? "up" : "down"))
+            || (filter.prefix && strncmp (host->name, filter.prefix, strlen (filter.prefix))))
+            continue;
+        list.hosts[list.n_hosts++] = s_host_msg (self, host);
+    }
+    if (list.n_hosts == filter.limit)
+        list.next = list.hosts[list.n_hosts - 1]->name;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST_REPLY;
+    reply.host_list_reply = &list;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_host_show (server_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->host_show->name;
+    sched_host_t *host = controller_sched_host (self->sched, name);
+    if (!host) {
+        s_reply_status (self, request, MK_NOT_FOUND, "no host named '%s' (maekinsh host list)",
+                        name);
+        return;
+    }
+    Maekin__HostShowReply show = MAEKIN__HOST_SHOW_REPLY__INIT;
+    show.host = s_host_msg (self, host);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_SHOW_REPLY;
+    reply.host_show_reply = &show;
+    s_reply (self, request, &reply);
+}
+
+typedef struct {
+    char name[64];
+    char state[16];
+    uint64_t last_task;
+} vm_brief_t;
+
+static void
+s_list_add (server_t *self, char ***list, size_t *count, const char *name)
+{
+    char **grown = (char **) s_new (self, (*count + 1) * sizeof (char *));
+    if (*count)
+        memcpy (grown, *list, *count * sizeof (char *));
+    grown[(*count)++] = s_str (self, name);
+    *list = grown;
+}
+
+//  Collects the VMs of a page; they are compared after the read, not during it.
+static void
+s_collect_vm (const store_vm_t *vm, void *arg)
+{
+    vm_brief_t *brief = (vm_brief_t *) zmalloc (sizeof (vm_brief_t));
+    snprintf (brief->name, sizeof brief->name, "%s", vm->name);
+    snprintf (brief->state, sizeof brief->state, "%s", vm->state);
+    brief->last_task = vm->last_task;
+    zlistx_add_end ((zlistx_t *) arg, brief);
+}
+
+//  Compares one VM the database places on the host with what libvirt reports.
+static void
+s_reconcile_vm (server_t *self, const char *host, const vm_brief_t *vm, zhashx_t *domains,
+                Maekin__HostRegisterReply *answer)
+{
+    Maekin__Domain *domain = (Maekin__Domain *) zhashx_lookup (domains, vm->name);
+    if (domain)
+        zhashx_delete (domains, vm->name);
+    int state = controller_fsm_vm_parse (vm->state);
+    if (state < 0 || !controller_fsm_vm_stable ((vm_state_t) state))
+        return;     //  a task is running on it; its result decides
+    if (!domain) {
+        //  libvirt lost it (a host reinstalled, a test driver restarted): the database
+        //  says what should be, so the controller defines it again, and starts it if it ran.
+        s_list_add (self, &answer->missing, &answer->n_missing, vm->name);
+        Maekin__VmOp op = state == VM_STOPPED || state == VM_ERROR ? MAEKIN__VM_OP__VM_OP_DEFINE
+                                                                    : MAEKIN__VM_OP__VM_OP_CREATE;
+        vm_transition_t to;
+        const char *why;
+        if (controller_fsm_vm ((vm_state_t) state, op, &to, &why) == 0) {
+            uint64_t task = s_task_new (self, vm->name, host, op, (vm_state_t) state, to);
+            if (task)
+                s_vm_set_state (self, vm->name, to.busy, task, "missing from libvirt; repairing");
+        }
+        return;
+    }
+    int seen = controller_fsm_vm_parse (domain->state);
+    if (seen >= 0 && seen != state && controller_fsm_vm_stable ((vm_state_t) seen)) {
+        s_list_add (self, &answer->changed, &answer->n_changed, vm->name);
+        char detail[96];
+        snprintf (detail, sizeof detail, "libvirt says %s (was %s)", domain->state, vm->state);
+        s_vm_set_state (self, vm->name, (vm_state_t) seen, vm->last_task, detail);
+    }
+}
+
+//  Compares every VM the database places on a host with the host's full report.
+static void
+s_reconcile (server_t *self, sched_host_t *host, Maekin__HostRegisterRequest *report,
+             Maekin__HostRegisterReply *answer)
+{
+    zhashx_t *domains = zhashx_new ();
+    for (size_t i = 0; i < report->n_domains; i++)
+        if (report->domains[i]->name)
+            zhashx_insert (domains, report->domains[i]->name, report->domains[i]);
+    zlistx_t *vms = zlistx_new ();
+    zlistx_set_destructor (vms, s_free);
+    char after[64] = "";
+    store_page_t page = {.limit = LIST_MAX, .host = host->name, .after = after};
+    int rows;
+    do {
+        //  A thousand at a time, so a host with many VMs costs no more memory than that.
+        rows = store_vm_list (self->db, &page, s_collect_vm, vms);
+        if (rows < 0) {
+            self->failed = true;
+            break;
+        }
+        for (vm_brief_t *vm = (vm_brief_t *) zlistx_first (vms); vm;
+             vm = (vm_brief_t *) zlistx_next (vms)) {
+            s_reconcile_vm (self, host->name, vm, domains, answer);
+            snprintf (after, sizeof after, "%s", vm->name);
+        }
+        zlistx_purge (vms);
+    } while (rows == (int) page.limit);
+    zlistx_destroy (&vms);
+    for (Maekin__Domain *d = (Maekin__Domain *) zhashx_first (domains); d;
+         d = (Maekin__Domain *) zhashx_next (domains))
+        s_list_add (self, &answer->unexpected, &answer->n_unexpected, d->name);
+    zhashx_destroy (&domains);
+    if (answer->n_missing || answer->n_changed || answer->n_unexpected)
+        mk_info ("controller: host '%s' reconciled: %zu missing (repairing), %zu changed, "
+                 "%zu unknown to the cloud",
+                 host->name, answer->n_missing, answer->n_changed, answer->n_unexpected);
+    //  Tasks that could not reach the host go out again now.
+    for (inflight_t *t = (inflight_t *) zhashx_first (self->inflight); t;
+         t = (inflight_t *) zhashx_next (self->inflight))
+        if (!t->sent && streq (t->host, host->name))
+            t->retry_at = 1;
+}
+
+static void
+s_handle_host_register (server_t *self, const mk_request_t *request)
+{
+    Maekin__HostRegisterRequest *report = request->env->host_register;
+    const char *why = report->host ? mk_name_check (report->host->name) : "is missing";
+    if (why) {
+        s_reply_status (self, request, MK_BAD_REQUEST, "host name %s", why);
+        return;
+    }
+    Maekin__Host *h = report->host;
+    sched_host_t *host = controller_sched_require (self->sched, h->name);
+    bool was_up = host->up;
+    bool changed = host->vcpus != h->vcpus || host->memory_mb != h->memory_mb
+                   || strcmp (host->uri, h->uri ? h->uri : "") != 0;
+    host->vcpus = h->vcpus;
+    host->memory_mb = h->memory_mb;
+    snprintf (host->uri, sizeof host->uri, "%s", h->uri ? h->uri : "");
+    host->last_seen = self->now;
+    host->last_seen_mono = zclock_mono ();
+
+    Maekin__HostRegisterReply answer = MAEKIN__HOST_REGISTER_REPLY__INIT;
+    if (!was_up || changed) {
+        store_host_t row = {.vcpus = host->vcpus, .memory_mb = host->memory_mb,
+                            .last_seen = self->now};
+        snprintf (row.name, sizeof row.name, "%s", host->name);
+        snprintf (row.state, sizeof row.state, "up");
+        snprintf (row.uri, sizeof row.uri, "%s", host->uri);
+        if (store_host_save (self->db, &row) < 0)
+            self->failed = true;
+    }
+    if (!was_up) {
+        if (!report->full) {
+            //  Up again, but we do not know what it runs: ask for the full report first.
+            answer.send_full = true;
+            Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+            reply.status = MK_OK;
+            reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
+            reply.host_register_reply = &answer;
+            s_reply (self, request, &reply);
+            return;
+        }
+        s_host_state (self, host, true, "its agent reported");
+    }
+    if (report->full)
+        s_reconcile (self, host, report, &answer);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
+    reply.host_register_reply = &answer;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_domain_event (server_t *self, const mk_request_t *request)
+{
+    Maekin__DomainEventRequest *event = request->env->domain_event;
+    if (!event->domain || !event->domain->name) {
+        s_reply_status (self, request, MK_BAD_REQUEST, "domain event without a domain");
+        return;
+    }
+    store_vm_t vm;
+    int rc = store_vm_get (self->db, event->domain->name, &vm);
+    if (rc < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    int state = rc == 1 ? controller_fsm_vm_parse (vm.state) : -1;
+    int seen = controller_fsm_vm_parse (event->domain->state ? event->domain->state : "");
+    if (rc == 1 && streq (vm.host, event->host ? event->host : "") && state >= 0 && seen >= 0
+        && seen != state && controller_fsm_vm_stable ((vm_state_t) state)
+        && controller_fsm_vm_stable ((vm_state_t) seen)) {
+        char detail[128];
+        snprintf (detail, sizeof detail, "libvirt event on %s (was %s)", vm.host, vm.state);
+        s_vm_set_state (self, vm.name, (vm_state_t) seen, vm.last_task, detail);
+    }
+    Maekin__DomainEventReply ack = MAEKIN__DOMAIN_EVENT_REPLY__INIT;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
+    reply.domain_event_reply = &ack;
+    s_reply (self, request, &reply);
+}
+
+//  ---------------------------------------------------------------- requests: templates
+
+//  Checks a template; a static reason or NULL.
+static const char *
+s_template_check (const Maekin__Template *t)
+{
+    if (t->vcpus < 1 || t->vcpus > 256)
+        return "vcpus must be 1 to 256";
+    if (t->memory_mb < 16 || t->memory_mb > 4194304)
+        return "memory must be 16 MiB to 4 TiB";
+    const char *os = t->os_type ? t->os_type : "";
+    if (*os && !streq (os, "hvm") && !streq (os, "linux"))
+        return "os type must be hvm or linux";
+    const char *paths[] = {t->image, t->kernel, t->initrd};
+    for (int i = 0; i < 3; i++) {
+        if (paths[i] && *paths[i] && paths[i][0] != '/')
+            return "image, kernel and initrd must be absolute paths";
+        if (paths[i] && strlen (paths[i]) >= STORE_PATH_MAX)
+            return "a path is longer than 511 bytes";
+    }
+    if (t->cmdline && strlen (t->cmdline) >= STORE_CMDLINE_MAX)
+        return "the kernel command line is longer than 1023 bytes";
+    if (t->network && *t->network && mk_name_check (t->network))
+        return "the network name is not a valid name";
+    bool kernel = t->kernel && *t->kernel;
+    if (!kernel && ((t->initrd && *t->initrd) || (t->cmdline && *t->cmdline)))
+        return "an initrd or a command line needs a kernel";
+    if (streq (os, "linux") && !kernel)
+        return "os type linux boots a kernel directly: give --kernel";
+    return NULL;
+}
+
+static void
+s_handle_template_create (server_t *self, const mk_request_t *request)
+{
+    const Maekin__Template *t = request->env->template_create->template_;
+    const char *why = t ? mk_name_check (t->name) : "is missing";
+    if (why) {
+        s_reply_status (self, request, MK_BAD_REQUEST, "template name %s", why);
+        return;
+    }
+    if ((why = s_template_check (t))) {
+        s_reply_status (self, request, MK_BAD_REQUEST, "template '%s': %s", t->name, why);
+        return;
+    }
+    store_template_t row = {.created = self->now};
+    snprintf (row.name, sizeof row.name, "%s", t->name);
+    row.spec.vcpus = t->vcpus;
+    row.spec.memory_mb = t->memory_mb;
+    row.spec.disk_gb = t->disk_gb;
+    snprintf (row.spec.image, sizeof row.spec.image, "%s", t->image ? t->image : "");
+    snprintf (row.spec.os_type, sizeof row.spec.os_type, "%s", t->os_type ? t->os_type : "");
+    snprintf (row.spec.network, sizeof row.spec.network, "%s", t->network ? t->network : "");
+    snprintf (row.spec.kernel, sizeof row.spec.kernel, "%s", t->kernel ? t->kernel : "");
+    snprintf (row.spec.initrd, sizeof row.spec.initrd, "%s", t->initrd ? t->initrd : "");
+    snprintf (row.spec.cmdline, sizeof row.spec.cmdline, "%s", t->cmdline ? t->cmdline : "");
+    int rc = store_template_insert (self->db, &row);
+    if (rc == MK_DB_CONSTRAINT) {
+        s_reply_status (self, request, MK_CONFLICT, "a template named '%s' exists already",
+                        t->name);
+        return;
+    }
+    if (rc != 1) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    Maekin__TemplateCreateReply created = MAEKIN__TEMPLATE_CREATE_REPLY__INIT;
+    created.template_ = s_template_msg (self, &row);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY;
+    reply.template_create_reply = &created;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_template_show (server_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->template_show->name;
+    store_template_t row;
+    int rc = store_template_get (self->db, name ? name : "", &row);
+    if (rc < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    if (rc == 0) {
+        s_reply_status (self, request, MK_NOT_FOUND,
+                        "no template named '%s' (maekinsh template list)", name ? name : "");
+        return;
+    }
+    Maekin__TemplateShowReply show = MAEKIN__TEMPLATE_SHOW_REPLY__INIT;
+    show.template_ = s_template_msg (self, &row);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW_REPLY;
+    reply.template_show_reply = &show;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_template_delete (server_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->template_delete->name;
+    int rc = store_template_delete (self->db, name ? name : "");
+    if (rc < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    if (rc == 0) {
+        s_reply_status (self, request, MK_NOT_FOUND, "no template named '%s'", name ? name : "");
+        return;
+    }
+    Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY;
+    reply.template_delete_reply = &deleted;
+    s_reply (self, request, &reply);
+}
+
+typedef struct {
+    server_t *self;
+    void **items;
+    size_t count;
+} collect_t;
+
+static void
+s_collect_template (const store_template_t *row, void *arg)
+{
+    collect_t *c = (collect_t *) arg;
+    c->items[c->count++] = s_template_msg (c->self, row);
+}
+
+static void
+s_handle_template_list (server_t *self, const mk_request_t *request)
+{
+    store_page_t page = s_page (request->env->template_list->page);
+    collect_t c = {self, (void **) s_new (self, page.limit * sizeof (void *)), 0};
+    if (store_template_list (self->db, &page, s_collect_template, &c) < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    Maekin__TemplateListReply list = MAEKIN__TEMPLATE_LIST_REPLY__INIT;
+    list.templates = (Maekin__Template **) c.items;
+    list.n_templates = c.count;
+    if (c.count == page.limit)
+        list.next = list.templates[c.count - 1]->name;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY;
+    reply.template_list_reply = &list;
+    s_reply (self, request, &reply);
+}
+
+//  ---------------------------------------------------------------- requests: VMs
+
+static void
+s_reply_accepted (server_t *self, const mk_request_t *request, uint64_t task,
+                  const store_vm_t *vm)
+{
+    Maekin__TaskAccepted accepted = MAEKIN__TASK_ACCEPTED__INIT;
+    accepted.task_id = task;
+    accepted.vm = s_vm_msg (self, vm);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_ACCEPTED;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED;
+    reply.task_accepted = &accepted;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_vm_create (server_t *self, const mk_request_t *request)
+{
+    Maekin__VmCreateRequest *create = request->env->vm_create;
+    const char *why = mk_name_check (create->name);
+    if (why) {
+        s_reply_status (self, request, MK_BAD_REQUEST, "VM name %s", why);
+        return;
+    }
+    store_template_t t;
+    int rc = store_template_get (self->db, create->template_ ? create->template_ : "", &t);
+    if (rc < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    if (rc == 0) {
+        s_reply_status (self, request, MK_NOT_FOUND,
+                        "no template named '%s' (maekinsh template list)",
+                        create->template_ ? create->template_ : "");
+        return;
+    }
+    store_vm_t vm = {.spec = t.spec};
+    rc = store_vm_get (self->db, create->name, &vm);
+    if (rc != 0) {
+        if (rc < 0)
+            s_reply_db_error (self, request);
+        else
+            s_reply_status (self, request, MK_CONFLICT, "a VM named '%s' exists already (%s on %s)",
+                            create->name, vm.state, vm.host);
+        return;
+    }
+    const char *reason = NULL;
+    sched_host_t *host = controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb,
+                                                 create->host, &reason);
+    if (!host) {
+        s_reply_status (self, request, MK_INSUFFICIENT,
+                        "no room for '%s' (%u vCPU, %" PRIu64 " MiB)%s%s: %s", create->name,
+                        t.spec.vcpus, t.spec.memory_mb, create->host && *create->host ? " on " : "",
+                        create->host ? create->host : "", reason);
+        return;
+    }
+    memset (&vm, 0, sizeof vm);
+    vm.spec = t.spec;
+    snprintf (vm.name, sizeof vm.name, "%s", create->name);
+    snprintf (vm.template_, sizeof vm.template_, "%s", t.name);
+    snprintf (vm.host, sizeof vm.host, "%s", host->name);
+    snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (VM_CREATING));
+    zuuid_t *uuid = zuuid_new ();
+    snprintf (vm.uuid, sizeof vm.uuid, "%s", zuuid_str_canonical (uuid));
+    //  A locally administered MAC in QEMU's range, from the UUID's random bytes.
+    const byte *bytes = zuuid_data (uuid);
+    snprintf (vm.mac, sizeof vm.mac, "52:54:00:%02x:%02x:%02x", bytes[13], bytes[14], bytes[15]);
+    zuuid_destroy (&uuid);
+    vm_transition_t to;
+    controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
+    uint64_t task = s_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to);
+    vm.last_task = task;
+    vm.created = self->now;
+    if (!task || store_vm_insert (self->db, &vm, self->now) != 1) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    controller_sched_account (self->sched, host, t.spec.vcpus, t.spec.memory_mb, +1);
+    controller_events_add (self->events, EVENTS_VM, vm.name, vm.state, "", task);
+    s_reply_accepted (self, request, task, &vm);
+}
+
+static void
+s_handle_vm_action (server_t *self, const mk_request_t *request)
+{
+    Maekin__VmActionRequest *action = request->env->vm_action;
+    Maekin__VmOp op = action->op;
+    if (op < MAEKIN__VM_OP__VM_OP_START || op > MAEKIN__VM_OP__VM_OP_DELETE) {
+        s_reply_status (self, request, MK_BAD_REQUEST,
+                        "unknown VM operation %d (start, stop, reboot, suspend, resume, destroy "
+                        "or delete)",
+                        (int) op);
+        return;
+    }
+    const char *name = action->name ? action->name : "";
+    store_vm_t vm;
+    int rc = store_vm_get (self->db, name, &vm);
+    if (rc != 1) {
+        if (rc < 0)
+            s_reply_db_error (self, request);
+        else
+            s_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+        return;
+    }
+    vm_state_t from = (vm_state_t) controller_fsm_vm_parse (vm.state);
+    vm_transition_t to;
+    const char *reason = NULL;
+    if ((int) from < 0 || controller_fsm_vm (from, op, &to, &reason) != 0) {
+        s_reply_status (self, request, MK_CONFLICT, "cannot %s '%s', which is %s: %s",
+                        controller_fsm_op_name (op), name, vm.state,
+                        reason ? reason : "unknown state");
+        return;
+    }
+    sched_host_t *host = controller_sched_host (self->sched, vm.host);
+    if (!host || !host->up) {
+        s_reply_status (self, request, MK_UNAVAILABLE,
+                        "host '%s' of VM '%s' is down; try again when its agent is back "
+                        "(maekinsh host list)",
+                        vm.host, name);
+        return;
+    }
+    uint64_t task = s_task_new (self, vm.name, vm.host, op, from, to);
+    if (!task) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    s_vm_set_state (self, vm.name, to.busy, task, "");
+    snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (to.busy));
+    vm.last_task = task;
+    s_reply_accepted (self, request, task, &vm);
+}
+
+static void
+s_handle_vm_show (server_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->vm_show->name ? request->env->vm_show->name : "";
+    store_vm_t vm;
+    int rc = store_vm_get (self->db, name, &vm);
+    if (rc != 1) {
+        if (rc < 0)
+            s_reply_db_error (self, request);
+        else
+            s_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+        return;
+    }
+    Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
+    show.vm = s_vm_msg (self, &vm);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY;
+    reply.vm_show_reply = &show;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_collect_vm_msg (const store_vm_t *row, void *arg)
+{
+    collect_t *c = (collect_t *) arg;
+    c->items[c->count++] = s_vm_msg (c->self, row);
+}
+
+static void
+s_handle_vm_list (server_t *self, const mk_request_t *request)
+{
+    store_page_t page = s_page (request->env->vm_list->page);
+    collect_t c = {self, (void **) s_new (self, page.limit * sizeof (void *)), 0};
+    if (store_vm_list (self->db, &page, s_collect_vm_msg, &c) < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    Maekin__VmListReply list = MAEKIN__VM_LIST_REPLY__INIT;
+    list.vms = (Maekin__Vm **) c.items;
+    list.n_vms = c.count;
+    if (c.count == page.limit)
+        list.next = list.vms[c.count - 1]->name;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_VM_LIST_REPLY;
+    reply.vm_list_reply = &list;
+    s_reply (self, request, &reply);
+}
+
+//  ---------------------------------------------------------------- requests: tasks, events
+
+static void
+s_collect_task_msg (const store_task_t *row, void *arg)
+{
+    collect_t *c = (collect_t *) arg;
+    c->items[c->count++] = s_task_msg (c->self, row);
+}
+
+static void
+s_handle_task_list (server_t *self, const mk_request_t *request)
+{
+    store_page_t page = s_page (request->env->task_list->page);
+    collect_t c = {self, (void **) s_new (self, page.limit * sizeof (void *)), 0};
+    if (store_task_list (self->db, &page, s_collect_task_msg, &c) < 0) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    Maekin__TaskListReply list = MAEKIN__TASK_LIST_REPLY__INIT;
+    list.tasks = (Maekin__Task **) c.items;
+    list.n_tasks = c.count;
+    if (c.count == page.limit)
+        list.next = s_strf (self, "%" PRIu64, list.tasks[c.count - 1]->id);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY;
+    reply.task_list_reply = &list;
+    s_reply (self, request, &reply);
+}
+
+//  Show a task now, or (wait) when it ends or its wait times out.
+static void
+s_handle_task_show (server_t *self, const mk_request_t *request, uint64_t id, bool wait,
+                    uint32_t timeout_ms)
+{
+    store_task_t row;
+    int rc = store_task_get (self->db, id, &row);
+    if (rc != 1) {
+        if (rc < 0)
+            s_reply_db_error (self, request);
+        else
+            s_reply_status (self, request, MK_NOT_FOUND, "no task %" PRIu64 " (maekinsh task list)",
+                            id);
+        return;
+    }
+    int state = controller_fsm_task_parse (row.state);
+    if (wait && state >= 0 && !controller_fsm_task_final ((task_state_t) state)) {
+        waiter_t *waiter = (waiter_t *) zmalloc (sizeof (waiter_t));
+        waiter->token = request->token;
+        waiter->task = id;
+        waiter->deadline = zclock_mono () + (timeout_ms && timeout_ms < WAIT_MAX_MS ? timeout_ms
+                                                                                    : WAIT_MAX_MS);
+        zlistx_add_end (self->waiters, waiter);
+        return;
+    }
+    Maekin__TaskShowReply show = MAEKIN__TASK_SHOW_REPLY__INIT;
+    show.task = s_task_msg (self, &row);
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_SHOW_REPLY;
+    reply.task_show_reply = &show;
+    s_reply (self, request, &reply);
+}
+
+static void
+s_handle_events_since (server_t *self, const mk_request_t *request)
+{
+    Maekin__EventsSinceRequest *since = request->env->events_since;
+    int stream = controller_events_parse (since->stream ? since->stream : "");
+    if (stream < 0) {
+        s_reply_status (self, request, MK_BAD_REQUEST,
+                        "unknown stream '%s' (event.vm, event.task or event.host)",
+                        since->stream ? since->stream : "");
+        return;
+    }
+    uint32_t limit = since->limit && since->limit < LIST_MAX ? since->limit : LIST_MAX;
+    Maekin__EventsSinceReply *events = controller_events_since (
+        self->events, self->db, (events_stream_t) stream, since->after, limit);
+    if (!events) {
+        s_reply_db_error (self, request);
+        return;
+    }
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY;
+    reply.events_since_reply = events;
+    s_reply (self, request, &reply);
+    maekin__events_since_reply__free_unpacked (events, NULL);
+}
+
+//  ---------------------------------------------------------------- dispatch
+
+static void
+s_handle_request (server_t *self, const mk_request_t *request)
+{
+    Maekin__Envelope *env = request->env;
+    const char *reason = NULL;
+    if (controller_auth_check (env, &reason) != 0) {
+        s_reply_status (self, request, MK_FORBIDDEN, "%s", reason);
+        return;
+    }
+    const char *id = env->request_id;
+    if (s_mutating (env->body_case) && id && *id) {
+        if (strlen (id) > 64) {
+            s_reply_status (self, request, MK_BAD_REQUEST, "request id longer than 64 bytes");
+            return;
+        }
+        //  A retry: the first answer again, and no work done twice.
+        zchunk_t *first = NULL;
+        int rc = store_request_find (self->db, id, &first);
+        if (rc < 0) {
+            s_reply_db_error (self, request);
+            return;
+        }
+        if (rc == 1) {
+            zframe_t *frame = zframe_new (zchunk_data (first), zchunk_size (first));
+            zchunk_destroy (&first);
+            s_queue (self, request->token, &frame);
+            return;
+        }
+    }
+    switch (env->body_case) {
+        case MAEKIN__ENVELOPE__BODY_HOST_LIST: s_handle_host_list (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_HOST_SHOW: s_handle_host_show (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_HOST_REGISTER: s_handle_host_register (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT: s_handle_domain_event (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE: s_handle_template_create (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST: s_handle_template_list (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW: s_handle_template_show (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE: s_handle_template_delete (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_VM_CREATE: s_handle_vm_create (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_VM_ACTION: s_handle_vm_action (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_VM_LIST: s_handle_vm_list (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_VM_SHOW: s_handle_vm_show (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TASK_LIST: s_handle_task_list (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_TASK_SHOW:
+            s_handle_task_show (self, request, env->task_show->id, false, 0);
+            break;
+        case MAEKIN__ENVELOPE__BODY_TASK_WAIT:
+            s_handle_task_show (self, request, env->task_wait->id, true, env->task_wait->timeout_ms);
+            break;
+        case MAEKIN__ENVELOPE__BODY_EVENTS_SINCE: s_handle_events_since (self, request); break;
+        default:
+            s_reply_status (self, request, MK_BAD_REQUEST,
+                            "'%s' is not a request the controller serves", mk_msg_body_name (env));
+    }
+}
+
+//  An agent's answer to a dispatched task (its correlation id is the task id).
+static void
+s_handle_result (server_t *self, const mk_reply_t *reply)
+{
+    inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, ID_KEY (reply->corr));
+    if (!task) {
+        mk_debug ("controller: answer for task %" PRIu64 ", which is over, ignored", reply->corr);
+        return;
+    }
+    Maekin__Envelope *env = reply->env;
+    if (reply->progress) {
+        s_task_progress (self, task, TASK_RUNNING);
+        return;
+    }
+    task->sent = false;
+    if (env->status == MK_OK && env->body_case == MAEKIN__ENVELOPE__BODY_TASK_RESULT
+        && env->task_result->task_id == task->id) {
+        Maekin__TaskResultReply *result = env->task_result;
+        s_task_finish (self, task, result->ok, result->error, result->state);
+    }
+    else if (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE) {
+        //  No agent serves the host now: the task waits until it registers again.
+        sched_host_t *host = controller_sched_host (self->sched, task->host);
+        if (host && host->up)
+            s_host_state (self, host, false, env->reason);
+        mk_info ("controller: task %" PRIu64 " waits for host '%s': %s", task->id, task->host,
+                 env->reason);
+    }
+    else if (env->status == MK_TOO_MANY) {
+        int backoff = 100 << (task->attempts < 8 ? task->attempts : 8);
+        task->retry_at = zclock_mono () + backoff;
+    }
+    else {
+        char error[600];
+        snprintf (error, sizeof error, "host '%s' answered %d: %s", task->host, env->status,
+                  env->reason && *env->reason ? env->reason : "no reason given");
+        s_task_finish (self, task, false, error, NULL);
+    }
+}
+
+//  Sends the batch's new tasks to their agents (after the commit: nothing unrecorded
+//  ever reaches a host).
+static void
+s_dispatch (server_t *self, zlistx_t *marks)
+{
+    for (void *key = zlistx_first (self->dispatch); key; key = zlistx_next (self->dispatch)) {
+        inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
+        if (!task || task->sent)
+            continue;
+        store_vm_t vm;
+        if (store_vm_get (self->db, task->vm, &vm) != 1) {
+            mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone", task->id,
+                      task->vm);
+            continue;
+        }
+        Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
+        spec.name = vm.name;
+        spec.uuid = vm.uuid;
+        spec.vcpus = vm.spec.vcpus;
+        spec.memory_mb = vm.spec.memory_mb;
+        spec.disk_gb = vm.spec.disk_gb;
+        spec.image = vm.spec.image;
+        spec.os_type = vm.spec.os_type;
+        spec.network = vm.spec.network;
+        spec.kernel = vm.spec.kernel;
+        spec.initrd = vm.spec.initrd;
+        spec.cmdline = vm.spec.cmdline;
+        spec.mac = vm.mac;
+        Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+        dispatch.task_id = task->id;
+        dispatch.op = task->op;
+        dispatch.vm = &spec;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+        env.task_dispatch = &dispatch;
+        char service[80];
+        snprintf (service, sizeof service, "node/%s", task->host);
+        if (mk_client_send_as (self->client, service, task->id, &env) != 0) {
+            task->retry_at = zclock_mono () + 1000;
+            continue;
+        }
+        task->sent = true;
+        task->retry_at = 0;
+        task->attempts++;
+        if (!task->marked)
+            zlistx_add_end (marks, key);
+    }
+    zlistx_purge (self->dispatch);
+}
+
+//  Periodic work inside a batch: hosts that stopped reporting, tasks to retry or time
+//  out, waits that end, request ids to forget.
+static void
+s_tick (server_t *self)
+{
+    int64_t mono = zclock_mono ();
+    for (size_t i = 0; i < controller_sched_count (self->sched); i++) {
+        sched_host_t *host = controller_sched_at (self->sched, i);
+        if (host->up && host->last_seen_mono + self->opts.host_timeout_ms < mono) {
+            char detail[96];
+            snprintf (detail, sizeof detail, "no report from its agent for %d s",
+                      self->opts.host_timeout_ms / 1000);
+            s_host_state (self, host, false, detail);
+        }
+    }
+    zlistx_t *expired = zlistx_new ();
+    for (inflight_t *task = (inflight_t *) zhashx_first (self->inflight); task;
+         task = (inflight_t *) zhashx_next (self->inflight)) {
+        if (task->deadline < mono)
+            zlistx_add_end (expired, task);
+        else if (task->retry_at && task->retry_at <= mono && !task->sent) {
+            sched_host_t *host = controller_sched_host (self->sched, task->host);
+            if (host && host->up)
+                zlistx_add_end (self->dispatch, ID_KEY (task->id));
+            task->retry_at = 0;
+        }
+    }
+    for (inflight_t *task = (inflight_t *) zlistx_first (expired); task;
+         task = (inflight_t *) zlistx_next (expired)) {
+        char error[160];
+        snprintf (error, sizeof error, "no answer from host '%s' within %d s", task->host,
+                  self->opts.task_timeout_ms / 1000);
+        s_task_finish (self, task, false, error, NULL);
+    }
+    zlistx_destroy (&expired);
+    for (waiter_t *w = (waiter_t *) zlistx_first (self->waiters); w;
+         w = (waiter_t *) zlistx_next (self->waiters))
+        if (w->deadline <= mono) {
+            s_waiters_answer (self, w->task, false);
+            break;      //  the list changed under us; the rest go next tick
+        }
+    if (mono >= self->next_expiry) {
+        if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0)
+            self->failed = true;
+        self->next_expiry = mono + 60000;
+    }
+    self->next_tick = mono + TICK_MS;
+}
+
+//  ---------------------------------------------------------------- state from the db
+
+static void
+s_load_host (const store_host_t *row, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    sched_host_t *host = controller_sched_require (self->sched, row->name);
+    host->up = streq (row->state, "up");
+    host->vcpus = row->vcpus;
+    host->memory_mb = row->memory_mb;
+    snprintf (host->uri, sizeof host->uri, "%s", row->uri);
+    host->last_seen = row->last_seen;
+    //  Give agents a full timeout to report to a restarted controller.
+    host->last_seen_mono = zclock_mono ();
+}
+
+static void
+s_load_usage (const char *name, uint64_t vcpus, uint64_t memory_mb, uint64_t count, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    sched_host_t *host = controller_sched_require (self->sched, name);
+    host->vcpus_used = (uint32_t) vcpus;
+    host->memory_mb_used = memory_mb;
+    host->vm_count = (uint32_t) count;
+}
+
+static void
+s_load_task (const store_task_t *row, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    vm_transition_t to;
+    const char *why;
+    int from = controller_fsm_vm_parse (row->from_state);
+    int state = controller_fsm_task_parse (row->state);
+    if (from < 0 || state < 0 || controller_fsm_vm ((vm_state_t) from, (Maekin__VmOp) row->op, &to, &why)) {
+        mk_error ("controller: task %" PRIu64 " in the database is inconsistent (%s from %s); "
+                  "left as it is",
+                  row->id, controller_fsm_op_name ((Maekin__VmOp) row->op), row->from_state);
+        return;
+    }
+    inflight_t *task = (inflight_t *) zmalloc (sizeof (inflight_t));
+    task->id = row->id;
+    snprintf (task->vm, sizeof task->vm, "%s", row->vm);
+    snprintf (task->host, sizeof task->host, "%s", row->host);
+    task->op = (Maekin__VmOp) row->op;
+    task->state = (task_state_t) state;
+    task->to = to;
+    task->attempts = row->attempts;
+    task->marked = state != TASK_QUEUED;
+    task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+    zhashx_insert (self->inflight, ID_KEY (task->id), task);
+    //  Agents are idempotent by task id: sending again is always safe.
+    zlistx_add_end (self->dispatch, ID_KEY (task->id));
+}
+
+//  (Re)builds everything the controller keeps in memory from the database.
+static int
+s_load (server_t *self)
+{
+    controller_sched_clear (self->sched);
+    zhashx_purge (self->inflight);
+    zlistx_purge (self->dispatch);
+    if (store_host_list (self->db, s_load_host, self) < 0
+        || store_vm_usage (self->db, s_load_usage, self) < 0
+        || store_task_open (self->db, s_load_task, self) < 0
+        || controller_events_load (self->events, self->db) < 0)
+        return -1;
+    mk_info ("controller: loaded %zu hosts and %zu open tasks", controller_sched_count (self->sched),
+             zhashx_size (self->inflight));
+    return 0;
+}
+
+//  ---------------------------------------------------------------- the batch
+
+//  Everything waiting, in one transaction; then replies, events and dispatches.
+static void
+s_batch (server_t *self)
+{
+    zsock_t *client = mk_client_sock (self->client);
+    bool requests = mk_worker_pending (self->worker);
+    bool results = (zsock_events (client) & ZMQ_POLLIN) != 0;
+    bool tick = zclock_mono () >= self->next_tick;
+    if (!requests && !results && !tick && zlistx_size (self->marks) == 0)
+        return;
+    self->now = zclock_time () / 1000;
+    self->failed = false;
+    if (mk_db_begin (self->db) != 0) {
+        //  Leave everything queued on the sockets and try again shortly.
+        zclock_sleep (100);
+        return;
+    }
+    for (void *key = zlistx_first (self->marks); key; key = zlistx_next (self->marks)) {
+        inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
+        if (task && !task->marked) {
+            s_task_progress (self, task, TASK_DISPATCHED);
+            task->marked = true;
+        }
+    }
+    zlistx_purge (self->marks);
+    int handled = 0;
+    while (handled < self->opts.batch_max && mk_worker_pending (self->worker)) {
+        mk_request_t request;
+        if (mk_worker_recv (self->worker, &request) == 1) {
+            s_handle_request (self, &request);
+            mk_request_clear (&request);
+        }
+        handled++;
+    }
+    while (handled < 2 * self->opts.batch_max && (zsock_events (client) & ZMQ_POLLIN)) {
+        mk_reply_t reply;
+        if (mk_client_recv (self->client, &reply, 0) != 0)
+            break;
+        s_handle_result (self, &reply);
+        mk_reply_clear (&reply);
+        handled++;
+    }
+    if (tick)
+        s_tick (self);
+    if (!self->failed && controller_events_save (self->events, self->db, self->now) != 0)
+        self->failed = true;
+    if (!self->failed && mk_db_commit (self->db) == 0) {
+        for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
+             out = (outgoing_t *) zlistx_next (self->out))
+            mk_worker_reply_frame (self->worker, out->token, &out->body);
+        zlistx_purge (self->out);
+        controller_events_publish (self->events);
+        s_dispatch (self, self->marks);
+        return;
+    }
+    //  Nothing of this batch happened: say so to every caller and rebuild from the db.
+    mk_error ("controller: a batch of %d messages was rolled back: %s", handled,
+              mk_db_error (self->db));
+    mk_db_rollback (self->db);
+    controller_events_abort (self->events);
+    Maekin__Envelope failure = MAEKIN__ENVELOPE__INIT;
+    failure.status = MK_UNAVAILABLE;
+    failure.reason = "the database failed; nothing was changed, retry";
+    for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
+         out = (outgoing_t *) zlistx_next (self->out)) {
+        zframe_t *frame = mk_msg_pack (&failure);
+        mk_worker_reply_frame (self->worker, out->token, &frame);
+    }
+    zlistx_purge (self->out);
+    zlistx_purge (self->marks);
+    if (s_load (self) != 0)
+        mk_error ("controller: cannot reload the state from the database");
+    s_dispatch (self, self->marks);
+}
+
+static bool
+s_handle_pipe (server_t *self)
+{
+    char *command = zstr_recv (self->pipe);
+    bool running = command && !streq (command, "$TERM");
+    if (command && streq (command, "STATS")) {
+        char numbers[3][24];
+        snprintf (numbers[0], 24, "%" PRIu64, self->accepted);
+        snprintf (numbers[1], 24, "%" PRIu64, self->finished);
+        snprintf (numbers[2], 24, "%zu", zhashx_size (self->inflight));
+        zstr_sendx (self->pipe, numbers[0], numbers[1], numbers[2], NULL);
+    }
+    free (command);
+    return running;
+}
+
+static void
+s_server_destroy (server_t *self)
+{
+    mk_worker_destroy (&self->worker);
+    mk_client_destroy (&self->client);
+    zsock_destroy (&self->pub);
+    controller_events_destroy (&self->events);
+    controller_sched_destroy (&self->sched);
+    zhashx_destroy (&self->inflight);
+    zlistx_destroy (&self->waiters);
+    zlistx_destroy (&self->out);
+    zlistx_destroy (&self->dispatch);
+    zlistx_destroy (&self->marks);
+    zlistx_destroy (&self->arena);
+    mk_db_destroy (&self->db);
+}
+
+static int
+s_server_init (server_t *self)
+{
+    char *error = NULL;
+    self->db = mk_db_open (self->opts.db_url, &error);
+    if (!self->db || mk_db_migrate (self->db, &error) != 0) {
+        mk_error ("controller: %s", error ? error : "cannot open the database");
+        free (error);
+        return -1;
+    }
+    const char *services[] = {"cloud"};
+    self->worker = mk_worker_new (self->opts.endpoint, services, 1);
+    self->client = mk_client_new (self->opts.endpoint);
+    self->pub = mk_sock_new (ZMQ_PUB, self->opts.stream_in);
+    if (!self->worker || !self->client || !self->pub)
+        return -1;
+    self->sched = controller_sched_new (self->opts.cpu_ratio, self->opts.mem_ratio);
+    self->events = controller_events_new (self->pub);
+    self->inflight = zhashx_new ();
+    zhashx_set_key_hasher (self->inflight, s_id_hash);
+    zhashx_set_key_comparator (self->inflight, s_id_compare);
+    zhashx_set_key_duplicator (self->inflight, NULL);
+    zhashx_set_key_destructor (self->inflight, NULL);
+    zhashx_set_destructor (self->inflight, s_free);
+    self->waiters = zlistx_new ();
+    zlistx_set_destructor (self->waiters, s_free);
+    self->out = zlistx_new ();
+    zlistx_set_destructor (self->out, s_outgoing_free);
+    self->dispatch = zlistx_new ();
+    self->marks = zlistx_new ();
+    self->arena = zlistx_new ();
+    zlistx_set_destructor (self->arena, s_free);
+    if (s_load (self) != 0)
+        return -1;
+    return 0;
+}
+
+static void
+s_server_actor (zsock_t *pipe, void *args)
+{
+    server_t self = {0};
+    self.pipe = pipe;
+    self.opts = *(controller_opts_t *) args;
+    zsock_signal (pipe, 0);
+    if (s_server_init (&self) != 0) {
+        s_server_destroy (&self);
+        zstr_send (pipe, "ERROR");
+        return;
+    }
+    zstr_send (pipe, "OK");
+    s_dispatch (&self, self.marks);
+    zpoller_t *poller = zpoller_new (pipe, mk_worker_sock (self.worker),
+                                     mk_client_sock (self.client), NULL);
+    bool running = true;
+    while (running) {
+        int wait = (int) (self.next_tick - zclock_mono ());
+        zsock_t *which = (zsock_t *) zpoller_wait (poller, wait > 0 ? wait : 0);
+        if (which == pipe)
+            running = s_handle_pipe (&self);
+        else if (zpoller_terminated (poller))
+            break;
+        s_batch (&self);
+        mk_worker_tick (self.worker);
+    }
+    zpoller_destroy (&poller);
+    s_server_destroy (&self);
+}
+
+zactor_t *
+controller_server_new (const controller_opts_t *opts)
+{
+    zactor_t *self = zactor_new (s_server_actor, (void *) opts);
+    char *status = zstr_recv (self);
+    if (!status || !streq (status, "OK"))
+        zactor_destroy (&self);
+    free (status);
+    return self;
+}
+
+//  ---------------------------------------------------------------- self-test
+
+#include "broker_router.h"
+
+//  A stand-in agent for host "n1": answers every task at once, as libvirt would.
+static void
+s_fake_agent (zsock_t *pipe, void *args)
+{
+    const char *services[] = {"node/n1"};
+    mk_worker_t *worker = mk_worker_new ((const char *) args, services, 1);
+    zsock_signal (pipe, 0);
+    zpoller_t *poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
+    while (true) {
+        void *which = zpoller_wait (poller, 100);
+        if (which == pipe)
+            break;
+        mk_worker_tick (worker);
+        if (which != mk_worker_sock (worker))
+            continue;
+        mk_request_t request;
+        if (mk_worker_recv (worker, &request) != 1)
+            continue;
+        Maekin__TaskDispatchRequest *task = request.env->task_dispatch;
+        assert (task && task->vm && task->vm->uuid && strlen (task->vm->uuid) == 36);
+        static const char *after[] = {"", "running", "running", "stopped", "running",
+                                      "paused", "running", "stopped", "", "stopped"};
+        Maekin__TaskResultReply result = MAEKIN__TASK_RESULT_REPLY__INIT;
+        result.task_id = task->task_id;
+        result.ok = true;
+        result.state = (char *) after[task->op];
+        Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+        reply.status = MK_OK;
+        reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_RESULT;
+        reply.task_result = &result;
+        if (task->op == MAEKIN__VM_OP__VM_OP_STOP)
+            mk_worker_progress (worker, request.token, &reply);
+        mk_worker_reply (worker, request.token, &reply);
+        mk_request_clear (&request);
+    }
+    zpoller_destroy (&poller);
+    mk_worker_destroy (&worker);
+}
+
+static Maekin__Envelope *
+s_call (mk_client_t *client, Maekin__Envelope *env)
+{
+    return mk_client_call (client, "cloud", env, 5000, 0, NULL, NULL);
+}
+
+static void
+s_register (mk_client_t *client, bool full, size_t domains)
+{
+    Maekin__Host host = MAEKIN__HOST__INIT;
+    host.name = "n1";
+    host.vcpus = 2;
+    host.memory_mb = 1024;
+    host.uri = "test:///default";
+    Maekin__HostRegisterRequest report = MAEKIN__HOST_REGISTER_REQUEST__INIT;
+    report.host = &host;
+    report.full = full;
+    report.n_domains = domains;
+    Maekin__Domain domain = MAEKIN__DOMAIN__INIT;
+    domain.name = "web-1";
+    domain.state = "running";
+    Maekin__Domain *list[] = {&domain};
+    report.domains = list;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER;
+    env.host_register = &report;
+    Maekin__Envelope *reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    mk_msg_free (&reply);
+}
+
+//  Sends a VM action; returns the status, and the task id in *task.
+static int
+s_action (mk_client_t *client, const char *vm, Maekin__VmOp op, uint64_t *task)
+{
+    Maekin__VmActionRequest action = MAEKIN__VM_ACTION_REQUEST__INIT;
+    action.name = (char *) vm;
+    action.op = op;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_ACTION;
+    env.vm_action = &action;
+    Maekin__Envelope *reply = s_call (client, &env);
+    int status = reply->status;
+    if (task)
+        *task = status == MK_ACCEPTED ? reply->task_accepted->task_id : 0;
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  Waits for a task to end; returns its final state's name (static).
+static const char *
+s_wait (mk_client_t *client, uint64_t id)
+{
+    Maekin__TaskWaitRequest wait = MAEKIN__TASK_WAIT_REQUEST__INIT;
+    wait.id = id;
+    wait.timeout_ms = 3000;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_WAIT;
+    env.task_wait = &wait;
+    Maekin__Envelope *reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    const char *state = streq (reply->task_show_reply->task->state, "done") ? "done" : "failed";
+    mk_msg_free (&reply);
+    return state;
+}
+
+static char *
+s_vm_state (mk_client_t *client, const char *name)
+{
+    Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
+    show.name = (char *) name;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
+    env.vm_show = &show;
+    Maekin__Envelope *reply = s_call (client, &env);
+    char *state = strdup (reply->status == MK_OK ? reply->vm_show_reply->vm->state : "");
+    mk_msg_free (&reply);
+    return state;
+}
+
+static int
+s_create (mk_client_t *client, const char *name, const char *template_, const char *request_id,
+          uint64_t *task)
+{
+    Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;
+    create.name = (char *) name;
+    create.template_ = (char *) template_;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.request_id = (char *) request_id;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
+    env.vm_create = &create;
+    Maekin__Envelope *reply = s_call (client, &env);
+    int status = reply->status;
+    if (task)
+        *task = status == MK_ACCEPTED ? reply->task_accepted->task_id : 0;
+    mk_msg_free (&reply);
+    return status;
+}
+
+void
+controller_server_test (bool verbose)
+{
+    char dir[] = "/tmp/controller_server_test.XXXXXX";
+    assert (mkdtemp (dir));
+    char url[128];
+    snprintf (url, sizeof url, "sqlite:%s/state.db", dir);
+    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000};
+    zactor_t *broker = broker_router_new (&bopts);
+    zstr_send (broker, "ENDPOINT");
+    char *endpoint = zstr_recv (broker);
+    controller_opts_t opts = {endpoint, "inproc://controller_server_test", url, 1000, 5000,
+                              100, 100, 256, 3600};
+    zactor_t *controller = controller_server_new (&opts);
+    assert (controller);
+    mk_client_t *client = mk_client_new (endpoint);
+    zclock_sleep (200);
+
+    //  A template, and its mistakes.
+    Maekin__Template tiny = MAEKIN__TEMPLATE__INIT;
+    tiny.name = "tiny";
+    tiny.vcpus = 1;
+    tiny.memory_mb = 256;
+    Maekin__TemplateCreateRequest tcreate = MAEKIN__TEMPLATE_CREATE_REQUEST__INIT;
+    tcreate.template_ = &tiny;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE;
+    env.template_create = &tcreate;
+    Maekin__Envelope *reply = s_call (client, &env);
+    assert (reply->status == MK_OK && reply->template_create_reply->template_->vcpus == 1);
+    mk_msg_free (&reply);
+    reply = s_call (client, &env);
+    assert (reply->status == MK_CONFLICT && strstr (reply->reason, "exists already"));
+    mk_msg_free (&reply);
+    tiny.name = "huge";
+    tiny.vcpus = 0;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "vcpus"));
+    mk_msg_free (&reply);
+    tiny.vcpus = 1;
+    tiny.kernel = "relative/vmlinuz";
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "absolute"));
+    mk_msg_free (&reply);
+
+    //  No host is up yet: nowhere to place a VM.
+    assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_INSUFFICIENT);
+    zactor_t *agent = zactor_new (s_fake_agent, endpoint);
+    s_register (client, true, 0);
+
+    //  Create, with a request id; the retry gets the first answer and makes nothing new.
+    uint64_t task = 0, again = 0;
+    assert (s_create (client, "web-1", "tiny", "req-create-1", &task) == MK_ACCEPTED);
+    assert (s_create (client, "web-1", "tiny", "req-create-1", &again) == MK_ACCEPTED);
+    assert (task && again == task);
+    assert (streq (s_wait (client, task), "done"));
+    char *state = s_vm_state (client, "web-1");
+    assert (streq (state, "running"));
+    free (state);
+    assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_CONFLICT);
+    assert (s_create (client, "Bad Name", "tiny", NULL, NULL) == MK_BAD_REQUEST);
+    assert (s_create (client, "web-2", "nothing", NULL, NULL) == MK_NOT_FOUND);
+
+    //  The lifecycle; illegal transitions are refused with 409.
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_START, NULL) == MK_CONFLICT);
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_DELETE, NULL) == MK_CONFLICT);
+    assert (s_action (client, "nothing", MAEKIN__VM_OP__VM_OP_STOP, NULL) == MK_NOT_FOUND);
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_CREATE, NULL) == MK_BAD_REQUEST);
+    Maekin__VmOp ops[] = {MAEKIN__VM_OP__VM_OP_SUSPEND, MAEKIN__VM_OP__VM_OP_RESUME,
+                          MAEKIN__VM_OP__VM_OP_REBOOT,  MAEKIN__VM_OP__VM_OP_STOP,
+                          MAEKIN__VM_OP__VM_OP_START,   MAEKIN__VM_OP__VM_OP_DESTROY};
+    const char *expect[] = {"paused", "running", "running", "stopped", "running", "stopped"};
+    for (int i = 0; i < 6; i++) {
+        assert (s_action (client, "web-1", ops[i], &task) == MK_ACCEPTED);
+        assert (streq (s_wait (client, task), "done"));
+        state = s_vm_state (client, "web-1");
+        if (verbose)
+            printf ("  %s -> %s\n", controller_fsm_op_name (ops[i]), state);
+        assert (streq (state, expect[i]));
+        free (state);
+    }
+
+    //  The controller restarts; what it accepted is still there.
+    zactor_destroy (&controller);
+    controller = controller_server_new (&opts);
+    assert (controller);
+    zclock_sleep (200);
+    state = s_vm_state (client, "web-1");
+    assert (streq (state, "stopped"));
+    free (state);
+    s_register (client, true, 0);
+
+    //  The host lost the VM (an agent restarted on a fresh test driver): a full report
+    //  without it makes the controller define it again.
+    s_register (client, true, 0);
+    zclock_sleep (300);
+    Maekin__TaskListRequest tlist = MAEKIN__TASK_LIST_REQUEST__INIT;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_LIST;
+    env.task_list = &tlist;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK && reply->task_list_reply->n_tasks >= 8);
+    assert (reply->task_list_reply->tasks[0]->op == MAEKIN__VM_OP__VM_OP_DEFINE);
+    mk_msg_free (&reply);
+
+    //  Delete, then the events tell the whole story in order.
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_DELETE, &task) == MK_ACCEPTED);
+    assert (streq (s_wait (client, task), "done"));
+    state = s_vm_state (client, "web-1");
+    assert (streq (state, ""));
+    free (state);
+    Maekin__EventsSinceRequest since = MAEKIN__EVENTS_SINCE_REQUEST__INIT;
+    since.stream = "event.vm";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE;
+    env.events_since = &since;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    Maekin__EventsSinceReply *events = reply->events_since_reply;
+    assert (events->n_events >= 14);
+    for (size_t i = 0; i < events->n_events; i++)
+        assert (events->events[i]->seq == i + 1);
+    assert (streq (events->events[0]->state, "creating"));
+    assert (streq (events->events[events->n_events - 1]->state, "deleted"));
+    mk_msg_free (&reply);
+
+    //  Bad input: a reply sent as a request, an unknown stream, a stranger.
+    Maekin__TaskAccepted bogus = MAEKIN__TASK_ACCEPTED__INIT;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED;
+    env.task_accepted = &bogus;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "not a request"));
+    mk_msg_free (&reply);
+    since.stream = "event.nope";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE;
+    env.events_since = &since;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST);
+    mk_msg_free (&reply);
+    Maekin__Credential who = MAEKIN__CREDENTIAL__INIT;
+    who.user = "mallory";
+    env.credential = &who;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_FORBIDDEN);
+    mk_msg_free (&reply);
+
+    //  The agent goes away: the host goes down, and actions on its VMs fail clearly.
+    assert (s_create (client, "web-3", "tiny", NULL, &task) == MK_ACCEPTED);
+    assert (streq (s_wait (client, task), "done"));
+    zactor_destroy (&agent);
+    zclock_sleep (1500);
+    Maekin__HostShowRequest hshow = MAEKIN__HOST_SHOW_REQUEST__INIT;
+    hshow.name = "n1";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_SHOW;
+    env.host_show = &hshow;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK && streq (reply->host_show_reply->host->state, "down"));
+    mk_msg_free (&reply);
+    assert (s_action (client, "web-3", MAEKIN__VM_OP__VM_OP_STOP, NULL) == MK_UNAVAILABLE);
+
+    mk_client_destroy (&client);
+    zactor_destroy (&controller);
+    zactor_destroy (&broker);
+    free (endpoint);
+    char command[160];
+    snprintf (command, sizeof command, "rm -rf '%s'", dir);
+    assert (system (command) == 0);
+}

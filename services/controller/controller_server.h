@@ -1,0 +1,33 @@
+/*  controller_server: the global controller as an actor. It serves `cloud` on the bus,
+    keeps the cloud's state in the database, turns every change into a task written in
+    the same transaction as the state change, dispatches tasks to agents and moves VMs
+    through their lifecycle as results come back.
+
+    It works in batches: every request and agent result waiting on its sockets is handled
+    in one transaction, committed once (one fsync), and only then are replies sent,
+    events published and tasks dispatched. Nothing a client heard as accepted can be lost,
+    and the fsync is shared by the whole batch. */
+#ifndef CONTROLLER_SERVER_H_INCLUDED
+#define CONTROLLER_SERVER_H_INCLUDED
+
+#include "maekin.h"
+
+typedef struct {
+    const char *endpoint;   //  the broker's request endpoint
+    const char *stream_in;  //  the broker's publishers' endpoint (XSUB)
+    const char *db_url;     //  the database, e.g. "sqlite:var/maekin.db"
+    int host_timeout_ms;    //  a host whose agent has not reported for this long is down
+    int task_timeout_ms;    //  a dispatched task without an answer for this long fails
+    int cpu_ratio;          //  vCPU overcommit, percent
+    int mem_ratio;          //  memory overcommit, percent
+    int batch_max;          //  messages handled in one transaction at most
+    int request_ttl_s;      //  how long a request id's answer is remembered
+} controller_opts_t;
+
+//  Open the database (migrating it), load the state and start serving. NULL, with the
+//  cause logged, if the database cannot be opened or migrated.
+zactor_t *controller_server_new (const controller_opts_t *opts);
+
+void controller_server_test (bool verbose);
+
+#endif
