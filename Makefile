@@ -58,7 +58,7 @@ PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p))
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
 
-all: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest
+all: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest $(OUT)/mk_raw
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -93,6 +93,10 @@ $(GEN)/selftests.h: $(TEST_SRC) Makefile
 	   done; } > $@.tmp && mv $@.tmp $@
 $(OBJ)/tests/selftest.o: $(GEN)/selftests.h
 $(OUT)/mk_selftest: $(call obj,tests/selftest.c $(CLASS_SRC)) $(LIB)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
+# A test tool: sends hand-made (malformed) frames to the real programs.
+$(OUT)/mk_raw: $(call obj,tests/integration/mk_raw.c) $(LIB)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
 -include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

@@ -29,6 +29,12 @@ $(BENCH_BIN): $(OUT)/bench/%: $(OBJ)/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
+# bench_tasks drives Maekin itself, through the client library.
+all: $(OUT)/bench/bench_tasks
+$(OUT)/bench/bench_tasks: $(OBJ)/tests/bench/bench_tasks.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
 .PHONY: bench-programs
 
 .DEFAULT_GOAL := $(bench_default_goal)

@@ -1,0 +1,85 @@
+/*  maekin-agent: the per-node executor (the paper's local controller). Serves
+    node/<host> on the bus for each libvirt host it drives and runs the controller's
+    tasks there. See agent_server.h. */
+#include "maekin.h"
+
+#include <ctype.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "agent_server.h"
+#include "mk_cfg.h"
+
+static mk_cfg_item_t s_schema[] = {
+    {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
+    {"agent/hosts", MK_CFG_STR, "", "hosts to drive, comma-separated name=uri pairs"},
+    {"agent/domain_type", MK_CFG_STR, "kvm", "domain type of new VMs: kvm, qemu or test"},
+    {"agent/console_dir", MK_CFG_STR, "",
+     "directory for serial console logs; none: a pty"},
+    {"agent/report_ms", MK_CFG_INT, "2000",
+     "period of the liveness report to the controller"},
+    {"agent/stop_timeout_s", MK_CFG_INT, "60",
+     "a graceful stop is forced after this long"},
+    {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
+    {NULL, 0, NULL, NULL}};
+
+int
+main (int argc, char **argv)
+{
+    //  By default the agent drives this machine's libvirt, under the machine's name.
+    char name[HOST_NAME_MAX + 1] = "localhost", hosts[HOST_NAME_MAX + 32];
+    if (gethostname (name, sizeof name) != 0 || !*name)
+        snprintf (name, sizeof name, "localhost");
+    name[HOST_NAME_MAX] = 0;
+    for (char *c = name; *c; c++)
+        *c = (char)tolower ((unsigned char)*c);
+    snprintf (hosts, sizeof hosts, "%s=qemu:///system", name);
+    s_schema[1].value = hosts;
+
+    int exit_code;
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-agent",
+                                 "The Maekin agent: runs the controller's "
+                                 "tasks on this node's libvirt.",
+                                 s_schema, argc, argv, &exit_code);
+    if (!cfg)
+        return exit_code;
+    size_t count = 0;
+    char *error = NULL;
+    agent_host_t *list =
+        agent_server_hosts_parse (mk_cfg_str (cfg, "agent/hosts"), &count, &error);
+    int64_t report_ms = mk_cfg_int (cfg, "agent/report_ms");
+    int64_t stop_s = mk_cfg_int (cfg, "agent/stop_timeout_s");
+    agent_opts_t opts = {
+        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .hosts = list,
+        .host_count = count,
+        .domain_type = mk_cfg_str (cfg, "agent/domain_type"),
+        .console_dir = mk_cfg_str (cfg, "agent/console_dir"),
+        //  Out of range is refused by the check, not wrapped around.
+        .report_ms =
+            (int)(report_ms > AGENT_REPORT_MS_MAX ? AGENT_REPORT_MS_MAX + 1 : report_ms),
+        .stop_timeout_ms =
+            (int)(stop_s > AGENT_STOP_S_MAX ? AGENT_STOP_S_MAX + 1 : stop_s) * 1000,
+    };
+    if (!error)
+        error = agent_server_opts_check (&opts);
+    zactor_t *server = error ? NULL : agent_server_new (&opts);
+    if (error) {
+        fprintf (stderr, "maekin-agent: %s\n", error);
+        exit_code = 2;
+    } else if (!server) {
+        fprintf (stderr, "maekin-agent: cannot start (the reason is logged above)\n");
+        exit_code = 1;
+    } else {
+        //  Wait for SIGINT or SIGTERM: CZMQ's handler sets zsys_interrupted.
+        while (!zsys_interrupted)
+            zclock_sleep (100);
+        mk_info ("stopping");
+        zactor_destroy (&server);
+        exit_code = 0;
+    }
+    free (error);
+    free (list);
+    mk_cfg_destroy (&cfg);
+    return exit_code;
+}
