@@ -66,6 +66,7 @@ typedef struct {
     bool failed;            //  a database error spoiled this batch
     int64_t now;            //  unix seconds at the start of this batch
     int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
+    int64_t last_tick;      //  when they were last checked (mono ms)
     int64_t next_expiry;    //  when to forget old request ids (mono ms)
     uint64_t accepted;      //  tasks accepted since start
     uint64_t finished;      //  tasks finished since start
@@ -1252,8 +1253,14 @@ static void
 s_tick (server_t *self)
 {
     int64_t mono = zclock_mono ();
+    //  Time the controller itself stood still (stopped, starved, a slow disk) is not
+    //  silence of the agents: their reports may still sit unread in our queues.
+    int64_t stall = self->last_tick ? mono - self->last_tick - TICK_MS : 0;
+    self->last_tick = mono;
     for (size_t i = 0; i < controller_sched_count (self->sched); i++) {
         sched_host_t *host = controller_sched_at (self->sched, i);
+        if (stall > TICK_MS)
+            host->last_seen_mono += stall;
         if (host->up && host->last_seen_mono + self->opts.host_timeout_ms < mono) {
             char detail[96];
             snprintf (detail, sizeof detail, "no report from its agent for %d s",

@@ -1,0 +1,88 @@
+#!/bin/bash
+# make run: a whole Maekin cloud on this machine, in the foreground. The broker, the
+# controller (SQLite in var/), and three agents, each driving its own simulated host on
+# libvirt's test driver (node1..node3, of different sizes). Ctrl-C stops everything.
+#   MAEKIN_PORT   first of the three bus ports (default 7010)
+#   MAEKIN_VAR    state directory (default ./var)
+set -u
+cd "$(dirname "$0")/.."
+build=${MAEKIN_BUILD:-build}
+var=$(mkdir -p "${MAEKIN_VAR:-var}" && cd "${MAEKIN_VAR:-var}" && pwd)
+port=${MAEKIN_PORT:-7010}
+bus=tcp://127.0.0.1:$port
+stream_in=tcp://127.0.0.1:$((port + 1))
+stream_out=tcp://127.0.0.1:$((port + 2))
+
+for program in maekin-broker maekin-controller maekin-agent maekinsh; do
+    [ -x "$build/$program" ] || { echo "run: $build/$program is missing; run 'make' first" >&2; exit 1; }
+done
+for p in $port $((port + 1)) $((port + 2)); do
+    if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+        echo "run: port $p is in use (another 'make run'?); stop it or set MAEKIN_PORT" >&2
+        exit 1
+    fi
+done
+
+mkdir -p "$var/nodes" "$var/consoles"
+# Three hosts of different sizes: CPUs and memory in MiB.
+hosts=""
+for spec in "node1 4 8192" "node2 8 16384" "node3 16 32768"; do
+    set -- $spec
+    [ -f "$var/nodes/$1.xml" ] || deploy/make-node.sh "$1" "$2" "$3" > "$var/nodes/$1.xml"
+    hosts="$hosts $1"
+done
+cat > "$var/maekinsh.cfg" <<CFG
+# Written by 'make run': how maekinsh finds this cloud.
+bus
+    endpoint = $bus
+    stream_out = $stream_out
+CFG
+
+pids=()
+stop() {
+    trap - INT TERM EXIT
+    echo
+    echo "run: stopping"
+    [ ${#pids[@]} -gt 0 ] && kill -TERM "${pids[@]}" 2>/dev/null
+    wait
+    exit 0
+}
+trap stop INT TERM EXIT
+
+"$build/maekin-broker" --bus-endpoint="$bus" --bus-stream_in="$stream_in" \
+    --bus-stream_out="$stream_out" &
+pids+=($!)
+"$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" \
+    --db-url="sqlite:$var/maekin.db" &
+pids+=($!)
+for host in $hosts; do
+    "$build/maekin-agent" --bus-endpoint="$bus" --agent-hosts="$host=test://$var/nodes/$host.xml" \
+        --agent-domain_type=test --agent-console_dir="$var/consoles" &
+    pids+=($!)
+done
+
+sh="$build/maekinsh --bus-endpoint=$bus"
+for i in $(seq 50); do
+    $sh host list >/dev/null 2>&1 && [ "$($sh host list --state up 2>/dev/null | tail -n +2 | wc -l)" -ge 3 ] && break
+    sleep 0.2
+done
+$sh template show tiny >/dev/null 2>&1 || $sh template create tiny --vcpus 1 --memory 64 >/dev/null
+$sh template show small >/dev/null 2>&1 || $sh template create small --vcpus 2 --memory 512 >/dev/null
+
+cat <<TEXT
+
+Maekin is running: broker at $bus, controller with its database in $var/maekin.db,
+agents for$hosts on libvirt's test driver. In another terminal, from this directory:
+
+    build/maekinsh host list
+    build/maekinsh template list
+    build/maekinsh vm create web-1 --template tiny --wait
+    build/maekinsh vm list
+    build/maekinsh vm stop web-1 --wait
+    build/maekinsh task list
+    build/maekinsh --help
+
+Ctrl-C stops the cloud; its state stays in $var for the next 'make run'.
+
+TEXT
+wait

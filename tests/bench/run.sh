@@ -1,0 +1,115 @@
+#!/bin/bash
+# make bench: Maekin's task path measured beside its baselines, in the same run.
+#   1. bench_echo: a bare CZMQ DEALER -> ROUTER broker -> DEALER echo (window 1 and 256)
+#   2. bench_libvirt_floor: define+start straight on the test driver, one thread per core
+#   3. Maekin: broker, controller (SQLite, synchronous=FULL) and agents for HOSTS simulated
+#      hosts (several hosts per agent process), VM creations through the whole path with
+#      window 1 and 256; the durable accept rate; latency at half that rate; CPU per
+#      task over every process; the RSS of each.
+# usage: tests/bench/run.sh BUILD_DIR    (environment: HOSTS=100 AGENTS=2 N=20000)
+set -u
+build=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+hosts=${HOSTS:-100}
+agents=${AGENTS:-2}
+n=${N:-20000}
+T=$(mktemp -d /tmp/maekin-bench.XXXXXX)
+declare -A PIDS=()
+cleanup() {
+    for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+echo "== baselines"
+"$build/bench/bench_echo" -w 1,256 || exit 1
+"$build/bench/bench_libvirt_floor" || exit 1
+
+port=$((20000 + RANDOM % 30000))
+bus=tcp://127.0.0.1:$port
+stream_in=tcp://127.0.0.1:$((port + 1))
+stream_out=tcp://127.0.0.1:$((port + 2))
+sh() { "$build/maekinsh" --bus-endpoint=$bus "$@"; }
+
+# start_cloud: a fresh database and fresh simulated hosts.
+start_cloud() {
+    rm -rf "$T/var"; mkdir -p "$T/var/nodes"
+    "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
+        --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
+    PIDS[broker]=$!
+    "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in \
+        --db-url="sqlite:$T/var/maekin.db?synchronous=full" --log-level=warn \
+        --controller-host_timeout_ms=30000 2>>"$T/controller.log" &
+    PIDS[controller]=$!
+    local a h list
+    for a in $(seq "$agents"); do
+        list=""
+        for h in $(seq "$a" "$agents" "$hosts"); do
+            "$src/deploy/make-node.sh" "h$h" 64 1048576 > "$T/var/nodes/h$h.xml"
+            list="$list${list:+,}h$h=test://$T/var/nodes/h$h.xml"
+        done
+        "$build/maekin-agent" --bus-endpoint=$bus --agent-hosts="$list" --agent-domain_type=test \
+            --log-level=warn 2>>"$T/agent$a.log" &
+        PIDS[agent$a]=$!
+    done
+    for _ in $(seq 100); do
+        [ "$(sh host list --state up 2>/dev/null | tail -n +2 | wc -l)" -ge "$hosts" ] && break
+        sleep 0.2
+    done
+    sh template create tiny --vcpus 1 --memory 64 >/dev/null || { echo "bench: no cloud"; exit 1; }
+}
+stop_cloud() {
+    for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    PIDS=()
+}
+# cpu_ticks: user+system clock ticks of every cloud process so far.
+cpu_ticks() {
+    local total=0 p
+    for p in "${PIDS[@]}"; do
+        total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
+    done
+    echo $total
+}
+rss() {
+    local name
+    for name in broker controller $(seq -f 'agent%g' "$agents"); do
+        printf ' %s=%sKiB' "$name" "$(awk '/VmHWM/ { print $2 }' "/proc/${PIDS[$name]}/status")"
+    done
+}
+tasks() { "$build/bench/bench_tasks" -e $bus -s $stream_out "$@"; }
+hz=$(getconf CLK_TCK)
+
+echo "== maekin: $hosts simulated hosts over $agents agent processes, SQLite synchronous=FULL"
+for window in 1 256; do
+    count=$([ $window -eq 1 ] && echo $((n / 10)) || echo $n)
+    start_cloud
+    before=$(cpu_ticks)
+    TIMEFORMAT='%U %S'
+    { time tasks -n $count -w $window -p w$window > "$T/out" ; } 2> "$T/time" || { cat "$T/out"; exit 1; }
+    client=$(awk '{ printf "%d", ($1 + $2) * 1000000 }' "$T/time")
+    used=$(( ($(cpu_ticks) - before) * 1000000 / hz + client ))
+    echo "$(cat "$T/out") cpu_us_per_task=$((used / count))"
+    echo "rss_peak$(rss)"
+    stop_cloud
+done
+
+# Durable accepts: the window counts requests not yet accepted. The agents are paused,
+# so the figure is the accept path's own (the tasks run when they resume).
+start_cloud
+for p in $(seq -f 'agent%g' "$agents"); do kill -STOP "${PIDS[$p]}"; done
+tasks -n $n -w 256 -m accept -p acc > "$T/out" || { cat "$T/out"; exit 1; }
+cat "$T/out"
+rate=$(sed -n 's/.*accepted_per_s=\([0-9]*\).*/\1/p' "$T/out")
+for p in $(seq -f 'agent%g' "$agents"); do kill -CONT "${PIDS[$p]}"; done
+stop_cloud
+# Latency at half the saturating accept rate, open loop.
+start_cloud
+for p in $(seq -f 'agent%g' "$agents"); do kill -STOP "${PIDS[$p]}"; done
+half=$((rate / 2))
+tasks -n $((half * 2 > n ? n : half * 2)) -w 100000 -m accept -r $half -p half > "$T/out" || { cat "$T/out"; exit 1; }
+echo "at half the accept rate: $(cat "$T/out")"
+echo "rss_peak$(rss)"
+stop_cloud

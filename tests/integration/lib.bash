@@ -1,0 +1,124 @@
+# tests/integration/lib.bash: what the integration tests share. Sourced, not run.
+# Starts the real programs from $MK_BUILD on loopback with free ports, in a temp dir,
+# and stops every process it started (by PID) when the test exits.
+set -u
+MK_BUILD=${MK_BUILD:?run through tests/run.sh, or set MK_BUILD to a build directory}
+MK_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+T=$(mktemp -d /tmp/maekin-it.XXXXXX)
+declare -A PIDS=()
+checks=0
+
+log() { printf '%s %s\n' "$(date +%T.%3N)" "$*" >&2; }
+fail() {
+    log "FAIL: $*"
+    for f in "$T"/*.log; do
+        [ -f "$f" ] && { echo "--- last lines of $f" >&2; tail -n 15 "$f" >&2; }
+    done
+    exit 1
+}
+ok() { checks=$((checks + 1)); log "ok: $*"; }
+
+cleanup() {
+    local rc=$?
+    for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
+    for name in "${!PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "${PIDS[$name]}" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "${PIDS[$name]}" 2>/dev/null
+    done
+    wait 2>/dev/null
+    [ $rc -eq 0 ] && rm -rf "$T"
+    [ $rc -eq 0 ] && log "$checks checks passed" || log "kept $T for a look"
+    exit $rc
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now, with the next two free.
+free_port() {
+    local p i
+    for _ in $(seq 100); do
+        p=$((20000 + RANDOM % 30000))
+        for i in 0 1 2; do
+            (exec 3<>/dev/tcp/127.0.0.1/$((p + i))) 2>/dev/null && continue 2
+        done
+        echo $p
+        return
+    done
+    fail "no free ports"
+}
+
+PORT=$(free_port)
+BUS=tcp://127.0.0.1:$PORT
+STREAM_IN=tcp://127.0.0.1:$((PORT + 1))
+STREAM_OUT=tcp://127.0.0.1:$((PORT + 2))
+: > "$T/maekinsh.cfg"
+export MAEKIN_BUS=$BUS MAEKINSH_CONFIG=$T/maekinsh.cfg
+
+# start NAME COMMAND...: runs a program in the background, logging to $T/NAME.log.
+start() {
+    local name=$1; shift
+    "$@" >>"$T/$name.log" 2>&1 &
+    PIDS[$name]=$!
+}
+# stop NAME [SIGNAL]: stops what start started, and waits for it.
+stop() {
+    local pid=${PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -"${2:-TERM}" "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+    unset "PIDS[$1]"
+}
+
+start_broker() {
+    start broker "$MK_BUILD/maekin-broker" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
+        --bus-stream_out=$STREAM_OUT
+}
+start_controller() {
+    start controller "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
+        --db-url="${DB_URL:-sqlite:$T/maekin.db}" --controller-host_timeout_ms=1500 "$@"
+}
+# node NAME CPUS MEMORY_MB: a test-driver node file; prints its URI.
+node() {
+    "$MK_SRC/deploy/make-node.sh" "$1" "$2" "$3" > "$T/$1.xml" || fail "make-node.sh $*"
+    echo "test://$T/$1.xml"
+}
+# start_agent NAME URI [options]: an agent for one host.
+start_agent() {
+    local name=$1 uri=$2; shift 2
+    start "agent-$name" "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="$name=$uri" \
+        --agent-report_ms=300 --agent-domain_type=test "$@"
+}
+
+sh() { "$MK_BUILD/maekinsh" --bus-endpoint=$BUS "$@"; }
+
+# expect_ok DESCRIPTION COMMAND...: the command must succeed.
+expect_ok() {
+    local what=$1; shift
+    local out
+    out=$("$@" 2>&1) || fail "$what: '$*' failed: $out"
+    ok "$what"
+}
+# expect_fail DESCRIPTION STATUS PATTERN COMMAND...: exits with STATUS, output matches.
+expect_fail() {
+    local what=$1 status=$2 pattern=$3; shift 3
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    [ $rc -eq "$status" ] || fail "$what: '$*' exited $rc, not $status: $out"
+    grep -qiE -- "$pattern" <<<"$out" || fail "$what: '$*' said '$out', not /$pattern/"
+    ok "$what"
+}
+# field KIND NAME KEY: one value from 'maekinsh KIND show NAME' (key: value lines).
+field() {
+    sh "$1" show "$2" 2>/dev/null | awk -F': *' -v k="$3" '$1 == k { print $2; exit }'
+}
+# eventually SECONDS DESCRIPTION COMMAND...: retries until the command succeeds.
+eventually() {
+    local limit=$1 what=$2; shift 2
+    local until=$((SECONDS + limit))
+    while ! "$@" >/dev/null 2>&1; do
+        [ $SECONDS -lt $until ] || fail "$what: not within ${limit}s"
+        sleep 0.1
+    done
+    ok "$what"
+}
+is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }

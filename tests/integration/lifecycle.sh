@@ -1,0 +1,99 @@
+#!/bin/bash
+# The foundation end to end: the real broker, controller and three agents on libvirt's
+# test driver, driven with maekinsh. A VM's whole life, placement until a host is full,
+# an agent killed and restarted (reconcile and repair), the controller killed mid-way
+# (accepted tasks still complete), a retried request that must not create twice, and
+# bad input at every edge.
+. "$(dirname "$0")/lib.bash"
+
+start_broker
+start_controller
+# node1 fills first: 1 CPU at the default 400% vCPU overcommit holds four 1-vCPU VMs.
+start_agent node1 "$(node node1 1 1024)"
+start_agent node2 "$(node node2 2 2048)"
+start_agent node3 "$(node node3 4 4096)"
+
+up_hosts() { [ "$(sh host list --state up | tail -n +2 | wc -l)" -eq "$1" ]; }
+eventually 10 "three hosts register and are up" up_hosts 3
+
+# --- templates
+expect_ok "template tiny created" sh template create tiny --vcpus 1 --memory 64
+expect_fail "a second template tiny is refused" 1 "exists already" sh template create tiny --vcpus 1 --memory 64
+expect_fail "a template with 0 vCPUs is refused" 1 "vcpus" sh template create zero --vcpus 0 --memory 64
+expect_fail "a template without --memory is a usage error" 2 "memory" sh template create nomem --vcpus 1
+expect_ok "template list shows tiny" bash -c "$MK_BUILD/maekinsh --bus-endpoint=$BUS template list | grep -q tiny"
+
+# --- a VM's whole life
+expect_ok "vm create web-1 --wait" sh vm create web-1 --template tiny --wait
+[ "$(field vm web-1 state)" = running ] || fail "web-1 is $(field vm web-1 state), not running"
+ok "web-1 is running"
+[ "$(field vm web-1 host)" = node1 ] || fail "web-1 was placed on $(field vm web-1 host), not node1 (first fit)"
+ok "web-1 is on node1 (first fit)"
+expect_fail "starting a running VM is refused" 1 "already running" sh vm start web-1
+for step in "suspend paused" "resume running" "reboot running" "stop stopped" "start running" "destroy stopped"; do
+    set -- $step
+    expect_ok "vm $1 web-1" sh vm "$1" web-1 --wait
+    [ "$(field vm web-1 state)" = "$2" ] || fail "after $1, web-1 is $(field vm web-1 state), not $2"
+    ok "web-1 is $2 after $1"
+done
+expect_ok "vm delete web-1" sh vm delete web-1 --wait
+expect_fail "a deleted VM is gone" 1 "no VM named 'web-1'" sh vm show web-1
+expect_fail "an unknown VM is an error" 1 "no VM named 'ghost'" sh vm stop ghost
+
+# --- placement until a host is full
+for i in 1 2 3 4 5; do expect_ok "vm create p$i" sh vm create p$i --template tiny --wait; done
+for i in 1 2 3 4; do [ "$(field vm p$i host)" = node1 ] || fail "p$i is on $(field vm p$i host)"; done
+[ "$(field vm p5 host)" = node2 ] || fail "p5 is on $(field vm p5 host), not node2"
+ok "four VMs fill node1, the fifth goes to node2"
+expect_fail "a VM asked onto the full node1 is refused" 1 "no room.*node1" sh vm create p6 --template tiny --host node1
+[ "$(field host node1 vms)" = 4 ] || [ "$(sh host show node1 | grep -ciE '^vm.*: *4$')" -ge 1 ] || fail "host show node1 does not count 4 VMs: $(sh host show node1)"
+ok "host show node1 counts its 4 VMs"
+
+# --- an agent killed: its host goes down, its VMs refuse actions, then it comes back
+stop agent-node2 KILL
+eventually 10 "node2 goes down when its agent dies" is host node2 state down
+expect_fail "an action on a VM of a down host fails clearly" 1 "node2.*down" sh vm stop p5
+start_agent node2 "test://$T/node2.xml"
+eventually 10 "node2 comes back up" is host node2 state up
+# The restarted agent's test driver starts empty: the controller repairs p5.
+eventually 10 "p5 is repaired (defined and started again) on node2" is vm p5 state running
+expect_ok "the repair is a task" bash -c "$MK_BUILD/maekinsh --bus-endpoint=$BUS task list --vm p5 | grep -q create"
+expect_ok "p5 can be stopped again" sh vm stop p5 --wait
+
+# --- the controller killed with tasks accepted but not done
+kill -STOP "${PIDS[agent-node3]}"
+for i in 1 2 3; do expect_ok "vm create k$i accepted" sh vm create k$i --template tiny --host node3; done
+stop controller KILL
+kill -CONT "${PIDS[agent-node3]}"
+start_controller
+for i in 1 2 3; do eventually 20 "k$i, accepted before the controller died, is running" is vm k$i state running; done
+
+# --- a retried request (the reply lost) creates one VM, not two
+kill -STOP "${PIDS[controller]}"
+sh --timeout-ms 700 vm create r1 --template tiny > "$T/retry.out" 2>&1 &
+retry=$!
+sleep 1.6
+kill -CONT "${PIDS[controller]}"
+wait $retry || fail "the retried create failed: $(cat "$T/retry.out")"
+[ "$(sh vm list --name-prefix r1 | tail -n +2 | wc -l)" -eq 1 ] || fail "r1 exists $(sh vm list --name-prefix r1 | tail -n +2 | wc -l) times"
+[ "$(sh task list --vm r1 | tail -n +2 | wc -l)" -eq 1 ] || fail "r1 has $(sh task list --vm r1 | tail -n +2 | wc -l) tasks"
+ok "a request retried after its reply was lost made one VM and one task"
+
+# --- bad input at the edges
+expect_fail "maekinsh: unknown command" 2 "unknown" sh fly
+expect_fail "maekinsh: bad VM name" 2 "name" sh vm create "Bad Name" --template tiny
+expect_fail "maekinsh: vcpus not a number" 2 "vcpus" sh template create t2 --vcpus many --memory 64
+expect_fail "maekinsh: no cloud at the address" 3 "reach|no reply" "$MK_BUILD/maekinsh" --bus-endpoint=tcp://127.0.0.1:1 --timeout-ms 300 vm list
+raw() { "$MK_BUILD/mk_raw" $BUS 2000 "$@"; }
+expect_fail "broker: garbage gets no answer and changes nothing" 1 "no answer" raw garbage frames
+expect_fail "broker: a short request is answered 400" 0 "status 400" raw hdr:REQUEST cloud short body
+expect_fail "broker: another protocol version is answered 505" 0 "status 505" raw hdr9:REQUEST cloud id:5 body
+expect_fail "broker: an unknown service is answered 404" 0 "status 404" raw hdr:REQUEST nowhere id:5 body
+expect_fail "controller: a body that is not protobuf is answered 400" 0 "envelope status 400 reason malformed" raw hdr:REQUEST cloud id:5 "not protobuf"
+expect_fail "controller: an envelope of another version is answered 505" 0 "envelope status 505" raw hdr:REQUEST cloud id:5 hex:
+expect_ok "the cloud still answers after all that" sh vm list
+printf 'bus\n    endpiont = x\n' > "$T/bad.cfg"
+expect_fail "controller: a bad configuration file is refused" 2 "unknown setting 'bus/endpiont'" "$MK_BUILD/maekin-controller" -c "$T/bad.cfg"
+expect_fail "broker: a bad flag is refused" 2 "unknown option" "$MK_BUILD/maekin-broker" --bus-nothing=1
+expect_fail "agent: a bad host pair is refused" 2 "host" "$MK_BUILD/maekin-agent" --agent-hosts=Bad!=x
+expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n
