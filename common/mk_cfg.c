@@ -130,18 +130,24 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
     for (int i = 0; i < count; i++)
         self->values[i] = strdup (schema[i].value);
 
-    //  The file first, wherever -c stands, so flags override it.
+    //  The file first, wherever -c stands among the options, so flags override it. The
+    //  options end at "--" or the first argument that is not one (a command's own -c is
+    //  the command's).
     const char *file = NULL;
     for (int i = 1; i < argc; i++) {
-        if (streq (argv[i], "--"))
+        const char *arg = argv[i];
+        if (streq (arg, "--") || arg[0] != '-' || !arg[1])
             break;
-        if (streq (argv[i], "-c")) {
+        if (streq (arg, "-c")) {
             if (i + 1 >= argc) {
                 *error = s_printf ("-c needs a file name");
                 goto fail;
             }
-            file = argv[i + 1];
+            file = argv[++i];
         }
+        else if (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=')
+                 && !streq (arg, "--help"))
+            i++;    //  --section-key VALUE: skip the value
     }
     if (file) {
         if (!zsys_file_exists (file)) {
@@ -337,13 +343,14 @@ mk_cfg_test (bool verbose)
     FILE *f = fopen (path, "w");
     fprintf (f, "bus\n    endpoint = tcp://10.0.0.1:1\n    heartbeat_ms = 250\n");
     fclose (f);
-    char *args2[] = {"prog", "--bus-heartbeat_ms=500", "-c", path, "-n", "vm", "list", NULL};
-    cfg = mk_cfg_new ("prog", "test", schema, 7, args2, &error, &help);
+    char *args2[] = {"prog", "--bus-heartbeat_ms=500", "-c", path, "-n", "vm", "list", "-c", "x", NULL};
+    cfg = mk_cfg_new ("prog", "test", schema, 9, args2, &error, &help);
     assert (cfg);
     assert (streq (mk_cfg_str (cfg, "bus/endpoint"), "tcp://10.0.0.1:1"));
     assert (mk_cfg_int (cfg, "bus/heartbeat_ms") == 500);
     assert (mk_cfg_check_only (cfg));
-    assert (mk_cfg_argc (cfg) == 2 && streq (mk_cfg_argv (cfg)[0], "vm"));
+    //  A -c after the command is the command's, not ours.
+    assert (mk_cfg_argc (cfg) == 4 && streq (mk_cfg_argv (cfg)[0], "vm"));
     mk_cfg_destroy (&cfg);
 
     //  Each mistake is named.
