@@ -258,49 +258,60 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
         s_send_error (self, client, client_size, name, corr, 404, reason);
         return;
     }
-    worker_t *worker = s_choose (self, service);
-    pending_t *slot = NULL;
-    for (int probe = 0; worker && probe < PENDING_PROBES && !slot; probe++) {
-        uint64_t token = self->next_token++;
-        if (token == 0)
-            token = self->next_token++;
-        pending_t *candidate = &self->pending[token & (PENDING_SLOTS - 1)];
-        if (candidate->token == 0) {
-            slot = candidate;
-            slot->token = token;
+    //  A worker whose connection is gone (it died; its heartbeats have not expired yet)
+    //  is forgotten at the first failed send, and the next worker gets the request.
+    for (int tries = 0; tries < 8; tries++) {
+        worker_t *worker = s_choose (self, service);
+        pending_t *slot = NULL;
+        for (int probe = 0; worker && probe < PENDING_PROBES && !slot; probe++) {
+            uint64_t token = self->next_token++;
+            if (token == 0)
+                token = self->next_token++;
+            pending_t *candidate = &self->pending[token & (PENDING_SLOTS - 1)];
+            if (candidate->token == 0) {
+                slot = candidate;
+                slot->token = token;
+            }
         }
-    }
-    if (!slot) {
-        char reason[128];
-        snprintf (reason, sizeof reason, "'%s' is busy: too many open requests; retry later",
-                  name);
-        s_send_error (self, client, client_size, name, corr, 429, reason);
-        return;
-    }
-    memcpy (slot->client, client, client_size);
-    slot->client_size = client_size;
-    slot->corr = corr;
-    slot->service = service;
-    slot->worker = worker;
-    slot->deadline = zclock_mono () + self->opts.timeout_ms;
-    worker->pending++;
-    self->open++;
+        if (!slot) {
+            char reason[128];
+            snprintf (reason, sizeof reason,
+                      zlistx_size (service->workers) ? "'%s' is busy: too many open requests; retry later"
+                                                     : "no worker serves '%s'",
+                      name);
+            s_send_error (self, client, client_size, name, corr,
+                          zlistx_size (service->workers) ? 429 : 404, reason);
+            return;
+        }
+        memcpy (slot->client, client, client_size);
+        slot->client_size = client_size;
+        slot->corr = corr;
+        slot->service = service;
+        slot->worker = worker;
+        slot->deadline = zclock_mono () + self->opts.timeout_ms;
+        worker->pending++;
+        self->open++;
 
-    zmsg_t *out = zmsg_new ();
-    zmsg_append (out, &(zframe_t *) {zframe_dup (worker->identity)});
-    zmsg_append (out, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
-    zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->token)});
-    zmsg_append (out, &(zframe_t *) {zframe_dup (service_frame)});
-    zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
-    if (!s_send (self, &out)) {
+        zmsg_t *out = zmsg_new ();
+        zmsg_append (out, &(zframe_t *) {zframe_dup (worker->identity)});
+        zmsg_append (out, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+        zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->token)});
+        zmsg_append (out, &(zframe_t *) {zframe_dup (service_frame)});
+        zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
+        if (s_send (self, &out)) {
+            self->routed++;
+            return;
+        }
         int error = zmq_errno ();
         s_pending_release (self, slot);
-        s_send_error (self, client, client_size, name, corr, error == EAGAIN ? 429 : 503,
-                      error == EAGAIN ? "the worker's queue is full; retry later"
-                                      : "the worker is unreachable");
-        return;
+        if (error == EAGAIN) {
+            s_send_error (self, client, client_size, name, corr, 429,
+                          "the worker's queue is full; retry later");
+            return;
+        }
+        s_worker_delete (self, worker, "its connection is gone");
     }
-    self->routed++;
+    s_send_error (self, client, client_size, name, corr, 503, "the workers are unreachable");
 }
 
 static void
@@ -521,13 +532,19 @@ s_raw (const char *endpoint)
     return sock;
 }
 
+//  One request, one answer, no retries: the broker's own answer is what is tested.
 static int
 s_call_status (mk_client_t *client, const char *service, int timeout_ms)
 {
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-    Maekin__Envelope *reply = mk_client_call (client, service, &env, timeout_ms, 0, NULL, NULL);
-    int status = reply->status;
-    mk_msg_free (&reply);
+    uint64_t corr = mk_client_send (client, service, &env);
+    mk_reply_t reply;
+    int status = 0;
+    while (!status && mk_client_recv (client, &reply, timeout_ms) == 0) {
+        if (reply.corr == corr)
+            status = reply.env->status;
+        mk_reply_clear (&reply);
+    }
     return status;
 }
 
@@ -653,6 +670,28 @@ broker_router_test (bool verbose)
     assert (reply.env->status == 503);
     mk_reply_clear (&reply);
     zsock_destroy (&raw);
+
+    //  A worker whose connection is gone is dropped at the first failed send, and the
+    //  request goes to a live worker of the service instead of failing.
+    raw = s_raw (endpoint);
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_addstr (msg, "svc");
+    zmsg_send (&msg, raw);
+    zclock_sleep (20);
+    zsock_set_linger (raw, 0);
+    zsock_destroy (&raw);
+    const char *svc[] = {"svc"};
+    mk_worker_t *live = mk_worker_new (endpoint, svc, 1);
+    zclock_sleep (30);
+    for (int i = 0; i < 2; i++) {
+        uint64_t asked = mk_client_send (client, "svc", &env);
+        s_serve_one (live, 200, "svc");
+        assert (mk_client_recv (client, &reply, 2000) == 0);
+        assert (reply.corr == asked && reply.env->status == 200);
+        mk_reply_clear (&reply);
+    }
+    mk_worker_destroy (&live);
 
     zstr_send (router, "STATS");
     char *workers, *services_n, *open, *routed;

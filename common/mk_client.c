@@ -9,6 +9,7 @@ struct _mk_client_t {
     zsock_t *sock;          //  DEALER connected to the broker
     char *endpoint;         //  the broker's request endpoint, for error messages
     uint64_t next_corr;     //  the next correlation id to use
+    bool last_broker;       //  the last call's answer came from the broker
 };
 
 mk_client_t *
@@ -90,6 +91,7 @@ s_parse_reply (zmsg_t *msg, mk_reply_t *reply)
         reply->env = mk_msg_new_status ((s[0] << 8) | s[1], "%s", text);
         free (text);
         reply->progress = false;
+        reply->broker = true;
         return 0;
     }
     if ((command == MK_WIRE_REPLY || command == MK_WIRE_PROGRESS) && zmsg_size (msg) == 4) {
@@ -147,23 +149,34 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
         zuuid_destroy (&uuid);
         env->request_id = request_id;
     }
-    //  A late reply to an earlier attempt is as good as the reply to the last one.
-    uint64_t sent[16];
-    int attempts = 0;
-    if (retries > 15)
-        retries = 15;
+    //  A late reply to an earlier attempt is as good as the reply to the last one. The
+    //  whole call takes at most (retries + 1) * timeout_ms: silence costs one attempt;
+    //  the broker's transient errors are tried again within that time, pausing longer
+    //  each time.
+    uint64_t sent[32];
+    int attempts = 0, timeouts = 0;
+    int64_t give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
+    int pause = 50;
     Maekin__Envelope *answer = NULL;
-    while (!answer && attempts <= retries) {
+    Maekin__Envelope *transient = NULL;    //  the last transient error, if it comes to that
+    bool lost = false;          //  the broker lost the service with our request
+    self->last_broker = false;
+    while (!answer && timeouts <= retries && attempts < 32 && zclock_mono () < give_up) {
         uint64_t corr = mk_client_send (self, service, env);
         if (corr == 0)
             break;
         sent[attempts++] = corr;
         int64_t deadline = zclock_mono () + timeout_ms;
-        while (!answer) {
+        if (deadline > give_up)
+            deadline = give_up;
+        bool retry = false;
+        while (!answer && !retry) {
             int64_t left = deadline - zclock_mono ();
             mk_reply_t reply;
-            if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0)
+            if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
+                timeouts++;
                 break;
+            }
             bool ours = false;
             for (int i = 0; i < attempts; i++)
                 ours |= reply.corr == sent[i];
@@ -173,14 +186,39 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
                 deadline = zclock_mono () + timeout_ms;
             }
             else if (ours) {
-                answer = reply.env;
-                reply.env = NULL;
+                int status = reply.env->status;
+                if (reply.broker
+                    && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
+                        || (lost && status == MK_NOT_FOUND))) {
+                    //  The service went away or is busy: try again shortly, same id.
+                    lost |= status == MK_UNAVAILABLE;
+                    mk_msg_free (&transient);
+                    transient = reply.env;
+                    reply.env = NULL;
+                    retry = true;
+                }
+                else {
+                    answer = reply.env;
+                    reply.env = NULL;
+                    self->last_broker = reply.broker;
+                }
             }
             mk_reply_clear (&reply);
         }
-        if (!answer && attempts <= retries)
-            mk_debug ("mk_client: no reply from '%s' in %d ms, retrying", service, timeout_ms);
+        if (retry && zclock_mono () + pause < give_up) {
+            zclock_sleep (pause);
+            pause = pause < 800 ? pause * 2 : 1000;
+        }
+        if (!answer)
+            mk_debug ("mk_client: no answer from '%s' yet (attempt %d), retrying", service,
+                      attempts);
     }
+    if (!answer && transient) {
+        answer = transient;
+        transient = NULL;
+        self->last_broker = true;
+    }
+    mk_msg_free (&transient);
     if (env->request_id == request_id)
         env->request_id = NULL;
     if (!answer)
@@ -188,6 +226,12 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
             MK_TIMEOUT, "no reply from '%s' within %d ms after %d attempt%s (is maekin-broker running at %s?)",
             service, timeout_ms, attempts, attempts == 1 ? "" : "s", self->endpoint);
     return answer;
+}
+
+bool
+mk_client_last_broker (mk_client_t *self)
+{
+    return self->last_broker;
 }
 
 //  The self-test plays the broker with a ROUTER: it answers, errs, and stays silent.
@@ -255,6 +299,7 @@ mk_client_test (bool verbose)
     zmsg_send (&msg, router);
     assert (mk_client_recv (client, &reply, 1000) == 0);
     assert (reply.env->status == 404 && strstr (reply.env->reason, "no worker"));
+    assert (reply.broker);
     mk_reply_clear (&reply);
     assert (mk_client_recv (client, &reply, 50) == -1);
 
@@ -262,6 +307,7 @@ mk_client_test (bool verbose)
     int64_t start = zclock_mono ();
     Maekin__Envelope *result = mk_client_call (client, "cloud", &env, 50, 2, NULL, NULL);
     assert (result->status == MK_TIMEOUT && strstr (result->reason, "3 attempts"));
+    assert (zclock_mono () - start < 400);
     assert (zclock_mono () - start >= 150);
     mk_msg_free (&result);
     char *ids[3];

@@ -16,6 +16,7 @@ typedef struct {
     uint64_t corr;
     char service[64];
     bool progress;
+    bool broker;            //  an error made by the broker (proto/BUS.md), not the service
     Maekin__Envelope *env;
 } mk_reply_t;
 
@@ -44,6 +45,8 @@ void mk_reply_clear (mk_reply_t *reply);
 
 //  Synchronous call: send, wait for the final reply for up to timeout_ms, resend up to
 //  `retries` more times (the request id is kept, so the server does the work once).
+//  The broker's "worker lost" (503) and "busy" (429), and its "no worker" (404) after a
+//  loss (the service restarting), are retried too, after a short pause.
 //  Progress messages are passed to the callback, if any. Returns a reply envelope the
 //  caller frees with mk_msg_free; never NULL: on failure it is an envelope with status
 //  MK_TIMEOUT or MK_UNAVAILABLE and a reason.
@@ -51,6 +54,10 @@ typedef void (mk_progress_fn) (Maekin__Envelope *progress, void *arg);
 Maekin__Envelope *mk_client_call (mk_client_t *self, const char *service,
                                   Maekin__Envelope *env, int timeout_ms, int retries,
                                   mk_progress_fn *progress, void *arg);
+
+//  True if the answer of the last mk_client_call was made by the broker, not the service
+//  (e.g. 404 "no worker serves 'cloud'" rather than the controller's "no such VM").
+bool mk_client_last_broker (mk_client_t *self);
 
 void mk_client_test (bool verbose);
 

@@ -951,71 +951,32 @@ maekinsh_cmd_request (maekinsh_cmd_t *self)
 
 //  ---------------------------------------------------------------- running
 
-//  What the broker (not the controller) answered. mk_client_call does not say which of
-//  them made an error reply, so the broker's reasons (proto/BUS.md) tell: "no worker
-//  serves 'cloud'" (404) when no controller is registered; "the worker serving 'cloud'
-//  was lost" or "the worker is unreachable" (503) when it went away with the request.
+//  What the broker (not the controller) answered: "no worker serves 'cloud'" (404)
+//  when no controller is registered, or a loss it could not recover from in time (503).
 //  A controller's own 404 or 503 (no such VM, a host down) is an answer, not a loss.
 typedef enum { BUS_NONE, BUS_NO_CONTROLLER, BUS_LOST } bus_error_t;
 
 static bus_error_t
-s_bus_error (const Maekin__Envelope *reply)
+s_bus_error (maekinsh_cmd_t *self, const Maekin__Envelope *reply)
 {
-    const char *reason = reply->reason ? reply->reason : "";
-    if (reply->status == MK_NOT_FOUND && strncmp (reason, "no worker serves '", 18) == 0)
-        return BUS_NO_CONTROLLER;
-    if (reply->status == MK_UNAVAILABLE &&
-        (strncmp (reason, "the worker serving '", 20) == 0 ||
-         streq (reason, "the worker is unreachable")))
-        return BUS_LOST;
-    return BUS_NONE;
+    if (!mk_client_last_broker (self->client))
+        return BUS_NONE;
+    return reply->status == MK_NOT_FOUND     ? BUS_NO_CONTROLLER
+           : reply->status == MK_UNAVAILABLE ? BUS_LOST
+                                             : BUS_NONE;
 }
 
-//  Sends a request and returns the answer (never NULL). mk_client_call tries again when
-//  no answer comes; here a request is also tried again when the broker answers that it
-//  lost the controller mid-request (503) or is too busy (429), and, after such a loss,
-//  while no controller is registered (404): a controller restarting, or paused long
-//  enough to miss its heartbeats. Every try carries the same request id, so the
-//  controller does the work once; all of them together take no longer than the tries of
-//  one call would.
+//  Sends a request and returns the answer (never NULL). mk_client_call tries again, with
+//  the same request id, when no answer comes and when the broker lost the controller
+//  mid-request or is busy, so the controller does the work once.
 static Maekin__Envelope *
 s_call (maekinsh_cmd_t *self, Maekin__Envelope *request, int timeout_ms)
 {
-    char *given_id = request->request_id;
-    char request_id[40];
-    if (!given_id || !*given_id) {
-        zuuid_t *uuid = zuuid_new ();
-        snprintf (request_id, sizeof request_id, "%s", zuuid_str_canonical (uuid));
-        zuuid_destroy (&uuid);
-        request->request_id = request_id;
-    }
-    int64_t deadline = zclock_mono () + (int64_t)(MAEKINSH_RETRIES + 1) * timeout_ms;
-    bool lost = false;
-    Maekin__Envelope *reply;
-    while (true) {
-        int64_t left = deadline - zclock_mono ();
-        int retries = (int)(left / timeout_ms) - 1;
-        retries = retries < 0                  ? 0
-                  : retries > MAEKINSH_RETRIES ? MAEKINSH_RETRIES
-                                               : retries;
-        mk_debug ("sending %s to 'cloud' at %s", mk_msg_body_name (request),
-                  self->endpoint);
-        reply = mk_client_call (self->client, "cloud", request, timeout_ms, retries, NULL,
-                                NULL);
-        mk_debug ("answer: status %d, %s%s%s", reply->status, mk_msg_body_name (reply),
-                  reply->reason && *reply->reason ? ": " : "",
-                  reply->reason ? reply->reason : "");
-        bus_error_t bus = s_bus_error (reply);
-        bool transient = reply->status == MK_TOO_MANY || bus == BUS_LOST ||
-                         (lost && bus == BUS_NO_CONTROLLER);
-        lost |= bus == BUS_LOST;
-        if (!transient || zclock_mono () + MAEKINSH_PAUSE_MS >= deadline)
-            break;
-        mk_msg_free (&reply);
-        //  A restarted controller registers with the broker within a heartbeat or two.
-        zclock_sleep (MAEKINSH_PAUSE_MS);
-    }
-    request->request_id = given_id;
+    mk_debug ("sending %s to 'cloud' at %s", mk_msg_body_name (request), self->endpoint);
+    Maekin__Envelope *reply = mk_client_call (self->client, "cloud", request, timeout_ms,
+                                              MAEKINSH_RETRIES, NULL, NULL);
+    mk_debug ("answer: status %d, %s%s%s", reply->status, mk_msg_body_name (reply),
+              reply->reason && *reply->reason ? ": " : "", reply->reason ? reply->reason : "");
     return reply;
 }
 
@@ -1038,7 +999,7 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
             self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1);
         return MAEKINSH_EXIT_UNREACHABLE;
     }
-    if (s_bus_error (reply) == BUS_NO_CONTROLLER) {
+    if (s_bus_error (self, reply) == BUS_NO_CONTROLLER) {
         maekinsh_out_error (
             self->out, status,
             "the cloud could not be reached at %s: the broker is there but "
