@@ -185,11 +185,17 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
             break;
         }
         else if (strncmp (arg, "--", 2) == 0 && strlen (arg) > 2) {
+            //  The key is short; the value is taken whole, however long.
+            const char *equals = strchr (arg, '=');
+            size_t length = equals ? (size_t) (equals - arg - 2) : strlen (arg + 2);
             char key[128];
-            snprintf (key, sizeof key, "%s", arg + 2);
-            char *value = strchr (key, '=');
-            if (value)
-                *value++ = 0;
+            if (length >= sizeof key) {
+                *error = s_printf ("unknown option '%.40s...' (-h lists them)", arg);
+                goto fail;
+            }
+            memcpy (key, arg + 2, length);
+            key[length] = 0;
+            const char *value = equals ? equals + 1 : NULL;
             for (char *c = key; *c; c++)
                 if (*c == '-')
                     *c = '/';
@@ -384,6 +390,15 @@ mk_cfg_test (bool verbose)
         assert (strstr (error, bad[i].expect));
         free (error);
     }
+    //  A long value is taken whole.
+    char long_arg[1100] = "--bus-endpoint=";
+    memset (long_arg + 15, 'x', 1000);
+    long_arg[1015] = 0;
+    char *args5[] = {"prog", long_arg, NULL};
+    cfg = mk_cfg_new ("prog", "test", schema, 2, args5, &error, &help);
+    assert (cfg && strlen (mk_cfg_str (cfg, "bus/endpoint")) == 1000);
+    mk_cfg_destroy (&cfg);
+
     char *args3[] = {"prog", "-c", "/nonexistent/x.cfg", NULL};
     assert (!mk_cfg_new ("prog", "test", schema, 3, args3, &error, &help));
     assert (strstr (error, "no such file"));

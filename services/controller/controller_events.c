@@ -79,28 +79,34 @@ controller_events_add (controller_events_t *self, events_stream_t stream, const 
     zlistx_add_end (self->batch[stream], event);
 }
 
+//  A stream's batch as a message (the same shape as an "events since" reply); the
+//  caller frees batch->events.
+static void
+s_batch_message (controller_events_t *self, int stream, Maekin__EventsSinceReply *batch)
+{
+    size_t count = zlistx_size (self->batch[stream]);
+    maekin__events_since_reply__init (batch);
+    batch->events = (Maekin__Event **) malloc ((count + 1) * sizeof (Maekin__Event *));
+    for (Maekin__Event *e = (Maekin__Event *) zlistx_first (self->batch[stream]); e;
+         e = (Maekin__Event *) zlistx_next (self->batch[stream]))
+        batch->events[batch->n_events++] = e;
+    batch->last = self->next[stream];
+}
+
 int
 controller_events_save (controller_events_t *self, mk_db_t *db, int64_t now)
 {
     for (int i = 0; i < EVENTS_STREAMS; i++) {
-        size_t count = zlistx_size (self->batch[i]);
-        if (count == 0)
+        if (zlistx_size (self->batch[i]) == 0)
             continue;
-        Maekin__Event **events = (Maekin__Event **) malloc (count * sizeof (Maekin__Event *));
-        size_t n = 0;
-        for (Maekin__Event *e = (Maekin__Event *) zlistx_first (self->batch[i]); e;
-             e = (Maekin__Event *) zlistx_next (self->batch[i]))
-            events[n++] = e;
-        Maekin__EventsSinceReply batch = MAEKIN__EVENTS_SINCE_REPLY__INIT;
-        batch.n_events = count;
-        batch.events = events;
-        batch.last = self->next[i];
+        Maekin__EventsSinceReply batch;
+        s_batch_message (self, i, &batch);
         size_t size = maekin__events_since_reply__get_packed_size (&batch);
         uint8_t *body = (uint8_t *) malloc (size);
         maekin__events_since_reply__pack (&batch, body);
         int rc = store_events_save (db, s_names[i], self->next[i], body, size, now);
         free (body);
-        free (events);
+        free (batch.events);
         if (rc != 1)
             return -1;
     }
@@ -111,18 +117,20 @@ void
 controller_events_publish (controller_events_t *self)
 {
     for (int i = 0; i < EVENTS_STREAMS; i++) {
-        for (Maekin__Event *e = (Maekin__Event *) zlistx_first (self->batch[i]); e;
-             e = (Maekin__Event *) zlistx_next (self->batch[i])) {
-            if (!self->pub)
-                continue;
+        //  One message per stream per batch: a busy controller publishes a few messages
+        //  a batch, not several per task.
+        if (self->pub && zlistx_size (self->batch[i])) {
+            Maekin__EventsSinceReply batch;
+            s_batch_message (self, i, &batch);
             Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
             env.status = MK_OK;
-            env.body_case = MAEKIN__ENVELOPE__BODY_EVENT;
-            env.event = e;
+            env.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY;
+            env.events_since_reply = &batch;
             zmsg_t *msg = zmsg_new ();
             zmsg_addstr (msg, s_names[i]);
             zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&env)});
             zmsg_send (&msg, self->pub);
+            free (batch.events);
         }
         zlistx_purge (self->batch[i]);
         self->last[i] = self->next[i];
@@ -236,19 +244,22 @@ controller_events_test (bool verbose)
     assert (controller_events_save (events, db, 1) == 0);
     assert (mk_db_commit (db) == 0);
     controller_events_publish (events);
-    for (uint64_t seq = 1; seq <= 2; seq++) {
-        zmsg_t *msg = zmsg_recv (sub);
-        char *topic = zmsg_popstr (msg);
-        assert (streq (topic, "event.vm"));
-        zframe_t *body = zmsg_pop (msg);
-        const char *why;
-        Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
-        assert (env && env->event->seq == seq);
-        mk_msg_free (&env);
-        zframe_destroy (&body);
-        free (topic);
-        zmsg_destroy (&msg);
-    }
+    zmsg_t *msg = zmsg_recv (sub);
+    char *topic = zmsg_popstr (msg);
+    assert (streq (topic, "event.vm"));
+    zframe_t *body = zmsg_pop (msg);
+    const char *why;
+    Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+    assert (env && env->body_case == MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY);
+    Maekin__EventsSinceReply *live = env->events_since_reply;
+    assert (live->n_events == 2 && live->last == 2);
+    for (uint64_t seq = 1; seq <= 2; seq++)
+        assert (live->events[seq - 1]->seq == seq);
+    assert (streq (live->events[1]->state, "running"));
+    mk_msg_free (&env);
+    zframe_destroy (&body);
+    free (topic);
+    zmsg_destroy (&msg);
 
     //  A rolled back batch gives its numbers back: the next event is seq 3, not 4.
     assert (mk_db_begin (db) == 0);

@@ -16,8 +16,12 @@ n=${N:-20000}
 T=$(mktemp -d /tmp/maekin-bench.XXXXXX)
 declare -A PIDS=()
 cleanup() {
+    local rc=$?
     for p in "${PIDS[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
     wait 2>/dev/null
+    if [ $rc -ne 0 ]; then
+        for f in "$T"/*.log; do echo "--- $f"; tail -n 5 "$f"; done
+    fi
     rm -rf "$T"
 }
 trap cleanup EXIT
@@ -65,14 +69,24 @@ stop_cloud() {
     wait 2>/dev/null
     PIDS=()
 }
-# cpu_ticks: user+system clock ticks of every cloud process so far.
+# cpu_ticks [NAME]: user+system clock ticks of one cloud process (or all) so far.
 cpu_ticks() {
-    local total=0 p
-    for p in "${PIDS[@]}"; do
+    local total=0 p list="${PIDS[*]}"
+    [ $# -gt 0 ] && list=${PIDS[$1]}
+    for p in $list; do
         total=$((total + $(awk '{ print $14 + $15 }' "/proc/$p/stat")))
     done
     echo $total
 }
+per_process() {   # COUNT: CPU microseconds per task of each process since snapshot()
+    local name out=""
+    for name in "${!PIDS[@]}"; do
+        out="$out $name=$(( ($(cpu_ticks $name) - ${SNAP[$name]}) * 1000000 / hz / $1 ))"
+    done
+    echo "cpu_us_per_task_by_process$out"
+}
+declare -A SNAP=()
+snapshot() { local name; for name in "${!PIDS[@]}"; do SNAP[$name]=$(cpu_ticks $name); done; }
 rss() {
     local name
     for name in broker controller $(seq -f 'agent%g' "$agents"); do
@@ -87,11 +101,13 @@ for window in 1 256; do
     count=$([ $window -eq 1 ] && echo $((n / 10)) || echo $n)
     start_cloud
     before=$(cpu_ticks)
+    snapshot
     TIMEFORMAT='%U %S'
-    { time tasks -n $count -w $window -p w$window > "$T/out" ; } 2> "$T/time" || { cat "$T/out"; exit 1; }
+    { time tasks -n $count -w $window -p w$window > "$T/out" 2>"$T/client.log" ; } 2> "$T/time" || { cat "$T/out"; exit 1; }
     client=$(awk '{ printf "%d", ($1 + $2) * 1000000 }' "$T/time")
     used=$(( ($(cpu_ticks) - before) * 1000000 / hz + client ))
     echo "$(cat "$T/out") cpu_us_per_task=$((used / count))"
+    echo "$(per_process $count) client=$((client / count))"
     echo "rss_peak$(rss)"
     stop_cloud
 done
