@@ -402,22 +402,29 @@ agent_libvirt_run (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec 
     const char *what = s_op_names[op];
     virDomainPtr dom;
     s_state_t state;
-    if (s_lookup (self, what, spec, &dom, &state, error))
+    int rc = 0;
+    if (op == MAEKIN__VM_OP__VM_OP_CREATE || op == MAEKIN__VM_OP__VM_OP_DEFINE) {
+        //  Define first: defining a domain libvirt has (same uuid and name) only rewrites
+        //  its configuration, so this is idempotent, and the common case (a new domain)
+        //  skips a lookup that fails, which libvirt reports at some cost.
+        if (s_define (self, what, spec, &dom, error))
+            return -1;
+        int code, reason;
+        if (virDomainGetState (dom, &code, &reason, 0) < 0) {
+            rc = s_libvirt_fail (self, what, spec, error);
+            virDomainFree (dom);
+            return rc;
+        }
+        state = s_state_of (code);
+    }
+    else if (s_lookup (self, what, spec, &dom, &state, error))
         return -1;
 
-    int rc = 0;
     switch (op) {
     case MAEKIN__VM_OP__VM_OP_CREATE:
-        if (state == S_UNDEFINED) {
-            rc = s_define (self, what, spec, &dom, error);
-            state = S_OFF;
-        }
-        if (rc == 0)
-            rc = s_make_running (self, what, spec, dom, state, error);
+        rc = s_make_running (self, what, spec, dom, state, error);
         break;
     case MAEKIN__VM_OP__VM_OP_DEFINE:
-        if (state == S_UNDEFINED)
-            rc = s_define (self, what, spec, &dom, error);
         break;
     case MAEKIN__VM_OP__VM_OP_START:
         if (state == S_UNDEFINED)
