@@ -22,16 +22,6 @@ s_index (const mk_cfg_item_t *schema, const char *key)
     return -1;
 }
 
-static char *
-s_printf (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = zsys_vprintf (format, args);
-    va_end (args);
-    return text;
-}
-
 //  Checks a value against its item's type; a new error string, or NULL if it is fine.
 static char *
 s_check (const mk_cfg_item_t *item, const char *value, const char *where)
@@ -41,13 +31,13 @@ s_check (const mk_cfg_item_t *item, const char *value, const char *where)
         errno = 0;
         long long n = strtoll (value, &end, 10);
         if (errno || end == value || *end || n < 0)
-            return s_printf ("%s: '%s' must be a whole number >= 0, not '%s'", where, item->key,
+            return zsys_sprintf ("%s: '%s' must be a whole number >= 0, not '%s'", where, item->key,
                              value);
     }
     else if (item->type == MK_CFG_BOOL) {
         if (!streq (value, "true") && !streq (value, "false") && !streq (value, "1")
             && !streq (value, "0"))
-            return s_printf ("%s: '%s' must be true or false, not '%s'", where, item->key, value);
+            return zsys_sprintf ("%s: '%s' must be true or false, not '%s'", where, item->key, value);
     }
     return NULL;
 }
@@ -57,7 +47,7 @@ s_set (mk_cfg_t *self, const char *key, const char *value, const char *where, ch
 {
     int index = s_index (self->schema, key);
     if (index < 0) {
-        *error = s_printf ("%s: unknown setting '%s' (-h lists them)", where, key);
+        *error = zsys_sprintf ("%s: unknown setting '%s' (-h lists them)", where, key);
         return -1;
     }
     *error = s_check (&self->schema[index], value, where);
@@ -91,7 +81,7 @@ static char *
 s_help (const char *program, const char *summary, const mk_cfg_item_t *schema)
 {
     zchunk_t *text = zchunk_new (NULL, 4096);
-    char *line = s_printf ("usage: %s [-c FILE] [-n] [-v] [--SECTION-KEY=VALUE ...]\n%s\n\n"
+    char *line = zsys_sprintf ("usage: %s [-c FILE] [-n] [-v] [--SECTION-KEY=VALUE ...]\n%s\n\n"
                            "  -c FILE   read settings from FILE (ZPL: sections, 4-space indent)\n"
                            "  -n        check the configuration and exit\n"
                            "  -v        log debug lines\n  -h        this help\n\nsettings:\n",
@@ -104,7 +94,7 @@ s_help (const char *program, const char *summary, const mk_cfg_item_t *schema)
         for (char *c = flag; *c; c++)
             if (*c == '/')
                 *c = '-';
-        line = s_printf ("  --%-26s %s (default: %s)\n", flag, schema[i].help,
+        line = zsys_sprintf ("  --%-26s %s (default: %s)\n", flag, schema[i].help,
                          *schema[i].value ? schema[i].value : "none");
         zchunk_extend (text, line, strlen (line));
         free (line);
@@ -140,7 +130,7 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
             break;
         if (streq (arg, "-c")) {
             if (i + 1 >= argc) {
-                *error = s_printf ("-c needs a file name");
+                *error = zsys_sprintf ("-c needs a file name");
                 goto fail;
             }
             file = argv[++i];
@@ -151,12 +141,12 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
     }
     if (file) {
         if (!zsys_file_exists (file)) {
-            *error = s_printf ("config '%s': no such file", file);
+            *error = zsys_sprintf ("config '%s': no such file", file);
             goto fail;
         }
         zconfig_t *root = zconfig_load (file);
         if (!root) {
-            *error = s_printf ("config '%s': not valid ZPL (sections and 'key = value' lines, "
+            *error = zsys_sprintf ("config '%s': not valid ZPL (sections and 'key = value' lines, "
                                "indented by 4 spaces)", file);
             goto fail;
         }
@@ -190,7 +180,7 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
             size_t length = equals ? (size_t) (equals - arg - 2) : strlen (arg + 2);
             char key[128];
             if (length >= sizeof key) {
-                *error = s_printf ("unknown option '%.40s...' (-h lists them)", arg);
+                *error = zsys_sprintf ("unknown option '%.40s...' (-h lists them)", arg);
                 goto fail;
             }
             memcpy (key, arg + 2, length);
@@ -201,20 +191,20 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
                     *c = '/';
             if (!value) {
                 if (i + 1 >= argc) {
-                    *error = s_printf ("%s needs a value", arg);
+                    *error = zsys_sprintf ("%s needs a value", arg);
                     goto fail;
                 }
                 value = argv[++i];
             }
             if (s_index (schema, key) < 0) {
-                *error = s_printf ("unknown option '%s' (-h lists them)", arg);
+                *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);
                 goto fail;
             }
             if (s_set (self, key, value, "option", error))
                 goto fail;
         }
         else if (arg[0] == '-' && arg[1]) {
-            *error = s_printf ("unknown option '%s' (-h lists them)", arg);
+            *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);
             goto fail;
         }
         else

@@ -21,22 +21,6 @@
 #include <libxml/xmlstring.h>
 #include <libxml/xpath.h>
 
-//  A new formatted string; out of memory aborts.
-static char *s_format (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_format (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    int rc = vasprintf (&text, format, args);
-    va_end (args);
-    if (rc < 0)
-        abort ();
-    return text;
-}
-
 //  True if an optional string is given; protobuf-c gives "" for an unset string, a
 //  spec built by hand may hold NULL.
 static bool
@@ -105,17 +89,17 @@ s_check_opts (const char *type, const agent_domxml_opts_t *opts)
     if (!s_is_plain_text (type) ||
         (opts->console_dir && !s_is_plain_text (opts->console_dir)) ||
         (opts->emulator && !s_is_plain_text (opts->emulator)))
-        return s_format (
+        return zsys_sprintf (
             "agent_domxml: an option of the agent has a control character or "
             "bytes that are not UTF-8");
     if (strcmp (type, "kvm") != 0 && strcmp (type, "qemu") != 0 &&
         strcmp (type, "test") != 0)
-        return s_format ("agent_domxml: domain type '%s' is not kvm, qemu or test", type);
+        return zsys_sprintf ("agent_domxml: domain type '%s' is not kvm, qemu or test", type);
     if (s_set (opts->console_dir) && opts->console_dir[0] != '/')
-        return s_format ("agent_domxml: console directory '%s' is not an absolute path",
+        return zsys_sprintf ("agent_domxml: console directory '%s' is not an absolute path",
                          opts->console_dir);
     if (s_set (opts->emulator) && opts->emulator[0] != '/')
-        return s_format ("agent_domxml: emulator '%s' is not an absolute path",
+        return zsys_sprintf ("agent_domxml: emulator '%s' is not an absolute path",
                          opts->emulator);
     return NULL;
 }
@@ -125,14 +109,14 @@ static char *
 s_check_spec (const Maekin__VmSpec *spec)
 {
     if (!s_set (spec->name))
-        return s_format ("agent_domxml: vm has no name");
+        return zsys_sprintf ("agent_domxml: vm has no name");
     if (!s_is_plain_text (spec->name))
-        return s_format (
+        return zsys_sprintf (
             "agent_domxml: vm name has a control character or bytes that are not UTF-8");
     //  libvirt refuses a '/' too; here it would also lead the console file out of its
     //  directory.
     if (strchr (spec->name, '/'))
-        return s_format ("agent_domxml: vm '%s' has a '/' in its name", spec->name);
+        return zsys_sprintf ("agent_domxml: vm '%s' has a '/' in its name", spec->name);
     const char *name = spec->name;
 
     const struct {
@@ -144,27 +128,27 @@ s_check_spec (const Maekin__VmSpec *spec)
                  {"cmdline", spec->cmdline}, {"mac", spec->mac}};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].value && !s_is_plain_text (texts[i].value))
-            return s_format ("agent_domxml: vm '%s' has a %s with a control character or "
+            return zsys_sprintf ("agent_domxml: vm '%s' has a %s with a control character or "
                              "bytes that are not UTF-8",
                              name, texts[i].field);
 
     if (!s_set (spec->uuid))
-        return s_format ("agent_domxml: vm '%s' has no uuid", name);
+        return zsys_sprintf ("agent_domxml: vm '%s' has no uuid", name);
     if (!s_is_uuid (spec->uuid))
-        return s_format ("agent_domxml: vm '%s' has uuid '%s', not of the form "
+        return zsys_sprintf ("agent_domxml: vm '%s' has uuid '%s', not of the form "
                          "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
                          name, spec->uuid);
     if (spec->vcpus == 0)
-        return s_format ("agent_domxml: vm '%s' has no vcpus", name);
+        return zsys_sprintf ("agent_domxml: vm '%s' has no vcpus", name);
     if (spec->vcpus > AGENT_DOMXML_VCPUS_MAX)
-        return s_format ("agent_domxml: vm '%s' has %" PRIu32 " vcpus, more than %d",
+        return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu32 " vcpus, more than %d",
                          name, spec->vcpus, AGENT_DOMXML_VCPUS_MAX);
     if (spec->memory_mb < AGENT_DOMXML_MEMORY_MIN_MB)
-        return s_format ("agent_domxml: vm '%s' has %" PRIu64
+        return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu64
                          " MiB of memory, less than %d MiB",
                          name, spec->memory_mb, AGENT_DOMXML_MEMORY_MIN_MB);
     if (spec->memory_mb > AGENT_DOMXML_MEMORY_MAX_MB)
-        return s_format ("agent_domxml: vm '%s' has %" PRIu64 " MiB of memory, more than "
+        return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu64 " MiB of memory, more than "
                          "%llu MiB (4 TiB)",
                          name, spec->memory_mb, AGENT_DOMXML_MEMORY_MAX_MB);
 
@@ -173,16 +157,16 @@ s_check_spec (const Maekin__VmSpec *spec)
     const char *os_type = s_set (spec->os_type) ? spec->os_type : "hvm";
     bool linux_boot = strcmp (os_type, "linux") == 0;
     if (!linux_boot && strcmp (os_type, "hvm") != 0)
-        return s_format ("agent_domxml: vm '%s' has os_type '%s', not hvm or linux", name,
+        return zsys_sprintf ("agent_domxml: vm '%s' has os_type '%s', not hvm or linux", name,
                          os_type);
     if (!s_set (spec->kernel)) {
         if (linux_boot)
-            return s_format ("agent_domxml: vm '%s' has os_type 'linux' but no kernel",
+            return zsys_sprintf ("agent_domxml: vm '%s' has os_type 'linux' but no kernel",
                              name);
         if (s_set (spec->initrd))
-            return s_format ("agent_domxml: vm '%s' has an initrd but no kernel", name);
+            return zsys_sprintf ("agent_domxml: vm '%s' has an initrd but no kernel", name);
         if (s_set (spec->cmdline))
-            return s_format ("agent_domxml: vm '%s' has a kernel cmdline but no kernel",
+            return zsys_sprintf ("agent_domxml: vm '%s' has a kernel cmdline but no kernel",
                              name);
     }
     //  libvirtd opens these, from its own working directory.
@@ -193,10 +177,10 @@ s_check_spec (const Maekin__VmSpec *spec)
         {"kernel", spec->kernel}, {"initrd", spec->initrd}, {"image", spec->image}};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (s_set (paths[i].value) && paths[i].value[0] != '/')
-            return s_format ("agent_domxml: vm '%s' has %s '%s', not an absolute path",
+            return zsys_sprintf ("agent_domxml: vm '%s' has %s '%s', not an absolute path",
                              name, paths[i].field, paths[i].value);
     if (s_set (spec->mac) && !s_is_unicast_mac (spec->mac))
-        return s_format ("agent_domxml: vm '%s' has mac '%s', not a unicast address like "
+        return zsys_sprintf ("agent_domxml: vm '%s' has mac '%s', not a unicast address like "
                          "52:54:00:12:34:56",
                          name, spec->mac);
     return NULL;
@@ -272,7 +256,7 @@ s_add_console (xmlNodePtr devices, const char *name, const char *console_dir)
         size_t length = strlen (console_dir);
         while (length > 1 && console_dir[length - 1] == '/')
             length--;
-        path = s_format ("%.*s/%s.log", (int)length, console_dir, name);
+        path = zsys_sprintf ("%.*s/%s.log", (int)length, console_dir, name);
     }
     const char *type = path ? "file" : "pty";
     xmlNodePtr serial = s_child (devices, "serial", NULL);
@@ -419,7 +403,7 @@ s_golden_check (const char *name, const char *xml, bool verbose)
     const char *srcdir = getenv ("MK_SRCDIR");
     if (!s_set (srcdir))
         srcdir = ".";
-    char *path = s_format ("%s/tests/golden/domxml/%s.xml", srcdir, name);
+    char *path = zsys_sprintf ("%s/tests/golden/domxml/%s.xml", srcdir, name);
     const char *update = getenv ("MK_UPDATE_GOLDEN");
     if (update && strcmp (update, "1") == 0) {
         assert (zsys_dir_create ("%s/tests/golden/domxml", srcdir) == 0);

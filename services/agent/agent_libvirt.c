@@ -64,21 +64,6 @@ s_ignore_error (void *arg, virErrorPtr error)
 {
 }
 
-static char *s_format (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_format (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    int rc = vasprintf (&text, format, args);
-    va_end (args);
-    if (rc < 0)
-        abort ();
-    return text;
-}
-
 static bool
 s_set (const char *text)
 {
@@ -107,7 +92,7 @@ s_fail (char **error, const char *format, ...)
     if (vasprintf (&body, format, args) < 0)
         abort ();
     va_end (args);
-    char *text = s_format ("agent_libvirt: %s", body);
+    char *text = zsys_sprintf ("agent_libvirt: %s", body);
     free (body);
     mk_error ("%s", text);
     if (error)
@@ -194,7 +179,7 @@ agent_libvirt_new (const char *host, const char *uri, const agent_domxml_opts_t 
     virSetErrorFunc (NULL, s_ignore_error);
     virConnectPtr conn = virConnectOpen (uri);
     if (!conn) {
-        *error = s_format ("cannot connect to libvirt at '%s': %s", uri,
+        *error = zsys_sprintf ("cannot connect to libvirt at '%s': %s", uri,
                            virGetLastErrorMessage ());
         return NULL;
     }
@@ -241,7 +226,7 @@ agent_libvirt_reconnect (agent_libvirt_t *self, char **error)
     *error = NULL;
     virConnectPtr conn = virConnectOpen (self->uri);
     if (!conn) {
-        *error = s_format ("cannot connect to libvirt at '%s': %s", self->uri,
+        *error = zsys_sprintf ("cannot connect to libvirt at '%s': %s", self->uri,
                            virGetLastErrorMessage ());
         return -1;
     }
@@ -573,12 +558,12 @@ s_test_node (const char *dir, const char *name, int cpus, int memory_mb)
     const char *srcdir = getenv ("MK_SRCDIR");
     if (!s_set (srcdir))
         srcdir = ".";
-    char *command = s_format ("sh '%s/deploy/make-node.sh' %s %d %d > '%s/%s.xml'",
+    char *command = zsys_sprintf ("sh '%s/deploy/make-node.sh' %s %d %d > '%s/%s.xml'",
                               srcdir, name, cpus, memory_mb, dir, name);
     int rc = system (command);
     assert (rc == 0);
     free (command);
-    return s_format ("test://%s/%s.xml", dir, name);
+    return zsys_sprintf ("test://%s/%s.xml", dir, name);
 }
 
 //  Runs an operation that must succeed and leave the domain in a state.
@@ -628,7 +613,7 @@ agent_libvirt_test (bool verbose)
 
     //  A connection that cannot open says where and why, and logs nothing itself.
     char *error = NULL;
-    char *missing = s_format ("test://%s/missing.xml", dir);
+    char *missing = zsys_sprintf ("test://%s/missing.xml", dir);
     assert (agent_libvirt_new ("node1", missing, &opts, &error) == NULL);
     assert (error && strstr (error, "cannot connect to libvirt at 'test://") &&
             strstr (error, "missing.xml': "));
@@ -773,7 +758,7 @@ agent_libvirt_test (bool verbose)
     assert (agent_libvirt_reconnect (self, &error) == 0 && !error);
     assert (agent_libvirt_alive (self) && !*agent_libvirt_state (self, db.uuid));
     char *uri_copy = self->uri;
-    self->uri = s_format ("test://%s/missing.xml", dir);
+    self->uri = zsys_sprintf ("test://%s/missing.xml", dir);
     assert (agent_libvirt_reconnect (self, &error) == -1 &&
             strstr (error, "missing.xml"));
     free (error);
@@ -808,7 +793,7 @@ agent_libvirt_test (bool verbose)
     agent_libvirt_destroy (&self);
     assert (self == NULL);
     agent_libvirt_destroy (&self);
-    char *path = s_format ("%s/node1.xml", dir);
+    char *path = zsys_sprintf ("%s/node1.xml", dir);
     assert (remove (path) == 0);
     assert (rmdir (dir) == 0);
     free (path);

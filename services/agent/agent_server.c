@@ -98,20 +98,6 @@ typedef struct {
     uint64_t seq;           //  sequence of requests to `cloud`
 } server_t;
 
-static char *s_format (const char *format, ...) __attribute__ ((format (printf, 1, 2)));
-
-static char *
-s_format (const char *format, ...)
-{
-    va_list args;
-    va_start (args, format);
-    char *text = NULL;
-    int rc = vasprintf (&text, format, args);
-    va_end (args);
-    if (rc < 0)
-        abort ();
-    return text;
-}
 
 static char *
 s_strdup (const char *text)
@@ -148,7 +134,7 @@ agent_server_hosts_parse (const char *text, size_t *count, char **error)
     *count = 0;
     *error = NULL;
     if (text[strspn (text, " \t\r\n")] == 0) {
-        *error = s_format ("'agent/hosts' names no host (name=uri,...)");
+        *error = zsys_sprintf ("'agent/hosts' names no host (name=uri,...)");
         return NULL;
     }
     //  One block: the array, then a copy of the text cut into its strings.
@@ -177,7 +163,7 @@ agent_server_hosts_parse (const char *text, size_t *count, char **error)
             break; //  a trailing comma
         char *equals = strchr (pair, '=');
         if (!equals) {
-            *error = s_format ("'agent/hosts': '%s' is not a name=uri pair", pair);
+            *error = zsys_sprintf ("'agent/hosts': '%s' is not a name=uri pair", pair);
             break;
         }
         *equals = 0;
@@ -188,27 +174,27 @@ agent_server_hosts_parse (const char *text, size_t *count, char **error)
             uri++;
         const char *why = mk_name_check (name);
         if (why) {
-            *error = s_format ("'agent/hosts': host name '%s' %s", name, why);
+            *error = zsys_sprintf ("'agent/hosts': host name '%s' %s", name, why);
             break;
         }
         if (strlen ("node/") + strlen (name) > MK_WIRE_SERVICE_MAX) {
             *error =
-                s_format ("'agent/hosts': host name '%s' is longer than %d characters "
+                zsys_sprintf ("'agent/hosts': host name '%s' is longer than %d characters "
                           "(it is served as node/<name>)",
                           name, (int)(MK_WIRE_SERVICE_MAX - strlen ("node/")));
             break;
         }
         if (!*uri) {
-            *error = s_format ("'agent/hosts': host '%s' has no libvirt URI", name);
+            *error = zsys_sprintf ("'agent/hosts': host '%s' has no libvirt URI", name);
             break;
         }
         for (size_t i = 0; i < found; i++)
             if (streq (hosts[i].name, name))
-                *error = s_format ("'agent/hosts': host '%s' is named twice", name);
+                *error = zsys_sprintf ("'agent/hosts': host '%s' is named twice", name);
         if (*error)
             break;
         if (found == MK_WIRE_SERVICES_MAX) {
-            *error = s_format ("'agent/hosts': more than %d hosts", MK_WIRE_SERVICES_MAX);
+            *error = zsys_sprintf ("'agent/hosts': more than %d hosts", MK_WIRE_SERVICES_MAX);
             break;
         }
         hosts[found].name = name;
@@ -227,10 +213,10 @@ char *
 agent_server_opts_check (const agent_opts_t *opts)
 {
     if (opts->report_ms < 10 || opts->report_ms > AGENT_REPORT_MS_MAX)
-        return s_format ("'agent/report_ms' must be at least 10 and at most %d",
+        return zsys_sprintf ("'agent/report_ms' must be at least 10 and at most %d",
                          AGENT_REPORT_MS_MAX);
     if (opts->stop_timeout_ms < 0 || opts->stop_timeout_ms > AGENT_STOP_S_MAX * 1000)
-        return s_format ("'agent/stop_timeout_s' must be at most %d (a day)",
+        return zsys_sprintf ("'agent/stop_timeout_s' must be at most %d (a day)",
                          AGENT_STOP_S_MAX);
     //  agent_domxml knows what its options may be: let it judge a small domain.
     Maekin__VmSpec probe = MAEKIN__VM_SPEC__INIT;
@@ -724,7 +710,7 @@ s_drift_part (zchunk_t *text, size_t count, char **names, const char *singular,
     const char *tail = count == 1 ? tail_one : tail_more;
     if (count == 0)
         return;
-    char *part = s_format ("%s%zu %s (", zchunk_size (text) ? "; " : "", count,
+    char *part = zsys_sprintf ("%s%zu %s (", zchunk_size (text) ? "; " : "", count,
                            count == 1 ? singular : plural);
     zchunk_extend (text, part, strlen (part));
     free (part);
@@ -734,7 +720,7 @@ s_drift_part (zchunk_t *text, size_t count, char **names, const char *singular,
         zchunk_extend (text, names[i], strlen (names[i]));
     }
     if (count > S_DRIFT_NAMES) {
-        part = s_format (" and %zu more", count - S_DRIFT_NAMES);
+        part = zsys_sprintf (" and %zu more", count - S_DRIFT_NAMES);
         zchunk_extend (text, part, strlen (part));
         free (part);
     }
@@ -978,7 +964,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
         opts->heartbeat_ms > 0 ? opts->heartbeat_ms : MK_WIRE_HEARTBEAT_MS;
     self->stop_timer = -1;
     if (opts->host_count < 1 || opts->host_count > MK_WIRE_SERVICES_MAX) {
-        *error = s_format ("agent_server: %zu hosts; an agent serves 1..%d",
+        *error = zsys_sprintf ("agent_server: %zu hosts; an agent serves 1..%d",
                            opts->host_count, MK_WIRE_SERVICES_MAX);
         s_server_destroy (&self);
         return NULL;
@@ -1004,7 +990,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     zsock_set_rcvhwm (self->event_pull, 100000);
     if (zsock_bind (self->event_pull, "%s", endpoint) != 0 ||
         !(self->events = agent_events_new (endpoint))) {
-        *error = s_format ("agent_server: cannot start libvirt's event loop");
+        *error = zsys_sprintf ("agent_server: cannot start libvirt's event loop");
         s_server_destroy (&self);
         return NULL;
     }
@@ -1030,7 +1016,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     free (services);
     self->client = self->worker ? mk_client_new (self->endpoint) : NULL;
     if (!self->client) {
-        *error = s_format ("agent_server: cannot connect to the broker at '%s'",
+        *error = zsys_sprintf ("agent_server: cannot connect to the broker at '%s'",
                            self->endpoint);
         s_server_destroy (&self);
         return NULL;
@@ -1202,7 +1188,7 @@ s_cloud_actor (zsock_t *pipe, void *args)
                 Maekin__DomainEventRequest *event = env->domain_event;
                 assert (event->domain);
                 zlistx_add_end (events,
-                                s_format ("%s %s %s %s", event->host, event->domain->uuid,
+                                zsys_sprintf ("%s %s %s %s", event->host, event->domain->uuid,
                                           event->domain->name, event->domain->state));
                 answer.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
                 answer.domain_event_reply = &noted;
@@ -1459,11 +1445,11 @@ agent_server_test (bool verbose)
     const char *srcdir = getenv ("MK_SRCDIR");
     if (!srcdir || !*srcdir)
         srcdir = ".";
-    char *command = s_format (
+    char *command = zsys_sprintf (
         "sh '%s/deploy/make-node.sh' node1 6 12288 > '%s/node1.xml'", srcdir, dir);
     assert (system (command) == 0);
     free (command);
-    char *node1_uri = s_format ("test://%s/node1.xml", dir);
+    char *node1_uri = zsys_sprintf ("test://%s/node1.xml", dir);
 
     broker_router_opts_t broker_opts = {"tcp://127.0.0.1:*", 100, 1000, 60000};
     zactor_t *broker = broker_router_new (&broker_opts);
@@ -1661,7 +1647,7 @@ agent_server_test (bool verbose)
     zactor_destroy (&cloud);
     zactor_destroy (&broker);
     free (endpoint);
-    char *path = s_format ("%s/node1.xml", dir);
+    char *path = zsys_sprintf ("%s/node1.xml", dir);
     assert (remove (path) == 0);
     free (path);
     assert (rmdir (dir) == 0);
