@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent_domxml.h"
+
 #define S_THREADS_MAX 256
 #define S_COUNT_MAX   200000
 
@@ -111,10 +113,41 @@ s_node_write (const char *path, int cpus)
     return rc;
 }
 
+//  -a: the domains are the agent's own XML for Maekin's `tiny` template, so the floor
+//  is the very define+start calls the agent makes; else a minimal domain.
+static bool s_agent_xml = false;
+
+static char **
+s_agent_xml_new (int host, size_t count)
+{
+    char **xml = (char **) calloc (count, sizeof (char *));
+    agent_domxml_opts_t opts = {.domain_type = "test"};
+    for (size_t i = 0; i < count; i++) {
+        char name[64], uuid[64], mac[32];
+        snprintf (name, sizeof name, "bench-%d-%zu", host, i);
+        snprintf (uuid, sizeof uuid, "%08x-0000-4000-8000-%012zx", (unsigned) host, i);
+        snprintf (mac, sizeof mac, "52:54:00:%02x:%02x:%02x", host & 255, (int) (i >> 8) & 255,
+                  (int) i & 255);
+        Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
+        spec.name = name;
+        spec.uuid = uuid;
+        spec.vcpus = 1;
+        spec.memory_mb = 64;
+        spec.mac = mac;
+        char *error = NULL;
+        xml[i] = agent_domxml_build (&spec, &opts, &error);
+        if (!xml[i])
+            abort ();
+    }
+    return xml;
+}
+
 //  The XML of `count` small test domains named bench-<host>-<i>; free with s_xml_free.
 static char **
 s_domain_xml_new (int host, size_t count)
 {
+    if (s_agent_xml)
+        return s_agent_xml_new (host, count);
     xmlDocPtr doc = xmlNewDoc (BAD_CAST "1.0");
     xmlNodePtr domain = xmlNewNode (NULL, BAD_CAST "domain");
     if (!doc || !domain)
@@ -154,7 +187,7 @@ s_xml_free (char ***xml_p, size_t count)
     if (!*xml_p)
         return;
     for (size_t i = 0; i < count; i++)
-        xmlFree ((*xml_p)[i]);
+        free ((*xml_p)[i]);     //  xmlFree is free here: libxml2's default allocator
     free (*xml_p);
     *xml_p = NULL;
 }
@@ -249,13 +282,14 @@ s_usage (FILE *out)
 {
     fprintf (
         out,
-        "usage: bench_libvirt_floor [-j THREADS] [-n COUNT] [-t SECONDS]\n"
+        "usage: bench_libvirt_floor [-a] [-j THREADS] [-n COUNT] [-t SECONDS]\n"
         "  The libvirt floor: each thread, on its own test-driver host, defines and\n"
         "  starts COUNT domains, then destroys and undefines them.\n"
         "  -j THREADS  simulated hosts, one thread each, 1..%d (default: online "
         "CPUs)\n"
         "  -n COUNT    domains per thread, 1..%d (default 10000)\n"
         "  -t SECONDS  time limit per phase (default 8); stops early if reached\n"
+        "  -a          the agent's domain XML (Maekin's tiny template), not a minimal one\n"
         "  -h          this help\n",
         S_THREADS_MAX, S_COUNT_MAX);
 }
@@ -288,10 +322,13 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
                           .limit_s = 8};
     int opt;
     opterr = 0;
-    while ((opt = getopt (argc, argv, ":hj:n:t:")) != -1) {
+    while ((opt = getopt (argc, argv, ":ahj:n:t:")) != -1) {
         long value;
         char *end;
         switch (opt) {
+        case 'a':
+            s_agent_xml = true;
+            break;
         case 'h':
             s_usage (stdout);
             return 1;
@@ -390,10 +427,10 @@ s_run (s_host_t *hosts, int threads, pthread_barrier_t *phase)
         rc = -1;
     }
     if (rc == 0) {
-        printf ("libvirt_floor threads=%d define_start_per_s=%.0f "
+        printf ("libvirt_floor xml=%s threads=%d define_start_per_s=%.0f "
                 "destroy_undefine_per_s=%.0f define_start_us=%.1f "
                 "destroy_undefine_us=%.1f n=%zu\n",
-                threads, (double)started / (t1 - t0), (double)removed / (t2 - t1),
+                s_agent_xml ? "agent" : "minimal", threads, (double)started / (t1 - t0), (double)removed / (t2 - t1),
                 (t1 - t0) * threads / (double)started * 1e6,
                 (t2 - t1) * threads / (double)removed * 1e6, started);
         if (removed < started)

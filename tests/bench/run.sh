@@ -30,6 +30,7 @@ trap 'exit 1' INT TERM
 echo "== baselines"
 "$build/bench/bench_echo" -w 1,256 || exit 1
 "$build/bench/bench_libvirt_floor" || exit 1
+"$build/bench/bench_libvirt_floor" -a || exit 1
 
 port=$((20000 + RANDOM % 30000))
 bus=tcp://127.0.0.1:$port
