@@ -55,12 +55,20 @@ mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env)
 int
 mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr, Maekin__Envelope *env)
 {
+    zframe_t *body = mk_msg_pack (env);
+    return mk_client_send_frame_as (self, service, corr, &body);
+}
+
+int
+mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr,
+                         zframe_t **body_p)
+{
     assert (corr);
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
     zmsg_addstr (msg, service);
     zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (corr)});
-    zmsg_append (msg, &(zframe_t *) {mk_msg_pack (env)});
+    zmsg_append (msg, body_p);
     if (zmsg_send (&msg, self->sock) != 0) {
         zmsg_destroy (&msg);
         return -1;

@@ -36,6 +36,10 @@ uint64_t mk_client_send (mk_client_t *self, const char *service, Maekin__Envelop
 int mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr,
                        Maekin__Envelope *env);
 
+//  The same with the envelope packed already; takes the frame.
+int mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr,
+                             zframe_t **body_p);
+
 //  Receive the next reply, waiting up to timeout_ms (-1: forever). 0 on success, -1 on
 //  timeout or interrupt. Frames that are not a valid reply are logged and skipped.
 int mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms);

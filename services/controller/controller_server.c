@@ -33,6 +33,7 @@ typedef struct {
     int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
     bool sent;              //  a dispatch is on the bus now
     bool marked;            //  its dispatch is recorded in the database
+    zframe_t *packed;       //  its dispatch, packed when it was accepted; NULL once sent
 } inflight_t;
 
 //  A client waiting for a task to end (TaskWaitRequest).
@@ -58,6 +59,7 @@ typedef struct {
     controller_sched_t *sched;      //  hosts and placement
     controller_events_t *events;    //  the event streams
     zhashx_t *inflight;     //  task id -> inflight_t (owned)
+    zhashx_t *templates;    //  name -> store_template_t (owned): few, read by every create
     zlistx_t *waiters;      //  waiter_t (owned)
     zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
     zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
@@ -94,6 +96,42 @@ s_free (void **item)
 {
     free (*item);
     *item = NULL;
+}
+
+static void
+s_inflight_free (void **item)
+{
+    inflight_t *task = (inflight_t *) *item;
+    zframe_destroy (&task->packed);
+    free (task);
+    *item = NULL;
+}
+
+//  A task's dispatch to its agent, packed: the op and the VM's spec.
+static zframe_t *
+s_dispatch_frame (const inflight_t *task, const store_vm_t *vm)
+{
+    Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
+    spec.name = (char *) vm->name;
+    spec.uuid = (char *) vm->uuid;
+    spec.vcpus = vm->spec.vcpus;
+    spec.memory_mb = vm->spec.memory_mb;
+    spec.disk_gb = vm->spec.disk_gb;
+    spec.image = (char *) vm->spec.image;
+    spec.os_type = (char *) vm->spec.os_type;
+    spec.network = (char *) vm->spec.network;
+    spec.kernel = (char *) vm->spec.kernel;
+    spec.initrd = (char *) vm->spec.initrd;
+    spec.cmdline = (char *) vm->spec.cmdline;
+    spec.mac = (char *) vm->mac;
+    Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+    dispatch.task_id = task->id;
+    dispatch.op = task->op;
+    dispatch.vm = &spec;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+    env.task_dispatch = &dispatch;
+    return mk_msg_pack (&env);
 }
 
 static void
@@ -282,10 +320,11 @@ s_host_msg (server_t *self, const sched_host_t *row)
 //  ---------------------------------------------------------------- tasks
 
 //  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
-//  The caller has checked the transition. The task id, or 0 after a database error.
+//  The caller has checked the transition; `spec`, the VM's row, if the caller has it.
+//  The task id, or 0 after a database error.
 static uint64_t
 s_task_new (server_t *self, const char *vm, const char *host, Maekin__VmOp op,
-            vm_state_t from, vm_transition_t to)
+            vm_state_t from, vm_transition_t to, const store_vm_t *spec)
 {
     store_task_t row = {.op = op};
     snprintf (row.vm, sizeof row.vm, "%s", vm);
@@ -305,6 +344,9 @@ s_task_new (server_t *self, const char *vm, const char *host, Maekin__VmOp op,
     task->state = TASK_QUEUED;
     task->to = to;
     task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+    //  Packed now, while the VM's row is at hand: dispatching reads nothing again.
+    if (spec)
+        task->packed = s_dispatch_frame (task, spec);
     zhashx_insert (self->inflight, ID_KEY (id), task);
     zlistx_add_end (self->dispatch, ID_KEY (id));
     char detail[128];
@@ -530,7 +572,7 @@ s_reconcile_vm (server_t *self, const char *host, const vm_brief_t *vm, zhashx_t
         vm_transition_t to;
         const char *why;
         if (controller_fsm_vm ((vm_state_t) state, op, &to, &why) == 0) {
-            uint64_t task = s_task_new (self, vm->name, host, op, (vm_state_t) state, to);
+            uint64_t task = s_task_new (self, vm->name, host, op, (vm_state_t) state, to, NULL);
             if (task)
                 s_vm_set_state (self, vm->name, to.busy, task, "missing from libvirt; repairing");
         }
@@ -738,6 +780,9 @@ s_handle_template_create (server_t *self, const mk_request_t *request)
         s_reply_db_error (self, request);
         return;
     }
+    store_template_t *copy = (store_template_t *) malloc (sizeof (store_template_t));
+    *copy = row;
+    zhashx_update (self->templates, row.name, copy);
     Maekin__TemplateCreateReply created = MAEKIN__TEMPLATE_CREATE_REPLY__INIT;
     created.template_ = s_template_msg (self, &row);
     Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
@@ -784,6 +829,7 @@ s_handle_template_delete (server_t *self, const mk_request_t *request)
         s_reply_status (self, request, MK_NOT_FOUND, "no template named '%s'", name ? name : "");
         return;
     }
+    zhashx_delete (self->templates, name);
     Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
     Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
     reply.status = MK_OK;
@@ -851,20 +897,17 @@ s_handle_vm_create (server_t *self, const mk_request_t *request)
         s_reply_status (self, request, MK_BAD_REQUEST, "VM name %s", why);
         return;
     }
-    store_template_t t;
-    int rc = store_template_get (self->db, create->template_ ? create->template_ : "", &t);
-    if (rc < 0) {
-        s_reply_db_error (self, request);
-        return;
-    }
-    if (rc == 0) {
+    const store_template_t *cached = (const store_template_t *) zhashx_lookup (
+        self->templates, create->template_ ? create->template_ : "");
+    if (!cached) {
         s_reply_status (self, request, MK_NOT_FOUND,
                         "no template named '%s' (maekinsh template list)",
                         create->template_ ? create->template_ : "");
         return;
     }
+    const store_template_t t = *cached;
     store_vm_t vm = {.spec = t.spec};
-    rc = store_vm_get (self->db, create->name, &vm);
+    int rc = store_vm_get (self->db, create->name, &vm);
     if (rc != 0) {
         if (rc < 0)
             s_reply_db_error (self, request);
@@ -897,7 +940,8 @@ s_handle_vm_create (server_t *self, const mk_request_t *request)
     zuuid_destroy (&uuid);
     vm_transition_t to;
     controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
-    uint64_t task = s_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to);
+    uint64_t task
+        = s_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to, &vm);
     vm.last_task = task;
     vm.created = self->now;
     if (!task || store_vm_insert (self->db, &vm, self->now) != 1) {
@@ -948,7 +992,7 @@ s_handle_vm_action (server_t *self, const mk_request_t *request)
                         vm.host, name);
         return;
     }
-    uint64_t task = s_task_new (self, vm.name, vm.host, op, from, to);
+    uint64_t task = s_task_new (self, vm.name, vm.host, op, from, to, &vm);
     if (!task) {
         s_reply_db_error (self, request);
         return;
@@ -1206,35 +1250,22 @@ s_dispatch (server_t *self, zlistx_t *marks)
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
         if (!task || task->sent)
             continue;
-        store_vm_t vm;
-        if (store_vm_get (self->db, task->vm, &vm) != 1) {
-            mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone", task->id,
-                      task->vm);
-            continue;
+        zframe_t *frame = task->packed;
+        task->packed = NULL;
+        if (!frame) {
+            //  Sent before and lost, or resumed after a restart: from the VM's row.
+            store_vm_t vm;
+            if (store_vm_get (self->db, task->vm, &vm) != 1) {
+                mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone",
+                          task->id, task->vm);
+                continue;
+            }
+            frame = s_dispatch_frame (task, &vm);
         }
-        Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
-        spec.name = vm.name;
-        spec.uuid = vm.uuid;
-        spec.vcpus = vm.spec.vcpus;
-        spec.memory_mb = vm.spec.memory_mb;
-        spec.disk_gb = vm.spec.disk_gb;
-        spec.image = vm.spec.image;
-        spec.os_type = vm.spec.os_type;
-        spec.network = vm.spec.network;
-        spec.kernel = vm.spec.kernel;
-        spec.initrd = vm.spec.initrd;
-        spec.cmdline = vm.spec.cmdline;
-        spec.mac = vm.mac;
-        Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
-        dispatch.task_id = task->id;
-        dispatch.op = task->op;
-        dispatch.vm = &spec;
-        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-        env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
-        env.task_dispatch = &dispatch;
         char service[80];
         snprintf (service, sizeof service, "node/%s", task->host);
-        if (mk_client_send_as (self->client, service, task->id, &env) != 0) {
+        if (mk_client_send_frame_as (self->client, service, task->id, &frame) != 0) {
+            zframe_destroy (&frame);
             task->retry_at = zclock_mono () + 1000;
             continue;
         }
@@ -1319,6 +1350,36 @@ s_load_host (const store_host_t *row, void *arg)
 }
 
 static void
+s_load_template (const store_template_t *row, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    store_template_t *copy = (store_template_t *) malloc (sizeof (store_template_t));
+    *copy = *row;
+    zhashx_update (self->templates, row->name, copy);
+}
+
+//  Every template, a page at a time.
+static int
+s_load_templates (server_t *self)
+{
+    zhashx_purge (self->templates);
+    char after[64] = "";
+    store_page_t page = {.limit = LIST_MAX, .after = after};
+    int rows;
+    do {
+        rows = store_template_list (self->db, &page, s_load_template, self);
+        if (rows < 0)
+            return -1;
+        //  The cursor: the greatest name read (the page is in name order).
+        for (store_template_t *t = (store_template_t *) zhashx_first (self->templates); t;
+             t = (store_template_t *) zhashx_next (self->templates))
+            if (strcmp (t->name, after) > 0)
+                snprintf (after, sizeof after, "%s", t->name);
+    } while (rows == (int) page.limit);
+    return 0;
+}
+
+static void
 s_load_usage (const char *name, uint64_t vcpus, uint64_t memory_mb, uint64_t count, void *arg)
 {
     server_t *self = (server_t *) arg;
@@ -1364,7 +1425,7 @@ s_load (server_t *self)
     controller_sched_clear (self->sched);
     zhashx_purge (self->inflight);
     zlistx_purge (self->dispatch);
-    if (store_host_list (self->db, s_load_host, self) < 0
+    if (s_load_templates (self) < 0 || store_host_list (self->db, s_load_host, self) < 0
         || store_vm_usage (self->db, s_load_usage, self) < 0
         || store_task_open (self->db, s_load_task, self) < 0
         || controller_events_load (self->events, self->db) < 0)
@@ -1476,6 +1537,7 @@ s_server_destroy (server_t *self)
     controller_events_destroy (&self->events);
     controller_sched_destroy (&self->sched);
     zhashx_destroy (&self->inflight);
+    zhashx_destroy (&self->templates);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->out);
     zlistx_destroy (&self->dispatch);
@@ -1507,7 +1569,9 @@ s_server_init (server_t *self)
     zhashx_set_key_comparator (self->inflight, s_id_compare);
     zhashx_set_key_duplicator (self->inflight, NULL);
     zhashx_set_key_destructor (self->inflight, NULL);
-    zhashx_set_destructor (self->inflight, s_free);
+    zhashx_set_destructor (self->inflight, s_inflight_free);
+    self->templates = zhashx_new ();
+    zhashx_set_destructor (self->templates, s_free);
     self->waiters = zlistx_new ();
     zlistx_set_destructor (self->waiters, s_free);
     self->out = zlistx_new ();
@@ -1749,6 +1813,25 @@ controller_server_test (bool verbose)
     reply = s_call (client, &env);
     assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "absolute"));
     mk_msg_free (&reply);
+
+    //  A deleted template is gone for new VMs at once.
+    tiny.name = "gone";
+    tiny.kernel = "";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE;
+    env.template_create = &tcreate;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    mk_msg_free (&reply);
+    Maekin__TemplateDeleteRequest tdelete = MAEKIN__TEMPLATE_DELETE_REQUEST__INIT;
+    tdelete.name = "gone";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE;
+    env.template_delete = &tdelete;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    mk_msg_free (&reply);
+    assert (s_create (client, "web-9", "gone", NULL, NULL) == MK_NOT_FOUND);
 
     //  No host is up yet: nowhere to place a VM.
     assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_INSUFFICIENT);
