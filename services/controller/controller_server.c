@@ -256,10 +256,17 @@ s_task_msg (server_t *self, const store_task_t *row)
     task->host = s_str (self, row->host);
     task->op = (Maekin__VmOp) row->op;
     task->state = s_str (self, row->state);
+    //  An open task's state and attempts as the controller holds them (see s_task_progress).
+    const inflight_t *open = (const inflight_t *) zhashx_lookup (self->inflight, ID_KEY (row->id));
+    if (open) {
+        task->state = (char *) controller_fsm_task_name (open->state);
+        task->attempts = open->attempts;
+    }
     task->error = s_str (self, row->error);
     task->created = row->created;
     task->updated = row->updated;
-    task->attempts = row->attempts;
+    if (!open)
+        task->attempts = row->attempts;
     return task;
 }
 
@@ -399,16 +406,20 @@ s_waiters_answer (server_t *self, uint64_t task_id, bool final)
     }
 }
 
-//  Records a task's new state (not final): its row and its event.
+//  Records a task's new state (not final): its event, and its row if `persist`.
+//  "dispatched" is not written to the row: a restart dispatches every open task again
+//  anyway, so the row would only cost a write per task; the event stream has it, and
+//  reads of a task show the state held here.
 static void
-s_task_progress (server_t *self, inflight_t *task, task_state_t state)
+s_task_progress (server_t *self, inflight_t *task, task_state_t state, bool persist)
 {
     if (!controller_fsm_task_allowed (task->state, state))
         return;
     task->state = state;
-    if (store_task_update (self->db, task->id, controller_fsm_task_name (state), "",
-                           task->attempts, self->now)
-        < 0)
+    if (persist
+        && store_task_update (self->db, task->id, controller_fsm_task_name (state), "",
+                              task->attempts, self->now)
+               < 0)
         self->failed = true;
     char subject[24];
     snprintf (subject, sizeof subject, "%" PRIu64, task->id);
@@ -1212,7 +1223,7 @@ s_handle_result (server_t *self, const mk_reply_t *reply)
     }
     Maekin__Envelope *env = reply->env;
     if (reply->progress) {
-        s_task_progress (self, task, TASK_RUNNING);
+        s_task_progress (self, task, TASK_RUNNING, true);
         return;
     }
     task->sent = false;
@@ -1457,7 +1468,7 @@ s_batch (server_t *self)
     for (void *key = zlistx_first (self->marks); key; key = zlistx_next (self->marks)) {
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
         if (task && !task->marked) {
-            s_task_progress (self, task, TASK_DISPATCHED);
+            s_task_progress (self, task, TASK_DISPATCHED, false);
             task->marked = true;
         }
     }
