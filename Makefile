@@ -124,9 +124,18 @@ bench: build/.deps
 	@$(MAKE) --no-print-directory all
 	@tests/bench/run.sh build
 
+SYSCONFDIR ?= /etc
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/maekin \
+		$(DESTDIR)$(PREFIX)/share/doc/maekin
 	install -m 755 $(PROGRAMS:%=$(OUT)/%) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 deploy/systemd/*.service $(DESTDIR)$(UNITDIR)/
+	install -m 644 proto/BUS.md proto/maekin.proto README.md $(DESTDIR)$(PREFIX)/share/doc/maekin/
+	for f in deploy/etc/*.cfg; do \
+		[ -e $(DESTDIR)$(SYSCONFDIR)/maekin/$$(basename $$f) ] || \
+			install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/maekin/; \
+	done
 
 clean:
 	rm -rf build

@@ -36,6 +36,8 @@ main (int argc, char **argv)
         mk_cfg_destroy (&cfg);
         return 2;
     }
+    if (mk_cfg_check_only (cfg))
+        return mk_cfg_check_done (&cfg, "maekin-broker");
     zactor_t *router = broker_router_new (&opts);
     zactor_t *stream = broker_stream_new (mk_cfg_str (cfg, "bus/stream_in"),
                                           mk_cfg_str (cfg, "bus/stream_out"));

@@ -260,6 +260,14 @@ mk_cfg_check_only (mk_cfg_t *self)
     return self->check_only;
 }
 
+int
+mk_cfg_check_done (mk_cfg_t **self_p, const char *program)
+{
+    printf ("%s: configuration ok\n", program);
+    mk_cfg_destroy (self_p);
+    return 0;
+}
+
 bool
 mk_cfg_verbose (mk_cfg_t *self)
 {
@@ -306,12 +314,6 @@ mk_cfg_main (const char *program, const char *summary, const mk_cfg_item_t *sche
         }
     }
     mk_log_init (program, self->verbose ? MK_LOG_DEBUG : (mk_log_level_t) level);
-    if (self->check_only) {
-        printf ("%s: configuration ok\n", program);
-        mk_cfg_destroy (&self);
-        *exit_code = 0;
-        return NULL;
-    }
     return self;
 }
 

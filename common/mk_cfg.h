@@ -30,8 +30,10 @@ const char *mk_cfg_str (mk_cfg_t *self, const char *key);
 int64_t mk_cfg_int (mk_cfg_t *self, const char *key);
 bool mk_cfg_bool (mk_cfg_t *self, const char *key);
 
-//  -n was given: the caller prints "configuration ok" and exits 0.
+//  -n was given: once the program has checked what it checks itself, it says so with
+//  mk_cfg_check_done (prints "<program>: configuration ok", destroys, returns 0 for exit).
 bool mk_cfg_check_only (mk_cfg_t *self);
+int mk_cfg_check_done (mk_cfg_t **self_p, const char *program);
 bool mk_cfg_verbose (mk_cfg_t *self);
 
 //  Arguments left after the options (for maekinsh-like programs); borrowed.
@@ -39,7 +41,7 @@ int mk_cfg_argc (mk_cfg_t *self);
 char **mk_cfg_argv (mk_cfg_t *self);
 
 //  Standard main() prologue: parse, print help or the error, set up logging.
-//  Returns the configuration or NULL with *exit_code set (0 after -h or -n, 2 on error).
+//  Returns the configuration or NULL with *exit_code set (0 after -h, 2 on error).
 mk_cfg_t *mk_cfg_main (const char *program, const char *summary, const mk_cfg_item_t *schema,
                        int argc, char **argv, int *exit_code);
 

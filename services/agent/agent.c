@@ -63,6 +63,10 @@ main (int argc, char **argv)
     };
     if (!error)
         error = agent_server_opts_check (&opts);
+    if (!error && mk_cfg_check_only (cfg)) {
+        free (list);
+        return mk_cfg_check_done (&cfg, "maekin-agent");
+    }
     zactor_t *server = error ? NULL : agent_server_new (&opts);
     if (error) {
         fprintf (stderr, "maekin-agent: %s\n", error);

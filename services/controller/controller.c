@@ -44,6 +44,8 @@ main (int argc, char **argv)
         mk_cfg_destroy (&cfg);
         return 2;
     }
+    if (mk_cfg_check_only (cfg))
+        return mk_cfg_check_done (&cfg, "maekin-controller");
     zactor_t *server = controller_server_new (&opts);
     if (!server) {
         fprintf (stderr, "maekin-controller: cannot start (see the log above)\n");

@@ -97,3 +97,8 @@ expect_fail "controller: a bad configuration file is refused" 2 "unknown setting
 expect_fail "broker: a bad flag is refused" 2 "unknown option" "$MK_BUILD/maekin-broker" --bus-nothing=1
 expect_fail "agent: a bad host pair is refused" 2 "host" "$MK_BUILD/maekin-agent" --agent-hosts=Bad!=x
 expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n
+for f in "$MK_SRC"/deploy/etc/*.cfg; do
+    p=maekin-$(basename "$f" .cfg)
+    expect_fail "$p: the shipped $(basename "$f") passes -n" 0 "configuration ok" "$MK_BUILD/$p" -c "$f" -n
+done
+expect_fail "agent: -n refuses a domain type it cannot write" 2 "domain type 'xen'" "$MK_BUILD/maekin-agent" --agent-domain_type=xen -n
