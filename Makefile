@@ -15,7 +15,7 @@
 PREFIX  ?= /usr/local
 DESTDIR ?=
 VARIANT ?= release
-PKGS    := libczmq libzmq libvirt libprotobuf-c sqlite3 libxml-2.0 libsodium
+PKGS    := libczmq libzmq libvirt libprotobuf-c sqlite3 libxml-2.0 libsodium mysqlclient
 
 ifeq ($(VARIANT),asan)
   OUT := build/asan

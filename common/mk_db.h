@@ -1,5 +1,5 @@
-/*  mk_db: the database. One API over a table of backend drivers (SQLite now, MySQL or
-    MariaDB later), prepared statements cached by their SQL text, and the versioned
+/*  mk_db: the database. One API over a table of backend drivers (SQLite, and MySQL or
+    MariaDB), prepared statements cached by their SQL text, and the versioned
     schema migrations.
 
     SQL written for this API is backend-neutral: `?` placeholders, parameters bound from
@@ -26,17 +26,21 @@ typedef struct _mk_stmt_t mk_stmt_t;
 #define MK_DB_CONSTRAINT -3 //  a UNIQUE or PRIMARY KEY violation from step()
 
 //  Open a database by URL: "sqlite:PATH" or a plain PATH (SQLite), with optional
-//  "?synchronous=full|normal|off" (default full). Returns NULL and sets *error (when
-//  error is not NULL; else the message is logged) to a malloc'd one-line message a person
-//  can act on. An unknown scheme is refused; only the scheme is quoted, so a password in
-//  a URL never reaches a log.
+//  "?synchronous=full|normal|off" (default full); or
+//  "mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE" (MySQL or MariaDB), or
+//  "mysql://USER[:PASSWORD]@/DATABASE?socket=PATH" over a unix socket. Returns NULL and
+//  sets *error (when error is not NULL; else the message is logged) to a malloc'd
+//  one-line message a person can act on. An unknown scheme is refused; only the scheme
+//  is quoted, so a password in a URL never reaches a log. A MySQL connection that is
+//  lost is made again by the next call outside a transaction; inside one, the call and
+//  the rest of the transaction fail (the server has rolled it back).
 mk_db_t *mk_db_open (const char *url, char **error);
 
 //  Finalize every cached statement, close the database and null the pointer. A
 //  transaction still open is rolled back.
 void mk_db_destroy (mk_db_t **self_p);
 
-//  The backend's name: "sqlite".
+//  The backend's name: "sqlite" or "mysql".
 const char *mk_db_backend (mk_db_t *self);
 
 //  Apply the pending migrations, each in its own transaction. Returns 0, or -1 with

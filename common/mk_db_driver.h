@@ -1,4 +1,4 @@
-/*  mk_db_driver: what mk_db.c, its backends (mk_db_sqlite.c, later mk_db_mysql.c) and
+/*  mk_db_driver: what mk_db.c, its backends (mk_db_sqlite.c, mk_db_mysql.c) and
     the schema (mk_db_schema.c) share. Private to the db layer: include mk_db.h instead.
 
     A backend is a table of functions over its own connection and statement handles,
@@ -39,7 +39,9 @@ typedef struct {
     void (*close) (void *conn);
     //  The cause of the connection's last failure.
     const char *(*errmsg) (void *conn);
-    //  Run SQL without parameters or rows; it may hold several statements.
+    //  Run SQL without parameters or rows; it may hold several statements. Transactions
+    //  start, commit and roll back through here as begin_sql, "COMMIT" and "ROLLBACK",
+    //  each alone, so a backend can tell a transaction's edges.
     int (*exec) (void *conn, const char *sql);
     bool (*in_transaction) (void *conn);
     int64_t (*last_insert_id) (void *conn);
@@ -60,5 +62,6 @@ typedef struct {
 } mk_db_driver_t;
 
 extern const mk_db_driver_t mk_db_sqlite_driver;
+extern const mk_db_driver_t mk_db_mysql_driver;
 
 #endif

@@ -24,6 +24,19 @@ run_one() {   # name timeout command...
     fi
 }
 
+# The MySQL backend's self-tests use a private MariaDB server (tests/mariadb.sh).
+if [ -x "$here/mariadb.sh" ] && [ -z "${MK_TEST_MYSQL_URL:-}" ]; then
+    if url=$("$here/mariadb.sh" start "$MK_BUILD/mariadb" 2>"$logs/mariadb.log" | tail -n 1) \
+        && [ -n "$url" ]; then
+        export MK_TEST_MYSQL_URL=$url
+        trap '"$here/mariadb.sh" stop "$MK_BUILD/mariadb" 2>>"$logs/mariadb.log"' EXIT
+    else
+        failed=$((failed + 1)); failures="$failures mariadb"
+        echo "FAIL mariadb: the private server did not start; see $logs/mariadb.log"
+        tail -n 5 "$logs/mariadb.log" | sed 's/^/     | /'
+    fi
+fi
+
 selected() { [ $# -eq 0 ] && return 0; local n; for n in $wanted; do [ "$n" = "$1" ] && return 0; done; return 1; }
 wanted="$*"
 
