@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 
 struct _mk_db_t {
     const mk_db_driver_t *driver; //  the backend's functions
@@ -1048,6 +1049,40 @@ mk_db_test (bool verbose)
     assert (mk_db_changes (db) == 1);
     s_insert_host (db, "node-4", MK_DB_DONE);
     assert (mk_db_last_insert_id (db) > 3);
+    mk_db_destroy (&db);
+    zstr_free (&url);
+
+    //  The WAL is checkpointed in the background: the database file grows while the
+    //  connection stays open, without a commit doing the copying.
+    url = s_url (dir, "checkpoint.db", NULL);
+    db = mk_db_open (url, &error);
+    assert (db && mk_db_migrate (db, NULL) == 0);
+    char *dbfile = zsys_sprintf ("%s/checkpoint.db", dir);
+    struct stat before;
+    assert (stat (dbfile, &before) == 0);
+    char payload[4000];
+    memset (payload, 'x', sizeof payload);
+    assert (mk_db_begin (db) == 0);
+    for (int i = 0; i < 1500; i++) {
+        mk_stmt_t *insert = mk_db_prepare (
+            db, "INSERT INTO requests (id, reply, created) VALUES (?, ?, 0)");
+        char id[32];
+        snprintf (id, sizeof id, "r-%d", i);
+        mk_stmt_bind_text (insert, 1, id);
+        mk_stmt_bind_blob (insert, 2, payload, sizeof payload);
+        assert (mk_stmt_step (insert) == MK_DB_DONE);
+    }
+    assert (mk_db_commit (db) == 0);
+    struct stat after = before;
+    for (int i = 0; i < 100 && after.st_size < before.st_size + 4000000; i++) {
+        zclock_sleep (20);
+        assert (stat (dbfile, &after) == 0);
+    }
+    if (verbose)
+        printf (" * checkpoint: %lld -> %lld bytes\n", (long long) before.st_size,
+                (long long) after.st_size);
+    assert (after.st_size >= before.st_size + 4000000);
+    zstr_free (&dbfile);
     mk_db_destroy (&db);
     zstr_free (&url);
 

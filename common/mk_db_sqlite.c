@@ -6,12 +6,105 @@
 #include <assert.h>
 #include <errno.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <sqlite3.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 //  How long a statement waits for another connection's lock before it fails.
 #define BUSY_TIMEOUT_MSECS 5000
+//  The checkpointer wakes this often, or when the WAL has grown by this many pages.
+#define CHECKPOINT_MSECS 200
+#define CHECKPOINT_PAGES 1000
+
+//  A connection, and the thread that checkpoints its WAL. SQLite would checkpoint in
+//  the commit that crosses its threshold, copying pages and syncing the database file
+//  while the controller's batch waits; a passive checkpoint from a second connection
+//  does the same work beside the writer instead of in its way.
+typedef struct {
+    sqlite3 *db;                //  the connection mk_db uses
+    sqlite3 *checkpointer;      //  the thread's own connection; NULL without WAL
+    pthread_t thread;           //  runs s_checkpoint_loop
+    pthread_mutex_t lock;       //  guards stop and wakes the thread
+    pthread_cond_t wake;
+    bool stop;                  //  destroy asked the thread to end
+} conn_t;
+
+#define DB(conn) (((conn_t *) (conn))->db)
+
+static char *s_journal_wal (sqlite3 *conn);
+
+static void *
+s_checkpoint_loop (void *arg)
+{
+    conn_t *self = (conn_t *) arg;
+    pthread_mutex_lock (&self->lock);
+    while (!self->stop) {
+        struct timespec until;
+        clock_gettime (CLOCK_REALTIME, &until);
+        until.tv_nsec += CHECKPOINT_MSECS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait (&self->wake, &self->lock, &until);
+        if (self->stop)
+            break;
+        pthread_mutex_unlock (&self->lock);
+        int frames = 0, done = 0;
+        //  Passive: never waits for the writer, never blocks it; what it cannot copy now
+        //  it copies next time.
+        sqlite3_wal_checkpoint_v2 (self->checkpointer, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                   &frames, &done);
+        pthread_mutex_lock (&self->lock);
+    }
+    pthread_mutex_unlock (&self->lock);
+    return NULL;
+}
+
+//  Called by SQLite after each commit with the WAL's size: wake the checkpointer early
+//  when the WAL grows fast. Replaces SQLite's own automatic checkpoint.
+static int
+s_wal_hook (void *arg, sqlite3 *db, const char *name, int pages)
+{
+    conn_t *self = (conn_t *) arg;
+    if (pages >= CHECKPOINT_PAGES) {
+        pthread_mutex_lock (&self->lock);
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->lock);
+    }
+    return SQLITE_OK;
+}
+
+//  Starts the checkpointer for a file database in WAL mode; 0, or -1 (logged, and the
+//  connection then checkpoints by itself as SQLite does by default).
+static int
+s_checkpointer_start (conn_t *self, const char *path)
+{
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+    //  A new connection knows the file is in WAL mode only once it has read it.
+    char *mode = NULL;
+    if (sqlite3_open_v2 (path, &self->checkpointer, flags, NULL) != SQLITE_OK
+        || !(mode = s_journal_wal (self->checkpointer)) || !streq (mode, "wal")) {
+        free (mode);
+        mk_warn ("db: no background checkpoints for '%s': %s", path,
+                 self->checkpointer ? sqlite3_errmsg (self->checkpointer) : "out of memory");
+        sqlite3_close (self->checkpointer);
+        self->checkpointer = NULL;
+        return -1;
+    }
+    free (mode);
+    pthread_mutex_init (&self->lock, NULL);
+    pthread_cond_init (&self->wake, NULL);
+    if (pthread_create (&self->thread, NULL, s_checkpoint_loop, self) != 0) {
+        sqlite3_close (self->checkpointer);
+        self->checkpointer = NULL;
+        pthread_mutex_destroy (&self->lock);
+        pthread_cond_destroy (&self->wake);
+        return -1;
+    }
+    sqlite3_wal_hook (self->db, s_wal_hook, self);
+    return 0;
+}
 
 //  A hint for a file SQLite could not open, from what the file system says; "" if none.
 static const char *
@@ -100,6 +193,8 @@ s_open (const char *path, zhashx_t *options, char **error)
     if (!streq (mode, "wal") && !streq (path, ":memory:"))
         mk_warn ("db: '%s' stays in journal mode '%s': the file system refused WAL", path,
                  mode);
+
+    bool wal = streq (mode, "wal");
     free (mode);
 
     char pragmas[100];
@@ -110,46 +205,62 @@ s_open (const char *path, zhashx_t *options, char **error)
         sqlite3_close (conn);
         return NULL;
     }
-    return conn;
+    conn_t *self = (conn_t *) zmalloc (sizeof (conn_t));
+    self->db = conn;
+    if (wal)
+        s_checkpointer_start (self, path);
+    return self;
 }
 
 static void
 s_close (void *conn)
 {
+    conn_t *self = (conn_t *) conn;
+    if (self->checkpointer) {
+        pthread_mutex_lock (&self->lock);
+        self->stop = true;
+        pthread_cond_signal (&self->wake);
+        pthread_mutex_unlock (&self->lock);
+        pthread_join (self->thread, NULL);
+        sqlite3_close (self->checkpointer);
+        pthread_mutex_destroy (&self->lock);
+        pthread_cond_destroy (&self->wake);
+    }
     //  Every statement is finalized by now; one left over is a bug in mk_db.c.
-    int rc = sqlite3_close ((sqlite3 *) conn);
+    int rc = sqlite3_close (self->db);
     assert (rc == SQLITE_OK);
     (void) rc;
+    free (self);
 }
 
 static const char *
 s_errmsg (void *conn)
 {
-    return sqlite3_errmsg ((sqlite3 *) conn);
+    return sqlite3_errmsg (DB (conn));
 }
 
 static int
 s_exec (void *conn, const char *sql)
 {
-    return sqlite3_exec ((sqlite3 *) conn, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
+    return sqlite3_exec (DB (conn), sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 static bool
 s_in_transaction (void *conn)
 {
-    return sqlite3_get_autocommit ((sqlite3 *) conn) == 0;
+    return sqlite3_get_autocommit (DB (conn)) == 0;
 }
 
 static int64_t
 s_last_insert_id (void *conn)
 {
-    return sqlite3_last_insert_rowid ((sqlite3 *) conn);
+    return sqlite3_last_insert_rowid (DB (conn));
 }
 
 static int
 s_changes (void *conn)
 {
-    return sqlite3_changes ((sqlite3 *) conn);
+    return sqlite3_changes (DB (conn));
 }
 
 static void *
@@ -158,7 +269,7 @@ s_prepare (void *conn, const char *sql)
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
     //  Cached statements live as long as the connection: tell SQLite so.
-    if (sqlite3_prepare_v3 ((sqlite3 *) conn, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
+    if (sqlite3_prepare_v3 (DB (conn), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
                             &tail)
         != SQLITE_OK)
         return NULL;
@@ -167,7 +278,7 @@ s_prepare (void *conn, const char *sql)
     assert (stmt);
     if (*tail) {
         sqlite3_stmt *next = NULL;
-        int rc = sqlite3_prepare_v2 ((sqlite3 *) conn, tail, -1, &next, NULL);
+        int rc = sqlite3_prepare_v2 (DB (conn), tail, -1, &next, NULL);
         bool more = rc != SQLITE_OK || next != NULL;
         sqlite3_finalize (next);
         assert (!more);

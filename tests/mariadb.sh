@@ -51,11 +51,14 @@ start() {
         || fail "cannot install the MariaDB packages in tests/mariadb-packages.txt"
     stop
     rm -rf "$dir/data" "$sock" "$dir/error.log"
-    mariadb-install-db --no-defaults --user=root --datadir="$dir/data" \
-        --auth-root-authentication-method=socket --skip-test-db >"$dir/install.log" 2>&1 \
+    # --force and --skip-name-resolve: a fresh machine may resolve neither its own name
+    # nor localhost, and the server is reached through its socket only.
+    mariadb-install-db --no-defaults --user=root --datadir="$dir/data" --force \
+        --skip-name-resolve --auth-root-authentication-method=socket --skip-test-db \
+        >"$dir/install.log" 2>&1 \
         || fail "mariadb-install-db failed; see $dir/install.log"
     mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$sock" \
-        --skip-networking --pid-file="$pidfile" --log-error="$dir/error.log" \
+        --skip-networking --skip-name-resolve --pid-file="$pidfile" --log-error="$dir/error.log" \
         --innodb-buffer-pool-size=64M --innodb-log-file-size=16M </dev/null >/dev/null 2>&1 &
     local pid=$!
     for _ in $(seq 300); do
