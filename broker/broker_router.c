@@ -51,6 +51,7 @@ typedef struct {
     size_t open;            //  open requests
     uint64_t routed;        //  requests handed to workers
     int64_t next_heartbeat; //  when to heartbeat and expire (mono ms)
+    zframe_t *headers[MK_WIRE_DISCONNECT + 1];  //  one header frame per command, sent by reference
 } router_t;
 
 static void
@@ -85,6 +86,8 @@ s_worker_free (void **item)
 }
 
 //  Sends a message, never blocking; false if the peer is gone or its queue is full.
+//  Frames go by reference (ZFRAME_REUSE: zmq_msg_copy shares the data), so a body is
+//  never copied on its way through the broker.
 static bool
 s_send (router_t *self, zmsg_t **msg_p)
 {
@@ -92,14 +95,25 @@ s_send (router_t *self, zmsg_t **msg_p)
     size_t count = zmsg_size (msg);
     void *handle = zsock_resolve (self->router);
     size_t i = 0;
-    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg), i++) {
-        int flags = ZMQ_DONTWAIT | (i + 1 < count ? ZMQ_SNDMORE : 0);
-        if (zmq_send (handle, zframe_data (frame), zframe_size (frame), flags) < 0) {
-            zmsg_destroy (msg_p);
-            return false;
-        }
+    bool sent = true;
+    for (zframe_t *frame = zmsg_first (msg); frame && sent; frame = zmsg_next (msg), i++) {
+        int flags = ZFRAME_REUSE | ZFRAME_DONTWAIT | (i + 1 < count ? ZFRAME_MORE : 0);
+        sent = zframe_send (&frame, handle, flags) == 0;
     }
     zmsg_destroy (msg_p);
+    return sent;
+}
+
+//  Sends frames owned elsewhere, by reference, never blocking; true if sent.
+static bool
+s_send_frames (router_t *self, zframe_t **frames, size_t count)
+{
+    void *handle = zsock_resolve (self->router);
+    for (size_t i = 0; i < count; i++) {
+        int flags = ZFRAME_REUSE | ZFRAME_DONTWAIT | (i + 1 < count ? ZFRAME_MORE : 0);
+        if (zframe_send (&frames[i], handle, flags) != 0)
+            return false;
+    }
     return true;
 }
 
@@ -292,17 +306,16 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
         worker->pending++;
         self->open++;
 
-        zmsg_t *out = zmsg_new ();
-        zmsg_append (out, &(zframe_t *) {zframe_dup (worker->identity)});
-        zmsg_append (out, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
-        zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->token)});
-        zmsg_append (out, &(zframe_t *) {zframe_dup (service_frame)});
-        zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
-        if (s_send (self, &out)) {
+        zframe_t *token = mk_wire_id_frame (slot->token);
+        zframe_t *frames[] = {worker->identity, self->headers[MK_WIRE_REQUEST], token,
+                              service_frame, body};
+        bool sent = s_send_frames (self, frames, 5);
+        int error = zmq_errno ();
+        zframe_destroy (&token);
+        if (sent) {
             self->routed++;
             return;
         }
-        int error = zmq_errno ();
         s_pending_release (self, slot);
         if (error == EAGAIN) {
             s_send_error (self, client, client_size, name, corr, 429,
@@ -336,7 +349,8 @@ s_handle_answer (router_t *self, worker_t *worker, int command, zmsg_t *msg)
     zmsg_append (out, &(zframe_t *) {mk_wire_header (command)});
     zmsg_addstr (out, slot->service->name);
     zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->corr)});
-    zmsg_append (out, &(zframe_t *) {zframe_dup (body)});
+    zmsg_remove (msg, body);
+    zmsg_append (out, &body);
     if (!s_send (self, &out))
         mk_debug ("broker_router: client of '%s' gone before its reply",
                   slot->service->name);
@@ -475,6 +489,8 @@ broker_router_actor (zsock_t *pipe, void *args)
     zhashx_set_destructor (self.services, s_service_destroy);
     self.pending = (pending_t *) zmalloc (PENDING_SLOTS * sizeof (pending_t));
     self.next_token = 1;
+    for (int command = MK_WIRE_READY; command <= MK_WIRE_DISCONNECT; command++)
+        self.headers[command] = mk_wire_header ((mk_wire_command_t) command);
     self.next_heartbeat = zclock_mono () + self.opts.heartbeat_ms;
 
     zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
@@ -508,6 +524,8 @@ broker_router_actor (zsock_t *pipe, void *args)
     zpoller_destroy (&poller);
     zhashx_destroy (&self.workers);
     zhashx_destroy (&self.services);
+    for (int command = MK_WIRE_READY; command <= MK_WIRE_DISCONNECT; command++)
+        zframe_destroy (&self.headers[command]);
     free (self.pending);
     zsock_destroy (&self.router);
 }
