@@ -8,7 +8,8 @@
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
-    {"db/url", MK_CFG_STR, "sqlite:var/maekin.db", "the database (sqlite:PATH)"},
+    {"db/url", MK_CFG_STR, "sqlite:var/maekin.db",
+     "the database: sqlite:PATH or mysql://USER:PASSWORD@HOST[:PORT]/DATABASE"},
     {"controller/host_timeout_ms", MK_CFG_INT, "6000", "a host silent this long is down"},
     {"controller/task_timeout_s", MK_CFG_INT, "600", "a task unanswered this long fails"},
     {"controller/batch_max", MK_CFG_INT, "1024", "messages handled in one transaction"},
@@ -52,7 +53,14 @@ main (int argc, char **argv)
         mk_cfg_destroy (&cfg);
         return 1;
     }
-    mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, opts.db_url);
+    //  The URL may carry a password: the log shows what is after the credentials only.
+    const char *at = strchr (opts.db_url, '@');
+    const char *scheme = strstr (opts.db_url, "://");
+    if (at && scheme && scheme < at)
+        mk_info ("serving 'cloud' via %s, database %.*s://...@%s", opts.endpoint,
+                 (int) (scheme - opts.db_url), opts.db_url, at + 1);
+    else
+        mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, opts.db_url);
     while (!zsys_interrupted)
         zclock_sleep (100);
     mk_info ("stopping");

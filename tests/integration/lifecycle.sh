@@ -15,6 +15,14 @@ start_agent node3 "$(node node3 4 4096)"
 
 up_hosts() { [ "$(sh host list --state up | tail -n +2 | wc -l)" -eq "$1" ]; }
 eventually 10 "three hosts register and are up" up_hosts 3
+backend=${DB_URL:-sqlite:}
+grep -q "db: ${backend%%:*} database migrated" "$T/controller.log" \
+    || fail "the controller does not say it migrated a ${backend%%:*} database"
+ok "the controller's state is in ${backend%%:*}"
+password=$(sed -n 's|^[a-z]*://[^:@/]*:\([^@]*\)@.*|\1|p' <<<"${DB_URL:-}")
+if [ -n "$password" ] && grep -qF -- "$password" "$T"/*.log; then
+    fail "a log shows the database password"
+fi
 
 # --- templates
 expect_ok "template tiny created" sh template create tiny --vcpus 1 --memory 64
