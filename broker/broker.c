@@ -24,18 +24,22 @@ main (int argc, char **argv)
                                  &exit_code);
     if (!cfg)
         return exit_code;
-    broker_router_opts_t opts = {
-        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
-        .heartbeat_ms = (int) mk_cfg_int (cfg, "bus/heartbeat_ms"),
-        .max_pending = (int) mk_cfg_int (cfg, "broker/max_pending"),
-        .timeout_ms = (int) mk_cfg_int (cfg, "broker/timeout_s") * 1000,
-    };
-    if (opts.heartbeat_ms < 10 || opts.max_pending < 1 || opts.timeout_ms < 1000) {
-        fprintf (stderr, "maekin-broker: heartbeat_ms must be >= 10, max_pending >= 1 and "
-                         "timeout_s >= 1\n");
+    int64_t heartbeat_ms = mk_cfg_int (cfg, "bus/heartbeat_ms");
+    int64_t max_pending = mk_cfg_int (cfg, "broker/max_pending");
+    int64_t timeout_s = mk_cfg_int (cfg, "broker/timeout_s");
+    if (heartbeat_ms < 10 || heartbeat_ms > 60000 || max_pending < 1 || max_pending > 65536
+        || timeout_s < 1 || timeout_s > 604800) {
+        fprintf (stderr, "maekin-broker: heartbeat_ms must be 10..60000, max_pending 1..65536 "
+                         "and timeout_s 1..604800 (a week)\n");
         mk_cfg_destroy (&cfg);
         return 2;
     }
+    broker_router_opts_t opts = {
+        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .heartbeat_ms = (int) heartbeat_ms,
+        .max_pending = (int) max_pending,
+        .timeout_ms = (int) (timeout_s * 1000),
+    };
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-broker");
     zactor_t *router = broker_router_new (&opts);

@@ -174,6 +174,10 @@ s_worker_delete (router_t *self, worker_t *worker, const char *why)
         void *handle = zlistx_find (list, worker);
         if (handle)
             zlistx_delete (list, handle);
+        //  A service nobody serves is forgotten (its requests went with the worker), so
+        //  names that come and go do not pile up.
+        if (zlistx_size (list) == 0)
+            zhashx_delete (self->services, worker->services[i]->name);
     }
     zhashx_delete (self->workers, worker->key);
 }
@@ -392,6 +396,12 @@ s_handle_message (router_t *self, zmsg_t *msg)
     }
     if (command == MK_WIRE_REQUEST) {
         s_handle_request (self, identity, msg);
+        return;
+    }
+    if (zframe_size (identity) > IDENTITY_MAX) {
+        //  Worker keys hold IDENTITY_MAX bytes; a longer identity could pose as another.
+        mk_warn ("broker_router: %s from a peer with an identity over %d bytes dropped",
+                 mk_wire_command_name (command), IDENTITY_MAX);
         return;
     }
     if (command == MK_WIRE_READY) {

@@ -30,8 +30,8 @@ s_check (const mk_cfg_item_t *item, const char *value, const char *where)
         char *end;
         errno = 0;
         long long n = strtoll (value, &end, 10);
-        if (errno || end == value || *end || n < 0)
-            return zsys_sprintf ("%s: '%s' must be a whole number >= 0, not '%s'", where, item->key,
+        if (errno || end == value || *end || n < 0 || n > INT32_MAX)
+            return zsys_sprintf ("%s: '%s' must be a whole number from 0 to 2147483647, not '%s'", where, item->key,
                              value);
     }
     else if (item->type == MK_CFG_BOOL) {
@@ -361,6 +361,7 @@ mk_cfg_test (bool verbose)
                {"db\n    sync = maybe\n", NULL, "must be true or false"},
                {NULL, "--bus-nothing=1", "unknown option '--bus-nothing=1'"},
                {NULL, "--bus-heartbeat_ms=-5", "must be a whole number"},
+        {NULL, "--bus-heartbeat_ms=4294967297", "must be a whole number from 0 to 2147483647"},
                {NULL, "-x", "unknown option '-x'"},
                {NULL, "--bus-endpoint", "needs a value"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

@@ -50,7 +50,9 @@ void mk_reply_clear (mk_reply_t *reply);
 //  Synchronous call: send, wait for the final reply for up to timeout_ms, resend up to
 //  `retries` more times (the request id is kept, so the server does the work once).
 //  The broker's "worker lost" (503) and "busy" (429), and its "no worker" (404) after a
-//  loss (the service restarting), are retried too, after a short pause.
+//  loss (the service restarting), are retried too, after a short pause. The whole call
+//  takes at most (retries + 1) * timeout_ms, except that a progress message restarts
+//  the wait: a service that says it is working is waited for.
 //  Progress messages are passed to the callback, if any. Returns a reply envelope the
 //  caller frees with mk_msg_free; never NULL: on failure it is an envelope with status
 //  MK_TIMEOUT or MK_UNAVAILABLE and a reason.

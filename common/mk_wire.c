@@ -40,17 +40,27 @@ mk_wire_id (zframe_t *frame, uint64_t *id)
     return 0;
 }
 
-bool
-mk_wire_service_valid (zframe_t *frame)
+static bool
+s_service_valid (const byte *data, size_t size)
 {
-    size_t size = frame ? zframe_size (frame) : 0;
     if (size == 0 || size > MK_WIRE_SERVICE_MAX)
         return false;
-    byte *data = zframe_data (frame);
     for (size_t i = 0; i < size; i++)
         if (data[i] <= ' ' || data[i] >= 127)
             return false;
     return true;
+}
+
+bool
+mk_wire_service_valid (zframe_t *frame)
+{
+    return frame && s_service_valid (zframe_data (frame), zframe_size (frame));
+}
+
+bool
+mk_wire_service_name_valid (const char *name)
+{
+    return name && s_service_valid ((const byte *) name, strlen (name));
 }
 
 const char *
@@ -101,4 +111,6 @@ mk_wire_test (bool verbose)
     assert (!mk_wire_service_valid (f));
     zframe_destroy (&f);
     assert (streq (mk_wire_command_name (MK_WIRE_READY), "READY"));
+    assert (mk_wire_service_name_valid ("node/a") && !mk_wire_service_name_valid ("a b"));
+    assert (!mk_wire_service_name_valid ("") && !mk_wire_service_name_valid (NULL));
 }

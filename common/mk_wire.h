@@ -34,6 +34,8 @@ int mk_wire_id (zframe_t *frame, uint64_t *id);
 
 //  A service name frame is valid: 1..MK_WIRE_SERVICE_MAX printable bytes.
 bool mk_wire_service_valid (zframe_t *frame);
+//  The same for a name as a string.
+bool mk_wire_service_name_valid (const char *name);
 
 const char *mk_wire_command_name (int command);
 

@@ -49,7 +49,8 @@ mk_worker_new (const char *endpoint, const char **services, size_t count)
     self->sock = sock;
     self->services = (char **) zmalloc (count * sizeof (char *));
     for (size_t i = 0; i < count; i++) {
-        assert (strlen (services[i]) > 0 && strlen (services[i]) <= MK_WIRE_SERVICE_MAX);
+        //  A name the broker would refuse is a bug of the program, not input.
+        assert (mk_wire_service_name_valid (services[i]));
         self->services[i] = strdup (services[i]);
     }
     self->count = count;

@@ -27,24 +27,36 @@ main (int argc, char **argv)
                                  argc, argv, &exit_code);
     if (!cfg)
         return exit_code;
+    //  Ranges first, in 64 bits: nothing is narrowed or multiplied until it fits.
+    static const struct {
+        const char *key;
+        int64_t min, max;
+    } ranges[] = {{"controller/host_timeout_ms", 100, 3600000},
+                  {"controller/task_timeout_s", 1, 604800},
+                  {"controller/batch_max", 1, 65536},
+                  {"controller/request_ttl_s", 60, 31536000},
+                  {"sched/cpu_ratio", 1, 10000},
+                  {"sched/mem_ratio", 1, 10000}};
+    for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
+        int64_t value = mk_cfg_int (cfg, ranges[i].key);
+        if (value < ranges[i].min || value > ranges[i].max) {
+            fprintf (stderr, "maekin-controller: '%s' must be %" PRId64 "..%" PRId64 ", not %" PRId64 "\n",
+                     ranges[i].key, ranges[i].min, ranges[i].max, value);
+            mk_cfg_destroy (&cfg);
+            return 2;
+        }
+    }
     controller_opts_t opts = {
         .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
         .stream_in = mk_cfg_str (cfg, "bus/stream_in"),
         .db_url = mk_cfg_str (cfg, "db/url"),
         .host_timeout_ms = (int) mk_cfg_int (cfg, "controller/host_timeout_ms"),
-        .task_timeout_ms = (int) mk_cfg_int (cfg, "controller/task_timeout_s") * 1000,
+        .task_timeout_ms = (int) (mk_cfg_int (cfg, "controller/task_timeout_s") * 1000),
         .batch_max = (int) mk_cfg_int (cfg, "controller/batch_max"),
         .request_ttl_s = (int) mk_cfg_int (cfg, "controller/request_ttl_s"),
         .cpu_ratio = (int) mk_cfg_int (cfg, "sched/cpu_ratio"),
         .mem_ratio = (int) mk_cfg_int (cfg, "sched/mem_ratio"),
     };
-    if (opts.host_timeout_ms < 100 || opts.task_timeout_ms < 1000 || opts.batch_max < 1
-        || opts.cpu_ratio < 1 || opts.mem_ratio < 1) {
-        fprintf (stderr, "maekin-controller: host_timeout_ms >= 100, task_timeout_s >= 1, "
-                         "batch_max >= 1 and the ratios >= 1, please\n");
-        mk_cfg_destroy (&cfg);
-        return 2;
-    }
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-controller");
     zactor_t *server = controller_server_new (&opts);

@@ -66,6 +66,7 @@ typedef struct {
     zlistx_t *marks;        //  task ids dispatched, to record as such in the next batch
     zlistx_t *arena;        //  what the reply being built allocated
     bool failed;            //  a database error spoiled this batch
+    bool reload;            //  the state in memory must be read from the database again
     int64_t now;            //  unix seconds at the start of this batch
     int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
     int64_t last_tick;      //  when they were last checked (mono ms)
@@ -387,9 +388,23 @@ s_waiters_answer (server_t *self, uint64_t task_id, bool final)
          w = (waiter_t *) zlistx_next (self->waiters)) {
         if (w->task != task_id || (!final && w->deadline > zclock_mono ()))
             continue;
-        if (!found && store_task_get (self->db, task_id, &row) != 1) {
-            self->failed = true;
-            return;
+        if (!found) {
+            int rc = store_task_get (self->db, task_id, &row);
+            if (rc < 0) {
+                self->failed = true;
+                return;
+            }
+            if (rc == 0) {
+                //  A task that never was (its batch rolled back): say so, once.
+                Maekin__Envelope gone = MAEKIN__ENVELOPE__INIT;
+                gone.version = MK_MSG_VERSION;
+                gone.status = MK_NOT_FOUND;
+                gone.reason = "no such task";
+                zframe_t *frame = mk_msg_pack (&gone);
+                s_queue (self, w->token, &frame);
+                zlistx_delete (self->waiters, zlistx_cursor (self->waiters));
+                continue;
+            }
         }
         found = true;
         Maekin__TaskShowReply show = MAEKIN__TASK_SHOW_REPLY__INIT;
@@ -667,7 +682,8 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
         store_host_t row = {.vcpus = host->vcpus, .memory_mb = host->memory_mb,
                             .last_seen = self->now};
         snprintf (row.name, sizeof row.name, "%s", host->name);
-        snprintf (row.state, sizeof row.state, "up");
+        //  Up only once its domains are known (a light report from a down host is not).
+        snprintf (row.state, sizeof row.state, "%s", was_up || report->full ? "up" : "down");
         snprintf (row.uri, sizeof row.uri, "%s", host->uri);
         if (store_host_save (self->db, &row) < 0)
             self->failed = true;
@@ -1223,6 +1239,8 @@ s_handle_result (server_t *self, const mk_reply_t *reply)
     }
     Maekin__Envelope *env = reply->env;
     if (reply->progress) {
+        //  A task that says it works is not overdue.
+        task->deadline = zclock_mono () + self->opts.task_timeout_ms;
         s_task_progress (self, task, TASK_RUNNING, true);
         return;
     }
@@ -1232,13 +1250,21 @@ s_handle_result (server_t *self, const mk_reply_t *reply)
         Maekin__TaskResultReply *result = env->task_result;
         s_task_finish (self, task, result->ok, result->error, result->state);
     }
-    else if (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE) {
+    else if (reply->broker
+             && (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE)) {
         //  No agent serves the host now: the task waits until it registers again.
         sched_host_t *host = controller_sched_host (self->sched, task->host);
         if (host && host->up)
             s_host_state (self, host, false, env->reason);
         mk_info ("controller: task %" PRIu64 " waits for host '%s': %s", task->id, task->host,
                  env->reason);
+    }
+    else if (env->status == MK_UNAVAILABLE) {
+        //  The agent is there but cannot act now (its libvirt is away): try again later.
+        int backoff = 250 << (task->attempts < 6 ? task->attempts : 6);
+        task->retry_at = zclock_mono () + backoff;
+        mk_info ("controller: task %" PRIu64 " on host '%s' retried in %d ms: %s", task->id,
+                 task->host, backoff, env->reason);
     }
     else if (env->status == MK_TOO_MANY) {
         int backoff = 100 << (task->attempts < 8 ? task->attempts : 8);
@@ -1266,9 +1292,13 @@ s_dispatch (server_t *self, zlistx_t *marks)
         if (!frame) {
             //  Sent before and lost, or resumed after a restart: from the VM's row.
             store_vm_t vm;
-            if (store_vm_get (self->db, task->vm, &vm) != 1) {
-                mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone",
-                          task->id, task->vm);
+            int rc = store_vm_get (self->db, task->vm, &vm);
+            if (rc != 1) {
+                if (rc < 0)
+                    task->retry_at = zclock_mono () + 1000;
+                else
+                    mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone",
+                              task->id, task->vm);
                 continue;
             }
             frame = s_dispatch_frame (task, &vm);
@@ -1283,6 +1313,7 @@ s_dispatch (server_t *self, zlistx_t *marks)
         task->sent = true;
         task->retry_at = 0;
         task->attempts++;
+        task->deadline = zclock_mono () + self->opts.task_timeout_ms;
         if (!task->marked)
             zlistx_add_end (marks, key);
     }
@@ -1330,12 +1361,15 @@ s_tick (server_t *self)
         s_task_finish (self, task, false, error, NULL);
     }
     zlistx_destroy (&expired);
+    //  Waits that ended: the tasks first (answering changes the list), then each task's.
+    zlistx_t *ended = zlistx_new ();
     for (waiter_t *w = (waiter_t *) zlistx_first (self->waiters); w;
          w = (waiter_t *) zlistx_next (self->waiters))
-        if (w->deadline <= mono) {
-            s_waiters_answer (self, w->task, false);
-            break;      //  the list changed under us; the rest go next tick
-        }
+        if (w->deadline <= mono && !zlistx_find (ended, ID_KEY (w->task)))
+            zlistx_add_end (ended, ID_KEY (w->task));
+    for (void *task = zlistx_first (ended); task; task = zlistx_next (ended))
+        s_waiters_answer (self, (uint64_t) (uintptr_t) task, false);
+    zlistx_destroy (&ended);
     if (mono >= self->next_expiry) {
         if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0)
             self->failed = true;
@@ -1448,10 +1482,14 @@ s_load (server_t *self)
 
 //  ---------------------------------------------------------------- the batch
 
+static bool s_reload (server_t *self);
+
 //  Everything waiting, in one transaction; then replies, events and dispatches.
 static void
 s_batch (server_t *self)
 {
+    if (self->reload && !s_reload (self))
+        return;
     zsock_t *client = mk_client_sock (self->client);
     bool requests = mk_worker_pending (self->worker);
     bool results = (zsock_events (client) & ZMQ_POLLIN) != 0;
@@ -1518,9 +1556,38 @@ s_batch (server_t *self)
     }
     zlistx_purge (self->out);
     zlistx_purge (self->marks);
-    if (s_load (self) != 0)
-        mk_error ("controller: cannot reload the state from the database");
+    if (s_load (self) != 0) {
+        mk_error ("controller: cannot reload the state from the database; trying again");
+        self->reload = true;
+        return;
+    }
     s_dispatch (self, self->marks);
+}
+
+//  While the state cannot be read from the database, the controller serves nothing: it
+//  says so to every request and tries again. Agents' answers wait (their tasks are
+//  dispatched again once the state is back).
+static bool
+s_reload (server_t *self)
+{
+    if (s_load (self) == 0) {
+        mk_info ("controller: state reloaded from the database");
+        self->reload = false;
+        s_dispatch (self, self->marks);
+        return true;
+    }
+    while (mk_worker_pending (self->worker)) {
+        mk_request_t request;
+        if (mk_worker_recv (self->worker, &request) == 1) {
+            Maekin__Envelope busy = MAEKIN__ENVELOPE__INIT;
+            busy.status = MK_UNAVAILABLE;
+            busy.reason = "the controller cannot read its database; nothing was changed, retry";
+            mk_worker_reply (self->worker, request.token, &busy);
+            mk_request_clear (&request);
+        }
+    }
+    zclock_sleep (200);
+    return false;
 }
 
 static bool
@@ -1670,6 +1737,14 @@ s_fake_agent (zsock_t *pipe, void *args)
         result.state = (char *) after[task->op];
         Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
         reply.status = MK_OK;
+        if (streq (task->vm->name, "bad-1")) {
+            //  An agent's own error (not the broker's): the task fails, the host stays up.
+            reply.status = MK_NOT_FOUND;
+            reply.reason = "domain 'bad-1' not found";
+            mk_worker_reply (worker, request.token, &reply);
+            mk_request_clear (&request);
+            continue;
+        }
         reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_RESULT;
         reply.task_result = &result;
         if (task->op == MAEKIN__VM_OP__VM_OP_STOP)
@@ -1861,6 +1936,17 @@ controller_server_test (bool verbose)
     assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_CONFLICT);
     assert (s_create (client, "Bad Name", "tiny", NULL, NULL) == MK_BAD_REQUEST);
     assert (s_create (client, "web-2", "nothing", NULL, NULL) == MK_NOT_FOUND);
+
+    //  An agent's own 404 fails the task; it does not take the host down.
+    assert (s_create (client, "bad-1", "tiny", NULL, &task) == MK_ACCEPTED);
+    assert (streq (s_wait (client, task), "failed"));
+    state = s_vm_state (client, "bad-1");
+    assert (streq (state, "error"));
+    free (state);
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_SUSPEND, &task) == MK_ACCEPTED);
+    assert (streq (s_wait (client, task), "done"));
+    assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_RESUME, &task) == MK_ACCEPTED);
+    assert (streq (s_wait (client, task), "done"));
 
     //  The lifecycle; illegal transitions are refused with 409.
     assert (s_action (client, "web-1", MAEKIN__VM_OP__VM_OP_START, NULL) == MK_CONFLICT);

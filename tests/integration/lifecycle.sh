@@ -103,6 +103,9 @@ expect_ok "the cloud still answers after all that" sh vm list
 printf 'bus\n    endpiont = x\n' > "$T/bad.cfg"
 expect_fail "controller: a bad configuration file is refused" 2 "unknown setting 'bus/endpiont'" "$MK_BUILD/maekin-controller" -c "$T/bad.cfg"
 expect_fail "broker: a bad flag is refused" 2 "unknown option" "$MK_BUILD/maekin-broker" --bus-nothing=1
+expect_fail "broker: a timeout that would wrap around is refused" 2 "timeout_s 1..604800" "$MK_BUILD/maekin-broker" -n --broker-timeout_s=4294969
+expect_fail "controller: a request ttl past a year is refused" 2 "request_ttl_s' must be 60..31536000" "$MK_BUILD/maekin-controller" -n --controller-request_ttl_s=2147483647
+expect_fail "controller: a number past 32 bits is refused" 2 "from 0 to 2147483647" "$MK_BUILD/maekin-controller" -n --controller-task_timeout_s=4294967297
 expect_fail "agent: a bad host pair is refused" 2 "host" "$MK_BUILD/maekin-agent" --agent-hosts=Bad!=x
 expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n
 for f in "$MK_SRC"/deploy/etc/*.cfg; do
