@@ -327,6 +327,14 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
             return;
         }
         s_worker_delete (self, worker, "its connection is gone");
+        //  The service goes with its last worker: look it up again.
+        service = (service_t *) zhashx_lookup (self->services, name);
+        if (!service) {
+            char reason[128];
+            snprintf (reason, sizeof reason, "no worker serves '%s'", name);
+            s_send_error (self, client, client_size, name, corr, 404, reason);
+            return;
+        }
     }
     s_send_error (self, client, client_size, name, corr, 503, "the workers are unreachable");
 }
@@ -720,6 +728,20 @@ broker_router_test (bool verbose)
         mk_reply_clear (&reply);
     }
     mk_worker_destroy (&live);
+
+    //  The only worker of a service is gone: the service goes with it, and the request
+    //  that found out is answered, not lost (nor read after the service was freed).
+    raw = s_raw (endpoint);
+    msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_addstr (msg, "lonely");
+    zmsg_send (&msg, raw);
+    zclock_sleep (20);
+    zsock_set_linger (raw, 0);
+    zsock_destroy (&raw);
+    zclock_sleep (30);
+    int lonely = s_call_status (client, "lonely", 2000);
+    assert (lonely == 404 || lonely == 503);
 
     zstr_send (router, "STATS");
     char *workers, *services_n, *open, *routed;
