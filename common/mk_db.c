@@ -132,6 +132,12 @@ s_stmt_destroy (mk_stmt_t **self_p)
     }
 }
 
+void
+mk_db_library_init (void)
+{
+    mk_db_mysql_library_init ();
+}
+
 mk_db_t *
 mk_db_open (const char *url, char **error)
 {

@@ -36,6 +36,12 @@ typedef struct _mk_stmt_t mk_stmt_t;
 //  the rest of the transaction fail (the server has rolled it back).
 mk_db_t *mk_db_open (const char *url, char **error);
 
+//  Set up the client libraries' global state in this thread. Call it in main () (or the
+//  thread that outlives the others) before a thread of its own opens a database: the
+//  MySQL client initialises OpenSSL, whose state belongs to the thread that made it and
+//  is lost when that thread ends.
+void mk_db_library_init (void);
+
 //  Finalize every cached statement, close the database and null the pointer. A
 //  transaction still open is rolled back.
 void mk_db_destroy (mk_db_t **self_p);

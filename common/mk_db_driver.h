@@ -63,5 +63,6 @@ typedef struct {
 
 extern const mk_db_driver_t mk_db_sqlite_driver;
 extern const mk_db_driver_t mk_db_mysql_driver;
+void mk_db_mysql_library_init (void);
 
 #endif

@@ -130,6 +130,12 @@ s_library_init (void)
     s_library_rc = mysql_library_init (0, NULL, NULL);
 }
 
+void
+mk_db_mysql_library_init (void)
+{
+    pthread_once (&s_library_once, s_library_init);
+}
+
 static void s_set_error (s_conn_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
 

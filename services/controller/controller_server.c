@@ -1697,6 +1697,7 @@ s_server_actor (zsock_t *pipe, void *args)
 zactor_t *
 controller_server_new (const controller_opts_t *opts)
 {
+    mk_db_library_init ();
     zactor_t *self = zactor_new (s_server_actor, (void *) opts);
     char *status = zstr_recv (self);
     if (!status || !streq (status, "OK"))

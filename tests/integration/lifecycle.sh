@@ -108,6 +108,21 @@ expect_fail "controller: a request ttl past a year is refused" 2 "request_ttl_s'
 expect_fail "controller: a number past 32 bits is refused" 2 "from 0 to 2147483647" "$MK_BUILD/maekin-controller" -n --controller-task_timeout_s=4294967297
 expect_fail "agent: a bad host pair is refused" 2 "host" "$MK_BUILD/maekin-agent" --agent-hosts=Bad!=x
 expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n
+expect_fail "controller: a database it cannot open stops it with the reason" 1 "cannot open '/nonexistent/dir/x.db'.*directory exist" \
+    "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url=sqlite:/nonexistent/dir/x.db
+cp "$T/maekin.db" "$T/newer.db" 2>/dev/null || "$MK_BUILD/maekin-controller" -n >/dev/null
+if [ -f "$T/newer.db" ] && command -v sqlite3 >/dev/null; then
+    sqlite3 "$T/newer.db" "UPDATE meta SET value = '99' WHERE name = 'schema_version'"
+    expect_fail "controller: a database from a newer Maekin is refused, saying so" 1 "schema version 99 is newer" \
+        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="sqlite:$T/newer.db"
+fi
+if [[ ${DB_URL:-} == mysql://* ]]; then
+    wrong=$(sed 's|^\(mysql://[^:@/]*:\)[^@]*@|\1wrong-password@|' <<<"$DB_URL")
+    expect_fail "controller: a wrong database password stops it, naming the user" 1 "Access denied for user" \
+        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="$wrong"
+    expect_fail "controller: an unreachable database server stops it" 1 "cannot connect to MySQL" \
+        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="mysql://maekin@127.0.0.1:1/maekin"
+fi
 for f in "$MK_SRC"/deploy/etc/*.cfg; do
     p=maekin-$(basename "$f" .cfg)
     expect_fail "$p: the shipped $(basename "$f") passes -n" 0 "configuration ok" "$MK_BUILD/$p" -c "$f" -n
