@@ -33,6 +33,7 @@ typedef struct {
     int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
     bool sent;              //  a dispatch is on the bus now
     bool marked;            //  its dispatch is recorded in the database
+    bool retrying;          //  its id is in the server's retry list
     zframe_t *packed;       //  its dispatch, packed when it was accepted; NULL once sent
 } inflight_t;
 
@@ -64,6 +65,8 @@ typedef struct {
     zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
     zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
     zlistx_t *marks;        //  task ids dispatched, to record as such in the next batch
+    zlistx_t *retries;      //  task ids with a retry_at, so a tick reads these, not all tasks
+    int64_t next_sweep;     //  when to look for overdue tasks (mono ms)
     zlistx_t *arena;        //  what the reply being built allocated
     bool failed;            //  a database error spoiled this batch
     bool reload;            //  the state in memory must be read from the database again
@@ -326,6 +329,17 @@ s_host_msg (server_t *self, const sched_host_t *row)
 }
 
 //  ---------------------------------------------------------------- tasks
+
+//  Dispatch a task again at `at` (mono ms): the tick looks at this list only.
+static void
+s_retry_later (server_t *self, inflight_t *task, int64_t at)
+{
+    task->retry_at = at;
+    if (!task->retrying) {
+        task->retrying = true;
+        zlistx_add_end (self->retries, ID_KEY (task->id));
+    }
+}
 
 //  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
 //  The caller has checked the transition; `spec`, the VM's row, if the caller has it.
@@ -654,7 +668,7 @@ s_reconcile (server_t *self, sched_host_t *host, Maekin__HostRegisterRequest *re
     for (inflight_t *t = (inflight_t *) zhashx_first (self->inflight); t;
          t = (inflight_t *) zhashx_next (self->inflight))
         if (!t->sent && streq (t->host, host->name))
-            t->retry_at = 1;
+            s_retry_later (self, t, 1);
 }
 
 static void
@@ -1262,13 +1276,13 @@ s_handle_result (server_t *self, const mk_reply_t *reply)
     else if (env->status == MK_UNAVAILABLE) {
         //  The agent is there but cannot act now (its libvirt is away): try again later.
         int backoff = 250 << (task->attempts < 6 ? task->attempts : 6);
-        task->retry_at = zclock_mono () + backoff;
+        s_retry_later (self, task, zclock_mono () + backoff);
         mk_info ("controller: task %" PRIu64 " on host '%s' retried in %d ms: %s", task->id,
                  task->host, backoff, env->reason);
     }
     else if (env->status == MK_TOO_MANY) {
         int backoff = 100 << (task->attempts < 8 ? task->attempts : 8);
-        task->retry_at = zclock_mono () + backoff;
+        s_retry_later (self, task, zclock_mono () + backoff);
     }
     else {
         char error[600];
@@ -1295,7 +1309,7 @@ s_dispatch (server_t *self, zlistx_t *marks)
             int rc = store_vm_get (self->db, task->vm, &vm);
             if (rc != 1) {
                 if (rc < 0)
-                    task->retry_at = zclock_mono () + 1000;
+                    s_retry_later (self, task, zclock_mono () + 1000);
                 else
                     mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone",
                               task->id, task->vm);
@@ -1307,7 +1321,7 @@ s_dispatch (server_t *self, zlistx_t *marks)
         snprintf (service, sizeof service, "node/%s", task->host);
         if (mk_client_send_frame_as (self->client, service, task->id, &frame) != 0) {
             zframe_destroy (&frame);
-            task->retry_at = zclock_mono () + 1000;
+            s_retry_later (self, task, zclock_mono () + 1000);
             continue;
         }
         task->sent = true;
@@ -1341,17 +1355,30 @@ s_tick (server_t *self)
             s_host_state (self, host, false, detail);
         }
     }
-    zlistx_t *expired = zlistx_new ();
-    for (inflight_t *task = (inflight_t *) zhashx_first (self->inflight); task;
-         task = (inflight_t *) zhashx_next (self->inflight)) {
-        if (task->deadline < mono)
-            zlistx_add_end (expired, task);
-        else if (task->retry_at && task->retry_at <= mono && !task->sent) {
+    //  Retries that are due; entries whose task ended or went out are dropped.
+    for (void *key = zlistx_first (self->retries); key; key = zlistx_next (self->retries)) {
+        inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
+        if (task && !task->sent && task->retry_at > mono)
+            continue;
+        if (task && !task->sent) {
             sched_host_t *host = controller_sched_host (self->sched, task->host);
             if (host && host->up)
-                zlistx_add_end (self->dispatch, ID_KEY (task->id));
-            task->retry_at = 0;
+                zlistx_add_end (self->dispatch, key);
         }
+        if (task) {
+            task->retry_at = 0;
+            task->retrying = false;
+        }
+        zlistx_delete (self->retries, zlistx_cursor (self->retries));
+    }
+    //  Overdue tasks: a sweep of all open tasks, once a second, not every tick.
+    zlistx_t *expired = zlistx_new ();
+    if (mono >= self->next_sweep) {
+        for (inflight_t *task = (inflight_t *) zhashx_first (self->inflight); task;
+             task = (inflight_t *) zhashx_next (self->inflight))
+            if (task->deadline < mono)
+                zlistx_add_end (expired, task);
+        self->next_sweep = mono + 1000;
     }
     for (inflight_t *task = (inflight_t *) zlistx_first (expired); task;
          task = (inflight_t *) zlistx_next (expired)) {
@@ -1470,6 +1497,7 @@ s_load (server_t *self)
     controller_sched_clear (self->sched);
     zhashx_purge (self->inflight);
     zlistx_purge (self->dispatch);
+    zlistx_purge (self->retries);
     if (s_load_templates (self) < 0 || store_host_list (self->db, s_load_host, self) < 0
         || store_vm_usage (self->db, s_load_usage, self) < 0
         || store_task_open (self->db, s_load_task, self) < 0
@@ -1620,6 +1648,7 @@ s_server_destroy (server_t *self)
     zlistx_destroy (&self->out);
     zlistx_destroy (&self->dispatch);
     zlistx_destroy (&self->marks);
+    zlistx_destroy (&self->retries);
     zlistx_destroy (&self->arena);
     mk_db_destroy (&self->db);
 }
@@ -1656,6 +1685,7 @@ s_server_init (server_t *self)
     zlistx_set_destructor (self->out, s_outgoing_free);
     self->dispatch = zlistx_new ();
     self->marks = zlistx_new ();
+    self->retries = zlistx_new ();
     self->arena = zlistx_new ();
     zlistx_set_destructor (self->arena, s_free);
     if (s_load (self) != 0)
