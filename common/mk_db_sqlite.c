@@ -15,8 +15,8 @@
 //  How long a statement waits for another connection's lock before it fails.
 #define BUSY_TIMEOUT_MSECS 5000
 //  The checkpointer wakes this often, or when the WAL has grown by this many pages.
-#define CHECKPOINT_MSECS 200
-#define CHECKPOINT_PAGES 1000
+#define CHECKPOINT_MSECS 1000
+#define CHECKPOINT_PAGES 4000
 
 //  A connection, and the thread that checkpoints its WAL. SQLite would checkpoint in
 //  the commit that crosses its threshold, copying pages and syncing the database file

@@ -14,6 +14,7 @@
 #include "mk_sock.h"
 
 #include <getopt.h>
+#include <time.h>
 
 typedef struct {
     int64_t sent;       //  when the request left (usecs)
@@ -119,13 +120,21 @@ main (int argc, char **argv)
                      accepted, done, count);
             return 1;
         }
-        int wait_ms = 1000;
+        void *which;
         if (rate && sent < count) {
+            //  Open loop: sleep to the next request's time (poll's milliseconds would send
+            //  bursts), then read whatever answers came.
             int64_t next = start + (int64_t) sent * 1000000 / rate - zclock_usecs ();
-            //  At least a millisecond: spinning would take a core from the cloud.
-            wait_ms = next > 1000 ? (int) (next / 1000) : 1;
+            if (next > 0) {
+                struct timespec pause = {next / 1000000, (next % 1000000) * 1000};
+                nanosleep (&pause, NULL);
+            }
+            which = zpoller_wait (poller, 0);
+            if (!which && (zsock_events (mk_client_sock (client)) & ZMQ_POLLIN))
+                which = mk_client_sock (client);
         }
-        void *which = zpoller_wait (poller, wait_ms);
+        else
+            which = zpoller_wait (poller, 1000);
         int64_t now = zclock_usecs ();
         if (which == mk_client_sock (client)) {
             mk_reply_t reply;
