@@ -14,6 +14,7 @@
 #include "mk_worker.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 
 #define LIST_DEFAULT 100
 #define LIST_MAX 1000
@@ -204,6 +205,23 @@ s_reply (server_t *self, const mk_request_t *request, Maekin__Envelope *reply)
         self->failed = true;
     s_queue (self, request->token, &frame);
     zlistx_purge (self->arena);
+}
+
+//  Queue a reply holding one message of the envelope's oneof. protobuf-c keeps the oneof's
+//  members in one union, so the message is stored once whatever its type; body says which.
+_Static_assert (offsetof (Maekin__Envelope, host_list)
+                    == offsetof (Maekin__Envelope, events_since_reply),
+                "the envelope's oneof members share one place");
+
+static void
+s_reply_body (server_t *self, const mk_request_t *request, int status,
+              Maekin__Envelope__BodyCase body, void *message)
+{
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = status;
+    reply.body_case = body;
+    reply.host_list = (Maekin__HostListRequest *) message;
+    s_reply (self, request, &reply);
 }
 
 static void
@@ -539,11 +557,7 @@ s_handle_host_list (server_t *self, const mk_request_t *request)
     }
     if (list.n_hosts == filter.limit)
         list.next = list.hosts[list.n_hosts - 1]->name;
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST_REPLY;
-    reply.host_list_reply = &list;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_LIST_REPLY, &list);
 }
 
 static void
@@ -558,11 +572,7 @@ s_handle_host_show (server_t *self, const mk_request_t *request)
     }
     Maekin__HostShowReply show = MAEKIN__HOST_SHOW_REPLY__INIT;
     show.host = s_host_msg (self, host);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_SHOW_REPLY;
-    reply.host_show_reply = &show;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_SHOW_REPLY, &show);
 }
 
 typedef struct {
@@ -717,11 +727,7 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
     }
     if (report->full)
         s_reconcile (self, host, report, &answer);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
-    reply.host_register_reply = &answer;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY, &answer);
 }
 
 static void
@@ -748,11 +754,7 @@ s_handle_domain_event (server_t *self, const mk_request_t *request)
         s_vm_set_state (self, vm.name, (vm_state_t) seen, vm.last_task, detail);
     }
     Maekin__DomainEventReply ack = MAEKIN__DOMAIN_EVENT_REPLY__INIT;
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
-    reply.domain_event_reply = &ack;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY, &ack);
 }
 
 //  ---------------------------------------------------------------- requests: templates
@@ -826,11 +828,7 @@ s_handle_template_create (server_t *self, const mk_request_t *request)
     zhashx_update (self->templates, row.name, copy);
     Maekin__TemplateCreateReply created = MAEKIN__TEMPLATE_CREATE_REPLY__INIT;
     created.template_ = s_template_msg (self, &row);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY;
-    reply.template_create_reply = &created;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY, &created);
 }
 
 static void
@@ -850,11 +848,7 @@ s_handle_template_show (server_t *self, const mk_request_t *request)
     }
     Maekin__TemplateShowReply show = MAEKIN__TEMPLATE_SHOW_REPLY__INIT;
     show.template_ = s_template_msg (self, &row);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW_REPLY;
-    reply.template_show_reply = &show;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW_REPLY, &show);
 }
 
 static void
@@ -872,11 +866,7 @@ s_handle_template_delete (server_t *self, const mk_request_t *request)
     }
     zhashx_delete (self->templates, name);
     Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY;
-    reply.template_delete_reply = &deleted;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY, &deleted);
 }
 
 typedef struct {
@@ -906,11 +896,7 @@ s_handle_template_list (server_t *self, const mk_request_t *request)
     list.n_templates = c.count;
     if (c.count == page.limit)
         list.next = list.templates[c.count - 1]->name;
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY;
-    reply.template_list_reply = &list;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY, &list);
 }
 
 //  ---------------------------------------------------------------- requests: VMs
@@ -922,11 +908,7 @@ s_reply_accepted (server_t *self, const mk_request_t *request, uint64_t task,
     Maekin__TaskAccepted accepted = MAEKIN__TASK_ACCEPTED__INIT;
     accepted.task_id = task;
     accepted.vm = s_vm_msg (self, vm);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_ACCEPTED;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED;
-    reply.task_accepted = &accepted;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_ACCEPTED, MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED, &accepted);
 }
 
 static void
@@ -1059,11 +1041,7 @@ s_handle_vm_show (server_t *self, const mk_request_t *request)
     }
     Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
     show.vm = s_vm_msg (self, &vm);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY;
-    reply.vm_show_reply = &show;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY, &show);
 }
 
 static void
@@ -1087,11 +1065,7 @@ s_handle_vm_list (server_t *self, const mk_request_t *request)
     list.n_vms = c.count;
     if (c.count == page.limit)
         list.next = list.vms[c.count - 1]->name;
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_VM_LIST_REPLY;
-    reply.vm_list_reply = &list;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_VM_LIST_REPLY, &list);
 }
 
 //  ---------------------------------------------------------------- requests: tasks, events
@@ -1117,11 +1091,7 @@ s_handle_task_list (server_t *self, const mk_request_t *request)
     list.n_tasks = c.count;
     if (c.count == page.limit)
         list.next = s_strf (self, "%" PRIu64, list.tasks[c.count - 1]->id);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY;
-    reply.task_list_reply = &list;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY, &list);
 }
 
 //  Show a task now, or (wait) when it ends or its wait times out.
@@ -1151,11 +1121,7 @@ s_handle_task_show (server_t *self, const mk_request_t *request, uint64_t id, bo
     }
     Maekin__TaskShowReply show = MAEKIN__TASK_SHOW_REPLY__INIT;
     show.task = s_task_msg (self, &row);
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_SHOW_REPLY;
-    reply.task_show_reply = &show;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TASK_SHOW_REPLY, &show);
 }
 
 static void
@@ -1176,11 +1142,7 @@ s_handle_events_since (server_t *self, const mk_request_t *request)
         s_reply_db_error (self, request);
         return;
     }
-    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-    reply.status = MK_OK;
-    reply.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY;
-    reply.events_since_reply = events;
-    s_reply (self, request, &reply);
+    s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY, events);
     maekin__events_since_reply__free_unpacked (events, NULL);
 }
 
