@@ -6,11 +6,13 @@
 #                                start mariadbd, create the database maekin_test and its
 #                                user; the last line printed is the URL to give mk_db_open
 #   tests/mariadb.sh stop DIR    stop the server started in DIR and wait for it to exit
+#   tests/mariadb.sh kill DIR    SIGKILL it, as a crash would (crash-safety tests)
+#   tests/mariadb.sh resume DIR  start it again on the data it has (after stop or kill)
 #
 # Progress and errors go to stderr, so `url=$(tests/mariadb.sh start DIR)` gets the URL.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
-usage() { echo "usage: tests/mariadb.sh start|stop DIR" >&2; exit 2; }
+usage() { echo "usage: tests/mariadb.sh start|stop|kill|resume DIR" >&2; exit 2; }
 [ $# -eq 2 ] || usage
 cmd=$1
 mkdir -p "$2"
@@ -44,6 +46,31 @@ stop() {
 
 client() { mariadb --no-defaults --protocol=socket --socket="$sock" --user=root "$@"; }
 
+# Starts mariadbd on the datadir in DIR and waits until it answers.
+serve() {
+    mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$sock" \
+        --skip-networking --skip-name-resolve --pid-file="$pidfile" --log-error="$dir/error.log" \
+        --innodb-buffer-pool-size=64M --innodb-log-file-size=16M </dev/null >/dev/null 2>&1 &
+    local pid=$!
+    for _ in $(seq 300); do
+        client -e 'SELECT 1' >/dev/null 2>&1 && break
+        kill -0 "$pid" 2>/dev/null || fail "mariadbd exited at start; see $dir/error.log"
+        sleep 0.1
+    done
+    client -e 'SELECT 1' >/dev/null 2>&1 \
+        || { stop; fail "mariadbd did not accept connections on $sock in 30 s; see $dir/error.log"; }
+}
+
+# SIGKILLs the server, as a crash would, and waits until it is gone.
+crash() {
+    [ -f "$pidfile" ] || fail "no server runs in $dir"
+    local pid
+    pid=$(cat "$pidfile")
+    kill -9 "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$pidfile" "$sock"
+}
+
 start() {
     # The socket's path must fit in sun_path (108 bytes).
     [ ${#sock} -lt 100 ] || fail "socket path '$sock' is too long for a unix socket; use a shorter DIR"
@@ -57,17 +84,7 @@ start() {
         --skip-name-resolve --auth-root-authentication-method=socket --skip-test-db \
         >"$dir/install.log" 2>&1 \
         || fail "mariadb-install-db failed; see $dir/install.log"
-    mariadbd --no-defaults --user=root --datadir="$dir/data" --socket="$sock" \
-        --skip-networking --skip-name-resolve --pid-file="$pidfile" --log-error="$dir/error.log" \
-        --innodb-buffer-pool-size=64M --innodb-log-file-size=16M </dev/null >/dev/null 2>&1 &
-    local pid=$!
-    for _ in $(seq 300); do
-        client -e 'SELECT 1' >/dev/null 2>&1 && break
-        kill -0 "$pid" 2>/dev/null || fail "mariadbd exited at start; see $dir/error.log"
-        sleep 0.1
-    done
-    client -e 'SELECT 1' >/dev/null 2>&1 \
-        || { stop; fail "mariadbd did not accept connections on $sock in 30 s; see $dir/error.log"; }
+    serve
     client <<SQL || { stop; fail "cannot create the test database and user"; }
 CREATE DATABASE $database;
 CREATE USER '$user'@'localhost' IDENTIFIED BY '$password';
@@ -79,5 +96,7 @@ SQL
 case $cmd in
     start) start ;;
     stop) stop ;;
+    kill) crash ;;
+    resume) [ -d "$dir/data" ] || fail "no data in $dir; use start"; serve ;;
     *) usage ;;
 esac

@@ -71,6 +71,7 @@ typedef struct {
     zlistx_t *arena;        //  what the reply being built allocated
     bool failed;            //  a database error spoiled this batch
     bool reload;            //  the state in memory must be read from the database again
+    int db_away;            //  ms to wait before trying the database again; 0 while it works
     int64_t now;            //  unix seconds at the start of this batch
     int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
     int64_t last_tick;      //  when they were last checked (mono ms)
@@ -1489,9 +1490,17 @@ s_batch (server_t *self)
     self->now = zclock_time () / 1000;
     self->failed = false;
     if (mk_db_begin (self->db) != 0) {
-        //  Leave everything queued on the sockets and try again shortly.
-        zclock_sleep (100);
+        //  Leave everything queued on the sockets and try again, less often the longer
+        //  the database is away (each failure is logged where it happened).
+        if (!self->db_away)
+            mk_warn ("controller: the database is unavailable; requests wait");
+        self->db_away = self->db_away ? (self->db_away < 800 ? self->db_away * 2 : 1000) : 100;
+        zclock_sleep (self->db_away);
         return;
+    }
+    if (self->db_away) {
+        mk_info ("controller: the database is back");
+        self->db_away = 0;
     }
     for (void *key = zlistx_first (self->marks); key; key = zlistx_next (self->marks)) {
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
