@@ -504,6 +504,39 @@ s_task_run (server_t *self, host_t *host, const Maekin__TaskDispatchRequest *tas
     free (error);
 }
 
+//  What libvirt on the host has, as it is now.
+static void
+s_handle_domain_list (server_t *self, host_t *host, uint64_t token)
+{
+    agent_libvirt_domain_t *domains = NULL;
+    size_t count = 0;
+    if (agent_libvirt_list (host->libvirt, &domains, &count) != 0) {
+        s_reply_status (self, token, MK_UNAVAILABLE, "host '%s': libvirt cannot list its domains",
+                        host->name);
+        return;
+    }
+    Maekin__Domain *items = (Maekin__Domain *) zmalloc ((count + 1) * sizeof (Maekin__Domain));
+    Maekin__Domain **pointers = (Maekin__Domain **) zmalloc ((count + 1) * sizeof (Maekin__Domain *));
+    for (size_t i = 0; i < count; i++) {
+        items[i] = (Maekin__Domain) MAEKIN__DOMAIN__INIT;
+        items[i].uuid = domains[i].uuid;
+        items[i].name = domains[i].name;
+        items[i].state = (char *) domains[i].state;
+        pointers[i] = &items[i];
+    }
+    Maekin__DomainListReply list = MAEKIN__DOMAIN_LIST_REPLY__INIT;
+    list.domains = pointers;
+    list.n_domains = count;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.status = MK_OK;
+    env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST_REPLY;
+    env.domain_list_reply = &list;
+    mk_worker_reply (self->worker, token, &env);
+    free (pointers);
+    free (items);
+    agent_libvirt_list_free (&domains, count);
+}
+
 static void
 s_handle_request (server_t *self, const mk_request_t *request)
 {
@@ -515,10 +548,14 @@ s_handle_request (server_t *self, const mk_request_t *request)
                         request->service);
         return;
     }
+    if (env->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_LIST) {
+        s_handle_domain_list (self, host, token);
+        return;
+    }
     if (env->body_case != MAEKIN__ENVELOPE__BODY_TASK_DISPATCH) {
         s_reply_status (self, token, MK_BAD_REQUEST,
-                        "'%s' takes task_dispatch requests, not '%s'", host->service,
-                        mk_msg_body_name (env));
+                        "'%s' takes task_dispatch and domain_list requests, not '%s'",
+                        host->service, mk_msg_body_name (env));
         return;
     }
     Maekin__TaskDispatchRequest *task = env->task_dispatch;
@@ -1256,6 +1293,7 @@ typedef struct {
     char error[512];
     char state[32];
     uint64_t task_id;
+    char domains[512];  //  a domain list's "name:state" words
 } s_outcome_t;
 
 //  Sends a request to node/<host> and waits for its reply.
@@ -1291,6 +1329,13 @@ s_call (mk_client_t *client, const char *host, Maekin__Envelope *env)
             snprintf (outcome.error, sizeof outcome.error, "%s", result->error);
             snprintf (outcome.state, sizeof outcome.state, "%s", result->state);
         }
+        if (answer->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_LIST_REPLY)
+            for (size_t i = 0; i < answer->domain_list_reply->n_domains; i++) {
+                Maekin__Domain *d = answer->domain_list_reply->domains[i];
+                size_t used = strlen (outcome.domains);
+                snprintf (outcome.domains + used, sizeof outcome.domains - used, "%s:%s ",
+                          d->name, d->state);
+            }
         mk_reply_clear (&reply);
         return outcome;
     }
@@ -1525,6 +1570,17 @@ agent_server_test (bool verbose)
                verbose);
     s_task_ok (client, "node1", 109, MAEKIN__VM_OP__VM_OP_DESTROY, &web, "stopped",
                verbose);
+    //  What libvirt has, on demand.
+    {
+        Maekin__DomainListRequest domain_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
+        Maekin__Envelope list_env = MAEKIN__ENVELOPE__INIT;
+        list_env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
+        list_env.domain_list = &domain_list;
+        s_outcome_t listed = s_call (client, "node1", &list_env);
+        if (verbose)
+            printf ("  node1 has: %s\n", listed.domains);
+        assert (listed.status == MK_OK && strstr (listed.domains, "web-1:stopped "));
+    }
     s_task_ok (client, "node1", 110, MAEKIN__VM_OP__VM_OP_DELETE, &web, "", verbose);
     //  Create again by its old task id: answered, not done (start then finds nothing).
     again = s_task (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, verbose);
@@ -1562,8 +1618,16 @@ agent_server_test (bool verbose)
     env.vm_show = &show;
     outcome = s_call (client, "node1", &env);
     assert (outcome.status == MK_BAD_REQUEST &&
-            strstr (outcome.reason,
-                    "'node/node1' takes task_dispatch requests, not 'vm_show'"));
+            strstr (outcome.reason, "'node/node1' takes task_dispatch and domain_list "
+                                    "requests, not 'vm_show'"));
+
+    //  Deleted: libvirt's list no longer has it.
+    Maekin__DomainListRequest gone_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
+    env.domain_list = &gone_list;
+    outcome = s_call (client, "node1", &env);
+    assert (outcome.status == MK_OK && !strstr (outcome.domains, "web-1:"));
 
     //  A host that asks again gets a full report at once.
     zstr_sendx (cloud, "SENDFULL", "node1", NULL);

@@ -62,6 +62,8 @@ typedef struct {
     controller_events_t *events;    //  the event streams
     zhashx_t *inflight;     //  task id -> inflight_t (owned)
     zhashx_t *templates;    //  name -> store_template_t (owned): few, read by every create
+    zhashx_t *asks;         //  correlation id of a question to an agent -> the asker's token
+    uint64_t next_ask;      //  the next such correlation id (high bit set: never a task id)
     zlistx_t *waiters;      //  waiter_t (owned)
     zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
     zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
@@ -731,6 +733,36 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
     s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY, &answer);
 }
 
+//  What libvirt on a host has: asked of its agent now; the answer goes to the asker as
+//  the agent gave it (see s_handle_result).
+static void
+s_handle_host_domains (server_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->host_domains->name;
+    sched_host_t *host = controller_sched_host (self->sched, name ? name : "");
+    if (!host) {
+        s_reply_status (self, request, MK_NOT_FOUND, "no host named '%s' (maekinsh host list)",
+                        name ? name : "");
+        return;
+    }
+    if (!host->up) {
+        s_reply_status (self, request, MK_UNAVAILABLE, "host '%s' is down", host->name);
+        return;
+    }
+    Maekin__DomainListRequest list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
+    env.domain_list = &list;
+    char service[80];
+    snprintf (service, sizeof service, "node/%s", host->name);
+    uint64_t corr = (1ULL << 63) | ++self->next_ask;
+    if (mk_client_send_as (self->client, service, corr, &env) != 0) {
+        s_reply_status (self, request, MK_UNAVAILABLE, "cannot reach host '%s'", host->name);
+        return;
+    }
+    zhashx_insert (self->asks, ID_KEY (corr), ID_KEY (request->token));
+}
+
 static void
 s_handle_domain_event (server_t *self, const mk_request_t *request)
 {
@@ -1183,6 +1215,7 @@ s_handle_request (server_t *self, const mk_request_t *request)
         case MAEKIN__ENVELOPE__BODY_HOST_SHOW: s_handle_host_show (self, request); break;
         case MAEKIN__ENVELOPE__BODY_HOST_REGISTER: s_handle_host_register (self, request); break;
         case MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT: s_handle_domain_event (self, request); break;
+        case MAEKIN__ENVELOPE__BODY_HOST_DOMAINS: s_handle_host_domains (self, request); break;
         case MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE: s_handle_template_create (self, request); break;
         case MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST: s_handle_template_list (self, request); break;
         case MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW: s_handle_template_show (self, request); break;
@@ -1209,6 +1242,16 @@ s_handle_request (server_t *self, const mk_request_t *request)
 static void
 s_handle_result (server_t *self, const mk_reply_t *reply)
 {
+    if (reply->corr >> 63) {
+        //  An agent's answer to a question a client asked through us: pass it on.
+        void *token = zhashx_lookup (self->asks, ID_KEY (reply->corr));
+        if (token && !reply->progress) {
+            zframe_t *frame = mk_msg_pack (reply->env);
+            mk_worker_reply_frame (self->worker, (uint64_t) (uintptr_t) token, &frame);
+            zhashx_delete (self->asks, ID_KEY (reply->corr));
+        }
+        return;
+    }
     inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, ID_KEY (reply->corr));
     if (!task) {
         mk_debug ("controller: answer for task %" PRIu64 ", which is over, ignored", reply->corr);
@@ -1615,6 +1658,7 @@ s_server_destroy (server_t *self)
     controller_sched_destroy (&self->sched);
     zhashx_destroy (&self->inflight);
     zhashx_destroy (&self->templates);
+    zhashx_destroy (&self->asks);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->out);
     zlistx_destroy (&self->dispatch);
@@ -1650,6 +1694,11 @@ s_server_init (server_t *self)
     zhashx_set_destructor (self->inflight, s_inflight_free);
     self->templates = zhashx_new ();
     zhashx_set_destructor (self->templates, s_free);
+    self->asks = zhashx_new ();
+    zhashx_set_key_hasher (self->asks, s_id_hash);
+    zhashx_set_key_comparator (self->asks, s_id_compare);
+    zhashx_set_key_duplicator (self->asks, NULL);
+    zhashx_set_key_destructor (self->asks, NULL);
     self->waiters = zlistx_new ();
     zlistx_set_destructor (self->waiters, s_free);
     self->out = zlistx_new ();

@@ -136,6 +136,8 @@ static const cmd_def_t s_commands[] = {
      s_build_list, BODY (HOST_LIST_REPLY), OP (NONE), s_host_states},
     {"host", "show", "NAME", "host", "show one host", s_no_opts, s_build_show,
      BODY (HOST_SHOW_REPLY), OP (NONE), NULL},
+    {"host", "domains", "NAME", "host", "list what libvirt on a host has, asked of it now",
+     s_no_opts, s_build_show, BODY (DOMAIN_LIST_REPLY), OP (NONE), NULL},
     {"template", "create", "NAME", "template", "create a template: the shape of new VMs",
      s_template_create_opts, s_build_template_create, BODY (TEMPLATE_CREATE_REPLY),
      OP (NONE), NULL},
@@ -620,6 +622,7 @@ s_build_show (maekinsh_cmd_t *self, const args_t *args)
     char *name = (char *)args->operand;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     Maekin__HostShowRequest host = MAEKIN__HOST_SHOW_REQUEST__INIT;
+    Maekin__HostDomainsRequest domains = MAEKIN__HOST_DOMAINS_REQUEST__INIT;
     Maekin__TemplateShowRequest template_show = MAEKIN__TEMPLATE_SHOW_REQUEST__INIT;
     Maekin__TemplateDeleteRequest template_delete = MAEKIN__TEMPLATE_DELETE_REQUEST__INIT;
     Maekin__VmShowRequest vm = MAEKIN__VM_SHOW_REQUEST__INIT;
@@ -630,6 +633,11 @@ s_build_show (maekinsh_cmd_t *self, const args_t *args)
         host.name = name;
         env.body_case = BODY (HOST_SHOW);
         env.host_show = &host;
+        break;
+    case BODY (DOMAIN_LIST_REPLY):
+        domains.name = name;
+        env.body_case = BODY (HOST_DOMAINS);
+        env.host_domains = &domains;
         break;
     case BODY (TEMPLATE_SHOW_REPLY):
         template_show.name = name;

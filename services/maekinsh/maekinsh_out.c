@@ -80,6 +80,8 @@ static const table_t s_tables[] = {
       {"IMAGE", "image", COL_TEXT},
       {"OS", "os_type", COL_TEXT},
       {"NETWORK", "network", COL_TEXT}}},
+    {&maekin__domain__descriptor,
+     {{"NAME", "name", COL_TEXT}, {"STATE", "state", COL_TEXT}, {"UUID", "uuid", COL_TEXT}}},
     {&maekin__event__descriptor,
      {{"SEQ", "seq", COL_TEXT},
       {"TIME", "time_us", COL_TIME_US},

@@ -66,6 +66,8 @@ eventually 10 "node2 comes back up" is host node2 state up
 # The restarted agent's test driver starts empty: the controller repairs p5.
 eventually 10 "p5 is repaired (defined and started again) on node2" is vm p5 state running
 expect_ok "the repair is a task" bash -c "$MK_BUILD/maekinsh --bus-endpoint=$BUS task list --vm p5 | grep -q create"
+sh host domains node2 | grep -qE '^p5 +running ' || fail "libvirt on node2 does not run p5: $(sh host domains node2)"
+ok "libvirt on node2 runs p5 again"
 expect_ok "p5 can be stopped again" sh vm stop p5 --wait
 
 # --- the controller killed with tasks accepted but not done
@@ -86,6 +88,15 @@ wait $retry || fail "the retried create failed: $(cat "$T/retry.out")"
 [ "$(sh vm list --name-prefix r1 | tail -n +2 | wc -l)" -eq 1 ] || fail "r1 exists $(sh vm list --name-prefix r1 | tail -n +2 | wc -l) times"
 [ "$(sh task list --vm r1 | tail -n +2 | wc -l)" -eq 1 ] || fail "r1 has $(sh task list --vm r1 | tail -n +2 | wc -l) tasks"
 ok "a request retried after its reply was lost made one VM and one task"
+
+# --- libvirt and the database agree, host by host: nothing missing, nothing extra
+for h in node1 node2 node3; do
+    in_db=$(sh vm list --host $h | tail -n +2 | awk '{ print $1 }' | sort | tr '\n' ' ')
+    in_libvirt=$(sh host domains $h | tail -n +2 | awk '{ print $1 }' | sort | tr '\n' ' ')
+    [ "$in_db" = "$in_libvirt" ] || fail "$h: the database has '$in_db', libvirt '$in_libvirt'"
+    ok "$h: libvirt has exactly the VMs the database places there"
+done
+expect_fail "host domains of an unknown host" 1 "no host named 'node9'" sh host domains node9
 
 # --- bad input at the edges
 expect_fail "maekinsh: unknown command" 2 "unknown" sh fly
