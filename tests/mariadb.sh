@@ -97,6 +97,10 @@ case $cmd in
     start) start ;;
     stop) stop ;;
     kill) crash ;;
-    resume) [ -d "$dir/data" ] || fail "no data in $dir; use start"; serve ;;
+    resume)
+        [ -d "$dir/data" ] || fail "no data in $dir; use start"
+        # Already running: nothing to do (a second server would wait on the first's locks).
+        if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then exit 0; fi
+        serve ;;
     *) usage ;;
 esac

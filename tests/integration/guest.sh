@@ -15,7 +15,7 @@ uri=$(bash "$MK_SRC/tests/guest/libvirtd.sh" start "$lv" 2>"$T/libvirtd-start.lo
     || fail "the private libvirtd did not start: $(tail -n 5 "$T/libvirtd-start.log")"
 uri=${uri##*$'\n'}
 stop_libvirtd() { bash "$MK_SRC/tests/guest/libvirtd.sh" stop "$lv" >/dev/null 2>&1; }
-trap 'stop_libvirtd; cleanup' EXIT
+trap 'rc=$?; stop_libvirtd; cleanup $rc' EXIT
 ok "private libvirtd at $uri"
 
 mkdir -p "$T/consoles"

@@ -18,8 +18,9 @@ fail() {
 }
 ok() { checks=$((checks + 1)); log "ok: $*"; }
 
+# cleanup [STATUS]: a test's own EXIT trap that does more first passes the status on.
 cleanup() {
-    local rc=$?
+    local rc=${1:-$?}
     for name in "${!PIDS[@]}"; do kill -TERM "${PIDS[$name]}" 2>/dev/null; done
     for name in "${!PIDS[@]}"; do
         for _ in $(seq 50); do kill -0 "${PIDS[$name]}" 2>/dev/null || break; sleep 0.1; done

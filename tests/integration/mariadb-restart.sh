@@ -17,7 +17,7 @@ mariadb --no-defaults --protocol=socket --socket="$socket" --user="$user" --pass
     "$database" -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
     || fail "cannot reach the test database"
 # Whatever happens, leave the server running for the tests after this one.
-trap '"$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup' EXIT
+trap 'rc=$?; "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
 
 DB_URL=$url
 start_broker
