@@ -20,6 +20,9 @@
 #define LIST_MAX 1000
 #define WAIT_MAX_MS 300000
 #define TICK_MS 250
+//  A dispatch unanswered this long is sent again (the broker that held it may have died;
+//  agents are idempotent by task id, so a second copy does no harm).
+#define REDISPATCH_MS 10000
 
 //  A task not yet final, as the controller follows it. Rebuilt from the database at start.
 typedef struct {
@@ -33,6 +36,7 @@ typedef struct {
     int64_t deadline;       //  fails after this if unanswered (mono ms)
     int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
     bool sent;              //  a dispatch is on the bus now
+    int64_t sent_at;        //  when it was sent, or last said it is running (mono ms)
     bool marked;            //  its dispatch is recorded in the database
     bool retrying;          //  its id is in the server's retry list
     zframe_t *packed;       //  its dispatch, packed when it was accepted; NULL once sent
@@ -1261,6 +1265,7 @@ s_handle_result (server_t *self, const mk_reply_t *reply)
     if (reply->progress) {
         //  A task that says it works is not overdue.
         task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+        task->sent_at = zclock_mono ();
         s_task_progress (self, task, TASK_RUNNING, true);
         return;
     }
@@ -1331,6 +1336,7 @@ s_dispatch (server_t *self, zlistx_t *marks)
             continue;
         }
         task->sent = true;
+        task->sent_at = zclock_mono ();
         task->retry_at = 0;
         task->attempts++;
         task->deadline = zclock_mono () + self->opts.task_timeout_ms;
@@ -1381,9 +1387,17 @@ s_tick (server_t *self)
     zlistx_t *expired = zlistx_new ();
     if (mono >= self->next_sweep) {
         for (inflight_t *task = (inflight_t *) zhashx_first (self->inflight); task;
-             task = (inflight_t *) zhashx_next (self->inflight))
+             task = (inflight_t *) zhashx_next (self->inflight)) {
             if (task->deadline < mono)
                 zlistx_add_end (expired, task);
+            else if (task->sent && mono - task->sent_at > REDISPATCH_MS) {
+                mk_info ("controller: task %" PRIu64 ": no answer from host '%s' in %d s; "
+                         "sending it again",
+                         task->id, task->host, REDISPATCH_MS / 1000);
+                task->sent = false;
+                s_retry_later (self, task, mono);
+            }
+        }
         self->next_sweep = mono + 1000;
     }
     for (inflight_t *task = (inflight_t *) zlistx_first (expired); task;

@@ -32,7 +32,7 @@ echo "== baselines"
 "$build/bench/bench_libvirt_floor" || exit 1
 "$build/bench/bench_libvirt_floor" -a || exit 1
 
-port=$((20000 + RANDOM % 30000))
+port=$((20000 + RANDOM % 12000))     # below the ephemeral range
 bus=tcp://127.0.0.1:$port
 stream_in=tcp://127.0.0.1:$((port + 1))
 stream_out=tcp://127.0.0.1:$((port + 2))

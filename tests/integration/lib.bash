@@ -38,7 +38,9 @@ trap 'exit 1' INT TERM
 free_port() {
     local p i
     for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 30000))
+        # Below the kernel's ephemeral range (32768 up): a port there may be some
+        # connection's local end, which no connect test sees but bind refuses.
+        p=$((20000 + RANDOM % 12000))
         for i in 0 1 2; do
             (exec 3<>/dev/tcp/127.0.0.1/$((p + i))) 2>/dev/null && continue 2
         done
