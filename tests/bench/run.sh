@@ -130,3 +130,17 @@ tasks -n $((half * 2 > n ? n : half * 2)) -w 100000 -m accept -r $half -p half >
 echo "at half the accept rate: $(cat "$T/out")"
 echo "rss_peak$(rss)"
 stop_cloud
+
+# Crash safety at full size: 1,000 creates while every kind of process is SIGKILLed
+# (tests/integration/crash.sh runs 240 of them in make check).
+echo "== crash safety: CRASH_VMS=${CRASH_VMS:-1000}, controller on MariaDB"
+url=$("$src/tests/mariadb.sh" start "$T/mariadb" 2>"$T/mariadb.log" | tail -n 1) \
+    || { echo "bench: the private MariaDB did not start"; tail -n 5 "$T/mariadb.log"; exit 1; }
+SECONDS=0
+if MK_BUILD=$build MK_TEST_MYSQL_URL=$url CRASH_VMS=${CRASH_VMS:-1000} \
+    bash "$src/tests/integration/crash.sh" > "$T/crash.log" 2>&1; then
+    echo "crash vms=${CRASH_VMS:-1000} seconds=$SECONDS result=ok ($(grep -c 'ok:' "$T/crash.log") checks)"
+else
+    echo "crash vms=${CRASH_VMS:-1000} result=FAILED"; grep -E "FAIL" "$T/crash.log" | head -3
+fi
+"$src/tests/mariadb.sh" stop "$T/mariadb" 2>>"$T/mariadb.log"

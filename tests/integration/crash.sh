@@ -23,8 +23,11 @@ trap 'rc=$?; for c in "${clients[@]}"; do kill "$c" 2>/dev/null; done
       "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
 
 DB_URL=$url
-uri1=$(node node1 64 65536)
-uri2=$(node node2 64 65536)
+# Room for every VM on either host alone (1 vCPU each, four per CPU; 64 MiB each).
+cpus=$(( vms / 4 + 16 ))
+memory=$(( vms * 64 + 8192 ))
+uri1=$(node node1 $cpus $memory)
+uri2=$(node node2 $cpus $memory)
 start_broker
 start_controller
 start_agent node1 "$uri1"
