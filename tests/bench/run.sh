@@ -45,7 +45,7 @@ start_cloud() {
         --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
     PIDS[broker]=$!
     "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in \
-        --db-url="sqlite:$T/var/maekin.db?synchronous=full" --log-level=warn \
+        --db-url="${DB_URL:-sqlite:$T/var/maekin.db?synchronous=full}" --log-level=warn \
         --controller-host_timeout_ms=30000 2>>"$T/controller.log" &
     PIDS[controller]=$!
     local a h list
@@ -131,11 +131,32 @@ echo "at half the accept rate: $(cat "$T/out")"
 echo "rss_peak$(rss)"
 stop_cloud
 
+# The same task path with the controller's state on MariaDB (a private server, InnoDB
+# with its defaults: a durable commit per transaction).
+url=$("$src/tests/mariadb.sh" start "$T/mariadb" 2>"$T/mariadb.log" | tail -n 1) \
+    || { echo "bench: the private MariaDB did not start"; tail -n 5 "$T/mariadb.log"; exit 1; }
+mysql_reset() {
+    local socket=${url##*socket=}
+    mariadb --no-defaults --protocol=socket --socket="$socket" --user=maekin_test \
+        --password=maekin-test-pw maekin_test \
+        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events'
+}
+echo "== maekin on MariaDB: the same, beside the SQLite figures above"
+mysql_reset
+DB_URL=$url start_cloud
+tasks -n $n -w 256 -p m256 > "$T/out" 2>"$T/client.log" || { cat "$T/out"; exit 1; }
+echo "mariadb $(cat "$T/out")"
+stop_cloud
+mysql_reset
+DB_URL=$url start_cloud
+for p in $(seq -f 'agent%g' "$agents"); do kill -STOP "${PIDS[$p]}"; done
+tasks -n $n -w 256 -m accept -p macc > "$T/out" || { cat "$T/out"; exit 1; }
+echo "mariadb $(cat "$T/out")"
+stop_cloud
+
 # Crash safety at full size: 1,000 creates while every kind of process is SIGKILLed
 # (tests/integration/crash.sh runs 240 of them in make check).
 echo "== crash safety: CRASH_VMS=${CRASH_VMS:-1000}, controller on MariaDB"
-url=$("$src/tests/mariadb.sh" start "$T/mariadb" 2>"$T/mariadb.log" | tail -n 1) \
-    || { echo "bench: the private MariaDB did not start"; tail -n 5 "$T/mariadb.log"; exit 1; }
 SECONDS=0
 if MK_BUILD=$build MK_TEST_MYSQL_URL=$url CRASH_VMS=${CRASH_VMS:-1000} \
     bash "$src/tests/integration/crash.sh" > "$T/crash.log" 2>&1; then
