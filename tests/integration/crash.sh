@@ -8,16 +8,7 @@
 . "$(dirname "$0")/lib.bash"
 
 vms=${CRASH_VMS:-240}
-url=${MK_TEST_MYSQL_URL:-}
-[ -n "$url" ] || fail "MK_TEST_MYSQL_URL is not set (tests/run.sh starts a private MariaDB and sets it)"
-socket=$(sed -n 's|.*[?&]socket=\([^&]*\).*|\1|p' <<<"$url")
-server=$(dirname "$socket")
-user=$(sed -n 's|^mysql://\([^:@]*\).*|\1|p' <<<"$url")
-password=$(sed -n 's|^mysql://[^:@]*:\([^@]*\)@.*|\1|p' <<<"$url")
-database=$(sed -n 's|^mysql://[^/]*/\([^?]*\).*|\1|p' <<<"$url")
-mariadb --no-defaults --protocol=socket --socket="$socket" --user="$user" --password="$password" \
-    "$database" -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
-    || fail "cannot reach the test database"
+mysql_fresh
 clients=()
 trap 'rc=$?; for c in "${clients[@]}"; do kill "$c" 2>/dev/null; done
       "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
@@ -36,24 +27,11 @@ up_hosts() { [ "$(sh host list --state up | tail -n +2 | wc -l)" -eq 2 ]; }
 eventually 15 "two hosts are up" up_hosts
 expect_ok "template tiny" sh template create tiny --vcpus 1 --memory 64
 
-create() {
-    local out
-    for _ in $(seq 200); do
-        out=$(sh --timeout-ms 1500 vm create "$1" --template tiny 2>&1) && return 0
-        grep -q "exists already" <<<"$out" && return 0
-        # Transient while a host's agent or the controller restarts: no host up yet.
-        grep -qiE "retry|database|reach|no reply|unavailable|lost|busy|no host that is up" <<<"$out" \
-            || { echo "create $1: $out" >&2; return 1; }
-        sleep 0.2
-    done
-    echo "create $1: gave up: $out" >&2
-    return 1
-}
 per=$(( (vms + 7) / 8 ))
 for c in $(seq 0 7); do
     ( for i in $(seq 0 $((per - 1))); do
           n=$((c * per + i)); [ $n -lt $vms ] || break
-          create "c$n" || exit 1
+          create_until_done "c$n" || exit 1
       done ) 2>>"$T/clients.log" &
     clients+=($!)
 done

@@ -125,3 +125,40 @@ eventually() {
     ok "$what"
 }
 is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
+
+# mysql_fresh: the private MariaDB of tests/run.sh, its tables dropped so the controller
+# migrates a new schema. Sets url (for DB_URL) and server (its directory, for
+# tests/mariadb.sh kill|resume).
+mysql_fresh() {
+    url=${MK_TEST_MYSQL_URL:-}
+    [ -n "$url" ] || fail "MK_TEST_MYSQL_URL is not set (tests/run.sh starts a private MariaDB and sets it)"
+    # mysql://USER:PASSWORD@/DATABASE?socket=PATH, as tests/mariadb.sh prints it.
+    local socket user password database
+    socket=$(sed -n 's|.*[?&]socket=\([^&]*\).*|\1|p' <<<"$url")
+    user=$(sed -n 's|^mysql://\([^:@]*\).*|\1|p' <<<"$url")
+    password=$(sed -n 's|^mysql://[^:@]*:\([^@]*\)@.*|\1|p' <<<"$url")
+    database=$(sed -n 's|^mysql://[^/]*/\([^?]*\).*|\1|p' <<<"$url")
+    [ -n "$socket" ] && [ -n "$user" ] && [ -n "$database" ] || fail "cannot read '$url'"
+    server=$(dirname "$socket")
+    mariadb --no-defaults --protocol=socket --socket="$socket" --user="$user" \
+        --password="$password" "$database" \
+        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
+        || fail "cannot reach the test database"
+}
+
+# create_until_done NAME: creates a VM from 'tiny', retrying what a restart or an
+# outage answers. A retry after "nothing was changed" creates it; one after a lost
+# answer finds it made ("exists already").
+create_until_done() {
+    local out
+    for _ in $(seq 200); do
+        out=$(sh --timeout-ms 1500 vm create "$1" --template tiny 2>&1) && return 0
+        grep -q "exists already" <<<"$out" && return 0
+        # Transient while a host's agent or the controller restarts: no host up yet.
+        grep -qiE "retry|database|reach|no reply|unavailable|lost|busy|no host that is up" <<<"$out" \
+            || { echo "create $1: $out" >&2; return 1; }
+        sleep 0.2
+    done
+    echo "create $1: gave up: $out" >&2
+    return 1
+}

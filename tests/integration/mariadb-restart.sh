@@ -6,16 +6,7 @@
 # one create task, done; no task is left open.
 . "$(dirname "$0")/lib.bash"
 
-url=${MK_TEST_MYSQL_URL:-}
-[ -n "$url" ] || fail "MK_TEST_MYSQL_URL is not set (tests/run.sh starts a private MariaDB and sets it)"
-socket=$(sed -n 's|.*[?&]socket=\([^&]*\).*|\1|p' <<<"$url")
-server=$(dirname "$socket")
-user=$(sed -n 's|^mysql://\([^:@]*\).*|\1|p' <<<"$url")
-password=$(sed -n 's|^mysql://[^:@]*:\([^@]*\)@.*|\1|p' <<<"$url")
-database=$(sed -n 's|^mysql://[^/]*/\([^?]*\).*|\1|p' <<<"$url")
-mariadb --no-defaults --protocol=socket --socket="$socket" --user="$user" --password="$password" \
-    "$database" -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
-    || fail "cannot reach the test database"
+mysql_fresh
 # Whatever happens, leave the server running for the tests after this one.
 trap 'rc=$?; "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
 
@@ -28,23 +19,9 @@ up_hosts() { [ "$(sh host list --state up | tail -n +2 | wc -l)" -eq 2 ]; }
 eventually 10 "two hosts are up" up_hosts
 expect_ok "template tiny" sh template create tiny --vcpus 1 --memory 64
 
-# create NAME: until the cloud says it is done. A retry after "nothing was changed"
-# creates it; a retry after a lost answer finds it made ("exists already").
-create() {
-    local out
-    for _ in $(seq 60); do
-        out=$(sh --timeout-ms 2000 vm create "$1" --template tiny 2>&1) && return 0
-        grep -q "exists already" <<<"$out" && return 0
-        grep -qiE "retry|database|reach|no reply|unavailable" <<<"$out" \
-            || { echo "create $1: $out" >&2; return 1; }
-        sleep 0.2
-    done
-    echo "create $1: gave up: $out" >&2
-    return 1
-}
 clients=()
 for c in $(seq 0 7); do
-    ( for i in $(seq 0 24); do create "v$((c * 25 + i))" || exit 1; done ) 2>>"$T/clients.log" &
+    ( for i in $(seq 0 24); do create_until_done "v$((c * 25 + i))" || exit 1; done ) 2>>"$T/clients.log" &
     clients+=($!)
 done
 sleep 1.5
