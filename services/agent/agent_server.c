@@ -39,6 +39,11 @@
 #define S_FULL_PATIENCE_MS 30000
 //  Names listed in one log line of drift, before "and N more".
 #define S_DRIFT_NAMES 10
+//  Tasks one task_batch may carry.
+#define S_BATCH_MAX 4096
+//  The token of a request that came inside a task_batch: its answer goes into the batch's
+//  reply, not on the bus (the broker's tokens count up from 1 and never reach it).
+#define S_IN_BATCH UINT64_MAX
 
 //  What a request to `cloud` was, kept in its correlation id: kind, host, sequence.
 typedef enum { S_REPORT_LIGHT = 1, S_REPORT_FULL = 2, S_EVENT = 3 } s_kind_t;
@@ -86,7 +91,9 @@ typedef struct {
     size_t host_count;      //  how many
     agent_events_t *events; //  libvirt's event loop thread
     zsock_t *event_pull;    //  its events
-    mk_worker_t *worker;    //  serves node/<host> for every host
+    mk_worker_t *worker;    //  serves node/<host> for every host, and agent/<id>
+    char agent_service[MK_WIRE_SERVICE_MAX + 1]; //  agent/<id>: task batches
+    zframe_t *batch_answer; //  the answer to the batch item being run
     mk_client_t *client;    //  reports and events to `cloud`
     zloop_t *loop;          //  the actor's loop
     zhashx_t *results;      //  "task id" -> zframe_t *, the packed reply
@@ -193,8 +200,8 @@ agent_server_hosts_parse (const char *text, size_t *count, char **error)
                 *error = zsys_sprintf ("'agent/hosts': host '%s' is named twice", name);
         if (*error)
             break;
-        if (found == MK_WIRE_SERVICES_MAX) {
-            *error = zsys_sprintf ("'agent/hosts': more than %d hosts", MK_WIRE_SERVICES_MAX);
+        if (found == AGENT_HOSTS_MAX) {
+            *error = zsys_sprintf ("'agent/hosts': more than %d hosts", AGENT_HOSTS_MAX);
             break;
         }
         hosts[found].name = name;
@@ -234,6 +241,26 @@ agent_server_opts_check (const agent_opts_t *opts)
 //  ---------------------------------------------------------------- replies to tasks
 
 //  Answers a request with a status and a reason.
+//  Answers a request: on the bus, or into the task batch it came in. Takes the frame.
+static void
+s_answer_frame (server_t *self, uint64_t token, zframe_t **frame_p)
+{
+    if (token == S_IN_BATCH) {
+        assert (!self->batch_answer);
+        self->batch_answer = *frame_p;
+        *frame_p = NULL;
+    }
+    else
+        mk_worker_reply_frame (self->worker, token, frame_p);
+}
+
+static void
+s_answer (server_t *self, uint64_t token, Maekin__Envelope *env)
+{
+    zframe_t *frame = mk_msg_pack (env);
+    s_answer_frame (self, token, &frame);
+}
+
 static void s_reply_status (server_t *self, uint64_t token, int status,
                             const char *format, ...)
     __attribute__ ((format (printf, 4, 5)));
@@ -250,7 +277,7 @@ s_reply_status (server_t *self, uint64_t token, int status, const char *format, 
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.status = status;
     env.reason = reason;
-    mk_worker_reply (self->worker, token, &env);
+    s_answer (self, token, &env);
 }
 
 static zframe_t *
@@ -319,7 +346,7 @@ s_task_finish (server_t *self, host_t *host, uint64_t task_id, const char *uuid,
     zframe_t *packed = s_result_pack (task_id, ok, error, state);
     for (size_t i = 0; i < token_count; i++) {
         zframe_t *copy = zframe_dup (packed);
-        mk_worker_reply_frame (self->worker, tokens[i], &copy);
+        s_answer_frame (self, tokens[i], &copy);
     }
     s_result_keep (self, task_id, packed);
 }
@@ -531,11 +558,13 @@ s_handle_domain_list (server_t *self, host_t *host, uint64_t token)
     env.status = MK_OK;
     env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST_REPLY;
     env.domain_list_reply = &list;
-    mk_worker_reply (self->worker, token, &env);
+    s_answer (self, token, &env);
     free (pointers);
     free (items);
     agent_libvirt_list_free (&domains, count);
 }
+
+static void s_handle_batch (server_t *self, const mk_request_t *request);
 
 static void
 s_handle_request (server_t *self, const mk_request_t *request)
@@ -543,6 +572,10 @@ s_handle_request (server_t *self, const mk_request_t *request)
     Maekin__Envelope *env = request->env;
     uint64_t token = request->token;
     host_t *host = s_host_by_service (self, request->service);
+    if (!host && token != S_IN_BATCH && streq (request->service, self->agent_service)) {
+        s_handle_batch (self, request);
+        return;
+    }
     if (!host) {
         s_reply_status (self, token, MK_NOT_FOUND, "this agent does not serve '%s'",
                         request->service);
@@ -564,6 +597,13 @@ s_handle_request (server_t *self, const mk_request_t *request)
                         "a task_dispatch to '%s' has no task_id", host->service);
         return;
     }
+    if (token == S_IN_BATCH && task->op == MAEKIN__VM_OP__VM_OP_STOP) {
+        s_reply_status (self, token, MK_BAD_REQUEST,
+                        "task %" PRIu64 " is a stop, which answers when its guest is off: "
+                        "send it to '%s' on its own, not in a task_batch",
+                        task->task_id, host->service);
+        return;
+    }
     //  A task seen before: its answer, and libvirt is not touched again.
     char key[24];
     s_task_key (task->task_id, key);
@@ -572,7 +612,7 @@ s_handle_request (server_t *self, const mk_request_t *request)
         mk_debug ("agent_server: task %" PRIu64 " again; answered as before",
                   task->task_id);
         zframe_t *copy = zframe_dup (done);
-        mk_worker_reply_frame (self->worker, token, &copy);
+        s_answer_frame (self, token, &copy);
         return;
     }
     stop_t *stop = (stop_t *)zhashx_lookup (self->stops, key);
@@ -608,6 +648,65 @@ s_handle_request (server_t *self, const mk_request_t *request)
         return;
     }
     s_task_run (self, host, task, token);
+}
+
+//  A task_batch to agent/<id>: each item runs as if it came on its own, in order, and
+//  the one reply carries every item's answer in the same order.
+static void
+s_handle_batch (server_t *self, const mk_request_t *request)
+{
+    const Maekin__Envelope *env = request->env;
+    if (env->body_case != MAEKIN__ENVELOPE__BODY_TASK_BATCH) {
+        s_reply_status (self, request->token, MK_BAD_REQUEST,
+                        "'%s' takes task_batch requests, not '%s'", self->agent_service,
+                        mk_msg_body_name (env));
+        return;
+    }
+    const Maekin__TaskBatchRequest *batch = env->task_batch;
+    if (batch->n_items > S_BATCH_MAX) {
+        s_reply_status (self, request->token, MK_BAD_REQUEST,
+                        "a task_batch of %zu tasks; an agent takes at most %d in one",
+                        batch->n_items, S_BATCH_MAX);
+        return;
+    }
+    zframe_t **answers = (zframe_t **)zmalloc ((batch->n_items + 1) * sizeof (zframe_t *));
+    ProtobufCBinaryData *replies = (ProtobufCBinaryData *)zmalloc (
+        (batch->n_items + 1) * sizeof (ProtobufCBinaryData));
+    for (size_t i = 0; i < batch->n_items; i++) {
+        const Maekin__TaskBatchItem *item = batch->items[i];
+        const char *why = NULL;
+        mk_request_t inner = {.token = S_IN_BATCH};
+        inner.env = mk_msg_unpack (item->request.data, item->request.len, &why);
+        if (!inner.env)
+            s_reply_status (self, S_IN_BATCH, MK_BAD_REQUEST,
+                            "item %zu of a task_batch: %s", i, why);
+        else if (!item->service || strlen (item->service) >= sizeof inner.service)
+            s_reply_status (self, S_IN_BATCH, MK_BAD_REQUEST,
+                            "item %zu of a task_batch names no service", i);
+        else {
+            snprintf (inner.service, sizeof inner.service, "%s", item->service);
+            s_handle_request (self, &inner);
+        }
+        mk_msg_free (&inner.env);
+        //  Every path through s_handle_request answers once; a batch item is no exception.
+        assert (self->batch_answer);
+        answers[i] = self->batch_answer;
+        self->batch_answer = NULL;
+        replies[i].data = zframe_data (answers[i]);
+        replies[i].len = zframe_size (answers[i]);
+    }
+    Maekin__TaskBatchReply reply = MAEKIN__TASK_BATCH_REPLY__INIT;
+    reply.replies = replies;
+    reply.n_replies = batch->n_items;
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    answer.status = MK_OK;
+    answer.body_case = MAEKIN__ENVELOPE__BODY_TASK_BATCH_REPLY;
+    answer.task_batch_reply = &reply;
+    mk_worker_reply (self->worker, request->token, &answer);
+    for (size_t i = 0; i < batch->n_items; i++)
+        zframe_destroy (&answers[i]);
+    free (answers);
+    free (replies);
 }
 
 static int
@@ -653,6 +752,7 @@ s_report (server_t *self, host_t *host, bool full)
     Maekin__HostRegisterRequest report = MAEKIN__HOST_REGISTER_REQUEST__INIT;
     report.host = &info;
     report.full = full;
+    report.agent = self->agent_service;
     Maekin__Domain *items = NULL;
     Maekin__Domain **pointers = NULL;
     if (full) {
@@ -1000,9 +1100,9 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     self->heartbeat_ms =
         opts->heartbeat_ms > 0 ? opts->heartbeat_ms : MK_WIRE_HEARTBEAT_MS;
     self->stop_timer = -1;
-    if (opts->host_count < 1 || opts->host_count > MK_WIRE_SERVICES_MAX) {
+    if (opts->host_count < 1 || opts->host_count > AGENT_HOSTS_MAX) {
         *error = zsys_sprintf ("agent_server: %zu hosts; an agent serves 1..%d",
-                           opts->host_count, MK_WIRE_SERVICES_MAX);
+                           opts->host_count, AGENT_HOSTS_MAX);
         s_server_destroy (&self);
         return NULL;
     }
@@ -1046,10 +1146,19 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
                      host->name, host->uri, host->vcpus, host->memory_mb);
     }
 
-    const char **services = (const char **)zmalloc (self->host_count * sizeof (char *));
+    //  The process's own service, for task batches: unique to this run of this process.
+    char machine[64] = "localhost";
+    if (gethostname (machine, sizeof machine) != 0)
+        snprintf (machine, sizeof machine, "localhost");
+    machine[sizeof machine - 1] = 0;
+    snprintf (self->agent_service, sizeof self->agent_service, "agent/%.40s-%d-%04x",
+              machine, (int)getpid (), (unsigned)randof (0x10000));
+    const char **services =
+        (const char **)zmalloc ((self->host_count + 1) * sizeof (char *));
     for (size_t i = 0; i < self->host_count; i++)
         services[i] = self->hosts[i].service;
-    self->worker = mk_worker_new (self->endpoint, services, self->host_count);
+    services[self->host_count] = self->agent_service;
+    self->worker = mk_worker_new (self->endpoint, services, self->host_count + 1);
     free (services);
     self->client = self->worker ? mk_client_new (self->endpoint) : NULL;
     if (!self->client) {
@@ -1131,6 +1240,7 @@ typedef struct {
     uint64_t memory_mb;
     char domains[1024]; //  names of the last full report, each followed by ','
     bool send_full;     //  answer the next light report with send_full
+    char agent[64];     //  the agent's own service, as the reports name it
 } s_heard_t;
 
 //  The fake `cloud`: answers reports and events, and records them. Pipe commands:
@@ -1170,6 +1280,8 @@ s_cloud_actor (zsock_t *pipe, void *args)
                     heard->send_full = true;
                 if (streq (command, "SENDFULL"))
                     zstr_send (pipe, "OK");
+                else if (streq (command, "AGENT"))
+                    zstr_send (pipe, heard ? heard->agent : "");
                 else if (heard)
                     zstr_sendf (pipe, "%zu %zu %" PRIu32 " %" PRIu64 " [%s]",
                                 heard->fulls, heard->lights, heard->vcpus,
@@ -1199,6 +1311,8 @@ s_cloud_actor (zsock_t *pipe, void *args)
                     heard = (s_heard_t *)zmalloc (sizeof (s_heard_t));
                     zhashx_insert (hosts, report->host->name, heard);
                 }
+                snprintf (heard->agent, sizeof heard->agent, "%s",
+                          report->agent ? report->agent : "");
                 if (report->full) {
                     heard->fulls++;
                     heard->vcpus = report->host->vcpus;
@@ -1341,6 +1455,20 @@ s_call (mk_client_t *client, const char *host, Maekin__Envelope *env)
     }
 }
 
+//  One item of a task batch: a task_dispatch to node/<host>, packed.
+static zframe_t *
+s_batch_item (uint64_t task_id, int op, const Maekin__VmSpec *spec)
+{
+    Maekin__TaskDispatchRequest task = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+    task.task_id = task_id;
+    task.op = (Maekin__VmOp)op;
+    task.vm = (Maekin__VmSpec *)spec;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+    env.task_dispatch = &task;
+    return mk_msg_pack (&env);
+}
+
 static s_outcome_t
 s_task (mk_client_t *client, const char *host, uint64_t task_id, int op,
         const Maekin__VmSpec *spec, bool verbose)
@@ -1441,16 +1569,16 @@ s_test_parse (bool verbose)
             printf ("  %s\n", error);
         free (error);
     }
-    //  65 hosts is one too many for a READY.
+    //  64 hosts is one too many: with the agent's own service, 65 for a READY.
     zchunk_t *many = zchunk_new (NULL, 1024);
-    for (int i = 0; i < 65; i++) {
+    for (int i = 0; i < 64; i++) {
         char pair[32];
         snprintf (pair, sizeof pair, "%sh%d=test:///default", i ? "," : "", i);
         zchunk_extend (many, pair, strlen (pair));
     }
     zchunk_extend (many, "", 1);
     hosts = agent_server_hosts_parse ((char *)zchunk_data (many), &count, &error);
-    assert (!hosts && strstr (error, "more than 64 hosts"));
+    assert (!hosts && strstr (error, "more than 63 hosts"));
     free (error);
     zchunk_destroy (&many);
 
@@ -1592,6 +1720,104 @@ agent_server_test (bool verbose)
     //  The same failure, asked again, is the same answer.
     again = s_task (client, "node1", 111, MAEKIN__VM_OP__VM_OP_START, &web, verbose);
     assert (!again.ok && streq (again.error, outcome.error));
+
+    //  A task batch to the agent's own service: each item is answered in order, exactly
+    //  as it would be on its own.
+    {
+        zstr_sendx (cloud, "AGENT", "node1", NULL);
+        char *own = zstr_recv (cloud);
+        if (verbose)
+            printf ("  the agent's own service: %s\n", own);
+        assert (own && strncmp (own, "agent/", 6) == 0 && strlen (own) > 6);
+        Maekin__VmSpec one = web, two = web;
+        one.name = "batch-1";
+        one.uuid = "6a1f0c4e-2b3d-4e5f-8a9b-0c1d2e3f4a51";
+        two.name = "batch-2";
+        two.uuid = "6a1f0c4e-2b3d-4e5f-8a9b-0c1d2e3f4a52";
+        struct {
+            const char *service;
+            zframe_t *request;
+        } items[] = {
+            {"node/node1", s_batch_item (301, MAEKIN__VM_OP__VM_OP_CREATE, &one)},
+            {"node/node2", s_batch_item (302, MAEKIN__VM_OP__VM_OP_CREATE, &two)},
+            {"node/node1", s_batch_item (301, MAEKIN__VM_OP__VM_OP_CREATE, &one)},
+            {"node/node1", s_batch_item (303, MAEKIN__VM_OP__VM_OP_STOP, &one)},
+            {"node/node1", zframe_new ("\xff\xff garbage", 10)},
+            {"node/nowhere", s_batch_item (304, MAEKIN__VM_OP__VM_OP_START, &one)},
+            {"node/node1", s_batch_item (305, MAEKIN__VM_OP__VM_OP_DESTROY, &one)},
+        };
+        enum { N = sizeof items / sizeof items[0] };
+        Maekin__TaskBatchItem item[N];
+        Maekin__TaskBatchItem *pointers[N];
+        for (size_t i = 0; i < N; i++) {
+            item[i] = (Maekin__TaskBatchItem)MAEKIN__TASK_BATCH_ITEM__INIT;
+            item[i].service = (char *)items[i].service;
+            item[i].request.data = zframe_data (items[i].request);
+            item[i].request.len = zframe_size (items[i].request);
+            pointers[i] = &item[i];
+        }
+        Maekin__TaskBatchRequest batch = MAEKIN__TASK_BATCH_REQUEST__INIT;
+        batch.items = pointers;
+        batch.n_items = N;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_TASK_BATCH;
+        env.task_batch = &batch;
+        Maekin__Envelope *reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
+        assert (reply && reply->status == MK_OK);
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_TASK_BATCH_REPLY);
+        assert (reply->task_batch_reply->n_replies == N);
+        Maekin__Envelope *answers[N];
+        for (size_t i = 0; i < N; i++) {
+            ProtobufCBinaryData *bytes = &reply->task_batch_reply->replies[i];
+            answers[i] = mk_msg_unpack (bytes->data, bytes->len, NULL);
+            assert (answers[i]);
+            if (verbose)
+                printf ("  batch item %zu: %d %s%s\n", i, answers[i]->status,
+                        answers[i]->reason ? answers[i]->reason : "",
+                        answers[i]->task_result ? answers[i]->task_result->state : "");
+        }
+        for (size_t i = 0; i < N; i++)
+            if (i != 3 && i != 4 && i != 5)
+                assert (answers[i]->status == MK_OK && answers[i]->task_result->ok);
+        assert (answers[0]->task_result->task_id == 301 &&
+                streq (answers[0]->task_result->state, "running"));
+        assert (answers[1]->task_result->task_id == 302 &&
+                streq (answers[1]->task_result->state, "running"));
+        //  A task seen before: the same answer, libvirt not touched again.
+        assert (answers[2]->task_result->task_id == 301 &&
+                streq (answers[2]->task_result->state, "running"));
+        assert (answers[3]->status == MK_BAD_REQUEST &&
+                strstr (answers[3]->reason, "on its own, not in a task_batch"));
+        assert (answers[4]->status == MK_BAD_REQUEST &&
+                strstr (answers[4]->reason, "item 4 of a task_batch"));
+        assert (answers[5]->status == MK_NOT_FOUND &&
+                strstr (answers[5]->reason, "does not serve 'node/nowhere'"));
+        assert (answers[6]->task_result->task_id == 305 &&
+                streq (answers[6]->task_result->state, "stopped"));
+        for (size_t i = 0; i < N; i++)
+            mk_msg_free (&answers[i]);
+        mk_msg_free (&reply);
+        //  A batch goes to the agent's service, and only a batch does.
+        outcome = s_call (client, "node1", &env);
+        assert (outcome.status == MK_BAD_REQUEST &&
+                strstr (outcome.reason, "takes task_dispatch and domain_list"));
+        for (size_t i = 0; i < N; i++)
+            zframe_destroy (&items[i].request);
+        Maekin__TaskDispatchRequest lone = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+        lone.task_id = 306;
+        lone.op = MAEKIN__VM_OP__VM_OP_START;
+        lone.vm = &one;
+        env = (Maekin__Envelope)MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+        env.task_dispatch = &lone;
+        reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
+        assert (reply && reply->status == MK_BAD_REQUEST &&
+                strstr (reply->reason, "takes task_batch requests"));
+        mk_msg_free (&reply);
+        s_task_ok (client, "node1", 307, MAEKIN__VM_OP__VM_OP_DELETE, &one, "", verbose);
+        s_task_ok (client, "node2", 308, MAEKIN__VM_OP__VM_OP_DELETE, &two, "", verbose);
+        zstr_free (&own);
+    }
 
     //  A spec agent_domxml refuses fails the task with its reason.
     Maekin__VmSpec bad = web;

@@ -9,6 +9,7 @@
 #define AGENT_SERVER_H_INCLUDED
 
 #include "maekin.h"
+#include "mk_wire.h"
 
 //  The results of this many finished tasks are remembered to answer a repeated task.
 #define AGENT_SERVER_RESULTS 65536
@@ -16,6 +17,10 @@
 //  The longest report period and graceful stop the options take.
 #define AGENT_REPORT_MS_MAX 3600000
 #define AGENT_STOP_S_MAX    86400
+
+//  Hosts one agent drives: each is a service in the worker's READY, and so is the
+//  agent's own (agent/<id>, for task batches).
+#define AGENT_HOSTS_MAX (MK_WIRE_SERVICES_MAX - 1)
 
 //  One host the agent drives.
 typedef struct {
@@ -25,7 +30,7 @@ typedef struct {
 
 typedef struct {
     const char *endpoint;      //  the broker's request endpoint
-    const agent_host_t *hosts; //  the hosts, 1..64
+    const agent_host_t *hosts; //  the hosts, 1..AGENT_HOSTS_MAX
     size_t host_count;
     const char *domain_type; //  kvm (NULL or ""), qemu or test: see agent_domxml
     const char *console_dir; //  NULL/"" for a pty console, else a directory for logs

@@ -9,6 +9,8 @@
 typedef struct {
     char name[64];          //  the host's name (its agent serves node/<name>)
     char uri[256];          //  the libvirt URI its agent drives
+    char agent[64];         //  its agent process's service (agent/<id>), for task batches;
+                            //  "" if unknown or the agent takes none
     bool up;                //  its agent reported within the host timeout
     uint32_t vcpus;         //  physical CPUs
     uint64_t memory_mb;     //  physical memory
