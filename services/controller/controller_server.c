@@ -11,6 +11,7 @@
 #include "mk_msg.h"
 #include "mk_name.h"
 #include "mk_sock.h"
+#include "mk_uuid.h"
 #include "mk_wire.h"
 #include "mk_worker.h"
 
@@ -727,7 +728,12 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
     }
     Maekin__Host *h = report->host;
     sched_host_t *host = controller_sched_require (self->sched, h->name);
-    snprintf (host->agent, sizeof host->agent, "%s", agent);
+    //  Another agent process than the one whose full report we had (or none since we
+    //  started): it may have restarted, on a libvirt that lost domains, between two light
+    //  reports. Known once its full report is in.
+    bool new_agent = *agent && strcmp (host->agent, agent) != 0;
+    if (report->full)
+        snprintf (host->agent, sizeof host->agent, "%s", agent);
     bool was_up = host->up;
     bool changed = host->vcpus != h->vcpus || host->memory_mb != h->memory_mb
                    || strcmp (host->uri, h->uri ? h->uri : "") != 0;
@@ -748,19 +754,19 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
         if (store_host_save (self->db, &row) < 0)
             self->failed = true;
     }
-    if (!was_up) {
-        if (!report->full) {
-            //  Up again, but we do not know what it runs: ask for the full report first.
-            answer.send_full = true;
-            Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-            reply.status = MK_OK;
-            reply.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
-            reply.host_register_reply = &answer;
-            s_reply (self, request, &reply);
-            return;
-        }
-        s_host_state (self, host, true, "its agent reported");
+    if (!report->full && (!was_up || new_agent)) {
+        //  Up again, or served by a new agent process, and we do not know what it runs:
+        //  ask for the full report first.
+        if (was_up)
+            mk_info ("controller: host '%s' has a new agent (%s); asking for its domains",
+                     host->name, agent);
+        answer.send_full = true;
+        s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY,
+                      &answer);
+        return;
     }
+    if (!was_up)
+        s_host_state (self, host, true, "its agent reported");
     if (report->full)
         s_reconcile (self, host, report, &answer);
     s_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY, &answer);
@@ -1021,12 +1027,12 @@ s_handle_vm_create (server_t *self, const mk_request_t *request)
     snprintf (vm.template_, sizeof vm.template_, "%s", t.name);
     snprintf (vm.host, sizeof vm.host, "%s", host->name);
     snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (VM_CREATING));
-    zuuid_t *uuid = zuuid_new ();
-    snprintf (vm.uuid, sizeof vm.uuid, "%s", zuuid_str_canonical (uuid));
+    mk_uuid_t uuid;
+    mk_uuid_new (&uuid);
+    snprintf (vm.uuid, sizeof vm.uuid, "%s", uuid.text);
     //  A locally administered MAC in QEMU's range, from the UUID's random bytes.
-    const byte *bytes = zuuid_data (uuid);
-    snprintf (vm.mac, sizeof vm.mac, "52:54:00:%02x:%02x:%02x", bytes[13], bytes[14], bytes[15]);
-    zuuid_destroy (&uuid);
+    snprintf (vm.mac, sizeof vm.mac, "52:54:00:%02x:%02x:%02x", uuid.bytes[13],
+              uuid.bytes[14], uuid.bytes[15]);
     vm_transition_t to;
     controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
     uint64_t task
@@ -2085,9 +2091,10 @@ s_call (mk_client_t *client, Maekin__Envelope *env)
 }
 
 //  Registers host n1 (32 CPUs, 8 GiB) with its agent's service for batches, if any;
-//  returns the status.
+//  returns the status, and whether the controller asks for a full report.
 static int
-s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent)
+s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent,
+               bool *send_full)
 {
     Maekin__Host host = MAEKIN__HOST__INIT;
     host.name = "n1";
@@ -2109,6 +2116,8 @@ s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent
     env.host_register = &report;
     Maekin__Envelope *reply = s_call (client, &env);
     int status = reply->status;
+    if (send_full)
+        *send_full = status == MK_OK && reply->host_register_reply->send_full;
     mk_msg_free (&reply);
     return status;
 }
@@ -2116,7 +2125,7 @@ s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent
 static void
 s_register (mk_client_t *client, bool full, size_t domains)
 {
-    assert (s_register_as (client, full, domains, NULL) == MK_OK);
+    assert (s_register_as (client, full, domains, NULL, NULL) == MK_OK);
 }
 
 //  Sends a VM action; returns the status, and the task id in *task.
@@ -2367,15 +2376,24 @@ controller_server_test (bool verbose)
 
     //  An agent process that names its own service gets a batch's tasks in one message;
     //  each task ends on its own item's answer.
-    assert (s_register_as (client, true, 0, "node/n1") == MK_BAD_REQUEST);
-    assert (s_register_as (client, true, 0, "agent/") == MK_BAD_REQUEST);
-    assert (s_register_as (client, true, 0, "agent/fake") == MK_OK);
+    assert (s_register_as (client, true, 0, "node/n1", NULL) == MK_BAD_REQUEST);
+    assert (s_register_as (client, true, 0, "agent/", NULL) == MK_BAD_REQUEST);
+    //  A light report from another agent process than the last full one's: it may have
+    //  restarted on a libvirt that lost domains, so the controller asks what it has,
+    //  until it hears.
+    bool send_full = false;
+    assert (s_register_as (client, true, 0, "agent/old", &send_full) == MK_OK && !send_full);
+    assert (s_register_as (client, false, 0, "agent/old", &send_full) == MK_OK && !send_full);
+    assert (s_register_as (client, false, 0, "agent/fake", &send_full) == MK_OK && send_full);
+    assert (s_register_as (client, false, 0, "agent/fake", &send_full) == MK_OK && send_full);
+    assert (s_register_as (client, true, 0, "agent/fake", &send_full) == MK_OK && !send_full);
+    assert (s_register_as (client, false, 0, "agent/fake", &send_full) == MK_OK && !send_full);
     //  Two creates at once are one batch of the controller's unless it happened to read
     //  the first alone: a few rounds make that certain.
     for (int round = 0; round < 10 && !s_fake_batches; round++) {
-        char names[2][16];
+        char names[2][24];
         snprintf (names[0], sizeof names[0], "b-%d", round);
-        snprintf (names[1], sizeof names[1], "bad-%d", round);
+        snprintf (names[1], sizeof names[1], "bad-b%d", round);
         uint64_t tasks[2];
         for (int i = 0; i < 2; i++) {
             Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;

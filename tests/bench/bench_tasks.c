@@ -4,7 +4,9 @@
     stream, as a dashboard would.
 
     usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] [-m done|accept]
-                       [-r RATE] [-t TEMPLATE] [-p PREFIX]
+                       [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]
+    -l FILE:   write each request's send time and latencies (usecs from the start) to
+               FILE, to see where the slow ones fall;
     -r RATE:   send at most RATE requests a second (open loop, for latency at a set load);
     -m done:   the window counts tasks not yet done (the done rate);
     -m accept: the window counts requests not yet accepted (the durable accept rate). */
@@ -44,17 +46,18 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] "
-                  "[-m done|accept] [-r RATE] [-t TEMPLATE] [-p PREFIX]\n");
+                  "[-m done|accept] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]\n");
 }
 
 int
 main (int argc, char **argv)
 {
     const char *endpoint = NULL, *stream = NULL, *template_ = "tiny", *prefix = "bench";
+    const char *log_path = NULL;
     int count = 2000, window = 1, rate = 0;
     bool accept_mode = false;
     int opt;
-    while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:h")) != -1) {
+    while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:h")) != -1) {
         switch (opt) {
             case 'e': endpoint = optarg; break;
             case 's': stream = optarg; break;
@@ -64,6 +67,7 @@ main (int argc, char **argv)
             case 'r': rate = atoi (optarg); break;
             case 't': template_ = optarg; break;
             case 'p': prefix = optarg; break;
+            case 'l': log_path = optarg; break;
             case 'h': s_usage (stdout); return 0;
             default: s_usage (stderr); return 2;
         }
@@ -192,6 +196,15 @@ main (int argc, char **argv)
         }
     }
     int64_t elapsed = zclock_usecs () - start;
+    FILE *log = log_path ? fopen (log_path, "w") : NULL;
+    if (log_path && !log)
+        fprintf (stderr, "bench_tasks: cannot write '%s'\n", log_path);
+    for (int i = 0; log && i < count; i++)
+        fprintf (log, "%" PRId64 " %" PRId64 " %" PRId64 "\n", items[i].sent - start,
+                 items[i].accepted ? items[i].accepted - items[i].sent : -1,
+                 items[i].done ? items[i].done - items[i].sent : -1);
+    if (log)
+        fclose (log);
     int64_t *accept_lat = (int64_t *) malloc ((size_t) count * sizeof (int64_t));
     int64_t *done_lat = (int64_t *) malloc ((size_t) count * sizeof (int64_t));
     size_t na = 0, nd = 0;

@@ -78,7 +78,16 @@ eventually 30 "every VM runs" all_running
 for h in node1 node2; do
     in_db=$(sh vm list --host $h | tail -n +2 | awk '{ print $1 }' | sort | tr '\n' ' ')
     in_libvirt=$(sh host domains $h | tail -n +2 | awk '{ print $1 }' | sort | tr '\n' ' ')
-    [ "$in_db" = "$in_libvirt" ] || fail "$h: the database and libvirt differ: $(diff <(tr ' ' '\n' <<<"$in_db") <(tr ' ' '\n' <<<"$in_libvirt") | head -5)"
+    if [ "$in_db" != "$in_libvirt" ]; then
+        # What happened to the first VMs that differ, for whoever reads the failure.
+        for vm in $(diff <(tr ' ' '\n' <<<"$in_db") <(tr ' ' '\n' <<<"$in_libvirt") \
+                | sed -n 's/^[<>] //p' | head -2); do
+            echo "--- tasks and events of $vm" >&2
+            sh task list --vm "$vm" >&2
+            sh event list event.vm | awk -v vm="$vm" '$0 ~ " "vm" " || NR == 1' >&2
+        done
+        fail "$h: the database and libvirt differ: $(diff <(tr ' ' '\n' <<<"$in_db") <(tr ' ' '\n' <<<"$in_libvirt") | head -5)"
+    fi
     ok "$h: libvirt has exactly the VMs the database places there"
 done
 sh --output json task list > "$T/tasks.json" || fail "task list"
