@@ -304,6 +304,26 @@ mk_db_begin (mk_db_t *self)
     return -1;
 }
 
+char *
+mk_db_url_safe (const char *url)
+{
+    const char *at = strchr (url, '@');
+    const char *scheme = strstr (url, "://");
+    if (at && scheme && scheme < at)
+        return zsys_sprintf ("%.*s://...@%s", (int) (scheme - url), url, at + 1);
+    return strdup (url);
+}
+
+int
+mk_db_begin_snapshot (mk_db_t *self)
+{
+    assert (self);
+    if (s_exec (self, self->driver->snapshot_sql) == 0)
+        return 0;
+    mk_error ("db: cannot begin a read transaction: %s", self->error);
+    return -1;
+}
+
 int
 mk_db_commit (mk_db_t *self)
 {

@@ -36,6 +36,9 @@ typedef struct _mk_stmt_t mk_stmt_t;
 //  the rest of the transaction fail (the server has rolled it back).
 mk_db_t *mk_db_open (const char *url, char **error);
 
+//  The URL as it may be shown: without the credentials of a mysql:// URL (a new string).
+char *mk_db_url_safe (const char *url);
+
 //  Set up the client libraries' global state in this thread. Call it in main () (or the
 //  thread that outlives the others) before a thread of its own opens a database: the
 //  MySQL client initialises OpenSSL, whose state belongs to the thread that made it and
@@ -65,6 +68,9 @@ int mk_db_latest_version (void);
 //  back when no transaction is open (the database may have ended it after an I/O error)
 //  is a no-op that returns 0, so a cleanup path can always call it.
 int mk_db_begin (mk_db_t *self);
+//  Start a transaction that only reads, and reads one consistent snapshot throughout
+//  (while others write); end it with mk_db_rollback. 0 or -1.
+int mk_db_begin_snapshot (mk_db_t *self);
 int mk_db_commit (mk_db_t *self);
 int mk_db_rollback (mk_db_t *self);
 
@@ -108,6 +114,15 @@ int mk_db_changes (mk_db_t *self);
 //  The last error's text ("" if none yet), e.g. for a reply to a client.
 const char *mk_db_error (mk_db_t *self);
 
+//  Copy every row of the cloud's tables from one database to another (any backends,
+//  both at this program's schema version): `from` read in one consistent snapshot, so
+//  a controller may keep writing it meanwhile; `to` written in one transaction, all or
+//  nothing. `to` must hold no rows, unless `replace`: then its rows are deleted first,
+//  in the same transaction. Returns the number of rows copied, or -1 with *error (a
+//  new string, one line). See mk_db_copy.c.
+int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error);
+
 void mk_db_test (bool verbose);
+void mk_db_copy_test (bool verbose);
 
 #endif

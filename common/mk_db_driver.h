@@ -25,10 +25,22 @@ typedef struct {
 //  The schema's migrations in order (mk_db_schema.c); *count gets their number.
 const mk_db_migration_t *mk_db_schema (size_t *count);
 
+//  A table of the latest schema as mk_db_copy moves it: its columns, and each one's
+//  kind, one letter per column: 'i' an integer, 't' text, 'b' a blob.
+typedef struct {
+    const char *name;
+    const char *columns; //  "id, name, ...", in the order of kinds
+    const char *kinds;   //  "it..."
+} mk_db_table_t;
+
+//  Every table of the latest schema but meta, parents before the rows that name them.
+const mk_db_table_t *mk_db_tables (size_t *count);
+
 typedef struct {
     const char *name;          //  the URL scheme, and what mk_db_backend () says
     mk_db_dialect_t dialect;   //  which text of each migration to run
     const char *begin_sql;     //  starts a transaction that will write
+    const char *snapshot_sql;  //  starts a transaction that reads one consistent snapshot
     const char *has_table_sql; //  one parameter, a table name: a row if it exists
     const char *const *options; //  the URL options it knows, NULL-terminated
 

@@ -43,6 +43,10 @@ typedef bool my_bool; //  MySQL 8 dropped the type its MYSQL_BIND used to take
 #define CONNECT_TIMEOUT_SECS 5
 
 #define BEGIN_SQL "START TRANSACTION"
+//  Our sessions read committed rows; one consistent snapshot needs repeatable read,
+//  set for this one transaction just before it starts.
+#define SNAPSHOT_SQL "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+#define SNAPSHOT_LEVEL_SQL "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 
 //  Each new session: compare and store as SQLite does (strict: a value too long for its
 //  column is an error, not cut short), and READ COMMITTED. The controller is the only
@@ -490,8 +494,9 @@ s_exec_operation (s_conn_t *self, void *sql, unsigned *code)
     return s_query (self, (const char *)sql, code);
 }
 
+//  Starts a transaction with begin_sql or snapshot_sql.
 static int
-s_begin (s_conn_t *self)
+s_begin (s_conn_t *self, const char *sql)
 {
     if (self->transaction && !self->aborted) {
         s_set_error (self, "cannot start a transaction within a transaction");
@@ -501,7 +506,11 @@ s_begin (s_conn_t *self)
     //  was lost.
     self->transaction = false;
     self->aborted = NULL;
-    if (s_run (self, s_exec_operation, (void *)BEGIN_SQL))
+    //  The level is set for the next transaction only; both on one connection, so the
+    //  first is run again if the connection must be made again before the second.
+    bool snapshot = streq (sql, SNAPSHOT_SQL);
+    if ((snapshot && s_run (self, s_exec_operation, (void *)SNAPSHOT_LEVEL_SQL))
+        || s_run (self, s_exec_operation, (void *)sql))
         return -1;
     self->transaction = true;
     return 0;
@@ -556,8 +565,8 @@ static int
 s_exec (void *conn, const char *sql)
 {
     s_conn_t *self = (s_conn_t *)conn;
-    if (streq (sql, BEGIN_SQL))
-        return s_begin (self);
+    if (streq (sql, BEGIN_SQL) || streq (sql, SNAPSHOT_SQL))
+        return s_begin (self, sql);
     if (streq (sql, "COMMIT"))
         return s_commit (self);
     if (streq (sql, "ROLLBACK"))
@@ -1011,6 +1020,7 @@ const mk_db_driver_t mk_db_mysql_driver = {
     .name = "mysql",
     .dialect = MK_DB_MYSQL,
     .begin_sql = BEGIN_SQL,
+    .snapshot_sql = SNAPSHOT_SQL,
     .has_table_sql = "SELECT 1 FROM information_schema.tables "
                      "WHERE table_schema = DATABASE() AND table_name = ?",
     .options = s_options,

@@ -176,3 +176,29 @@ mk_db_schema (size_t *count)
     *count = sizeof s_migrations / sizeof s_migrations[0];
     return s_migrations;
 }
+
+//  The tables as of the latest migration, for mk_db_copy. A migration that adds a table
+//  or a column changes this list with it (mk_db_copy's test compares it with SQLite's
+//  own description of the tables).
+static const mk_db_table_t s_tables[] = {
+    {"hosts", "id, name, state, uri, vcpus, memory_mb, last_seen", "itttiii"},
+    {"templates",
+     "id, name, vcpus, memory_mb, disk_gb, image, os_type, network, kernel, initrd, "
+     "cmdline, created",
+     "itiiitttttti"},
+    {"vms",
+     "id, uuid, name, template, host, vcpus, memory_mb, disk_gb, image, os_type, network, "
+     "kernel, initrd, cmdline, mac, state, last_task, created, updated",
+     "ittttiiittttttttiii"},
+    {"tasks", "id, vm, host, op, state, from_state, error, attempts, created, updated",
+     "ittitttiii"},
+    {"requests", "id, reply, created", "tbi"},
+    {"events", "stream, seq, body, created", "tibi"},
+};
+
+const mk_db_table_t *
+mk_db_tables (size_t *count)
+{
+    *count = sizeof s_tables / sizeof s_tables[0];
+    return s_tables;
+}

@@ -386,6 +386,8 @@ const mk_db_driver_t mk_db_sqlite_driver = {
     //  IMMEDIATE takes the write lock now: a deferred transaction that reads and then
     //  writes can fail with "database is locked" that no busy timeout waits out.
     .begin_sql = "BEGIN IMMEDIATE",
+    //  Deferred: the snapshot is the one its first read sees, kept to the end.
+    .snapshot_sql = "BEGIN DEFERRED",
     .has_table_sql = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
     .options = s_options,
     .open = s_open,

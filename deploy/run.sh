@@ -36,6 +36,8 @@ cat > "$var/maekinsh.cfg" <<CFG
 bus
     endpoint = $bus
     stream_out = $stream_out
+db
+    url = "sqlite:$var/maekin.db"
 CFG
 
 pids=()

@@ -4,6 +4,7 @@
 
 #include "controller_server.h"
 #include "mk_cfg.h"
+#include "mk_db.h"
 
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
@@ -66,13 +67,9 @@ main (int argc, char **argv)
         return 1;
     }
     //  The URL may carry a password: the log shows what is after the credentials only.
-    const char *at = strchr (opts.db_url, '@');
-    const char *scheme = strstr (opts.db_url, "://");
-    if (at && scheme && scheme < at)
-        mk_info ("serving 'cloud' via %s, database %.*s://...@%s", opts.endpoint,
-                 (int) (scheme - opts.db_url), opts.db_url, at + 1);
-    else
-        mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, opts.db_url);
+    char *shown = mk_db_url_safe (opts.db_url);
+    mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, shown);
+    free (shown);
     while (!zsys_interrupted)
         zclock_sleep (100);
     mk_info ("stopping");

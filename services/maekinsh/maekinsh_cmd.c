@@ -3,6 +3,8 @@
     Help, usage lines and option parsing come from the table, so they cannot disagree. */
 #include "maekinsh_cmd.h"
 
+#include "maekinsh_admin.h"
+
 #include "mk_cfg.h"
 #include "mk_msg.h"
 #include "mk_name.h"
@@ -246,6 +248,7 @@ static const mk_cfg_item_t s_schema[] = {
      "wait this long for each try of a request (ms)"},
     {"output/format", MK_CFG_STR, "table", "table, json or xml"},
     {"log/level", MK_CFG_STR, "warn", "debug, info, warn or error"},
+    {"db/url", MK_CFG_STR, "", "the controller's database, for 'admin db' commands only"},
     {NULL, 0, NULL, NULL}};
 
 static const char *
@@ -304,6 +307,7 @@ maekinsh_cmd_help (void)
              "usage: maekinsh [OPTIONS] COMMAND [ARGUMENTS]\n"
              "The Maekin shell: drives a Maekin cloud over its bus.\n\ncommands:\n");
     s_list_commands (file, NULL);
+    fputs (maekinsh_admin_help (), file);
     fprintf (
         file,
         "\noptions (before the command):\n"
@@ -313,6 +317,7 @@ maekinsh_cmd_help (void)
         "  --timeout-ms N        wait N ms for each try of a request (default %s;\n"
         "                        %d retries, with the same request id)\n"
         "  --log-level LEVEL     debug, info, warn (default) or error\n"
+        "  --db-url URL          the controller's database (admin commands only)\n"
         "  -v                    log debug lines\n"
         "  -n                    check the configuration and exit\n"
         "  -h, --help            this help\n"
@@ -1436,6 +1441,11 @@ maekinsh_cmd_shell (int argc, char **argv, FILE *out, FILE *err)
         help = maekinsh_cmd_help ();
         fputs (help, err);
         error = strdup ("no command given");
+        goto cleanup;
+    }
+    if (maekinsh_admin_is (mk_cfg_argc (cfg), mk_cfg_argv (cfg))) {
+        status = maekinsh_admin_run (mk_cfg_argc (cfg), mk_cfg_argv (cfg),
+                                     mk_cfg_str (cfg, "db/url"), out, err);
         goto cleanup;
     }
     cmd = maekinsh_cmd_new (mk_cfg_argc (cfg), mk_cfg_argv (cfg), &error, &help);

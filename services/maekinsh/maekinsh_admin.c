@@ -1,0 +1,416 @@
+/*  maekinsh_admin: the database's own commands. See maekinsh_admin.h. */
+#include "maekinsh_admin.h"
+
+#include "mk_db.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum { S_OK = 0, S_FAILED = 1, S_USAGE = 2 };
+
+static const char s_help[] =
+    "  admin db status                 the controller's database: schema version, rows\n"
+    "  admin db migrate                bring its schema to this version of Maekin\n"
+    "  admin db backup FILE            a consistent copy into a new SQLite file, taken\n"
+    "                                  while the controller runs\n"
+    "  admin db restore FILE [--replace]\n"
+    "                                  copy a backup into the database (stop the\n"
+    "                                  controller first; --replace: drop what it holds)\n"
+    "  (admin commands open the database itself: --db-url URL, or db/url in the\n"
+    "  configuration, e.g. sqlite:/var/lib/maekin/maekin.db or mysql://USER:PW@HOST/DB)\n";
+
+bool
+maekinsh_admin_is (int argc, char **argv)
+{
+    return argc > 0 && streq (argv[0], "admin");
+}
+
+const char *
+maekinsh_admin_help (void)
+{
+    return s_help;
+}
+
+static int
+s_usage (FILE *err, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static int
+s_usage (FILE *err, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    fprintf (err, "maekinsh: ");
+    vfprintf (err, format, args);
+    fprintf (err, "\nusage:\n%s", s_help);
+    va_end (args);
+    return S_USAGE;
+}
+
+//  Opens a database; NULL (said on err) if it cannot be opened.
+static mk_db_t *
+s_open (const char *url, FILE *err)
+{
+    char *error = NULL;
+    mk_db_t *db = mk_db_open (url, &error);
+    if (!db) {
+        char *shown = mk_db_url_safe (url);
+        fprintf (err, "maekinsh: cannot open the database %s: %s\n", shown, error);
+        free (shown);
+        free (error);
+    }
+    return db;
+}
+
+//  The number of rows of a table, or -1.
+static int64_t
+s_rows (mk_db_t *db, const char *table, const char *where)
+{
+    char *sql = zsys_sprintf ("SELECT COUNT(*) FROM %s%s%s", table, where ? " WHERE " : "",
+                              where ? where : "");
+    mk_stmt_t *stmt = mk_db_prepare (db, sql);
+    free (sql);
+    int64_t rows = stmt && mk_stmt_step (stmt) == MK_DB_ROW ? mk_stmt_int (stmt, 0) : -1;
+    if (stmt)
+        mk_stmt_reset (stmt);
+    return rows;
+}
+
+static int
+s_status (mk_db_t *db, const char *url, FILE *out, FILE *err)
+{
+    int version = mk_db_schema_version (db), latest = mk_db_latest_version ();
+    if (version < 0) {
+        fprintf (err, "maekinsh: cannot read the schema version: %s\n", mk_db_error (db));
+        return S_FAILED;
+    }
+    char *shown = mk_db_url_safe (url);
+    fprintf (out, "%-10s %s\n%-10s %s\n", "backend", mk_db_backend (db), "database", shown);
+    free (shown);
+    const char *verdict = version == latest ? "current"
+                          : version == 0    ? "empty: maekinsh admin db migrate"
+                          : version < latest ? "older: maekinsh admin db migrate"
+                                             : "newer than this maekinsh: upgrade maekinsh";
+    fprintf (out, "%-10s %d (this maekinsh knows %d: %s)\n", "schema", version, latest,
+             verdict);
+    if (version != latest)
+        return version > latest ? S_FAILED : S_OK;
+    static const char *tables[] = {"hosts", "templates", "vms", "tasks", "events"};
+    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+        int64_t rows = s_rows (db, tables[i], NULL);
+        if (rows < 0) {
+            fprintf (err, "maekinsh: cannot count %s: %s\n", tables[i], mk_db_error (db));
+            return S_FAILED;
+        }
+        fprintf (out, "%-10s %" PRId64, tables[i], rows);
+        if (streq (tables[i], "tasks"))
+            fprintf (out, " (%" PRId64 " open)",
+                     s_rows (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
+        fprintf (out, "\n");
+    }
+    return S_OK;
+}
+
+static int
+s_migrate (mk_db_t *db, FILE *out, FILE *err)
+{
+    int before = mk_db_schema_version (db);
+    char *error = NULL;
+    if (mk_db_migrate (db, &error) != 0) {
+        fprintf (err, "maekinsh: %s\n", error);
+        free (error);
+        return S_FAILED;
+    }
+    int after = mk_db_schema_version (db);
+    if (before == after)
+        fprintf (out, "schema %d: already current\n", after);
+    else
+        fprintf (out, "schema %d -> %d: migrated\n", before, after);
+    return S_OK;
+}
+
+//  A copy from one database to another, both open; says what it did.
+static int
+s_copy (mk_db_t *from, mk_db_t *to, bool replace, const char *what, const char *where,
+        FILE *out, FILE *err)
+{
+    char *error = NULL;
+    int64_t rows = mk_db_copy (from, to, replace, &error);
+    if (rows < 0) {
+        fprintf (err, "maekinsh: %s failed, nothing was written: %s\n", what, error);
+        free (error);
+        return S_FAILED;
+    }
+    fprintf (out, "%s: %" PRId64 " rows %s %s (schema %d)\n", what, rows,
+             streq (what, "backup") ? "into" : "from", where, mk_db_latest_version ());
+    return S_OK;
+}
+
+static int
+s_backup (mk_db_t *db, const char *file, FILE *out, FILE *err)
+{
+    struct stat info;
+    if (stat (file, &info) == 0) {
+        fprintf (err, "maekinsh: '%s' exists; a backup goes into a new file\n", file);
+        return S_FAILED;
+    }
+    char *url = zsys_sprintf ("sqlite:%s", file);
+    mk_db_t *copy = s_open (url, err);
+    free (url);
+    if (!copy)
+        return S_FAILED;
+    char *error = NULL;
+    int status = S_FAILED;
+    if (mk_db_migrate (copy, &error) != 0) {
+        fprintf (err, "maekinsh: cannot make the backup file: %s\n", error);
+        free (error);
+    }
+    else
+        status = s_copy (db, copy, false, "backup", file, out, err);
+    mk_db_destroy (&copy);
+    if (status != S_OK) {
+        //  No half-made backup is left to be mistaken for a whole one.
+        char *wal = zsys_sprintf ("%s-wal", file), *shm = zsys_sprintf ("%s-shm", file);
+        unlink (file);
+        unlink (wal);
+        unlink (shm);
+        free (wal);
+        free (shm);
+    }
+    return status;
+}
+
+static int
+s_restore (mk_db_t *db, const char *file, bool replace, FILE *out, FILE *err)
+{
+    struct stat info;
+    if (stat (file, &info) != 0 || !S_ISREG (info.st_mode)) {
+        fprintf (err, "maekinsh: no backup file '%s'\n", file);
+        return S_FAILED;
+    }
+    char *url = zsys_sprintf ("sqlite:%s", file);
+    mk_db_t *backup = s_open (url, err);
+    free (url);
+    if (!backup)
+        return S_FAILED;
+    int status = S_FAILED;
+    int version = mk_db_schema_version (backup);
+    char *error = NULL;
+    if (version <= 0)
+        fprintf (err, "maekinsh: '%s' is not a Maekin backup (no schema version in it)\n",
+                 file);
+    else if (mk_db_migrate (db, &error) != 0) {
+        fprintf (err, "maekinsh: cannot prepare the database: %s\n", error);
+        free (error);
+    }
+    else
+        status = s_copy (backup, db, replace, "restore", file, out, err);
+    mk_db_destroy (&backup);
+    return status;
+}
+
+int
+maekinsh_admin_run (int argc, char **argv, const char *db_url, FILE *out, FILE *err)
+{
+    assert (maekinsh_admin_is (argc, argv));
+    if (argc < 2 || streq (argv[1], "--help") || streq (argv[1], "-h")) {
+        fprintf (argc < 2 ? err : out, "usage:\n%s", s_help);
+        return argc < 2 ? S_USAGE : S_OK;
+    }
+    if (!streq (argv[1], "db"))
+        return s_usage (err, "'admin %s' is not a command", argv[1]);
+    if (argc < 3)
+        return s_usage (err, "'admin db' needs a command: status, migrate, backup, restore");
+    const char *verb = argv[2];
+    if (streq (verb, "--help") || streq (verb, "-h")) {
+        fprintf (out, "usage:\n%s", s_help);
+        return S_OK;
+    }
+    bool replace = false;
+    const char *file = NULL;
+    for (int i = 3; i < argc; i++) {
+        if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
+            fprintf (out, "usage:\n%s", s_help);
+            return S_OK;
+        }
+        if (streq (argv[i], "--replace") && streq (verb, "restore"))
+            replace = true;
+        else if (argv[i][0] != '-' && !file)
+            file = argv[i];
+        else
+            return s_usage (err, "'admin db %s' does not take '%s'", verb, argv[i]);
+    }
+    bool takes_file = streq (verb, "backup") || streq (verb, "restore");
+    if (!takes_file && !streq (verb, "status") && !streq (verb, "migrate"))
+        return s_usage (err, "'admin db %s' is not a command", verb);
+    if (takes_file && !file)
+        return s_usage (err, "'admin db %s' needs a FILE", verb);
+    if (!takes_file && file)
+        return s_usage (err, "'admin db %s' takes no argument, not '%s'", verb, file);
+    if (!db_url || !*db_url)
+        return s_usage (err, "which database? give --db-url URL, or db/url in "
+                             "maekinsh's configuration");
+    //  Opening a SQLite path makes the file: a mistyped path must not look like an
+    //  empty cloud (restore and migrate may make a new one).
+    if (streq (verb, "status") || streq (verb, "backup")) {
+        const char *path = strncmp (db_url, "sqlite:", 7) == 0 ? db_url + 7 : db_url;
+        char *plain = strndup (path, strcspn (path, "?"));
+        struct stat info;
+        bool missing = !strstr (db_url, "://") && stat (plain, &info) != 0;
+        if (missing)
+            fprintf (err, "maekinsh: no database at '%s'\n", plain);
+        free (plain);
+        if (missing)
+            return S_FAILED;
+    }
+    mk_db_t *db = s_open (db_url, err);
+    if (!db)
+        return S_FAILED;
+    int status = streq (verb, "status")    ? s_status (db, db_url, out, err)
+                 : streq (verb, "migrate") ? s_migrate (db, out, err)
+                 : streq (verb, "backup")  ? s_backup (db, file, out, err)
+                                           : s_restore (db, file, replace, out, err);
+    mk_db_destroy (&db);
+    return status;
+}
+
+//  ---------------------------------------------------------------- self-test
+
+//  Runs an admin command; returns the status, with its output and errors in *text.
+static int
+s_run (const char *url, char **text, const char **words)
+{
+    int argc = 0;
+    while (words[argc])
+        argc++;
+    char *output = NULL;
+    size_t size = 0;
+    FILE *file = open_memstream (&output, &size);
+    assert (file);
+    int status = maekinsh_admin_run (argc, (char **) words, url, file, file);
+    fclose (file);
+    *text = output;
+    return status;
+}
+
+#define WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
+
+void
+maekinsh_admin_test (bool verbose)
+{
+    const char *tmp = getenv ("TMPDIR");
+    char *dir = zsys_sprintf ("%s/maekinsh_admin_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    assert (mkdtemp (dir));
+    char *url = zsys_sprintf ("sqlite:%s/state.db", dir);
+    char *other = zsys_sprintf ("sqlite:%s/other.db", dir);
+    char *backup = zsys_sprintf ("%s/backup.db", dir);
+    char *text = NULL;
+
+    assert (maekinsh_admin_is (2, (char **) WORDS ("admin", "db")));
+    assert (!maekinsh_admin_is (2, (char **) WORDS ("vm", "list")));
+    //  No database there: said, and none made.
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_FAILED);
+    assert (strstr (text, "no database at"));
+    free (text);
+    char *path = strchr (url, ':') + 1;
+    struct stat info;
+    assert (stat (path, &info) != 0);
+    //  An empty database, then migrated.
+    mk_db_t *empty = mk_db_open (url, NULL);
+    assert (empty);
+    mk_db_destroy (&empty);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "backend    sqlite") && strstr (text, "schema     0 ")
+            && strstr (text, "admin db migrate"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
+    assert (strstr (text, "schema 0 -> 1: migrated"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
+    assert (strstr (text, "already current"));
+    free (text);
+
+    //  Some state, its backup, and the backup restored elsewhere.
+    char *error = NULL;
+    mk_db_t *db = mk_db_open (url, &error);
+    assert (db && mk_db_begin (db) == 0);
+    assert (mk_db_exec (db, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
+                            "('n1', 'up', 4, 1024)") == 0);
+    assert (mk_db_exec (db, "INSERT INTO tasks (vm, host, op, state, created, updated) "
+                            "VALUES ('web-1', 'n1', 1, 'queued', 1, 1)") == 0);
+    assert (mk_db_commit (db) == 0);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "hosts      1") && strstr (text, "tasks      1 (1 open)"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "backup", backup)) == S_OK);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "backup: 2 rows into"));
+    free (text);
+    //  Never over an existing file.
+    assert (s_run (url, &text, WORDS ("admin", "db", "backup", backup)) == S_FAILED);
+    assert (strstr (text, "exists; a backup goes into a new file"));
+    free (text);
+    assert (s_run (other, &text, WORDS ("admin", "db", "restore", backup)) == S_OK);
+    assert (strstr (text, "restore: 2 rows from"));
+    free (text);
+    //  Into a database that holds rows: only with --replace.
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup)) == S_FAILED);
+    assert (strstr (text, "not empty") && strstr (text, "nothing was written"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
+    free (text);
+
+    //  Bad input: each a clear error, nothing done.
+    struct {
+        const char **words;
+        const char *url;
+        int status;
+        const char *says;
+    } bad[] = {
+        {WORDS ("admin"), url, S_USAGE, "usage:"},
+        {WORDS ("admin", "disk"), url, S_USAGE, "'admin disk' is not a command"},
+        {WORDS ("admin", "db"), url, S_USAGE, "needs a command"},
+        {WORDS ("admin", "db", "drop"), url, S_USAGE, "'admin db drop' is not a command"},
+        {WORDS ("admin", "db", "backup"), url, S_USAGE, "needs a FILE"},
+        {WORDS ("admin", "db", "status", "x"), url, S_USAGE, "takes no argument"},
+        {WORDS ("admin", "db", "backup", "a", "--replace"), url, S_USAGE, "does not take"},
+        {WORDS ("admin", "db", "status"), "", S_USAGE, "which database?"},
+        {WORDS ("admin", "db", "status"), "postgres://x/y", S_FAILED, "cannot open"},
+        {WORDS ("admin", "db", "restore", "/nonexistent/b.db"), url, S_FAILED, "no backup file"},
+        {WORDS ("admin", "db", "restore", dir), url, S_FAILED, "no backup file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = s_run (bad[i].url, &text, bad[i].words);
+        if (verbose || status != bad[i].status || !strstr (text, bad[i].says))
+            printf ("  bad %zu: %d %s", i, status, text);
+        assert (status == bad[i].status && strstr (text, bad[i].says));
+        free (text);
+    }
+    //  A file that is not a backup.
+    char *junk = zsys_sprintf ("%s/junk.db", dir);
+    FILE *file = fopen (junk, "w");
+    assert (file);
+    fputs ("not a database at all, just some text that is long enough", file);
+    fclose (file);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", junk)) == S_FAILED);
+    if (verbose)
+        printf ("  %s", text);
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "hosts      1"));
+    free (text);
+
+    mk_db_destroy (&db);
+    char *command = zsys_sprintf ("rm -rf '%s'", dir);
+    assert (system (command) == 0);
+    free (command);
+    free (junk);
+    free (backup);
+    free (other);
+    free (url);
+    free (dir);
+}
