@@ -99,6 +99,9 @@ typedef struct {
     bool failed;            //  a database error spoiled this batch
     bool reload;            //  the state in memory must be read from the database again
     int db_away;            //  ms to wait before trying the database again; 0 while it works
+    int write_backoff;      //  ms between tries while the database refuses writes; 0: it takes them
+    int64_t write_retry_at; //  when to try writing again (mono ms)
+    char write_error[200];  //  why the last write failed, for the callers refused meanwhile
     int64_t now;            //  unix seconds at the start of this batch
     int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
     int64_t last_tick;      //  when they were last checked (mono ms)
@@ -209,6 +212,15 @@ s_mutating (Maekin__Envelope__BodyCase body)
     return body == MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE
            || body == MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE
            || body == MAEKIN__ENVELOPE__BODY_VM_CREATE || body == MAEKIN__ENVELOPE__BODY_VM_ACTION;
+}
+
+//  Requests that write to the database (the mutating ones, and agents' reports and
+//  events, which may change hosts and VMs).
+static bool
+s_writes (Maekin__Envelope__BodyCase body)
+{
+    return s_mutating (body) || body == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
+           || body == MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT;
 }
 
 static void
@@ -709,6 +721,25 @@ s_reconcile (server_t *self, sched_host_t *host, Maekin__HostRegisterRequest *re
             s_retry_later (self, t, 1);
 }
 
+//  A host's report gives other figures than the controller has.
+static bool
+s_host_changed (const sched_host_t *host, const Maekin__Host *h)
+{
+    return host->vcpus != h->vcpus || host->memory_mb != h->memory_mb
+           || strcmp (host->uri, h->uri ? h->uri : "") != 0;
+}
+
+//  A report that only says its host is alive: light, from the agent of the last full
+//  report, for a host up with the same figures. Handling it writes nothing.
+static bool
+s_report_is_ping (server_t *self, const Maekin__HostRegisterRequest *report)
+{
+    const Maekin__Host *h = report->host;
+    const sched_host_t *host = h && h->name ? controller_sched_host (self->sched, h->name) : NULL;
+    return host && host->up && !report->full && !s_host_changed (host, h)
+           && (!report->agent || !*report->agent || streq (report->agent, host->agent));
+}
+
 static void
 s_handle_host_register (server_t *self, const mk_request_t *request)
 {
@@ -735,8 +766,7 @@ s_handle_host_register (server_t *self, const mk_request_t *request)
     if (report->full)
         snprintf (host->agent, sizeof host->agent, "%s", agent);
     bool was_up = host->up;
-    bool changed = host->vcpus != h->vcpus || host->memory_mb != h->memory_mb
-                   || strcmp (host->uri, h->uri ? h->uri : "") != 0;
+    bool changed = s_host_changed (host, h);
     host->vcpus = h->vcpus;
     host->memory_mb = h->memory_mb;
     snprintf (host->uri, sizeof host->uri, "%s", h->uri ? h->uri : "");
@@ -1741,12 +1771,50 @@ s_load (server_t *self)
 
 static bool s_reload (server_t *self);
 
+//  While the database refuses writes (a full disk, say): reads are answered from what is
+//  committed, writes are refused at once with the cause, and agents' answers wait on
+//  their socket; a batch tries to write again when the backoff ends. Without this, each
+//  failed batch would reload, dispatch again, fail again on the answers, and refuse
+//  every read in them, thousands of times a second.
+static void
+s_serve_reads (server_t *self)
+{
+    for (int handled = 0; handled < self->opts.batch_max && mk_worker_pending (self->worker);
+         handled++) {
+        mk_request_t request;
+        if (mk_worker_recv (self->worker, &request) != 1)
+            continue;
+        //  Agents' liveness reports still count, or their hosts would go down meanwhile.
+        bool ping = request.env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
+                    && s_report_is_ping (self, request.env->host_register);
+        if (s_writes (request.env->body_case) && !ping)
+            s_reply_status (self, &request, MK_UNAVAILABLE,
+                            "the database takes no writes now (%s); nothing was changed, "
+                            "retry later",
+                            self->write_error);
+        else
+            s_handle_request (self, &request);
+        mk_request_clear (&request);
+    }
+    for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
+         out = (outgoing_t *) zlistx_next (self->out))
+        mk_worker_reply_frame (self->worker, out->token, &out->body);
+    zlistx_purge (self->out);
+}
+
 //  Everything waiting, in one transaction; then replies, events and dispatches.
 static void
 s_batch (server_t *self)
 {
     if (self->reload && !s_reload (self))
         return;
+    if (self->write_backoff && zclock_mono () < self->write_retry_at) {
+        if (mk_worker_pending (self->worker))
+            s_serve_reads (self);
+        else
+            zclock_sleep (10);
+        return;
+    }
     zsock_t *client = mk_client_sock (self->client);
     bool requests = mk_worker_pending (self->worker);
     bool results = (zsock_events (client) & ZMQ_POLLIN) != 0;
@@ -1798,6 +1866,10 @@ s_batch (server_t *self)
     if (!self->failed && controller_events_save (self->events, self->db, self->now) != 0)
         self->failed = true;
     if (!self->failed && mk_db_commit (self->db) == 0) {
+        if (self->write_backoff) {
+            mk_info ("controller: the database takes writes again");
+            self->write_backoff = 0;
+        }
         for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
              out = (outgoing_t *) zlistx_next (self->out))
             mk_worker_reply_frame (self->worker, out->token, &out->body);
@@ -1809,11 +1881,19 @@ s_batch (server_t *self)
     //  Nothing of this batch happened: say so to every caller and rebuild from the db.
     mk_error ("controller: a batch of %d messages was rolled back: %s", handled,
               mk_db_error (self->db));
+    snprintf (self->write_error, sizeof self->write_error, "%s", mk_db_error (self->db));
     mk_db_rollback (self->db);
     controller_events_abort (self->events);
+    //  Try writing again after a pause that grows while it keeps failing.
+    self->write_backoff =
+        self->write_backoff ? (self->write_backoff < 500 ? self->write_backoff * 2 : 1000) : 50;
+    self->write_retry_at = zclock_mono () + self->write_backoff;
+    char reason[300];
+    snprintf (reason, sizeof reason, "the database failed (%s); nothing was changed, retry",
+              self->write_error);
     Maekin__Envelope failure = MAEKIN__ENVELOPE__INIT;
     failure.status = MK_UNAVAILABLE;
-    failure.reason = "the database failed; nothing was changed, retry";
+    failure.reason = reason;
     for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
          out = (outgoing_t *) zlistx_next (self->out)) {
         zframe_t *frame = mk_msg_pack (&failure);
