@@ -6,6 +6,7 @@
 #include "controller_fsm.h"
 #include "controller_sched.h"
 #include "controller_store.h"
+#include "mk_bloom.h"
 #include "mk_client.h"
 #include "mk_db.h"
 #include "mk_msg.h"
@@ -35,6 +36,9 @@
 //  question asked of an agent for a client has bit 63 set.
 #define CORR_BATCH (1ULL << 62)
 #define CORR_ASK (1ULL << 63)
+//  Request ids and VM names the filters hold at about 1% false positives; past that they
+//  are rebuilt from the database (see s_filters_load).
+#define FILTER_CAPACITY 500000
 
 //  A task not yet final, as the controller follows it. Rebuilt from the database at start.
 typedef struct {
@@ -88,6 +92,8 @@ typedef struct {
     zhashx_t *asks;         //  correlation id of a question to an agent -> the asker's token
     uint64_t next_ask;      //  the next such correlation id (high bit set: never a task id)
     zhashx_t *batches;      //  correlation id of a task_batch on the bus -> batch_t (owned)
+    mk_bloom_t *request_ids; //  every request id stored: most new ones need no lookup
+    mk_bloom_t *vm_names;   //  every VM name stored: most new names need no lookup
     uint64_t next_batch;    //  the next task_batch's number
     zlistx_t *waiters;      //  waiter_t (owned)
     zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
@@ -111,6 +117,8 @@ typedef struct {
 } server_t;
 
 //  ---------------------------------------------------------------- small helpers
+
+static int s_filters_load (server_t *self);
 
 static size_t
 s_id_hash (const void *key)
@@ -240,9 +248,11 @@ s_reply (server_t *self, const mk_request_t *request, Maekin__Envelope *reply)
     reply->version = MK_MSG_VERSION;
     zframe_t *frame = mk_msg_pack (reply);
     const char *id = request->env->request_id;
-    if (id && *id && s_mutating (request->env->body_case) && reply->status < 500
-        && store_request_save (self->db, id, zframe_data (frame), zframe_size (frame)) == -1)
-        self->failed = true;
+    if (id && *id && s_mutating (request->env->body_case) && reply->status < 500) {
+        if (store_request_save (self->db, id, zframe_data (frame), zframe_size (frame)) == -1)
+            self->failed = true;
+        mk_bloom_add (self->request_ids, id);
+    }
     s_queue (self, request->token, &frame);
     zlistx_purge (self->arena);
 }
@@ -1032,7 +1042,10 @@ s_handle_vm_create (server_t *self, const mk_request_t *request)
     }
     const store_template_t t = *cached;
     store_vm_t vm = {.spec = t.spec};
-    int rc = store_vm_get (self->db, create->name, &vm);
+    //  A name the filter never saw is free: no question to the database.
+    int rc = mk_bloom_maybe (self->vm_names, create->name)
+                 ? store_vm_get (self->db, create->name, &vm)
+                 : 0;
     if (rc != 0) {
         if (rc < 0)
             s_reply_db_error (self, request);
@@ -1069,6 +1082,7 @@ s_handle_vm_create (server_t *self, const mk_request_t *request)
         = s_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to, &vm);
     vm.last_task = task;
     vm.created = self->now;
+    mk_bloom_add (self->vm_names, vm.name);
     if (!task || store_vm_insert (self->db, &vm, self->now) != 1) {
         s_reply_db_error (self, request);
         return;
@@ -1267,7 +1281,9 @@ s_handle_request (server_t *self, const mk_request_t *request)
         }
         //  A retry: the first answer again, and no work done twice.
         zchunk_t *first = NULL;
-        int rc = store_request_find (self->db, id, &first);
+        int rc = mk_bloom_maybe (self->request_ids, id)
+                     ? store_request_find (self->db, id, &first)
+                     : 0;
         if (rc < 0) {
             s_reply_db_error (self, request);
             return;
@@ -1658,6 +1674,11 @@ s_tick (server_t *self)
     if (mono >= self->next_expiry) {
         if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0)
             self->failed = true;
+        else if (mk_bloom_count (self->request_ids) > FILTER_CAPACITY
+                 || mk_bloom_count (self->vm_names) > FILTER_CAPACITY) {
+            if (s_filters_load (self) < 0)
+                self->failed = true;
+        }
         self->next_expiry = mono + 60000;
     }
     self->next_tick = mono + TICK_MS;
@@ -1749,6 +1770,26 @@ s_load_task (const store_task_t *row, void *arg)
 }
 
 //  (Re)builds everything the controller keeps in memory from the database.
+static void
+s_filter_add (const char *key, void *arg)
+{
+    mk_bloom_add ((mk_bloom_t *) arg, key);
+}
+
+//  The filters of request ids and VM names, from the database: at start, after a
+//  rollback (which leaves keys of rows that never were), and when forgotten ids or
+//  deleted names have filled them.
+static int
+s_filters_load (server_t *self)
+{
+    mk_bloom_clear (self->request_ids);
+    mk_bloom_clear (self->vm_names);
+    return store_request_ids (self->db, s_filter_add, self->request_ids) < 0
+                   || store_vm_names (self->db, s_filter_add, self->vm_names) < 0
+               ? -1
+               : 0;
+}
+
 static int
 s_load (server_t *self)
 {
@@ -1760,7 +1801,7 @@ s_load (server_t *self)
     if (s_load_templates (self) < 0 || store_host_list (self->db, s_load_host, self) < 0
         || store_vm_usage (self->db, s_load_usage, self) < 0
         || store_task_open (self->db, s_load_task, self) < 0
-        || controller_events_load (self->events, self->db) < 0)
+        || controller_events_load (self->events, self->db) < 0 || s_filters_load (self) < 0)
         return -1;
     mk_info ("controller: loaded %zu hosts and %zu open tasks", controller_sched_count (self->sched),
              zhashx_size (self->inflight));
@@ -1963,6 +2004,8 @@ s_server_destroy (server_t *self)
     zhashx_destroy (&self->templates);
     zhashx_destroy (&self->asks);
     zhashx_destroy (&self->batches);
+    mk_bloom_destroy (&self->request_ids);
+    mk_bloom_destroy (&self->vm_names);
     zlistx_destroy (&self->waiters);
     zlistx_destroy (&self->out);
     zlistx_destroy (&self->dispatch);
@@ -2003,6 +2046,8 @@ s_server_init (server_t *self)
     zhashx_set_key_comparator (self->asks, s_id_compare);
     zhashx_set_key_duplicator (self->asks, NULL);
     zhashx_set_key_destructor (self->asks, NULL);
+    self->request_ids = mk_bloom_new (FILTER_CAPACITY);
+    self->vm_names = mk_bloom_new (FILTER_CAPACITY);
     self->batches = zhashx_new ();
     zhashx_set_key_hasher (self->batches, s_id_hash);
     zhashx_set_key_comparator (self->batches, s_id_compare);

@@ -299,6 +299,34 @@ store_vm_list (mk_db_t *db, const store_page_t *page, void (*fn) (const store_vm
     return s_rows (stmt, s_vm_row, (void *) fn, arg);
 }
 
+//  The first column of every row of a query without parameters, to fn.
+static int
+s_each_text (mk_db_t *db, const char *sql, void (*fn) (const char *, void *), void *arg)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, sql);
+    if (!stmt)
+        return -1;
+    int count = 0, rc;
+    while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
+        fn (mk_stmt_text (stmt, 0), arg);
+        count++;
+    }
+    mk_stmt_reset (stmt);
+    return rc == MK_DB_DONE ? count : -1;
+}
+
+int
+store_request_ids (mk_db_t *db, void (*fn) (const char *, void *), void *arg)
+{
+    return s_each_text (db, "SELECT id FROM requests", fn, arg);
+}
+
+int
+store_vm_names (mk_db_t *db, void (*fn) (const char *, void *), void *arg)
+{
+    return s_each_text (db, "SELECT name FROM vms", fn, arg);
+}
+
 int
 store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),
                 void *arg)

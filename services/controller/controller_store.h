@@ -82,6 +82,9 @@ int store_request_find (mk_db_t *db, const char *id, zchunk_t **reply);
 int store_request_save (mk_db_t *db, const char *id, const void *reply, size_t size);
 //  Forget request ids older than `before` (unix seconds): the count removed.
 int store_request_expire (mk_db_t *db, int64_t before);
+//  Every request id kept, and every VM's name: fn (text, arg) each; the count or -1.
+int store_request_ids (mk_db_t *db, void (*fn) (const char *, void *), void *arg);
+int store_vm_names (mk_db_t *db, void (*fn) (const char *, void *), void *arg);
 
 int store_template_insert (mk_db_t *db, const store_template_t *t);
 int store_template_get (mk_db_t *db, const char *name, store_template_t *t);
