@@ -5,15 +5,24 @@
 # once, every VM exists once and runs, libvirt on every host has exactly the VMs the
 # database places there, and the event stream reports each task's end exactly once.
 #   CRASH_VMS   how many VMs (default 240; `make bench` runs 1000)
+#   CRASH_DB    mysql (default: the private MariaDB of tests/run.sh) or sqlite (then
+#               there is no database server to kill; crash-sqlite.sh)
 . "$(dirname "$0")/lib.bash"
 
 vms=${CRASH_VMS:-240}
-mysql_fresh
+backend=${CRASH_DB:-mysql}
 clients=()
-trap 'rc=$?; for c in "${clients[@]}"; do kill "$c" 2>/dev/null; done
-      "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
-
-DB_URL=$url
+victims=(controller broker agent-node1 mariadb controller agent-node2 broker mariadb)
+if [ "$backend" = sqlite ]; then
+    DB_URL=sqlite:$T/maekin.db
+    victims=(controller broker agent-node1 controller agent-node2 broker controller)
+    trap 'rc=$?; for c in "${clients[@]}"; do kill "$c" 2>/dev/null; done; cleanup $rc' EXIT
+else
+    mysql_fresh
+    trap 'rc=$?; for c in "${clients[@]}"; do kill "$c" 2>/dev/null; done
+          "$MK_SRC/tests/mariadb.sh" resume "$server" >/dev/null 2>&1; cleanup $rc' EXIT
+    DB_URL=$url
+fi
 # Room for every VM on either host alone (1 vCPU each, four per CPU; 64 MiB each).
 cpus=$(( vms / 4 + 16 ))
 memory=$(( vms * 64 + 8192 ))
@@ -37,7 +46,6 @@ for c in $(seq 0 7); do
 done
 
 # One victim at a time, at random moments, each started again on what it had.
-victims=(controller broker agent-node1 mariadb controller agent-node2 broker mariadb)
 kills=0
 for victim in "${victims[@]}"; do
     sleep "0.$((3 + RANDOM % 7))"
