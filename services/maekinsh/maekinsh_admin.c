@@ -1,6 +1,7 @@
 /*  maekinsh_admin: the database's own commands. See maekinsh_admin.h. */
 #include "maekinsh_admin.h"
 
+#include "maekinsh_out.h"
 #include "mk_db.h"
 
 #include <sys/stat.h>
@@ -46,6 +47,38 @@ s_usage (FILE *err, const char *format, ...)
     return S_USAGE;
 }
 
+//  A record being built: keys are constants, values owned.
+typedef struct {
+    const char *keys[16];
+    char *values[16];
+    size_t count;
+} record_t;
+
+static void
+s_put (record_t *record, const char *key, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+
+static void
+s_put (record_t *record, const char *key, const char *format, ...)
+{
+    assert (record->count < 16);
+    va_list args;
+    va_start (args, format);
+    record->keys[record->count] = key;
+    record->values[record->count++] = zsys_vprintf (format, args);
+    va_end (args);
+}
+
+//  Prints the record as the output format says, and frees its values.
+static void
+s_print (record_t *record, const char *root, maekinsh_out_t *out)
+{
+    maekinsh_out_record (out, root, record->keys, (const char *const *) record->values,
+                         record->count);
+    for (size_t i = 0; i < record->count; i++)
+        free (record->values[i]);
+    record->count = 0;
+}
+
 //  Opens a database; NULL (said on err) if it cannot be opened.
 static mk_db_t *
 s_open (const char *url, FILE *err)
@@ -76,42 +109,44 @@ s_rows (mk_db_t *db, const char *table, const char *where)
 }
 
 static int
-s_status (mk_db_t *db, const char *url, FILE *out, FILE *err)
+s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
 {
     int version = mk_db_schema_version (db), latest = mk_db_latest_version ();
     if (version < 0) {
         fprintf (err, "maekinsh: cannot read the schema version: %s\n", mk_db_error (db));
         return S_FAILED;
     }
+    record_t record = {.count = 0};
     char *shown = mk_db_url_safe (url);
-    fprintf (out, "%-10s %s\n%-10s %s\n", "backend", mk_db_backend (db), "database", shown);
+    s_put (&record, "backend", "%s", mk_db_backend (db));
+    s_put (&record, "database", "%s", shown);
     free (shown);
     const char *verdict = version == latest ? "current"
                           : version == 0    ? "empty: maekinsh admin db migrate"
                           : version < latest ? "older: maekinsh admin db migrate"
                                              : "newer than this maekinsh: upgrade maekinsh";
-    fprintf (out, "%-10s %d (this maekinsh knows %d: %s)\n", "schema", version, latest,
-             verdict);
-    if (version != latest)
-        return version > latest ? S_FAILED : S_OK;
+    s_put (&record, "schema", "%d", version);
+    s_put (&record, "latest", "%d", latest);
+    s_put (&record, "verdict", "%s", verdict);
     static const char *tables[] = {"hosts", "templates", "vms", "tasks", "events"};
-    for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
+    for (size_t i = 0; version == latest && i < sizeof tables / sizeof tables[0]; i++) {
         int64_t rows = s_rows (db, tables[i], NULL);
         if (rows < 0) {
             fprintf (err, "maekinsh: cannot count %s: %s\n", tables[i], mk_db_error (db));
+            s_print (&record, "status", out);
             return S_FAILED;
         }
-        fprintf (out, "%-10s %" PRId64, tables[i], rows);
-        if (streq (tables[i], "tasks"))
-            fprintf (out, " (%" PRId64 " open)",
-                     s_rows (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
-        fprintf (out, "\n");
+        s_put (&record, tables[i], "%" PRId64, rows);
     }
-    return S_OK;
+    if (version == latest)
+        s_put (&record, "open", "%" PRId64,
+               s_rows (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
+    s_print (&record, "status", out);
+    return version > latest ? S_FAILED : S_OK;
 }
 
 static int
-s_migrate (mk_db_t *db, FILE *out, FILE *err)
+s_migrate (mk_db_t *db, maekinsh_out_t *out, FILE *err)
 {
     int before = mk_db_schema_version (db);
     char *error = NULL;
@@ -120,18 +155,18 @@ s_migrate (mk_db_t *db, FILE *out, FILE *err)
         free (error);
         return S_FAILED;
     }
-    int after = mk_db_schema_version (db);
-    if (before == after)
-        fprintf (out, "schema %d: already current\n", after);
-    else
-        fprintf (out, "schema %d -> %d: migrated\n", before, after);
+    record_t record = {.count = 0};
+    s_put (&record, "before", "%d", before);
+    s_put (&record, "schema", "%d", mk_db_schema_version (db));
+    s_put (&record, "verdict", "%s", before == mk_db_schema_version (db) ? "already current" : "migrated");
+    s_print (&record, "migrate", out);
     return S_OK;
 }
 
 //  A copy from one database to another, both open; says what it did.
 static int
 s_copy (mk_db_t *from, mk_db_t *to, bool replace, const char *what, const char *where,
-        FILE *out, FILE *err)
+        maekinsh_out_t *out, FILE *err)
 {
     char *error = NULL;
     int64_t rows = mk_db_copy (from, to, replace, &error);
@@ -140,13 +175,16 @@ s_copy (mk_db_t *from, mk_db_t *to, bool replace, const char *what, const char *
         free (error);
         return S_FAILED;
     }
-    fprintf (out, "%s: %" PRId64 " rows %s %s (schema %d)\n", what, rows,
-             streq (what, "backup") ? "into" : "from", where, mk_db_latest_version ());
+    record_t record = {.count = 0};
+    s_put (&record, "file", "%s", where);
+    s_put (&record, "rows", "%" PRId64, rows);
+    s_put (&record, "schema", "%d", mk_db_latest_version ());
+    s_print (&record, what, out);
     return S_OK;
 }
 
 static int
-s_backup (mk_db_t *db, const char *file, FILE *out, FILE *err)
+s_backup (mk_db_t *db, const char *file, maekinsh_out_t *out, FILE *err)
 {
     struct stat info;
     if (stat (file, &info) == 0) {
@@ -180,7 +218,7 @@ s_backup (mk_db_t *db, const char *file, FILE *out, FILE *err)
 }
 
 static int
-s_restore (mk_db_t *db, const char *file, bool replace, FILE *out, FILE *err)
+s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FILE *err)
 {
     struct stat info;
     if (stat (file, &info) != 0 || !S_ISREG (info.st_mode)) {
@@ -209,7 +247,8 @@ s_restore (mk_db_t *db, const char *file, bool replace, FILE *out, FILE *err)
 }
 
 int
-maekinsh_admin_run (int argc, char **argv, const char *db_url, FILE *out, FILE *err)
+maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out,
+                    FILE *err)
 {
     assert (maekinsh_admin_is (argc, argv));
     if (argc < 2 || streq (argv[1], "--help") || streq (argv[1], "-h")) {
@@ -265,10 +304,12 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, FILE *out, FILE *
     mk_db_t *db = s_open (db_url, err);
     if (!db)
         return S_FAILED;
-    int status = streq (verb, "status")    ? s_status (db, db_url, out, err)
-                 : streq (verb, "migrate") ? s_migrate (db, out, err)
-                 : streq (verb, "backup")  ? s_backup (db, file, out, err)
-                                           : s_restore (db, file, replace, out, err);
+    maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
+    int status = streq (verb, "status")    ? s_status (db, db_url, output, err)
+                 : streq (verb, "migrate") ? s_migrate (db, output, err)
+                 : streq (verb, "backup")  ? s_backup (db, file, output, err)
+                                           : s_restore (db, file, replace, output, err);
+    maekinsh_out_destroy (&output);
     mk_db_destroy (&db);
     return status;
 }
@@ -277,7 +318,7 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, FILE *out, FILE *
 
 //  Runs an admin command; returns the status, with its output and errors in *text.
 static int
-s_run (const char *url, char **text, const char **words)
+s_run_as (const char *url, int format, char **text, const char **words)
 {
     int argc = 0;
     while (words[argc])
@@ -286,10 +327,16 @@ s_run (const char *url, char **text, const char **words)
     size_t size = 0;
     FILE *file = open_memstream (&output, &size);
     assert (file);
-    int status = maekinsh_admin_run (argc, (char **) words, url, file, file);
+    int status = maekinsh_admin_run (argc, (char **) words, url, format, file, file);
     fclose (file);
     *text = output;
     return status;
+}
+
+static int
+s_run (const char *url, char **text, const char **words)
+{
+    return s_run_as (url, MAEKINSH_OUT_TABLE, text, words);
 }
 
 #define WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
@@ -321,11 +368,11 @@ maekinsh_admin_test (bool verbose)
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
     if (verbose)
         printf ("%s", text);
-    assert (strstr (text, "backend    sqlite") && strstr (text, "schema     0 ")
+    assert (strstr (text, "backend    sqlite") && strstr (text, "schema     0\n")
             && strstr (text, "admin db migrate"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
-    assert (strstr (text, "schema 0 -> 1: migrated"));
+    assert (strstr (text, "before     0\nschema     1\nverdict    migrated"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
     assert (strstr (text, "already current"));
@@ -343,19 +390,30 @@ maekinsh_admin_test (bool verbose)
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
     if (verbose)
         printf ("%s", text);
-    assert (strstr (text, "hosts      1") && strstr (text, "tasks      1 (1 open)"));
+    assert (strstr (text, "hosts      1") && strstr (text, "tasks      1\n")
+            && strstr (text, "open       1\n"));
+    free (text);
+    //  For scripts: JSON (numbers as numbers) and XML.
+    assert (s_run_as (url, MAEKINSH_OUT_JSON, &text, WORDS ("admin", "db", "status")) == S_OK);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "\"backend\": \"sqlite\"") && strstr (text, "\"schema\": 1,")
+            && strstr (text, "\"open\": 1\n}"));
+    free (text);
+    assert (s_run_as (url, MAEKINSH_OUT_XML, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "<status>") && strstr (text, "<hosts>1</hosts>"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "backup", backup)) == S_OK);
     if (verbose)
         printf ("%s", text);
-    assert (strstr (text, "backup: 2 rows into"));
+    assert (strstr (text, "rows       2\n"));
     free (text);
     //  Never over an existing file.
     assert (s_run (url, &text, WORDS ("admin", "db", "backup", backup)) == S_FAILED);
     assert (strstr (text, "exists; a backup goes into a new file"));
     free (text);
     assert (s_run (other, &text, WORDS ("admin", "db", "restore", backup)) == S_OK);
-    assert (strstr (text, "restore: 2 rows from"));
+    assert (strstr (text, "rows       2\n"));
     free (text);
     //  Into a database that holds rows: only with --replace.
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup)) == S_FAILED);

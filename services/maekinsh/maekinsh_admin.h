@@ -19,9 +19,11 @@
 bool maekinsh_admin_is (int argc, char **argv);
 
 //  Run an admin command (argv starts at "admin") on the database at db_url (NULL or ""
-//  if none is configured). Prints to out, errors to err ("maekinsh: ..."). Returns the
-//  exit status: 0 done, 1 the database refused or failed, 2 bad usage (nothing done).
-int maekinsh_admin_run (int argc, char **argv, const char *db_url, FILE *out, FILE *err);
+//  if none is configured). Prints to out in the format (maekinsh_out_format_t: table,
+//  json, xml), errors to err ("maekinsh: ..."). Returns the exit status: 0 done, 1 the
+//  database refused or failed, 2 bad usage (nothing done).
+int maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out,
+                        FILE *err);
 
 //  The lines maekinsh --help shows for the admin commands.
 const char *maekinsh_admin_help (void);

@@ -1445,7 +1445,7 @@ maekinsh_cmd_shell (int argc, char **argv, FILE *out, FILE *err)
     }
     if (maekinsh_admin_is (mk_cfg_argc (cfg), mk_cfg_argv (cfg))) {
         status = maekinsh_admin_run (mk_cfg_argc (cfg), mk_cfg_argv (cfg),
-                                     mk_cfg_str (cfg, "db/url"), out, err);
+                                     mk_cfg_str (cfg, "db/url"), format, out, err);
         goto cleanup;
     }
     cmd = maekinsh_cmd_new (mk_cfg_argc (cfg), mk_cfg_argv (cfg), &error, &help);

@@ -945,6 +945,38 @@ maekinsh_out_deleted (maekinsh_out_t *self, const char *kind, const char *name)
 }
 
 void
+maekinsh_out_record (maekinsh_out_t *self, const char *root, const char *const *keys,
+                     const char *const *values, size_t count)
+{
+    if (self->format == MAEKINSH_OUT_TABLE) {
+        for (size_t i = 0; i < count; i++) {
+            char *text = s_term_text (values[i]);
+            fprintf (self->out, "%-10s %s\n", keys[i], text);
+            free (text);
+        }
+    } else if (self->format == MAEKINSH_OUT_JSON) {
+        fputs ("{", self->out);
+        for (size_t i = 0; i < count; i++) {
+            fputs (i ? ",\n  " : "\n  ", self->out);
+            s_json_string (self->out, keys[i]);
+            fputs (": ", self->out);
+            bool number = *values[i] && strspn (values[i], "0123456789") == strlen (values[i]);
+            if (number)
+                fputs (values[i], self->out);
+            else
+                s_json_string (self->out, values[i]);
+        }
+        fputs ("\n}\n", self->out);
+    } else {
+        xmlNodePtr node;
+        xmlDocPtr doc = s_xml_doc (root, &node);
+        for (size_t i = 0; i < count; i++)
+            s_xml_text_child (node, keys[i], values[i]);
+        s_xml_write (self, doc);
+    }
+}
+
+void
 maekinsh_out_progress (maekinsh_out_t *self, const Maekin__Task *task)
 {
     char *label = s_task_label (task->id, task->op, task->vm, task->host, false);

@@ -43,6 +43,11 @@ void maekinsh_out_accepted (maekinsh_out_t *self, Maekin__VmOp op, const char *v
 //  Something was deleted at once (no task): "deleted: template tiny".
 void maekinsh_out_deleted (maekinsh_out_t *self, const char *kind, const char *name);
 
+//  A record of named values, printed at once: "key  value" lines for people, one JSON
+//  object (a value of digits only is a number) or one XML element named `root`.
+void maekinsh_out_record (maekinsh_out_t *self, const char *root, const char *const *keys,
+                          const char *const *values, size_t count);
+
 //  A task being waited for changed state: "task 12 (create web-1): dispatched" on err.
 void maekinsh_out_progress (maekinsh_out_t *self, const Maekin__Task *task);
 
