@@ -99,9 +99,9 @@ mk_bloom_test (bool verbose)
 {
     mk_bloom_t *bloom = mk_bloom_new (10000);
     char key[32];
+    assert (!mk_bloom_maybe (bloom, "req-0"));
     for (int i = 0; i < 10000; i++) {
         snprintf (key, sizeof key, "req-%d", i);
-        assert (!mk_bloom_maybe (bloom, key) || i > 0);
         mk_bloom_add (bloom, key);
     }
     assert (mk_bloom_count (bloom) == 10000);

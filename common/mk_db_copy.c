@@ -76,7 +76,8 @@ s_copy_table (mk_db_t *from, mk_db_t *to, const mk_db_table_t *table, char **err
         rc = mk_stmt_step (read);
     }
     if (rows >= 0 && rc != MK_DB_DONE) {
-        *error = s_sql ("cannot read %s: %s", table->name, mk_db_error (from));
+        *error = !write ? s_sql ("cannot write %s: %s", table->name, mk_db_error (to))
+                        : s_sql ("cannot read %s: %s", table->name, mk_db_error (from));
         rows = -1;
     }
     if (read)

@@ -494,6 +494,17 @@ s_exec_operation (s_conn_t *self, void *sql, unsigned *code)
     return s_query (self, (const char *)sql, code);
 }
 
+//  The isolation level and the snapshot's start in one operation: should the connection
+//  be made again in between, both run again on the new one (a new session reads
+//  committed rows, and its snapshot would not be one).
+static int
+s_snapshot_operation (s_conn_t *self, void *arg, unsigned *code)
+{
+    if (s_query (self, SNAPSHOT_LEVEL_SQL, code) != 0)
+        return -1;
+    return s_query (self, SNAPSHOT_SQL, code);
+}
+
 //  Starts a transaction with begin_sql or snapshot_sql.
 static int
 s_begin (s_conn_t *self, const char *sql)
@@ -506,11 +517,8 @@ s_begin (s_conn_t *self, const char *sql)
     //  was lost.
     self->transaction = false;
     self->aborted = NULL;
-    //  The level is set for the next transaction only; both on one connection, so the
-    //  first is run again if the connection must be made again before the second.
-    bool snapshot = streq (sql, SNAPSHOT_SQL);
-    if ((snapshot && s_run (self, s_exec_operation, (void *)SNAPSHOT_LEVEL_SQL))
-        || s_run (self, s_exec_operation, (void *)sql))
+    if (streq (sql, SNAPSHOT_SQL) ? s_run (self, s_snapshot_operation, NULL)
+                                  : s_run (self, s_exec_operation, (void *)sql))
         return -1;
     self->transaction = true;
     return 0;

@@ -70,6 +70,15 @@ typedef struct {
     char *drift;              //  the drift last logged, to log each once
 } host_t;
 
+//  A finished task's reply, and what the task was: a task id used again for another task
+//  (a controller restored from an older backup counts its ids from there again) runs
+//  anew instead of getting the other task's answer.
+typedef struct {
+    int op;
+    char uuid[VIR_UUID_STRING_BUFLEN]; //  its domain, as s_uuid_key writes it
+    zframe_t *packed;
+} result_t;
+
 //  A graceful stop in progress.
 typedef struct {
     uint64_t task_id;    //  the STOP task
@@ -297,8 +306,12 @@ s_result_pack (uint64_t task_id, bool ok, const char *error, const char *state)
 
 //  Remembers a finished task's reply, forgetting the oldest beyond AGENT_SERVER_RESULTS.
 static void
-s_result_keep (server_t *self, uint64_t task_id, zframe_t *packed)
+s_result_keep (server_t *self, uint64_t task_id, int op, const char *uuid, zframe_t *packed)
 {
+    result_t *result = (result_t *)zmalloc (sizeof (result_t));
+    result->op = op;
+    s_uuid_key (uuid ? uuid : "", result->uuid);
+    result->packed = packed;
     char key[24];
     if (self->fifo_count == AGENT_SERVER_RESULTS) {
         s_task_key (self->fifo[self->fifo_head], key);
@@ -307,7 +320,7 @@ s_result_keep (server_t *self, uint64_t task_id, zframe_t *packed)
         self->fifo_count--;
     }
     s_task_key (task_id, key);
-    zhashx_update (self->results, key, packed);
+    zhashx_update (self->results, key, result);
     self->fifo[(self->fifo_head + self->fifo_count) % AGENT_SERVER_RESULTS] = task_id;
     self->fifo_count++;
 }
@@ -338,7 +351,7 @@ s_state_now (host_t *host, const char *uuid)
 
 //  Ends a task: the reply to every waiting token, remembered for repeats.
 static void
-s_task_finish (server_t *self, host_t *host, uint64_t task_id, const char *uuid,
+s_task_finish (server_t *self, host_t *host, uint64_t task_id, int op, const char *uuid,
                const uint64_t *tokens, size_t token_count, bool ok, const char *error)
 {
     const char *state = s_state_now (host, uuid);
@@ -348,7 +361,7 @@ s_task_finish (server_t *self, host_t *host, uint64_t task_id, const char *uuid,
         zframe_t *copy = zframe_dup (packed);
         s_answer_frame (self, tokens[i], &copy);
     }
-    s_result_keep (self, task_id, packed);
+    s_result_keep (self, task_id, op, uuid, packed);
 }
 
 //  ---------------------------------------------------------------- graceful stops
@@ -393,7 +406,8 @@ s_stop_finish (server_t *self, stop_t *stop, bool ok, const char *error)
     for (uint64_t *token = (uint64_t *)zlistx_first (stop->tokens); token;
          token = (uint64_t *)zlistx_next (stop->tokens))
         tokens[i++] = *token;
-    s_task_finish (self, stop->host, stop->task_id, stop->spec.uuid, tokens, count, ok,
+    s_task_finish (self, stop->host, stop->task_id, MAEKIN__VM_OP__VM_OP_STOP, stop->spec.uuid,
+                   tokens, count, ok,
                    error);
     free (tokens);
     char key[24];
@@ -473,7 +487,8 @@ s_stop_begin (server_t *self, host_t *host, uint64_t task_id, const Maekin__VmSp
     stop->deadline = zclock_mono () + self->stop_timeout_ms;
     //  A guest that is quick (or a test driver, which is instant) is done already.
     if (s_stop_done (stop)) {
-        s_task_finish (self, host, task_id, stop->spec.uuid, &token, 1, true, NULL);
+        s_task_finish (self, host, task_id, MAEKIN__VM_OP__VM_OP_STOP, stop->spec.uuid, &token,
+                       1, true, NULL);
         void *item = stop;
         s_stop_free (&item);
         return;
@@ -520,14 +535,14 @@ s_task_run (server_t *self, host_t *host, const Maekin__TaskDispatchRequest *tas
             if (agent_libvirt_run (host->libvirt, task->op, spec, &error) == 0)
                 s_stop_begin (self, host, task->task_id, spec, token);
             else
-                s_task_finish (self, host, task->task_id, spec->uuid, &token, 1, false,
+                s_task_finish (self, host, task->task_id, task->op, spec->uuid, &token, 1, false,
                                error);
             free (error);
             return;
         }
     }
     int rc = agent_libvirt_run (host->libvirt, task->op, spec, &error);
-    s_task_finish (self, host, task->task_id, spec->uuid, &token, 1, rc == 0, error);
+    s_task_finish (self, host, task->task_id, task->op, spec->uuid, &token, 1, rc == 0, error);
     free (error);
 }
 
@@ -607,15 +622,30 @@ s_handle_request (server_t *self, const mk_request_t *request)
     //  A task seen before: its answer, and libvirt is not touched again.
     char key[24];
     s_task_key (task->task_id, key);
-    zframe_t *done = (zframe_t *)zhashx_lookup (self->results, key);
-    if (done) {
+    result_t *done = (result_t *)zhashx_lookup (self->results, key);
+    char uuid[VIR_UUID_STRING_BUFLEN];
+    s_uuid_key (task->vm && task->vm->uuid ? task->vm->uuid : "", uuid);
+    if (done && done->op == (int)task->op && streq (done->uuid, uuid)) {
         mk_debug ("agent_server: task %" PRIu64 " again; answered as before",
                   task->task_id);
-        zframe_t *copy = zframe_dup (done);
+        zframe_t *copy = zframe_dup (done->packed);
         s_answer_frame (self, token, &copy);
         return;
     }
+    if (done) {
+        mk_info ("agent_server: task %" PRIu64 " comes again for another operation or VM "
+                 "(the controller's ids started over?); it runs as a new task",
+                 task->task_id);
+        zhashx_delete (self->results, key);
+    }
     stop_t *stop = (stop_t *)zhashx_lookup (self->stops, key);
+    if (stop && (token == S_IN_BATCH || task->op != MAEKIN__VM_OP__VM_OP_STOP)) {
+        s_reply_status (self, token, MK_CONFLICT,
+                        "task %" PRIu64 " is a stop of '%s' in progress; it answers when the "
+                        "guest is off",
+                        task->task_id, stop->spec.name);
+        return;
+    }
     if (stop) {
         mk_debug ("agent_server: task %" PRIu64
                   " again while it stops '%s'; both get the answer",
@@ -688,12 +718,18 @@ s_handle_batch (server_t *self, const mk_request_t *request)
             s_handle_request (self, &inner);
         }
         mk_msg_free (&inner.env);
-        //  Every path through s_handle_request answers once; a batch item is no exception.
-        assert (self->batch_answer);
+        //  Every path through s_handle_request answers once; should one not, the item
+        //  says so rather than the batch going unanswered.
+        if (!self->batch_answer) {
+            mk_error ("agent_server: item %zu of a task_batch got no answer", i);
+            s_reply_status (self, S_IN_BATCH, MK_INTERNAL, "the agent had no answer");
+        }
         answers[i] = self->batch_answer;
         self->batch_answer = NULL;
         replies[i].data = zframe_data (answers[i]);
         replies[i].len = zframe_size (answers[i]);
+        //  Tasks on a real hypervisor take seconds: the broker must still hear from us.
+        mk_worker_tick (self->worker);
     }
     Maekin__TaskBatchReply reply = MAEKIN__TASK_BATCH_REPLY__INIT;
     reply.replies = replies;
@@ -1073,9 +1109,12 @@ s_server_destroy (server_t **self_p)
 }
 
 static void
-s_frame_free (void **item)
+s_result_free (void **item)
 {
-    zframe_destroy ((zframe_t **)item);
+    result_t *result = (result_t *)*item;
+    zframe_destroy (&result->packed);
+    free (result);
+    *item = NULL;
 }
 
 static void
@@ -1170,7 +1209,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     mk_worker_set_heartbeat (self->worker, self->heartbeat_ms);
 
     self->results = zhashx_new ();
-    zhashx_set_destructor (self->results, s_frame_free);
+    zhashx_set_destructor (self->results, s_result_free);
     self->fifo = (uint64_t *)zmalloc (AGENT_SERVER_RESULTS * sizeof (uint64_t));
     self->stops = zhashx_new ();
     zhashx_set_destructor (self->stops, s_stop_free);
@@ -1817,6 +1856,23 @@ agent_server_test (bool verbose)
         s_task_ok (client, "node1", 307, MAEKIN__VM_OP__VM_OP_DELETE, &one, "", verbose);
         s_task_ok (client, "node2", 308, MAEKIN__VM_OP__VM_OP_DELETE, &two, "", verbose);
         zstr_free (&own);
+    }
+
+    //  A task id seen before, for another VM (a controller restored from an older backup
+    //  counts its ids again): it runs; it is not answered from memory.
+    {
+        Maekin__VmSpec reused = web;
+        reused.name = "reused-1";
+        reused.uuid = "6a1f0c4e-2b3d-4e5f-8a9b-0c1d2e3f4a59";
+        s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &reused, "running",
+                   verbose);
+        Maekin__DomainListRequest domain_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
+        Maekin__Envelope list_env = MAEKIN__ENVELOPE__INIT;
+        list_env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
+        list_env.domain_list = &domain_list;
+        s_outcome_t listed = s_call (client, "node1", &list_env);
+        assert (listed.status == MK_OK && strstr (listed.domains, "reused-1:running "));
+        s_task_ok (client, "node1", 309, MAEKIN__VM_OP__VM_OP_DELETE, &reused, "", verbose);
     }
 
     //  A spec agent_domxml refuses fails the task with its reason.

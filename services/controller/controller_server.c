@@ -1275,8 +1275,14 @@ s_handle_request (server_t *self, const mk_request_t *request)
     }
     const char *id = env->request_id;
     if (s_mutating (env->body_case) && id && *id) {
-        if (strlen (id) > 64) {
-            s_reply_status (self, request, MK_BAD_REQUEST, "request id longer than 64 bytes");
+        //  Printable ASCII without blanks: MySQL compares keys ignoring trailing blanks,
+        //  and the id filter must see the same id the database does.
+        bool printable = true;
+        for (const char *c = id; *c; c++)
+            printable &= *c > ' ' && *c <= '~';
+        if (strlen (id) > 64 || !printable) {
+            s_reply_status (self, request, MK_BAD_REQUEST,
+                            "a request id is 1 to 64 printable ASCII characters, no blanks");
             return;
         }
         //  A retry: the first answer again, and no work done twice.
@@ -1790,9 +1796,27 @@ s_filters_load (server_t *self)
                : 0;
 }
 
+//  What the database does not keep of a host, kept across a reload.
+typedef struct {
+    char name[64];
+    char agent[64];
+    int64_t last_seen_mono;
+} host_memory_t;
+
 static int
 s_load (server_t *self)
 {
+    //  A reload (after a rollback) must not forget which agent process serves a host,
+    //  nor when it last reported: else every agent seems new, and a dead one never
+    //  times out while batches keep failing.
+    size_t hosts = controller_sched_count (self->sched);
+    host_memory_t *memory = (host_memory_t *) zmalloc ((hosts + 1) * sizeof (host_memory_t));
+    for (size_t i = 0; i < hosts; i++) {
+        sched_host_t *host = controller_sched_at (self->sched, i);
+        snprintf (memory[i].name, sizeof memory[i].name, "%s", host->name);
+        snprintf (memory[i].agent, sizeof memory[i].agent, "%s", host->agent);
+        memory[i].last_seen_mono = host->last_seen_mono;
+    }
     controller_sched_clear (self->sched);
     zhashx_purge (self->inflight);
     zhashx_purge (self->batches);
@@ -1801,8 +1825,18 @@ s_load (server_t *self)
     if (s_load_templates (self) < 0 || store_host_list (self->db, s_load_host, self) < 0
         || store_vm_usage (self->db, s_load_usage, self) < 0
         || store_task_open (self->db, s_load_task, self) < 0
-        || controller_events_load (self->events, self->db) < 0 || s_filters_load (self) < 0)
+        || controller_events_load (self->events, self->db) < 0 || s_filters_load (self) < 0) {
+        free (memory);
         return -1;
+    }
+    for (size_t i = 0; i < hosts; i++) {
+        sched_host_t *host = controller_sched_host (self->sched, memory[i].name);
+        if (host) {
+            snprintf (host->agent, sizeof host->agent, "%s", memory[i].agent);
+            host->last_seen_mono = memory[i].last_seen_mono;
+        }
+    }
+    free (memory);
     mk_info ("controller: loaded %zu hosts and %zu open tasks", controller_sched_count (self->sched),
              zhashx_size (self->inflight));
     return 0;
@@ -1877,6 +1911,12 @@ s_batch (server_t *self)
         mk_info ("controller: the database is back");
         self->db_away = 0;
     }
+    //  After a failed write, this batch must write something, or its commit proves
+    //  nothing: a row rewritten as it is.
+    if (self->write_backoff
+        && mk_db_exec (self->db, "UPDATE meta SET value = value WHERE name = 'schema_version'")
+               != 0)
+        self->failed = true;
     for (void *key = zlistx_first (self->marks); key; key = zlistx_next (self->marks)) {
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
         if (task && !task->marked) {
@@ -1886,7 +1926,10 @@ s_batch (server_t *self)
     }
     zlistx_purge (self->marks);
     int handled = 0;
-    while (handled < self->opts.batch_max && mk_worker_pending (self->worker)) {
+    //  A probe after failed writes takes no client requests: should it fail too, they
+    //  are better served by s_serve_reads (reads answered) than refused with it.
+    bool probe = self->write_backoff != 0;
+    while (!probe && handled < self->opts.batch_max && mk_worker_pending (self->worker)) {
         mk_request_t request;
         if (mk_worker_recv (self->worker, &request) == 1) {
             s_handle_request (self, &request);
@@ -2395,6 +2438,9 @@ controller_server_test (bool verbose)
     assert (s_create (client, "web-1", "tiny", "req-create-1", &task) == MK_ACCEPTED);
     assert (s_create (client, "web-1", "tiny", "req-create-1", &again) == MK_ACCEPTED);
     assert (task && again == task);
+    //  A request id MySQL would read as another (trailing blank) or a control: refused.
+    assert (s_create (client, "web-8", "tiny", "req 1 ", NULL) == MK_BAD_REQUEST);
+    assert (s_create (client, "web-8", "tiny", "req\t2", NULL) == MK_BAD_REQUEST);
     assert (streq (s_wait (client, task), "done"));
     char *state = s_vm_state (client, "web-1");
     assert (streq (state, "running"));

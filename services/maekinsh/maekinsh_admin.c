@@ -236,6 +236,11 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
     if (version <= 0)
         fprintf (err, "maekinsh: '%s' is not a Maekin backup (no schema version in it)\n",
                  file);
+    else if (version != mk_db_latest_version ())
+        //  Checked before the database is touched: nothing is written for a restore
+        //  that cannot happen.
+        fprintf (err, "maekinsh: '%s' is a backup at schema %d; this maekinsh restores "
+                      "schema %d\n", file, version, mk_db_latest_version ());
     else if (mk_db_migrate (db, &error) != 0) {
         fprintf (err, "maekinsh: cannot prepare the database: %s\n", error);
         free (error);
