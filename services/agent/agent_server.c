@@ -1494,6 +1494,17 @@ s_call (mk_client_t *client, const char *host, Maekin__Envelope *env)
     }
 }
 
+//  What libvirt on a host has, asked of the agent.
+static s_outcome_t
+s_domains (mk_client_t *client, const char *host)
+{
+    Maekin__DomainListRequest domain_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
+    env.domain_list = &domain_list;
+    return s_call (client, host, &env);
+}
+
 //  One item of a task batch: a task_dispatch to node/<host>, packed.
 static zframe_t *
 s_batch_item (uint64_t task_id, int op, const Maekin__VmSpec *spec)
@@ -1739,11 +1750,7 @@ agent_server_test (bool verbose)
                verbose);
     //  What libvirt has, on demand.
     {
-        Maekin__DomainListRequest domain_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
-        Maekin__Envelope list_env = MAEKIN__ENVELOPE__INIT;
-        list_env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
-        list_env.domain_list = &domain_list;
-        s_outcome_t listed = s_call (client, "node1", &list_env);
+        s_outcome_t listed = s_domains (client, "node1");
         if (verbose)
             printf ("  node1 has: %s\n", listed.domains);
         assert (listed.status == MK_OK && strstr (listed.domains, "web-1:stopped "));
@@ -1866,11 +1873,7 @@ agent_server_test (bool verbose)
         reused.uuid = "6a1f0c4e-2b3d-4e5f-8a9b-0c1d2e3f4a59";
         s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &reused, "running",
                    verbose);
-        Maekin__DomainListRequest domain_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
-        Maekin__Envelope list_env = MAEKIN__ENVELOPE__INIT;
-        list_env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_LIST;
-        list_env.domain_list = &domain_list;
-        s_outcome_t listed = s_call (client, "node1", &list_env);
+        s_outcome_t listed = s_domains (client, "node1");
         assert (listed.status == MK_OK && strstr (listed.domains, "reused-1:running "));
         s_task_ok (client, "node1", 309, MAEKIN__VM_OP__VM_OP_DELETE, &reused, "", verbose);
     }
