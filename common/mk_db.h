@@ -114,6 +114,10 @@ int mk_db_changes (mk_db_t *self);
 //  The last error's text ("" if none yet), e.g. for a reply to a client.
 const char *mk_db_error (mk_db_t *self);
 
+//  The rows of a table (named by the caller, never by input), those matching `where`
+//  (SQL, or NULL for all); -1 on error.
+int64_t mk_db_count (mk_db_t *self, const char *table, const char *where);
+
 //  Copy every row of the cloud's tables from one database to another (any backends,
 //  both at this program's schema version): `from` read in one consistent snapshot, so
 //  a controller may keep writing it meanwhile; `to` written in one transaction, all or

@@ -23,18 +23,17 @@ s_sql (const char *format, ...)
     return text;
 }
 
-//  The rows of one table: 0, 1 if it has any, -1 on error.
-static int
-s_has_rows (mk_db_t *db, const char *table)
+int64_t
+mk_db_count (mk_db_t *db, const char *table, const char *where)
 {
-    char *sql = s_sql ("SELECT 1 FROM %s LIMIT 1", table);
+    char *sql = s_sql ("SELECT COUNT(*) FROM %s%s%s", table, where ? " WHERE " : "",
+                       where ? where : "");
     mk_stmt_t *stmt = mk_db_prepare (db, sql);
     free (sql);
-    if (!stmt)
-        return -1;
-    int rc = mk_stmt_step (stmt);
-    mk_stmt_reset (stmt);
-    return rc == MK_DB_ROW ? 1 : rc == MK_DB_DONE ? 0 : -1;
+    int64_t rows = stmt && mk_stmt_step (stmt) == MK_DB_ROW ? mk_stmt_int (stmt, 0) : -1;
+    if (stmt)
+        mk_stmt_reset (stmt);
+    return rows;
 }
 
 //  Copies one table's rows; the number copied, or -1 (*error set).
@@ -117,8 +116,8 @@ mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error)
     //  Children first when deleting, parents first when inserting: there are no foreign
     //  keys today, but the order is the one a schema with them would need.
     for (size_t i = count; i-- > 0 && total >= 0;) {
-        int rows = s_has_rows (to, tables[i].name);
-        if (rows == 1 && !replace) {
+        int64_t rows = mk_db_count (to, tables[i].name, NULL);
+        if (rows > 0 && !replace) {
             *error = s_sql ("the database to copy to is not empty (%s has rows); copy "
                             "into an empty one, or replace what it holds",
                             tables[i].name);
@@ -128,7 +127,7 @@ mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error)
             *error = s_sql ("cannot read %s: %s", tables[i].name, mk_db_error (to));
             total = -1;
         }
-        else if (rows == 1) {
+        else if (rows > 0) {
             char *sql = s_sql ("DELETE FROM %s", tables[i].name);
             if (mk_db_exec (to, sql) != 0) {
                 *error = s_sql ("cannot empty %s: %s", tables[i].name, mk_db_error (to));
@@ -168,18 +167,6 @@ s_fresh (const char *url)
                                 "requests, events") == 0);
     assert (mk_db_migrate (db, &error) == 0);
     return db;
-}
-
-static int64_t
-s_count (mk_db_t *db, const char *table)
-{
-    char *sql = s_sql ("SELECT COUNT(*) FROM %s", table);
-    mk_stmt_t *stmt = mk_db_prepare (db, sql);
-    free (sql);
-    assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
-    int64_t rows = mk_stmt_int (stmt, 0);
-    mk_stmt_reset (stmt);
-    return rows;
 }
 
 //  What a copy must carry: a row in every table, text with quotes and UTF-8, a blob with
@@ -225,7 +212,7 @@ s_check (mk_db_t *db)
     int64_t expect[] = {1, 1, 1, 2, 1, 1};
     assert (count == sizeof expect / sizeof expect[0]);
     for (size_t i = 0; i < count; i++)
-        assert (s_count (db, tables[i].name) == expect[i]);
+        assert (mk_db_count (db, tables[i].name, NULL) == expect[i]);
     mk_stmt_t *stmt = mk_db_prepare (db, "SELECT cmdline FROM templates WHERE id = 3");
     assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
     assert (streq (mk_stmt_text (stmt, 0), "console=ttyS0 \"q\" é"));
@@ -289,7 +276,7 @@ mk_db_copy_test (bool verbose)
         printf ("  %s\n", error);
     assert (strstr (error, "not empty"));
     free (error);
-    assert (s_count (b, "tasks") == 2);
+    assert (mk_db_count (b, "tasks", NULL) == 2);
     //  Replacing: what was there is gone, the copy is whole.
     assert (mk_db_begin (b) == 0);
     assert (mk_db_exec (b, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "

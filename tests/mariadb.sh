@@ -25,6 +25,12 @@ database=maekin_test
 
 fail() { echo "mariadb.sh: $*" >&2; exit 1; }
 
+# s_gone PID: true once the process has exited, within 10 s.
+s_gone() {
+    for _ in $(seq 100); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done
+    return 1
+}
+
 # Stops the server whose pid is in the pid file, waiting at most 30 s, then kills it.
 stop() {
     [ -f "$pidfile" ] || return 0
@@ -38,7 +44,9 @@ stop() {
         done
         if kill -0 "$pid" 2>/dev/null; then
             echo "mariadb.sh: mariadbd $pid did not stop in 30 s; killing it" >&2
-            kill -9 "$pid" 2>/dev/null || true
+            kill -9 "$pid" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null \
+                || fail "cannot kill mariadbd $pid"
+            s_gone "$pid" || fail "mariadbd $pid survived SIGKILL"
         fi
     fi
     rm -f "$pidfile"
@@ -66,8 +74,9 @@ crash() {
     [ -f "$pidfile" ] || fail "no server runs in $dir"
     local pid
     pid=$(cat "$pidfile")
-    kill -9 "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    # A server that already died is as good as killed; one that lives on is a failure.
+    kill -9 "$pid" 2>/dev/null || ! kill -0 "$pid" 2>/dev/null || fail "cannot kill mariadbd $pid"
+    s_gone "$pid" || fail "mariadbd $pid survived SIGKILL for 10 s"
     rm -f "$pidfile" "$sock"
 }
 

@@ -503,21 +503,19 @@ s_stop_begin (server_t *self, host_t *host, uint64_t task_id, const Maekin__VmSp
 //  ---------------------------------------------------------------- tasks
 
 static host_t *
-s_host_by_service (server_t *self, const char *service)
-{
-    for (size_t i = 0; i < self->host_count; i++)
-        if (streq (self->hosts[i].service, service))
-            return &self->hosts[i];
-    return NULL;
-}
-
-static host_t *
 s_host_by_name (server_t *self, const char *name)
 {
     for (size_t i = 0; i < self->host_count; i++)
         if (streq (self->hosts[i].name, name))
             return &self->hosts[i];
     return NULL;
+}
+
+//  The host a service names: node/<name>.
+static host_t *
+s_host_by_service (server_t *self, const char *service)
+{
+    return strncmp (service, "node/", 5) == 0 ? s_host_by_name (self, service + 5) : NULL;
 }
 
 static void

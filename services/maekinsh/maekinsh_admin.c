@@ -94,20 +94,6 @@ s_open (const char *url, FILE *err)
     return db;
 }
 
-//  The number of rows of a table, or -1.
-static int64_t
-s_rows (mk_db_t *db, const char *table, const char *where)
-{
-    char *sql = zsys_sprintf ("SELECT COUNT(*) FROM %s%s%s", table, where ? " WHERE " : "",
-                              where ? where : "");
-    mk_stmt_t *stmt = mk_db_prepare (db, sql);
-    free (sql);
-    int64_t rows = stmt && mk_stmt_step (stmt) == MK_DB_ROW ? mk_stmt_int (stmt, 0) : -1;
-    if (stmt)
-        mk_stmt_reset (stmt);
-    return rows;
-}
-
 static int
 s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
 {
@@ -130,7 +116,7 @@ s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
     s_put (&record, "verdict", "%s", verdict);
     static const char *tables[] = {"hosts", "templates", "vms", "tasks", "events"};
     for (size_t i = 0; version == latest && i < sizeof tables / sizeof tables[0]; i++) {
-        int64_t rows = s_rows (db, tables[i], NULL);
+        int64_t rows = mk_db_count (db, tables[i], NULL);
         if (rows < 0) {
             fprintf (err, "maekinsh: cannot count %s: %s\n", tables[i], mk_db_error (db));
             s_print (&record, "status", out);
@@ -140,7 +126,7 @@ s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
     }
     if (version == latest)
         s_put (&record, "open", "%" PRId64,
-               s_rows (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
+               mk_db_count (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
     s_print (&record, "status", out);
     return version > latest ? S_FAILED : S_OK;
 }
