@@ -3,13 +3,15 @@
     -> back, with a window of requests in flight. Completion is read from the event.task
     stream, as a dashboard would.
 
-    usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] [-m done|accept]
+    usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] [-m done|accept|read]
                        [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]
     -l FILE:   write each request's send time and latencies (usecs from the start) to
                FILE, to see where the slow ones fall;
     -r RATE:   send at most RATE requests a second (open loop, for latency at a set load);
     -m done:   the window counts tasks not yet done (the done rate);
-    -m accept: the window counts requests not yet accepted (the durable accept rate). */
+    -m accept: the window counts requests not yet accepted (the durable accept rate);
+    -m read:   template shows instead of creations, through the same path (a baseline:
+               the bus and the controller answering, with no write and no sync). */
 #include "maekin.h"
 #include "mk_client.h"
 #include "mk_msg.h"
@@ -47,7 +49,7 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] "
-                  "[-m done|accept] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]\n");
+                  "[-m done|accept|read] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]\n");
 }
 
 int
@@ -56,7 +58,7 @@ main (int argc, char **argv)
     const char *endpoint = NULL, *stream = NULL, *template_ = "tiny", *prefix = "bench";
     const char *log_path = NULL;
     int count = 2000, window = 1, rate = 0;
-    bool accept_mode = false;
+    bool accept_mode = false, read_mode = false;
     int opt;
     while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:h")) != -1) {
         switch (opt) {
@@ -64,7 +66,14 @@ main (int argc, char **argv)
             case 's': stream = optarg; break;
             case 'n': count = atoi (optarg); break;
             case 'w': window = atoi (optarg); break;
-            case 'm': accept_mode = streq (optarg, "accept"); break;
+            case 'm':
+                read_mode = streq (optarg, "read");
+                accept_mode = read_mode || streq (optarg, "accept");
+                if (!accept_mode && !streq (optarg, "done")) {
+                    s_usage (stderr);
+                    return 2;
+                }
+                break;
             case 'r': rate = atoi (optarg); break;
             case 't': template_ = optarg; break;
             case 'p': prefix = optarg; break;
@@ -112,6 +121,12 @@ main (int argc, char **argv)
             env.request_id = request_id;
             env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
             env.vm_create = &create;
+            Maekin__TemplateShowRequest show = MAEKIN__TEMPLATE_SHOW_REQUEST__INIT;
+            if (read_mode) {
+                show.name = (char *) template_;
+                env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW;
+                env.template_show = &show;
+            }
             items[sent].sent = zclock_usecs ();
             uint64_t corr = mk_client_send (client, "cloud", &env);
             if (!first_corr)
@@ -153,7 +168,11 @@ main (int argc, char **argv)
             while (mk_client_recv (client, &reply, 0) == 0) {
                 int i = (int) (reply.corr - first_corr);
                 if (i >= 0 && i < count) {
-                    if (reply.env->status == MK_ACCEPTED) {
+                    if (read_mode && reply.env->status == MK_OK) {
+                        items[i].accepted = now;
+                        accepted++;
+                    }
+                    else if (!read_mode && reply.env->status == MK_ACCEPTED) {
                         items[i].accepted = now;
                         items[i].task = reply.env->task_accepted->task_id;
                         if (!task_base)
@@ -170,7 +189,8 @@ main (int argc, char **argv)
                     }
                     else {
                         if (errors < 5)
-                            fprintf (stderr, "bench_tasks: %s: %d %s\n", "create",
+                            fprintf (stderr, "bench_tasks: %s: %d %s\n",
+                                     read_mode ? "template show" : "create",
                                      reply.env->status, reply.env->reason);
                         errors++;
                     }
@@ -223,12 +243,14 @@ main (int argc, char **argv)
             done_lat[nd++] = items[i].done - items[i].sent;
     }
     double seconds = (double) elapsed / 1e6;
-    printf ("tasks mode=%s rate=%d window=%d n=%d seconds=%.2f %s_per_s=%.0f accept_p50_us=%" PRId64
-            " accept_p99_us=%" PRId64 " done_p50_us=%" PRId64 " done_p99_us=%" PRId64
+    const char *answer = read_mode ? "answer" : "accept";
+    printf ("tasks mode=%s rate=%d window=%d n=%d seconds=%.2f %s_per_s=%.0f %s_p50_us=%" PRId64
+            " %s_p99_us=%" PRId64 " done_p50_us=%" PRId64 " done_p99_us=%" PRId64
             " failed=%d errors=%d\n",
-            accept_mode ? "accept" : "done", rate, window, count, seconds,
-            accept_mode ? "accepted" : "done", (accept_mode ? accepted : done) / seconds,
-            s_percentile (accept_lat, na, 0.5), s_percentile (accept_lat, na, 0.99),
+            read_mode ? "read" : accept_mode ? "accept" : "done", rate, window, count, seconds,
+            read_mode ? "answered" : accept_mode ? "accepted" : "done",
+            (accept_mode ? accepted : done) / seconds, answer, s_percentile (accept_lat, na, 0.5),
+            answer, s_percentile (accept_lat, na, 0.99),
             s_percentile (done_lat, nd, 0.5), s_percentile (done_lat, nd, 0.99), failed, errors);
     free (accept_lat);
     free (done_lat);
