@@ -120,18 +120,22 @@ mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
-        int wait = deadline < 0 ? -1 : (int) (deadline - zclock_mono ());
-        if (deadline >= 0 && wait < 0)
-            wait = 0;
-        zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
-        int rc = zmq_poll (&item, 1, wait);
-        if (rc <= 0)
-            return -1;
-        zmsg_t *msg = zmsg_recv (self->sock);
+        zmsg_t *msg;
+        if (timeout_ms == 0)    //  without a poll, which costs system calls each time
+            msg = mk_sock_recv_nowait (self->sock);
+        else {
+            int wait = deadline < 0 ? -1 : (int) (deadline - zclock_mono ());
+            if (deadline >= 0 && wait < 0)
+                wait = 0;
+            zmq_pollitem_t item = {zsock_resolve (self->sock), 0, ZMQ_POLLIN, 0};
+            if (zmq_poll (&item, 1, wait) <= 0)
+                return -1;
+            msg = zmsg_recv (self->sock);
+        }
         if (!msg)
             return -1;
         memset (reply, 0, sizeof *reply);
-        rc = s_parse_reply (msg, reply);
+        int rc = s_parse_reply (msg, reply);
         zmsg_destroy (&msg);
         if (rc == 0)
             return 0;

@@ -15,6 +15,10 @@ zsock_t *mk_sock_new (int type, const char *endpoints);
 //  A new string; the caller frees it.
 char *mk_sock_endpoint (zsock_t *sock);
 
+//  The next message waiting on the socket, or NULL if none is: never blocks. Cheaper
+//  than asking ZMQ_EVENTS first, which costs two system calls every time.
+zmsg_t *mk_sock_recv_nowait (zsock_t *sock);
+
 void mk_sock_test (bool verbose);
 
 #endif

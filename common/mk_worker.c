@@ -130,12 +130,10 @@ s_reply_status (mk_worker_t *self, uint64_t token, int status, const char *reaso
     mk_worker_reply (self, token, &env);
 }
 
-int
-mk_worker_recv (mk_worker_t *self, mk_request_t *request)
+//  A message from the broker, taken: 1 and *request filled if it is a request, else 0.
+static int
+s_take (mk_worker_t *self, zmsg_t *msg, mk_request_t *request)
 {
-    zmsg_t *msg = zmsg_recv (self->sock);
-    if (!msg)
-        return -1;
     self->last_heard = zclock_mono ();
     int command = mk_wire_parse_header (zmsg_first (msg), NULL);
     int rc = 0;
@@ -171,6 +169,20 @@ mk_worker_recv (mk_worker_t *self, mk_request_t *request)
                  mk_wire_command_name (command));
     zmsg_destroy (&msg);
     return rc;
+}
+
+int
+mk_worker_recv (mk_worker_t *self, mk_request_t *request)
+{
+    zmsg_t *msg = zmsg_recv (self->sock);
+    return msg ? s_take (self, msg, request) : -1;
+}
+
+int
+mk_worker_recv_nowait (mk_worker_t *self, mk_request_t *request)
+{
+    zmsg_t *msg = mk_sock_recv_nowait (self->sock);
+    return msg ? s_take (self, msg, request) : -1;
 }
 
 void

@@ -29,6 +29,9 @@ zsock_t *mk_worker_sock (mk_worker_t *self);
 //  or a request the worker already answered itself (malformed body: status 400, other
 //  message version: 505); -1 if nothing could be read.
 int mk_worker_recv (mk_worker_t *self, mk_request_t *request);
+//  The same without waiting: -1 when nothing is waiting. To drain a batch, this is
+//  cheaper than asking mk_worker_pending before each message.
+int mk_worker_recv_nowait (mk_worker_t *self, mk_request_t *request);
 
 //  True if a message is waiting (to drain a batch without polling again).
 bool mk_worker_pending (mk_worker_t *self);

@@ -750,12 +750,13 @@ s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
     //  A batch at a time, so that heartbeats and events still get their turn.
     for (int i = 0; i < 1000; i++) {
         mk_request_t request;
-        if (mk_worker_recv (self->worker, &request) == 1) {
+        int rc = mk_worker_recv_nowait (self->worker, &request);
+        if (rc < 0)
+            break;
+        if (rc == 1) {
             s_handle_request (self, &request);
             mk_request_clear (&request);
         }
-        if (!mk_worker_pending (self->worker))
-            break;
     }
     return 0;
 }

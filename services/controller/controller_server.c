@@ -1854,10 +1854,12 @@ static bool s_reload (server_t *self);
 static void
 s_serve_reads (server_t *self)
 {
-    for (int handled = 0; handled < self->opts.batch_max && mk_worker_pending (self->worker);
-         handled++) {
+    for (int handled = 0; handled < self->opts.batch_max; handled++) {
         mk_request_t request;
-        if (mk_worker_recv (self->worker, &request) != 1)
+        int rc = mk_worker_recv_nowait (self->worker, &request);
+        if (rc < 0)
+            break;
+        if (rc == 0)
             continue;
         //  Agents' liveness reports still count, or their hosts would go down meanwhile.
         bool ping = request.env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
@@ -1929,15 +1931,18 @@ s_batch (server_t *self)
     //  A probe after failed writes takes no client requests: should it fail too, they
     //  are better served by s_serve_reads (reads answered) than refused with it.
     bool probe = self->write_backoff != 0;
-    while (!probe && handled < self->opts.batch_max && mk_worker_pending (self->worker)) {
+    while (!probe && handled < self->opts.batch_max) {
         mk_request_t request;
-        if (mk_worker_recv (self->worker, &request) == 1) {
+        int rc = mk_worker_recv_nowait (self->worker, &request);
+        if (rc < 0)
+            break;
+        if (rc == 1) {
             s_handle_request (self, &request);
             mk_request_clear (&request);
         }
         handled++;
     }
-    while (handled < 2 * self->opts.batch_max && (zsock_events (client) & ZMQ_POLLIN)) {
+    while (handled < 2 * self->opts.batch_max) {
         mk_reply_t reply;
         if (mk_client_recv (self->client, &reply, 0) != 0)
             break;
