@@ -126,7 +126,28 @@ int64_t mk_db_count (mk_db_t *self, const char *table, const char *where);
 //  new string, one line). See mk_db_copy.c.
 int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error);
 
+//  One controller per database: a claim, a row in meta naming its holder's host and
+//  process. The holder renews it every MK_DB_CLAIM_RENEW_MS; it binds others until
+//  MK_DB_CLAIM_LAPSE_MS after its last renewal, and not at all once its holder is a
+//  process of this host that is gone (a controller killed and started again takes over
+//  at once). See mk_db_claim.c.
+#define MK_DB_CLAIM_RENEW_MS 1000
+#define MK_DB_CLAIM_LAPSE_MS 10000
+
+//  Take the claim, in a transaction of its own: 0; 1 when another process holds it
+//  (*holder: a new string saying which, for a message); -1 on a database error.
+int mk_db_claim (mk_db_t *self, char **holder);
+//  Renew this process's claim, inside the caller's transaction: 0; 1 when the claim no
+//  longer names this process (another took it over after it lapsed); -1 on an error.
+int mk_db_claim_renew (mk_db_t *self);
+//  Give it up, if it is this process's: 0 or -1.
+int mk_db_claim_release (mk_db_t *self);
+//  Who holds the claim now, this process included: 1 and *holder (a new string); 0 and
+//  NULL when nobody does; -1 on an error.
+int mk_db_claim_holder (mk_db_t *self, char **holder);
+
 void mk_db_test (bool verbose);
+void mk_db_claim_test (bool verbose);
 void mk_db_copy_test (bool verbose);
 
 #endif

@@ -70,10 +70,20 @@ main (int argc, char **argv)
     char *shown = mk_db_url_safe (opts.db_url);
     mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, shown);
     free (shown);
-    while (!zsys_interrupted)
-        zclock_sleep (100);
+    //  Until interrupted, or until the server says another controller took over.
+    int rc = 0;
+    zpoller_t *poller = zpoller_new (server, NULL);
+    while (!zsys_interrupted && rc == 0) {
+        if (zpoller_wait (poller, 100) != server)
+            continue;
+        char *what = zstr_recv (server);
+        if (what && streq (what, "LOST"))
+            rc = 1;
+        zstr_free (&what);
+    }
+    zpoller_destroy (&poller);
     mk_info ("stopping");
     zactor_destroy (&server);
     mk_cfg_destroy (&cfg);
-    return 0;
+    return rc;
 }

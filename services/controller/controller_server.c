@@ -114,6 +114,9 @@ typedef struct {
     int64_t next_expiry;    //  when to forget old request ids (mono ms)
     uint64_t accepted;      //  tasks accepted since start
     uint64_t finished;      //  tasks finished since start
+    bool claimed;           //  this controller holds the database's claim
+    bool lost;              //  another controller took it over: stop at once
+    int64_t next_claim;     //  when to renew the claim (mono ms)
 } server_t;
 
 //  ---------------------------------------------------------------- small helpers
@@ -1687,6 +1690,16 @@ s_tick (server_t *self)
         }
         self->next_expiry = mono + 60000;
     }
+    //  The claim on the database, renewed. Taken over, it means another controller
+    //  writes the cloud's state now (this one stood still past the lapse): stop.
+    if (mono >= self->next_claim) {
+        int rc = mk_db_claim_renew (self->db);
+        if (rc < 0)
+            self->failed = true;
+        else if (rc == 1)
+            self->lost = true;
+        self->next_claim = mono + MK_DB_CLAIM_RENEW_MS;
+    }
     self->next_tick = mono + TICK_MS;
 }
 
@@ -1879,10 +1892,44 @@ s_serve_reads (server_t *self)
     zlistx_purge (self->out);
 }
 
+//  Instead of the replies a batch built, which did not happen: 503 with the reason.
+static void
+s_fail_replies (server_t *self, const char *reason)
+{
+    Maekin__Envelope failure = MAEKIN__ENVELOPE__INIT;
+    failure.status = MK_UNAVAILABLE;
+    failure.reason = (char *) reason;
+    for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
+         out = (outgoing_t *) zlistx_next (self->out)) {
+        zframe_t *frame = mk_msg_pack (&failure);
+        mk_worker_reply_frame (self->worker, out->token, &frame);
+    }
+    zlistx_purge (self->out);
+}
+
+//  Another controller took the database over: nothing of this batch is written, its
+//  callers hear why, and the owner of the actor is told to stop it.
+static void
+s_stop_lost (server_t *self)
+{
+    char *holder = NULL;
+    mk_db_rollback (self->db);
+    controller_events_abort (self->events);
+    mk_db_claim_holder (self->db, &holder);
+    mk_error ("controller: another controller holds the database now (%s); stopping",
+              holder ? holder : "gone again");
+    free (holder);
+    s_fail_replies (self, "this controller stopped: another one took over its database; "
+                          "nothing was changed, retry");
+    zstr_send (self->pipe, "LOST");
+}
+
 //  Everything waiting, in one transaction; then replies, events and dispatches.
 static void
 s_batch (server_t *self)
 {
+    if (self->lost)
+        return;
     if (self->reload && !s_reload (self))
         return;
     if (self->write_backoff && zclock_mono () < self->write_retry_at) {
@@ -1952,6 +1999,10 @@ s_batch (server_t *self)
     }
     if (tick)
         s_tick (self);
+    if (self->lost) {
+        s_stop_lost (self);
+        return;
+    }
     if (!self->failed && controller_events_save (self->events, self->db, self->now) != 0)
         self->failed = true;
     if (!self->failed && mk_db_commit (self->db) == 0) {
@@ -1980,15 +2031,7 @@ s_batch (server_t *self)
     char reason[300];
     snprintf (reason, sizeof reason, "the database failed (%s); nothing was changed, retry",
               self->write_error);
-    Maekin__Envelope failure = MAEKIN__ENVELOPE__INIT;
-    failure.status = MK_UNAVAILABLE;
-    failure.reason = reason;
-    for (outgoing_t *out = (outgoing_t *) zlistx_first (self->out); out;
-         out = (outgoing_t *) zlistx_next (self->out)) {
-        zframe_t *frame = mk_msg_pack (&failure);
-        mk_worker_reply_frame (self->worker, out->token, &frame);
-    }
-    zlistx_purge (self->out);
+    s_fail_replies (self, reason);
     zlistx_purge (self->marks);
     if (s_load (self) != 0) {
         mk_error ("controller: cannot reload the state from the database; trying again");
@@ -2043,6 +2086,9 @@ s_handle_pipe (server_t *self)
 static void
 s_server_destroy (server_t *self)
 {
+    if (self->claimed && !self->lost && mk_db_claim_release (self->db) != 0)
+        mk_warn ("controller: could not give up the claim on the database; the next "
+                 "controller takes it over after %d s", MK_DB_CLAIM_LAPSE_MS / 1000);
     mk_worker_destroy (&self->worker);
     mk_client_destroy (&self->client);
     zsock_destroy (&self->pub);
@@ -2073,6 +2119,18 @@ s_server_init (server_t *self)
         free (error);
         return -1;
     }
+    //  One controller per database: two would each act on their own picture of it.
+    char *holder = NULL;
+    int claim = mk_db_claim (self->db, &holder);
+    if (claim != 0) {
+        if (claim == 1)
+            mk_error ("controller: another controller holds this database (%s); stop it "
+                      "first (a holder that stops renewing its claim loses it after %d s)",
+                      holder, MK_DB_CLAIM_LAPSE_MS / 1000);
+        free (holder);
+        return -1;
+    }
+    self->claimed = true;
     const char *services[] = {"cloud"};
     self->worker = mk_worker_new (self->opts.endpoint, services, 1);
     self->client = mk_client_new (self->opts.endpoint);
@@ -2134,6 +2192,10 @@ s_server_actor (zsock_t *pipe, void *args)
                                      mk_client_sock (self.client), NULL);
     bool running = true;
     while (running) {
+        if (self.lost) {            //  nothing more to do but wait for the end
+            running = s_handle_pipe (&self);
+            continue;
+        }
         int wait = (int) (self.next_tick - zclock_mono ());
         zsock_t *which = (zsock_t *) zpoller_wait (poller, wait > 0 ? wait : 0);
         if (which == pipe)

@@ -15,8 +15,9 @@ static const char s_help[] =
     "  admin db backup FILE            a consistent copy into a new SQLite file, taken\n"
     "                                  while the controller runs\n"
     "  admin db restore FILE [--replace]\n"
-    "                                  copy a backup into the database (stop the\n"
-    "                                  controller first; --replace: drop what it holds)\n"
+    "                                  copy a backup into the database (refused while\n"
+    "                                  a controller runs on it; --replace: drop what it\n"
+    "                                  holds)\n"
     "  (admin commands open the database itself: --db-url URL, or db/url in the\n"
     "  configuration, e.g. sqlite:/var/lib/maekin/maekin.db or mysql://USER:PW@HOST/DB)\n";
 
@@ -127,6 +128,10 @@ s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
     if (version == latest)
         s_put (&record, "open", "%" PRId64,
                mk_db_count (db, "tasks", "state IN ('queued', 'dispatched', 'running')"));
+    char *holder = NULL;
+    if (version >= 1 && mk_db_claim_holder (db, &holder) >= 0)
+        s_put (&record, "controller", "%s", holder ? holder : "none");
+    free (holder);
     s_print (&record, "status", out);
     return version > latest ? S_FAILED : S_OK;
 }
@@ -237,6 +242,25 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
     return status;
 }
 
+//  A controller works on the database: what it holds in memory would not be what a
+//  migration or a restore leaves there. True, and said, when one does.
+static bool
+s_held (mk_db_t *db, const char *verb, FILE *err)
+{
+    if (mk_db_schema_version (db) < 1)
+        return false;       //  no schema yet: no controller has run on it
+    char *holder = NULL;
+    int rc = mk_db_claim_holder (db, &holder);
+    if (rc < 0)
+        fprintf (err, "maekinsh: cannot tell whether a controller runs on the database: %s\n",
+                 mk_db_error (db));
+    else if (rc == 1)
+        fprintf (err, "maekinsh: a controller runs on this database (%s); stop it before "
+                      "'admin db %s'\n", holder, verb);
+    free (holder);
+    return rc != 0;
+}
+
 int
 maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out,
                     FILE *err)
@@ -295,6 +319,10 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
     mk_db_t *db = s_open (db_url, err);
     if (!db)
         return S_FAILED;
+    if ((streq (verb, "migrate") || streq (verb, "restore")) && s_held (db, verb, err)) {
+        mk_db_destroy (&db);
+        return S_FAILED;
+    }
     maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
     int status = streq (verb, "status")    ? s_status (db, db_url, output, err)
                  : streq (verb, "migrate") ? s_migrate (db, output, err)
@@ -389,7 +417,7 @@ maekinsh_admin_test (bool verbose)
     if (verbose)
         printf ("%s", text);
     assert (strstr (text, "\"backend\": \"sqlite\"") && strstr (text, "\"schema\": 1,")
-            && strstr (text, "\"open\": 1\n}"));
+            && strstr (text, "\"open\": 1,") && strstr (text, "\"controller\": \"none\"\n}"));
     free (text);
     assert (s_run_as (url, MAEKINSH_OUT_XML, &text, WORDS ("admin", "db", "status")) == S_OK);
     assert (strstr (text, "<status>") && strstr (text, "<hosts>1</hosts>"));
@@ -411,6 +439,29 @@ maekinsh_admin_test (bool verbose)
     assert (strstr (text, "not empty") && strstr (text, "nothing was written"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
+    free (text);
+
+    //  While a controller runs on the database (a live process holds its claim), status
+    //  says which, and restore and migrate are refused with nothing changed.
+    char host[256] = "localhost", claim[400];
+    gethostname (host, sizeof host - 1);
+    snprintf (claim, sizeof claim, "INSERT INTO meta (name, value) VALUES ('controller', "
+                                   "'%s %ld %" PRId64 "')", host, (long) getppid (), zclock_time ());
+    assert (mk_db_exec (db, claim) == 0);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "controller process "));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_FAILED);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "a controller runs on this database (process ")
+            && strstr (text, "stop it before 'admin db restore'"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
+    assert (strstr (text, "stop it before 'admin db migrate'"));
+    free (text);
+    assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
+    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
     free (text);
 
     //  Bad input: each a clear error, nothing done.
