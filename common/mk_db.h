@@ -126,24 +126,33 @@ int64_t mk_db_count (mk_db_t *self, const char *table, const char *where);
 //  new string, one line). See mk_db_copy.c.
 int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error);
 
-//  One controller per database: a claim, a row in meta naming its holder's host and
-//  process. The holder renews it every MK_DB_CLAIM_RENEW_MS; it binds others until
-//  MK_DB_CLAIM_LAPSE_MS after its last renewal, and not at all once its holder is a
-//  process of this host that is gone (a controller killed and started again takes over
-//  at once). See mk_db_claim.c.
+//  One controller per database: a claim, a row in meta naming its holder (a random
+//  token per process, a role for messages, its host, pid, boot and pid namespace). The
+//  holder renews it every MK_DB_CLAIM_RENEW_MS and checks it at the start of each write
+//  transaction, which keeps a takeover out until that transaction ends. A claim binds
+//  until MK_DB_CLAIM_LAPSE_MS after its last renewal, and not at all once its holder is
+//  a process of this boot and pid namespace that is gone (a controller killed and
+//  started again takes over at once). One from another machine or namespace is judged
+//  by watching it: renewed within the lapse, by the taker's own clock, it is alive. See
+//  mk_db_claim.c.
 #define MK_DB_CLAIM_RENEW_MS 1000
 #define MK_DB_CLAIM_LAPSE_MS 10000
 
-//  Take the claim, in a transaction of its own: 0; 1 when another process holds it
-//  (*holder: a new string saying which, for a message); -1 on a database error.
-int mk_db_claim (mk_db_t *self, char **holder);
-//  Renew this process's claim, inside the caller's transaction: 0; 1 when the claim no
-//  longer names this process (another took it over after it lapsed); -1 on an error.
-int mk_db_claim_renew (mk_db_t *self);
+//  Take the claim as role (e.g. "maekin-controller"), in transactions of its own; may
+//  wait up to the lapse to judge a holder it cannot test. 0; 1 when a live process
+//  holds it (*holder: a new string saying which, for a message); -1 on a database error.
+int mk_db_claim (mk_db_t *self, const char *role, char **holder);
+//  Inside a transaction: 0 if the claim is this process's, 1 if it is not (another took
+//  it over, or gave it up for a restore); -1 on an error. On MySQL it locks the claim's
+//  row to the transaction's end.
+int mk_db_claim_check (mk_db_t *self);
+//  Renew this process's claim, inside the caller's transaction: 0; 1 when the claim is
+//  not this process's; -1 on an error.
+int mk_db_claim_renew (mk_db_t *self, const char *role);
 //  Give it up, if it is this process's: 0 or -1.
 int mk_db_claim_release (mk_db_t *self);
-//  Who holds the claim now, this process included: 1 and *holder (a new string); 0 and
-//  NULL when nobody does; -1 on an error.
+//  Who holds the claim now, this process included, without waiting: 1 and *holder (a
+//  new string); 0 and NULL when nobody does; -1 on an error.
 int mk_db_claim_holder (mk_db_t *self, char **holder);
 
 void mk_db_test (bool verbose);

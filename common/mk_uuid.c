@@ -2,11 +2,14 @@
 #include "mk_uuid.h"
 
 #include <assert.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 //  Per thread: the last millisecond used and the counter within it, and random bytes
 //  drawn ahead (one getrandom call for many UUIDs, not one each).
@@ -17,10 +20,26 @@ static _Thread_local bool s_ready;
 static _Thread_local uint8_t s_pool[POOL_SIZE];
 static _Thread_local size_t s_pool_used = POOL_SIZE;
 
+static pthread_once_t s_fork_once = PTHREAD_ONCE_INIT;
+
+//  A child of fork () draws its own bytes, not the ones its parent will use too.
+static void
+s_forked (void)
+{
+    s_pool_used = POOL_SIZE;
+}
+
+static void
+s_fork_register (void)
+{
+    pthread_atfork (NULL, NULL, s_forked);
+}
+
 static void
 s_random (uint8_t *bytes, size_t size)
 {
     assert (size <= POOL_SIZE);
+    pthread_once (&s_fork_once, s_fork_register);
     if (s_pool_used + size > POOL_SIZE) {
         randombytes_buf (s_pool, POOL_SIZE);
         s_pool_used = 0;
@@ -120,4 +139,20 @@ mk_uuid_test (bool verbose)
     for (int i = 1; i < TAILS; i++)
         assert (tails[i] != tails[i - 1]);
     free (tails);
+    //  A child of fork () does not reuse the bytes its parent has drawn ahead.
+    int link[2];
+    assert (pipe (link) == 0);
+    pid_t child = fork ();
+    assert (child >= 0);
+    if (child == 0) {
+        mk_uuid_new (&b);
+        _exit (write (link[1], b.bytes + 9, 7) == 7 ? 0 : 1);
+    }
+    mk_uuid_new (&a);
+    uint8_t theirs[7];
+    assert (read (link[0], theirs, 7) == 7);
+    assert (waitpid (child, NULL, 0) == child);
+    assert (memcmp (a.bytes + 9, theirs, 7) != 0);
+    close (link[0]);
+    close (link[1]);
 }

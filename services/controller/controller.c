@@ -6,6 +6,10 @@
 #include "mk_cfg.h"
 #include "mk_db.h"
 
+//  The exit status when another controller holds the database, at start or since: not
+//  worth restarting for (the systemd unit says so).
+#define S_HELD 3
+
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
@@ -60,11 +64,12 @@ main (int argc, char **argv)
     };
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-controller");
-    zactor_t *server = controller_server_new (&opts);
+    bool held = false;
+    zactor_t *server = controller_server_new (&opts, &held);
     if (!server) {
         fprintf (stderr, "maekin-controller: cannot start (see the log above)\n");
         mk_cfg_destroy (&cfg);
-        return 1;
+        return held ? S_HELD : 1;
     }
     //  The URL may carry a password: the log shows what is after the credentials only.
     char *shown = mk_db_url_safe (opts.db_url);
@@ -78,7 +83,7 @@ main (int argc, char **argv)
             continue;
         char *what = zstr_recv (server);
         if (what && streq (what, "LOST"))
-            rc = 1;
+            rc = S_HELD;
         zstr_free (&what);
     }
     zpoller_destroy (&poller);

@@ -39,6 +39,8 @@
 //  Request ids and VM names the filters hold at about 1% false positives; past that they
 //  are rebuilt from the database (see s_filters_load).
 #define FILTER_CAPACITY 500000
+//  Who holds the database's claim, as messages name it.
+#define ROLE "maekin-controller"
 
 //  A task not yet final, as the controller follows it. Rebuilt from the database at start.
 typedef struct {
@@ -1693,7 +1695,7 @@ s_tick (server_t *self)
     //  The claim on the database, renewed. Taken over, it means another controller
     //  writes the cloud's state now (this one stood still past the lapse): stop.
     if (mono >= self->next_claim) {
-        int rc = mk_db_claim_renew (self->db);
+        int rc = mk_db_claim_renew (self->db, ROLE);
         if (rc < 0)
             self->failed = true;
         else if (rc == 1)
@@ -1916,11 +1918,22 @@ s_stop_lost (server_t *self)
     mk_db_rollback (self->db);
     controller_events_abort (self->events);
     mk_db_claim_holder (self->db, &holder);
-    mk_error ("controller: another controller holds the database now (%s); stopping",
-              holder ? holder : "gone again");
+    if (holder)
+        mk_error ("controller: another controller holds the database now (%s); stopping",
+                  holder);
+    else
+        mk_error ("controller: the database's claim was taken from this controller (for a "
+                  "restore or a migration); stopping");
     free (holder);
-    s_fail_replies (self, "this controller stopped: another one took over its database; "
-                          "nothing was changed, retry");
+    const char *reason = "this controller stopped: another took over its database; nothing "
+                         "was changed, retry";
+    //  Those waiting for a task hear it too, not only this batch's callers.
+    for (waiter_t *w = (waiter_t *) zlistx_first (self->waiters); w;
+         w = (waiter_t *) zlistx_next (self->waiters))
+        s_queue (self, w->token, &(zframe_t *) {zframe_new_empty ()});
+    zlistx_purge (self->waiters);
+    s_fail_replies (self, reason);
+    self->lost = true;
     zstr_send (self->pipe, "LOST");
 }
 
@@ -1960,6 +1973,14 @@ s_batch (server_t *self)
         mk_info ("controller: the database is back");
         self->db_away = 0;
     }
+    //  Still ours? Checked first, this keeps a takeover out until the batch commits.
+    int claim = mk_db_claim_check (self->db);
+    if (claim == 1) {
+        s_stop_lost (self);
+        return;
+    }
+    if (claim < 0)
+        self->failed = true;
     //  After a failed write, this batch must write something, or its commit proves
     //  nothing: a row rewritten as it is.
     if (self->write_backoff
@@ -2050,6 +2071,10 @@ s_reload (server_t *self)
     if (s_load (self) == 0) {
         mk_info ("controller: state reloaded from the database");
         self->reload = false;
+        if (mk_db_claim_check (self->db) == 1) {
+            s_stop_lost (self);
+            return false;
+        }
         s_dispatch (self, self->marks);
         return true;
     }
@@ -2109,28 +2134,64 @@ s_server_destroy (server_t *self)
     mk_db_destroy (&self->db);
 }
 
+//  Takes the database's claim: 0; 1 when another controller holds it; -1 on an error.
 static int
-s_server_init (server_t *self)
+s_claim (server_t *self)
+{
+    char *holder = NULL;
+    int rc = mk_db_claim (self->db, ROLE, &holder);
+    if (rc == 1)
+        mk_error ("controller: another controller holds this database (%s); stop it first "
+                  "(a holder that stops renewing its claim loses it after %d s)",
+                  holder, MK_DB_CLAIM_LAPSE_MS / 1000);
+    else if (rc < 0)
+        mk_error ("controller: cannot take the claim on the database: %s",
+                  mk_db_error (self->db));
+    free (holder);
+    self->claimed = rc == 0;
+    return rc;
+}
+
+//  Opens the database, takes its claim and brings its schema up to date: 0; 1 when
+//  another controller holds it; -1 on another failure (logged).
+static int
+s_server_open (server_t *self)
 {
     char *error = NULL;
     self->db = mk_db_open (self->opts.db_url, &error);
-    if (!self->db || mk_db_migrate (self->db, &error) != 0) {
+    if (!self->db) {
         mk_error ("controller: %s", error ? error : "cannot open the database");
         free (error);
         return -1;
     }
-    //  One controller per database: two would each act on their own picture of it.
-    char *holder = NULL;
-    int claim = mk_db_claim (self->db, &holder);
-    if (claim != 0) {
-        if (claim == 1)
-            mk_error ("controller: another controller holds this database (%s); stop it "
-                      "first (a holder that stops renewing its claim loses it after %d s)",
-                      holder, MK_DB_CLAIM_LAPSE_MS / 1000);
-        free (holder);
+    //  One controller per database: two would each act on their own picture of it. The
+    //  claim comes before a migration (one under a running controller would change its
+    //  schema under it), unless there is no schema yet to hold a claim.
+    int version = mk_db_schema_version (self->db);
+    if (version < 0) {
+        mk_error ("controller: cannot read the schema version: %s", mk_db_error (self->db));
         return -1;
     }
-    self->claimed = true;
+    //  (A schema newer than this program is refused by mk_db_migrate, below, before any
+    //  claim: that is what to say first.)
+    bool claim_first = version > 0 && version <= mk_db_latest_version ();
+    int rc = claim_first ? s_claim (self) : 0;
+    if (rc != 0)
+        return rc;
+    if (mk_db_migrate (self->db, &error) != 0) {
+        mk_error ("controller: %s", error);
+        free (error);
+        return -1;
+    }
+    return claim_first ? 0 : s_claim (self);
+}
+
+static int
+s_server_init (server_t *self)
+{
+    int rc = s_server_open (self);
+    if (rc != 0)
+        return rc;
     const char *services[] = {"cloud"};
     self->worker = mk_worker_new (self->opts.endpoint, services, 1);
     self->client = mk_client_new (self->opts.endpoint);
@@ -2181,9 +2242,10 @@ s_server_actor (zsock_t *pipe, void *args)
     self.pipe = pipe;
     self.opts = *(controller_opts_t *) args;
     zsock_signal (pipe, 0);
-    if (s_server_init (&self) != 0) {
+    int rc = s_server_init (&self);
+    if (rc != 0) {
         s_server_destroy (&self);
-        zstr_send (pipe, "ERROR");
+        zstr_send (pipe, rc == 1 ? "HELD" : "ERROR");
         return;
     }
     zstr_send (pipe, "OK");
@@ -2210,11 +2272,13 @@ s_server_actor (zsock_t *pipe, void *args)
 }
 
 zactor_t *
-controller_server_new (const controller_opts_t *opts)
+controller_server_new (const controller_opts_t *opts, bool *held)
 {
     mk_db_library_init ();
     zactor_t *self = zactor_new (s_server_actor, (void *) opts);
     char *status = zstr_recv (self);
+    if (held)
+        *held = status && streq (status, "HELD");
     if (!status || !streq (status, "OK"))
         zactor_destroy (&self);
     free (status);
@@ -2444,7 +2508,7 @@ controller_server_test (bool verbose)
     char *endpoint = zstr_recv (broker);
     controller_opts_t opts = {endpoint, "inproc://controller_server_test", url, 1000, 5000,
                               100, 100, 256, 3600};
-    zactor_t *controller = controller_server_new (&opts);
+    zactor_t *controller = controller_server_new (&opts, NULL);
     assert (controller);
     mk_client_t *client = mk_client_new (endpoint);
     zclock_sleep (200);
@@ -2548,7 +2612,7 @@ controller_server_test (bool verbose)
 
     //  The controller restarts; what it accepted is still there.
     zactor_destroy (&controller);
-    controller = controller_server_new (&opts);
+    controller = controller_server_new (&opts, NULL);
     assert (controller);
     zclock_sleep (200);
     state = s_vm_state (client, "web-1");

@@ -24,12 +24,13 @@ typedef struct {
     int request_ttl_s;      //  how long a request id's answer is remembered
 } controller_opts_t;
 
-//  Open the database (migrating it), take its claim (one controller per database, see
-//  mk_db_claim), load the state and start serving. NULL, with the cause logged, if the
-//  database cannot be opened or migrated, or another controller holds it. Should another
-//  take the claim over later (this one stood still longer than the claim lasts), the
-//  actor stops serving and says "LOST" on its pipe; its owner should then destroy it.
-zactor_t *controller_server_new (const controller_opts_t *opts);
+//  Open the database, take its claim (one controller per database, see mk_db_claim),
+//  migrate it, load the state and start serving. NULL, with the cause logged, if the
+//  database cannot be opened or migrated, or another controller holds it (then *held,
+//  if given, is true). Should the claim be taken from it later (it stood still longer
+//  than a claim lasts and another controller took over, or a restore did), the actor
+//  stops serving and says "LOST" on its pipe; its owner should then destroy it.
+zactor_t *controller_server_new (const controller_opts_t *opts, bool *held);
 
 void controller_server_test (bool verbose);
 

@@ -4,7 +4,10 @@
 #include "maekinsh_out.h"
 #include "mk_db.h"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 enum { S_OK = 0, S_FAILED = 1, S_USAGE = 2 };
@@ -242,23 +245,27 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
     return status;
 }
 
-//  A controller works on the database: what it holds in memory would not be what a
-//  migration or a restore leaves there. True, and said, when one does.
+//  A restore or a migration takes the database's claim for its time (see mk_db_claim):
+//  a controller working on the database would keep its picture of what was there. True
+//  when taken (or when there is no schema yet, so nothing to claim); false, and said,
+//  when a controller runs on it. Given up after, the claim is gone, so a controller
+//  that stood still meanwhile finds it taken and stops.
 static bool
-s_held (mk_db_t *db, const char *verb, FILE *err)
+s_claim (mk_db_t *db, const char *verb, FILE *err)
 {
     if (mk_db_schema_version (db) < 1)
-        return false;       //  no schema yet: no controller has run on it
-    char *holder = NULL;
-    int rc = mk_db_claim_holder (db, &holder);
+        return true;
+    char role[32], *holder = NULL;
+    snprintf (role, sizeof role, "maekinsh-admin-db-%s", verb);
+    int rc = mk_db_claim (db, role, &holder);
     if (rc < 0)
-        fprintf (err, "maekinsh: cannot tell whether a controller runs on the database: %s\n",
+        fprintf (err, "maekinsh: cannot take the database's claim for '%s': %s\n", verb,
                  mk_db_error (db));
     else if (rc == 1)
         fprintf (err, "maekinsh: a controller runs on this database (%s); stop it before "
                       "'admin db %s'\n", holder, verb);
     free (holder);
-    return rc != 0;
+    return rc == 0;
 }
 
 int
@@ -319,7 +326,8 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
     mk_db_t *db = s_open (db_url, err);
     if (!db)
         return S_FAILED;
-    if ((streq (verb, "migrate") || streq (verb, "restore")) && s_held (db, verb, err)) {
+    bool claims = streq (verb, "migrate") || streq (verb, "restore");
+    if (claims && !s_claim (db, verb, err)) {
         mk_db_destroy (&db);
         return S_FAILED;
     }
@@ -329,6 +337,8 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
                  : streq (verb, "backup")  ? s_backup (db, file, output, err)
                                            : s_restore (db, file, replace, output, err);
     maekinsh_out_destroy (&output);
+    if (claims)
+        mk_db_claim_release (db);
     mk_db_destroy (&db);
     return status;
 }
@@ -443,25 +453,45 @@ maekinsh_admin_test (bool verbose)
 
     //  While a controller runs on the database (a live process holds its claim), status
     //  says which, and restore and migrate are refused with nothing changed.
-    char host[256] = "localhost", claim[400];
-    gethostname (host, sizeof host - 1);
-    snprintf (claim, sizeof claim, "INSERT INTO meta (name, value) VALUES ('controller', "
-                                   "'%s %ld %" PRId64 "')", host, (long) getppid (), zclock_time ());
-    assert (mk_db_exec (db, claim) == 0);
+    int link[2];
+    assert (pipe (link) == 0);
+    pid_t controller = fork ();
+    assert (controller >= 0);
+    if (controller == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);      //  never outlives a failed test
+        mk_db_t *mine = mk_db_open (url, NULL);
+        char *holder = NULL;
+        int rc = mine ? mk_db_claim (mine, "maekin-controller", &holder) : -1;
+        assert (write (link[1], &rc, sizeof rc) == sizeof rc);
+        pause ();
+        _exit (0);
+    }
+    int claimed = -1;
+    assert (read (link[0], &claimed, sizeof claimed) == sizeof claimed && claimed == 0);
+    char expect[120];
+    snprintf (expect, sizeof expect, "controller maekin-controller, process %d on ", (int) controller);
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
-    assert (strstr (text, "controller process "));
+    assert (strstr (text, expect));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_FAILED);
     if (verbose)
         printf ("%s", text);
-    assert (strstr (text, "a controller runs on this database (process ")
-            && strstr (text, "stop it before 'admin db restore'"));
+    snprintf (expect, sizeof expect, "a controller runs on this database (maekin-controller, "
+                                     "process %d on ", (int) controller);
+    assert (strstr (text, expect) && strstr (text, "stop it before 'admin db restore'"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
     assert (strstr (text, "stop it before 'admin db migrate'"));
     free (text);
-    assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
-    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
+    //  Once it is gone, a restore takes the claim for its time and gives it up after.
+    kill (controller, SIGKILL);
+    assert (waitpid (controller, NULL, 0) == controller);
+    close (link[0]);
+    close (link[1]);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "controller none"));
     free (text);
 
     //  Bad input: each a clear error, nothing done.

@@ -2,12 +2,38 @@
 # One controller per database. A second controller on a database in use is refused and
 # says who holds it; so are 'admin db restore' and 'migrate'. A controller that stood
 # still longer than its claim lasts (SIGSTOP here; a hung disk in life) finds, when it
-# moves again, that another took over: it stops with status 1, changing nothing. One
-# killed by SIGKILL is taken over at once by the next; one stopped cleanly gives the
-# claim up.
+# moves again, that another controller or a restore took the claim: it stops with
+# status 3, having written nothing. One killed by SIGKILL is taken over at once by the
+# next; one stopped cleanly gives the claim up.
 set -u
 . "$(dirname "$0")/lib.bash"
 admin() { "$MK_BUILD/maekinsh" --db-url="sqlite:$T/maekin.db" admin db "$@"; }
+vms() { sh vm list | tail -n +2 | wc -l; }
+
+# stall NAME: SIGSTOPs a controller while it is between batches, and waits out its
+# claim's lapse. (Stopped inside a batch, it would hold SQLite's write lock, and
+# nothing else could write until it moved again: try again then.)
+stall() {
+    local pid=${PIDS[$1]} _
+    for _ in 1 2 3 4 5; do
+        kill -STOP "$pid"
+        sqlite3 -cmd ".timeout 1000" "$T/maekin.db" "BEGIN IMMEDIATE; ROLLBACK;" >/dev/null 2>&1 \
+            && break
+        kill -CONT "$pid"
+        sleep 0.3
+    done
+    sleep 10.5
+}
+# lost NAME: the controller, moving again, stops with status 3 and says why.
+lost() {
+    local pid=${PIDS[$1]} rc _
+    kill -CONT "$pid"
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && fail "$1 runs on after losing its database"
+    wait "$pid"; rc=$?
+    unset "PIDS[$1]"
+    [ $rc -eq 3 ] || fail "$1 exited $rc, not 3"
+}
 
 start_broker
 start_controller
@@ -18,43 +44,52 @@ expect_ok "a VM" sh vm create first --template tiny --wait
 expect_ok "a backup" admin backup "$T/backup.db"
 
 first=${PIDS[controller]}
-expect_fail "a second controller on the same database is refused" 1 \
-    "another controller holds this database \(process $first on [^ ]+, renewed" \
-    timeout 10 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
+expect_fail "a second controller on the same database is refused (status 3)" 3 \
+    "another controller holds this database \(maekin-controller, process $first on [^ ]+, renewed" \
+    timeout 20 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
     --db-url="sqlite:$T/maekin.db"
 expect_ok "the first still serves" sh vm create second --template tiny --wait
-admin status | grep -qE "^controller +process $first on " || fail "status does not name the controller: $(admin status)"
+admin status | grep -qE "^controller +maekin-controller, process $first on " \
+    || fail "status does not name the controller: $(admin status)"
 ok "admin db status names the controller"
 expect_fail "restore is refused while it runs" 1 \
-    "a controller runs on this database \(process $first .*stop it before 'admin db restore'" \
+    "a controller runs on this database \(maekin-controller, process $first .*stop it before 'admin db restore'" \
     admin restore "$T/backup.db" --replace
 expect_fail "migrate is refused while it runs" 1 "stop it before 'admin db migrate'" admin migrate
-expect_ok "the VMs are all still there" sh vm show second
+[ "$(vms)" -eq 2 ] || fail "not two VMs after the refused restore: $(sh vm list)"
+ok "the refused restore changed nothing"
 
-# It stands still past the claim's lapse (10 s) and another takes over.
-kill -STOP "$first"
-sleep 10.5
+# It stands still past the claim's lapse (10 s) and another controller takes over.
+stall controller
 start controller2 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
     --db-url="sqlite:$T/maekin.db" --controller-host_timeout_ms=1500
 eventually 10 "the second controller serves" sh vm show second
 expect_ok "and writes" sh vm create third --template tiny --wait
-kill -CONT "$first"
-for _ in $(seq 50); do kill -0 "$first" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$first" 2>/dev/null && fail "the first controller runs on after losing its database"
-wait "$first"; rc=$?
-unset "PIDS[controller]"
-[ $rc -eq 1 ] || fail "the first controller exited $rc, not 1"
-grep -q "another controller holds the database now (process ${PIDS[controller2]} " "$T/controller.log" \
-    || fail "the first controller's log does not say why it stopped: $(tail -n 3 "$T/controller.log")"
-ok "the first controller, moving again, found it taken over and stopped (status 1)"
+lost controller
+grep -q "another controller holds the database now (maekin-controller, process ${PIDS[controller2]} " \
+    "$T/controller.log" || fail "the first controller's log does not say why it stopped: $(tail -n 3 "$T/controller.log")"
+ok "the first controller, moving again, found it taken over and stopped"
 expect_ok "the cloud goes on under the second" sh vm create fourth --template tiny --wait
-[ "$(sh vm list | tail -n +2 | wc -l)" -eq 4 ] || fail "not four VMs: $(sh vm list)"
+[ "$(vms)" -eq 4 ] || fail "not four VMs: $(sh vm list)"
 ok "four VMs, each once"
 
+# It stands still past the lapse, and a restore takes the claim for its time.
+stall controller2
+expect_ok "a restore under a controller that stood still past the lapse" \
+    admin restore "$T/backup.db" --replace
+lost controller2
+grep -q "claim was taken from this controller (for a restore or a migration)" "$T/controller2.log" \
+    || fail "the second controller's log does not say why it stopped: $(tail -n 3 "$T/controller2.log")"
+ok "the second controller, moving again, found the claim gone and stopped"
+
 # Killed, it is taken over at once; stopped cleanly, it gives the claim up.
-stop controller2 KILL
 start_controller
-eventually 5 "a controller started after a SIGKILL takes over at once" sh vm show fourth
+eventually 10 "a controller on the restored database serves" sh vm show first
+[ "$(vms)" -eq 1 ] || fail "the restored cloud has $(vms) VMs, the backup one"
+ok "the restored cloud is the backup's"
+stop controller KILL
+start_controller
+eventually 5 "a controller started after a SIGKILL takes over at once" sh vm show first
 stop controller
 admin status | grep -qE "^controller +none" || fail "the claim outlived a clean stop: $(admin status)"
 ok "a clean stop gives the claim up"
