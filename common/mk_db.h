@@ -122,9 +122,11 @@ int64_t mk_db_count (mk_db_t *self, const char *table, const char *where);
 //  both at this program's schema version): `from` read in one consistent snapshot, so
 //  a controller may keep writing it meanwhile; `to` written in one transaction, all or
 //  nothing. `to` must hold no rows, unless `replace`: then its rows are deleted first,
-//  in the same transaction. Returns the number of rows copied, or -1 with *error (a
-//  new string, one line). See mk_db_copy.c.
-int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error);
+//  in the same transaction. fenced: the claim on `to` must be this process's, checked
+//  in that transaction (see mk_db_claim_check), so no controller takes `to` over before
+//  the copy commits. Returns the number of rows copied, or -1 with *error (a new
+//  string, one line). See mk_db_copy.c.
+int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, bool fenced, char **error);
 
 //  One controller per database: a claim, a row in meta naming its holder (a random
 //  token per process, a role for messages, its host, pid, boot and pid namespace). The
@@ -138,10 +140,13 @@ int64_t mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error);
 #define MK_DB_CLAIM_RENEW_MS 1000
 #define MK_DB_CLAIM_LAPSE_MS 10000
 
-//  Take the claim as role (e.g. "maekin-controller"), in transactions of its own; may
-//  wait up to the lapse to judge a holder it cannot test. 0; 1 when a live process
-//  holds it (*holder: a new string saying which, for a message); -1 on a database error.
-int mk_db_claim (mk_db_t *self, const char *role, char **holder);
+//  Take the claim as role (e.g. "maekin-controller"), in transactions of its own; a
+//  claim that lapses binds only while renewed, one that does not while its process
+//  lives (for work that cannot renew, like a restore's one long transaction). May wait
+//  up to the lapse to judge a holder it cannot test. 0: taken; 1: a live holder whose
+//  claim lapses has it (a controller), 2: one whose claim does not (it will end), with
+//  *holder a new string saying which, for a message; -1 on a database error.
+int mk_db_claim (mk_db_t *self, const char *role, bool lapses, char **holder);
 //  Inside a transaction: 0 if the claim is this process's, 1 if it is not (another took
 //  it over, or gave it up for a restore); -1 on an error. On MySQL it locks the claim's
 //  row to the transaction's end.
@@ -151,8 +156,8 @@ int mk_db_claim_check (mk_db_t *self);
 int mk_db_claim_renew (mk_db_t *self, const char *role);
 //  Give it up, if it is this process's: 0 or -1.
 int mk_db_claim_release (mk_db_t *self);
-//  Who holds the claim now, this process included, without waiting: 1 and *holder (a
-//  new string); 0 and NULL when nobody does; -1 on an error.
+//  Who holds the claim now, this process included, without waiting: 1 or 2 (as
+//  mk_db_claim) and *holder (a new string); 0 and NULL when nobody does; -1 on an error.
 int mk_db_claim_holder (mk_db_t *self, char **holder);
 
 void mk_db_test (bool verbose);

@@ -1,11 +1,13 @@
 /*  mk_db_claim: one controller per database, by a claim in the meta table (see mk_db.h).
 
-    The claim is the row meta('controller', "TOKEN ROLE HOST PID BOOT PIDNS RENEWED_MS"):
-    TOKEN is random, made once per process, and is what the holder matches when it
-    renews, checks or gives the claim up (a host name and a pid are not unique: two
-    containers may each be pid 1 on one host name). BOOT (the kernel's boot id) and
+    The claim is the row meta('controller', "TOKEN ROLE LAPSES HOST PID BOOT PIDNS
+    RENEWED"): TOKEN is random, made once per process, and is what the holder matches
+    when it renews, checks or gives the claim up (a host name and a pid are not unique:
+    two containers may each be pid 1 on one host name). BOOT (the kernel's boot id) and
     PIDNS say whether another process can test the holder's pid: only a process of the
-    same boot and pid namespace can, and only its clock is the holder's clock.
+    same boot and pid namespace can, and only it shares the holder's clock (RENEWED is
+    CLOCK_BOOTTIME, which no clock step moves). LAPSES is 0 for a holder whose claim
+    does not lapse while it lives (a restore, which cannot renew while it copies).
 
     Taking the claim replaces exactly the row that was read (or inserts one where there
     was none), so of two processes taking it at once one wins and the other finds the
@@ -34,22 +36,33 @@
 //  How often a taker looks again at a claim it cannot judge by itself.
 #define WATCH_MS    200
 
-//  A claim, as its row holds it: at most 32 + 32 + 64 + 10 + 39 + 20 + 13 characters
-//  and six blanks, within meta.value's 255.
+//  A claim, as its row holds it: at most 32 + 32 + 1 + 64 + 10 + 39 + 23 + 20
+//  characters and seven blanks, within meta.value's 255.
 typedef struct {
     char token[TOKEN_SIZE + 1];
     char role[33];
+    int lapses;         //  1: binds only while renewed; 0: while its process lives
     char host[65];
     long pid;
     char boot[40];
     char pidns[24];
-    int64_t renewed;    //  unix ms, by the holder's clock
+    int64_t renewed;    //  CLOCK_BOOTTIME ms of its boot
 } claim_t;
 #define VALUE_SIZE 256
 
-//  This process: its token and where it runs.
+//  This process: its token and where it runs, made on first use, and again in a child
+//  of fork () (a new process, with a token of its own).
 static claim_t s_self;
-static pthread_once_t s_self_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t s_self_lock = PTHREAD_MUTEX_INITIALIZER;
+
+//  Milliseconds on CLOCK_BOOTTIME: this boot's clock, which no clock step moves.
+static int64_t
+s_boot_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_BOOTTIME, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
+}
 
 //  The first word of a file, or "-".
 static void
@@ -88,40 +101,44 @@ s_self_init (void)
         snprintf (s_self.pidns, sizeof s_self.pidns, "-");
 }
 
-//  In a child of fork (), a new process: its own token and pid.
-static void
-s_self_first (void)
-{
-    s_self_init ();
-    pthread_atfork (NULL, NULL, s_self_init);
-}
-
 static const claim_t *
 s_me (void)
 {
-    pthread_once (&s_self_once, s_self_first);
+    pthread_mutex_lock (&s_self_lock);
+    if (s_self.pid != (long) getpid ())
+        s_self_init ();
+    pthread_mutex_unlock (&s_self_lock);
     return &s_self;
 }
 
 //  The row's value for this process, claiming as role, now.
 static void
-s_value (const char *role, char *value, size_t size)
+s_value (const char *role, bool lapses, char *value, size_t size)
 {
     const claim_t *me = s_me ();
-    snprintf (value, size, "%.32s %.32s %.64s %ld %.39s %.23s %" PRId64, me->token, role, me->host, me->pid,
-              me->boot, me->pidns, zclock_time ());
+    snprintf (value, size, "%.32s %.32s %d %.64s %ld %.39s %.23s %" PRId64, me->token, role,
+              lapses ? 1 : 0, me->host, me->pid, me->boot, me->pidns, s_boot_ms ());
 }
 
 static bool
 s_parse (const char *value, claim_t *claim)
 {
     long long renewed;
-    if (sscanf (value, "%32s %32s %64s %ld %39s %23s %lld", claim->token, claim->role,
-                claim->host, &claim->pid, claim->boot, claim->pidns, &renewed)
-        != 7)
+    if (sscanf (value, "%32s %32s %d %64s %ld %39s %23s %lld", claim->token, claim->role,
+                &claim->lapses, claim->host, &claim->pid, claim->boot, claim->pidns, &renewed)
+        != 8)
         return false;
     claim->renewed = renewed;
     return strlen (claim->token) == TOKEN_SIZE;
+}
+
+//  Whether this process can test the holder's pid and read its clock.
+static bool
+s_testable (const claim_t *claim)
+{
+    const claim_t *me = s_me ();
+    return streq (claim->boot, me->boot) && streq (claim->pidns, me->pidns)
+           && !streq (me->boot, "-") && !streq (me->pidns, "-") && claim->pid > 0;
 }
 
 static bool
@@ -133,10 +150,15 @@ s_ours (const claim_t *claim)
 static void
 s_describe (const claim_t *claim, char *about, size_t size)
 {
-    int64_t age = zclock_time () - claim->renewed;
-    snprintf (about, size, "%s, process %ld on %s, renewed %.1f s ago%s", claim->role,
-              claim->pid, claim->host, (double) (age > 0 ? age : 0) / 1000.0,
-              streq (claim->boot, s_me ()->boot) ? "" : " by its clock");
+    int64_t age = s_boot_ms () - claim->renewed;
+    if (!s_testable (claim))
+        snprintf (about, size, "%s, process %ld on %s (another machine or namespace)",
+                  claim->role, claim->pid, claim->host);
+    else if (claim->lapses)
+        snprintf (about, size, "%s, process %ld on %s, renewed %.1f s ago", claim->role,
+                  claim->pid, claim->host, (double) (age > 0 ? age : 0) / 1000.0);
+    else
+        snprintf (about, size, "%s, process %ld on %s", claim->role, claim->pid, claim->host);
 }
 
 typedef enum {
@@ -148,19 +170,25 @@ typedef enum {
 static verdict_t
 s_verdict (const claim_t *claim)
 {
-    const claim_t *me = s_me ();
     if (s_ours (claim))
         return CLAIM_FREE;
-    bool testable = streq (claim->boot, me->boot) && streq (claim->pidns, me->pidns)
-                    && !streq (me->boot, "-") && !streq (me->pidns, "-") && claim->pid > 0;
-    if (!testable)
+    if (!s_testable (claim))
         return CLAIM_WATCH;
     //  Gone: a controller killed and started again takes over at once. (A zombie
-    //  counts as alive until it is reaped; then the lapse frees it.)
+    //  counts as alive until it is reaped.)
     if (kill ((pid_t) claim->pid, 0) != 0 && errno == ESRCH)
         return CLAIM_FREE;
-    //  Alive on this boot, so by this clock: it binds until it lapses.
-    return zclock_time () - claim->renewed >= MK_DB_CLAIM_LAPSE_MS ? CLAIM_FREE : CLAIM_HELD;
+    //  Alive on this boot: it binds while it lives, or until it lapses.
+    if (!claim->lapses)
+        return CLAIM_HELD;
+    return s_boot_ms () - claim->renewed >= MK_DB_CLAIM_LAPSE_MS ? CLAIM_FREE : CLAIM_HELD;
+}
+
+//  What mk_db_claim and mk_db_claim_holder return for a holder.
+static int
+s_held (const claim_t *claim)
+{
+    return claim->lapses ? 1 : 2;
 }
 
 //  The claim's row as it is: 1 and value filled, 0 if there is none, -1 on error.
@@ -179,10 +207,10 @@ s_read (mk_db_t *self, const char *sql, char *value, size_t size)
 //  Replaces the row read (old, or none when old is "") with ours, in the open
 //  transaction, and commits: 0; 1 if another changed it first; -1 on an error.
 static int
-s_take (mk_db_t *self, const char *role, const char *old)
+s_take (mk_db_t *self, const char *role, bool lapses, const char *old)
 {
     char value[VALUE_SIZE];
-    s_value (role, value, sizeof value);
+    s_value (role, lapses, value, sizeof value);
     mk_stmt_t *stmt = mk_db_prepare (self, *old ? CLAIM_SWAP : CLAIM_PUT);
     int rc = MK_DB_ERROR;
     if (stmt) {
@@ -200,7 +228,7 @@ s_take (mk_db_t *self, const char *role, const char *old)
 }
 
 int
-mk_db_claim (mk_db_t *self, const char *role, char **holder)
+mk_db_claim (mk_db_t *self, const char *role, bool lapses, char **holder)
 {
     assert (self && role && holder);
     *holder = NULL;
@@ -223,16 +251,16 @@ mk_db_claim (mk_db_t *self, const char *role, char **holder)
             && zclock_mono () - watch_since >= MK_DB_CLAIM_LAPSE_MS)
             verdict = CLAIM_FREE;   //  not renewed for the lapse, by our own clock
         if (verdict == CLAIM_FREE) {
-            int rc = s_take (self, role, old);
-            if (rc == 1)
-                *holder = strdup ("another process, which took it just now");
-            return rc;
+            int rc = s_take (self, role, lapses, old);
+            if (rc != 1)
+                return rc;
+            continue;               //  changed under us: judge the row as it is now
         }
         mk_db_rollback (self);
         s_describe (&claim, about, sizeof about);
         if (verdict == CLAIM_HELD) {
             *holder = strdup (about);
-            return 1;
+            return s_held (&claim);
         }
         if (!*watched) {
             //  Its clock is not ours, and its pid not ours to test: watch the row.
@@ -264,7 +292,7 @@ mk_db_claim_renew (mk_db_t *self, const char *role)
 {
     assert (self && role);
     char value[VALUE_SIZE];
-    s_value (role, value, sizeof value);
+    s_value (role, true, value, sizeof value);
     mk_stmt_t *stmt = mk_db_prepare (self, CLAIM_RENEW);
     if (!stmt)
         return -1;
@@ -302,31 +330,30 @@ mk_db_claim_holder (mk_db_t *self, char **holder)
     verdict_t verdict = s_verdict (&claim);
     if (s_ours (&claim))
         *holder = zsys_sprintf ("%s (this process)", about);
-    else if (verdict == CLAIM_HELD)
+    else if (verdict != CLAIM_FREE)
+        //  One this process cannot test is named as it stands: whether it still renews
+        //  its claim takes a while to see.
         *holder = strdup (about);
-    else if (verdict == CLAIM_WATCH)
-        //  Whether it still renews its claim takes a while to see: say what is known.
-        *holder = zsys_sprintf ("%s (on another machine, or in another namespace)", about);
-    return *holder ? 1 : 0;
+    return *holder ? s_held (&claim) : 0;
 }
 
 //  ---------------------------------------------------------------- self-test
 
-//  Sets the claim's row by hand, as another process would hold it.
+#define OTHER "0123456789abcdef0123456789abcdef"
+
+//  Sets the claim's row by hand, as another process of this host would hold it.
 static void
-s_set (mk_db_t *db, const char *token, const char *host, long pid, const char *boot,
-       const char *pidns, int64_t renewed)
+s_set (mk_db_t *db, int lapses, long pid, const char *pidns, int64_t renewed)
 {
+    const claim_t *me = s_me ();
     char value[VALUE_SIZE];
-    snprintf (value, sizeof value, "%.32s other-role %.64s %ld %.39s %.23s %" PRId64, token, host, pid,
-              boot, pidns, renewed);
+    snprintf (value, sizeof value, "%s other-role %d %.64s %ld %.39s %.23s %" PRId64, OTHER,
+              lapses, me->host, pid, me->boot, pidns, renewed);
     assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
     mk_stmt_t *stmt = mk_db_prepare (db, CLAIM_PUT);
     assert (stmt && mk_stmt_bind_text (stmt, 1, value) == 0);
     assert (mk_stmt_step (stmt) == MK_DB_DONE);
 }
-
-#define OTHER "0123456789abcdef0123456789abcdef"
 
 static void
 s_test_claims (const char *url, bool verbose)
@@ -339,7 +366,7 @@ s_test_claims (const char *url, bool verbose)
     //  Nobody holds a new database; we take it, and then it names this process.
     char *holder = NULL;
     assert (mk_db_claim_holder (db, &holder) == 0 && holder == NULL);
-    assert (mk_db_claim (db, "test", &holder) == 0 && holder == NULL);
+    assert (mk_db_claim (db, "test", true, &holder) == 0 && holder == NULL);
     assert (mk_db_claim_holder (db, &holder) == 1);
     assert (strstr (holder, "test, process ") && strstr (holder, me->host)
             && strstr (holder, "(this process)"));
@@ -350,7 +377,7 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_claim_check (db) == 0);
     assert (mk_db_claim_renew (db, "test") == 0);
     assert (mk_db_commit (db) == 0);
-    assert (mk_db_claim (db, "test", &holder) == 0);
+    assert (mk_db_claim (db, "test", true, &holder) == 0);
     //  The check fences a takeover out until the holder's transaction ends: another
     //  connection can neither change the row (MySQL: the row is locked) nor write at
     //  all (SQLite: the holder has the database) meanwhile.
@@ -375,8 +402,8 @@ s_test_claims (const char *url, bool verbose)
 
     //  A live process of this boot, renewed just now: refused, and the message says who.
     long parent = (long) getppid ();
-    s_set (db, OTHER, me->host, parent, me->boot, me->pidns, zclock_time () - 300);
-    assert (mk_db_claim (db, "test", &holder) == 1);
+    s_set (db, 1, parent, me->pidns, s_boot_ms () - 300);
+    assert (mk_db_claim (db, "test", true, &holder) == 1);
     if (verbose)
         printf (" * held by %s\n", holder);
     char expect[300];
@@ -392,25 +419,33 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_claim_release (db) == 0);
     assert (mk_db_claim_holder (db, &holder) == 1 && strstr (holder, expect));
     zstr_free (&holder);
-    //  Not renewed for the lapse (by this boot's clock, the holder's own), it is free.
-    s_set (db, OTHER, me->host, parent, me->boot, me->pidns,
-           zclock_time () - MK_DB_CLAIM_LAPSE_MS - 1);
+    //  Not renewed for the lapse (by this boot's clock, the holder's own), it is free...
+    s_set (db, 1, parent, me->pidns, s_boot_ms () - MK_DB_CLAIM_LAPSE_MS - 1);
     assert (mk_db_claim_holder (db, &holder) == 0 && holder == NULL);
-    assert (mk_db_claim (db, "test", &holder) == 0);
+    assert (mk_db_claim (db, "test", true, &holder) == 0);
+    //  ... unless it does not lapse (a restore, which cannot renew while it copies):
+    //  that binds while its process lives, and says so (2).
+    s_set (db, 0, parent, me->pidns, s_boot_ms () - MK_DB_CLAIM_LAPSE_MS - 1);
+    assert (mk_db_claim_holder (db, &holder) == 2);
+    zstr_free (&holder);
+    assert (mk_db_claim (db, "test", true, &holder) == 2);
+    snprintf (expect, sizeof expect, "other-role, process %ld on %s", parent, me->host);
+    assert (strstr (holder, expect) && !strstr (holder, "renewed"));
+    zstr_free (&holder);
     //  A process of this boot that is gone holds nothing, however fresh its claim.
     pid_t child = fork ();
     assert (child >= 0);
     if (child == 0)
         _exit (0);
     assert (waitpid (child, NULL, 0) == child);
-    s_set (db, OTHER, me->host, (long) child, me->boot, me->pidns, zclock_time ());
+    s_set (db, 0, (long) child, me->pidns, s_boot_ms ());
     assert (mk_db_claim_holder (db, &holder) == 0);
-    assert (mk_db_claim (db, "test", &holder) == 0);
+    assert (mk_db_claim (db, "test", true, &holder) == 0);
     //  The same host name and pid in another pid namespace is another process: its pid
     //  is not ours to test, nor its clock ours to read. Renewed while we watch, it is
     //  alive; left alone for the lapse, by our own clock, it is free.
-    s_set (db, OTHER, me->host, (long) child, me->boot, "1", zclock_time ());
-    assert (mk_db_claim_holder (db, &holder) == 1 && strstr (holder, "another namespace"));
+    s_set (db, 1, (long) child, "1", s_boot_ms ());
+    assert (mk_db_claim_holder (db, &holder) == 1 && strstr (holder, "another machine or namespace"));
     zstr_free (&holder);
     start = zclock_mono ();
     pid_t writer = fork ();
@@ -419,22 +454,22 @@ s_test_claims (const char *url, bool verbose)
         //  Renews the foreign claim once, after half a second.
         mk_db_t *renewer = mk_db_open (url, NULL);
         zclock_sleep (500);
-        s_set (renewer, OTHER, me->host, (long) child, me->boot, "1", zclock_time ());
+        s_set (renewer, 1, (long) child, "1", s_boot_ms ());
         mk_db_destroy (&renewer);
         _exit (0);
     }
-    assert (mk_db_claim (db, "test", &holder) == 1);
+    assert (mk_db_claim (db, "test", true, &holder) == 1);
     assert (zclock_mono () - start >= 400 && zclock_mono () - start < 5000);
     zstr_free (&holder);
     assert (waitpid (writer, NULL, 0) == writer);
     start = zclock_mono ();
-    assert (mk_db_claim (db, "test", &holder) == 0);
+    assert (mk_db_claim (db, "test", true, &holder) == 0);
     assert (zclock_mono () - start >= MK_DB_CLAIM_LAPSE_MS);
 
     //  A row that does not parse holds nothing; given up, the claim is gone.
     assert (mk_db_exec (db, "UPDATE meta SET value = 'garbage' WHERE name = 'controller'") == 0);
     assert (mk_db_claim_holder (db, &holder) == 0);
-    assert (mk_db_claim (db, "test", &holder) == 0);
+    assert (mk_db_claim (db, "test", true, &holder) == 0);
     assert (mk_db_claim_release (db) == 0);
     assert (mk_db_claim_holder (db, &holder) == 0);
     char value[VALUE_SIZE];

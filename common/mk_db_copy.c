@@ -89,7 +89,7 @@ s_copy_table (mk_db_t *from, mk_db_t *to, const mk_db_table_t *table, char **err
 }
 
 int64_t
-mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error)
+mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, bool fenced, char **error)
 {
     assert (from && to && error);
     *error = NULL;
@@ -109,6 +109,17 @@ mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, char **error)
     }
     if (mk_db_begin (to) != 0) {
         *error = s_sql ("cannot write the database to copy to: %s", mk_db_error (to));
+        mk_db_rollback (from);
+        return -1;
+    }
+    //  The claim checked inside the transaction keeps a controller out until it commits.
+    int claim = fenced ? mk_db_claim_check (to) : 0;
+    if (claim != 0) {
+        *error = claim < 0 ? s_sql ("cannot check the claim on the database to copy to: %s",
+                                    mk_db_error (to))
+                           : s_sql ("the database to copy to was taken over by another "
+                                    "process meanwhile");
+        mk_db_rollback (to);
         mk_db_rollback (from);
         return -1;
     }
@@ -269,9 +280,9 @@ mk_db_copy_test (bool verbose)
     //  A copy, and a second one that finds the destination full.
     s_fill (a);
     char *error = NULL;
-    assert (mk_db_copy (a, b, false, &error) == 7 && !error);
+    assert (mk_db_copy (a, b, false, false, &error) == 7 && !error);
     s_check (b);
-    assert (mk_db_copy (a, b, false, &error) == -1);
+    assert (mk_db_copy (a, b, false, false, &error) == -1);
     if (verbose)
         printf ("  %s\n", error);
     assert (strstr (error, "not empty"));
@@ -282,14 +293,27 @@ mk_db_copy_test (bool verbose)
     assert (mk_db_exec (b, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
                            "('extra', 'down', 1, 1)") == 0);
     assert (mk_db_commit (b) == 0);
-    assert (mk_db_copy (a, b, true, &error) == 7 && !error);
+    assert (mk_db_copy (a, b, true, false, &error) == 7 && !error);
     s_check (b);
+    //  Fenced, the copy needs the claim on its destination: not held, or held by
+    //  another, it writes nothing; ours, it copies.
+    assert (mk_db_exec (b, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
+                           "('extra', 'down', 1, 1)") == 0);
+    assert (mk_db_copy (a, b, true, true, &error) == -1 && strstr (error, "taken over"));
+    free (error);
+    error = NULL;
+    assert (mk_db_count (b, "hosts", "name = 'extra'") == 1);
+    char *holder = NULL;
+    assert (mk_db_claim (b, "test", false, &holder) == 0);
+    assert (mk_db_copy (a, b, true, true, &error) == 7 && !error);
+    s_check (b);
+    assert (mk_db_claim_release (b) == 0);
     //  A source at another schema version is refused before anything is written.
     char *url_c = zsys_sprintf ("sqlite:%s/c.db", dir);
     mk_db_t *c = mk_db_open (url_c, &error);
     free (url_c);
     assert (c);
-    assert (mk_db_copy (c, b, true, &error) == -1 && strstr (error, "schema versions differ"));
+    assert (mk_db_copy (c, b, true, false, &error) == -1 && strstr (error, "schema versions differ"));
     free (error);
     s_check (b);
     mk_db_destroy (&c);
@@ -298,12 +322,12 @@ mk_db_copy_test (bool verbose)
     const char *mysql = getenv ("MK_TEST_MYSQL_URL");
     if (mysql && *mysql) {
         mk_db_t *m = s_fresh (mysql);
-        assert (mk_db_copy (a, m, false, &error) == 7 && !error);
+        assert (mk_db_copy (a, m, false, false, &error) == 7 && !error);
         s_check (m);
         char *url_d = zsys_sprintf ("sqlite:%s/d.db", dir);
         mk_db_t *d = s_fresh (url_d);
         free (url_d);
-        assert (mk_db_copy (m, d, false, &error) == 7 && !error);
+        assert (mk_db_copy (m, d, false, false, &error) == 7 && !error);
         s_check (d);
         mk_db_destroy (&d);
         mk_db_destroy (&m);

@@ -83,7 +83,9 @@ main (int argc, char **argv)
             continue;
         char *what = zstr_recv (server);
         if (what && streq (what, "LOST"))
-            rc = S_HELD;
+            rc = S_HELD;        //  another controller runs
+        else if (what && streq (what, "GONE"))
+            rc = 1;             //  a restore took the claim: start again on what it left
         zstr_free (&what);
     }
     zpoller_destroy (&poller);

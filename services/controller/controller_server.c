@@ -1917,13 +1917,16 @@ s_stop_lost (server_t *self)
     char *holder = NULL;
     mk_db_rollback (self->db);
     controller_events_abort (self->events);
-    mk_db_claim_holder (self->db, &holder);
-    if (holder)
+    int held = mk_db_claim_holder (self->db, &holder);
+    //  To another controller: it runs, so this one is not to be started again (LOST).
+    //  To a restore or a migration, or given up: start again, on what it leaves (GONE).
+    if (held == 1)
         mk_error ("controller: another controller holds the database now (%s); stopping",
                   holder);
     else
-        mk_error ("controller: the database's claim was taken from this controller (for a "
-                  "restore or a migration); stopping");
+        mk_error ("controller: the database's claim was taken from this controller (%s); "
+                  "stopping, to start again on what it leaves",
+                  holder ? holder : "by a restore or a migration that has ended");
     free (holder);
     const char *reason = "this controller stopped: another took over its database; nothing "
                          "was changed, retry";
@@ -1934,7 +1937,19 @@ s_stop_lost (server_t *self)
     zlistx_purge (self->waiters);
     s_fail_replies (self, reason);
     self->lost = true;
-    zstr_send (self->pipe, "LOST");
+    zstr_send (self->pipe, held == 1 ? "LOST" : "GONE");
+}
+
+//  Whether the claim is still this controller's, before tasks go out after a reload
+//  (which no batch fences): stops it when not; false also when it cannot tell (the
+//  tasks then wait for the next batch, which checks).
+static bool
+s_owned (server_t *self)
+{
+    int rc = mk_db_claim_check (self->db);
+    if (rc == 1)
+        s_stop_lost (self);
+    return rc == 0;
 }
 
 //  Everything waiting, in one transaction; then replies, events and dispatches.
@@ -2059,7 +2074,8 @@ s_batch (server_t *self)
         self->reload = true;
         return;
     }
-    s_dispatch (self, self->marks);
+    if (s_owned (self))
+        s_dispatch (self, self->marks);
 }
 
 //  While the state cannot be read from the database, the controller serves nothing: it
@@ -2071,10 +2087,8 @@ s_reload (server_t *self)
     if (s_load (self) == 0) {
         mk_info ("controller: state reloaded from the database");
         self->reload = false;
-        if (mk_db_claim_check (self->db) == 1) {
-            s_stop_lost (self);
+        if (!s_owned (self))
             return false;
-        }
         s_dispatch (self, self->marks);
         return true;
     }
@@ -2135,21 +2149,34 @@ s_server_destroy (server_t *self)
 }
 
 //  Takes the database's claim: 0; 1 when another controller holds it; -1 on an error.
+//  A restore or a migration holding it is waited for: it ends by itself.
 static int
 s_claim (server_t *self)
 {
-    char *holder = NULL;
-    int rc = mk_db_claim (self->db, ROLE, &holder);
-    if (rc == 1)
-        mk_error ("controller: another controller holds this database (%s); stop it first "
-                  "(a holder that stops renewing its claim loses it after %d s)",
-                  holder, MK_DB_CLAIM_LAPSE_MS / 1000);
-    else if (rc < 0)
-        mk_error ("controller: cannot take the claim on the database: %s",
-                  mk_db_error (self->db));
-    free (holder);
-    self->claimed = rc == 0;
-    return rc;
+    bool waited = false;
+    while (true) {
+        char *holder = NULL;
+        int rc = mk_db_claim (self->db, ROLE, true, &holder);
+        if (rc == 2 && !zsys_interrupted) {
+            if (!waited)
+                mk_warn ("controller: the database is claimed by %s; waiting for it to end",
+                         holder);
+            waited = true;
+            free (holder);
+            zclock_sleep (1000);
+            continue;
+        }
+        if (rc == 1)
+            mk_error ("controller: another controller holds this database (%s); stop it "
+                      "first (a holder that stops renewing its claim loses it after %d s)",
+                      holder, MK_DB_CLAIM_LAPSE_MS / 1000);
+        else if (rc < 0)
+            mk_error ("controller: cannot take the claim on the database: %s",
+                      mk_db_error (self->db));
+        free (holder);
+        self->claimed = rc == 0;
+        return rc == 2 ? -1 : rc;   //  2: interrupted while waiting
+    }
 }
 
 //  Opens the database, takes its claim and brings its schema up to date: 0; 1 when

@@ -24,12 +24,14 @@ typedef struct {
     int request_ttl_s;      //  how long a request id's answer is remembered
 } controller_opts_t;
 
-//  Open the database, take its claim (one controller per database, see mk_db_claim),
-//  migrate it, load the state and start serving. NULL, with the cause logged, if the
-//  database cannot be opened or migrated, or another controller holds it (then *held,
-//  if given, is true). Should the claim be taken from it later (it stood still longer
-//  than a claim lasts and another controller took over, or a restore did), the actor
-//  stops serving and says "LOST" on its pipe; its owner should then destroy it.
+//  Open the database, take its claim (one controller per database, see mk_db_claim;
+//  a restore or a migration holding it is waited for), migrate it, load the state and
+//  start serving. NULL, with the cause logged, if the database cannot be opened or
+//  migrated, or another controller holds it (then *held, if given, is true). Should the
+//  claim be taken from it later (it stood still longer than a claim lasts), the actor
+//  stops serving and says on its pipe "LOST" (another controller has it) or "GONE" (a
+//  restore or a migration took it: start again on what it leaves); its owner should
+//  then destroy it.
 zactor_t *controller_server_new (const controller_opts_t *opts, bool *held);
 
 void controller_server_test (bool verbose);

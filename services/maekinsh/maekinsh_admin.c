@@ -158,12 +158,47 @@ s_migrate (mk_db_t *db, maekinsh_out_t *out, FILE *err)
 }
 
 //  A copy from one database to another, both open; says what it did.
+//  A restore or a migration takes the database's claim for its time (see mk_db_claim),
+//  as one that does not lapse while this process lives (it cannot renew it in the
+//  middle of a copy): a controller working on the database meanwhile would keep its
+//  picture of what was there. False, and said, when a controller or another admin
+//  command holds it. Given up after, the claim is gone, so a controller that stood
+//  still meanwhile finds it taken and stops, to start again on what is there.
+static bool
+s_claim (mk_db_t *db, const char *verb, FILE *err)
+{
+    char role[32], *holder = NULL;
+    snprintf (role, sizeof role, "maekinsh-admin-db-%s", verb);
+    int rc = mk_db_claim (db, role, false, &holder);
+    if (rc < 0)
+        fprintf (err, "maekinsh: cannot take the database's claim for '%s': %s\n", verb,
+                 mk_db_error (db));
+    else if (rc == 1)
+        fprintf (err, "maekinsh: a controller runs on this database (%s); stop it before "
+                      "'admin db %s'\n", holder, verb);
+    else if (rc == 2)
+        fprintf (err, "maekinsh: another command works on this database (%s); try again "
+                      "when it is done\n", holder);
+    free (holder);
+    return rc == 0;
+}
+
+static void
+s_release (mk_db_t *db, FILE *err)
+{
+    if (mk_db_claim_release (db) != 0)
+        fprintf (err, "maekinsh: warning: could not give the database's claim up (%s); a "
+                      "controller takes it over once this process has ended\n",
+                 mk_db_error (db));
+}
+
 static int
 s_copy (mk_db_t *from, mk_db_t *to, bool replace, const char *what, const char *where,
         maekinsh_out_t *out, FILE *err)
 {
     char *error = NULL;
-    int64_t rows = mk_db_copy (from, to, replace, &error);
+    //  A restore's copy checks, in its own transaction, that the claim is still ours.
+    int64_t rows = mk_db_copy (from, to, replace, streq (what, "restore"), &error);
     if (rows < 0) {
         fprintf (err, "maekinsh: %s failed, nothing was written: %s\n", what, error);
         free (error);
@@ -239,33 +274,12 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
         fprintf (err, "maekinsh: cannot prepare the database: %s\n", error);
         free (error);
     }
-    else
+    else if (s_claim (db, "restore", err)) {
         status = s_copy (backup, db, replace, "restore", file, out, err);
+        s_release (db, err);
+    }
     mk_db_destroy (&backup);
     return status;
-}
-
-//  A restore or a migration takes the database's claim for its time (see mk_db_claim):
-//  a controller working on the database would keep its picture of what was there. True
-//  when taken (or when there is no schema yet, so nothing to claim); false, and said,
-//  when a controller runs on it. Given up after, the claim is gone, so a controller
-//  that stood still meanwhile finds it taken and stops.
-static bool
-s_claim (mk_db_t *db, const char *verb, FILE *err)
-{
-    if (mk_db_schema_version (db) < 1)
-        return true;
-    char role[32], *holder = NULL;
-    snprintf (role, sizeof role, "maekinsh-admin-db-%s", verb);
-    int rc = mk_db_claim (db, role, &holder);
-    if (rc < 0)
-        fprintf (err, "maekinsh: cannot take the database's claim for '%s': %s\n", verb,
-                 mk_db_error (db));
-    else if (rc == 1)
-        fprintf (err, "maekinsh: a controller runs on this database (%s); stop it before "
-                      "'admin db %s'\n", holder, verb);
-    free (holder);
-    return rc == 0;
 }
 
 int
@@ -326,7 +340,9 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
     mk_db_t *db = s_open (db_url, err);
     if (!db)
         return S_FAILED;
-    bool claims = streq (verb, "migrate") || streq (verb, "restore");
+    //  A migration claims the database first (a restore claims it in s_restore, once
+    //  its schema is there); one with no schema yet has no controller to keep out.
+    bool claims = streq (verb, "migrate") && mk_db_schema_version (db) > 0;
     if (claims && !s_claim (db, verb, err)) {
         mk_db_destroy (&db);
         return S_FAILED;
@@ -338,7 +354,7 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
                                            : s_restore (db, file, replace, output, err);
     maekinsh_out_destroy (&output);
     if (claims)
-        mk_db_claim_release (db);
+        s_release (db, err);
     mk_db_destroy (&db);
     return status;
 }
@@ -461,7 +477,7 @@ maekinsh_admin_test (bool verbose)
         prctl (PR_SET_PDEATHSIG, SIGKILL);      //  never outlives a failed test
         mk_db_t *mine = mk_db_open (url, NULL);
         char *holder = NULL;
-        int rc = mine ? mk_db_claim (mine, "maekin-controller", &holder) : -1;
+        int rc = mine ? mk_db_claim (mine, "maekin-controller", true, &holder) : -1;
         assert (write (link[1], &rc, sizeof rc) == sizeof rc);
         pause ();
         _exit (0);
@@ -488,8 +504,11 @@ maekinsh_admin_test (bool verbose)
     assert (waitpid (controller, NULL, 0) == controller);
     close (link[0]);
     close (link[1]);
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 1);   //  its claim, left over
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
     free (text);
+    //  The restore took that claim over and gave it up: no claim row is left.
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 0);
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
     assert (strstr (text, "controller none"));
     free (text);

@@ -2,9 +2,11 @@
 # One controller per database. A second controller on a database in use is refused and
 # says who holds it; so are 'admin db restore' and 'migrate'. A controller that stood
 # still longer than its claim lasts (SIGSTOP here; a hung disk in life) finds, when it
-# moves again, that another controller or a restore took the claim: it stops with
-# status 3, having written nothing. One killed by SIGKILL is taken over at once by the
-# next; one stopped cleanly gives the claim up.
+# moves again, that another controller took the claim (it stops with status 3, not to
+# be restarted) or a restore did (status 1: start again on what the restore left),
+# having written nothing. A controller started while a restore holds the claim waits
+# for it. One killed by SIGKILL is taken over at once by the next; one stopped cleanly
+# gives the claim up.
 set -u
 . "$(dirname "$0")/lib.bash"
 admin() { "$MK_BUILD/maekinsh" --db-url="sqlite:$T/maekin.db" admin db "$@"; }
@@ -24,7 +26,7 @@ stall() {
     done
     sleep 10.5
 }
-# lost NAME: the controller, moving again, stops with status 3 and says why.
+# lost NAME STATUS: the controller, moving again, stops with STATUS.
 lost() {
     local pid=${PIDS[$1]} rc _
     kill -CONT "$pid"
@@ -32,7 +34,7 @@ lost() {
     kill -0 "$pid" 2>/dev/null && fail "$1 runs on after losing its database"
     wait "$pid"; rc=$?
     unset "PIDS[$1]"
-    [ $rc -eq 3 ] || fail "$1 exited $rc, not 3"
+    [ $rc -eq "$2" ] || fail "$1 exited $rc, not $2"
 }
 
 start_broker
@@ -65,7 +67,7 @@ start controller2 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream
     --db-url="sqlite:$T/maekin.db" --controller-host_timeout_ms=1500
 eventually 10 "the second controller serves" sh vm show second
 expect_ok "and writes" sh vm create third --template tiny --wait
-lost controller
+lost controller 3
 grep -q "another controller holds the database now (maekin-controller, process ${PIDS[controller2]} " \
     "$T/controller.log" || fail "the first controller's log does not say why it stopped: $(tail -n 3 "$T/controller.log")"
 ok "the first controller, moving again, found it taken over and stopped"
@@ -77,10 +79,26 @@ ok "four VMs, each once"
 stall controller2
 expect_ok "a restore under a controller that stood still past the lapse" \
     admin restore "$T/backup.db" --replace
-lost controller2
-grep -q "claim was taken from this controller (for a restore or a migration)" "$T/controller2.log" \
-    || fail "the second controller's log does not say why it stopped: $(tail -n 3 "$T/controller2.log")"
-ok "the second controller, moving again, found the claim gone and stopped"
+lost controller2 1
+grep -q "claim was taken from this controller (by a restore or a migration that has ended); stopping, to start again" \
+    "$T/controller2.log" || fail "the second controller's log does not say why it stopped: $(tail -n 3 "$T/controller2.log")"
+ok "the second controller, moving again, found the claim gone and stopped (status 1: start again)"
+
+# A restore holding the claim (here a stand-in process, with the claim a restore takes:
+# one that does not lapse while its process lives) is waited for.
+sleep 3 & restore=$!
+sqlite3 "$T/maekin.db" "DELETE FROM meta WHERE name = 'controller';
+    INSERT INTO meta (name, value) VALUES ('controller', '0123456789abcdef0123456789abcdef \
+maekinsh-admin-db-restore 0 $(hostname) $restore $(cat /proc/sys/kernel/random/boot_id) \
+$(readlink /proc/self/ns/pid | tr -dc 0-9) 0')" || fail "cannot write the stand-in claim"
+start_controller
+eventually 5 "a controller started under a restore waits for it" \
+    grep -q "claimed by maekinsh-admin-db-restore, process $restore on .*; waiting for it to end" \
+    "$T/controller.log"
+sh vm show first >/dev/null 2>&1 && fail "the controller served while the restore held the claim"
+wait $restore
+eventually 10 "and starts once the restore has ended" sh vm show first
+stop controller
 
 # Killed, it is taken over at once; stopped cleanly, it gives the claim up.
 start_controller
