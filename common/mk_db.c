@@ -2,6 +2,7 @@
     migration runner. */
 #include "maekin.h"
 #include "mk_db_driver.h"
+#include "mk_testdir.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -1021,10 +1022,7 @@ mk_db_test (bool verbose)
     int latest = mk_db_latest_version ();
     assert (latest == (int) count);
 
-    const char *tmp = getenv ("TMPDIR");
-    char *dir = zsys_sprintf ("%s/mk_db_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    char *made = mkdtemp (dir);
-    assert (made);
+    char *dir = mk_testdir_new ("mk_db_test");
 
     //  Open and migrate a new database.
     char *error = NULL;
@@ -1215,12 +1213,10 @@ mk_db_test (bool verbose)
     s_assert_open_fails (path, "file is not a database", false, verbose);
     zstr_free (&path);
 
-    zdir_t *tree = zdir_new (dir, NULL);
-    assert (tree);
-    zdir_remove (tree, true);
-    zdir_destroy (&tree);
-    assert (!zsys_file_exists (dir));
-    zstr_free (&dir);
+    char *gone = strdup (dir);
+    mk_testdir_remove (&dir);
+    assert (!zsys_file_exists (gone));
+    free (gone);
 
     //  The same checks on a MySQL or MariaDB server, when the tests were given one.
     const char *mysql = getenv ("MK_TEST_MYSQL_URL");

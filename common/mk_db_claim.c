@@ -17,6 +17,7 @@
     row FOR UPDATE, so a takeover's update waits for that commit. */
 #include "maekin.h"
 #include "mk_db.h"
+#include "mk_testdir.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -95,9 +96,7 @@ s_self_init (void)
     char link[64] = "";
     ssize_t size = readlink ("/proc/self/ns/pid", link, sizeof link - 1);
     //  "pid:[4026531836]": the number.
-    if (size > 0 && sscanf (link, "pid:[%23[0-9]]", s_self.pidns) == 1)
-        ;
-    else
+    if (size <= 0 || sscanf (link, "pid:[%23[0-9]]", s_self.pidns) != 1)
         snprintf (s_self.pidns, sizeof s_self.pidns, "-");
 }
 
@@ -480,17 +479,11 @@ s_test_claims (const char *url, bool verbose)
 void
 mk_db_claim_test (bool verbose)
 {
-    const char *tmp = getenv ("TMPDIR");
-    char *dir = zsys_sprintf ("%s/mk_db_claim_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert (mkdtemp (dir));
+    char *dir = mk_testdir_new ("mk_db_claim_test");
     char *url = zsys_sprintf ("sqlite:%s/claim.db?synchronous=off", dir);
     s_test_claims (url, verbose);
-    zdir_t *tree = zdir_new (dir, NULL);
-    assert (tree);
-    zdir_remove (tree, true);
-    zdir_destroy (&tree);
+    mk_testdir_remove (&dir);
     zstr_free (&url);
-    zstr_free (&dir);
     //  The same on MySQL or MariaDB, when the tests were given a server.
     const char *mysql = getenv ("MK_TEST_MYSQL_URL");
     if (mysql && *mysql)

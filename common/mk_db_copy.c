@@ -8,6 +8,7 @@
     keep their ids, so the destination's sequences go on after them. */
 #include "mk_db.h"
 #include "mk_db_driver.h"
+#include "mk_testdir.h"
 
 #include <czmq.h>
 
@@ -248,9 +249,7 @@ s_check (mk_db_t *db)
 void
 mk_db_copy_test (bool verbose)
 {
-    const char *tmp = getenv ("TMPDIR");
-    char *dir = zsys_sprintf ("%s/mk_db_copy_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert (mkdtemp (dir));
+    char *dir = mk_testdir_new ("mk_db_copy_test");
     char *url_a = zsys_sprintf ("sqlite:%s/a.db", dir);
     char *url_b = zsys_sprintf ("sqlite:%s/b.db", dir);
     mk_db_t *a = s_fresh (url_a);
@@ -337,10 +336,7 @@ mk_db_copy_test (bool verbose)
                 "tested\n");
     mk_db_destroy (&a);
     mk_db_destroy (&b);
-    char *command = zsys_sprintf ("rm -rf '%s'", dir);
-    assert (system (command) == 0);
-    free (command);
+    mk_testdir_remove (&dir);
     free (url_a);
     free (url_b);
-    free (dir);
 }

@@ -106,6 +106,29 @@ mk_worker_reply (mk_worker_t *self, uint64_t token, Maekin__Envelope *env)
 }
 
 int
+mk_worker_reply_batch (mk_worker_t *self, uint64_t token, zframe_t **answers, size_t count)
+{
+    ProtobufCBinaryData *replies =
+        (ProtobufCBinaryData *) zmalloc ((count + 1) * sizeof (ProtobufCBinaryData));
+    for (size_t i = 0; i < count; i++) {
+        replies[i].data = zframe_data (answers[i]);
+        replies[i].len = zframe_size (answers[i]);
+    }
+    Maekin__TaskBatchReply batch = MAEKIN__TASK_BATCH_REPLY__INIT;
+    batch.replies = replies;
+    batch.n_replies = count;
+    Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
+    reply.status = MK_OK;
+    reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_BATCH_REPLY;
+    reply.task_batch_reply = &batch;
+    int rc = mk_worker_reply (self, token, &reply);
+    for (size_t i = 0; i < count; i++)
+        zframe_destroy (&answers[i]);
+    free (replies);
+    return rc;
+}
+
+int
 mk_worker_progress (mk_worker_t *self, uint64_t token, Maekin__Envelope *env)
 {
     return s_send_answer (self, MK_WIRE_PROGRESS, token, env);

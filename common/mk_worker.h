@@ -42,6 +42,8 @@ int mk_worker_progress (mk_worker_t *self, uint64_t token, Maekin__Envelope *env
 
 //  Send a reply whose envelope is packed already (a remembered answer); takes the frame.
 int mk_worker_reply_frame (mk_worker_t *self, uint64_t token, zframe_t **body_p);
+//  Answer a task_batch: count packed answers, one per item in its order (destroyed).
+int mk_worker_reply_batch (mk_worker_t *self, uint64_t token, zframe_t **answers, size_t count);
 
 //  Heartbeat and check the broker's liveness; call at least every heartbeat interval.
 void mk_worker_tick (mk_worker_t *self);

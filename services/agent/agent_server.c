@@ -698,8 +698,6 @@ s_handle_batch (server_t *self, const mk_request_t *request)
         return;
     }
     zframe_t **answers = (zframe_t **)zmalloc ((batch->n_items + 1) * sizeof (zframe_t *));
-    ProtobufCBinaryData *replies = (ProtobufCBinaryData *)zmalloc (
-        (batch->n_items + 1) * sizeof (ProtobufCBinaryData));
     for (size_t i = 0; i < batch->n_items; i++) {
         const Maekin__TaskBatchItem *item = batch->items[i];
         const char *why = NULL;
@@ -724,23 +722,11 @@ s_handle_batch (server_t *self, const mk_request_t *request)
         }
         answers[i] = self->batch_answer;
         self->batch_answer = NULL;
-        replies[i].data = zframe_data (answers[i]);
-        replies[i].len = zframe_size (answers[i]);
         //  Tasks on a real hypervisor take seconds: the broker must still hear from us.
         mk_worker_tick (self->worker);
     }
-    Maekin__TaskBatchReply reply = MAEKIN__TASK_BATCH_REPLY__INIT;
-    reply.replies = replies;
-    reply.n_replies = batch->n_items;
-    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
-    answer.status = MK_OK;
-    answer.body_case = MAEKIN__ENVELOPE__BODY_TASK_BATCH_REPLY;
-    answer.task_batch_reply = &reply;
-    mk_worker_reply (self->worker, request->token, &answer);
-    for (size_t i = 0; i < batch->n_items; i++)
-        zframe_destroy (&answers[i]);
+    mk_worker_reply_batch (self->worker, request->token, answers, batch->n_items);
     free (answers);
-    free (replies);
 }
 
 static int

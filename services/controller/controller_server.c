@@ -2369,8 +2369,6 @@ s_fake_agent (zsock_t *pipe, void *args)
             s_fake_batches++;
             Maekin__TaskBatchRequest *batch = request.env->task_batch;
             assert (batch && batch->n_items >= 2);
-            ProtobufCBinaryData *replies =
-                (ProtobufCBinaryData *) zmalloc (batch->n_items * sizeof *replies);
             zframe_t **frames = (zframe_t **) zmalloc (batch->n_items * sizeof *frames);
             for (size_t i = 0; i < batch->n_items; i++) {
                 assert (streq (batch->items[i]->service, "node/n1"));
@@ -2378,22 +2376,10 @@ s_fake_agent (zsock_t *pipe, void *args)
                                                         batch->items[i]->request.len, NULL);
                 assert (item && item->task_dispatch->op != MAEKIN__VM_OP__VM_OP_STOP);
                 frames[i] = s_fake_answer (item);
-                replies[i].data = zframe_data (frames[i]);
-                replies[i].len = zframe_size (frames[i]);
                 mk_msg_free (&item);
             }
-            Maekin__TaskBatchReply answers = MAEKIN__TASK_BATCH_REPLY__INIT;
-            answers.replies = replies;
-            answers.n_replies = batch->n_items;
-            Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
-            reply.status = MK_OK;
-            reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_BATCH_REPLY;
-            reply.task_batch_reply = &answers;
-            mk_worker_reply (worker, request.token, &reply);
-            for (size_t i = 0; i < batch->n_items; i++)
-                zframe_destroy (&frames[i]);
+            mk_worker_reply_batch (worker, request.token, frames, batch->n_items);
             free (frames);
-            free (replies);
             mk_request_clear (&request);
             continue;
         }

@@ -3,6 +3,7 @@
 
 #include "maekinsh_out.h"
 #include "mk_db.h"
+#include "mk_testdir.h"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -389,9 +390,7 @@ s_run (const char *url, char **text, const char **words)
 void
 maekinsh_admin_test (bool verbose)
 {
-    const char *tmp = getenv ("TMPDIR");
-    char *dir = zsys_sprintf ("%s/maekinsh_admin_test.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-    assert (mkdtemp (dir));
+    char *dir = mk_testdir_new ("maekinsh_admin_test");
     char *url = zsys_sprintf ("sqlite:%s/state.db", dir);
     char *other = zsys_sprintf ("sqlite:%s/other.db", dir);
     char *backup = zsys_sprintf ("%s/backup.db", dir);
@@ -554,12 +553,9 @@ maekinsh_admin_test (bool verbose)
     free (text);
 
     mk_db_destroy (&db);
-    char *command = zsys_sprintf ("rm -rf '%s'", dir);
-    assert (system (command) == 0);
-    free (command);
+    mk_testdir_remove (&dir);
     free (junk);
     free (backup);
     free (other);
     free (url);
-    free (dir);
 }
