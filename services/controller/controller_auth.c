@@ -2,7 +2,8 @@
 #include "controller_auth.h"
 
 int
-controller_auth_check (const Maekin__Envelope *request, const char **reason)
+controller_auth_check (const Maekin__Envelope *request, controller_auth_action_t action,
+                       const char **reason)
 {
     const Maekin__Credential *credential = request->credential;
     if (!credential || !credential->user || !*credential->user
@@ -17,12 +18,14 @@ controller_auth_test (bool verbose)
 {
     const char *reason = NULL;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-    assert (controller_auth_check (&env, &reason) == 0);
+    assert (controller_auth_check (&env, AUTH_OPERATE, &reason) == 0);
     Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
     env.credential = &credential;
-    assert (controller_auth_check (&env, &reason) == 0);
+    assert (controller_auth_check (&env, AUTH_OPERATE, &reason) == 0);
     credential.user = "admin";
-    assert (controller_auth_check (&env, &reason) == 0);
+    assert (controller_auth_check (&env, AUTH_OPERATE, &reason) == 0);
     credential.user = "mallory";
-    assert (controller_auth_check (&env, &reason) == -1 && strstr (reason, "unknown user"));
+    for (int action = AUTH_READ; action <= AUTH_AGENT; action++)
+        assert (controller_auth_check (&env, (controller_auth_action_t) action, &reason) == -1
+                && strstr (reason, "unknown user"));
 }

@@ -1,7 +1,8 @@
 /*  controller_fsm: the VM and task lifecycles as tables. */
 #include "controller_fsm.h"
 
-static const char *s_vm_names[VM_STATE_COUNT] = {
+//  NULL-terminated, for controller_fsm_vm_names.
+static const char *const s_vm_names[VM_STATE_COUNT + 1] = {
     "none",     "creating",   "running",  "stopped",  "paused", "starting", "stopping",
     "rebooting", "suspending", "resuming", "deleting", "error",  "deleted"};
 
@@ -45,7 +46,7 @@ static const bool s_task_allowed[TASK_STATE_COUNT][TASK_STATE_COUNT] = {
     [TASK_DISPATCHED] = {false, true,      true,   true, true,  false},
     [TASK_RUNNING] =    {false, false,     false,  true, true,  false},
 };
-static const char *s_task_names[TASK_STATE_COUNT] = {"queued", "dispatched", "running",
+static const char *const s_task_names[TASK_STATE_COUNT + 1] = {"queued", "dispatched", "running",
                                                      "done",   "failed",     "cancelled"};
 
 const char *
@@ -61,6 +62,12 @@ controller_fsm_vm_parse (const char *name)
         if (streq (name, s_vm_names[i]))
             return i;
     return -1;
+}
+
+const char *const *
+controller_fsm_vm_names (void)
+{
+    return s_vm_names + 1;
 }
 
 bool
@@ -111,6 +118,12 @@ const char *
 controller_fsm_task_name (task_state_t state)
 {
     return state < TASK_STATE_COUNT ? s_task_names[state] : "?";
+}
+
+const char *const *
+controller_fsm_task_names (void)
+{
+    return s_task_names;
 }
 
 int

@@ -46,6 +46,8 @@ int controller_fsm_vm_parse (const char *name);
 //  e.g. "cannot start a running VM") when the table has no such row.
 int controller_fsm_vm (vm_state_t from, Maekin__VmOp op, vm_transition_t *transition,
                        const char **reason);
+//  The states a VM can be seen in (every one but none), NULL-terminated.
+const char *const *controller_fsm_vm_names (void);
 //  A stable state (no task running on the VM).
 bool controller_fsm_vm_stable (vm_state_t state);
 //  An operation's name ("create", "start", ...) and back (-1 if unknown).
@@ -54,6 +56,8 @@ int controller_fsm_op_parse (const char *name);
 
 const char *controller_fsm_task_name (task_state_t state);
 int controller_fsm_task_parse (const char *name);
+//  Every task state, NULL-terminated.
+const char *const *controller_fsm_task_names (void);
 //  May a task move from one state to another?
 bool controller_fsm_task_allowed (task_state_t from, task_state_t to);
 bool controller_fsm_task_final (task_state_t state);

@@ -52,7 +52,8 @@ s_change (mk_db_t *db, mk_stmt_t *stmt)
 
 //  Steps through rows, calling read for each; the count or -1.
 static int
-s_rows (mk_stmt_t *stmt, void (*read) (mk_stmt_t *, void *, void *), void *fn, void *arg)
+s_rows (mk_stmt_t *stmt, void (*read) (mk_stmt_t *, store_row_fn *, void *), store_row_fn *fn,
+        void *arg)
 {
     int count = 0, rc;
     while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
@@ -163,16 +164,16 @@ store_template_delete (mk_db_t *db, const char *name)
 }
 
 static void
-s_template_row (mk_stmt_t *stmt, void *fn, void *arg)
+s_template_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 {
     store_template_t t;
     s_read_template (stmt, &t);
-    ((void (*) (const store_template_t *, void *)) fn) (&t, arg);
+    fn (&t, arg);
 }
 
 int
 store_template_list (mk_db_t *db, const store_page_t *page,
-                     void (*fn) (const store_template_t *, void *), void *arg)
+                     store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT name, " SPEC_COLUMNS ", created FROM templates "
@@ -185,7 +186,7 @@ store_template_list (mk_db_t *db, const store_page_t *page,
     mk_stmt_bind_text (stmt, 2, page->prefix ? page->prefix : "");
     mk_stmt_bind_text (stmt, 3, end);
     mk_stmt_bind_int (stmt, 4, page->limit);
-    return s_rows (stmt, s_template_row, (void *) fn, arg);
+    return s_rows (stmt, s_template_row, fn, arg);
 }
 
 //  ---------------------------------------------------------------- VMs
@@ -268,15 +269,15 @@ store_vm_delete (mk_db_t *db, const char *name)
 }
 
 static void
-s_vm_row (mk_stmt_t *stmt, void *fn, void *arg)
+s_vm_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 {
     store_vm_t vm;
     s_read_vm (stmt, &vm);
-    ((void (*) (const store_vm_t *, void *)) fn) (&vm, arg);
+    fn (&vm, arg);
 }
 
 int
-store_vm_list (mk_db_t *db, const store_page_t *page, void (*fn) (const store_vm_t *, void *),
+store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn,
                void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
@@ -296,7 +297,7 @@ store_vm_list (mk_db_t *db, const store_page_t *page, void (*fn) (const store_vm
     mk_stmt_bind_text (stmt, 6, state);
     mk_stmt_bind_text (stmt, 7, state);
     mk_stmt_bind_int (stmt, 8, page->limit);
-    return s_rows (stmt, s_vm_row, (void *) fn, arg);
+    return s_rows (stmt, s_vm_row, fn, arg);
 }
 
 //  The first column of every row of a query without parameters, to fn.
@@ -418,16 +419,16 @@ store_task_get (mk_db_t *db, uint64_t id, store_task_t *task)
 }
 
 static void
-s_task_row (mk_stmt_t *stmt, void *fn, void *arg)
+s_task_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 {
     store_task_t task;
     s_read_task (stmt, &task);
-    ((void (*) (const store_task_t *, void *)) fn) (&task, arg);
+    fn (&task, arg);
 }
 
 int
 store_task_list (mk_db_t *db, const store_page_t *page,
-                 void (*fn) (const store_task_t *, void *), void *arg)
+                 store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " TASK_COLUMNS " FROM tasks WHERE id < ? AND (? = '' OR host = ?) "
@@ -446,18 +447,18 @@ store_task_list (mk_db_t *db, const store_page_t *page,
     mk_stmt_bind_text (stmt, 6, vm);
     mk_stmt_bind_text (stmt, 7, vm);
     mk_stmt_bind_int (stmt, 8, page->limit);
-    return s_rows (stmt, s_task_row, (void *) fn, arg);
+    return s_rows (stmt, s_task_row, fn, arg);
 }
 
 int
-store_task_open (mk_db_t *db, void (*fn) (const store_task_t *, void *), void *arg)
+store_task_open (mk_db_t *db, store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " TASK_COLUMNS " FROM tasks "
             "WHERE state IN ('queued', 'dispatched', 'running') ORDER BY id");
     if (!stmt)
         return -1;
-    return s_rows (stmt, s_task_row, (void *) fn, arg);
+    return s_rows (stmt, s_task_row, fn, arg);
 }
 
 //  ---------------------------------------------------------------- hosts
@@ -507,7 +508,7 @@ store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t 
 }
 
 static void
-s_host_row (mk_stmt_t *stmt, void *fn, void *arg)
+s_host_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 {
     store_host_t host;
     memset (&host, 0, sizeof host);
@@ -517,17 +518,17 @@ s_host_row (mk_stmt_t *stmt, void *fn, void *arg)
     host.vcpus = (uint32_t) mk_stmt_int (stmt, 3);
     host.memory_mb = (uint64_t) mk_stmt_int (stmt, 4);
     host.last_seen = mk_stmt_int (stmt, 5);
-    ((void (*) (const store_host_t *, void *)) fn) (&host, arg);
+    fn (&host, arg);
 }
 
 int
-store_host_list (mk_db_t *db, void (*fn) (const store_host_t *, void *), void *arg)
+store_host_list (mk_db_t *db, store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT name, state, uri, vcpus, memory_mb, last_seen FROM hosts ORDER BY name");
     if (!stmt)
         return -1;
-    return s_rows (stmt, s_host_row, (void *) fn, arg);
+    return s_rows (stmt, s_host_row, fn, arg);
 }
 
 //  ---------------------------------------------------------------- events
@@ -585,13 +586,14 @@ store_events_since (mk_db_t *db, const char *stream, uint64_t after, uint32_t li
 //  ---------------------------------------------------------------- self-test
 
 static void
-s_count_vm (const store_vm_t *vm, void *arg)
+s_count_vm (const void *row, void *arg)
 {
+    const store_vm_t *vm = (const store_vm_t *) row;
     zlistx_add_end ((zlistx_t *) arg, (void *) vm->name);
 }
 
 static void
-s_count_task (const store_task_t *task, void *arg)
+s_count_task (const void *row, void *arg)
 {
     (*(int *) arg)++;
 }

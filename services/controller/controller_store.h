@@ -74,6 +74,10 @@ typedef struct {
     const char *prefix;
 } store_page_t;
 
+//  A row of a list, to a caller's function: a store_template_t, store_vm_t, store_task_t
+//  or store_host_t, as the list says.
+typedef void (store_row_fn) (const void *row, void *arg);
+
 //  Every function returns 0 (or a count), 1 for "found", MK_DB_CONSTRAINT for a
 //  duplicate, or -1 on a database error (logged by mk_db).
 
@@ -91,7 +95,7 @@ int store_template_get (mk_db_t *db, const char *name, store_template_t *t);
 int store_template_delete (mk_db_t *db, const char *name);
 //  Calls fn for each template of the page; returns the count or -1.
 int store_template_list (mk_db_t *db, const store_page_t *page,
-                         void (*fn) (const store_template_t *, void *), void *arg);
+                         store_row_fn *fn, void *arg);
 
 int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
 int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
@@ -99,7 +103,7 @@ int store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64
                         int64_t now);
 int store_vm_delete (mk_db_t *db, const char *name);
 int store_vm_list (mk_db_t *db, const store_page_t *page,
-                   void (*fn) (const store_vm_t *, void *), void *arg);
+                   store_row_fn *fn, void *arg);
 //  Per-host use: fn (host, vcpus, memory_mb, count) for each host with VMs.
 int store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),
                     void *arg);
@@ -111,13 +115,13 @@ int store_task_update (mk_db_t *db, uint64_t id, const char *state, const char *
 int store_task_get (mk_db_t *db, uint64_t id, store_task_t *task);
 //  Tasks newest first; page->after is a task id as text.
 int store_task_list (mk_db_t *db, const store_page_t *page,
-                     void (*fn) (const store_task_t *, void *), void *arg);
+                     store_row_fn *fn, void *arg);
 //  Tasks not yet final, oldest first (to resume them after a restart).
-int store_task_open (mk_db_t *db, void (*fn) (const store_task_t *, void *), void *arg);
+int store_task_open (mk_db_t *db, store_row_fn *fn, void *arg);
 
 int store_host_save (mk_db_t *db, const store_host_t *host);
 int store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t last_seen);
-int store_host_list (mk_db_t *db, void (*fn) (const store_host_t *, void *), void *arg);
+int store_host_list (mk_db_t *db, store_row_fn *fn, void *arg);
 
 //  Events are kept one row per stream per committed batch: seq is the batch's last.
 int store_events_save (mk_db_t *db, const char *stream, uint64_t last_seq, const void *body,

@@ -1,0 +1,284 @@
+/*  controller_core: what the controller's files share, and nothing else reads.
+
+    The controller is one actor (controller_server.c) that handles everything waiting on
+    its sockets as one batch in one transaction. Its work is split by responsibility:
+
+      controller_server.c     the actor, the batch and its commit, the claim, backoffs
+      controller_request.c    the table of requests: handler, authorisation, mutating
+      controller_reply.c      replies, the arena they are built in, messages from rows, lists
+      controller_vm.c         VM requests: create, action, show, list
+      controller_template.c   template requests
+      controller_host.c       host requests, agents' reports, host liveness
+      controller_reconcile.c  a host's full report against the database
+      controller_task.c       the task lifecycle, waits, task requests
+      controller_dispatch.c   tasks to agents (alone or in task batches) and their answers
+      controller_load.c       the state in memory, rebuilt from the database
+
+    A handler reads the request, checks it, changes the state through controller_store
+    and controller_task, and queues exactly one reply; the reply leaves after the commit. */
+#ifndef CONTROLLER_CORE_H_INCLUDED
+#define CONTROLLER_CORE_H_INCLUDED
+
+#include "controller_events.h"
+#include "controller_fsm.h"
+#include "controller_sched.h"
+#include "controller_server.h"
+#include "controller_store.h"
+#include "maekin.h"
+#include "mk_bloom.h"
+#include "mk_client.h"
+#include "mk_db.h"
+#include "mk_limits.h"
+#include "mk_msg.h"
+#include "mk_worker.h"
+
+#define TICK_MS 250
+#define WAIT_MAX_MS 300000
+//  A dispatch unanswered this long is sent again (the broker that held it may have died;
+//  agents are idempotent by task id, so a second copy does no harm).
+#define REDISPATCH_MS 10000
+//  Correlation ids: a task's dispatch is its task id; a task batch has bit 62 set; a
+//  question asked of an agent for a client has bit 63 set.
+#define CORR_BATCH (1ULL << 62)
+#define CORR_ASK (1ULL << 63)
+//  Request ids and VM names the filters hold at about 1% false positives; past that they
+//  are rebuilt from the database (see controller_load_filters).
+#define FILTER_CAPACITY 500000
+//  Who holds the database's claim, as messages name it.
+#define ROLE "maekin-controller"
+
+#define ID_KEY(id) ((void *) (uintptr_t) (id))
+
+//  A task not yet final, as the controller follows it. Rebuilt from the database at start.
+typedef struct {
+    uint64_t id;
+    char vm[64];
+    char host[64];
+    Maekin__VmOp op;
+    task_state_t state;
+    vm_transition_t to;     //  the VM's states while running, on success, on failure
+    uint32_t attempts;      //  dispatches so far
+    int64_t deadline;       //  fails after this if unanswered (mono ms)
+    int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
+    bool sent;              //  a dispatch is on the bus now
+    int64_t sent_at;        //  when it was sent, or last said it is running (mono ms)
+    bool marked;            //  its dispatch is recorded in the database
+    bool retrying;          //  its id is in the retry list
+    zframe_t *packed;       //  its dispatch, packed when it was accepted; NULL once sent
+} inflight_t;
+
+//  Tasks sent in one task_batch to an agent process: their ids, in the batch's order.
+typedef struct {
+    int64_t sent_at;        //  mono ms
+    size_t count;
+    uint64_t ids[];
+} batch_t;
+
+//  A client waiting for a task to end (TaskWaitRequest).
+typedef struct {
+    uint64_t token;
+    uint64_t task;
+    int64_t deadline;       //  answer 202 with the task as it stands after this (mono ms)
+} waiter_t;
+
+//  A reply to send once the batch commits.
+typedef struct {
+    uint64_t token;
+    zframe_t *body;
+} outgoing_t;
+
+typedef struct {
+    controller_opts_t opts;
+    zsock_t *pipe;          //  our actor pipe
+    mk_db_t *db;            //  the cloud's state
+    mk_worker_t *worker;    //  serves `cloud`
+    mk_client_t *client;    //  dispatches tasks to node/<host> and agent/<id>
+    zsock_t *pub;           //  publishes events to the broker's stream
+    controller_sched_t *sched;      //  hosts and placement
+    controller_events_t *events;    //  the event streams
+    zhashx_t *templates;    //  name -> store_template_t (owned): few, read by every create
+    mk_bloom_t *request_ids; //  every request id stored: most new ones need no lookup
+    mk_bloom_t *vm_names;   //  every VM name stored: most new names need no lookup
+
+    //  Tasks (controller_task.c, controller_dispatch.c).
+    zhashx_t *inflight;     //  task id -> inflight_t (owned)
+    zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
+    zlistx_t *marks;        //  task ids dispatched, to record as such in the next batch
+    zlistx_t *retries;      //  task ids with a retry_at, so a tick reads these, not all tasks
+    zhashx_t *batches;      //  correlation id of a task_batch on the bus -> batch_t (owned)
+    uint64_t next_batch;    //  the next task_batch's number
+    zhashx_t *asks;         //  correlation id of a question to an agent -> the asker's token
+    uint64_t next_ask;      //  the next such correlation id (high bit set: never a task id)
+    zlistx_t *waiters;      //  waiter_t (owned)
+    int64_t next_sweep;     //  when to look for overdue tasks (mono ms)
+    uint64_t accepted;      //  tasks accepted since start
+    uint64_t finished;      //  tasks finished since start
+
+    //  The batch being handled (controller_server.c, controller_reply.c).
+    zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
+    zlistx_t *arena;        //  what the reply being built allocated
+    bool failed;            //  a database error spoiled this batch
+    int64_t now;            //  unix seconds at the start of this batch
+    int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
+    int64_t last_tick;      //  when they were last checked (mono ms)
+    int64_t next_expiry;    //  when to forget old request ids (mono ms)
+
+    //  The database's health and claim (controller_server.c).
+    bool reload;            //  the state in memory must be read from the database again
+    int db_away;            //  ms to wait before trying the database again; 0 while it works
+    int write_backoff;      //  ms between tries while the database refuses writes; 0: it takes them
+    int64_t write_retry_at; //  when to try writing again (mono ms)
+    int64_t pause_until;    //  handle nothing but the pipe until then (mono ms)
+    char write_error[200];  //  why the last write failed, for the callers refused meanwhile
+    bool claimed;           //  this controller holds the database's claim
+    bool lost;              //  another controller took it over: stop at once
+    int64_t next_claim;     //  when to renew the claim (mono ms)
+} controller_t;
+
+//  ---------------------------------------------------------------- controller_server.c
+
+//  Destructors for the containers' items.
+void controller_free (void **item);
+//  A hash keyed by a 64-bit id stored in the key pointer itself.
+zhashx_t *controller_id_hash_new (void);
+
+//  ---------------------------------------------------------------- controller_request.c
+
+typedef void (controller_handler_fn) (controller_t *self, const mk_request_t *request);
+
+//  Authorises a request, answers a retried one with its first answer, and calls its
+//  handler from the table; a request the controller does not serve gets 400.
+void controller_request_handle (controller_t *self, const mk_request_t *request);
+//  A request whose answer is remembered by its request id (it changes the cloud).
+bool controller_request_mutates (Maekin__Envelope__BodyCase body);
+//  A request that writes to the database: the mutating ones, and agents' reports and
+//  events, which may change hosts and VMs.
+bool controller_request_writes (Maekin__Envelope__BodyCase body);
+//  The fingerprint of a request's body, to tell a retry from another request that
+//  reuses its id.
+uint64_t controller_request_fingerprint (const Maekin__Envelope *env);
+
+//  ---------------------------------------------------------------- controller_reply.c
+
+//  Memory for the reply being built, freed once it is packed.
+void *controller_arena_new (controller_t *self, size_t size);
+char *controller_arena_str (controller_t *self, const char *text);
+char *controller_arena_strf (controller_t *self, const char *format, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+//  A packed reply for a token, sent after the commit (takes the frame).
+void controller_reply_queue (controller_t *self, uint64_t token, zframe_t **body_p);
+//  The reply to a request; a mutating request's answer is remembered by its id.
+void controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envelope *reply);
+//  A reply holding one message of the envelope's oneof, of type `body`.
+void controller_reply_body (controller_t *self, const mk_request_t *request, int status,
+                            Maekin__Envelope__BodyCase body, void *message);
+void controller_reply_status (controller_t *self, const mk_request_t *request, int status,
+                              const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+//  A database error: the batch will be rolled back; the client hears 503 then.
+void controller_reply_db_error (controller_t *self, const mk_request_t *request);
+
+//  Messages from rows, allocated in the arena.
+Maekin__Task *controller_msg_task (controller_t *self, const store_task_t *row);
+Maekin__Vm *controller_msg_vm (controller_t *self, const store_vm_t *row);
+Maekin__Template *controller_msg_template (controller_t *self, const store_template_t *row);
+Maekin__Host *controller_msg_host (controller_t *self, const sched_host_t *row);
+
+//  What a list request asks: its page, checked. 0, or -1 after answering 400 (a limit
+//  over MK_LIST_MAX, a state that is not one of `states`, a cursor `cursor_ok` refuses).
+int controller_list_page (controller_t *self, const mk_request_t *request,
+                          const Maekin__ListRequest *page, const char *const *states,
+                          bool (*cursor_ok) (const char *), store_page_t *result);
+
+//  One list in the database, answered: a page of rows from `list`, each made a message
+//  by `msg`, in a reply of type `body` (a message with one repeated field of items and
+//  a string `next`: the cursor after the last item, `cursor` of it, if the page is full).
+typedef int (controller_list_fn) (mk_db_t *db, const store_page_t *page, store_row_fn *fn,
+                                  void *arg);
+typedef void *(controller_msg_fn) (controller_t *self, const void *row);
+typedef char *(controller_cursor_fn) (controller_t *self, const void *message);
+void controller_list_reply (controller_t *self, const mk_request_t *request,
+                            const store_page_t *page, controller_list_fn *list,
+                            controller_msg_fn *msg, controller_cursor_fn *cursor,
+                            Maekin__Envelope__BodyCase body);
+
+//  ---------------------------------------------------------------- controller_vm.c
+
+void controller_vm_create (controller_t *self, const mk_request_t *request);
+void controller_vm_action (controller_t *self, const mk_request_t *request);
+void controller_vm_show (controller_t *self, const mk_request_t *request);
+void controller_vm_list (controller_t *self, const mk_request_t *request);
+//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
+void controller_vm_set_state (controller_t *self, const char *vm, vm_state_t state,
+                              uint64_t task, const char *detail);
+
+//  ---------------------------------------------------------------- controller_template.c
+
+void controller_template_create (controller_t *self, const mk_request_t *request);
+void controller_template_show (controller_t *self, const mk_request_t *request);
+void controller_template_delete (controller_t *self, const mk_request_t *request);
+void controller_template_list (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_host.c
+
+void controller_host_list (controller_t *self, const mk_request_t *request);
+void controller_host_show (controller_t *self, const mk_request_t *request);
+void controller_host_register (controller_t *self, const mk_request_t *request);
+void controller_host_domains (controller_t *self, const mk_request_t *request);
+void controller_host_domain_event (controller_t *self, const mk_request_t *request);
+//  A report that only says its host is alive; handling it writes nothing.
+bool controller_host_report_is_ping (controller_t *self,
+                                     const Maekin__HostRegisterRequest *report);
+void controller_host_set_state (controller_t *self, sched_host_t *host, bool up,
+                                const char *detail);
+//  Hosts whose agents stopped reporting go down; `stall`: ms the controller itself
+//  stood still, which is not the agents' silence.
+void controller_host_tick (controller_t *self, int64_t mono, int64_t stall);
+
+//  ---------------------------------------------------------------- controller_reconcile.c
+
+//  Compares every VM the database places on a host with the host's full report, repairs
+//  what libvirt lost and fills the answer's lists.
+void controller_reconcile (controller_t *self, sched_host_t *host,
+                           Maekin__HostRegisterRequest *report, Maekin__HostRegisterReply *answer);
+
+//  ---------------------------------------------------------------- controller_task.c
+
+//  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
+//  The caller has checked the transition; `spec`, the VM's row, if the caller has it.
+//  The task id, or 0 after a database error.
+uint64_t controller_task_new (controller_t *self, const char *vm, const char *host,
+                              Maekin__VmOp op, vm_state_t from, vm_transition_t to,
+                              const store_vm_t *spec);
+void controller_task_progress (controller_t *self, inflight_t *task, task_state_t state,
+                               bool persist);
+//  Ends a task: its row, the VM's new state, the events, the waiting clients.
+void controller_task_finish (controller_t *self, inflight_t *task, bool ok, const char *error,
+                             const char *observed);
+//  Dispatch a task again at `at` (mono ms).
+void controller_task_retry_later (controller_t *self, inflight_t *task, int64_t at);
+//  Answers the clients waiting for a task: all if `final`, else those whose wait ended.
+void controller_task_waiters_answer (controller_t *self, uint64_t task_id, bool final);
+//  Retries that are due, overdue tasks, waits that ended.
+void controller_task_tick (controller_t *self, int64_t mono);
+void controller_task_list (controller_t *self, const mk_request_t *request);
+void controller_task_show (controller_t *self, const mk_request_t *request);
+void controller_task_wait (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_dispatch.c
+
+//  A task's dispatch to its agent, packed: the op and the VM's spec.
+zframe_t *controller_dispatch_frame (const inflight_t *task, const store_vm_t *vm);
+//  Sends the queued tasks to their agents, after the commit.
+void controller_dispatch_send (controller_t *self, zlistx_t *marks);
+//  An agent's answer to a task, a task batch, or a question asked for a client.
+void controller_dispatch_answer (controller_t *self, const mk_reply_t *reply);
+
+//  ---------------------------------------------------------------- controller_load.c
+
+//  (Re)builds everything the controller keeps in memory from the database: 0 or -1.
+int controller_load (controller_t *self);
+//  The filters of request ids and VM names, from the database: 0 or -1.
+int controller_load_filters (controller_t *self);
+
+#endif

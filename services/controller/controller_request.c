@@ -1,0 +1,157 @@
+/*  controller_request: the table of requests the controller serves. Each row says which
+    handler answers a request, which action controller_auth checks for it, and whether it
+    mutates (its answer is remembered by its request id, so a retry gets the first answer
+    and nothing is done twice) or writes (agents' reports and events change hosts and
+    VMs too). A new request type adds a row here and a handler in its resource's file. */
+#include "controller_core.h"
+
+#include "controller_auth.h"
+
+enum {
+    WRITES = 1,     //  writes to the database: refused while it takes no writes
+    MUTATES = 2     //  changes the cloud at a client's word: remembered by request id
+};
+
+typedef struct {
+    controller_handler_fn *handler;
+    controller_auth_action_t action;
+    unsigned flags;
+} route_t;
+
+static void s_events_since (controller_t *self, const mk_request_t *request);
+
+#define ROUTE(body, handler, action, flags) [MAEKIN__ENVELOPE__BODY_##body] = {handler, action, flags}
+
+static const route_t s_routes[] = {
+    ROUTE (HOST_LIST, controller_host_list, AUTH_READ, 0),
+    ROUTE (HOST_SHOW, controller_host_show, AUTH_READ, 0),
+    ROUTE (HOST_DOMAINS, controller_host_domains, AUTH_ADMIN, 0),
+    ROUTE (HOST_REGISTER, controller_host_register, AUTH_AGENT, WRITES),
+    ROUTE (DOMAIN_EVENT, controller_host_domain_event, AUTH_AGENT, WRITES),
+    ROUTE (TEMPLATE_CREATE, controller_template_create, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (TEMPLATE_LIST, controller_template_list, AUTH_READ, 0),
+    ROUTE (TEMPLATE_SHOW, controller_template_show, AUTH_READ, 0),
+    ROUTE (TEMPLATE_DELETE, controller_template_delete, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VM_CREATE, controller_vm_create, AUTH_OPERATE, WRITES | MUTATES),
+    ROUTE (VM_ACTION, controller_vm_action, AUTH_OPERATE, WRITES | MUTATES),
+    ROUTE (VM_LIST, controller_vm_list, AUTH_READ, 0),
+    ROUTE (VM_SHOW, controller_vm_show, AUTH_READ, 0),
+    ROUTE (TASK_LIST, controller_task_list, AUTH_READ, 0),
+    ROUTE (TASK_SHOW, controller_task_show, AUTH_READ, 0),
+    ROUTE (TASK_WAIT, controller_task_wait, AUTH_READ, 0),
+    ROUTE (EVENTS_SINCE, s_events_since, AUTH_READ, 0),
+};
+#define ROUTES (sizeof s_routes / sizeof s_routes[0])
+
+//  The request's row, or NULL if the controller does not serve it.
+static const route_t *
+s_route (Maekin__Envelope__BodyCase body)
+{
+    size_t index = (size_t) body;
+    return index < ROUTES && s_routes[index].handler ? &s_routes[index] : NULL;
+}
+
+bool
+controller_request_mutates (Maekin__Envelope__BodyCase body)
+{
+    const route_t *route = s_route (body);
+    return route && (route->flags & MUTATES);
+}
+
+bool
+controller_request_writes (Maekin__Envelope__BodyCase body)
+{
+    const route_t *route = s_route (body);
+    return route && (route->flags & WRITES);
+}
+
+static void
+s_events_since (controller_t *self, const mk_request_t *request)
+{
+    Maekin__EventsSinceRequest *since = request->env->events_since;
+    int stream = controller_events_parse (since->stream ? since->stream : "");
+    if (stream < 0) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "unknown stream '%.64s' (event.vm, event.task or event.host)",
+                                 since->stream ? since->stream : "");
+        return;
+    }
+    if (since->limit > MK_LIST_MAX) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "at most %d events a page; %u asked", MK_LIST_MAX,
+                                 since->limit);
+        return;
+    }
+    uint32_t limit = since->limit ? since->limit : MK_LIST_MAX;
+    Maekin__EventsSinceReply *events = controller_events_since (
+        self->events, self->db, (events_stream_t) stream, since->after, limit);
+    if (!events) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY,
+                           events);
+    maekin__events_since_reply__free_unpacked (events, NULL);
+}
+
+//  A mutating request's id: 1 to MK_REQUEST_ID_MAX printable ASCII bytes without blanks
+//  (MySQL compares keys ignoring trailing blanks, and the id filter must see the same id
+//  the database does).
+static bool
+s_request_id_valid (const char *id)
+{
+    size_t length = 0;
+    for (const char *c = id; *c; c++, length++)
+        if (*c <= ' ' || *c > '~')
+            return false;
+    return length <= MK_REQUEST_ID_MAX;
+}
+
+//  A retried request: 1 after answering it with its first answer, 0 if the id is new,
+//  -1 after answering an error.
+static int
+s_retried (controller_t *self, const mk_request_t *request)
+{
+    const char *id = request->env->request_id;
+    if (!s_request_id_valid (id)) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "a request id is 1 to %d printable ASCII characters, no blanks",
+                                 MK_REQUEST_ID_MAX);
+        return -1;
+    }
+    zchunk_t *first = NULL;
+    int rc = mk_bloom_maybe (self->request_ids, id) ? store_request_find (self->db, id, &first)
+                                                     : 0;
+    if (rc < 0) {
+        controller_reply_db_error (self, request);
+        return -1;
+    }
+    if (rc == 0)
+        return 0;
+    zframe_t *frame = zframe_new (zchunk_data (first), zchunk_size (first));
+    zchunk_destroy (&first);
+    controller_reply_queue (self, request->token, &frame);
+    return 1;
+}
+
+void
+controller_request_handle (controller_t *self, const mk_request_t *request)
+{
+    Maekin__Envelope *env = request->env;
+    const route_t *route = s_route (env->body_case);
+    if (!route) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "'%s' is not a request the controller serves",
+                                 mk_msg_body_name (env));
+        return;
+    }
+    const char *reason = NULL;
+    if (controller_auth_check (env, route->action, &reason) != 0) {
+        controller_reply_status (self, request, MK_FORBIDDEN, "%s", reason);
+        return;
+    }
+    if ((route->flags & MUTATES) && env->request_id && *env->request_id
+        && s_retried (self, request) != 0)
+        return;
+    route->handler (self, request);
+}

@@ -1,0 +1,147 @@
+/*  controller_template: the template requests. Templates are few and read by every
+    create, so the controller keeps them in memory as well (self->templates). */
+#include "controller_core.h"
+
+#include "mk_name.h"
+
+//  ---------------------------------------------------------------- requests: templates
+
+//  Checks a template; a static reason or NULL.
+static const char *
+s_template_check (const Maekin__Template *t)
+{
+    if (t->vcpus < 1 || t->vcpus > 256)
+        return "vcpus must be 1 to 256";
+    if (t->memory_mb < 16 || t->memory_mb > 4194304)
+        return "memory must be 16 MiB to 4 TiB";
+    const char *os = t->os_type ? t->os_type : "";
+    if (*os && !streq (os, "hvm") && !streq (os, "linux"))
+        return "os type must be hvm or linux";
+    const char *paths[] = {t->image, t->kernel, t->initrd};
+    for (int i = 0; i < 3; i++) {
+        if (paths[i] && *paths[i] && paths[i][0] != '/')
+            return "image, kernel and initrd must be absolute paths";
+        if (paths[i] && strlen (paths[i]) >= STORE_PATH_MAX)
+            return "a path is longer than 511 bytes";
+    }
+    if (t->cmdline && strlen (t->cmdline) >= STORE_CMDLINE_MAX)
+        return "the kernel command line is longer than 1023 bytes";
+    if (t->network && *t->network && mk_name_check (t->network))
+        return "the network name is not a valid name";
+    bool kernel = t->kernel && *t->kernel;
+    if (!kernel && ((t->initrd && *t->initrd) || (t->cmdline && *t->cmdline)))
+        return "an initrd or a command line needs a kernel";
+    if (streq (os, "linux") && !kernel)
+        return "os type linux boots a kernel directly: give --kernel";
+    return NULL;
+}
+
+void
+controller_template_create (controller_t *self, const mk_request_t *request)
+{
+    const Maekin__Template *t = request->env->template_create->template_;
+    const char *why = t ? mk_name_check (t->name) : "is missing";
+    if (why) {
+        controller_reply_status (self, request, MK_BAD_REQUEST, "template name %s", why);
+        return;
+    }
+    if ((why = s_template_check (t))) {
+        controller_reply_status (self, request, MK_BAD_REQUEST, "template '%s': %s", t->name, why);
+        return;
+    }
+    store_template_t row = {.created = self->now};
+    snprintf (row.name, sizeof row.name, "%s", t->name);
+    row.spec.vcpus = t->vcpus;
+    row.spec.memory_mb = t->memory_mb;
+    row.spec.disk_gb = t->disk_gb;
+    snprintf (row.spec.image, sizeof row.spec.image, "%s", t->image ? t->image : "");
+    snprintf (row.spec.os_type, sizeof row.spec.os_type, "%s", t->os_type ? t->os_type : "");
+    snprintf (row.spec.network, sizeof row.spec.network, "%s", t->network ? t->network : "");
+    snprintf (row.spec.kernel, sizeof row.spec.kernel, "%s", t->kernel ? t->kernel : "");
+    snprintf (row.spec.initrd, sizeof row.spec.initrd, "%s", t->initrd ? t->initrd : "");
+    snprintf (row.spec.cmdline, sizeof row.spec.cmdline, "%s", t->cmdline ? t->cmdline : "");
+    int rc = store_template_insert (self->db, &row);
+    if (rc == MK_DB_CONSTRAINT) {
+        controller_reply_status (self, request, MK_CONFLICT, "a template named '%s' exists already",
+                        t->name);
+        return;
+    }
+    if (rc != 1) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    store_template_t *copy = (store_template_t *) malloc (sizeof (store_template_t));
+    *copy = row;
+    zhashx_update (self->templates, row.name, copy);
+    Maekin__TemplateCreateReply created = MAEKIN__TEMPLATE_CREATE_REPLY__INIT;
+    created.template_ = controller_msg_template (self, &row);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY, &created);
+}
+
+void
+controller_template_show (controller_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->template_show->name;
+    store_template_t row;
+    int rc = store_template_get (self->db, name ? name : "", &row);
+    if (rc < 0) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    if (rc == 0) {
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                        "no template named '%s' (maekinsh template list)", name ? name : "");
+        return;
+    }
+    Maekin__TemplateShowReply show = MAEKIN__TEMPLATE_SHOW_REPLY__INIT;
+    show.template_ = controller_msg_template (self, &row);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW_REPLY, &show);
+}
+
+void
+controller_template_delete (controller_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->template_delete->name;
+    int rc = store_template_delete (self->db, name ? name : "");
+    if (rc < 0) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    if (rc == 0) {
+        controller_reply_status (self, request, MK_NOT_FOUND, "no template named '%s'", name ? name : "");
+        return;
+    }
+    zhashx_delete (self->templates, name);
+    Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY, &deleted);
+}
+
+
+static void *
+s_template_item (controller_t *self, const void *row)
+{
+    return controller_msg_template (self, (const store_template_t *) row);
+}
+
+static char *
+s_template_cursor (controller_t *self, const void *message)
+{
+    return ((const Maekin__Template *) message)->name;
+}
+
+static bool
+s_name_cursor_ok (const char *text)
+{
+    return mk_name_check (text) == NULL;
+}
+
+void
+controller_template_list (controller_t *self, const mk_request_t *request)
+{
+    store_page_t page;
+    if (controller_list_page (self, request, request->env->template_list->page, NULL,
+                              s_name_cursor_ok, &page)
+        == 0)
+        controller_list_reply (self, request, &page, store_template_list, s_template_item,
+                               s_template_cursor, MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY);
+}

@@ -1,0 +1,199 @@
+/*  controller_vm: the VM requests. A create is checked, placed and written with its task
+    in the batch's transaction; an action is checked against controller_fsm's VM table
+    and becomes a task; shows and lists read the database. */
+#include "controller_core.h"
+
+#include "mk_name.h"
+#include "mk_uuid.h"
+
+//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
+void
+controller_vm_set_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
+                const char *detail)
+{
+    int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
+    if (rc < 0)
+        self->failed = true;
+    controller_events_add (self->events, EVENTS_VM, vm, controller_fsm_vm_name (state), detail,
+                           task);
+}
+
+//  ---------------------------------------------------------------- requests: VMs
+
+static void
+s_reply_accepted (controller_t *self, const mk_request_t *request, uint64_t task,
+                  const store_vm_t *vm)
+{
+    Maekin__TaskAccepted accepted = MAEKIN__TASK_ACCEPTED__INIT;
+    accepted.task_id = task;
+    accepted.vm = controller_msg_vm (self, vm);
+    controller_reply_body (self, request, MK_ACCEPTED, MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED, &accepted);
+}
+
+void
+controller_vm_create (controller_t *self, const mk_request_t *request)
+{
+    Maekin__VmCreateRequest *create = request->env->vm_create;
+    const char *why = mk_name_check (create->name);
+    if (why) {
+        controller_reply_status (self, request, MK_BAD_REQUEST, "VM name %s", why);
+        return;
+    }
+    const store_template_t *cached = (const store_template_t *) zhashx_lookup (
+        self->templates, create->template_ ? create->template_ : "");
+    if (!cached) {
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                        "no template named '%s' (maekinsh template list)",
+                        create->template_ ? create->template_ : "");
+        return;
+    }
+    const store_template_t t = *cached;
+    store_vm_t vm = {.spec = t.spec};
+    //  A name the filter never saw is free: no question to the database.
+    int rc = mk_bloom_maybe (self->vm_names, create->name)
+                 ? store_vm_get (self->db, create->name, &vm)
+                 : 0;
+    if (rc != 0) {
+        if (rc < 0)
+            controller_reply_db_error (self, request);
+        else
+            controller_reply_status (self, request, MK_CONFLICT, "a VM named '%s' exists already (%s on %s)",
+                            create->name, vm.state, vm.host);
+        return;
+    }
+    const char *reason = NULL;
+    sched_host_t *host = controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb,
+                                                 create->host, &reason);
+    if (!host) {
+        controller_reply_status (self, request, MK_INSUFFICIENT,
+                        "no room for '%s' (%u vCPU, %" PRIu64 " MiB)%s%s: %s", create->name,
+                        t.spec.vcpus, t.spec.memory_mb, create->host && *create->host ? " on " : "",
+                        create->host ? create->host : "", reason);
+        return;
+    }
+    memset (&vm, 0, sizeof vm);
+    vm.spec = t.spec;
+    snprintf (vm.name, sizeof vm.name, "%s", create->name);
+    snprintf (vm.template_, sizeof vm.template_, "%s", t.name);
+    snprintf (vm.host, sizeof vm.host, "%s", host->name);
+    snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (VM_CREATING));
+    mk_uuid_t uuid;
+    mk_uuid_new (&uuid);
+    snprintf (vm.uuid, sizeof vm.uuid, "%s", uuid.text);
+    //  A locally administered MAC in QEMU's range, from the UUID's random bytes.
+    snprintf (vm.mac, sizeof vm.mac, "52:54:00:%02x:%02x:%02x", uuid.bytes[13],
+              uuid.bytes[14], uuid.bytes[15]);
+    vm_transition_t to;
+    controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
+    uint64_t task
+        = controller_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to, &vm);
+    vm.last_task = task;
+    vm.created = self->now;
+    mk_bloom_add (self->vm_names, vm.name);
+    if (!task || store_vm_insert (self->db, &vm, self->now) != 1) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    controller_sched_account (self->sched, host, t.spec.vcpus, t.spec.memory_mb, +1);
+    controller_events_add (self->events, EVENTS_VM, vm.name, vm.state, "", task);
+    s_reply_accepted (self, request, task, &vm);
+}
+
+void
+controller_vm_action (controller_t *self, const mk_request_t *request)
+{
+    Maekin__VmActionRequest *action = request->env->vm_action;
+    Maekin__VmOp op = action->op;
+    if (op < MAEKIN__VM_OP__VM_OP_START || op > MAEKIN__VM_OP__VM_OP_DELETE) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                        "unknown VM operation %d (start, stop, reboot, suspend, resume, destroy "
+                        "or delete)",
+                        (int) op);
+        return;
+    }
+    const char *name = action->name ? action->name : "";
+    store_vm_t vm;
+    int rc = store_vm_get (self->db, name, &vm);
+    if (rc != 1) {
+        if (rc < 0)
+            controller_reply_db_error (self, request);
+        else
+            controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+        return;
+    }
+    vm_state_t from = (vm_state_t) controller_fsm_vm_parse (vm.state);
+    vm_transition_t to;
+    const char *reason = NULL;
+    if ((int) from < 0 || controller_fsm_vm (from, op, &to, &reason) != 0) {
+        controller_reply_status (self, request, MK_CONFLICT, "cannot %s '%s', which is %s: %s",
+                        controller_fsm_op_name (op), name, vm.state,
+                        reason ? reason : "unknown state");
+        return;
+    }
+    sched_host_t *host = controller_sched_host (self->sched, vm.host);
+    if (!host || !host->up) {
+        controller_reply_status (self, request, MK_UNAVAILABLE,
+                        "host '%s' of VM '%s' is down; try again when its agent is back "
+                        "(maekinsh host list)",
+                        vm.host, name);
+        return;
+    }
+    uint64_t task = controller_task_new (self, vm.name, vm.host, op, from, to, &vm);
+    if (!task) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    controller_vm_set_state (self, vm.name, to.busy, task, "");
+    snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (to.busy));
+    vm.last_task = task;
+    s_reply_accepted (self, request, task, &vm);
+}
+
+void
+controller_vm_show (controller_t *self, const mk_request_t *request)
+{
+    const char *name = request->env->vm_show->name ? request->env->vm_show->name : "";
+    store_vm_t vm;
+    int rc = store_vm_get (self->db, name, &vm);
+    if (rc != 1) {
+        if (rc < 0)
+            controller_reply_db_error (self, request);
+        else
+            controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+        return;
+    }
+    Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
+    show.vm = controller_msg_vm (self, &vm);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY, &show);
+}
+
+
+static void *
+s_vm_item (controller_t *self, const void *row)
+{
+    return controller_msg_vm (self, (const store_vm_t *) row);
+}
+
+//  VMs are listed in name order: the cursor is the last VM's name.
+static char *
+s_vm_cursor (controller_t *self, const void *message)
+{
+    return ((const Maekin__Vm *) message)->name;
+}
+
+static bool
+s_name_cursor_ok (const char *text)
+{
+    return mk_name_check (text) == NULL;
+}
+
+void
+controller_vm_list (controller_t *self, const mk_request_t *request)
+{
+    store_page_t page;
+    if (controller_list_page (self, request, request->env->vm_list->page,
+                              controller_fsm_vm_names (), s_name_cursor_ok, &page)
+        == 0)
+        controller_list_reply (self, request, &page, store_vm_list, s_vm_item, s_vm_cursor,
+                               MAEKIN__ENVELOPE__BODY_VM_LIST_REPLY);
+}
