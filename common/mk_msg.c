@@ -3,6 +3,9 @@
 
 #include <stdarg.h>
 
+const char mk_msg_other_version[] =
+    "unsupported message version (this program speaks version 1)";
+
 Maekin__Envelope *
 mk_msg_unpack (const void *data, size_t size, const char **reason)
 {
@@ -11,8 +14,14 @@ mk_msg_unpack (const void *data, size_t size, const char **reason)
         *reason = "malformed protobuf envelope";
         return NULL;
     }
+    //  No version at all (an empty body, say) is a malformed envelope, not another version.
+    if (env->version == 0) {
+        *reason = "malformed envelope: it has no version (this program speaks version 1)";
+        maekin__envelope__free_unpacked (env, NULL);
+        return NULL;
+    }
     if (env->version != MK_MSG_VERSION) {
-        *reason = "unsupported message version (this program speaks version 1)";
+        *reason = mk_msg_other_version;
         maekin__envelope__free_unpacked (env, NULL);
         return NULL;
     }
@@ -100,8 +109,11 @@ mk_msg_test (bool verbose)
     zframe_destroy (&frame);
     frame = mk_msg_pack (&env);
     assert (mk_msg_unpack (zframe_data (frame), zframe_size (frame), &reason) == NULL);
-    assert (strstr (reason, "version"));
+    assert (reason == mk_msg_other_version);
     zframe_destroy (&frame);
+    //  An empty body has no version: malformed, not another version.
+    assert (mk_msg_unpack ("", 0, &reason) == NULL);
+    assert (strstr (reason, "malformed") && reason != mk_msg_other_version);
 
     Maekin__Envelope *err = mk_msg_new_status (MK_NOT_FOUND, "vm '%s' not found", "x");
     assert (err->status == MK_NOT_FOUND && streq (err->reason, "vm 'x' not found"));

@@ -27,6 +27,9 @@ enum {
 //  Unpack an envelope. NULL if the bytes are not a valid Envelope or carry a version
 //  this program does not speak; *reason (static text) says which.
 Maekin__Envelope *mk_msg_unpack (const void *data, size_t size, const char **reason);
+//  The reason mk_msg_unpack gives for an envelope of another version (answered 505; any
+//  other refusal is malformed input, 400).
+extern const char mk_msg_other_version[];
 
 //  Pack an envelope into a new frame. Sets the version if it is 0.
 zframe_t *mk_msg_pack (Maekin__Envelope *env);

@@ -175,7 +175,7 @@ s_take (mk_worker_t *self, zmsg_t *msg, mk_request_t *request)
             else {
                 mk_warn ("mk_worker: request to '%s' refused: %s", request->service, why);
                 s_reply_status (self, request->token,
-                                strstr (why, "version") ? MK_VERSION_UNSUPPORTED : MK_BAD_REQUEST,
+                                why == mk_msg_other_version ? MK_VERSION_UNSUPPORTED : MK_BAD_REQUEST,
                                 why);
             }
         }

@@ -123,6 +123,8 @@ typedef struct {
     int64_t last_tick;      //  when they were last checked (mono ms)
     int64_t next_expiry;    //  when to forget old request ids (mono ms)
 
+    bool loaded;            //  the state was loaded once: hosts are no longer unknown by default
+
     //  The database's health and claim (controller_server.c).
     bool reload;            //  the state in memory must be read from the database again
     int db_away;            //  ms to wait before trying the database again; 0 while it works
@@ -231,6 +233,10 @@ bool controller_host_report_is_ping (controller_t *self,
                                      const Maekin__HostRegisterRequest *report);
 void controller_host_set_state (controller_t *self, sched_host_t *host, bool up,
                                 const char *detail);
+//  A known host's report while the database takes no writes: the host is up in memory
+//  (a returning agent is not a dead host), and its row and domains wait for its next
+//  report after writes return. False, having answered nothing, for an unknown host.
+bool controller_host_seen_unwritable (controller_t *self, const mk_request_t *request);
 //  Hosts whose agents stopped reporting go down; `stall`: ms the controller itself
 //  stood still, which is not the agents' silence.
 void controller_host_tick (controller_t *self, int64_t mono, int64_t stall);

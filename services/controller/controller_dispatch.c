@@ -53,12 +53,15 @@ s_task_answer (controller_t *self, inflight_t *task, const Maekin__Envelope *env
         controller_task_finish (self, task, result->ok, result->error, result->state);
     }
     else if (broker && (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE)) {
-        //  No agent serves the host now: the task waits until it registers again.
-        sched_host_t *host = controller_sched_host (self->sched, task->host);
-        if (host && host->up)
-            controller_host_set_state (self, host, false, env->reason);
-        mk_info ("controller: task %" PRIu64 " waits for host '%s': %s", task->id, task->host,
-                 env->reason);
+        //  No agent serves the host on the bus now. That is not a dead host: right after a
+        //  broker restart agents take a second to register again. The task is tried
+        //  again shortly; whether the host is up is for its agent's reports to say (a
+        //  host that stays silent goes down by its timeout, and a task for a down host
+        //  waits until its agent reports again).
+        int backoff = 250 << (task->attempts < 4 ? task->attempts : 4);
+        controller_task_retry_later (self, task, zclock_mono () + backoff);
+        mk_info ("controller: task %" PRIu64 " for host '%s' tried again in %d ms: %s",
+                 task->id, task->host, backoff, env->reason);
     }
     else if (env->status == MK_UNAVAILABLE) {
         //  The agent is there but cannot act now (its libvirt is away): try again later.

@@ -77,6 +77,33 @@ controller_fsm_vm_stable (vm_state_t state)
            || state == VM_ERROR;
 }
 
+//  Why an operation is refused in a state, in words that say what to do instead.
+static const char *
+s_refusal (vm_state_t from, Maekin__VmOp op)
+{
+    bool starts = op == MAEKIN__VM_OP__VM_OP_START || op == MAEKIN__VM_OP__VM_OP_RESUME;
+    bool stops = op == MAEKIN__VM_OP__VM_OP_STOP || op == MAEKIN__VM_OP__VM_OP_DESTROY;
+    if (!controller_fsm_vm_stable (from) && from != VM_NONE)
+        return "a task is already running on the VM; wait for it (maekinsh task wait)";
+    if (op == MAEKIN__VM_OP__VM_OP_CREATE)
+        return "the VM exists already";
+    if (op == MAEKIN__VM_OP__VM_OP_DELETE)
+        return "only a stopped VM can be deleted; stop or destroy it first";
+    if (from == VM_RUNNING && starts)
+        return "the VM is already running";
+    if (from == VM_STOPPED && stops)
+        return "the VM is already stopped";
+    if (from == VM_PAUSED && op == MAEKIN__VM_OP__VM_OP_SUSPEND)
+        return "the VM is already paused";
+    if (from == VM_PAUSED && op == MAEKIN__VM_OP__VM_OP_START)
+        return "the VM is paused; resume it";
+    if (from == VM_STOPPED)
+        return "the VM is stopped; start it first";
+    if (op == MAEKIN__VM_OP__VM_OP_REBOOT)
+        return "only a running VM can be rebooted";
+    return "the VM is not in a state that allows this";
+}
+
 int
 controller_fsm_vm (vm_state_t from, Maekin__VmOp op, vm_transition_t *transition,
                    const char **reason)
@@ -86,16 +113,7 @@ controller_fsm_vm (vm_state_t from, Maekin__VmOp op, vm_transition_t *transition
             *transition = s_vm_table[i].to;
             return 0;
         }
-    if (!controller_fsm_vm_stable (from) && from != VM_NONE)
-        *reason = "a task is already running on the VM; wait for it (maekinsh task wait)";
-    else if (op == MAEKIN__VM_OP__VM_OP_START || op == MAEKIN__VM_OP__VM_OP_RESUME)
-        *reason = from == VM_PAUSED ? "the VM is paused; resume it" : "the VM is already running";
-    else if (op == MAEKIN__VM_OP__VM_OP_DELETE)
-        *reason = "only a stopped VM can be deleted; stop or destroy it first";
-    else if (op == MAEKIN__VM_OP__VM_OP_CREATE)
-        *reason = "the VM exists already";
-    else
-        *reason = "the VM is not in a state that allows this";
+    *reason = s_refusal (from, op);
     return -1;
 }
 
@@ -165,6 +183,17 @@ controller_fsm_test (bool verbose)
     assert (strstr (reason, "task is already running"));
     assert (controller_fsm_vm (VM_PAUSED, MAEKIN__VM_OP__VM_OP_START, &t, &reason) == -1);
     assert (strstr (reason, "paused"));
+    //  Each refusal says what the VM is and what to do, never the opposite of the truth.
+    assert (controller_fsm_vm (VM_STOPPED, MAEKIN__VM_OP__VM_OP_RESUME, &t, &reason) == -1);
+    assert (streq (reason, "the VM is stopped; start it first"));
+    assert (controller_fsm_vm (VM_STOPPED, MAEKIN__VM_OP__VM_OP_STOP, &t, &reason) == -1);
+    assert (streq (reason, "the VM is already stopped"));
+    assert (controller_fsm_vm (VM_PAUSED, MAEKIN__VM_OP__VM_OP_SUSPEND, &t, &reason) == -1);
+    assert (streq (reason, "the VM is already paused"));
+    assert (controller_fsm_vm (VM_PAUSED, MAEKIN__VM_OP__VM_OP_REBOOT, &t, &reason) == -1);
+    assert (streq (reason, "only a running VM can be rebooted"));
+    assert (controller_fsm_vm (VM_RUNNING, MAEKIN__VM_OP__VM_OP_RESUME, &t, &reason) == -1);
+    assert (streq (reason, "the VM is already running"));
     //  Every row starts from a stable state (or none) and is busy in a transitional one.
     for (size_t i = 0; i < sizeof s_vm_table / sizeof s_vm_table[0]; i++) {
         assert (controller_fsm_vm_stable (s_vm_table[i].from) || s_vm_table[i].from == VM_NONE);

@@ -11,6 +11,8 @@ void
 controller_host_set_state (controller_t *self, sched_host_t *host, bool up, const char *detail)
 {
     host->up = up;
+    host->unsaved = false;
+    host->unknown = false;
     if (store_host_set_state (self->db, host->name, up ? "up" : "down", host->last_seen) < 0)
         self->failed = true;
     controller_events_add (self->events, EVENTS_HOST, host->name, up ? "up" : "down", detail, 0);
@@ -30,7 +32,7 @@ s_name_cursor_ok (const char *text)
 void
 controller_host_list (controller_t *self, const mk_request_t *request)
 {
-    static const char *const states[] = {"up", "down", NULL};
+    static const char *const states[] = {"up", "down", "unknown", NULL};
     store_page_t filter;
     if (controller_list_page (self, request, request->env->host_list->page, states,
                               s_name_cursor_ok, &filter)
@@ -42,7 +44,7 @@ controller_host_list (controller_t *self, const mk_request_t *request)
     for (size_t i = 0; i < count && list.n_hosts < filter.limit; i++) {
         sched_host_t *host = controller_sched_at (self->sched, i);
         if ((*filter.after && strcmp (host->name, filter.after) <= 0)
-            || (*filter.state && !streq (filter.state, host->up ? "up" : "down"))
+            || (*filter.state && !streq (filter.state, controller_sched_state (host)))
             || (filter.prefix && strncmp (host->name, filter.prefix, strlen (filter.prefix))))
             continue;
         list.hosts[list.n_hosts++] = controller_msg_host (self, host);
@@ -82,7 +84,7 @@ controller_host_report_is_ping (controller_t *self, const Maekin__HostRegisterRe
 {
     const Maekin__Host *h = report->host;
     const sched_host_t *host = h && h->name ? controller_sched_host (self->sched, h->name) : NULL;
-    return host && host->up && !report->full && !s_host_changed (host, h)
+    return host && host->up && !host->unsaved && !report->full && !s_host_changed (host, h)
            && (!report->agent || !*report->agent || streq (report->agent, host->agent));
 }
 
@@ -111,7 +113,7 @@ controller_host_register (controller_t *self, const mk_request_t *request)
     bool new_agent = *agent && strcmp (host->agent, agent) != 0;
     if (report->full)
         snprintf (host->agent, sizeof host->agent, "%s", agent);
-    bool was_up = host->up;
+    bool was_up = host->up && !host->unsaved;
     bool changed = s_host_changed (host, h);
     host->vcpus = h->vcpus;
     host->memory_mb = h->memory_mb;
@@ -161,7 +163,10 @@ controller_host_domains (controller_t *self, const mk_request_t *request)
         return;
     }
     if (!host->up) {
-        controller_reply_status (self, request, MK_UNAVAILABLE, "host '%s' is down", host->name);
+        controller_reply_status (self, request, MK_UNAVAILABLE,
+                                 "host '%s' is %s: its agent has not reported%s", host->name,
+                                 controller_sched_state (host),
+                                 host->unknown ? " since the controller started" : "");
         return;
     }
     Maekin__DomainListRequest list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
@@ -212,11 +217,36 @@ controller_host_tick (controller_t *self, int64_t mono, int64_t stall)
         sched_host_t *host = controller_sched_at (self->sched, i);
         if (stall > TICK_MS)
             host->last_seen_mono += stall;
-        if (host->up && host->last_seen_mono + self->opts.host_timeout_ms < mono) {
+        if ((host->up || host->unknown)
+            && host->last_seen_mono + self->opts.host_timeout_ms < mono) {
             char detail[96];
             snprintf (detail, sizeof detail, "no report from its agent for %d s",
                       self->opts.host_timeout_ms / 1000);
             controller_host_set_state (self, host, false, detail);
         }
     }
+}
+
+bool
+controller_host_seen_unwritable (controller_t *self, const mk_request_t *request)
+{
+    const Maekin__HostRegisterRequest *report = request->env->host_register;
+    const char *name = report->host ? report->host->name : NULL;
+    sched_host_t *host = name ? controller_sched_host (self->sched, name) : NULL;
+    if (!host)
+        return false;
+    if (!host->up || host->unsaved) {
+        if (!host->unsaved)
+            mk_info ("controller: host '%s' reported while the database takes no writes: "
+                     "up, and recorded when the database takes writes again",
+                     host->name);
+        host->up = true;
+        host->unsaved = true;
+    }
+    host->last_seen = zclock_time () / 1000;
+    host->last_seen_mono = zclock_mono ();
+    Maekin__HostRegisterReply answer = MAEKIN__HOST_REGISTER_REPLY__INIT;
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY,
+                           &answer);
+    return true;
 }

@@ -12,7 +12,11 @@ s_load_host (const void *item, void *arg)
     const store_host_t *row = (const store_host_t *) item;
     controller_t *self = (controller_t *) arg;
     sched_host_t *host = controller_sched_require (self->sched, row->name);
-    host->up = streq (row->state, "up");
+    //  At start, a host the database says is up is not known to be until its agent
+    //  reports (its domains may differ from what the database places there); after a
+    //  rollback, the database's word stands.
+    host->up = streq (row->state, "up") && self->loaded;
+    host->unknown = streq (row->state, "up") && !self->loaded;
     host->vcpus = row->vcpus;
     host->memory_mb = row->memory_mb;
     snprintf (host->uri, sizeof host->uri, "%s", row->uri);
@@ -118,6 +122,7 @@ typedef struct {
     char name[64];
     char agent[64];
     int64_t last_seen_mono;
+    bool unsaved;
 } host_memory_t;
 
 int
@@ -133,6 +138,7 @@ controller_load (controller_t *self)
         snprintf (memory[i].name, sizeof memory[i].name, "%s", host->name);
         snprintf (memory[i].agent, sizeof memory[i].agent, "%s", host->agent);
         memory[i].last_seen_mono = host->last_seen_mono;
+        memory[i].unsaved = host->unsaved;
     }
     controller_sched_clear (self->sched);
     zhashx_purge (self->inflight);
@@ -151,9 +157,12 @@ controller_load (controller_t *self)
         if (host) {
             snprintf (host->agent, sizeof host->agent, "%s", memory[i].agent);
             host->last_seen_mono = memory[i].last_seen_mono;
+            if (memory[i].unsaved)
+                host->up = host->unsaved = true;
         }
     }
     free (memory);
+    self->loaded = true;
     mk_info ("controller: loaded %zu hosts and %zu open tasks", controller_sched_count (self->sched),
              zhashx_size (self->inflight));
     return 0;

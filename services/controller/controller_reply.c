@@ -166,7 +166,7 @@ controller_msg_host (controller_t *self, const sched_host_t *row)
     Maekin__Host *host = (Maekin__Host *) controller_arena_new (self, sizeof (Maekin__Host));
     maekin__host__init (host);
     host->name = controller_arena_str (self, row->name);
-    host->state = controller_arena_str (self, row->up ? "up" : "down");
+    host->state = controller_arena_str (self, controller_sched_state (row));
     host->vcpus = row->vcpus;
     host->memory_mb = row->memory_mb;
     host->vcpus_used = row->vcpus_used;

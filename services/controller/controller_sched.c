@@ -150,6 +150,12 @@ controller_sched_at (controller_sched_t *self, size_t index)
     return index < self->count ? self->hosts[index] : NULL;
 }
 
+const char *
+controller_sched_state (const sched_host_t *host)
+{
+    return host->unknown ? "unknown" : host->up ? "up" : "down";
+}
+
 void
 controller_sched_test (bool verbose)
 {

@@ -12,6 +12,10 @@ typedef struct {
     char agent[64];         //  its agent process's service (agent/<id>), for task batches;
                             //  "" if unknown or the agent takes none
     bool up;                //  its agent reported within the host timeout
+    bool unknown;           //  up in the database when this controller started, not heard
+                            //  from since: neither up nor down until its agent reports
+    bool unsaved;           //  up in memory only: its agent came back while the database
+                            //  took no writes; its next report once it does records it
     uint32_t vcpus;         //  physical CPUs
     uint64_t memory_mb;     //  physical memory
     uint32_t vcpus_used;    //  vCPUs of the VMs placed on it
@@ -42,6 +46,9 @@ sched_host_t *controller_sched_place (controller_sched_t *self, uint32_t vcpus,
 //  Hosts in name order: index 0..count-1.
 size_t controller_sched_count (controller_sched_t *self);
 sched_host_t *controller_sched_at (controller_sched_t *self, size_t index);
+
+//  The host's state as clients see it: "up", "down" or "unknown".
+const char *controller_sched_state (const sched_host_t *host);
 
 void controller_sched_test (bool verbose);
 

@@ -112,7 +112,9 @@ s_serve_reads (controller_t *self)
         //  Agents' liveness reports still count, or their hosts would go down meanwhile.
         bool ping = request.env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
                     && controller_host_report_is_ping (self, request.env->host_register);
-        if (controller_request_writes (request.env->body_case) && !ping)
+        if (controller_request_writes (request.env->body_case) && !ping
+            && !(request.env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
+                 && controller_host_seen_unwritable (self, &request)))
             controller_reply_status (self, &request, MK_UNAVAILABLE,
                             "the database takes no writes now (%s); nothing was changed, "
                             "retry later",
@@ -967,6 +969,69 @@ controller_server_test (bool verbose)
     env.credential = &who;
     reply = s_call (client, &env);
     assert (reply->status == MK_FORBIDDEN);
+    mk_msg_free (&reply);
+    //  Lists say what they allow: a page of at most MK_LIST_MAX, a known state, a cursor
+    //  of the list's own kind; events too.
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    Maekin__VmListRequest vlist = MAEKIN__VM_LIST_REQUEST__INIT;
+    vlist.page = &page;
+    struct {
+        uint32_t limit;
+        const char *state, *after, *expect;
+    } pages[] = {{MK_LIST_MAX + 1, "", "", "at most 1000"},
+                 {0, "runing", "", "no state 'runing' to filter by (creating, running"},
+                 {0, "", "not a name!", "is not a cursor of this list"},
+                 {MK_LIST_MAX, "running", "a", NULL}};
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        page.limit = pages[i].limit;
+        page.filter_state = (char *) pages[i].state;
+        page.after = (char *) pages[i].after;
+        env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_VM_LIST;
+        env.vm_list = &vlist;
+        reply = s_call (client, &env);
+        if (pages[i].expect)
+            assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, pages[i].expect));
+        else
+            assert (reply->status == MK_OK);
+        mk_msg_free (&reply);
+    }
+    page = (Maekin__ListRequest) MAEKIN__LIST_REQUEST__INIT;
+    page.after = "12x";
+    tlist.page = &page;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_LIST;
+    env.task_list = &tlist;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "'12x' is not a cursor"));
+    mk_msg_free (&reply);
+    page.after = "3";
+    page.filter_state = "done";
+    reply = s_call (client, &env);
+    assert (reply->status == MK_OK);
+    for (size_t i = 0; i < reply->task_list_reply->n_tasks; i++)
+        assert (reply->task_list_reply->tasks[i]->id < 3
+                && streq (reply->task_list_reply->tasks[i]->state, "done"));
+    mk_msg_free (&reply);
+    tlist.page = NULL;
+    since.stream = "event.vm";
+    since.limit = MK_LIST_MAX + 1;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_EVENTS_SINCE;
+    env.events_since = &since;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "at most 1000 events"));
+    mk_msg_free (&reply);
+    //  A host that does not exist is the caller's mistake (404), not a lack of room.
+    Maekin__VmCreateRequest elsewhere = MAEKIN__VM_CREATE_REQUEST__INIT;
+    elsewhere.name = "web-7";
+    elsewhere.template_ = "tiny";
+    elsewhere.host = "node9";
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
+    env.vm_create = &elsewhere;
+    reply = s_call (client, &env);
+    assert (reply->status == MK_NOT_FOUND && strstr (reply->reason, "no host named 'node9'"));
     mk_msg_free (&reply);
 
     //  An agent process that names its own service gets a batch's tasks in one message;

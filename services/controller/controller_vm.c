@@ -61,6 +61,21 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
                             create->name, vm.state, vm.host);
         return;
     }
+    //  A host that does not exist is the caller's mistake; one that is down, a moment's.
+    const char *want = create->host ? create->host : "";
+    sched_host_t *wanted = *want ? controller_sched_host (self->sched, want) : NULL;
+    if (*want && !wanted) {
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                                 "no host named '%.64s' (maekinsh host list)", want);
+        return;
+    }
+    if (wanted && !wanted->up) {
+        controller_reply_status (self, request, MK_UNAVAILABLE,
+                                 "host '%s' is %s; try again when its agent reports, or "
+                                 "leave the host to the controller",
+                                 wanted->name, controller_sched_state (wanted));
+        return;
+    }
     const char *reason = NULL;
     sched_host_t *host = controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb,
                                                  create->host, &reason);
@@ -133,9 +148,9 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
     sched_host_t *host = controller_sched_host (self->sched, vm.host);
     if (!host || !host->up) {
         controller_reply_status (self, request, MK_UNAVAILABLE,
-                        "host '%s' of VM '%s' is down; try again when its agent is back "
+                        "host '%s' of VM '%s' is %s; try again when its agent reports "
                         "(maekinsh host list)",
-                        vm.host, name);
+                        vm.host, name, host ? controller_sched_state (host) : "gone");
         return;
     }
     uint64_t task = controller_task_new (self, vm.name, vm.host, op, from, to, &vm);
