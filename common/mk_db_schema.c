@@ -168,6 +168,16 @@ static const mk_db_migration_t s_migrations[] = {
          "    body MEDIUMBLOB NOT NULL,\n"
          "    created BIGINT NOT NULL,\n"
          "    PRIMARY KEY (stream, seq)\n" MYSQL_TABLE},
+    //  A request id's first request, by a fingerprint of its body: a retry gets the first
+    //  answer, another request reusing the id is refused (0: unknown, rows of version 1).
+    //  MAC addresses unique, as DHCP will bind addresses to them.
+    {.version = 2,
+     .sql[MK_DB_SQLITE] =
+         "ALTER TABLE requests ADD COLUMN fingerprint BIGINT NOT NULL DEFAULT 0;\n"
+         "CREATE UNIQUE INDEX vms_mac ON vms (mac);\n",
+     .sql[MK_DB_MYSQL] =
+         "ALTER TABLE requests ADD COLUMN IF NOT EXISTS fingerprint BIGINT NOT NULL DEFAULT 0;\n"
+         "CREATE UNIQUE INDEX IF NOT EXISTS vms_mac ON vms (mac);\n"},
 };
 
 const mk_db_migration_t *
@@ -192,7 +202,7 @@ static const mk_db_table_t s_tables[] = {
      "ittttiiittttttttiii"},
     {"tasks", "id, vm, host, op, state, from_state, error, attempts, created, updated",
      "ittitttiii"},
-    {"requests", "id, reply, created", "tbi"},
+    {"requests", "id, reply, created, fingerprint", "tbii"},
     {"events", "stream, seq, body, created", "tibi"},
 };
 

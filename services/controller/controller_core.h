@@ -21,6 +21,7 @@
 
 #include "controller_events.h"
 #include "controller_fsm.h"
+#include "controller_mac.h"
 #include "controller_sched.h"
 #include "controller_server.h"
 #include "controller_store.h"
@@ -99,6 +100,7 @@ typedef struct {
     zhashx_t *templates;    //  name -> store_template_t (owned): few, read by every create
     mk_bloom_t *request_ids; //  every request id stored: most new ones need no lookup
     mk_bloom_t *vm_names;   //  every VM name stored: most new names need no lookup
+    controller_mac_t macs;  //  the MACs of new VMs
 
     //  Tasks (controller_task.c, controller_dispatch.c).
     zhashx_t *inflight;     //  task id -> inflight_t (owned)

@@ -7,6 +7,8 @@
 
 #include "controller_auth.h"
 
+#include <sodium.h>
+
 enum {
     WRITES = 1,     //  writes to the database: refused while it takes no writes
     MUTATES = 2     //  changes the cloud at a client's word: remembered by request id
@@ -120,18 +122,59 @@ s_retried (controller_t *self, const mk_request_t *request)
         return -1;
     }
     zchunk_t *first = NULL;
-    int rc = mk_bloom_maybe (self->request_ids, id) ? store_request_find (self->db, id, &first)
-                                                     : 0;
+    uint64_t fingerprint = 0;
+    int rc = mk_bloom_maybe (self->request_ids, id)
+                 ? store_request_find (self->db, id, &fingerprint, &first)
+                 : 0;
     if (rc < 0) {
         controller_reply_db_error (self, request);
         return -1;
     }
     if (rc == 0)
         return 0;
+    //  The same id with another request is a client's mistake that would otherwise be
+    //  silent: the second request would get the first one's answer and do nothing.
+    if (fingerprint && fingerprint != controller_request_fingerprint (request->env)) {
+        zchunk_destroy (&first);
+        controller_reply_status (self, request, MK_UNPROCESSABLE,
+                                 "request id '%s' was already used for another request; "
+                                 "give each new request a new id",
+                                 id);
+        return -1;
+    }
     zframe_t *frame = zframe_new (zchunk_data (first), zchunk_size (first));
     zchunk_destroy (&first);
     controller_reply_queue (self, request->token, &frame);
     return 1;
+}
+
+uint64_t
+controller_request_fingerprint (const Maekin__Envelope *env)
+{
+    //  The body alone (the oneof member, with its type), never the id or the credential:
+    //  a retry carries the same body, whoever sends it again.
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field (
+        &maekin__envelope__descriptor, (unsigned) env->body_case);
+    if (!field)
+        return 1;
+    const ProtobufCMessage *body = (const ProtobufCMessage *) env->host_list;
+    size_t size = protobuf_c_message_get_packed_size (body);
+    uint8_t stack[512];
+    uint8_t *packed = size <= sizeof stack ? stack : (uint8_t *) malloc (size);
+    assert (packed);
+    protobuf_c_message_pack (body, packed);
+    crypto_generichash_state state;
+    uint32_t which = (uint32_t) env->body_case;
+    uint8_t hash[crypto_generichash_BYTES_MIN];
+    crypto_generichash_init (&state, NULL, 0, sizeof hash);
+    crypto_generichash_update (&state, (const uint8_t *) &which, sizeof which);
+    crypto_generichash_update (&state, packed, size);
+    crypto_generichash_final (&state, hash, sizeof hash);
+    if (packed != stack)
+        free (packed);
+    uint64_t fingerprint;
+    memcpy (&fingerprint, hash, sizeof fingerprint);
+    return fingerprint ? fingerprint : 1;   //  0 means "not known"
 }
 
 void

@@ -339,7 +339,9 @@ s_batch (controller_t *self)
         s_stop_lost (self);
         return;
     }
-    if (!self->failed && controller_events_save (self->events, self->db, self->now) != 0)
+    if (!self->failed
+        && (controller_events_save (self->events, self->db, self->now) != 0
+            || controller_mac_save (&self->macs, self->db) != 0))
         self->failed = true;
     if (!self->failed && mk_db_commit (self->db) == 0)
         s_batch_release (self);
@@ -867,6 +869,19 @@ controller_server_test (bool verbose)
     //  A request id MySQL would read as another (trailing blank) or a control: refused.
     assert (s_create (client, "web-8", "tiny", "req 1 ", NULL) == MK_BAD_REQUEST);
     assert (s_create (client, "web-8", "tiny", "req\t2", NULL) == MK_BAD_REQUEST);
+    //  The same id with another request is refused, not answered with the first answer.
+    assert (s_create (client, "web-8", "tiny", "req-create-1", NULL) == MK_UNPROCESSABLE);
+    Maekin__VmActionRequest stop = MAEKIN__VM_ACTION_REQUEST__INIT;
+    stop.name = "web-1";
+    stop.op = MAEKIN__VM_OP__VM_OP_STOP;
+    env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VM_ACTION;
+    env.vm_action = &stop;
+    env.request_id = "req-create-1";
+    reply = s_call (client, &env);
+    assert (reply->status == MK_UNPROCESSABLE
+            && strstr (reply->reason, "'req-create-1' was already used for another request"));
+    mk_msg_free (&reply);
     assert (streq (s_wait (client, task), "done"));
     char *state = s_vm_state (client, "web-1");
     assert (streq (state, "running"));

@@ -74,9 +74,9 @@ s_prefix_end (const char *prefix, char *end, size_t size)
 //  ---------------------------------------------------------------- requests
 
 int
-store_request_find (mk_db_t *db, const char *id, zchunk_t **reply)
+store_request_find (mk_db_t *db, const char *id, uint64_t *fingerprint, zchunk_t **reply)
 {
-    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT reply FROM requests WHERE id = ?");
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT reply, fingerprint FROM requests WHERE id = ?");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, id);
@@ -85,21 +85,24 @@ store_request_find (mk_db_t *db, const char *id, zchunk_t **reply)
         size_t size;
         const void *data = mk_stmt_blob (stmt, 0, &size);
         *reply = zchunk_new (data, size);
+        *fingerprint = (uint64_t) mk_stmt_int (stmt, 1);
     }
     mk_stmt_reset (stmt);
     return rc == MK_DB_ROW ? 1 : rc == MK_DB_DONE ? 0 : -1;
 }
 
 int
-store_request_save (mk_db_t *db, const char *id, const void *reply, size_t size)
+store_request_save (mk_db_t *db, const char *id, uint64_t fingerprint, const void *reply,
+                    size_t size)
 {
-    mk_stmt_t *stmt
-        = mk_db_prepare (db, "INSERT INTO requests (id, reply, created) VALUES (?, ?, ?)");
+    mk_stmt_t *stmt = mk_db_prepare (
+        db, "INSERT INTO requests (id, reply, created, fingerprint) VALUES (?, ?, ?, ?)");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, id);
     mk_stmt_bind_blob (stmt, 2, reply, size);
     mk_stmt_bind_int (stmt, 3, zclock_time () / 1000);
+    mk_stmt_bind_int (stmt, 4, (int64_t) fingerprint);
     return s_change (db, stmt);
 }
 
@@ -583,6 +586,71 @@ store_events_since (mk_db_t *db, const char *stream, uint64_t after, uint32_t li
     return rc == MK_DB_DONE ? count : -1;
 }
 
+//  ---------------------------------------------------------------- meta, MACs
+
+//  The first text column of a query's one row: 1, 0 if none, or -1.
+static int
+s_one_text (mk_stmt_t *stmt, char *value, size_t size)
+{
+    int rc = mk_stmt_step (stmt);
+    if (rc == MK_DB_ROW) {
+        const char *text = mk_stmt_text (stmt, 0);
+        snprintf (value, size, "%s", text ? text : "");
+    }
+    mk_stmt_reset (stmt);
+    return rc == MK_DB_ROW ? (value[0] ? 1 : 0) : rc == MK_DB_DONE ? 0 : -1;
+}
+
+int
+store_meta_get (mk_db_t *db, const char *name, char *value, size_t size)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT value FROM meta WHERE name = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, name);
+    return s_one_text (stmt, value, size);
+}
+
+int
+store_meta_set (mk_db_t *db, const char *name, const char *value)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "UPDATE meta SET value = ? WHERE name = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, value);
+    mk_stmt_bind_text (stmt, 2, name);
+    int rc = s_change (db, stmt);
+    if (rc != 0)
+        return rc < 0 ? -1 : 0;
+    stmt = mk_db_prepare (db, "INSERT INTO meta (name, value) VALUES (?, ?)");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, name);
+    mk_stmt_bind_text (stmt, 2, value);
+    return s_change (db, stmt) == 1 ? 0 : -1;
+}
+
+int
+store_vm_mac_used (mk_db_t *db, const char *mac)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT mac FROM vms WHERE mac = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, mac);
+    char found[20] = "";
+    return s_one_text (stmt, found, sizeof found);
+}
+
+int
+store_vm_mac_max (mk_db_t *db, char *mac, size_t size)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT max(mac) FROM vms");
+    if (!stmt)
+        return -1;
+    mac[0] = 0;
+    return s_one_text (stmt, mac, size);
+}
+
 //  ---------------------------------------------------------------- self-test
 
 static void
@@ -643,12 +711,17 @@ s_test_store (const char *url, bool verbose)
         COPY (vm.template_, "tiny");
         COPY (vm.host, i < 3 ? "node1" : "node2");
         COPY (vm.state, i == 4 ? "stopped" : "running");
-        COPY (vm.mac, "52:54:00:00:00:01");
+        snprintf (vm.mac, sizeof vm.mac, "52:54:00:00:00:%02x", i);
         assert (store_vm_insert (db, &vm, now) == 1);
     }
+    //  Names and MACs are unique.
     store_vm_t dup = {.spec = tiny.spec};
     COPY (dup.name, "web-0");
     COPY (dup.uuid, "x");
+    COPY (dup.mac, "52:54:00:00:01:00");
+    assert (store_vm_insert (db, &dup, now) == MK_DB_CONSTRAINT);
+    COPY (dup.name, "web-x");
+    COPY (dup.mac, "52:54:00:00:00:03");
     assert (store_vm_insert (db, &dup, now) == MK_DB_CONSTRAINT);
     assert (mk_db_commit (db) == 0);
     store_vm_t vm;
@@ -704,11 +777,14 @@ s_test_store (const char *url, bool verbose)
     assert (store_host_set_state (db, "node1", "down", now) == 1);
 
     //  Requests remember their first reply.
+    //  Requests remember their first reply, and a fingerprint of the request (all 64 bits).
     zchunk_t *reply = NULL;
-    assert (store_request_find (db, "r-1", &reply) == 0);
-    assert (store_request_save (db, "r-1", "answer", 6) == 1);
-    assert (store_request_save (db, "r-1", "other", 5) == MK_DB_CONSTRAINT);
-    assert (store_request_find (db, "r-1", &reply) == 1);
+    uint64_t fingerprint = 0;
+    assert (store_request_find (db, "r-1", &fingerprint, &reply) == 0);
+    assert (store_request_save (db, "r-1", 0xfedcba9876543210ULL, "answer", 6) == 1);
+    assert (store_request_save (db, "r-1", 1, "other", 5) == MK_DB_CONSTRAINT);
+    assert (store_request_find (db, "r-1", &fingerprint, &reply) == 1);
+    assert (fingerprint == 0xfedcba9876543210ULL);
     assert (zchunk_size (reply) == 6 && memcmp (zchunk_data (reply), "answer", 6) == 0);
     zchunk_destroy (&reply);
 

@@ -81,9 +81,11 @@ typedef void (store_row_fn) (const void *row, void *arg);
 //  Every function returns 0 (or a count), 1 for "found", MK_DB_CONSTRAINT for a
 //  duplicate, or -1 on a database error (logged by mk_db).
 
-//  The first reply to a request id, if any: 1 and *reply (a new chunk), or 0.
-int store_request_find (mk_db_t *db, const char *id, zchunk_t **reply);
-int store_request_save (mk_db_t *db, const char *id, const void *reply, size_t size);
+//  The first reply to a request id, if any: 1, *reply (a new chunk) and the fingerprint
+//  of the request it answered (0 if not known), or 0.
+int store_request_find (mk_db_t *db, const char *id, uint64_t *fingerprint, zchunk_t **reply);
+int store_request_save (mk_db_t *db, const char *id, uint64_t fingerprint, const void *reply,
+                        size_t size);
 //  Forget request ids older than `before` (unix seconds): the count removed.
 int store_request_expire (mk_db_t *db, int64_t before);
 //  Every request id kept, and every VM's name: fn (text, arg) each; the count or -1.
@@ -131,6 +133,15 @@ int64_t store_events_last (mk_db_t *db, const char *stream);
 //  Batches holding events after `after`, oldest first, at most `limit` rows.
 int store_events_since (mk_db_t *db, const char *stream, uint64_t after, uint32_t limit,
                         void (*fn) (const void *, size_t, void *), void *arg);
+
+//  A value kept in meta, as text: 1 and *value, or 0 if there is none.
+int store_meta_get (mk_db_t *db, const char *name, char *value, size_t size);
+//  Writes it, inserting the row if there is none: 0 or -1.
+int store_meta_set (mk_db_t *db, const char *name, const char *value);
+//  Whether a VM has this MAC: 1, 0, or -1.
+int store_vm_mac_used (mk_db_t *db, const char *mac);
+//  The greatest MAC of any VM ("" if none): 1 or 0, or -1.
+int store_vm_mac_max (mk_db_t *db, char *mac, size_t size);
 
 void controller_store_test (bool verbose);
 

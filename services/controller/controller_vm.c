@@ -95,9 +95,10 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     mk_uuid_t uuid;
     mk_uuid_new (&uuid);
     snprintf (vm.uuid, sizeof vm.uuid, "%s", uuid.text);
-    //  A locally administered MAC in QEMU's range, from the UUID's random bytes.
-    snprintf (vm.mac, sizeof vm.mac, "52:54:00:%02x:%02x:%02x", uuid.bytes[13],
-              uuid.bytes[14], uuid.bytes[15]);
+    if (controller_mac_next (&self->macs, self->db, vm.mac) != 0) {
+        controller_reply_db_error (self, request);
+        return;
+    }
     vm_transition_t to;
     controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
     uint64_t task

@@ -11,8 +11,8 @@ state=sqlite:$T/maekin.db
 # A new database: made and migrated by the admin command, before any controller.
 expect_fail "status of a database that is not there" 1 "no database at" admin "$state" status
 expect_ok "migrate makes the schema" admin "$state" migrate
-[ "$(admin "$state" status | awk '/^schema/ { print $2 }')" = 1 ] || fail "schema is not 1"
-ok "status says schema 1"
+[ "$(admin "$state" status | awk '/^schema/ { print $2 }')" = 2 ] || fail "schema is not 2"
+ok "status says schema 2"
 
 start_broker
 start_controller
