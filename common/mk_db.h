@@ -38,6 +38,11 @@ mk_db_t *mk_db_open (const char *url, char **error);
 
 //  The URL as it may be shown: without the credentials of a mysql:// URL (a new string).
 char *mk_db_url_safe (const char *url);
+//  Where a URL's user part (USER[:PASSWORD]) ends: its '@', the last one before the
+//  options ('?'), or NULL if it has none. The one rule by which both the MySQL driver
+//  reads a URL and mk_db_url_safe hides its password: a password may hold '@' and '/'
+//  as they are, and '?' written %3F.
+const char *mk_db_url_userinfo_end (const char *url);
 
 //  Set up the client libraries' global state in this thread. Call it in main () (or the
 //  thread that outlives the others) before a thread of its own opens a database: the

@@ -230,7 +230,7 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
     s_conn_t *self = (s_conn_t *)zmalloc (sizeof (s_conn_t));
     assert (self);
     //  The user part ends at the last '@', so a password may hold '@' and '/'.
-    char *at = strrchr (copy, '@');
+    char *at = (char *) mk_db_url_userinfo_end (copy);
     char *rest = at ? at + 1 : copy;
     char *slash = strchr (rest, '/');
     const char *socket = (const char *)zhashx_lookup (options, "socket");
