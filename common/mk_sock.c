@@ -1,6 +1,8 @@
 /*  mk_sock: makes every bus socket Maekin uses. */
 #include "mk_sock.h"
 
+#include "mk_limits.h"
+
 //  Generous queues: a client may keep thousands of requests in flight and the broker
 //  must not drop or block on a burst; memory is bounded by the broker's own limits.
 #define MK_SOCK_HWM 200000
@@ -13,6 +15,8 @@ mk_sock_new (int type, const char *endpoints)
     zsock_set_linger (sock, 200);
     zsock_set_sndhwm (sock, MK_SOCK_HWM);
     zsock_set_rcvhwm (sock, MK_SOCK_HWM);
+    //  A larger message is not read into memory: ZeroMQ drops it and the connection.
+    zsock_set_maxmsgsize (sock, MK_MSG_MAX);
     if (type == ZMQ_ROUTER)
         zsock_set_router_mandatory (sock, 1);
     if (type == ZMQ_DEALER || type == ZMQ_SUB || type == ZMQ_PUB) {
@@ -99,6 +103,19 @@ mk_sock_test (bool verbose)
     assert (zframe_size (binary) == 3 && memcmp (zframe_data (binary), "\0\1\2", 3) == 0);
     zmsg_destroy (&msg);
     assert (mk_sock_recv_nowait (router) == NULL);
+    //  A message over MK_MSG_MAX never arrives (ZeroMQ drops it with its connection);
+    //  the dealer connects again and what it sends next does.
+    zframe_t *huge = zframe_new (NULL, MK_MSG_MAX + 1);
+    memset (zframe_data (huge), 'x', zframe_size (huge));
+    assert (zframe_send (&huge, dealer, 0) == 0);
+    zstr_send (dealer, "after");
+    poller = zpoller_new (router, NULL);
+    assert (zpoller_wait (poller, 10000) == router);
+    zpoller_destroy (&poller);
+    msg = zmsg_recv (router);
+    assert (msg && zmsg_size (msg) == 2);
+    assert (zframe_streq (zmsg_last (msg), "after"));
+    zmsg_destroy (&msg);
     //  Bad endpoints are refused with a logged error, not an abort.
     assert (mk_sock_new (ZMQ_ROUTER, "@nonsense://x") == NULL);
     zsock_destroy (&dealer);

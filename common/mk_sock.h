@@ -1,5 +1,6 @@
 /*  mk_sock: makes every bus socket Maekin uses, so that socket options (and, later,
-    CURVE security) are set in one place. Endpoints follow CZMQ: "@tcp://..." binds,
+    CURVE security) are set in one place. Every socket takes messages of at most
+    MK_MSG_MAX bytes (mk_limits.h). Endpoints follow CZMQ: "@tcp://..." binds,
     ">tcp://..." connects, a plain endpoint uses the socket type's usual direction. */
 #ifndef MK_SOCK_H_INCLUDED
 #define MK_SOCK_H_INCLUDED

@@ -97,6 +97,12 @@ controller_host_register (controller_t *self, const mk_request_t *request)
         controller_reply_status (self, request, MK_BAD_REQUEST, "host name %s", why);
         return;
     }
+    if (report->n_domains > MK_REPORT_DOMAINS_MAX) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "a host report lists at most %d domains; this one has %zu",
+                                 MK_REPORT_DOMAINS_MAX, report->n_domains);
+        return;
+    }
     const char *agent = report->agent ? report->agent : "";
     if (*agent && (strncmp (agent, "agent/", 6) != 0 || !agent[6]
                    || !mk_wire_service_name_valid (agent))) {

@@ -10,14 +10,28 @@ typedef struct {
     uint64_t last_task;
 } vm_brief_t;
 
+//  The answer's lists while they are made: names (in the arena) in zlistx, turned into
+//  the reply's arrays once at the end, so a long report costs time linear in its length.
+typedef struct {
+    zlistx_t *missing;
+    zlistx_t *changed;
+} found_t;
+
 static void
-s_list_add (controller_t *self, char ***list, size_t *count, const char *name)
+s_found_add (controller_t *self, zlistx_t *list, const char *name)
 {
-    char **grown = (char **) controller_arena_new (self, (*count + 1) * sizeof (char *));
-    if (*count)
-        memcpy (grown, *list, *count * sizeof (char *));
-    grown[(*count)++] = controller_arena_str (self, name);
-    *list = grown;
+    zlistx_add_end (list, controller_arena_str (self, name));
+}
+
+static char **
+s_found_array (controller_t *self, zlistx_t *list, size_t *count)
+{
+    *count = zlistx_size (list);
+    char **array = (char **) controller_arena_new (self, (*count + 1) * sizeof (char *));
+    size_t i = 0;
+    for (char *name = (char *) zlistx_first (list); name; name = (char *) zlistx_next (list))
+        array[i++] = name;
+    return array;
 }
 
 //  Collects the VMs of a page; they are compared after the read, not during it.
@@ -35,7 +49,7 @@ s_collect_vm (const void *row, void *arg)
 //  Compares one VM the database places on the host with what libvirt reports.
 static void
 s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhashx_t *domains,
-                Maekin__HostRegisterReply *answer)
+                found_t *found)
 {
     Maekin__Domain *domain = (Maekin__Domain *) zhashx_lookup (domains, vm->name);
     if (domain)
@@ -46,7 +60,7 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
     if (!domain) {
         //  libvirt lost it (a host reinstalled, a test driver restarted): the database
         //  says what should be, so the controller defines it again, and starts it if it ran.
-        s_list_add (self, &answer->missing, &answer->n_missing, vm->name);
+        s_found_add (self, found->missing, vm->name);
         Maekin__VmOp op = state == VM_STOPPED || state == VM_ERROR ? MAEKIN__VM_OP__VM_OP_DEFINE
                                                                     : MAEKIN__VM_OP__VM_OP_CREATE;
         vm_transition_t to;
@@ -60,7 +74,7 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
     }
     int seen = controller_fsm_vm_parse (domain->state);
     if (seen >= 0 && seen != state && controller_fsm_vm_stable ((vm_state_t) seen)) {
-        s_list_add (self, &answer->changed, &answer->n_changed, vm->name);
+        s_found_add (self, found->changed, vm->name);
         char detail[96];
         snprintf (detail, sizeof detail, "libvirt says %s (was %s)", domain->state, vm->state);
         controller_vm_set_state (self, vm->name, (vm_state_t) seen, vm->last_task, detail);
@@ -76,6 +90,7 @@ controller_reconcile (controller_t *self, sched_host_t *host, Maekin__HostRegist
     for (size_t i = 0; i < report->n_domains; i++)
         if (report->domains[i]->name)
             zhashx_insert (domains, report->domains[i]->name, report->domains[i]);
+    found_t found = {zlistx_new (), zlistx_new ()};
     zlistx_t *vms = zlistx_new ();
     zlistx_set_destructor (vms, controller_free);
     char after[64] = "";
@@ -90,15 +105,21 @@ controller_reconcile (controller_t *self, sched_host_t *host, Maekin__HostRegist
         }
         for (vm_brief_t *vm = (vm_brief_t *) zlistx_first (vms); vm;
              vm = (vm_brief_t *) zlistx_next (vms)) {
-            s_reconcile_vm (self, host->name, vm, domains, answer);
+            s_reconcile_vm (self, host->name, vm, domains, &found);
             snprintf (after, sizeof after, "%s", vm->name);
         }
         zlistx_purge (vms);
     } while (rows == (int) page.limit);
     zlistx_destroy (&vms);
+    answer->missing = s_found_array (self, found.missing, &answer->n_missing);
+    answer->changed = s_found_array (self, found.changed, &answer->n_changed);
+    zlistx_destroy (&found.missing);
+    zlistx_destroy (&found.changed);
+    answer->unexpected = (char **) controller_arena_new (
+        self, (zhashx_size (domains) + 1) * sizeof (char *));
     for (Maekin__Domain *d = (Maekin__Domain *) zhashx_first (domains); d;
          d = (Maekin__Domain *) zhashx_next (domains))
-        s_list_add (self, &answer->unexpected, &answer->n_unexpected, d->name);
+        answer->unexpected[answer->n_unexpected++] = controller_arena_str (self, d->name);
     zhashx_destroy (&domains);
     if (answer->n_missing || answer->n_changed || answer->n_unexpected)
         mk_info ("controller: host '%s' reconciled: %zu missing (repairing), %zu changed, "

@@ -718,6 +718,44 @@ s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent
     return status;
 }
 
+//  A full report of `count` domains libvirt has and the cloud does not know: the status,
+//  and how many the answer names.
+static int
+s_register_many (mk_client_t *client, size_t count, size_t *unexpected)
+{
+    Maekin__Host host = MAEKIN__HOST__INIT;
+    host.name = "n1";
+    host.vcpus = 32;
+    host.memory_mb = 8192;
+    host.uri = "test:///default";
+    Maekin__Domain *domains = (Maekin__Domain *) zmalloc (count * sizeof (Maekin__Domain));
+    Maekin__Domain **list = (Maekin__Domain **) zmalloc (count * sizeof (Maekin__Domain *));
+    char (*names)[32] = (char (*)[32]) zmalloc (count * sizeof *names);
+    for (size_t i = 0; i < count; i++) {
+        domains[i] = (Maekin__Domain) MAEKIN__DOMAIN__INIT;
+        snprintf (names[i], sizeof names[i], "stray-%zu", i);
+        domains[i].name = names[i];
+        domains[i].state = "running";
+        list[i] = &domains[i];
+    }
+    Maekin__HostRegisterRequest report = MAEKIN__HOST_REGISTER_REQUEST__INIT;
+    report.host = &host;
+    report.full = true;
+    report.domains = list;
+    report.n_domains = count;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER;
+    env.host_register = &report;
+    Maekin__Envelope *reply = s_call (client, &env);
+    int status = reply->status;
+    *unexpected = status == MK_OK ? reply->host_register_reply->n_unexpected : 0;
+    mk_msg_free (&reply);
+    free (names);
+    free (list);
+    free (domains);
+    return status;
+}
+
 static void
 s_register (mk_client_t *client, bool full, size_t domains)
 {
@@ -1037,6 +1075,11 @@ controller_server_test (bool verbose)
     reply = s_call (client, &env);
     assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "at most 1000 events"));
     mk_msg_free (&reply);
+    //  A report's domains are capped, and the longest allowed is answered in full.
+    size_t unexpected = 0;
+    assert (s_register_many (client, MK_REPORT_DOMAINS_MAX + 1, &unexpected) == MK_BAD_REQUEST);
+    assert (s_register_many (client, MK_REPORT_DOMAINS_MAX, &unexpected) == MK_OK);
+    assert (unexpected == MK_REPORT_DOMAINS_MAX);
     //  A host that does not exist is the caller's mistake (404), not a lack of room.
     Maekin__VmCreateRequest elsewhere = MAEKIN__VM_CREATE_REQUEST__INIT;
     elsewhere.name = "web-7";
