@@ -21,6 +21,8 @@ static const mk_cfg_item_t s_schema[] = {
     {"controller/request_ttl_s", MK_CFG_INT, "86400", "how long retries are recognised"},
     {"sched/cpu_ratio", MK_CFG_INT, "400", "vCPU overcommit in percent"},
     {"sched/mem_ratio", MK_CFG_INT, "100", "memory overcommit in percent"},
+    {"storage/image_dirs", MK_CFG_STR, "/var/lib/maekin/images:/var/lib/libvirt/images",
+     "directories (':'-separated) that templates' images, kernels and initrds must be in"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -61,7 +63,22 @@ main (int argc, char **argv)
         .request_ttl_s = (int) mk_cfg_int (cfg, "controller/request_ttl_s"),
         .cpu_ratio = (int) mk_cfg_int (cfg, "sched/cpu_ratio"),
         .mem_ratio = (int) mk_cfg_int (cfg, "sched/mem_ratio"),
+        .image_dirs = mk_cfg_str (cfg, "storage/image_dirs"),
     };
+    //  Each storage directory absolute, and not the root: "/" would let in every file.
+    const char *dirs = opts.image_dirs;
+    while (*dirs) {
+        const char *end = strchr (dirs, ':');
+        size_t length = end ? (size_t) (end - dirs) : strlen (dirs);
+        if (length < 2 || dirs[0] != '/' || (length == 2 && dirs[1] == '/')) {
+            fprintf (stderr, "maekin-controller: 'storage/image_dirs' must be absolute "
+                             "directories other than '/', separated by ':' (not '%s')\n",
+                     opts.image_dirs);
+            mk_cfg_destroy (&cfg);
+            return 2;
+        }
+        dirs = end ? end + 1 : "";
+    }
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-controller");
     bool held = false;

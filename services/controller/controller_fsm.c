@@ -165,9 +165,60 @@ controller_fsm_task_final (task_state_t state)
     return state == TASK_DONE || state == TASK_FAILED || state == TASK_CANCELLED;
 }
 
+char *
+controller_fsm_vm_markdown (void)
+{
+    char *text = strdup ("| the VM is | operation | while its task runs | done | failed |\n"
+                         "|---|---|---|---|---|\n");
+    for (size_t i = 0; i < sizeof s_vm_table / sizeof s_vm_table[0]; i++) {
+        const vm_row_t *row = &s_vm_table[i];
+        bool repair = (row->op == MAEKIN__VM_OP__VM_OP_CREATE && row->from != VM_NONE)
+                      || row->op == MAEKIN__VM_OP__VM_OP_DEFINE;
+        char *more = zsys_sprintf (
+            "%s| %s | %s%s | %s | %s | %s |\n", text,
+            row->from == VM_NONE ? "(no VM yet)" : s_vm_names[row->from],
+            s_op_names[row->op], repair ? " (the controller's repair)" : "",
+            s_vm_names[row->to.busy], s_vm_names[row->to.done], s_vm_names[row->to.failed]);
+        free (text);
+        text = more;
+    }
+    return text;
+}
+
+//  The file's text, or NULL.
+static char *
+s_read (const char *path)
+{
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return NULL;
+    zchunk_t *chunk = zchunk_read (file, 1 << 20);
+    fclose (file);
+    char *text = zchunk_strdup (chunk);
+    zchunk_destroy (&chunk);
+    return text;
+}
+
 void
 controller_fsm_test (bool verbose)
 {
+    //  The contract publishes the lifecycle table; it must be this one. Tests run from
+    //  the source tree's top (make check), or MK_SRC names it.
+    char *table = controller_fsm_vm_markdown ();
+    const char *src = getenv ("MK_SRC");
+    char *path = zsys_sprintf ("%s/proto/BUS.md", src ? src : ".");
+    char *bus = s_read (path);
+    if (!bus || !strstr (bus, table))
+        fprintf (stderr, "controller_fsm_test: %s does not hold the VM lifecycle table as "
+                         "controller_fsm has it; put this in its place:\n%s",
+                 path, table);
+    assert (bus && strstr (bus, table));
+    if (verbose)
+        printf ("%s", table);
+    free (bus);
+    freen (path);
+    free (table);
+
     vm_transition_t t;
     const char *reason = NULL;
     assert (controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &t, &reason) == 0);

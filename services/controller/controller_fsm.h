@@ -62,6 +62,10 @@ const char *const *controller_fsm_task_names (void);
 bool controller_fsm_task_allowed (task_state_t from, task_state_t to);
 bool controller_fsm_task_final (task_state_t state);
 
+//  The VM lifecycle table as the Markdown table proto/BUS.md publishes (a new string,
+//  the caller frees it). The self-test checks that BUS.md holds exactly this.
+char *controller_fsm_vm_markdown (void);
+
 void controller_fsm_test (bool verbose);
 
 #endif

@@ -22,6 +22,7 @@ typedef struct {
     int mem_ratio;          //  memory overcommit, percent
     int batch_max;          //  messages handled in one transaction at most
     int request_ttl_s;      //  how long a request id's answer is remembered
+    const char *image_dirs; //  where templates' images, kernels and initrds may be (':')
 } controller_opts_t;
 
 //  Open the database, take its claim (one controller per database, see mk_db_claim;

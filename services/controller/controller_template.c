@@ -36,6 +36,30 @@ s_template_check (const Maekin__Template *t)
     return NULL;
 }
 
+//  Whether a path names a file inside one of the storage directories (a list separated
+//  by ':'): no empty, '.' or '..' component, under a directory and not the directory.
+//  Without this, a template could hand a guest any file or device of a host.
+static bool
+s_in_storage (const char *path, const char *dirs)
+{
+    for (const char *c = path; *c; c++)
+        if (*c == '/'
+            && (c[1] == '/' || c[1] == '\0' || (c[1] == '.' && (c[2] == '/' || !c[2]))
+                || (c[1] == '.' && c[2] == '.' && (c[3] == '/' || !c[3]))))
+            return false;
+    while (dirs && *dirs) {
+        const char *end = strchr (dirs, ':');
+        size_t length = end ? (size_t) (end - dirs) : strlen (dirs);
+        while (length > 1 && dirs[length - 1] == '/')
+            length--;
+        if (length && strncmp (path, dirs, length) == 0 && path[length] == '/'
+            && path[length + 1])
+            return true;
+        dirs = end ? end + 1 : NULL;
+    }
+    return false;
+}
+
 void
 controller_template_create (controller_t *self, const mk_request_t *request)
 {
@@ -49,6 +73,16 @@ controller_template_create (controller_t *self, const mk_request_t *request)
         controller_reply_status (self, request, MK_BAD_REQUEST, "template '%s': %s", t->name, why);
         return;
     }
+    const char *paths[][2] = {{"image", t->image}, {"kernel", t->kernel}, {"initrd", t->initrd}};
+    for (int i = 0; i < 3; i++)
+        if (paths[i][1] && *paths[i][1] && !s_in_storage (paths[i][1], self->opts.image_dirs)) {
+            controller_reply_status (self, request, MK_BAD_REQUEST,
+                                     "template '%s': %s '%s' is not a file in a storage "
+                                     "directory of this cloud (%s; the controller's "
+                                     "storage/image_dirs)",
+                                     t->name, paths[i][0], paths[i][1], self->opts.image_dirs);
+            return;
+        }
     store_template_t row = {.created = self->now};
     snprintf (row.name, sizeof row.name, "%s", t->name);
     row.spec.vcpus = t->vcpus;

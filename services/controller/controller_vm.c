@@ -79,6 +79,17 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     const char *reason = NULL;
     sched_host_t *host = controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb,
                                                  create->host, &reason);
+    size_t unknown = 0;
+    for (size_t i = 0; !host && i < controller_sched_count (self->sched); i++)
+        unknown += controller_sched_at (self->sched, i)->unknown;
+    if (!host && unknown && !*want) {
+        //  Right after a restart: the hosts are there, their agents not yet heard from.
+        controller_reply_status (self, request, MK_UNAVAILABLE,
+                                 "no room for '%s' yet: %zu host%s not reported since the "
+                                 "controller started (agents report within seconds); retry",
+                                 create->name, unknown, unknown == 1 ? " has" : "s have");
+        return;
+    }
     if (!host) {
         controller_reply_status (self, request, MK_INSUFFICIENT,
                         "no room for '%s' (%u vCPU, %" PRIu64 " MiB)%s%s: %s", create->name,

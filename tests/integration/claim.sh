@@ -66,6 +66,9 @@ stall controller
 start controller2 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
     --db-url="sqlite:$T/maekin.db" --controller-host_timeout_ms=1500
 eventually 10 "the second controller serves" sh vm show second
+# A restarted controller knows its hosts once their agents report (until then a create
+# is answered 503, retry): scripts wait for that as for any host being up.
+eventually 10 "node1 is up for the second controller" is host node1 state up
 expect_ok "and writes" sh vm create third --template tiny --wait
 lost controller 3
 grep -q "another controller holds the database now (maekin-controller, process ${PIDS[controller2]} " \

@@ -53,6 +53,7 @@ eventually 10 "the controller on the restored database answers" sh vm show befor
 [ "$(sh vm list | tail -n +2 | wc -l)" -eq "$in_backup" ] || fail "the restored cloud has $(sh vm list | tail -n +2 | wc -l) VMs, the backup $in_backup"
 expect_fail "a VM made after the backup is not in the restored cloud" 1 "no VM" sh vm show after-1
 ok "the restored cloud has the backup's $in_backup VMs"
+eventually 10 "node1 is up for the controller on the restored database" is host node1 state up
 expect_ok "a new VM in the restored cloud" sh vm create restored-1 --template tiny --wait
 stop controller
 
