@@ -20,7 +20,9 @@ ok "private libvirtd at $uri"
 
 mkdir -p "$T/consoles"
 start_broker
-start_controller
+# The guest's kernel and initramfs live in the test's build directory: that is this
+# cloud's storage directory.
+start_controller --storage-image_dirs="$guest"
 start agent-real "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri" \
     --agent-report_ms=300 --agent-domain_type=qemu --agent-console_dir="$T/consoles" \
     --agent-stop_timeout_s=5
