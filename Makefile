@@ -58,7 +58,12 @@ PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p))
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
 
-all: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest $(OUT)/mk_raw
+# `make` on a fresh machine installs what it lacks first, as `make run` and `make check`
+# do (or, not as root, says in one line what to run); then builds in a make of its own,
+# so pkg-config and protoc-c are asked only once they are there.
+all: build/.deps
+	@$(MAKE) --no-print-directory programs
+programs: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest $(OUT)/mk_raw
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -113,15 +118,15 @@ build/.deps: deploy/packages.txt deploy/deps.sh
 	@touch $@
 
 run: build/.deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory programs
 	@deploy/run.sh
 
 check: build/.deps
-	@$(MAKE) --no-print-directory VARIANT=asan all
+	@$(MAKE) --no-print-directory VARIANT=asan programs
 	@tests/run.sh build/asan
 
 bench: build/.deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory programs
 	@tests/bench/run.sh build
 
 SYSCONFDIR ?= /etc
@@ -140,4 +145,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps run check bench install clean
+.PHONY: all programs deps run check bench install clean

@@ -13,9 +13,9 @@ BENCH_PROGRAMS := bench_echo bench_libvirt_floor
 BENCH_BIN      := $(BENCH_PROGRAMS:%=$(OUT)/bench/%)
 BENCH_OBJ      := $(BENCH_PROGRAMS:%=$(OBJ)/tests/bench/%.o)
 
-# Built with everything else, so `make bench` (which builds `all`) and `make check`
+# Built with everything else, so `make bench` (which builds `programs`) and `make check`
 # (the sanitizer build) both compile them.
-all: $(BENCH_BIN)
+programs: $(BENCH_BIN)
 
 bench-programs: $(BENCH_BIN)
 
@@ -37,7 +37,7 @@ $(OUT)/bench/bench_libvirt_floor: $(OBJ)/tests/bench/bench_libvirt_floor.o \
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
 # bench_tasks drives Maekin itself, through the client library.
-all: $(OUT)/bench/bench_tasks
+programs: $(OUT)/bench/bench_tasks
 $(OUT)/bench/bench_tasks: $(OBJ)/tests/bench/bench_tasks.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
