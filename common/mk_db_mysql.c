@@ -23,6 +23,7 @@
     retry; outside a transaction that is the price of surviving a restart. */
 #include "maekin.h"
 #include "mk_db_driver.h"
+#include "mk_str.h"
 
 #include <assert.h>
 #include <ctype.h>
@@ -191,13 +192,6 @@ s_decode (char *text)
     return true;
 }
 
-static char *
-s_strdup (const char *text)
-{
-    char *copy = strdup (text);
-    assert (copy);
-    return copy;
-}
 
 static void
 s_conn_free (s_conn_t *self)
@@ -226,7 +220,7 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
         *error = zsys_sprintf ("db: bad MySQL URL (%s)", URL_FORMS);
         return NULL;
     }
-    char *copy = s_strdup (location + 2);
+    char *copy = mk_strdup (location + 2);
     s_conn_t *self = (s_conn_t *)zmalloc (sizeof (s_conn_t));
     assert (self);
     //  The user part ends at the last '@', so a password may hold '@' and '/'.
@@ -243,9 +237,9 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
     colon = strchr (copy, ':');
     if (colon) {
         *colon = 0;
-        self->password = s_strdup (colon + 1);
+        self->password = mk_strdup (colon + 1);
     }
-    self->user = s_strdup (copy);
+    self->user = mk_strdup (copy);
     if (!s_decode (self->user) || (self->password && !s_decode (self->password))) {
         *error =
             zsys_sprintf ("db: bad %%-escape in the user or password of the MySQL URL");
@@ -256,7 +250,7 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
         goto failed;
     }
     *slash = 0;
-    self->database = s_strdup (slash + 1);
+    self->database = mk_strdup (slash + 1);
     //  The host: a name, an IPv4 address or [an IPv6 address], then maybe :PORT.
     char *port = NULL;
     if (*rest == '[') {
@@ -294,10 +288,10 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
         goto failed;
     }
     if (socket) {
-        self->socket = s_strdup (socket);
+        self->socket = mk_strdup (socket);
         self->who = zsys_sprintf ("'%s'@'%s'", self->user, socket);
     } else {
-        self->host = s_strdup (rest);
+        self->host = mk_strdup (rest);
         self->who = self->port
                         ? zsys_sprintf ("'%s'@'%s:%u'", self->user, rest, self->port)
                         : zsys_sprintf ("'%s'@'%s'", self->user, rest);
@@ -658,7 +652,7 @@ s_prepare (void *conn, const char *sql)
     s_stmt_t *self = (s_stmt_t *)zmalloc (sizeof (s_stmt_t));
     assert (self);
     self->conn = (s_conn_t *)conn;
-    self->sql = s_strdup (sql);
+    self->sql = mk_strdup (sql);
     self->next = self->conn->stmts;
     self->conn->stmts = self;
     if (s_run (self->conn, s_prepare_operation, self)) {

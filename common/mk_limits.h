@@ -3,6 +3,10 @@
 #ifndef MK_LIMITS_H_INCLUDED
 #define MK_LIMITS_H_INCLUDED
 
+//  A limit as text, for messages that name it.
+#define MK_STRINGIFY_(x) #x
+#define MK_STRINGIFY(x) MK_STRINGIFY_ (x)
+
 //  The largest message any bus socket takes (ZMQ_MAXMSGSIZE, set by mk_sock on every
 //  socket): a bigger one is dropped by ZeroMQ, which closes the sender's connection.
 //  The largest legitimate message is a host's full report of MK_REPORT_DOMAINS_MAX
@@ -22,6 +26,11 @@
 
 //  Domains in one host report; a host with more is refused with a clear error.
 #define MK_REPORT_DOMAINS_MAX 20000
+
+//  What a template may ask of a host: vCPUs, and memory in MiB.
+#define MK_VCPUS_MAX 256
+#define MK_MEMORY_MIN_MB 16
+#define MK_MEMORY_MAX_MB 4194304
 
 //  A request id: 1 to this many printable ASCII bytes, no blanks.
 #define MK_REQUEST_ID_MAX 64

@@ -3,11 +3,12 @@
 #define AGENT_DOMXML_H_INCLUDED
 
 #include "maekin.h"
+#include "mk_limits.h"
 
-//  The limits a spec must keep to become a domain.
-#define AGENT_DOMXML_VCPUS_MAX     256
-#define AGENT_DOMXML_MEMORY_MIN_MB 16
-#define AGENT_DOMXML_MEMORY_MAX_MB (4ULL * 1024 * 1024) //  4 TiB
+//  The limits a spec must keep to become a domain: the cloud's (mk_limits.h).
+#define AGENT_DOMXML_VCPUS_MAX     MK_VCPUS_MAX
+#define AGENT_DOMXML_MEMORY_MIN_MB MK_MEMORY_MIN_MB
+#define AGENT_DOMXML_MEMORY_MAX_MB ((unsigned long long) MK_MEMORY_MAX_MB) //  4 TiB
 
 //  Settings of the agent that shape every domain it writes.
 typedef struct {

@@ -10,10 +10,11 @@
 static const char *
 s_template_check (const Maekin__Template *t)
 {
-    if (t->vcpus < 1 || t->vcpus > 256)
-        return "vcpus must be 1 to 256";
-    if (t->memory_mb < 16 || t->memory_mb > 4194304)
-        return "memory must be 16 MiB to 4 TiB";
+    if (t->vcpus < 1 || t->vcpus > MK_VCPUS_MAX)
+        return "vcpus must be 1 to " MK_STRINGIFY (MK_VCPUS_MAX);
+    if (t->memory_mb < MK_MEMORY_MIN_MB || t->memory_mb > MK_MEMORY_MAX_MB)
+        return "memory must be " MK_STRINGIFY (MK_MEMORY_MIN_MB) " to " MK_STRINGIFY (
+            MK_MEMORY_MAX_MB) " MiB";
     const char *os = t->os_type ? t->os_type : "";
     if (*os && !streq (os, "hvm") && !streq (os, "linux"))
         return "os type must be hvm or linux";
