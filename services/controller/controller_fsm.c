@@ -1,10 +1,7 @@
 /*  controller_fsm: the VM and task lifecycles as tables. */
 #include "controller_fsm.h"
 
-//  NULL-terminated, for controller_fsm_vm_names.
-static const char *const s_vm_names[VM_STATE_COUNT + 1] = {
-    "none",     "creating",   "running",  "stopped",  "paused", "starting", "stopping",
-    "rebooting", "suspending", "resuming", "deleting", "error",  "deleted"};
+#include "mk_state.h"
 
 static const char *s_op_names[] = {"none",    "create", "start",   "stop",   "reboot",
                                    "suspend", "resume", "destroy", "delete", "define"};
@@ -46,28 +43,24 @@ static const bool s_task_allowed[TASK_STATE_COUNT][TASK_STATE_COUNT] = {
     [TASK_DISPATCHED] = {false, true,      true,   true, true,  false},
     [TASK_RUNNING] =    {false, false,     false,  true, true,  false},
 };
-static const char *const s_task_names[TASK_STATE_COUNT + 1] = {"queued", "dispatched", "running",
-                                                     "done",   "failed",     "cancelled"};
+
 
 const char *
 controller_fsm_vm_name (vm_state_t state)
 {
-    return state < VM_STATE_COUNT ? s_vm_names[state] : "?";
+    return mk_state_vm_name ((int) state);
 }
 
 int
 controller_fsm_vm_parse (const char *name)
 {
-    for (int i = 0; i < VM_STATE_COUNT; i++)
-        if (streq (name, s_vm_names[i]))
-            return i;
-    return -1;
+    return mk_state_vm_parse (name);
 }
 
 const char *const *
 controller_fsm_vm_names (void)
 {
-    return s_vm_names + 1;
+    return mk_state_vm_names ();
 }
 
 bool
@@ -135,22 +128,19 @@ controller_fsm_op_parse (const char *name)
 const char *
 controller_fsm_task_name (task_state_t state)
 {
-    return state < TASK_STATE_COUNT ? s_task_names[state] : "?";
+    return mk_state_task_name ((int) state);
 }
 
 const char *const *
 controller_fsm_task_names (void)
 {
-    return s_task_names;
+    return mk_state_task_names ();
 }
 
 int
 controller_fsm_task_parse (const char *name)
 {
-    for (int i = 0; i < TASK_STATE_COUNT; i++)
-        if (streq (name, s_task_names[i]))
-            return i;
-    return -1;
+    return mk_state_task_parse (name);
 }
 
 bool
@@ -176,9 +166,10 @@ controller_fsm_vm_markdown (void)
                       || row->op == MAEKIN__VM_OP__VM_OP_DEFINE;
         char *more = zsys_sprintf (
             "%s| %s | %s%s | %s | %s | %s |\n", text,
-            row->from == VM_NONE ? "(no VM yet)" : s_vm_names[row->from],
+            row->from == VM_NONE ? "(no VM yet)" : controller_fsm_vm_name (row->from),
             s_op_names[row->op], repair ? " (the controller's repair)" : "",
-            s_vm_names[row->to.busy], s_vm_names[row->to.done], s_vm_names[row->to.failed]);
+            controller_fsm_vm_name (row->to.busy), controller_fsm_vm_name (row->to.done),
+            controller_fsm_vm_name (row->to.failed));
         free (text);
         text = more;
     }

@@ -5,30 +5,32 @@
 
 #include "maekin.h"
 
+//  The VM's states are the proto's (VmState), their names mk_state's.
 typedef enum {
-    VM_NONE,        //  not yet created
-    VM_CREATING,
-    VM_RUNNING,
-    VM_STOPPED,
-    VM_PAUSED,
-    VM_STARTING,
-    VM_STOPPING,
-    VM_REBOOTING,
-    VM_SUSPENDING,
-    VM_RESUMING,
-    VM_DELETING,
-    VM_ERROR,       //  a task failed in a way that left the VM unknown; start/stop/destroy/delete repair it
-    VM_DELETED,     //  gone: the row is removed
+    VM_NONE = MAEKIN__VM_STATE__VM_STATE_NONE,          //  not yet created
+    VM_CREATING = MAEKIN__VM_STATE__VM_STATE_CREATING,
+    VM_RUNNING = MAEKIN__VM_STATE__VM_STATE_RUNNING,
+    VM_STOPPED = MAEKIN__VM_STATE__VM_STATE_STOPPED,
+    VM_PAUSED = MAEKIN__VM_STATE__VM_STATE_PAUSED,
+    VM_STARTING = MAEKIN__VM_STATE__VM_STATE_STARTING,
+    VM_STOPPING = MAEKIN__VM_STATE__VM_STATE_STOPPING,
+    VM_REBOOTING = MAEKIN__VM_STATE__VM_STATE_REBOOTING,
+    VM_SUSPENDING = MAEKIN__VM_STATE__VM_STATE_SUSPENDING,
+    VM_RESUMING = MAEKIN__VM_STATE__VM_STATE_RESUMING,
+    VM_DELETING = MAEKIN__VM_STATE__VM_STATE_DELETING,
+    //  A task failed in a way that left the VM unknown; start/stop/destroy/delete repair it.
+    VM_ERROR = MAEKIN__VM_STATE__VM_STATE_ERROR,
+    VM_DELETED = MAEKIN__VM_STATE__VM_STATE_DELETED,    //  gone: the row is removed
     VM_STATE_COUNT
 } vm_state_t;
 
 typedef enum {
-    TASK_QUEUED,
-    TASK_DISPATCHED,
-    TASK_RUNNING,
-    TASK_DONE,
-    TASK_FAILED,
-    TASK_CANCELLED,
+    TASK_QUEUED = MAEKIN__TASK_STATE__TASK_STATE_QUEUED,
+    TASK_DISPATCHED = MAEKIN__TASK_STATE__TASK_STATE_DISPATCHED,
+    TASK_RUNNING = MAEKIN__TASK_STATE__TASK_STATE_RUNNING,
+    TASK_DONE = MAEKIN__TASK_STATE__TASK_STATE_DONE,
+    TASK_FAILED = MAEKIN__TASK_STATE__TASK_STATE_FAILED,
+    TASK_CANCELLED = MAEKIN__TASK_STATE__TASK_STATE_CANCELLED,
     TASK_STATE_COUNT
 } task_state_t;
 
