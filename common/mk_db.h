@@ -20,10 +20,7 @@
 typedef struct _mk_db_t mk_db_t;
 typedef struct _mk_stmt_t mk_stmt_t;
 
-#define MK_DB_ROW        1
-#define MK_DB_DONE       0
-#define MK_DB_ERROR      -1
-#define MK_DB_CONSTRAINT -3 //  a UNIQUE or PRIMARY KEY violation from step()
+#include "mk_db_codes.h"
 
 //  Open a database by URL: "sqlite:PATH" or a plain PATH (SQLite), with optional
 //  "?synchronous=full|normal|off" (default full); or
@@ -166,6 +163,7 @@ int mk_db_claim_release (mk_db_t *self);
 int mk_db_claim_holder (mk_db_t *self, char **holder);
 
 void mk_db_test (bool verbose);
+void mk_db_url_test (bool verbose);
 void mk_db_claim_test (bool verbose);
 void mk_db_copy_test (bool verbose);
 

@@ -120,6 +120,8 @@ typedef struct {
     zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
     zlistx_t *arena;        //  what the reply being built allocated
     bool failed;            //  a database error spoiled this batch
+    uint64_t fingerprint;   //  the request being handled is a mutating one with an id: its
+                            //  answer is remembered with this fingerprint; 0: it is not
     int64_t now;            //  unix seconds at the start of this batch
     int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
     int64_t last_tick;      //  when they were last checked (mono ms)
@@ -153,8 +155,6 @@ typedef void (controller_handler_fn) (controller_t *self, const mk_request_t *re
 //  Authorises a request, answers a retried one with its first answer, and calls its
 //  handler from the table; a request the controller does not serve gets 400.
 void controller_request_handle (controller_t *self, const mk_request_t *request);
-//  A request whose answer is remembered by its request id (it changes the cloud).
-bool controller_request_mutates (Maekin__Envelope__BodyCase body);
 //  A request that writes to the database: the mutating ones, and agents' reports and
 //  events, which may change hosts and VMs.
 bool controller_request_writes (Maekin__Envelope__BodyCase body);
@@ -212,9 +212,7 @@ void controller_vm_create (controller_t *self, const mk_request_t *request);
 void controller_vm_action (controller_t *self, const mk_request_t *request);
 void controller_vm_show (controller_t *self, const mk_request_t *request);
 void controller_vm_list (controller_t *self, const mk_request_t *request);
-//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
-void controller_vm_set_state (controller_t *self, const char *vm, vm_state_t state,
-                              uint64_t task, const char *detail);
+
 
 //  ---------------------------------------------------------------- controller_template.c
 
@@ -263,6 +261,11 @@ void controller_task_progress (controller_t *self, inflight_t *task, task_state_
 //  Ends a task: its row, the VM's new state, the events, the waiting clients.
 void controller_task_finish (controller_t *self, inflight_t *task, bool ok, const char *error,
                              const char *observed);
+//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
+void controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state,
+                              uint64_t task, const char *detail);
+//  A task's dispatch to its agent, packed: the op and the VM's spec.
+zframe_t *controller_task_frame (const inflight_t *task, const store_vm_t *vm);
 //  Dispatch a task again at `at` (mono ms).
 void controller_task_retry_later (controller_t *self, inflight_t *task, int64_t at);
 //  Answers the clients waiting for a task: all if `final`, else those whose wait ended.
@@ -275,8 +278,7 @@ void controller_task_wait (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_dispatch.c
 
-//  A task's dispatch to its agent, packed: the op and the VM's spec.
-zframe_t *controller_dispatch_frame (const inflight_t *task, const store_vm_t *vm);
+
 //  Sends the queued tasks to their agents, after the commit.
 void controller_dispatch_send (controller_t *self, zlistx_t *marks);
 //  An agent's answer to a task, a task batch, or a question asked for a client.

@@ -6,33 +6,6 @@
     again later; the broker's word that no agent serves a host leaves it waiting. */
 #include "controller_core.h"
 
-//  A task's dispatch to its agent, packed: the op and the VM's spec.
-zframe_t *
-controller_dispatch_frame (const inflight_t *task, const store_vm_t *vm)
-{
-    Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
-    spec.name = (char *) vm->name;
-    spec.uuid = (char *) vm->uuid;
-    spec.vcpus = vm->spec.vcpus;
-    spec.memory_mb = vm->spec.memory_mb;
-    spec.disk_gb = vm->spec.disk_gb;
-    spec.image = (char *) vm->spec.image;
-    spec.os_type = (char *) vm->spec.os_type;
-    spec.network = (char *) vm->spec.network;
-    spec.kernel = (char *) vm->spec.kernel;
-    spec.initrd = (char *) vm->spec.initrd;
-    spec.cmdline = (char *) vm->spec.cmdline;
-    spec.mac = (char *) vm->mac;
-    Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
-    dispatch.task_id = task->id;
-    dispatch.op = task->op;
-    dispatch.vm = &spec;
-    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
-    env.task_dispatch = &dispatch;
-    return mk_msg_pack (&env);
-}
-
 //  An agent's answer for one task: its result, a refusal, or the broker's word that no
 //  agent could take it.
 static void
@@ -269,7 +242,7 @@ controller_dispatch_send (controller_t *self, zlistx_t *marks)
                               task->id, task->vm);
                 continue;
             }
-            frame = controller_dispatch_frame (task, &vm);
+            frame = controller_task_frame (task, &vm);
         }
         outbound_t *out = (outbound_t *) zmalloc (sizeof (outbound_t));
         out->task = task;

@@ -210,7 +210,7 @@ controller_host_domain_event (controller_t *self, const mk_request_t *request)
         && controller_fsm_vm_stable ((vm_state_t) seen)) {
         char detail[128];
         snprintf (detail, sizeof detail, "libvirt event on %s (was %s)", vm.host, vm.state);
-        controller_vm_set_state (self, vm.name, (vm_state_t) seen, vm.last_task, detail);
+        controller_task_vm_state (self, vm.name, (vm_state_t) seen, vm.last_task, detail);
     }
     Maekin__DomainEventReply ack = MAEKIN__DOMAIN_EVENT_REPLY__INIT;
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY, &ack);

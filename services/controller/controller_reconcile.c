@@ -68,7 +68,7 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
         if (controller_fsm_vm ((vm_state_t) state, op, &to, &why) == 0) {
             uint64_t task = controller_task_new (self, vm->name, host, op, (vm_state_t) state, to, NULL);
             if (task)
-                controller_vm_set_state (self, vm->name, to.busy, task, "missing from libvirt; repairing");
+                controller_task_vm_state (self, vm->name, to.busy, task, "missing from libvirt; repairing");
         }
         return;
     }
@@ -77,7 +77,7 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
         s_found_add (self, found->changed, vm->name);
         char detail[96];
         snprintf (detail, sizeof detail, "libvirt says %s (was %s)", domain->state, vm->state);
-        controller_vm_set_state (self, vm->name, (vm_state_t) seen, vm->last_task, detail);
+        controller_task_vm_state (self, vm->name, (vm_state_t) seen, vm->last_task, detail);
     }
 }
 

@@ -49,9 +49,8 @@ controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envel
     reply->version = MK_MSG_VERSION;
     zframe_t *frame = mk_msg_pack (reply);
     const char *id = request->env->request_id;
-    if (id && *id && controller_request_mutates (request->env->body_case) && reply->status < 500) {
-        uint64_t fingerprint = controller_request_fingerprint (request->env);
-        if (store_request_save (self->db, id, fingerprint, zframe_data (frame),
+    if (self->fingerprint && reply->status < 500) {
+        if (store_request_save (self->db, id, self->fingerprint, zframe_data (frame),
                                 zframe_size (frame))
             == -1)
             self->failed = true;

@@ -54,13 +54,6 @@ s_route (Maekin__Envelope__BodyCase body)
 }
 
 bool
-controller_request_mutates (Maekin__Envelope__BodyCase body)
-{
-    const route_t *route = s_route (body);
-    return route && (route->flags & MUTATES);
-}
-
-bool
 controller_request_writes (Maekin__Envelope__BodyCase body)
 {
     const route_t *route = s_route (body);
@@ -112,7 +105,7 @@ s_request_id_valid (const char *id)
 //  A retried request: 1 after answering it with its first answer, 0 if the id is new,
 //  -1 after answering an error.
 static int
-s_retried (controller_t *self, const mk_request_t *request)
+s_retried (controller_t *self, const mk_request_t *request, uint64_t fingerprint_now)
 {
     const char *id = request->env->request_id;
     if (!s_request_id_valid (id)) {
@@ -134,7 +127,7 @@ s_retried (controller_t *self, const mk_request_t *request)
         return 0;
     //  The same id with another request is a client's mistake that would otherwise be
     //  silent: the second request would get the first one's answer and do nothing.
-    if (fingerprint && fingerprint != controller_request_fingerprint (request->env)) {
+    if (fingerprint && fingerprint != fingerprint_now) {
         zchunk_destroy (&first);
         controller_reply_status (self, request, MK_UNPROCESSABLE,
                                  "request id '%s' was already used for another request; "
@@ -193,8 +186,12 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
         controller_reply_status (self, request, MK_FORBIDDEN, "%s", reason);
         return;
     }
-    if ((route->flags & MUTATES) && env->request_id && *env->request_id
-        && s_retried (self, request) != 0)
-        return;
+    if ((route->flags & MUTATES) && env->request_id && *env->request_id) {
+        uint64_t fingerprint = controller_request_fingerprint (env);
+        if (s_retried (self, request, fingerprint) != 0)
+            return;
+        self->fingerprint = fingerprint;    //  controller_reply remembers the answer
+    }
     route->handler (self, request);
+    self->fingerprint = 0;
 }

@@ -20,6 +20,45 @@ controller_task_retry_later (controller_t *self, inflight_t *task, int64_t at)
     }
 }
 
+//  A task's dispatch to its agent, packed: the op and the VM's spec.
+zframe_t *
+controller_task_frame (const inflight_t *task, const store_vm_t *vm)
+{
+    Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
+    spec.name = (char *) vm->name;
+    spec.uuid = (char *) vm->uuid;
+    spec.vcpus = vm->spec.vcpus;
+    spec.memory_mb = vm->spec.memory_mb;
+    spec.disk_gb = vm->spec.disk_gb;
+    spec.image = (char *) vm->spec.image;
+    spec.os_type = (char *) vm->spec.os_type;
+    spec.network = (char *) vm->spec.network;
+    spec.kernel = (char *) vm->spec.kernel;
+    spec.initrd = (char *) vm->spec.initrd;
+    spec.cmdline = (char *) vm->spec.cmdline;
+    spec.mac = (char *) vm->mac;
+    Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+    dispatch.task_id = task->id;
+    dispatch.op = task->op;
+    dispatch.vm = &spec;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+    env.task_dispatch = &dispatch;
+    return mk_msg_pack (&env);
+}
+
+//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
+void
+controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
+                const char *detail)
+{
+    int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
+    if (rc < 0)
+        self->failed = true;
+    controller_events_add (self->events, EVENTS_VM, vm, controller_fsm_vm_name (state), detail,
+                           task);
+}
+
 //  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
 //  The caller has checked the transition; `spec`, the VM's row, if the caller has it.
 //  The task id, or 0 after a database error.
@@ -47,7 +86,7 @@ controller_task_new (controller_t *self, const char *vm, const char *host, Maeki
     task->deadline = zclock_mono () + self->opts.task_timeout_ms;
     //  Packed now, while the VM's row is at hand: dispatching reads nothing again.
     if (spec)
-        task->packed = controller_dispatch_frame (task, spec);
+        task->packed = controller_task_frame (task, spec);
     zhashx_insert (self->inflight, ID_KEY (id), task);
     zlistx_add_end (self->dispatch, ID_KEY (id));
     char detail[128];
@@ -166,7 +205,7 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
             self->failed = true;
     }
     else
-        controller_vm_set_state (self, task->vm, next, task->id, ok ? "" : error);
+        controller_task_vm_state (self, task->vm, next, task->id, ok ? "" : error);
     task->state = final;
     self->finished++;
     controller_task_waiters_answer (self, task->id, true);

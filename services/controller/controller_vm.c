@@ -6,18 +6,6 @@
 #include "mk_name.h"
 #include "mk_uuid.h"
 
-//  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
-void
-controller_vm_set_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
-                const char *detail)
-{
-    int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
-    if (rc < 0)
-        self->failed = true;
-    controller_events_add (self->events, EVENTS_VM, vm, controller_fsm_vm_name (state), detail,
-                           task);
-}
-
 //  ---------------------------------------------------------------- requests: VMs
 
 static void
@@ -170,7 +158,7 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
         controller_reply_db_error (self, request);
         return;
     }
-    controller_vm_set_state (self, vm.name, to.busy, task, "");
+    controller_task_vm_state (self, vm.name, to.busy, task, "");
     snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (to.busy));
     vm.last_task = task;
     s_reply_accepted (self, request, task, &vm);
