@@ -186,7 +186,7 @@ controller_list_page (controller_t *self, const mk_request_t *request,
                       const Maekin__ListRequest *page, const char *const *states,
                       bool (*cursor_ok) (const char *), store_page_t *result)
 {
-    *result = (store_page_t) {.limit = MK_LIST_DEFAULT};
+    *result = (store_page_t) {.limit = MK_LIST_DEFAULT, .after = "", .state = ""};
     if (!page)
         return 0;
     if (page->limit > MK_LIST_MAX) {

@@ -237,24 +237,37 @@ s_create (mk_client_t *client, const char *name, const char *template_, const ch
     return status;
 }
 
-void
-controller_server_test (bool verbose)
-{
-    char dir[] = "/tmp/controller_server_test.XXXXXX";
-    assert (mkdtemp (dir));
-    char url[128];
-    snprintf (url, sizeof url, "sqlite:%s/state.db", dir);
-    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000};
-    zactor_t *broker = broker_router_new (&bopts);
-    zstr_send (broker, "ENDPOINT");
-    char *endpoint = zstr_recv (broker);
-    controller_opts_t opts = {endpoint, "inproc://controller_server_test", url, 1000, 5000,
-                              100, 100, 256, 3600, "/srv/images/:/var/lib/maekin/images"};
-    zactor_t *controller = controller_server_new (&opts, NULL);
-    assert (controller);
-    mk_client_t *client = mk_client_new (endpoint);
-    zclock_sleep (200);
+//  What the parts of the self-test share.
+typedef struct {
+    char *endpoint;             //  the broker's
+    controller_opts_t opts;
+    zactor_t *controller;
+    zactor_t *agent;            //  the stand-in agent, once started
+    mk_client_t *client;
+} test_t;
 
+//  Waits until the controller serves 'cloud' on the broker (it registers as it starts).
+static void
+s_until_serving (mk_client_t *client)
+{
+    Maekin__HostListRequest list = MAEKIN__HOST_LIST_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST;
+    env.host_list = &list;
+    for (int64_t until = zclock_mono () + 30000; zclock_mono () < until; zclock_sleep (20)) {
+        Maekin__Envelope *reply = s_call (client, &env);
+        int status = reply->status;
+        mk_msg_free (&reply);
+        if (status == MK_OK)
+            return;
+    }
+    assert (!"the controller serves 'cloud' within 30 s");
+}
+
+static void
+s_test_templates (test_t *self)
+{
+    mk_client_t *client = self->client;
     //  A template, and its mistakes.
     Maekin__Template tiny = MAEKIN__TEMPLATE__INIT;
     tiny.name = "tiny";
@@ -326,9 +339,17 @@ controller_server_test (bool verbose)
     mk_msg_free (&reply);
     assert (s_create (client, "web-9", "gone", NULL, NULL) == MK_NOT_FOUND);
 
+}
+
+static void
+s_test_vms (test_t *self, bool verbose)
+{
+    mk_client_t *client = self->client;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__Envelope *reply = NULL;
     //  No host is up yet: nowhere to place a VM.
     assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_INSUFFICIENT);
-    zactor_t *agent = zactor_new (s_fake_agent, endpoint);
+    self->agent = zactor_new (s_fake_agent, self->endpoint);
     s_register (client, true, 0);
 
     //  Create, with a request id; the retry gets the first answer and makes nothing new.
@@ -390,11 +411,21 @@ controller_server_test (bool verbose)
         free (state);
     }
 
+}
+
+static void
+s_test_restart (test_t *self)
+{
+    mk_client_t *client = self->client;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__Envelope *reply = NULL;
+    char *state = NULL;
+    uint64_t task = 0;
     //  The controller restarts; what it accepted is still there.
-    zactor_destroy (&controller);
-    controller = controller_server_new (&opts, NULL);
-    assert (controller);
-    zclock_sleep (200);
+    zactor_destroy (&self->controller);
+    self->controller = controller_server_new (&self->opts, NULL);
+    assert (self->controller);
+    s_until_serving (client);
     state = s_vm_state (client, "web-1");
     assert (streq (state, "stopped"));
     free (state);
@@ -403,7 +434,6 @@ controller_server_test (bool verbose)
     //  The host lost the VM (an agent restarted on a fresh test driver): a full report
     //  without it makes the controller define it again.
     s_register (client, true, 0);
-    zclock_sleep (300);
     Maekin__TaskListRequest tlist = MAEKIN__TASK_LIST_REQUEST__INIT;
     env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_TASK_LIST;
@@ -434,6 +464,16 @@ controller_server_test (bool verbose)
     assert (streq (events->events[events->n_events - 1]->state, "deleted"));
     mk_msg_free (&reply);
 
+}
+
+static void
+s_test_bad_input (test_t *self)
+{
+    mk_client_t *client = self->client;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__Envelope *reply = NULL;
+    Maekin__EventsSinceRequest since = MAEKIN__EVENTS_SINCE_REQUEST__INIT;
+    Maekin__TaskListRequest tlist = MAEKIN__TASK_LIST_REQUEST__INIT;
     //  Bad input: a reply sent as a request, an unknown stream, a stranger.
     Maekin__TaskAccepted bogus = MAEKIN__TASK_ACCEPTED__INIT;
     env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
@@ -524,6 +564,14 @@ controller_server_test (bool verbose)
     assert (reply->status == MK_NOT_FOUND && strstr (reply->reason, "no host named 'node9'"));
     mk_msg_free (&reply);
 
+}
+
+static void
+s_test_batches (test_t *self, bool verbose)
+{
+    mk_client_t *client = self->client;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    char *state = NULL;
     //  An agent process that names its own service gets a batch's tasks in one message;
     //  each task ends on its own item's answer.
     assert (s_register_as (client, true, 0, "node/n1", NULL) == MK_BAD_REQUEST);
@@ -571,11 +619,20 @@ controller_server_test (bool verbose)
         printf ("  task batches: %d\n", s_fake_batches);
     assert (s_fake_batches >= 1);
 
+}
+
+static void
+s_test_agent_gone (test_t *self)
+{
+    mk_client_t *client = self->client;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__Envelope *reply = NULL;
+    uint64_t task = 0;
     //  The agent goes away: the host goes down, and actions on its VMs fail clearly.
     assert (s_create (client, "web-3", "tiny", NULL, &task) == MK_ACCEPTED);
     assert (streq (s_wait (client, task), "done"));
     //  (Its host goes down by its silence, whatever the broker says of its service.)
-    zactor_destroy (&agent);
+    zactor_destroy (&self->agent);
     Maekin__HostShowRequest hshow = MAEKIN__HOST_SHOW_REQUEST__INIT;
     hshow.name = "n1";
     env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
@@ -593,11 +650,36 @@ controller_server_test (bool verbose)
     assert (down);
     assert (s_action (client, "web-3", MAEKIN__VM_OP__VM_OP_STOP, NULL) == MK_UNAVAILABLE);
 
-    mk_client_destroy (&client);
-    zactor_destroy (&controller);
+}
+
+void
+controller_server_test (bool verbose)
+{
+    char *dir = mk_testdir_new ("controller_server");
+    char *url = zsys_sprintf ("sqlite:%s/state.db", dir);
+    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000};
+    zactor_t *broker = broker_router_new (&bopts);
+    zstr_send (broker, "ENDPOINT");
+    test_t self = {.endpoint = zstr_recv (broker)};
+    self.opts = (controller_opts_t) {self.endpoint, "inproc://controller_server_test", url,
+                                     1000, 5000, 100, 100, 256, 3600,
+                                     "/srv/images/:/var/lib/maekin/images"};
+    self.controller = controller_server_new (&self.opts, NULL);
+    assert (self.controller);
+    self.client = mk_client_new (self.endpoint);
+    s_until_serving (self.client);
+
+    s_test_templates (&self);
+    s_test_vms (&self, verbose);
+    s_test_restart (&self);
+    s_test_bad_input (&self);
+    s_test_batches (&self, verbose);
+    s_test_agent_gone (&self);
+
+    mk_client_destroy (&self.client);
+    zactor_destroy (&self.controller);
     zactor_destroy (&broker);
-    free (endpoint);
-    char command[160];
-    snprintf (command, sizeof command, "rm -rf '%s'", dir);
-    assert (system (command) == 0);
+    free (self.endpoint);
+    freen (url);
+    mk_testdir_remove (&dir);
 }
