@@ -177,6 +177,7 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
     //  (the first answer again, by the request id) says what happened, so the broker's
     //  "no worker" (the service restarting) is tried again too.
     bool delivered = false;
+    bool heard = false;         //  the bus answered something of ours: it is there
     self->last_broker = false;
     self->last_unknown = false;
     while (!answer && timeouts <= retries && attempts < 32 && zclock_mono () < give_up) {
@@ -199,6 +200,7 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
             bool ours = false;
             for (int i = 0; i < attempts; i++)
                 ours |= reply.corr == sent[i];
+            heard |= ours;
             if (ours && reply.progress) {
                 if (progress)
                     progress (reply.env, arg);
@@ -232,8 +234,9 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
             mk_debug ("mk_client: no answer from '%s' yet (attempt %d), retrying", service,
                       attempts);
     }
-    if (!answer && delivered) {
-        //  Time is up and the service may have done it: say so, not "unreachable".
+    if (!answer && delivered && heard) {
+        //  Time is up and the service may have done it: say so, not "unreachable" (the
+        //  bus is there: it answered).
         self->last_unknown = true;
         answer = mk_msg_new_status (
             MK_TIMEOUT,

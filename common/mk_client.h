@@ -66,7 +66,8 @@ Maekin__Envelope *mk_client_call (mk_client_t *self, const char *service,
 bool mk_client_last_broker (mk_client_t *self);
 
 //  True if the last mk_client_call ran out of time after its request may have reached
-//  the service (an attempt went unanswered, or the broker lost the worker holding it):
+//  the service (an attempt went unanswered, or the broker lost the worker holding it)
+//  while the bus was there (it answered something, a "no worker" say):
 //  its outcome is unknown, and only asking the service tells. Its answer is then status
 //  MK_TIMEOUT with a reason that says so.
 bool mk_client_last_unknown (mk_client_t *self);
