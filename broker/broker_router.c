@@ -484,6 +484,12 @@ s_handle_pipe (router_t *self)
         snprintf (numbers[3], 24, "%" PRIu64, self->routed);
         zstr_sendx (self->pipe, numbers[0], numbers[1], numbers[2], numbers[3], NULL);
     }
+    else if (streq (command, "SERVED")) {
+        //  Whether a service has a worker now: "1" or "0" (tests wait for a READY).
+        char *name = zstr_recv (self->pipe);
+        zstr_send (self->pipe, name && zhashx_lookup (self->services, name) ? "1" : "0");
+        free (name);
+    }
     free (command);
     return true;
 }
@@ -568,6 +574,45 @@ s_raw (const char *endpoint)
     return sock;
 }
 
+//  Waits until the router counts `count` workers (a worker's READY has arrived): tests
+//  wait for that, not for a time, however slow the machine.
+static size_t
+s_workers (zactor_t *router)
+{
+    zstr_send (router, "STATS");
+    char *workers, *services, *open, *routed;
+    zstr_recvx (router, &workers, &services, &open, &routed, NULL);
+    size_t count = (size_t) atol (workers);
+    zstr_free (&workers);
+    zstr_free (&services);
+    zstr_free (&open);
+    zstr_free (&routed);
+    return count;
+}
+
+static void
+s_until_served (zactor_t *router, const char *service)
+{
+    for (int64_t until = zclock_mono () + 30000; zclock_mono () < until; zclock_sleep (5)) {
+        zstr_sendx (router, "SERVED", service, NULL);
+        char *served = zstr_recv (router);
+        bool yes = served && streq (served, "1");
+        zstr_free (&served);
+        if (yes)
+            return;
+    }
+    assert (!"the service has a worker within 30 s");
+}
+
+static void
+s_until_workers (zactor_t *router, size_t count)
+{
+    for (int64_t until = zclock_mono () + 30000; zclock_mono () < until; zclock_sleep (5))
+        if (s_workers (router) == count)
+            return;
+    assert (!"the workers registered within 30 s");
+}
+
 //  One request, one answer, no retries: the broker's own answer is what is tested.
 static int
 s_call_status (mk_client_t *client, const char *service, int timeout_ms)
@@ -620,7 +665,7 @@ broker_router_test (bool verbose)
     const char *services[] = {"cloud", "node/a"};
     mk_worker_t *worker = mk_worker_new (endpoint, services, 2);
     mk_worker_set_heartbeat (worker, 50);
-    zclock_sleep (100);
+    s_until_workers (router, 1);
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     uint64_t corr = mk_client_send (client, "node/a", &env);
     s_serve_one (worker, 201, "node/a");
@@ -632,7 +677,7 @@ broker_router_test (bool verbose)
     //  Two workers of one service share the load.
     const char *cloud[] = {"cloud"};
     mk_worker_t *second = mk_worker_new (endpoint, cloud, 1);
-    zclock_sleep (100);
+    s_until_workers (router, 2);
     mk_client_send (client, "cloud", &env);
     mk_client_send (client, "cloud", &env);
     s_serve_one (worker, 200, "cloud");
@@ -700,7 +745,7 @@ broker_router_test (bool verbose)
     zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "quiet");
     zmsg_send (&msg, raw);
-    zclock_sleep (50);
+    s_until_served (router, "quiet");
     mk_client_send (client, "quiet", &env);
     assert (mk_client_recv (client, &reply, 2000) == 0);
     assert (reply.env->status == 503);
@@ -710,16 +755,17 @@ broker_router_test (bool verbose)
     //  A worker whose connection is gone is dropped at the first failed send, and the
     //  request goes to a live worker of the service instead of failing.
     raw = s_raw (endpoint);
+    size_t before = s_workers (router);
     msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "svc");
     zmsg_send (&msg, raw);
-    zclock_sleep (20);
+    s_until_served (router, "svc");
     zsock_set_linger (raw, 0);
     zsock_destroy (&raw);
     const char *svc[] = {"svc"};
     mk_worker_t *live = mk_worker_new (endpoint, svc, 1);
-    zclock_sleep (30);
+    s_until_workers (router, before + 2);
     for (int i = 0; i < 2; i++) {
         uint64_t asked = mk_client_send (client, "svc", &env);
         s_serve_one (live, 200, "svc");
@@ -736,7 +782,7 @@ broker_router_test (bool verbose)
     zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "lonely");
     zmsg_send (&msg, raw);
-    zclock_sleep (20);
+    s_until_served (router, "lonely");
     zsock_set_linger (raw, 0);
     zsock_destroy (&raw);
     zclock_sleep (30);
@@ -765,7 +811,7 @@ broker_router_test (bool verbose)
     const char *slow[] = {"slow"};
     worker = mk_worker_new (endpoint, slow, 1);
     mk_worker_set_heartbeat (worker, 50);
-    zclock_sleep (100);
+    s_until_workers (router, 1);
     mk_client_send (client, "slow", &env);
     int64_t until = zclock_mono () + 2000;
     bool got = false;
