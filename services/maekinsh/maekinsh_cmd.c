@@ -2134,9 +2134,11 @@ maekinsh_cmd_test (bool verbose)
     run = s_test_shell (WORDS ("--bus-endpoint=", bus, "vm", "list"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, NULL);
     run = s_test_shell (WORDS ("--output", "json", "--bus-endpoint", bus, "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "[\n  {\n    \"name\": \"web-1\",", NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "{\n  \"vms\": [\n    {\n      \"name\": \"web-1\",",
+                   NULL);
     run = s_test_shell (WORDS ("--output=xml", "--bus-endpoint", bus, "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "<vms>\n  <vm>\n    <name>web-1</name>", NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK,
+                   "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
     assert (s_fake_count (cloud) == 7);
 
     //  A retried mutation keeps its request id: the first try goes unanswered.

@@ -1,18 +1,20 @@
 /*  maekinsh_out: what maekinsh prints.
 
-    JSON and XML are written from the protobuf-c descriptors, so every field of a reply
-    appears under its proto name and a field added to the proto appears without a change
-    here. Tables pick their columns from the tables below. */
+    JSON and XML documents of replies are mk_codec's, the mapping the gateway speaks too,
+    so every field appears under its proto name and a field added to the proto appears
+    without a change here. Tables pick their columns from the tables below. */
 #include "maekinsh_out.h"
 
+#include "mk_codec.h"
 #include "mk_msg.h"
+
+#include <json-c/json.h>
 
 #include <ctype.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <time.h>
 
-#include <libxml/chvalid.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 
@@ -117,41 +119,6 @@ s_buf_close (buf_t *buf)
     return buf->data;
 }
 
-//  The code point at s and its length in *size; -1 (and *size 1) where the bytes are
-//  not UTF-8, counting overlong forms, surrogates and values past U+10FFFF as not.
-static int32_t
-s_utf8 (const unsigned char *s, int *size)
-{
-    unsigned char c = s[0];
-    int length;
-    int32_t code;
-    *size = 1;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xc2 && c <= 0xdf) {
-        length = 2;
-        code = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        length = 3;
-        code = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        length = 4;
-        code = c & 0x07;
-    } else
-        return -1;
-    for (int i = 1; i < length; i++) {
-        if ((s[i] & 0xc0) != 0x80) //  a NUL ends here too
-            return -1;
-        code = (code << 6) | (s[i] & 0x3f);
-    }
-    if ((length == 3 && code < 0x800) ||
-        (length == 4 && (code < 0x10000 || code > 0x10ffff)) ||
-        (code >= 0xd800 && code <= 0xdfff))
-        return -1;
-    *size = length;
-    return code;
-}
-
 //  C0 and C1 controls and DEL: what a terminal may act on instead of showing.
 static bool
 s_is_control (int32_t code)
@@ -165,7 +132,7 @@ maekinsh_out_plain (const char *text)
     const unsigned char *cursor = (const unsigned char *)text;
     while (*cursor) {
         int size;
-        int32_t code = s_utf8 (cursor, &size);
+        int32_t code = mk_codec_utf8 (cursor, &size);
         if (code < 0 || s_is_control (code))
             return false;
         cursor += size;
@@ -183,7 +150,7 @@ s_term_text (const char *text)
     const unsigned char *cursor = (const unsigned char *)text;
     while (*cursor) {
         int size;
-        int32_t code = s_utf8 (cursor, &size);
+        int32_t code = mk_codec_utf8 (cursor, &size);
         if (code == '\n')
             fputs ("\\n", buf.file);
         else if (code == '\t')
@@ -199,57 +166,6 @@ s_term_text (const char *text)
         cursor += size;
     }
     return s_buf_close (&buf);
-}
-
-//  Text fit for XML 1.0 (a new string): what XML cannot hold at all (most controls, bytes
-//  that are not UTF-8) becomes U+FFFD; libxml2 escapes markup itself.
-static char *
-s_xml_text (const char *text)
-{
-    buf_t buf;
-    s_buf_open (&buf);
-    const unsigned char *cursor = (const unsigned char *)text;
-    while (*cursor) {
-        int size;
-        int32_t code = s_utf8 (cursor, &size);
-        if (code < 0 || !xmlIsCharQ (code))
-            fputs ("\xef\xbf\xbd", buf.file);
-        else
-            fwrite (cursor, 1, (size_t)size, buf.file);
-        cursor += size;
-    }
-    return s_buf_close (&buf);
-}
-
-//  A JSON string: quotes, backslashes and controls escaped, other characters as UTF-8,
-//  bytes that are not UTF-8 as U+FFFD (JSON text must be UTF-8).
-static void
-s_json_string (FILE *file, const char *text)
-{
-    fputc ('"', file);
-    const unsigned char *cursor = (const unsigned char *)text;
-    while (*cursor) {
-        int size;
-        int32_t code = s_utf8 (cursor, &size);
-        if (code == '"')
-            fputs ("\\\"", file);
-        else if (code == '\\')
-            fputs ("\\\\", file);
-        else if (code == '\n')
-            fputs ("\\n", file);
-        else if (code == '\t')
-            fputs ("\\t", file);
-        else if (code == '\r')
-            fputs ("\\r", file);
-        else if (code < 0)
-            fputs ("\\ufffd", file);
-        else if (s_is_control (code))
-            fprintf (file, "\\u%04x", (unsigned)code);
-        else
-            fwrite (cursor, 1, (size_t)size, file);
-        cursor += size;
-    }
-    fputc ('"', file);
 }
 
 //  Characters on a terminal (what a column's width counts).
@@ -535,130 +451,56 @@ s_lines_message (FILE *file, const ProtobufCMessage *msg, const char *prefix)
     }
 }
 
-//  ---------------------------------------------------------------- programs: JSON
+//  ------------------------------------------------------------ programs: documents
 
-static void s_json_message (FILE *file, const ProtobufCMessage *msg, int depth);
-
+//  A message as mk_codec writes it.
 static void
-s_json_value (FILE *file, const ProtobufCFieldDescriptor *field, const void *value,
-              int depth)
+s_print_document (maekinsh_out_t *self, const ProtobufCMessage *msg)
 {
-    if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
-        if (sub)
-            s_json_message (file, sub, depth);
-        else
-            fputs ("null", file);
-        return;
-    }
-    char buf[64];
-    bool quoted;
-    const char *text = s_scalar (field, value, buf, sizeof buf, &quoted);
-    if (quoted)
-        s_json_string (file, text);
-    else
-        fputs (text, file);
+    char *text = mk_codec_write (
+        msg, self->format == MAEKINSH_OUT_JSON ? MK_CODEC_JSON : MK_CODEC_XML, true);
+    fputs (text, self->out);
+    free (text);
 }
 
-//  An object, one member a line, indented two spaces a level.
-static void
-s_json_message (FILE *file, const ProtobufCMessage *msg, int depth)
+static json_object *
+s_record_value (const char *value)
 {
-    const ProtobufCMessageDescriptor *descriptor = msg->descriptor;
-    bool first = true;
-    fputc ('{', file);
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (!s_present (msg, field) || field->type == PROTOBUF_C_TYPE_BYTES)
-            continue;
-        fprintf (file, "%s\n%*s", first ? "" : ",", (depth + 1) * 2, "");
-        first = false;
-        s_json_string (file, field->name);
-        fputs (": ", file);
-        if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            fputc ('[', file);
-            for (size_t j = 0; j < s_repeated_count (msg, field); j++) {
-                fputs (j ? ", " : "", file);
-                s_json_value (file, field, s_element (msg, field, j), depth + 1);
-            }
-            fputc (']', file);
-        } else
-            s_json_value (file, field, s_member (msg, field), depth + 1);
-    }
-    if (!first)
-        fprintf (file, "\n%*s", depth * 2, "");
-    fputc ('}', file);
-}
-
-//  A list: an array of objects.
-static void
-s_json_list (FILE *file, const ProtobufCMessage **items, size_t count)
-{
-    fputc ('[', file);
-    for (size_t i = 0; i < count; i++) {
-        fputs (i ? ",\n  " : "\n  ", file);
-        s_json_message (file, items[i], 1);
-    }
-    fputs (count ? "\n]\n" : "]\n", file);
-}
-
-//  ----------------------------------------------------------------- programs: XML
-
-static void s_xml_message (xmlNodePtr node, const ProtobufCMessage *msg);
-
-static void
-s_xml_text_child (xmlNodePtr parent, const char *name, const char *text)
-{
-    char *clean = s_xml_text (text);
-    xmlNewTextChild (parent, NULL, BAD_CAST name, BAD_CAST clean);
+    if (*value && strlen (value) < 20 && strspn (value, "0123456789") == strlen (value))
+        return json_object_new_uint64 (strtoull (value, NULL, 10));
+    if (streq (value, "true") || streq (value, "false"))
+        return json_object_new_boolean (streq (value, "true"));
+    char *clean = mk_codec_text (value, MK_CODEC_JSON);
+    json_object *string = json_object_new_string (clean);
     free (clean);
+    return string;
 }
 
+//  What is not a message (an error, a deletion, a database's status) as one document,
+//  built with json-c or libxml2 as mk_codec builds a message's.
 static void
-s_xml_value (xmlNodePtr parent, const ProtobufCFieldDescriptor *field, const void *value)
+s_print_record (maekinsh_out_t *self, const char *root, const char *const *keys,
+                const char *const *values, size_t count)
 {
-    if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
-        if (sub)
-            s_xml_message (xmlNewChild (parent, NULL, BAD_CAST field->name, NULL), sub);
+    if (self->format == MAEKINSH_OUT_JSON) {
+        json_object *object = json_object_new_object ();
+        for (size_t i = 0; i < count; i++)
+            json_object_object_add (object, keys[i], s_record_value (values[i]));
+        fprintf (self->out, "%s\n",
+                 json_object_to_json_string_ext (object, JSON_C_TO_STRING_PRETTY |
+                                                             JSON_C_TO_STRING_SPACED |
+                                                             JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put (object);
         return;
     }
-    char buf[64];
-    bool quoted;
-    s_xml_text_child (parent, field->name,
-                      s_scalar (field, value, buf, sizeof buf, &quoted));
-}
-
-//  One child element per field, named as in the proto; a repeated field repeats it.
-static void
-s_xml_message (xmlNodePtr node, const ProtobufCMessage *msg)
-{
-    const ProtobufCMessageDescriptor *descriptor = msg->descriptor;
-    for (unsigned i = 0; i < descriptor->n_fields; i++) {
-        const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (!s_present (msg, field) || field->type == PROTOBUF_C_TYPE_BYTES)
-            continue;
-        if (field->label == PROTOBUF_C_LABEL_REPEATED)
-            for (size_t j = 0; j < s_repeated_count (msg, field); j++)
-                s_xml_value (node, field, s_element (msg, field, j));
-        else
-            s_xml_value (node, field, s_member (msg, field));
-    }
-}
-
-static xmlDocPtr
-s_xml_doc (const char *root_name, xmlNodePtr *root)
-{
     xmlDocPtr doc = xmlNewDoc (BAD_CAST "1.0");
-    *root = xmlNewNode (NULL, BAD_CAST root_name);
-    xmlDocSetRootElement (doc, *root);
-    return doc;
-}
-
-//  Writes the document and frees it.
-static void
-s_xml_write (maekinsh_out_t *self, xmlDocPtr doc)
-{
+    xmlNodePtr node = xmlNewNode (NULL, BAD_CAST root);
+    xmlDocSetRootElement (doc, node);
+    for (size_t i = 0; i < count; i++) {
+        char *clean = mk_codec_text (values[i], MK_CODEC_XML);
+        xmlNewTextChild (node, NULL, BAD_CAST keys[i], BAD_CAST clean);
+        free (clean);
+    }
     xmlChar *text = NULL;
     int size = 0;
     xmlDocDumpFormatMemoryEnc (doc, &text, &size, "UTF-8", 1);
@@ -797,18 +639,8 @@ s_print_table (FILE *file, const table_t *table, const ProtobufCMessage **items,
     free (cells);
 }
 
-//  "vms" -> "vm": the element of one item of a list.
-static void
-s_singular (const char *plural, char *buf, size_t size)
-{
-    snprintf (buf, size, "%s", plural);
-    size_t length = strlen (buf);
-    if (length > 1 && buf[length - 1] == 's')
-        buf[length - 1] = 0;
-}
-
-//  The pages kept, as one list: a table, an array, or a root element with a child per
-//  item.
+//  The pages kept, as one list: a table, or one reply of the list's type holding every
+//  page's items, its other fields (the cursor, EventsSinceReply.last) from the last page.
 static void
 s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
               const ProtobufCFieldDescriptor *payload)
@@ -822,12 +654,14 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
     const ProtobufCMessage **items =
         (const ProtobufCMessage **)zmalloc ((count + 1) * sizeof (ProtobufCMessage *));
     size_t at = 0;
+    const ProtobufCMessage *last = NULL;
     for (size_t i = 0; i < self->count; i++) {
         const ProtobufCMessage *body = s_body (self->replies[i]);
-        if (body && body->descriptor == page)
-            for (size_t j = 0; j < s_repeated_count (body, payload); j++)
-                items[at++] =
-                    *(const ProtobufCMessage *const *)s_element (body, payload, j);
+        if (!body || body->descriptor != page)
+            continue;
+        last = body;
+        for (size_t j = 0; j < s_repeated_count (body, payload); j++)
+            items[at++] = *(const ProtobufCMessage *const *)s_element (body, payload, j);
     }
     if (self->format == MAEKINSH_OUT_TABLE) {
         const table_t *table =
@@ -841,22 +675,20 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
                 fputs (i ? "\n" : "", self->out);
                 s_lines_message (self->out, items[i], "");
             }
-    } else if (self->format == MAEKINSH_OUT_JSON)
-        s_json_list (self->out, items, count);
-    else {
-        xmlNodePtr root;
-        xmlDocPtr doc = s_xml_doc (payload->name, &root);
-        char element[64];
-        s_singular (payload->name, element, sizeof element);
-        for (size_t i = 0; i < count; i++)
-            s_xml_message (xmlNewChild (root, NULL, BAD_CAST element, NULL), items[i]);
-        s_xml_write (self, doc);
+    } else {
+        //  A shallow copy of the last page, borrowing everything, with all the items.
+        ProtobufCMessage *merged = (ProtobufCMessage *)zmalloc (page->sizeof_message);
+        memcpy (merged, last, page->sizeof_message);
+        *(size_t *)((char *)merged + payload->quantifier_offset) = count;
+        *(const ProtobufCMessage ***)((char *)merged + payload->offset) = items;
+        s_print_document (self, merged);
+        free (merged);
     }
     free (items);
 }
 
-//  One object: `key: value` lines, an object, or a root element named after it. A
-//  create reply tells people what was created rather than all of it.
+//  One object: `key: value` lines, or its document. A create reply tells people what was
+//  created rather than all of it.
 static void
 s_print_object (maekinsh_out_t *self, const char *name, const ProtobufCMessage *msg,
                 bool created)
@@ -872,19 +704,12 @@ s_print_object (maekinsh_out_t *self, const char *name, const ProtobufCMessage *
             free (text);
         } else if (msg)
             s_lines_message (self->out, msg, "");
-    } else if (self->format == MAEKINSH_OUT_JSON) {
-        if (msg)
-            s_json_message (self->out, msg, 0);
-        else
-            fputs ("null", self->out);
-        fputc ('\n', self->out);
-    } else {
-        xmlNodePtr root;
-        xmlDocPtr doc = s_xml_doc (name, &root);
-        if (msg)
-            s_xml_message (root, msg);
-        s_xml_write (self, doc);
-    }
+    } else if (msg)
+        s_print_document (self, msg);
+    else if (self->format == MAEKINSH_OUT_JSON)
+        fputs ("null\n", self->out); //  a reply without its object
+    else
+        s_print_record (self, name, NULL, NULL, 0);
 }
 
 int
@@ -898,9 +723,9 @@ maekinsh_out_flush (maekinsh_out_t *self)
             s_print_list (self, body->descriptor, payload);
         else if (payload) {
             bool created = strstr (mk_msg_body_name (first), "_create_reply") != NULL;
-            s_print_object (self, payload->name,
-                            *(const ProtobufCMessage *const *)s_member (body, payload),
-                            created);
+            s_print_object (
+                self, payload->name,
+                *(const ProtobufCMessage *const *)s_member (body, payload), created);
         }
         s_forget (self);
     }
@@ -919,7 +744,7 @@ maekinsh_out_accepted (maekinsh_out_t *self, Maekin__VmOp op, const char *vm,
         fprintf (self->out, "accepted: %s\n", label);
         free (label);
     } else if (!waiting)
-        s_print_object (self, "accepted", &accepted->base, false);
+        s_print_document (self, &accepted->base);
 }
 
 void
@@ -929,18 +754,10 @@ maekinsh_out_deleted (maekinsh_out_t *self, const char *kind, const char *name)
         char *text = s_term_text (name);
         fprintf (self->out, "deleted: %s %s\n", kind, text);
         free (text);
-    } else if (self->format == MAEKINSH_OUT_JSON) {
-        fputs ("{\n  \"kind\": ", self->out);
-        s_json_string (self->out, kind);
-        fputs (",\n  \"name\": ", self->out);
-        s_json_string (self->out, name);
-        fputs (",\n  \"deleted\": true\n}\n", self->out);
     } else {
-        xmlNodePtr root;
-        xmlDocPtr doc = s_xml_doc ("deleted", &root);
-        s_xml_text_child (root, "kind", kind);
-        s_xml_text_child (root, "name", name);
-        s_xml_write (self, doc);
+        const char *keys[] = {"kind", "name", "deleted"};
+        const char *values[] = {kind, name, "true"};
+        s_print_record (self, "deleted", keys, values, 3);
     }
 }
 
@@ -954,26 +771,8 @@ maekinsh_out_record (maekinsh_out_t *self, const char *root, const char *const *
             fprintf (self->out, "%-10s %s\n", keys[i], text);
             free (text);
         }
-    } else if (self->format == MAEKINSH_OUT_JSON) {
-        fputs ("{", self->out);
-        for (size_t i = 0; i < count; i++) {
-            fputs (i ? ",\n  " : "\n  ", self->out);
-            s_json_string (self->out, keys[i]);
-            fputs (": ", self->out);
-            bool number = *values[i] && strspn (values[i], "0123456789") == strlen (values[i]);
-            if (number)
-                fputs (values[i], self->out);
-            else
-                s_json_string (self->out, values[i]);
-        }
-        fputs ("\n}\n", self->out);
-    } else {
-        xmlNodePtr node;
-        xmlDocPtr doc = s_xml_doc (root, &node);
-        for (size_t i = 0; i < count; i++)
-            s_xml_text_child (node, keys[i], values[i]);
-        s_xml_write (self, doc);
-    }
+    } else
+        s_print_record (self, root, keys, values, count);
 }
 
 void
@@ -993,7 +792,7 @@ maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task,
 {
     bool done = gave_up_s == 0 && streq (task->state, "done");
     if (self->format != MAEKINSH_OUT_TABLE)
-        s_print_object (self, "task", &task->base, false);
+        s_print_document (self, &task->base);
     else if (done) {
         char *label = s_task_label (task->id, task->op, task->vm, task->host, false);
         if (vm && *vm->state) {
@@ -1044,18 +843,12 @@ maekinsh_out_error (maekinsh_out_t *self, int status, const char *format, ...)
     fprintf (self->err, "maekinsh: %s\n", clean);
     fflush (self->err);
     free (clean);
-    if (self->format == MAEKINSH_OUT_JSON) {
-        fprintf (self->out, "{\n  \"status\": %d,\n  \"reason\": ", status);
-        s_json_string (self->out, reason);
-        fputs ("\n}\n", self->out);
-    } else if (self->format == MAEKINSH_OUT_XML) {
-        xmlNodePtr root;
-        xmlDocPtr doc = s_xml_doc ("error", &root);
+    if (self->format != MAEKINSH_OUT_TABLE) {
         char number[16];
         snprintf (number, sizeof number, "%d", status);
-        s_xml_text_child (root, "status", number);
-        s_xml_text_child (root, "reason", reason);
-        s_xml_write (self, doc);
+        const char *keys[] = {"status", "reason"};
+        const char *values[] = {number, reason};
+        s_print_record (self, "error", keys, values, 2);
     }
     free (reason);
 }
@@ -1305,8 +1098,9 @@ maekinsh_out_test (bool verbose)
         printf ("%s", text);
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, vm_list, 2, NULL);
-    s_test_json_is (text, "len (d)", "3");
-    s_test_json_is (text, "d[2]",
+    //  The reply of the list's type, with every page's items and the last page's cursor.
+    s_test_json_is (text, "(len (d['vms']), d['next'], len (d))", "[3, \"\", 2]");
+    s_test_json_is (text, "d['vms'][2]",
                     "{\"name\": \"web-2\", \"uuid\": "
                     "\"6f1c2a4e-0d1b-4a55-9a63-0c3f3e1f9a01\", \"template\": \"big\", "
                     "\"host\": \"node2\", \"state\": \"running\", \"vcpus\": 4, "
@@ -1316,11 +1110,12 @@ maekinsh_out_test (bool verbose)
         printf ("%s", text);
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, vm_list, 2, NULL);
-    s_test_xml_is (text, "vms", "vm/name", "web-1");
-    s_test_xml_is (text, "vms", "vm/memory_mb", "2048");
-    s_test_xml_is (text, "vms", "vm/template", "small");
+    s_test_xml_is (text, "VmListReply", "vms/name", "web-1");
+    s_test_xml_is (text, "VmListReply", "vms/memory_mb", "2048");
+    s_test_xml_is (text, "VmListReply", "vms/template", "small");
+    s_test_xml_is (text, "VmListReply", "next", "");
     xmlDocPtr doc = xmlReadMemory (text, (int)strlen (text), NULL, NULL, 0);
-    assert (doc && xmlChildElementCount (xmlDocGetRootElement (doc)) == 3);
+    assert (doc && xmlChildElementCount (xmlDocGetRootElement (doc)) == 4);
     xmlFreeDoc (doc);
     if (verbose)
         printf ("%s", text);
@@ -1336,11 +1131,12 @@ maekinsh_out_test (bool verbose)
     s_test_expect ("empty table", text, "no vms\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, empty, 1, NULL);
-    s_test_expect ("empty json", text, "[]\n");
+    s_test_expect ("empty json", text, "{\n  \"vms\": [\n  ],\n  \"next\": \"\"\n}\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, empty, 1, NULL);
     s_test_expect ("empty xml", text,
-                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<vms/>\n");
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VmListReply>\n"
+                   "  <next></next>\n</VmListReply>\n");
     free (text);
 
     //  A task whose error holds quotes, a backslash, a newline, a control character and
@@ -1371,7 +1167,7 @@ maekinsh_out_test (bool verbose)
     text = s_test_print (MAEKINSH_OUT_JSON, task_reply, 1, NULL);
     s_test_expect ("task json", text,
                    "{\n  \"id\": 12,\n  \"vm\": \"web-1\",\n  \"host\": \"node1\",\n"
-                   "  \"op\": \"create\",\n  \"state\": \"failed\",\n"
+                   "  \"op\": \"VM_OP_CREATE\",\n  \"state\": \"failed\",\n"
                    "  \"error\": \"disk \\\"vda\\\": a\\\\b\\nline 2\\u0001 \xc3\xa9 "
                    "\xe2\x9c\x93\",\n"
                    "  \"created\": 1700000000,\n  \"updated\": 1700000060,\n"
@@ -1380,9 +1176,9 @@ maekinsh_out_test (bool verbose)
                     "\"disk \\\"vda\\\": a\\\\b\\nline 2\\u0001 \\u00e9 \\u2713\"");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, task_reply, 1, NULL);
-    s_test_xml_is (text, "task", "op", "create");
+    s_test_xml_is (text, "Task", "op", "VM_OP_CREATE");
     //  XML cannot hold U+0001 in any form: it is replaced, the rest kept.
-    s_test_xml_is (text, "task", "error",
+    s_test_xml_is (text, "Task", "error",
                    "disk \"vda\": a\\b\nline 2\xef\xbf\xbd \xc3\xa9 \xe2\x9c\x93");
     if (verbose)
         printf ("%s", text);
@@ -1394,7 +1190,7 @@ maekinsh_out_test (bool verbose)
     s_test_json_is (text, "d['error']", "\"bad \\ufffd\\ufffd\\ufffd byte\"");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, task_reply, 1, NULL);
-    s_test_xml_is (text, "task", "error",
+    s_test_xml_is (text, "Task", "error",
                    "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd byte");
     free (text);
     text = s_test_print (MAEKINSH_OUT_TABLE, task_reply, 1, NULL);
@@ -1458,13 +1254,13 @@ maekinsh_out_test (bool verbose)
                    "node2  down   4      0     8G      0M    0\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, host_pages, 1, NULL);
-    s_test_json_is (text, "[h['name'] for h in d]", "[\"node1\", \"node2\"]");
-    s_test_json_is (text, "d[0]['memory_mb_used']", "2560");
-    s_test_json_is (text, "d[0]['uri']", "\"test:///var/maekin/node1.xml\"");
+    s_test_json_is (text, "[h['name'] for h in d['hosts']]", "[\"node1\", \"node2\"]");
+    s_test_json_is (text, "d['hosts'][0]['memory_mb_used']", "2560");
+    s_test_json_is (text, "d['hosts'][0]['uri']", "\"test:///var/maekin/node1.xml\"");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, host_pages, 1, NULL);
-    s_test_xml_is (text, "hosts", "host/vcpus_used", "3");
-    s_test_xml_is (text, "hosts", "host/last_seen", "1700000000");
+    s_test_xml_is (text, "HostListReply", "hosts/vcpus_used", "3");
+    s_test_xml_is (text, "HostListReply", "hosts/last_seen", "1700000000");
     free (text);
 
     //  A template: created, shown, listed.
@@ -1506,8 +1302,8 @@ maekinsh_out_test (bool verbose)
                     "[\"tiny\", 64, \"console=ttyS0 quiet\", null]");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, shown_reply, 1, NULL);
-    s_test_xml_is (text, "template", "kernel", "/boot/vmlinuz");
-    s_test_xml_is (text, "template", "image", "");
+    s_test_xml_is (text, "Template", "kernel", "/boot/vmlinuz");
+    s_test_xml_is (text, "Template", "image", "");
     free (text);
     Maekin__Template *templates[] = {&tiny};
     Maekin__TemplateListReply template_list = MAEKIN__TEMPLATE_LIST_REPLY__INIT;
@@ -1523,7 +1319,7 @@ maekinsh_out_test (bool verbose)
                    "tiny  1      64M     -     -      linux  -\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, template_pages, 1, NULL);
-    s_test_xml_is (text, "templates", "template/os_type", "linux");
+    s_test_xml_is (text, "TemplateListReply", "templates/os_type", "linux");
     free (text);
 
     //  Events.
@@ -1549,7 +1345,7 @@ maekinsh_out_test (bool verbose)
                    "7    2023-11-14 22:13:20  web-1    running  12    -\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, since_pages, 1, NULL);
-    s_test_json_is (text, "d[0]['time_us']", "1700000000123456");
+    s_test_json_is (text, "(d['events'][0]['time_us'], d['last'])", "[1700000000123456, 7]");
     free (text);
 
     //  An error: one line on err; a document too for programs.
@@ -1626,13 +1422,21 @@ maekinsh_out_test (bool verbose)
     s_capture_close (&capture);
     s_test_json_is (capture.out_text, "(d['task_id'], d['vm']['name'], d['vm']['host'])",
                     "[12, \"web-1\", \"node1\"]");
+    //  What maekinsh prints for programs, mk_codec reads back as the message it was.
+    ProtobufCMessage *read = NULL;
+    char *why = NULL;
+    assert (mk_codec_read (&maekin__task_accepted__descriptor, MK_CODEC_JSON,
+                           capture.out_text, capture.out_size, &read, &why) == 0);
+    assert (((Maekin__TaskAccepted *)read)->task_id == 12);
+    assert (streq (((Maekin__TaskAccepted *)read)->vm->state, "creating"));
+    protobuf_c_message_free_unpacked (read, NULL);
     s_capture_free (&capture);
     s_capture_open (&capture, MAEKINSH_OUT_XML);
     maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted,
                            false);
     s_capture_close (&capture);
-    s_test_xml_is (capture.out_text, "accepted", "task_id", "12");
-    s_test_xml_is (capture.out_text, "accepted", "vm/state", "creating");
+    s_test_xml_is (capture.out_text, "TaskAccepted", "task_id", "12");
+    s_test_xml_is (capture.out_text, "TaskAccepted", "vm/state", "creating");
     s_capture_free (&capture);
 
     s_capture_open (&capture, MAEKINSH_OUT_JSON);
@@ -1645,6 +1449,12 @@ maekinsh_out_test (bool verbose)
     maekinsh_out_deleted (capture.self, "template", "tiny");
     s_capture_close (&capture);
     s_test_xml_is (capture.out_text, "deleted", "name", "tiny");
+    s_capture_free (&capture);
+    s_capture_open (&capture, MAEKINSH_OUT_JSON);
+    maekinsh_out_deleted (capture.self, "template", "tiny");
+    s_capture_close (&capture);
+    s_test_json_is (capture.out_text, "d", "{\"kind\": \"template\", \"name\": \"tiny\", "
+                    "\"deleted\": true}");
     s_capture_free (&capture);
 
     if (saved_tz)

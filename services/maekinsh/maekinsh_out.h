@@ -1,6 +1,7 @@
 /*  maekinsh_out: what maekinsh prints. Replies become aligned tables and `key: value`
-    lines for people, or documents for programs: JSON, or XML written with libxml2, both
-    with the field names of proto/maekin.proto. Errors and progress go to the error
+    lines for people, or documents for programs: JSON or XML as mk_codec writes the
+    messages (proto/BUS.md, "JSON and XML"); a list is its reply message holding every
+    page's items. Errors and progress go to the error
     stream, one line each. Text from the cloud is never trusted to be printable: control
     characters and bytes that are not UTF-8 are escaped (tables, JSON) or replaced (XML,
     which cannot hold them). */
@@ -44,7 +45,8 @@ void maekinsh_out_accepted (maekinsh_out_t *self, Maekin__VmOp op, const char *v
 void maekinsh_out_deleted (maekinsh_out_t *self, const char *kind, const char *name);
 
 //  A record of named values, printed at once: "key  value" lines for people, one JSON
-//  object (a value of digits only is a number) or one XML element named `root`.
+//  object (a value of digits only is a number, true and false are booleans) or one XML
+//  element named `root`.
 void maekinsh_out_record (maekinsh_out_t *self, const char *root, const char *const *keys,
                           const char *const *values, size_t count);
 
