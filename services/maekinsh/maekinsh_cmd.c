@@ -310,7 +310,7 @@ maekinsh_cmd_help (void)
     fputs (maekinsh_admin_help (), file);
     fprintf (
         file,
-        "\noptions (before the command):\n"
+        "\noptions (before the command or among its arguments):\n"
         "  -c FILE               read settings from FILE (ZPL: bus/endpoint, ...)\n"
         "  --bus-endpoint URL    the broker's request endpoint (default %s)\n"
         "  --output FORMAT       table (default), json or xml\n"
@@ -377,7 +377,7 @@ s_usage_error (const cmd_def_t *def, const char *format, ...)
     return error;
 }
 
-//  Options of maekinsh itself, which belong before the command.
+//  Options of maekinsh itself, given before the command or among its arguments.
 static bool
 s_is_global (const char *name)
 {
@@ -390,7 +390,8 @@ s_is_global (const char *name)
                              "--output-format",
                              "--bus-timeout_ms",
                              "--log-level",
-                             "--bus-stream_out"};
+                             "--bus-stream_out",
+                             "--db-url"};
     for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
         if (streq (name, globals[i]))
             return true;
@@ -415,11 +416,10 @@ s_parse (const cmd_def_t *def, int argc, char **argv, args_t *args)
                       equals ? (int)(equals - arg) : (int)strlen (arg), arg);
             const char *value = equals ? equals + 1 : NULL;
             int index = s_opt_index (def, name);
+            //  The shell takes these out of a command's arguments (s_global_args).
             if (index < 0 && s_is_global (name))
-                return zsys_sprintf (
-                    "%s is an option of maekinsh itself: give it before the "
-                    "command, as in 'maekinsh %s ... %s %s'",
-                    name, name, def->group, def->verb);
+                return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s %s'",
+                                     name, def->group, def->verb);
             if (index < 0)
                 return s_usage_error (def, "unknown option '%s'", name);
             const opt_t *opt = &def->opts[index];
@@ -1316,49 +1316,100 @@ s_argv_free (argv_t *list)
     list->argc = 0;
 }
 
+//  One of maekinsh's own options at argv[*i] (and its value, moving *i past it) for
+//  mk_cfg, which knows maekinsh's spellings --output and --timeout-ms as the settings
+//  --output-format and --bus-timeout_ms. NULL, or an error (a new string).
+static char *
+s_push_global (argv_t *globals, int argc, char **argv, int *i, bool *config_given)
+{
+    const char *arg = argv[*i];
+    bool output = streq (arg, "--output");
+    if (output || streq (arg, "--timeout-ms")) {
+        if (*i + 1 >= argc)
+            return zsys_sprintf ("%s needs a value", arg);
+        s_push (globals, zsys_sprintf ("%s=%s",
+                                       output ? "--output-format" : "--bus-timeout_ms",
+                                       argv[++*i]));
+    } else if (strncmp (arg, "--output=", 9) == 0)
+        s_push (globals, zsys_sprintf ("--output-format=%s", arg + 9));
+    else if (strncmp (arg, "--timeout-ms=", 13) == 0)
+        s_push (globals, zsys_sprintf ("--bus-timeout_ms=%s", arg + 13));
+    else {
+        //  As mk_cfg reads them: -c FILE and --key VALUE take the next argument.
+        bool takes_value = streq (arg, "-c") || (strncmp (arg, "--", 2) == 0 &&
+                                                 !strchr (arg, '=') && !streq (arg, "--help"));
+        *config_given |= streq (arg, "-c");
+        s_push (globals, strdup (arg));
+        if (takes_value && *i + 1 < argc)
+            s_push (globals, strdup (argv[++*i]));
+    }
+    return NULL;
+}
+
+//  True if arg, after the command, is one of maekinsh's own options ("--output json",
+//  "--output=json", "-v"), not the command's.
+static bool
+s_global_after (const char *arg)
+{
+    char name[64];
+    const char *equals = strchr (arg, '=');
+    snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg),
+              arg);
+    return arg[0] == '-' && s_is_global (name);
+}
+
+//  True if arg is an option of the command that takes the next argument as its value.
+static bool
+s_takes_value (const cmd_def_t *def, const char *arg)
+{
+    int index = def && !strchr (arg, '=') ? s_opt_index (def, arg) : -1;
+    return index >= 0 && def->opts[index].meta;
+}
+
 //  The arguments mk_cfg reads, made from main's: the configuration file found (when -c
 //  is not given) and $MAEKIN_BUS come first, so that the user's options override them;
-//  maekinsh's spellings --output and --timeout-ms become the settings' --output-format
-//  and --bus-timeout_ms; and "--" goes before the command, so that nothing among a
-//  command's arguments is taken for a global option. NULL, or an error (a new string).
+//  then maekinsh's own options, from before the command and among its arguments (as in
+//  other clouds' CLIs: `maekinsh vm show web-1 --output json`), except after "--" and
+//  as the value of a command's option (`--cmdline -c`); then "--" and the command, so
+//  that nothing left among its arguments is taken for a setting. NULL, or an error (a
+//  new string).
 static char *
 s_global_args (int argc, char **argv, argv_t *list, char **file_p)
 {
     argv_t globals = {0, NULL};
+    argv_t words = {0, NULL};
     bool config_given = false;
+    char *error = NULL;
     int i = 1;
-    for (; i < argc; i++) {
+    bool options = true;
+    for (; i < argc && !error; i++) {
         const char *arg = argv[i];
         if (streq (arg, "--")) {
+            options = false;
             i++;
             break;
         }
         if (arg[0] != '-' || !arg[1])
             break;
-        bool output = streq (arg, "--output");
-        if (output || streq (arg, "--timeout-ms")) {
-            if (i + 1 >= argc) {
-                s_argv_free (&globals);
-                return zsys_sprintf ("%s needs a value", arg);
-            }
-            s_push (&globals,
-                    zsys_sprintf ("%s=%s",
-                                  output ? "--output-format" : "--bus-timeout_ms",
-                                  argv[++i]));
-        } else if (strncmp (arg, "--output=", 9) == 0)
-            s_push (&globals, zsys_sprintf ("--output-format=%s", arg + 9));
-        else if (strncmp (arg, "--timeout-ms=", 13) == 0)
-            s_push (&globals, zsys_sprintf ("--bus-timeout_ms=%s", arg + 13));
+        error = s_push_global (&globals, argc, argv, &i, &config_given);
+    }
+    const cmd_def_t *def = i + 1 < argc ? s_find (argv[i], argv[i + 1]) : NULL;
+    for (; i < argc && !error; i++) {
+        const char *arg = argv[i];
+        if (options && s_global_after (arg))
+            error = s_push_global (&globals, argc, argv, &i, &config_given);
         else {
-            //  As mk_cfg reads them: -c FILE and --key VALUE take the next argument.
-            bool takes_value =
-                streq (arg, "-c") || (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') &&
-                                      !streq (arg, "--help"));
-            config_given |= streq (arg, "-c");
-            s_push (&globals, strdup (arg));
-            if (takes_value && i + 1 < argc)
-                s_push (&globals, strdup (argv[++i]));
+            s_push (&words, strdup (arg));
+            if (options && streq (arg, "--"))
+                options = false;
+            else if (options && s_takes_value (def, arg) && i + 1 < argc)
+                s_push (&words, strdup (argv[++i]));
         }
+    }
+    if (error) {
+        s_argv_free (&globals);
+        s_argv_free (&words);
+        return error;
     }
     s_push (list, strdup (argc > 0 ? argv[0] : "maekinsh"));
     *file_p = config_given ? NULL : maekinsh_cmd_config_file ();
@@ -1373,8 +1424,9 @@ s_global_args (int argc, char **argv, argv_t *list, char **file_p)
         s_push (list, globals.argv[g]);
     free (globals.argv);
     s_push (list, strdup ("--"));
-    for (; i < argc; i++)
-        s_push (list, strdup (argv[i]));
+    for (int w = 0; w < words.argc; w++)
+        s_push (list, words.argv[w]);
+    free (words.argv);
     return NULL;
 }
 
@@ -2024,7 +2076,7 @@ maekinsh_cmd_test (bool verbose)
         {WORDS ("vm", "list", "web-1"), "vm list: unexpected argument 'web-1'"},
         {WORDS ("vm", "list", "--host", "Node1"), "'Node1' is not a valid host name"},
         {WORDS ("vm", "list", "--output", "json"),
-         "--output is an option of maekinsh itself: give it before the command"},
+         "--output is an option of maekinsh itself, not of 'vm list'"},
         {WORDS ("vm", "list", "-v"), "-v is an option of maekinsh itself"},
         {WORDS ("vm", "list", "-x"), "unknown option '-x'"},
         {WORDS ("task", "show", "twelve"),
@@ -2115,6 +2167,7 @@ maekinsh_cmd_test (bool verbose)
     }
     const char *bus = endpoint;
     run_t run;
+    int before;
 
     //  A list fetches every page; --limit one; in each format.
     run = s_test_shell (
@@ -2140,6 +2193,27 @@ maekinsh_cmd_test (bool verbose)
     s_test_expect (&run, MAEKINSH_EXIT_OK,
                    "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
     assert (s_fake_count (cloud) == 7);
+
+    //  maekinsh's own options anywhere on the command line, as in other clouds' CLIs;
+    //  not after "--", nor where they are the value of a command's option (below).
+    run = s_test_shell (
+        WORDS ("vm", "show", "web-1", "--output", "json", "--bus-endpoint", bus));
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "{\n  \"name\": \"web-1\",", NULL);
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1",
+                               "--output=xml", "-v", "--timeout-ms", "2000"));
+    s_test_expect (&run, MAEKINSH_EXIT_OK,
+                   "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
+    mk_log_init ("selftest", verbose ? MK_LOG_DEBUG : MK_LOG_WARN); //  after -v
+    run = s_test_shell (WORDS ("vm", "list", "-n", "--bus-endpoint", bus));
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "configuration ok (the broker at tcp://", NULL);
+    before = s_fake_count (cloud);
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--output"));
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "maekinsh: --output needs a value\n");
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--timeout-ms", "0"));
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--timeout-ms must be from 1");
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--", "--output", "json"));
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "unexpected argument '--output'");
+    assert (s_fake_count (cloud) == before);
 
     //  A retried mutation keeps its request id: the first try goes unanswered.
     run = s_test_shell (
@@ -2216,7 +2290,7 @@ maekinsh_cmd_test (bool verbose)
                    "maekinsh: the fake cloud does not know this request\n");
 
     //  A usage error sends nothing.
-    int before = s_fake_count (cloud);
+    before = s_fake_count (cloud);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "create", "web-1"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL,
                    "maekinsh: vm create: missing --template");
