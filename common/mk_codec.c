@@ -3,6 +3,8 @@
     mk_codec_test.c. */
 #include "mk_codec.h"
 
+#include "mk_utf8.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
@@ -11,71 +13,9 @@
 #include <stdarg.h>
 
 #include <json-c/json.h>
-#include <libxml/chvalid.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
 #include <sodium.h>
-
-//  ------------------------------------------------------------------ text
-
-int32_t
-mk_codec_utf8 (const unsigned char *s, int *size)
-{
-    unsigned char c = s[0];
-    int length;
-    int32_t code;
-    *size = 1;
-    if (c < 0x80)
-        return c;
-    if (c >= 0xc2 && c <= 0xdf) {
-        length = 2;
-        code = c & 0x1f;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        length = 3;
-        code = c & 0x0f;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        length = 4;
-        code = c & 0x07;
-    } else
-        return -1;
-    for (int i = 1; i < length; i++) {
-        if ((s[i] & 0xc0) != 0x80) //  a NUL ends here too
-            return -1;
-        code = (code << 6) | (s[i] & 0x3f);
-    }
-    if ((length == 3 && code < 0x800) ||
-        (length == 4 && (code < 0x10000 || code > 0x10ffff)) ||
-        (code >= 0xd800 && code <= 0xdfff))
-        return -1;
-    *size = length;
-    return code;
-}
-
-char *
-mk_codec_text (const char *text, mk_codec_format_t format)
-{
-    size_t length = strlen (text);
-    //  U+FFFD takes three bytes where it replaces at least one.
-    char *clean = (char *)malloc (length * 3 + 1);
-    if (!clean)
-        abort ();
-    char *to = clean;
-    const unsigned char *cursor = (const unsigned char *)text;
-    while (*cursor) {
-        int size;
-        int32_t code = mk_codec_utf8 (cursor, &size);
-        if (code < 0 || (format == MK_CODEC_XML && !xmlIsCharQ (code))) {
-            memcpy (to, "\xef\xbf\xbd", 3);
-            to += 3;
-        } else {
-            memcpy (to, cursor, (size_t)size);
-            to += size;
-        }
-        cursor += size;
-    }
-    *to = 0;
-    return clean;
-}
 
 //  ------------------------------------------------------------- fields in memory
 
@@ -206,7 +146,7 @@ s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value,
     }
     case PROTOBUF_C_TYPE_STRING: {
         const char *text = *(char *const *)value;
-        return mk_codec_text (text ? text : "", format);
+        return mk_utf8_clean (text ? text : "", format == MK_CODEC_XML);
     }
     case PROTOBUF_C_TYPE_BYTES:
         return s_base64 ((const ProtobufCBinaryData *)value);

@@ -24,8 +24,8 @@
     - Of a oneof, only the member set is written; reading, two members of one oneof are
       refused.
     Text that cannot be written as it is (bytes that are not UTF-8; in XML, the control
-    characters XML 1.0 cannot hold) is written as U+FFFD: such a message was already
-    invalid protobuf (string fields are UTF-8) or cannot be XML at all.
+    characters XML 1.0 cannot hold) is written as U+FFFD (mk_utf8_clean): such a message
+   was already invalid protobuf (string fields are UTF-8) or cannot be XML at all.
 
     Reading refuses, with one line saying where and why: a document over
     MK_CODEC_SIZE_MAX bytes (-1), and with -2 malformed JSON or XML, a root of another
@@ -55,15 +55,6 @@ char *mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, boo
 int mk_codec_read (const ProtobufCMessageDescriptor *descriptor, mk_codec_format_t format,
                    const char *text, size_t size, ProtobufCMessage **msg_p,
                    char **error_p);
-
-//  The code point that starts at s and its length in bytes in *size; -1 (and *size 1)
-//  where the bytes are not UTF-8: overlong forms, surrogates, past U+10FFFF, a NUL
-//  inside a sequence.
-int32_t mk_codec_utf8 (const unsigned char *s, int *size);
-
-//  Text fit for a document of the format (a new string): what it cannot hold becomes
-//  U+FFFD, as mk_codec_write does for a message's strings.
-char *mk_codec_text (const char *text, mk_codec_format_t format);
 
 void mk_codec_test (bool verbose);
 

@@ -7,6 +7,7 @@
 
 #include "mk_codec.h"
 #include "mk_msg.h"
+#include "mk_utf8.h"
 
 #include <json-c/json.h>
 
@@ -67,7 +68,7 @@ maekinsh_out_plain (const char *text)
     const unsigned char *cursor = (const unsigned char *)text;
     while (*cursor) {
         int size;
-        int32_t code = mk_codec_utf8 (cursor, &size);
+        int32_t code = mk_utf8_decode (cursor, &size);
         if (code < 0 || s_is_control (code))
             return false;
         cursor += size;
@@ -85,7 +86,7 @@ s_term_text (const char *text)
     const unsigned char *cursor = (const unsigned char *)text;
     while (*cursor) {
         int size;
-        int32_t code = mk_codec_utf8 (cursor, &size);
+        int32_t code = mk_utf8_decode (cursor, &size);
         if (code == '\n')
             fputs ("\\n", buf.file);
         else if (code == '\t')
@@ -405,7 +406,7 @@ s_record_value (const char *value)
         return json_object_new_uint64 (strtoull (value, NULL, 10));
     if (streq (value, "true") || streq (value, "false"))
         return json_object_new_boolean (streq (value, "true"));
-    char *clean = mk_codec_text (value, MK_CODEC_JSON);
+    char *clean = mk_utf8_clean (value, false);
     json_object *string = json_object_new_string (clean);
     free (clean);
     return string;
@@ -432,7 +433,7 @@ s_print_record (maekinsh_out_t *self, const char *root, const char *const *keys,
     xmlNodePtr node = xmlNewNode (NULL, BAD_CAST root);
     xmlDocSetRootElement (doc, node);
     for (size_t i = 0; i < count; i++) {
-        char *clean = mk_codec_text (values[i], MK_CODEC_XML);
+        char *clean = mk_utf8_clean (values[i], true);
         xmlNewTextChild (node, NULL, BAD_CAST keys[i], BAD_CAST clean);
         free (clean);
     }
