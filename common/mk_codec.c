@@ -106,6 +106,19 @@ s_base64 (const ProtobufCBinaryData *data)
     return text;
 }
 
+//  The shortest decimal that reads back as the same float or double (a new string).
+static char *
+s_number_text (double number, bool single)
+{
+    for (int digits = single ? 6 : 15;; digits++) {
+        char *text = zsys_sprintf ("%.*g", digits, number);
+        double back = strtod (text, NULL);
+        if (digits >= 17 || (single ? (float)back == (float)number : back == number))
+            return text;
+        free (text);
+    }
+}
+
 //  A scalar as text (a new string): numbers in decimal, floats exactly, strings made fit
 //  for the format.
 static char *
@@ -136,7 +149,7 @@ s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value,
             return strdup ("NaN");
         if (isinf (number))
             return strdup (number > 0 ? "Infinity" : "-Infinity");
-        return zsys_sprintf ("%.17g", number);
+        return s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
     }
     case PROTOBUF_C_TYPE_BOOL:
         return strdup (*(const protobuf_c_boolean *)value ? "true" : "false");
@@ -194,8 +207,12 @@ s_json_value (const ProtobufCFieldDescriptor *field, const void *value)
         double number = field->type == PROTOBUF_C_TYPE_FLOAT
                             ? (double)*(const float *)value
                             : *(const double *)value;
-        if (isfinite (number))
-            return json_object_new_double (number);
+        if (isfinite (number)) {
+            char *text = s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
+            json_object *json = json_object_new_double_s (number, text);
+            free (text);
+            return json;
+        }
         break; //  NaN and the infinities are strings, as text
     }
     default:

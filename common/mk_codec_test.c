@@ -5,6 +5,8 @@
 #include "mk_codec.h"
 
 #include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
 
 #define MK_MESSAGE(name) &name,
 static const ProtobufCMessageDescriptor *const s_messages[] = {
@@ -434,6 +436,105 @@ s_test_mangled (const ProtobufCMessage *msg, mk_codec_format_t format)
     free (text);
 }
 
+//  ------------------------------------------------ what maekin.proto does not use
+
+//  A message of the types maekin.proto has none of yet (float, double, sint32,
+//  sfixed64, fixed32, and a proto2 optional field with its has_ flag), described by hand
+//  as protoc-c would, so that the codec's handling of them is tested too.
+typedef struct {
+    ProtobufCMessage base;
+    float f;
+    double d;
+    size_t n_ds;
+    double *ds;
+    int32_t z;
+    int64_t q;
+    protobuf_c_boolean has_o;
+    uint32_t o;
+} other_t;
+
+static const ProtobufCMessageDescriptor s_other_descriptor;
+
+static void
+s_other_init (ProtobufCMessage *msg)
+{
+    static const other_t init = {
+        PROTOBUF_C_MESSAGE_INIT (&s_other_descriptor), 0, 0, 0, NULL, 0, 0, 0, 0};
+    memcpy (msg, &init, sizeof init);
+}
+
+#define OTHER_FIELD(name, id, label, type, quantifier)                                   \
+    {                                                                                    \
+#name, id, PROTOBUF_C_LABEL_##label, PROTOBUF_C_TYPE_##type, quantifier,         \
+            offsetof(other_t, name), NULL, NULL, 0, 0, NULL, NULL                        \
+    }
+static const ProtobufCFieldDescriptor s_other_fields[] = {
+    OTHER_FIELD (f, 1, NONE, FLOAT, 0),
+    OTHER_FIELD (d, 2, NONE, DOUBLE, 0),
+    OTHER_FIELD (ds, 3, REPEATED, DOUBLE, offsetof (other_t, n_ds)),
+    OTHER_FIELD (z, 4, NONE, SINT32, 0),
+    OTHER_FIELD (q, 5, NONE, SFIXED64, 0),
+    OTHER_FIELD (o, 6, OPTIONAL, FIXED32, offsetof (other_t, has_o)),
+};
+static const unsigned s_other_by_name[] = {1, 2, 0, 5, 4, 3}; //  d ds f o q z
+static const ProtobufCIntRange s_other_ranges[] = {{1, 0}, {0, 6}};
+static const ProtobufCMessageDescriptor s_other_descriptor = {
+    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+    "test.Other",
+    "Other",
+    "Other",
+    "test",
+    sizeof (other_t),
+    6,
+    s_other_fields,
+    s_other_by_name,
+    1,
+    s_other_ranges,
+    s_other_init,
+    NULL,
+    NULL,
+    NULL};
+
+static void
+s_test_other_types (bool verbose)
+{
+    double ds[] = {NAN, INFINITY, -INFINITY, 1e300, 5e-324, -0.1};
+    other_t other;
+    s_other_init (&other.base);
+    other.f = 1.5f;
+    other.d = -0.1;
+    other.n_ds = sizeof ds / sizeof ds[0];
+    other.ds = ds;
+    other.z = INT32_MIN;
+    other.q = INT64_MIN;
+    s_round_trip (&other.base, false);
+    char *text = mk_codec_write (&other.base, MK_CODEC_JSON, false);
+    if (verbose)
+        printf ("  %s\n", text);
+    assert (strstr (text, "\"d\":-0.1,\"ds\":[\"NaN\",\"Infinity\",\"-Infinity\",1e+300,"));
+    assert (!strstr (text, "\"o\"")); //  an optional field without a value
+    free (text);
+    other.has_o = 1;
+    other.o = 7;
+    s_round_trip (&other.base, false);
+    text = mk_codec_write (&other.base, MK_CODEC_XML, false);
+    assert (strstr (text, "<o>7</o>") && strstr (text, "<ds>NaN</ds>"));
+    free (text);
+    const bad_t bad[] = {
+        {&s_other_descriptor, JSON, "{\"f\": 1e39}",
+         "'f': 1e+39 is out of range for float"},
+        {&s_other_descriptor, JSON, "{\"d\": \"nan\"}",
+         "'d': expected a number (double), not 'nan'"},
+        {&s_other_descriptor, XML, "<Other><z>2147483648</z></Other>",
+         "'z': 2147483648 is out of range for sint32"},
+        {&s_other_descriptor, XML, "<Other><d>1.5x</d></Other>",
+         "'d': expected a number (double), not '1.5x'"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        s_test_refused (bad[i].type, bad[i].format, bad[i].text, strlen (bad[i].text), -2,
+                        bad[i].expect, verbose);
+}
+
 //  ------------------------------------------------------------------- the shapes
 
 static void
@@ -545,6 +646,7 @@ mk_codec_test (bool verbose)
     assert (MESSAGES >= 48);
     s_test_shapes ();
     s_test_bad (verbose);
+    s_test_other_types (verbose);
     for (size_t i = 0; i < MESSAGES; i++)
         if (s_messages[i] == &maekin__task_accepted__descriptor ||
             s_messages[i] == &maekin__task_batch_item__descriptor) {
