@@ -132,7 +132,15 @@ char *maekinsh_cmd_task_id (maekinsh_cmd_t *self, const char *text);
 //  request gets a new request id.
 void maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env);
 
-//  For the self-tests: true if text is a UUID in its canonical form.
+//  For the self-tests: a NULL-ended list of words; a command parsed that must be good;
+//  true if text is a UUID in its canonical form. Each noun tests its rows.
+#define MAEKINSH_WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
+maekinsh_cmd_t *maekinsh_cmd_test_good (const char **words);
 bool maekinsh_cmd_test_is_uuid (const char *text);
+void maekinsh_host_test (bool verbose);
+void maekinsh_template_test (bool verbose);
+void maekinsh_vm_test (bool verbose);
+void maekinsh_task_test (bool verbose);
+void maekinsh_event_test (bool verbose);
 
 #endif

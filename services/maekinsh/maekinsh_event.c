@@ -63,3 +63,22 @@ const maekinsh_cmd_def_t maekinsh_event_commands[] = {
      .request = MAEKINSH_BODY (EVENTS_SINCE),
      .reply = MAEKINSH_BODY (EVENTS_SINCE_REPLY)},
     {.group = NULL}};
+
+void
+maekinsh_event_test (bool verbose)
+{
+    maekinsh_cmd_t *cmd;
+    const Maekin__Envelope *env;
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("event", "list", "event.task", "--since", "4", "--limit", "2"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (EVENTS_SINCE));
+    assert (streq (env->events_since->stream, "event.task") &&
+            env->events_since->after == 4);
+    assert (env->events_since->limit == 2 && !cmd->every_page);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("event", "list", "vm"));
+    env = maekinsh_cmd_request (cmd);
+    assert (streq (env->events_since->stream, "event.vm") && cmd->every_page);
+    maekinsh_cmd_destroy (&cmd);
+}

@@ -57,3 +57,30 @@ const maekinsh_cmd_def_t maekinsh_host_commands[] = {
      .reply = MAEKINSH_BODY (DOMAIN_LIST_REPLY),
      .table = &maekinsh_domain_table},
     {.group = NULL}};
+
+void
+maekinsh_host_test (bool verbose)
+{
+    maekinsh_cmd_t *cmd;
+    const Maekin__Envelope *env;
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS (
+        "host", "list", "--state", "up", "--name-prefix", "node", "--limit", "5"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (HOST_LIST) && env->host_list->page);
+    assert (env->host_list->page->limit == 5 && !cmd->every_page);
+    assert (streq (env->host_list->page->filter_state, "up"));
+    assert (streq (env->host_list->page->filter_name, "node"));
+    assert (!*env->request_id && env->version == 1);
+    maekinsh_cmd_destroy (&cmd);
+    assert (cmd == NULL);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "list"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->host_list->page->limit == 0 && cmd->every_page);
+    assert (!*env->host_list->page->after && !*env->host_list->page->filter_state);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "show", "node1"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (HOST_SHOW) &&
+            streq (env->host_show->name, "node1"));
+    maekinsh_cmd_destroy (&cmd);
+}

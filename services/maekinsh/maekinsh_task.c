@@ -75,3 +75,31 @@ const maekinsh_cmd_def_t maekinsh_task_commands[] = {
      .request = MAEKINSH_BODY (TASK_WAIT),
      .reply = MAEKINSH_BODY (TASK_SHOW_REPLY)},
     {.group = NULL}};
+
+void
+maekinsh_task_test (bool verbose)
+{
+    maekinsh_cmd_t *cmd;
+    const Maekin__Envelope *env;
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("task", "list", "--state", "failed",
+                                                  "--host", "node1", "--vm", "web-1",
+                                                  "--limit", "3"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TASK_LIST) &&
+            env->task_list->page->limit == 3);
+    assert (streq (env->task_list->page->filter_name, "web-1"));
+    assert (streq (env->task_list->page->filter_state, "failed"));
+    assert (streq (env->task_list->page->filter_host, "node1"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("task", "show", "12"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TASK_SHOW) && env->task_show->id == 12);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("task", "wait", "18446744073709551615", "--timeout", "5"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TASK_WAIT) &&
+            env->task_wait->id == UINT64_MAX);
+    assert (env->task_wait->timeout_ms == MAEKINSH_WAIT_MS && cmd->wait_s == 5);
+    maekinsh_cmd_destroy (&cmd);
+}

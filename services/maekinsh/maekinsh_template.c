@@ -158,3 +158,59 @@ const maekinsh_cmd_def_t maekinsh_template_commands[] = {
      .reply = MAEKINSH_BODY (TEMPLATE_DELETE_REPLY),
      .mutating = true},
     {.group = NULL}};
+
+void
+maekinsh_template_test (bool verbose)
+{
+    maekinsh_cmd_t *cmd;
+    const Maekin__Envelope *env;
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("template", "create", "small", "--vcpus", "2", "--memory=512",
+                        "--disk", "10", "--image", "/var/lib/maekin/base.qcow2",
+                        "--os-type", "hvm", "--network", "default"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_CREATE) &&
+            env->template_create->template_);
+    const Maekin__Template *made = env->template_create->template_;
+    assert (streq (made->name, "small") && made->vcpus == 2 && made->memory_mb == 512);
+    assert (made->disk_gb == 10 && streq (made->image, "/var/lib/maekin/base.qcow2"));
+    assert (streq (made->os_type, "hvm") && streq (made->network, "default"));
+    assert (maekinsh_cmd_test_is_uuid (env->request_id));
+    char first_id[40];
+    snprintf (first_id, sizeof first_id, "%s", env->request_id);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("template", "create", "kern", "--vcpus", "1", "--memory", "64",
+                        "--os-type", "linux", "--kernel", "/boot/vmlinuz", "--initrd",
+                        "/boot/initrd.img", "--cmdline", "console=ttyS0 quiet"));
+    env = maekinsh_cmd_request (cmd);
+    made = env->template_create->template_;
+    assert (streq (made->kernel, "/boot/vmlinuz") &&
+            streq (made->initrd, "/boot/initrd.img"));
+    assert (streq (made->cmdline, "console=ttyS0 quiet") && made->disk_gb == 0);
+    assert (maekinsh_cmd_test_is_uuid (env->request_id) &&
+            !streq (env->request_id, first_id));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("template", "create", "zero", "--vcpus", "0", "--memory", "0"));
+    env = maekinsh_cmd_request (cmd);
+    made = env->template_create->template_;
+    assert (made->vcpus == 0 && made->memory_mb == 0);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("template", "list"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_LIST) && env->template_list->page);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("template", "show", "small"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_SHOW) &&
+            streq (env->template_show->name, "small"));
+    assert (!*env->request_id);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("template", "delete", "small"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_DELETE));
+    assert (streq (env->template_delete->name, "small") &&
+            maekinsh_cmd_test_is_uuid (env->request_id));
+    maekinsh_cmd_destroy (&cmd);
+}

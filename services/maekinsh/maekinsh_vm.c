@@ -115,3 +115,58 @@ const maekinsh_cmd_def_t maekinsh_vm_commands[] = {
     VM_ACTION ("destroy", DESTROY, "power a VM off at once"),
     VM_ACTION ("delete", DELETE, "delete a stopped VM: undefine it and forget it"),
     {.group = NULL}};
+
+void
+maekinsh_vm_test (bool verbose)
+{
+    maekinsh_cmd_t *cmd;
+    const Maekin__Envelope *env;
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "create", "--template", "tiny",
+                                                  "web-1", "--host=node1", "--wait",
+                                                  "--timeout", "60"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (VM_CREATE) &&
+            streq (env->vm_create->name, "web-1"));
+    assert (streq (env->vm_create->template_, "tiny") &&
+            streq (env->vm_create->host, "node1"));
+    assert (maekinsh_cmd_test_is_uuid (env->request_id) && cmd->wait &&
+            cmd->wait_s == 60);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("vm", "create", "web-1", "--template", "tiny"));
+    env = maekinsh_cmd_request (cmd);
+    assert (!*env->vm_create->host && !cmd->wait);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "list", "--host", "node1",
+                                                  "--state", "running", "--name-prefix",
+                                                  "web", "--limit", "10"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (VM_LIST) && env->vm_list->page->limit == 10);
+    assert (streq (env->vm_list->page->filter_host, "node1"));
+    assert (streq (env->vm_list->page->filter_state, "running"));
+    assert (streq (env->vm_list->page->filter_name, "web"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "show", "--", "web-1"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (VM_SHOW) &&
+            streq (env->vm_show->name, "web-1"));
+    maekinsh_cmd_destroy (&cmd);
+    struct {
+        const char *verb;
+        Maekin__VmOp op;
+    } actions[] = {{"start", MAEKINSH_OP (START)},   {"stop", MAEKINSH_OP (STOP)},
+                   {"reboot", MAEKINSH_OP (REBOOT)}, {"suspend", MAEKINSH_OP (SUSPEND)},
+                   {"resume", MAEKINSH_OP (RESUME)}, {"destroy", MAEKINSH_OP (DESTROY)},
+                   {"delete", MAEKINSH_OP (DELETE)}};
+    for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
+        cmd = maekinsh_cmd_test_good (
+            MAEKINSH_WORDS ("vm", actions[i].verb, "web-1", "--wait"));
+        env = maekinsh_cmd_request (cmd);
+        assert (env->body_case == MAEKINSH_BODY (VM_ACTION) &&
+                env->vm_action->op == actions[i].op);
+        assert (streq (env->vm_action->name, "web-1") &&
+                maekinsh_cmd_test_is_uuid (env->request_id));
+        assert (cmd->wait && cmd->wait_s == MAEKINSH_WAIT_DEFAULT_S);
+        maekinsh_cmd_destroy (&cmd);
+    }
+}
