@@ -387,6 +387,103 @@ s_run (const char *url, char **text, const char **words)
 
 #define WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
 
+//  While a controller runs on the database (a live process holds its claim), status
+//  says which, and restore and migrate are refused with nothing changed.
+static void
+s_test_claimed (const char *url, const char *backup, mk_db_t *db, bool verbose)
+{
+    char *text = NULL;
+    int link[2];
+    assert (pipe (link) == 0);
+    pid_t controller = fork ();
+    assert (controller >= 0);
+    if (controller == 0) {
+        prctl (PR_SET_PDEATHSIG, SIGKILL);      //  never outlives a failed test
+        mk_db_t *mine = mk_db_open (url, NULL);
+        char *holder = NULL;
+        int rc = mine ? mk_db_claim (mine, "maekin-controller", true, &holder) : -1;
+        assert (write (link[1], &rc, sizeof rc) == sizeof rc);
+        pause ();
+        _exit (0);
+    }
+    int claimed = -1;
+    assert (read (link[0], &claimed, sizeof claimed) == sizeof claimed && claimed == 0);
+    char expect[120];
+    snprintf (expect, sizeof expect, "controller maekin-controller, process %d on ", (int) controller);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, expect));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_FAILED);
+    if (verbose)
+        printf ("%s", text);
+    snprintf (expect, sizeof expect, "a controller runs on this database (maekin-controller, "
+                                     "process %d on ", (int) controller);
+    assert (strstr (text, expect) && strstr (text, "stop it before 'admin db restore'"));
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
+    assert (strstr (text, "stop it before 'admin db migrate'"));
+    free (text);
+    //  Once it is gone, a restore takes the claim for its time and gives it up after.
+    kill (controller, SIGKILL);
+    assert (waitpid (controller, NULL, 0) == controller);
+    close (link[0]);
+    close (link[1]);
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 1);   //  its claim, left over
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
+    free (text);
+    //  The restore took that claim over and gave it up: no claim row is left.
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 0);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "controller none"));
+    free (text);
+}
+
+//  Bad input: each a clear error, nothing done.
+static void
+s_test_bad_input (const char *url, const char *dir, bool verbose)
+{
+    char *text = NULL;
+    struct {
+        const char **words;
+        const char *url;
+        int status;
+        const char *says;
+    } bad[] = {
+        {WORDS ("admin"), url, S_USAGE, "usage:"},
+        {WORDS ("admin", "disk"), url, S_USAGE, "'admin disk' is not a command"},
+        {WORDS ("admin", "db"), url, S_USAGE, "needs a command"},
+        {WORDS ("admin", "db", "drop"), url, S_USAGE, "'admin db drop' is not a command"},
+        {WORDS ("admin", "db", "backup"), url, S_USAGE, "needs a FILE"},
+        {WORDS ("admin", "db", "status", "x"), url, S_USAGE, "takes no argument"},
+        {WORDS ("admin", "db", "backup", "a", "--replace"), url, S_USAGE, "does not take"},
+        {WORDS ("admin", "db", "status"), "", S_USAGE, "which database?"},
+        {WORDS ("admin", "db", "status"), "postgres://x/y", S_FAILED, "cannot open"},
+        {WORDS ("admin", "db", "restore", "/nonexistent/b.db"), url, S_FAILED, "no backup file"},
+        {WORDS ("admin", "db", "restore", dir), url, S_FAILED, "no backup file"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int status = s_run (bad[i].url, &text, bad[i].words);
+        if (verbose || status != bad[i].status || !strstr (text, bad[i].says))
+            printf ("  bad %zu: %d %s", i, status, text);
+        assert (status == bad[i].status && strstr (text, bad[i].says));
+        free (text);
+    }
+    //  A file that is not a backup.
+    char *junk = zsys_sprintf ("%s/junk.db", dir);
+    FILE *file = fopen (junk, "w");
+    assert (file);
+    fputs ("not a database at all, just some text that is long enough", file);
+    fclose (file);
+    assert (s_run (url, &text, WORDS ("admin", "db", "restore", junk)) == S_FAILED);
+    if (verbose)
+        printf ("  %s", text);
+    free (text);
+    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
+    assert (strstr (text, "hosts      1"));
+    free (text);
+    free (junk);
+}
+
 void
 maekinsh_admin_test (bool verbose)
 {
@@ -471,95 +568,11 @@ maekinsh_admin_test (bool verbose)
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
     free (text);
 
-    //  While a controller runs on the database (a live process holds its claim), status
-    //  says which, and restore and migrate are refused with nothing changed.
-    int link[2];
-    assert (pipe (link) == 0);
-    pid_t controller = fork ();
-    assert (controller >= 0);
-    if (controller == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);      //  never outlives a failed test
-        mk_db_t *mine = mk_db_open (url, NULL);
-        char *holder = NULL;
-        int rc = mine ? mk_db_claim (mine, "maekin-controller", true, &holder) : -1;
-        assert (write (link[1], &rc, sizeof rc) == sizeof rc);
-        pause ();
-        _exit (0);
-    }
-    int claimed = -1;
-    assert (read (link[0], &claimed, sizeof claimed) == sizeof claimed && claimed == 0);
-    char expect[120];
-    snprintf (expect, sizeof expect, "controller maekin-controller, process %d on ", (int) controller);
-    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
-    assert (strstr (text, expect));
-    free (text);
-    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_FAILED);
-    if (verbose)
-        printf ("%s", text);
-    snprintf (expect, sizeof expect, "a controller runs on this database (maekin-controller, "
-                                     "process %d on ", (int) controller);
-    assert (strstr (text, expect) && strstr (text, "stop it before 'admin db restore'"));
-    free (text);
-    assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
-    assert (strstr (text, "stop it before 'admin db migrate'"));
-    free (text);
-    //  Once it is gone, a restore takes the claim for its time and gives it up after.
-    kill (controller, SIGKILL);
-    assert (waitpid (controller, NULL, 0) == controller);
-    close (link[0]);
-    close (link[1]);
-    assert (mk_db_count (db, "meta", "name = 'controller'") == 1);   //  its claim, left over
-    assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
-    free (text);
-    //  The restore took that claim over and gave it up: no claim row is left.
-    assert (mk_db_count (db, "meta", "name = 'controller'") == 0);
-    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
-    assert (strstr (text, "controller none"));
-    free (text);
-
-    //  Bad input: each a clear error, nothing done.
-    struct {
-        const char **words;
-        const char *url;
-        int status;
-        const char *says;
-    } bad[] = {
-        {WORDS ("admin"), url, S_USAGE, "usage:"},
-        {WORDS ("admin", "disk"), url, S_USAGE, "'admin disk' is not a command"},
-        {WORDS ("admin", "db"), url, S_USAGE, "needs a command"},
-        {WORDS ("admin", "db", "drop"), url, S_USAGE, "'admin db drop' is not a command"},
-        {WORDS ("admin", "db", "backup"), url, S_USAGE, "needs a FILE"},
-        {WORDS ("admin", "db", "status", "x"), url, S_USAGE, "takes no argument"},
-        {WORDS ("admin", "db", "backup", "a", "--replace"), url, S_USAGE, "does not take"},
-        {WORDS ("admin", "db", "status"), "", S_USAGE, "which database?"},
-        {WORDS ("admin", "db", "status"), "postgres://x/y", S_FAILED, "cannot open"},
-        {WORDS ("admin", "db", "restore", "/nonexistent/b.db"), url, S_FAILED, "no backup file"},
-        {WORDS ("admin", "db", "restore", dir), url, S_FAILED, "no backup file"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        int status = s_run (bad[i].url, &text, bad[i].words);
-        if (verbose || status != bad[i].status || !strstr (text, bad[i].says))
-            printf ("  bad %zu: %d %s", i, status, text);
-        assert (status == bad[i].status && strstr (text, bad[i].says));
-        free (text);
-    }
-    //  A file that is not a backup.
-    char *junk = zsys_sprintf ("%s/junk.db", dir);
-    FILE *file = fopen (junk, "w");
-    assert (file);
-    fputs ("not a database at all, just some text that is long enough", file);
-    fclose (file);
-    assert (s_run (url, &text, WORDS ("admin", "db", "restore", junk)) == S_FAILED);
-    if (verbose)
-        printf ("  %s", text);
-    free (text);
-    assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
-    assert (strstr (text, "hosts      1"));
-    free (text);
+    s_test_claimed (url, backup, db, verbose);
+    s_test_bad_input (url, dir, verbose);
 
     mk_db_destroy (&db);
     mk_testdir_remove (&dir);
-    free (junk);
     free (backup);
     free (other);
     free (url);

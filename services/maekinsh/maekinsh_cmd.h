@@ -5,10 +5,11 @@
     answers that it lost the controller mid-request), fetches every page of a list,
     follows an accepted task with --wait, and hands the replies to maekinsh_out.
 
-    maekinsh_cmd_shell is the whole program: global options and configuration, then the
-    command. Exit statuses: 0 done; 1 the cloud answered with an error, or a task waited
-    for failed, was cancelled or did not end in time; 2 a usage or configuration error
-    (nothing was sent); 3 the cloud could not be reached. */
+    The table's rows live in one file per noun (maekinsh_cmd_def.h); maekinsh_shell runs
+    a command as the program (configuration, global options). Exit statuses: 0 done; 1
+    the cloud answered with an error, or a task waited for failed, was cancelled or did
+    not end in time; 2 a usage or configuration error (nothing was sent); 3 the cloud
+    could not be reached. */
 #ifndef MAEKINSH_CMD_H_INCLUDED
 #define MAEKINSH_CMD_H_INCLUDED
 
@@ -54,14 +55,6 @@ int maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *end
 
 //  The help listing every command (a new string).
 char *maekinsh_cmd_help (void);
-
-//  The configuration file to read when -c is not given (a new string), or NULL: the
-//  first that exists of $MAEKINSH_CONFIG, ./var/maekinsh.cfg,
-//  $HOME/.config/maekin/maekinsh.cfg and /etc/maekin/maekinsh.cfg.
-char *maekinsh_cmd_config_file (void);
-
-//  The whole shell, as main() runs it: argv as given to main. Returns the exit status.
-int maekinsh_cmd_shell (int argc, char **argv, FILE *out, FILE *err);
 
 void maekinsh_cmd_test (bool verbose);
 

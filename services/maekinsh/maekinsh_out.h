@@ -1,6 +1,7 @@
 /*  maekinsh_out: what maekinsh prints. Replies become aligned tables and `key: value`
-    lines for people, or documents for programs: JSON, or XML written with libxml2, both
-    with the field names of proto/maekin.proto. Errors and progress go to the error
+    lines for people, or documents for programs: JSON or XML as mk_codec writes the
+    messages (proto/BUS.md, "JSON and XML"); a list is its reply message holding every
+    page's items. Errors and progress go to the error
     stream, one line each. Text from the cloud is never trusted to be printable: control
     characters and bytes that are not UTF-8 are escaped (tables, JSON) or replaced (XML,
     which cannot hold them). */
@@ -19,6 +20,30 @@ typedef enum {
 
 typedef struct _maekinsh_out_t maekinsh_out_t;
 
+//  How a table shows a field.
+typedef enum {
+    MAEKINSH_OUT_COL_TEXT,    //  as it is; "-" for an empty string
+    MAEKINSH_OUT_COL_ID,      //  a number; "-" for 0 (none)
+    MAEKINSH_OUT_COL_MB,      //  MiB, shown as 512M, 2G, 1.5G
+    MAEKINSH_OUT_COL_GB,      //  GiB, shown as 20G; "-" for 0 (none)
+    MAEKINSH_OUT_COL_TIME,    //  unix seconds, shown as local time
+    MAEKINSH_OUT_COL_TIME_US, //  unix microseconds, shown as local time
+} maekinsh_out_col_kind_t;
+
+typedef struct {
+    const char *header;           //  the column's title
+    const char *field;            //  the proto field it shows
+    maekinsh_out_col_kind_t kind; //  how
+} maekinsh_out_col_t;
+
+#define MAEKINSH_OUT_COLS_MAX 8
+
+//  The columns of a list of one message type, for people; each noun's file has its own.
+typedef struct {
+    const ProtobufCMessageDescriptor *item;         //  the message of a row
+    maekinsh_out_col_t cols[MAEKINSH_OUT_COLS_MAX]; //  terminated by a NULL header
+} maekinsh_out_table_t;
+
 //  Print documents to `out` and errors and progress to `err` (both borrowed).
 maekinsh_out_t *maekinsh_out_new (maekinsh_out_format_t format, FILE *out, FILE *err);
 void maekinsh_out_destroy (maekinsh_out_t **self_p);
@@ -29,6 +54,10 @@ int maekinsh_out_format_parse (const char *name);
 //  Keep a reply (takes it): a page of a list, or a show or create reply. What is kept is
 //  printed by maekinsh_out_flush as one document, so a list's pages make one table.
 void maekinsh_out_add (maekinsh_out_t *self, Maekin__Envelope **reply_p);
+
+//  Print lists of the table's message type as the table (borrowed); other lists, and
+//  lists without a table, as `key: value` lines.
+void maekinsh_out_set_table (maekinsh_out_t *self, const maekinsh_out_table_t *table);
 
 //  Print what was kept and forget it: 0, or -1 if the output could not be written.
 int maekinsh_out_flush (maekinsh_out_t *self);
@@ -44,7 +73,8 @@ void maekinsh_out_accepted (maekinsh_out_t *self, Maekin__VmOp op, const char *v
 void maekinsh_out_deleted (maekinsh_out_t *self, const char *kind, const char *name);
 
 //  A record of named values, printed at once: "key  value" lines for people, one JSON
-//  object (a value of digits only is a number) or one XML element named `root`.
+//  object (a value of digits only is a number, true and false are booleans) or one XML
+//  element named `root`.
 void maekinsh_out_record (maekinsh_out_t *self, const char *root, const char *const *keys,
                           const char *const *values, size_t count);
 

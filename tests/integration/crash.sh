@@ -102,8 +102,8 @@ sh --output json task list > "$T/tasks.json" || fail "task list"
 sh --output json event list event.task > "$T/events.json" || fail "event list"
 python3 - "$T/tasks.json" "$T/events.json" <<'PY' || fail "the task table and the event stream disagree (see above)"
 import json, sys, collections
-tasks = json.load (open (sys.argv[1]))
-events = json.load (open (sys.argv[2]))
+tasks = json.load (open (sys.argv[1]))["tasks"]
+events = json.load (open (sys.argv[2]))["events"]
 seqs = [e["seq"] for e in events]
 assert seqs == list (range (1, len (seqs) + 1)), "event.task has gaps or repeats"
 finals = collections.Counter ()

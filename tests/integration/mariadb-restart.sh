@@ -44,8 +44,8 @@ ok "200 VMs, each once"
 [ "$(sh vm list --state running | tail -n +2 | wc -l)" -eq 200 ] \
     || fail "not all running: $(sh vm list | awk 'NR > 1 && $2 != "running"' | head -5)"
 ok "all 200 running"
-creates=$(sh --output json task list | grep -c '"op": "create"')
-done_creates=$(sh --output json task list --state done | grep -c '"op": "create"')
+creates=$(sh --output json task list | grep -c '"op": "VM_OP_CREATE"')
+done_creates=$(sh --output json task list --state done | grep -c '"op": "VM_OP_CREATE"')
 [ "$creates" -eq 200 ] && [ "$done_creates" -eq 200 ] || fail "$creates create tasks, $done_creates done, not 200 and 200"
 ok "exactly one create task per VM, each done"
 grep -qiE "lost|gone|rolled back|cannot" "$T/controller.log" || fail "the controller's log does not show the outage"
