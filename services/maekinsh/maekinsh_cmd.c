@@ -172,7 +172,8 @@ maekinsh_cmd_help (void)
         "$MAEKIN_BUS overrides the endpoint of the file; options override both.\n"
         "\nexit status: 0 done; 1 the cloud answered with an error, or a task waited\n"
         "for failed or did not end in time; 2 bad usage or configuration (nothing\n"
-        "was sent); 3 the cloud could not be reached.\n",
+        "was sent); 3 the cloud could not be reached; 4 the outcome is unknown (the\n"
+        "cloud took the request and did not answer in time: see 'maekinsh task list').\n",
         maekinsh_shell_default ("bus/endpoint"),
         maekinsh_shell_default ("bus/timeout_ms"), MAEKINSH_RETRIES);
     fclose (file);
@@ -340,7 +341,7 @@ s_page (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, Maekin__ListReque
         self->every_page = false;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--state"))) {
-        if ((why = maekinsh_cmd_one_of ("--state", value, self->def->states)))
+        if ((why = maekinsh_cmd_one_of ("--state", value, self->def->states ())))
             return why;
         page->filter_state = (char *)value;
     }
@@ -645,6 +646,23 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
     //  mk_client_call's own timeout and the broker's both say 504; the broker says 404
     //  "no worker serves" when no controller is there. Either way the cloud is out of
     //  reach.
+    if (status == MK_TIMEOUT && mk_client_last_unknown (self->client)) {
+        //  Sent, perhaps done, and unanswered in the time given: neither a failure nor
+        //  "unreachable". Retrying the same command is safe (a create finds its name
+        //  taken if it was made); asking is better.
+        const Maekin__Envelope *request = self->request;
+        const char *vm = request->body_case == MAEKIN__ENVELOPE__BODY_VM_CREATE
+                             ? request->vm_create->name
+                         : request->body_case == MAEKIN__ENVELOPE__BODY_VM_ACTION
+                             ? request->vm_action->name
+                             : NULL;
+        maekinsh_out_error (self->out, status,
+                            "the outcome is unknown: the cloud took the request but did not "
+                            "answer within %d ms, %d tries; see 'maekinsh task list'%s%s%s",
+                            self->timeout_ms, MAEKINSH_RETRIES + 1, vm ? " or 'maekinsh vm show " : "",
+                            vm ? vm : "", vm ? "'" : "");
+        return MAEKINSH_EXIT_UNKNOWN;
+    }
     if (status == MK_TIMEOUT) {
         maekinsh_out_error (
             self->out, status,

@@ -24,6 +24,7 @@ enum {
     MAEKINSH_EXIT_ERROR = 1,       //  an error reply, a failed task, a wait that gave up
     MAEKINSH_EXIT_USAGE = 2,       //  bad arguments or configuration; nothing sent
     MAEKINSH_EXIT_UNREACHABLE = 3, //  no answer, or no controller behind the broker
+    MAEKINSH_EXIT_UNKNOWN = 4,     //  the cloud may have done it, but did not say in time
 };
 
 //  Tries of a request: the first and this many retries, all with one request id.

@@ -50,7 +50,7 @@ typedef struct {
     Maekin__Envelope__BodyCase reply;   //  the body of a good reply
     bool mutating;                      //  its request carries a request id
     Maekin__VmOp op;                    //  the operation of a VM action
-    const char *const *states;          //  what --state may name, for lists
+    const char *const *(*states) (void); //  what --state may name, for lists
     const maekinsh_out_table_t *table;  //  a list's columns for people
 } maekinsh_cmd_def_t;
 

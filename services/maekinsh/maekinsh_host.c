@@ -2,7 +2,13 @@
     of hosts and of the domains libvirt has on one. */
 #include "maekinsh_cmd_def.h"
 
-static const char *const s_host_states[] = {"up", "down", NULL};
+//  A host is up, down, or unknown after a controller restart until its agent reports.
+static const char *const *
+s_host_states (void)
+{
+    static const char *const states[] = {"up", "down", "unknown", NULL};
+    return states;
+}
 
 static const maekinsh_cmd_opt_t s_host_list_opts[] = {
     {"--state", "S", false, "only hosts in this state: up or down"},

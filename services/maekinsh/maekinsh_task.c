@@ -1,9 +1,8 @@
 /*  maekinsh_task: the rows of maekinsh_cmd's table for tasks, the builder of
     `task wait`, and how people see a list of tasks. */
 #include "maekinsh_cmd_def.h"
+#include "mk_state.h"
 
-static const char *const s_task_states[] = {"queued", "dispatched", "running", "done",
-                                            "failed", "cancelled",  NULL};
 
 static const maekinsh_cmd_opt_t s_task_list_opts[] = {
     {"--state", "S", false,
@@ -53,7 +52,7 @@ const maekinsh_cmd_def_t maekinsh_task_commands[] = {
      .run = MAEKINSH_CMD_LIST,
      .request = MAEKINSH_BODY (TASK_LIST),
      .reply = MAEKINSH_BODY (TASK_LIST_REPLY),
-     .states = s_task_states,
+     .states = mk_state_task_names,
      .table = &maekinsh_task_table},
     {.group = "task",
      .verb = "show",

@@ -1,10 +1,8 @@
 /*  maekinsh_vm: the rows of maekinsh_cmd's table for VMs, the builders of `vm create`
     and of the VM actions, and how people see a list of VMs. */
 #include "maekinsh_cmd_def.h"
+#include "mk_state.h"
 
-static const char *const s_vm_states[] = {
-    "creating",  "running",    "stopped",  "paused",   "starting", "stopping",
-    "rebooting", "suspending", "resuming", "deleting", "error",    NULL};
 
 static const maekinsh_cmd_opt_t s_vm_create_opts[] = {
     {"--template", "T", true, "the template to make it from"},
@@ -96,7 +94,7 @@ const maekinsh_cmd_def_t maekinsh_vm_commands[] = {
      .run = MAEKINSH_CMD_LIST,
      .request = MAEKINSH_BODY (VM_LIST),
      .reply = MAEKINSH_BODY (VM_LIST_REPLY),
-     .states = s_vm_states,
+     .states = mk_state_vm_names,
      .table = &maekinsh_vm_table},
     {.group = "vm",
      .verb = "show",

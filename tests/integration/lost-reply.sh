@@ -44,3 +44,28 @@ ok "the client kept retrying with its request id until the controller answered: 
 [ "$(sh task list --vm "$vm" | tail -n +2 | wc -l)" -eq 1 ] || fail "the VM has $(sh task list --vm "$vm" | tail -n +2 | wc -l) tasks"
 ok "one VM, one task"
 eventually 30 "the VM runs" is vm "$vm" state running
+
+# The same, but the controller does not come back within the client's time: the client
+# says the outcome is unknown (exit 4) and how to find it, not that the cloud could not
+# be reached; the VM was made once.
+kill -STOP "$ctl"
+vm2=u2-$(printf 'y%.0s' $(seq 56))
+before=$(recv_q)
+sh --timeout-ms 5000 vm create "$vm2" --template tiny > "$T/u2.out" 2>&1 &
+client=$!
+eventually 30 "the second create waits at the stopped controller" queued
+stop broker KILL
+kill -CONT "$ctl"
+committed2() { [ "$(sqlite3 "$T/maekin.db" "SELECT count(*) FROM vms WHERE name = '$vm2'")" = 1 ]; }
+eventually 30 "the controller committed it with no broker to answer through" committed2
+kill -STOP "$ctl"
+start_broker
+wait $client
+rc=$?
+[ $rc -eq 4 ] && grep -q "the outcome is unknown.*maekinsh task list.*maekinsh vm show $vm2" "$T/u2.out" \
+    || fail "a create committed and never answered exited $rc: $(cat "$T/u2.out")"
+ok "a create committed and never answered in time: exit 4, '$(cut -c1-60 "$T/u2.out")...'"
+kill -CONT "$ctl"
+eventually 30 "the controller serves again" sh vm show "$vm2"
+[ "$(sh task list --vm "$vm2" | tail -n +2 | wc -l)" -eq 1 ] || fail "the second VM has $(sh task list --vm "$vm2" | tail -n +2 | wc -l) tasks"
+ok "it was made once"
