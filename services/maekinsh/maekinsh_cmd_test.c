@@ -117,7 +117,7 @@ static const struct {
      "--network must be a libvirt network name"},
     {WORDS ("vm", "list", "--state", "runing"),
      "--state must be one of creating, running, stopped"},
-    {WORDS ("host", "list", "--state", "running"), "--state must be one of up, down;"},
+    {WORDS ("host", "list", "--state", "running"), "--state must be one of up, down, unknown;"},
     {WORDS ("vm", "list", "--limit", "0"),
      "--limit must be a whole number from 1 to 1000, not '0'"},
     {WORDS ("vm", "list", "--limit", "5x"), "not '5x'"},
