@@ -35,6 +35,61 @@ typedef struct {
     char agent[64];     //  the agent's own service, as the reports name it
 } s_heard_t;
 
+//  The fake `cloud`'s answer to a report or an event, recorded in hosts and events.
+static void
+s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zlistx_t *events)
+{
+    Maekin__Envelope *env = request->env;
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    answer.status = MK_OK;
+    Maekin__HostRegisterReply registered = MAEKIN__HOST_REGISTER_REPLY__INIT;
+    Maekin__DomainEventReply noted = MAEKIN__DOMAIN_EVENT_REPLY__INIT;
+    char *ghosts[] = {"ghost-1", "ghost-2"};
+    if (env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER) {
+        Maekin__HostRegisterRequest *report = env->host_register;
+        assert (report->host && streq (report->host->state, "up"));
+        s_heard_t *heard = (s_heard_t *)zhashx_lookup (hosts, report->host->name);
+        if (!heard) {
+            heard = (s_heard_t *)zmalloc (sizeof (s_heard_t));
+            zhashx_insert (hosts, report->host->name, heard);
+        }
+        snprintf (heard->agent, sizeof heard->agent, "%s",
+                  report->agent ? report->agent : "");
+        if (report->full) {
+            heard->fulls++;
+            heard->vcpus = report->host->vcpus;
+            heard->memory_mb = report->host->memory_mb;
+            heard->domains[0] = 0;
+            for (size_t i = 0; i < report->n_domains; i++) {
+                size_t used = strlen (heard->domains);
+                snprintf (heard->domains + used, sizeof heard->domains - used,
+                          "%s,", report->domains[i]->name);
+            }
+            //  The drift a controller finds, for the agent to log once.
+            if (streq (report->host->name, "node1")) {
+                registered.missing = ghosts;
+                registered.n_missing = 2;
+            }
+        } else {
+            heard->lights++;
+            registered.send_full = heard->send_full;
+            heard->send_full = false;
+        }
+        answer.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
+        answer.host_register_reply = &registered;
+    } else if (env->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT) {
+        Maekin__DomainEventRequest *event = env->domain_event;
+        assert (event->domain);
+        zlistx_add_end (events,
+                        zsys_sprintf ("%s %s %s %s", event->host, event->domain->uuid,
+                                  event->domain->name, event->domain->state));
+        answer.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
+        answer.domain_event_reply = &noted;
+    } else
+        answer.status = MK_BAD_REQUEST;
+    mk_worker_reply (worker, request->token, &answer);
+}
+
 //  The fake `cloud`: answers reports and events, and records them. Pipe commands:
 //  "HOST name" -> "fulls lights vcpus memory_mb [name,name,]"; "EVENTS" -> one frame per
 //  event "host uuid name state" after a count; "SENDFULL name" -> "OK".
@@ -89,55 +144,7 @@ s_cloud_actor (zsock_t *pipe, void *args)
             mk_request_t request;
             if (mk_worker_recv (worker, &request) != 1)
                 continue;
-            Maekin__Envelope *env = request.env;
-            Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
-            answer.status = MK_OK;
-            Maekin__HostRegisterReply registered = MAEKIN__HOST_REGISTER_REPLY__INIT;
-            Maekin__DomainEventReply noted = MAEKIN__DOMAIN_EVENT_REPLY__INIT;
-            char *ghosts[] = {"ghost-1", "ghost-2"};
-            if (env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER) {
-                Maekin__HostRegisterRequest *report = env->host_register;
-                assert (report->host && streq (report->host->state, "up"));
-                s_heard_t *heard = (s_heard_t *)zhashx_lookup (hosts, report->host->name);
-                if (!heard) {
-                    heard = (s_heard_t *)zmalloc (sizeof (s_heard_t));
-                    zhashx_insert (hosts, report->host->name, heard);
-                }
-                snprintf (heard->agent, sizeof heard->agent, "%s",
-                          report->agent ? report->agent : "");
-                if (report->full) {
-                    heard->fulls++;
-                    heard->vcpus = report->host->vcpus;
-                    heard->memory_mb = report->host->memory_mb;
-                    heard->domains[0] = 0;
-                    for (size_t i = 0; i < report->n_domains; i++) {
-                        size_t used = strlen (heard->domains);
-                        snprintf (heard->domains + used, sizeof heard->domains - used,
-                                  "%s,", report->domains[i]->name);
-                    }
-                    //  The drift a controller finds, for the agent to log once.
-                    if (streq (report->host->name, "node1")) {
-                        registered.missing = ghosts;
-                        registered.n_missing = 2;
-                    }
-                } else {
-                    heard->lights++;
-                    registered.send_full = heard->send_full;
-                    heard->send_full = false;
-                }
-                answer.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
-                answer.host_register_reply = &registered;
-            } else if (env->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT) {
-                Maekin__DomainEventRequest *event = env->domain_event;
-                assert (event->domain);
-                zlistx_add_end (events,
-                                zsys_sprintf ("%s %s %s %s", event->host, event->domain->uuid,
-                                          event->domain->name, event->domain->state));
-                answer.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
-                answer.domain_event_reply = &noted;
-            } else
-                answer.status = MK_BAD_REQUEST;
-            mk_worker_reply (worker, request.token, &answer);
+            s_cloud_answer (worker, &request, hosts, events);
             mk_request_clear (&request);
         }
     }
@@ -331,70 +338,10 @@ s_expect_events (zactor_t *cloud, const char *expected, int wait_ms)
     free (events);
 }
 
-void
-agent_server_test (bool verbose)
+//  The whole lifecycle of a domain on node1, repeats answered from memory.
+static void
+s_test_lifecycle (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
 {
-    char dir[] = "/tmp/agent_server_test.XXXXXX";
-    assert (mkdtemp (dir));
-    const char *srcdir = getenv ("MK_SRCDIR");
-    if (!srcdir || !*srcdir)
-        srcdir = ".";
-    char *command = zsys_sprintf (
-        "sh '%s/deploy/make-node.sh' node1 6 12288 > '%s/node1.xml'", srcdir, dir);
-    assert (system (command) == 0);
-    free (command);
-    char *node1_uri = zsys_sprintf ("test://%s/node1.xml", dir);
-
-    broker_router_opts_t broker_opts = {"tcp://127.0.0.1:*", 100, 1000, 60000};
-    zactor_t *broker = broker_router_new (&broker_opts);
-    assert (broker);
-    zstr_send (broker, "ENDPOINT");
-    char *endpoint = zstr_recv (broker);
-
-    //  A host libvirt cannot open stops the agent from starting, and says why.
-    agent_opts_host_t nowhere[] = {{"node1", node1_uri},
-                              {"node9", "test:///nowhere/node9.xml"}};
-    agent_opts_t opts = {.endpoint = endpoint,
-                         .hosts = nowhere,
-                         .host_count = 2,
-                         .domain_type = "test",
-                         .report_ms = 100,
-                         .stop_timeout_ms = 2000,
-                         .heartbeat_ms = 100};
-    assert (agent_server_new (&opts) == NULL);
-    opts.endpoint = "nonsense";
-    opts.host_count = 1;
-    assert (agent_server_new (&opts) == NULL);
-
-    //  The agent starts before `cloud` is there: it keeps reporting until it is.
-    agent_opts_host_t hosts[] = {{"node1", node1_uri}, {"node2", "test:///default"}};
-    opts.endpoint = endpoint;
-    opts.hosts = hosts;
-    opts.host_count = 2;
-    zactor_t *agent = agent_server_new (&opts);
-    assert (agent);
-    zclock_sleep (300);
-    zactor_t *cloud = zactor_new (s_cloud_actor, endpoint);
-
-    //  Full reports for both hosts, with libvirt's figures and domains.
-    char *heard = s_cloud_wait_full (cloud, "node1", 1);
-    if (verbose)
-        printf ("  cloud heard from node1: %s\n", heard);
-    assert (strstr (heard, " 6 12288 []"));
-    free (heard);
-    heard = s_cloud_wait_full (cloud, "node2", 1);
-    if (verbose)
-        printf ("  cloud heard from node2: %s\n", heard);
-    assert (strstr (heard, " 16 3072 [") && strstr (heard, "test,"));
-    free (heard);
-
-    mk_client_t *client = mk_client_new (endpoint);
-    Maekin__VmSpec web = MAEKIN__VM_SPEC__INIT;
-    web.name = "web-1";
-    web.uuid = "2E4B6D8F-1A3C-4E5F-9A7B-6C5D4E3F2A1B"; //  upper case is the same domain
-    web.vcpus = 2;
-    web.memory_mb = 512;
-
     //  The whole lifecycle on node1.
     s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, "running",
                verbose);
@@ -437,7 +384,13 @@ agent_server_test (bool verbose)
     //  The same failure, asked again, is the same answer.
     again = s_task (client, "node1", 111, MAEKIN__VM_OP__VM_OP_START, &web, verbose);
     assert (!again.ok && streq (again.error, outcome.error));
+}
 
+//  A task batch to the agent's own service.
+static void
+s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+{
+    s_outcome_t outcome;
     //  A task batch to the agent's own service: each item is answered in order, exactly
     //  as it would be on its own.
     {
@@ -535,7 +488,14 @@ agent_server_test (bool verbose)
         s_task_ok (client, "node2", 308, MAEKIN__VM_OP__VM_OP_DELETE, &two, "", verbose);
         zstr_free (&own);
     }
+}
 
+//  A task id used again, requests refused, and a full report asked for.
+static void
+s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+{
+    s_outcome_t outcome;
+    char *heard;
     //  A task id seen before, for another VM (a controller restored from an older backup
     //  counts its ids again): it runs; it is not answered from memory.
     {
@@ -591,7 +551,12 @@ agent_server_test (bool verbose)
     free (ok);
     heard = s_cloud_wait_full (cloud, "node1", 2);
     free (heard);
+}
 
+//  Events: the agent's own tasks do not echo, changes behind its back do.
+static void
+s_test_events (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+{
     //  node2 shares test:///default with this process: the agent's own tasks do not come
     //  back as events, a change made behind its back does.
     Maekin__VmSpec app = web;
@@ -632,9 +597,14 @@ agent_server_test (bool verbose)
                      "2|node2 8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918 app-1 paused"
                      "|node2 8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918 app-1 running",
                      0);
+}
 
-    //  What a create (define+start) costs through the bus, the agent and libvirt, one
-    //  task at a time.
+//  What a create (define+start) costs through the bus, the agent and libvirt, one task
+//  at a time.
+static void
+s_test_timing (mk_client_t *client, Maekin__VmSpec web, bool verbose)
+{
+    s_outcome_t outcome;
     const int rounds = 100;
     char name[32], uuid[VIR_UUID_STRING_BUFLEN];
     Maekin__VmSpec spec = web;
@@ -661,6 +631,77 @@ agent_server_test (bool verbose)
                 "a time)\n",
                 (double)(created - start) / rounds,
                 (double)(zclock_usecs () - created) / rounds, rounds);
+}
+
+void
+agent_server_test (bool verbose)
+{
+    char dir[] = "/tmp/agent_server_test.XXXXXX";
+    assert (mkdtemp (dir));
+    const char *srcdir = getenv ("MK_SRCDIR");
+    if (!srcdir || !*srcdir)
+        srcdir = ".";
+    char *command = zsys_sprintf (
+        "sh '%s/deploy/make-node.sh' node1 6 12288 > '%s/node1.xml'", srcdir, dir);
+    assert (system (command) == 0);
+    free (command);
+    char *node1_uri = zsys_sprintf ("test://%s/node1.xml", dir);
+
+    broker_router_opts_t broker_opts = {"tcp://127.0.0.1:*", 100, 1000, 60000};
+    zactor_t *broker = broker_router_new (&broker_opts);
+    assert (broker);
+    zstr_send (broker, "ENDPOINT");
+    char *endpoint = zstr_recv (broker);
+
+    //  A host libvirt cannot open stops the agent from starting, and says why.
+    agent_opts_host_t nowhere[] = {{"node1", node1_uri},
+                              {"node9", "test:///nowhere/node9.xml"}};
+    agent_opts_t opts = {.endpoint = endpoint,
+                         .hosts = nowhere,
+                         .host_count = 2,
+                         .domain_type = "test",
+                         .report_ms = 100,
+                         .stop_timeout_ms = 2000,
+                         .heartbeat_ms = 100};
+    assert (agent_server_new (&opts) == NULL);
+    opts.endpoint = "nonsense";
+    opts.host_count = 1;
+    assert (agent_server_new (&opts) == NULL);
+
+    //  The agent starts before `cloud` is there: it keeps reporting until it is.
+    agent_opts_host_t hosts[] = {{"node1", node1_uri}, {"node2", "test:///default"}};
+    opts.endpoint = endpoint;
+    opts.hosts = hosts;
+    opts.host_count = 2;
+    zactor_t *agent = agent_server_new (&opts);
+    assert (agent);
+    zclock_sleep (300);
+    zactor_t *cloud = zactor_new (s_cloud_actor, endpoint);
+
+    //  Full reports for both hosts, with libvirt's figures and domains.
+    char *heard = s_cloud_wait_full (cloud, "node1", 1);
+    if (verbose)
+        printf ("  cloud heard from node1: %s\n", heard);
+    assert (strstr (heard, " 6 12288 []"));
+    free (heard);
+    heard = s_cloud_wait_full (cloud, "node2", 1);
+    if (verbose)
+        printf ("  cloud heard from node2: %s\n", heard);
+    assert (strstr (heard, " 16 3072 [") && strstr (heard, "test,"));
+    free (heard);
+
+    mk_client_t *client = mk_client_new (endpoint);
+    Maekin__VmSpec web = MAEKIN__VM_SPEC__INIT;
+    web.name = "web-1";
+    web.uuid = "2E4B6D8F-1A3C-4E5F-9A7B-6C5D4E3F2A1B"; //  upper case is the same domain
+    web.vcpus = 2;
+    web.memory_mb = 512;
+
+    s_test_lifecycle (client, cloud, web, verbose);
+    s_test_batch (client, cloud, web, verbose);
+    s_test_refusals (client, cloud, web, verbose);
+    s_test_events (client, cloud, web, verbose);
+    s_test_timing (client, web, verbose);
 
     mk_client_destroy (&client);
     zactor_destroy (&agent);

@@ -574,7 +574,7 @@ agent_task_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *j
         return;
     }
     if (job->unavailable) {
-        host->disconnected = true;
+        //  The host is marked disconnected (and that logged) at the end of its work.
         char reason[512];
         snprintf (reason, sizeof reason,
                   "host '%s' has lost its connection to libvirt at '%s'; the agent is "
