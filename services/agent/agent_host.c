@@ -2,6 +2,7 @@
 #include "agent_host.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,11 +28,13 @@ typedef struct {
     agent_domxml_opts_t opts;
     char *domain_type, *console_dir, *emulator; //  owned strings of opts
     agent_events_t *events;                     //  borrowed
+    char *results;                              //  the actor's PULL endpoint
 } s_args_t;
 
 //  The thread's state.
 typedef struct {
-    zsock_t *pipe;
+    zsock_t *pipe;            //  work in
+    zsock_t *push;            //  words on works out, to the actor's PULL
     s_args_t *args;
     agent_libvirt_t *libvirt; //  the connection
     bool watched;             //  its events are watched
@@ -55,6 +58,7 @@ s_args_free (s_args_t **args_p)
     free (args->domain_type);
     free (args->console_dir);
     free (args->emulator);
+    free (args->results);
     free (args);
     *args_p = NULL;
 }
@@ -210,7 +214,7 @@ s_run_work (s_thread_t *self, agent_work_t *work)
     size_t count = work->count;
     if (count == 0) {
         work->alive = agent_libvirt_alive (self->libvirt);
-        zsock_send (self->pipe, "pi", work, 0);
+        zsock_send (self->push, "pi", work, 0);
         return;
     }
     int64_t flushed = zclock_mono ();
@@ -222,9 +226,9 @@ s_run_work (s_thread_t *self, agent_work_t *work)
             work->alive = agent_libvirt_alive (self->libvirt);
             if (!work->alive && !work->lost)
                 work->lost = s_strdup ("the connection is closed");
-            zsock_send (self->pipe, "pi", work, (int)count);
+            zsock_send (self->push, "pi", work, (int)count);
         } else if (now - began >= S_FLUSH_MS || now - flushed >= S_FLUSH_MS) {
-            zsock_send (self->pipe, "pi", work, (int)(i + 1));
+            zsock_send (self->push, "pi", work, (int)(i + 1));
             flushed = now;
         }
     }
@@ -233,7 +237,14 @@ s_run_work (s_thread_t *self, agent_work_t *work)
 static void
 s_thread (zsock_t *pipe, void *arg)
 {
-    s_thread_t self = {pipe, (s_args_t *)arg, NULL, false};
+    s_thread_t self = {pipe, NULL, (s_args_t *)arg, NULL, false};
+    //  Never block on either side: the actor bounds how much work a host has.
+    zsock_set_rcvhwm (pipe, 0);
+    self.push = zsock_new (ZMQ_PUSH);
+    assert (self.push);
+    zsock_set_sndhwm (self.push, 0);
+    if (zsock_connect (self.push, "%s", self.args->results) != 0)
+        abort (); //  the actor bound it first: a bug if not
     char *error = NULL;
     self.libvirt =
         agent_libvirt_new (self.args->name, self.args->uri, &self.args->opts, &error);
@@ -250,8 +261,12 @@ s_thread (zsock_t *pipe, void *arg)
     free (error);
     while (self.libvirt) {
         zmsg_t *msg = zmsg_recv (pipe);
-        if (!msg)
+        //  A signal (SIGCONT after SIGSTOP, SIGTERM) interrupts the wait: only $TERM
+        //  or the end of the process ends the thread, never an interrupted call.
+        if (!msg && zmq_errno () == ETERM)
             break;
+        if (!msg)
+            continue;
         zframe_t *first = zmsg_first (msg);
         //  Work is a pointer frame; anything else ($TERM) ends the thread.
         if (zframe_size (first) != sizeof (void *)) {
@@ -266,6 +281,7 @@ s_thread (zsock_t *pipe, void *arg)
     if (self.libvirt && self.watched)
         agent_events_unwatch (self.args->events, agent_libvirt_conn (self.libvirt));
     agent_libvirt_destroy (&self.libvirt);
+    zsock_destroy (&self.push);
     s_args_free (&self.args);
 }
 
@@ -273,9 +289,9 @@ s_thread (zsock_t *pipe, void *arg)
 
 agent_host_t *
 agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *opts,
-                agent_events_t *events, char **error)
+                agent_events_t *events, const char *results, char **error)
 {
-    assert (name && uri && opts && events && error);
+    assert (name && uri && opts && events && results && error);
     *error = NULL;
     s_args_t *args = (s_args_t *)zmalloc (sizeof (s_args_t));
     args->name = s_strdup (name);
@@ -287,9 +303,11 @@ agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *op
     args->opts.console_dir = args->console_dir;
     args->opts.emulator = opts->emulator ? args->emulator : NULL;
     args->events = events;
+    args->results = s_strdup (results);
     agent_host_t *self = (agent_host_t *)zmalloc (sizeof (agent_host_t));
     self->name = s_strdup (name);
     self->actor = zactor_new (s_thread, args);
+    zsock_set_sndhwm (zactor_sock (self->actor), 0);
     char *why = NULL;
     zsock_recv (self->actor, "s48", &why, &self->vcpus, &self->memory_mb);
     if (!why || *why) {
@@ -318,12 +336,6 @@ agent_host_destroy (agent_host_t **self_p)
     *self_p = NULL;
 }
 
-zsock_t *
-agent_host_sock (agent_host_t *self)
-{
-    return zactor_sock (self->actor);
-}
-
 const char *
 agent_host_name (agent_host_t *self)
 {
@@ -346,11 +358,11 @@ agent_host_send (agent_host_t *self, agent_work_t **work_p)
 }
 
 agent_work_t *
-agent_host_recv (agent_host_t *self, size_t *done)
+agent_work_recv (zsock_t *results, size_t *done)
 {
     void *work = NULL;
     int count = 0;
-    if (zsock_recv (self->actor, "pi", &work, &count) != 0 || !work || count < 0)
+    if (zsock_recv (results, "pi", &work, &count) != 0 || !work || count < 0)
         return NULL;
     *done = (size_t)count;
     return (agent_work_t *)work;
@@ -364,16 +376,19 @@ agent_host_test (bool verbose)
 {
     agent_events_t *events = agent_events_new ("inproc://agent_host_test-events");
     assert (events);
+    zsock_t *results = zsock_new_pull ("@inproc://agent_host_test-results");
+    assert (results);
     agent_domxml_opts_t opts = {"test", NULL, NULL};
     char *error = NULL;
-    agent_host_t *host =
-        agent_host_new ("nowhere", "test:///nowhere/node.xml", &opts, events, &error);
+    agent_host_t *host = agent_host_new ("nowhere", "test:///nowhere/node.xml", &opts,
+                                         events, "inproc://agent_host_test-results", &error);
     assert (!host && error && strstr (error, "cannot connect to libvirt"));
     if (verbose)
         printf ("  %s\n", error);
     free (error);
 
-    host = agent_host_new ("node1", "test:///default", &opts, events, &error);
+    host = agent_host_new ("node1", "test:///default", &opts, events,
+                           "inproc://agent_host_test-results", &error);
     assert (host && !error);
     assert (streq (agent_host_name (host), "node1"));
     uint32_t vcpus;
@@ -407,7 +422,7 @@ agent_host_test (bool verbose)
     assert (!work);
     size_t done = 0;
     while (done < count) {
-        work = agent_host_recv (host, &done);
+        work = agent_work_recv (results, &done);
         assert (work == sent);
     }
     assert (work->alive && !work->reconnected && !work->lost);
@@ -427,11 +442,12 @@ agent_host_test (bool verbose)
     work = agent_work_new ();
     agent_work_add (work, AGENT_JOB_CHECK);
     agent_host_send (host, &work);
-    work = agent_host_recv (host, &done);
+    work = agent_work_recv (results, &done);
     assert (work && done == 1 && work->alive);
     agent_work_destroy (&work);
 
     agent_host_destroy (&host);
     assert (!host);
+    zsock_destroy (&results);
     agent_events_destroy (&events);
 }

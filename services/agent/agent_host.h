@@ -2,7 +2,8 @@
 
     The thread owns the host's libvirt connection; nothing else touches it. The agent's
     actor hands it work (a batch of jobs, one message however many jobs) over the actor
-    pipe and reads the jobs' results back from the same pipe, so a libvirt call that
+    pipe, and every host's thread says what it did on one PUSH socket to the actor's
+    PULL (one socket to poll however many hosts), so a libvirt call that
     hangs holds up this host only: the actor keeps heartbeating, reporting, and serving
     the other hosts, and fails the jobs that overrun their deadline.
 
@@ -61,6 +62,7 @@ typedef struct {
     agent_job_t *jobs;
     size_t count;
     size_t alloc;
+    void *owner;      //  the actor's: whose work it is; never touched by the thread
     //  written by the thread before its last word
     bool alive;       //  the connection was up at the end
     bool reconnected; //  it was lost and is open again: the host needs a full report
@@ -68,18 +70,18 @@ typedef struct {
 } agent_work_t;
 
 //  Start the thread: it opens the host's connection, watches its events and reads its
-//  node info. NULL with *error (a new string: "cannot connect to libvirt at 'URI':
+//  node info. Its words on works go to results (an endpoint the caller's PULL socket is
+//  bound to). NULL with *error (a new string: "cannot connect to libvirt at 'URI':
 //  ...") if the connection cannot be opened. events is borrowed: it must outlive this.
 agent_host_t *agent_host_new (const char *name, const char *uri,
                               const agent_domxml_opts_t *opts, agent_events_t *events,
-                              char **error);
+                              const char *results, char **error);
 
 //  Stop the thread after the work it was given (a call stuck in libvirt is waited for:
 //  libvirt ends it when its keepalive gives up on the daemon).
 void agent_host_destroy (agent_host_t **self_p);
 
-//  The socket to poll for results, and the host's name.
-zsock_t *agent_host_sock (agent_host_t *self);
+//  The host's name.
 const char *agent_host_name (agent_host_t *self);
 
 //  The node info read at start.
@@ -95,9 +97,10 @@ void agent_work_destroy (agent_work_t **self_p);
 //  Hand a work to the thread; it is the thread's until its last word.
 void agent_host_send (agent_host_t *self, agent_work_t **work_p);
 
-//  Read one word from the thread: the work and how many of its jobs are done (all of
-//  them: the thread is finished with it). NULL if the message is not one.
-agent_work_t *agent_host_recv (agent_host_t *self, size_t *done);
+//  Read one word of a host's thread from the results PULL socket: the work and how many
+//  of its jobs are done (all of them: the thread is finished with it). NULL if the
+//  message is not one.
+agent_work_t *agent_work_recv (zsock_t *results, size_t *done);
 
 //  Self-test: work on a test-driver host, its results read back.
 void agent_host_test (bool verbose);

@@ -189,6 +189,10 @@ s_event_arrived (agent_server_t *self, const agent_event_t *event)
     agent_server_uuid_key (event->uuid, uuid);
     if (s_event_known (self, host, uuid, event->state))
         return;
+    //  A domain defined (again) keeps the state it had: if the controller knows the
+    //  domain, there is nothing to ask libvirt (this is every create's first event).
+    if (streq (event->event, "defined") && zhashx_lookup (host->known, uuid))
+        return;
     //  A host whose libvirt does not answer now: its next full report tells all.
     if (host->stuck_since || agent_server_full (self, host, 1)) {
         host->full_wanted++;

@@ -2,8 +2,8 @@
 
     One zloop: the pipe, the worker socket (tasks from the controller: agent_task.c), the
     client socket (answers from `cloud`: agent_report.c), the PULL socket of libvirt's
-    events (agent_report.c), and one socket per host: its libvirt thread's results
-    (agent_host). Timers: bus heartbeats, reports, the libvirt deadline, and graceful
+    events (agent_report.c), and the PULL socket where every host's libvirt thread
+    (agent_host) says what it did. Timers: bus heartbeats, reports, the libvirt deadline, and graceful
     stops while any runs.
 
     The actor never calls libvirt. Whatever a request or a timer needs of a host's
@@ -101,6 +101,7 @@ agent_server_flush (agent_server_t *self)
         if (!host->filling || !host->filling->count)
             continue;
         s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
+        host->filling->owner = host;
         pending->work = host->filling;
         pending->heard_at = zclock_mono ();
         host->queued += host->filling->count;
@@ -161,32 +162,25 @@ s_job_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,
 }
 
 //  A word from a host's thread: results of its oldest work, maybe all of them.
-static int
-s_handle_host (zloop_t *loop, zsock_t *reader, void *arg)
+static void
+s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
 {
-    agent_server_t *self = (agent_server_t *)arg;
-    agent_server_host_t *host = NULL;
-    for (size_t i = 0; i < self->host_count && !host; i++)
-        if (agent_host_sock (self->hosts[i].thread) == reader)
-            host = &self->hosts[i];
-    assert (host);
-    size_t done = 0;
-    agent_work_t *work = agent_host_recv (host->thread, &done);
+    agent_server_host_t *host = (agent_server_host_t *)work->owner;
     s_pending_t *pending = (s_pending_t *)zlistx_first (host->pending);
     assert (work && pending && pending->work == work && done <= work->count);
     int64_t now = zclock_mono ();
     pending->heard_at = now;
+    //  The thread's last word says how the connection is: known before the results.
+    if (done == work->count)
+        agent_report_link (self, host, work);
     for (size_t i = pending->answered; i < done; i++)
         s_job_done (self, host, &work->jobs[i], NULL);
     if (done > pending->answered) {
         host->queued -= done - pending->answered;
         pending->answered = done;
     }
-    if (done < work->count) {
-        agent_server_flush (self);
-        return 0;
-    }
-    agent_report_link (self, host, work);
+    if (done < work->count)
+        return;
     bool was_overdue = pending->overdue;
     zlistx_delete (host->pending, zlistx_cursor (host->pending));
     free (pending);
@@ -200,6 +194,22 @@ s_handle_host (zloop_t *loop, zsock_t *reader, void *arg)
                  host->name, (now - host->stuck_since) / 1000.0 + s_deadline_s (self));
         host->stuck_since = 0;
         host->full_wanted++;
+    }
+}
+
+//  Words from the hosts' threads, a burst at a time.
+static int
+s_handle_results (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    agent_server_t *self = (agent_server_t *)arg;
+    for (int i = 0; i < 1000; i++) {
+        size_t done = 0;
+        agent_work_t *work = agent_work_recv (reader, &done);
+        if (!work)
+            break; //  interrupted: the loop calls again
+        s_host_word (self, work, done);
+        if (!(zsock_events (reader) & ZMQ_POLLIN))
+            break;
     }
     agent_server_flush (self);
     return 0;
@@ -329,6 +339,7 @@ s_server_destroy (agent_server_t **self_p)
     agent_task_destroy (&self->tasks);
     agent_events_destroy (&self->events);
     zsock_destroy (&self->event_pull);
+    zsock_destroy (&self->results);
     free (self->hosts);
     free (self->endpoint);
     free (self->domain_type);
@@ -357,7 +368,8 @@ s_hosts_start (agent_server_t *self, const agent_opts_t *opts, char **error)
     agent_domxml_opts_t domxml = {self->domain_type, self->console_dir, NULL};
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
-        host->thread = agent_host_new (host->name, host->uri, &domxml, self->events, error);
+        host->thread = agent_host_new (host->name, host->uri, &domxml, self->events,
+                                       self->results_endpoint, error);
         if (!host->thread)
             return -1;
         agent_host_node (host->thread, &host->vcpus, &host->memory_mb);
@@ -428,6 +440,16 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
         s_server_destroy (&self);
         return NULL;
     }
+    snprintf (self->results_endpoint, sizeof self->results_endpoint,
+              "inproc://agent_server-results-%p", (void *)self);
+    self->results = zsock_new (ZMQ_PULL);
+    assert (self->results);
+    zsock_set_rcvhwm (self->results, 0);
+    if (zsock_bind (self->results, "%s", self->results_endpoint) != 0) {
+        *error = zsys_sprintf ("agent_server: cannot bind '%s'", self->results_endpoint);
+        s_server_destroy (&self);
+        return NULL;
+    }
     if (s_hosts_start (self, opts, error) != 0) {
         s_server_destroy (&self);
         return NULL;
@@ -444,9 +466,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     zloop_reader (self->loop, mk_worker_sock (self->worker), s_handle_worker, self);
     zloop_reader (self->loop, mk_client_sock (self->client), agent_report_replies, self);
     zloop_reader (self->loop, self->event_pull, agent_report_events, self);
-    for (size_t i = 0; i < self->host_count; i++)
-        zloop_reader (self->loop, agent_host_sock (self->hosts[i].thread), s_handle_host,
-                      self);
+    zloop_reader (self->loop, self->results, s_handle_results, self);
     zloop_timer (self->loop, (size_t)self->heartbeat_ms, 0, s_tick, self);
     zloop_timer (self->loop, (size_t)self->report_ms, 0, agent_report_all, self);
     int poll_ms = self->libvirt_timeout_ms / 4;

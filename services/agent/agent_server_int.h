@@ -61,6 +61,8 @@ typedef struct {
     size_t host_count;          //  how many
     agent_events_t *events; //  libvirt's event loop thread
     zsock_t *event_pull;    //  its events
+    zsock_t *results;       //  PULL: every host's thread's words on its works
+    char results_endpoint[64];  //  where it is bound
     mk_worker_t *worker;    //  serves node/<host> for every host, and agent/<id>
     char agent_service[MK_WIRE_SERVICE_MAX + 1]; //  agent/<id>: task batches
     mk_client_t *client;    //  reports and events to `cloud`
