@@ -2,14 +2,14 @@
 
     The thread owns the host's libvirt connection; nothing else touches it. The agent's
     actor hands it work (a batch of jobs, one message however many jobs) over the actor
-    pipe, and every host's thread says what it did on one PUSH socket to the actor's
-    PULL (one socket to poll however many hosts), so a libvirt call that
-    hangs holds up this host only: the actor keeps heartbeating, reporting, and serving
-    the other hosts, and fails the jobs that overrun their deadline.
+    pipe; every host's thread says what it did on a PUSH socket to one PULL of the
+    actor's (one socket to poll however many hosts). A libvirt call that hangs holds up
+    this host only: the actor keeps heartbeating, reporting and serving the other
+    hosts, and fails the jobs that overrun their deadline.
 
     A work passes whole between the threads: the actor fills it and sends it; from then
-    the thread writes its jobs' results, and says how many are done (after a slow job,
-    or every S_FLUSH_MS, and once at the end); the actor reads a job's results only once
+    the thread writes its jobs' results, and says how many are done (after a job that
+    took 20 ms or more, at least every 20 ms, and once at the end); the actor reads a job's results only once
     the thread said it is done, and frees the work only after the thread's last word on
     it. */
 #ifndef AGENT_HOST_H_INCLUDED
