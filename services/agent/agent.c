@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <unistd.h>
 
+#include "agent_opts.h"
 #include "agent_server.h"
 #include "mk_cfg.h"
 
@@ -20,6 +21,8 @@ static mk_cfg_item_t s_schema[] = {
      "period of the liveness report to the controller"},
     {"agent/stop_timeout_s", MK_CFG_INT, "60",
      "a graceful stop is forced after this long"},
+    {"agent/libvirt_timeout_ms", MK_CFG_INT, "30000",
+     "a task whose libvirt call takes longer fails; other hosts never wait for it"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -45,10 +48,11 @@ main (int argc, char **argv)
         return exit_code;
     size_t count = 0;
     char *error = NULL;
-    agent_host_t *list =
-        agent_server_hosts_parse (mk_cfg_str (cfg, "agent/hosts"), &count, &error);
+    agent_opts_host_t *list =
+        agent_opts_hosts_parse (mk_cfg_str (cfg, "agent/hosts"), &count, &error);
     int64_t report_ms = mk_cfg_int (cfg, "agent/report_ms");
     int64_t stop_s = mk_cfg_int (cfg, "agent/stop_timeout_s");
+    int64_t libvirt_ms = mk_cfg_int (cfg, "agent/libvirt_timeout_ms");
     agent_opts_t opts = {
         .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
         .hosts = list,
@@ -60,9 +64,14 @@ main (int argc, char **argv)
             (int)(report_ms > AGENT_REPORT_MS_MAX ? AGENT_REPORT_MS_MAX + 1 : report_ms),
         .stop_timeout_ms =
             (int)(stop_s > AGENT_STOP_S_MAX ? AGENT_STOP_S_MAX + 1 : stop_s) * 1000,
+        //  0 would mean the default: from the configuration it is refused, as -1.
+        .libvirt_timeout_ms =
+            (int)(libvirt_ms > AGENT_LIBVIRT_MS_MAX ? AGENT_LIBVIRT_MS_MAX + 1
+                  : libvirt_ms <= 0                 ? -1
+                                                    : libvirt_ms),
     };
     if (!error)
-        error = agent_server_opts_check (&opts);
+        error = agent_opts_check (&opts);
     if (!error && mk_cfg_check_only (cfg)) {
         free (list);
         return mk_cfg_check_done (&cfg, "maekin-agent");

@@ -560,73 +560,13 @@ s_expect_error (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts,
     free (error);
 }
 
-void
-agent_domxml_test (bool verbose)
+//  Specs and options the class refuses, each with its reason.
+static void
+s_test_refusals (Maekin__VmSpec minimal, Maekin__VmSpec kernel, Maekin__VmSpec network,
+                 bool verbose)
 {
-    //  The golden cases.
     agent_domxml_opts_t kvm_pty = {NULL, NULL, NULL};
-    Maekin__VmSpec minimal = MAEKIN__VM_SPEC__INIT;
-    minimal.name = "minimal";
-    minimal.uuid = "6f1c2a3e-9b7d-4e58-a1c0-3d2b4f5e6a70";
-    minimal.vcpus = 1;
-    minimal.memory_mb = 512;
-
     agent_domxml_opts_t qemu_file = {"qemu", "/var/lib/maekin/console", NULL};
-    Maekin__VmSpec kernel = MAEKIN__VM_SPEC__INIT;
-    kernel.name = "tiny";
-    kernel.uuid = "0b9e4c4d-2f61-4a7c-8e15-7d9a3c2b1f04";
-    kernel.vcpus = 1;
-    kernel.memory_mb = 256;
-    kernel.os_type = "linux";
-    kernel.kernel = "/var/lib/maekin/boot/vmlinuz";
-    kernel.initrd = "/var/lib/maekin/boot/initrd.img";
-    kernel.cmdline = "console=ttyS0 quiet";
-
-    agent_domxml_opts_t kvm_emulator = {"kvm", NULL, "/usr/bin/qemu-system-x86_64"};
-    Maekin__VmSpec network = MAEKIN__VM_SPEC__INIT;
-    network.name = "web-1";
-    network.uuid = "c2d7e8f9-5a4b-4c3d-9e2f-1a0b9c8d7e6f";
-    network.vcpus = 4;
-    network.memory_mb = 4096;
-    network.disk_gb = 20;
-    network.image = "/var/lib/maekin/images/web-1.qcow2";
-    network.os_type = "hvm";
-    network.network = "default";
-    network.mac = "52:54:00:12:34:56";
-
-    agent_domxml_opts_t test_pty = {"test", NULL, NULL};
-    Maekin__VmSpec test = MAEKIN__VM_SPEC__INIT;
-    test.name = "test-vm";
-    test.uuid = "9A8B7C6D-5E4F-4A3B-8C2D-1E0F9A8B7C6D";
-    test.vcpus = 256;
-    test.memory_mb = 16;
-    test.image = "/var/lib/maekin/images/test-vm.qcow2";
-    test.network = "default";
-
-    const struct {
-        const char *name;
-        const Maekin__VmSpec *spec;
-        const agent_domxml_opts_t *opts;
-    } cases[] = {{"minimal", &minimal, &kvm_pty},
-                 {"kernel", &kernel, &qemu_file},
-                 {"network", &network, &kvm_emulator},
-                 {"test", &test, &test_pty}};
-    size_t ncases = sizeof cases / sizeof cases[0];
-
-    //  The test driver of libvirt 9.0 accepts domain types kvm and qemu as well as
-    //  test, so every golden XML is defined as it is, no copy with type 'test' needed.
-    virConnectPtr conn = virConnectOpen ("test:///default");
-    assert (conn);
-    for (size_t i = 0; i < ncases; i++) {
-        char *error = NULL;
-        char *xml = agent_domxml_build (cases[i].spec, cases[i].opts, &error);
-        assert (xml);
-        assert (error == NULL);
-        s_golden_check (cases[i].name, xml, verbose);
-        s_libvirt_check (conn, cases[i].spec, xml, verbose);
-        free (xml);
-    }
-
     //  Without somewhere to put the error, the build still refuses and logs.
     Maekin__VmSpec bad = minimal;
     bad.vcpus = 0;
@@ -720,6 +660,13 @@ agent_domxml_test (bool verbose)
     s_expect_error (&minimal, &bad_opts,
                     "emulator 'qemu-system-x86_64' is not an absolute", verbose);
 
+}
+
+//  Text XML must escape, non-ASCII text, and a sparse spec built by hand.
+static void
+s_test_escapes (virConnectPtr conn, Maekin__VmSpec minimal, bool verbose)
+{
+    agent_domxml_opts_t qemu_file = {"qemu", "/var/lib/maekin/console", NULL};
     //  A name with characters XML must escape comes back whole from the document, and
     //  libvirt takes it too. Non-ASCII text is written as UTF-8.
     Maekin__VmSpec odd = minimal;
@@ -767,5 +714,76 @@ agent_domxml_test (bool verbose)
     s_libvirt_check (conn, &sparse, xml, verbose);
     free (xml);
 
+}
+
+void
+agent_domxml_test (bool verbose)
+{
+    //  The golden cases.
+    agent_domxml_opts_t kvm_pty = {NULL, NULL, NULL};
+    Maekin__VmSpec minimal = MAEKIN__VM_SPEC__INIT;
+    minimal.name = "minimal";
+    minimal.uuid = "6f1c2a3e-9b7d-4e58-a1c0-3d2b4f5e6a70";
+    minimal.vcpus = 1;
+    minimal.memory_mb = 512;
+
+    agent_domxml_opts_t qemu_file = {"qemu", "/var/lib/maekin/console", NULL};
+    Maekin__VmSpec kernel = MAEKIN__VM_SPEC__INIT;
+    kernel.name = "tiny";
+    kernel.uuid = "0b9e4c4d-2f61-4a7c-8e15-7d9a3c2b1f04";
+    kernel.vcpus = 1;
+    kernel.memory_mb = 256;
+    kernel.os_type = "linux";
+    kernel.kernel = "/var/lib/maekin/boot/vmlinuz";
+    kernel.initrd = "/var/lib/maekin/boot/initrd.img";
+    kernel.cmdline = "console=ttyS0 quiet";
+
+    agent_domxml_opts_t kvm_emulator = {"kvm", NULL, "/usr/bin/qemu-system-x86_64"};
+    Maekin__VmSpec network = MAEKIN__VM_SPEC__INIT;
+    network.name = "web-1";
+    network.uuid = "c2d7e8f9-5a4b-4c3d-9e2f-1a0b9c8d7e6f";
+    network.vcpus = 4;
+    network.memory_mb = 4096;
+    network.disk_gb = 20;
+    network.image = "/var/lib/maekin/images/web-1.qcow2";
+    network.os_type = "hvm";
+    network.network = "default";
+    network.mac = "52:54:00:12:34:56";
+
+    agent_domxml_opts_t test_pty = {"test", NULL, NULL};
+    Maekin__VmSpec test = MAEKIN__VM_SPEC__INIT;
+    test.name = "test-vm";
+    test.uuid = "9A8B7C6D-5E4F-4A3B-8C2D-1E0F9A8B7C6D";
+    test.vcpus = 256;
+    test.memory_mb = 16;
+    test.image = "/var/lib/maekin/images/test-vm.qcow2";
+    test.network = "default";
+
+    const struct {
+        const char *name;
+        const Maekin__VmSpec *spec;
+        const agent_domxml_opts_t *opts;
+    } cases[] = {{"minimal", &minimal, &kvm_pty},
+                 {"kernel", &kernel, &qemu_file},
+                 {"network", &network, &kvm_emulator},
+                 {"test", &test, &test_pty}};
+    size_t ncases = sizeof cases / sizeof cases[0];
+
+    //  The test driver of libvirt 9.0 accepts domain types kvm and qemu as well as
+    //  test, so every golden XML is defined as it is, no copy with type 'test' needed.
+    virConnectPtr conn = virConnectOpen ("test:///default");
+    assert (conn);
+    for (size_t i = 0; i < ncases; i++) {
+        char *error = NULL;
+        char *xml = agent_domxml_build (cases[i].spec, cases[i].opts, &error);
+        assert (xml);
+        assert (error == NULL);
+        s_golden_check (cases[i].name, xml, verbose);
+        s_libvirt_check (conn, cases[i].spec, xml, verbose);
+        free (xml);
+    }
+
+    s_test_refusals (minimal, kernel, network, verbose);
+    s_test_escapes (conn, minimal, verbose);
     assert (virConnectClose (conn) == 0);
 }

@@ -29,6 +29,7 @@ struct _agent_events_t {
     atomic_bool stop;  //  set by the owner to end the thread
     int timer;         //  libvirt timer that wakes the loop
     zlistx_t *watches; //  watch_t: every connection ever watched, freed at the end
+    pthread_mutex_t lock; //  guards watches: each host's thread watches its own
     uint64_t dropped;  //  events the PUSH socket could not take (loop thread only)
 };
 
@@ -168,6 +169,7 @@ agent_events_new (const char *endpoint)
     atomic_init (&self->stop, false);
     self->watches = zlistx_new ();
     zlistx_set_destructor (self->watches, s_watch_free);
+    pthread_mutex_init (&self->lock, NULL);
     //  Creating the thread is a full memory barrier: the socket passes to it whole.
     if (pthread_create (&self->thread, NULL, s_run, self) != 0)
         abort ();
@@ -188,6 +190,7 @@ agent_events_destroy (agent_events_t **self_p)
             if (watch->conn)
                 mk_warn ("agent_events: host '%s' still watched at the end", watch->host);
         zlistx_destroy (&self->watches);
+        pthread_mutex_destroy (&self->lock);
         zsock_destroy (&self->push);
         free (self);
         *self_p = NULL;
@@ -212,7 +215,9 @@ agent_events_watch (agent_events_t *self, const char *host, virConnectPtr conn)
                   virGetLastErrorMessage ());
         watch->conn = NULL;
     }
+    pthread_mutex_lock (&self->lock);
     zlistx_add_end (self->watches, watch);
+    pthread_mutex_unlock (&self->lock);
     return watch->conn ? 0 : -1;
 }
 
@@ -220,15 +225,25 @@ void
 agent_events_unwatch (agent_events_t *self, virConnectPtr conn)
 {
     assert (self && conn);
-    for (watch_t *watch = (watch_t *)zlistx_first (self->watches); watch;
-         watch = (watch_t *)zlistx_next (self->watches))
-        if (watch->conn == conn) {
-            //  A connection that died refuses; its callbacks die with it.
-            if (virConnectDomainEventDeregisterAny (conn, watch->callback) < 0)
-                mk_debug ("agent_events: host '%s': deregistering events failed: %s",
-                          watch->host, virGetLastErrorMessage ());
-            watch->conn = NULL;
-        }
+    //  Each watch is claimed under the lock and deregistered outside it: that call can
+    //  wait on a slow libvirtd, and other hosts' threads must not wait with it.
+    while (true) {
+        watch_t *found = NULL;
+        pthread_mutex_lock (&self->lock);
+        for (watch_t *watch = (watch_t *)zlistx_first (self->watches); watch && !found;
+             watch = (watch_t *)zlistx_next (self->watches))
+            if (watch->conn == conn) {
+                found = watch;
+                found->conn = NULL;
+            }
+        pthread_mutex_unlock (&self->lock);
+        if (!found)
+            break;
+        //  A connection that died refuses; its callbacks die with it.
+        if (virConnectDomainEventDeregisterAny (conn, found->callback) < 0)
+            mk_debug ("agent_events: host '%s': deregistering events failed: %s",
+                      found->host, virGetLastErrorMessage ());
+    }
 }
 
 int

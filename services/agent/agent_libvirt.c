@@ -603,52 +603,10 @@ s_expect_error (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec *sp
     free (error);
 }
 
-void
-agent_libvirt_test (bool verbose)
+//  Each operation on a domain in each state, and its repeat.
+static void
+s_test_ops (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db, bool verbose)
 {
-    char dir[] = "/tmp/agent_libvirt_test.XXXXXX";
-    assert (mkdtemp (dir));
-    char *uri = s_test_node (dir, "node1", 6, 12288);
-    agent_domxml_opts_t opts = {"test", NULL, NULL};
-
-    //  A connection that cannot open says where and why, and logs nothing itself.
-    char *error = NULL;
-    char *missing = zsys_sprintf ("test://%s/missing.xml", dir);
-    assert (agent_libvirt_new ("node1", missing, &opts, &error) == NULL);
-    assert (error && strstr (error, "cannot connect to libvirt at 'test://") &&
-            strstr (error, "missing.xml': "));
-    if (verbose)
-        printf ("  %s\n", error);
-    free (error);
-    free (missing);
-
-    agent_libvirt_t *self = agent_libvirt_new ("node1", uri, &opts, &error);
-    assert (self && !error);
-    assert (strcmp (agent_libvirt_host (self), "node1") == 0);
-    assert (strcmp (agent_libvirt_uri (self), uri) == 0);
-    assert (agent_libvirt_conn (self));
-    assert (agent_libvirt_alive (self));
-
-    uint32_t vcpus = 0;
-    uint64_t memory_mb = 0;
-    assert (agent_libvirt_node (self, &vcpus, &memory_mb) == 0);
-    assert (vcpus == 6 && memory_mb == 12288);
-
-    agent_libvirt_domain_t *domains;
-    size_t count;
-    assert (agent_libvirt_list (self, &domains, &count) == 0 && count == 0);
-    agent_libvirt_list_free (&domains, count);
-    assert (domains == NULL);
-
-    Maekin__VmSpec web = MAEKIN__VM_SPEC__INIT;
-    web.name = "web-1";
-    web.uuid = "3b0e8d52-5f3a-4c1e-9d7a-2f6b1c0e4a91";
-    web.vcpus = 2;
-    web.memory_mb = 1024;
-    Maekin__VmSpec db = web;
-    db.name = "db-1";
-    db.uuid = "7c9d2e14-8a6b-4f3c-b1d0-5e4f3a2b1c0d";
-
     //  Nothing defined: only the operations that have nothing to do succeed.
     assert (agent_libvirt_state (self, web.uuid) &&
             !*agent_libvirt_state (self, web.uuid));
@@ -704,6 +662,12 @@ agent_libvirt_test (bool verbose)
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_REBOOT, &db, "is stopped, not running",
                     verbose);
 
+}
+
+//  Specs, uuids and ops the class refuses, and libvirt's own refusals passed on.
+static void
+s_test_refusals (agent_libvirt_t *self, Maekin__VmSpec web, bool verbose)
+{
     //  A spec agent_domxml refuses, a missing or malformed uuid, an op out of range.
     Maekin__VmSpec bad = web;
     bad.vcpus = 0;
@@ -736,6 +700,16 @@ agent_libvirt_test (bool verbose)
     assert (strcmp (agent_libvirt_state_name (VIR_DOMAIN_PMSUSPENDED), "paused") == 0);
     assert (strcmp (agent_libvirt_state_name (VIR_DOMAIN_BLOCKED), "running") == 0);
 
+}
+
+//  The listing, and a connection opened again.
+static void
+s_test_listing (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db,
+                const char *dir, bool verbose)
+{
+    agent_libvirt_domain_t *domains;
+    size_t count;
+    char *error = NULL;
     //  The listing has each domain once, with its state.
     s_expect_ok (self, MAEKIN__VM_OP__VM_OP_CREATE, &web, "running", verbose);
     assert (agent_libvirt_list (self, &domains, &count) == 0 && count == 2);
@@ -766,7 +740,12 @@ agent_libvirt_test (bool verbose)
     self->uri = uri_copy;
     assert (agent_libvirt_alive (self) && !*agent_libvirt_state (self, db.uuid));
 
-    //  What a define+start costs through this class on the test driver.
+}
+
+//  What a define+start costs through this class on the test driver.
+static void
+s_test_timing (agent_libvirt_t *self, Maekin__VmSpec web, bool verbose)
+{
     int64_t start = zclock_usecs ();
     const int rounds = 200;
     char name[32], uuid[VIR_UUID_STRING_BUFLEN];
@@ -789,6 +768,59 @@ agent_libvirt_test (bool verbose)
                 "domain over %d\n",
                 (double)(created - start) / rounds, (double)(deleted - created) / rounds,
                 rounds);
+
+}
+
+void
+agent_libvirt_test (bool verbose)
+{
+    char dir[] = "/tmp/agent_libvirt_test.XXXXXX";
+    assert (mkdtemp (dir));
+    char *uri = s_test_node (dir, "node1", 6, 12288);
+    agent_domxml_opts_t opts = {"test", NULL, NULL};
+
+    //  A connection that cannot open says where and why, and logs nothing itself.
+    char *error = NULL;
+    char *missing = zsys_sprintf ("test://%s/missing.xml", dir);
+    assert (agent_libvirt_new ("node1", missing, &opts, &error) == NULL);
+    assert (error && strstr (error, "cannot connect to libvirt at 'test://") &&
+            strstr (error, "missing.xml': "));
+    if (verbose)
+        printf ("  %s\n", error);
+    free (error);
+    free (missing);
+
+    agent_libvirt_t *self = agent_libvirt_new ("node1", uri, &opts, &error);
+    assert (self && !error);
+    assert (strcmp (agent_libvirt_host (self), "node1") == 0);
+    assert (strcmp (agent_libvirt_uri (self), uri) == 0);
+    assert (agent_libvirt_conn (self));
+    assert (agent_libvirt_alive (self));
+
+    uint32_t vcpus = 0;
+    uint64_t memory_mb = 0;
+    assert (agent_libvirt_node (self, &vcpus, &memory_mb) == 0);
+    assert (vcpus == 6 && memory_mb == 12288);
+
+    agent_libvirt_domain_t *domains;
+    size_t count;
+    assert (agent_libvirt_list (self, &domains, &count) == 0 && count == 0);
+    agent_libvirt_list_free (&domains, count);
+    assert (domains == NULL);
+
+    Maekin__VmSpec web = MAEKIN__VM_SPEC__INIT;
+    web.name = "web-1";
+    web.uuid = "3b0e8d52-5f3a-4c1e-9d7a-2f6b1c0e4a91";
+    web.vcpus = 2;
+    web.memory_mb = 1024;
+    Maekin__VmSpec db = web;
+    db.name = "db-1";
+    db.uuid = "7c9d2e14-8a6b-4f3c-b1d0-5e4f3a2b1c0d";
+
+    s_test_ops (self, web, db, verbose);
+    s_test_refusals (self, web, verbose);
+    s_test_listing (self, web, db, dir, verbose);
+    s_test_timing (self, web, verbose);
 
     agent_libvirt_destroy (&self);
     assert (self == NULL);
