@@ -1,5 +1,6 @@
 /*  agent_host: one host's libvirt work in a thread of its own. See agent_host.h. */
 #include "agent_host.h"
+#include "mk_str.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -40,14 +41,6 @@ typedef struct {
     bool watched;             //  its events are watched
 } s_thread_t;
 
-static char *
-s_strdup (const char *text)
-{
-    char *copy = strdup (text ? text : "");
-    if (!copy)
-        abort ();
-    return copy;
-}
 
 static void
 s_args_free (s_args_t **args_p)
@@ -91,8 +84,8 @@ agent_work_add (agent_work_t *self, agent_job_kind_t kind)
 void
 agent_job_spec_copy (agent_job_t *job, const char *name, const char *uuid)
 {
-    job->owned[0] = s_strdup (name);
-    job->owned[1] = s_strdup (uuid);
+    job->owned[0] = mk_strdup (name);
+    job->owned[1] = mk_strdup (uuid);
     job->spec.name = job->owned[0];
     job->spec.uuid = job->owned[1];
 }
@@ -225,7 +218,7 @@ s_run_work (s_thread_t *self, agent_work_t *work)
         if (i + 1 == count) {
             work->alive = agent_libvirt_alive (self->libvirt);
             if (!work->alive && !work->lost)
-                work->lost = s_strdup ("the connection is closed");
+                work->lost = mk_strdup ("the connection is closed");
             zsock_send (self->push, "pi", work, (int)count);
         } else if (now - began >= S_FLUSH_MS || now - flushed >= S_FLUSH_MS) {
             zsock_send (self->push, "pi", work, (int)(i + 1));
@@ -294,24 +287,24 @@ agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *op
     assert (name && uri && opts && events && results && error);
     *error = NULL;
     s_args_t *args = (s_args_t *)zmalloc (sizeof (s_args_t));
-    args->name = s_strdup (name);
-    args->uri = s_strdup (uri);
-    args->domain_type = s_strdup (opts->domain_type);
-    args->console_dir = s_strdup (opts->console_dir);
-    args->emulator = s_strdup (opts->emulator);
+    args->name = mk_strdup (name);
+    args->uri = mk_strdup (uri);
+    args->domain_type = mk_strdup (opts->domain_type);
+    args->console_dir = mk_strdup (opts->console_dir);
+    args->emulator = mk_strdup (opts->emulator);
     args->opts.domain_type = args->domain_type;
     args->opts.console_dir = args->console_dir;
     args->opts.emulator = opts->emulator ? args->emulator : NULL;
     args->events = events;
-    args->results = s_strdup (results);
+    args->results = mk_strdup (results);
     agent_host_t *self = (agent_host_t *)zmalloc (sizeof (agent_host_t));
-    self->name = s_strdup (name);
+    self->name = mk_strdup (name);
     self->actor = zactor_new (s_thread, args);
     zsock_set_sndhwm (zactor_sock (self->actor), 0);
     char *why = NULL;
     zsock_recv (self->actor, "s48", &why, &self->vcpus, &self->memory_mb);
     if (!why || *why) {
-        *error = why ? why : s_strdup ("agent_host: the thread did not start");
+        *error = why ? why : mk_strdup ("agent_host: the thread did not start");
         why = NULL;
         zactor_destroy (&self->actor);
         free (self->name);

@@ -5,6 +5,7 @@
     the work done and succeeds without doing it twice. An error names the operation,
     the VM, the host and libvirt's own words, in one line. */
 #include "agent_libvirt.h"
+#include "mk_str.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -70,14 +71,6 @@ s_set (const char *text)
     return text && *text;
 }
 
-static char *
-s_strdup (const char *text)
-{
-    char *copy = strdup (text ? text : "");
-    if (!copy)
-        abort ();
-    return copy;
-}
 
 //  Logs an error once and hands it to the caller (or frees it); always -1.
 static int s_fail (char **error, const char *format, ...)
@@ -184,12 +177,12 @@ agent_libvirt_new (const char *host, const char *uri, const agent_domxml_opts_t 
         return NULL;
     }
     agent_libvirt_t *self = (agent_libvirt_t *)zmalloc (sizeof (agent_libvirt_t));
-    self->host = s_strdup (host);
-    self->uri = s_strdup (uri);
+    self->host = mk_strdup (host);
+    self->uri = mk_strdup (uri);
     self->conn = conn;
-    self->domain_type = s_strdup (opts->domain_type);
-    self->console_dir = s_strdup (opts->console_dir);
-    self->emulator = s_strdup (opts->emulator);
+    self->domain_type = mk_strdup (opts->domain_type);
+    self->console_dir = mk_strdup (opts->console_dir);
+    self->emulator = mk_strdup (opts->emulator);
     self->opts.domain_type = self->domain_type;
     self->opts.console_dir = self->console_dir;
     self->opts.emulator = self->emulator;
@@ -523,7 +516,7 @@ agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains,
         if (virDomainGetUUIDString (list[i], domain->uuid) == 0 &&
             virDomainGetState (list[i], &code, &reason, 0) == 0) {
             const char *name = virDomainGetName (list[i]);
-            domain->name = s_strdup (name);
+            domain->name = mk_strdup (name);
             domain->state = s_state_name (s_state_of (code));
             kept++;
         }

@@ -467,6 +467,19 @@ s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ver
         for (size_t i = 0; i < N; i++)
             mk_msg_free (&answers[i]);
         mk_msg_free (&reply);
+        //  A batch larger than MK_BATCH_MAX is refused whole, with the limit.
+        Maekin__TaskBatchItem **many = (Maekin__TaskBatchItem **) zmalloc (
+            (MK_BATCH_MAX + 1) * sizeof (Maekin__TaskBatchItem *));
+        for (size_t i = 0; i <= MK_BATCH_MAX; i++)
+            many[i] = pointers[i % N];
+        batch.items = many;
+        batch.n_items = MK_BATCH_MAX + 1;
+        reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
+        assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "at most 64"));
+        mk_msg_free (&reply);
+        free (many);
+        batch.items = pointers;
+        batch.n_items = N;
         //  A batch goes to the agent's service, and only a batch does.
         outcome = s_call (client, "node1", &env);
         assert (outcome.status == MK_BAD_REQUEST &&

@@ -10,6 +10,7 @@
     powers it off after the stop timeout. A job whose libvirt call overruns the deadline
     fails its task with a line saying so. */
 #include "agent_server_int.h"
+#include "mk_limits.h"
 
 #include <assert.h>
 #include <inttypes.h>
@@ -20,8 +21,6 @@
 
 //  Graceful stops are polled this often.
 #define S_STOP_POLL_MS 100
-//  Tasks one task_batch may carry.
-#define S_BATCH_MAX 4096
 
 //  A task_batch being answered: the reply leaves when the last item has its answer.
 typedef struct {
@@ -480,10 +479,10 @@ s_handle_batch (agent_server_t *self, const mk_request_t *request)
         return;
     }
     const Maekin__TaskBatchRequest *items = env->task_batch;
-    if (items->n_items > S_BATCH_MAX) {
+    if (items->n_items > MK_BATCH_MAX) {
         s_reply_status (self, &whole, MK_BAD_REQUEST,
                         "a task_batch of %zu tasks; an agent takes at most %d in one",
-                        items->n_items, S_BATCH_MAX);
+                        items->n_items, MK_BATCH_MAX);
         return;
     }
     s_batch_t *batch = (s_batch_t *)zmalloc (sizeof (s_batch_t));

@@ -22,6 +22,7 @@ bench-programs: $(BENCH_BIN)
 # Static pattern rules: they take precedence over the Makefile's generic $(OBJ)/%.o
 # rule, so the baselines do not wait for the generated protobuf headers.
 $(OBJ)/tests/bench/bench_libvirt_floor.o: $(GEN_H)
+$(OBJ)/tests/bench/bench_libvirt_floor.o: INC := -Iservices/agent
 $(BENCH_OBJ): $(OBJ)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
