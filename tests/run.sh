@@ -40,6 +40,10 @@ fi
 selected() { [ $# -eq 0 ] && return 0; local n; for n in $wanted; do [ "$n" = "$1" ] && return 0; done; return 1; }
 wanted="$*"
 
+# The house style, checked first: it takes a second.
+if [ -z "$wanted" ] || selected format $wanted; then
+    run_one format 300 bash "$here/format.sh"
+fi
 for t in $("$MK_BUILD/mk_selftest" --list); do
     [ -z "$wanted" ] || selected "$t" $wanted || continue
     run_one "$t" 300 "$MK_BUILD/mk_selftest" -v "$t"

@@ -200,9 +200,9 @@ s_event_arrived (agent_server_t *self, const agent_event_t *event)
     }
     s_event_t *pending = (s_event_t *)zmalloc (sizeof (s_event_t));
     memcpy (pending->uuid, uuid, sizeof uuid);
-    pending->name = agent_server_strdup (event->name);
-    pending->event = agent_server_strdup (event->event);
-    pending->hint = agent_server_strdup (event->state);
+    pending->name = mk_strdup (event->name);
+    pending->event = mk_strdup (event->event);
+    pending->hint = mk_strdup (event->state);
     agent_job_t *job = agent_server_job (self, host, AGENT_JOB_STATE, pending);
     agent_job_spec_copy (job, event->name, uuid);
 }
@@ -335,7 +335,7 @@ s_log_drift (agent_server_host_t *host, const Maekin__HostRegisterReply *reply)
     if (*line && !(host->drift && streq (host->drift, line)))
         mk_warn ("agent_server: host '%s': %s", host->name, line);
     free (host->drift);
-    host->drift = *line ? agent_server_strdup (line) : NULL;
+    host->drift = *line ? mk_strdup (line) : NULL;
     zchunk_destroy (&text);
 }
 

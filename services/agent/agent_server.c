@@ -39,15 +39,6 @@ typedef struct {
     bool overdue;       //  its jobs failed by the deadline; the thread still has it
 } s_pending_t;
 
-char *
-agent_server_strdup (const char *text)
-{
-    char *copy = strdup (text ? text : "");
-    if (!copy)
-        abort ();
-    return copy;
-}
-
 void
 agent_server_uuid_key (const char *uuid, char key[VIR_UUID_STRING_BUFLEN])
 {
@@ -68,7 +59,7 @@ agent_server_known_set (agent_server_host_t *host, const char *uuid, const char 
     if (!state || !*state || streq (state, "unknown"))
         zhashx_delete (host->known, key);
     else
-        zhashx_update (host->known, key, agent_server_strdup (state));
+        zhashx_update (host->known, key, mk_strdup (state));
 }
 
 agent_server_host_t *
@@ -356,8 +347,8 @@ s_hosts_start (agent_server_t *self, const agent_opts_t *opts, char **error)
     self->host_count = opts->host_count;
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
-        host->name = agent_server_strdup (opts->hosts[i].name);
-        host->uri = agent_server_strdup (opts->hosts[i].uri);
+        host->name = mk_strdup (opts->hosts[i].name);
+        host->uri = mk_strdup (opts->hosts[i].uri);
         host->index = i;
         host->known = zhashx_new ();
         zhashx_set_destructor (host->known, s_string_free);
@@ -412,9 +403,9 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     assert (opts->endpoint && opts->hosts);
     agent_server_t *self = (agent_server_t *)zmalloc (sizeof (agent_server_t));
     self->pipe = pipe;
-    self->endpoint = agent_server_strdup (opts->endpoint);
-    self->domain_type = agent_server_strdup (opts->domain_type);
-    self->console_dir = agent_server_strdup (opts->console_dir);
+    self->endpoint = mk_strdup (opts->endpoint);
+    self->domain_type = mk_strdup (opts->domain_type);
+    self->console_dir = mk_strdup (opts->console_dir);
     self->report_ms = opts->report_ms > 0 ? opts->report_ms : 2000;
     self->stop_timeout_ms = opts->stop_timeout_ms;
     self->libvirt_timeout_ms =

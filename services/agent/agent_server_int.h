@@ -12,6 +12,7 @@
 #include "agent_libvirt.h"
 #include "mk_client.h"
 #include "mk_msg.h"
+#include "mk_str.h"
 #include "mk_wire.h"
 #include "mk_worker.h"
 
@@ -88,7 +89,6 @@ char *agent_server_overdue (agent_server_t *self, agent_server_host_t *host);
 void agent_server_known_set (agent_server_host_t *host, const char *uuid, const char *state);
 //  A UUID as the tables keep it: lower case, as libvirt writes it.
 void agent_server_uuid_key (const char *uuid, char key[VIR_UUID_STRING_BUFLEN]);
-char *agent_server_strdup (const char *text);
 
 //  agent_task.c: requests to node/<host> and agent/<id>, and their jobs' results.
 agent_task_t *agent_task_new (void);

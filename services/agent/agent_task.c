@@ -276,7 +276,7 @@ s_task_new (agent_server_t *self, agent_server_host_t *host, const Maekin__TaskD
     task->task_id = request->task_id;
     task->op = (int)request->op;
     agent_server_uuid_key (request->vm->uuid, task->uuid);
-    task->name = agent_server_strdup (request->vm->name);
+    task->name = mk_strdup (request->vm->name);
     task->host = host;
     task->waiters = zlistx_new ();
     zlistx_set_destructor (task->waiters, s_waiter_free);

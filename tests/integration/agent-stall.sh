@@ -31,7 +31,7 @@ ok "private libvirtd at $uri (pid $lvpid)"
 deadline_ms=10000
 mkdir -p "$T/consoles"
 start_broker
-start_controller
+start_controller --storage-image_dirs="$guest"
 sim=$(node sim 16 65536)
 start agent "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri,sim=$sim" \
     --agent-report_ms=300 --agent-domain_type=qemu --agent-console_dir="$T/consoles" \
