@@ -20,8 +20,8 @@ int
 main (int argc, char **argv)
 {
     int exit_code;
-    mk_cfg_t *cfg = mk_cfg_main ("maekin-broker", "The Maekin bus.", s_schema, argc, argv,
-                                 &exit_code);
+    mk_cfg_t *cfg =
+        mk_cfg_main ("maekin-broker", "The Maekin bus.", s_schema, argc, argv, &exit_code);
     if (!cfg)
         return exit_code;
     int64_t heartbeat_ms = mk_cfg_int (cfg, "bus/heartbeat_ms");
@@ -43,8 +43,8 @@ main (int argc, char **argv)
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-broker");
     zactor_t *router = broker_router_new (&opts);
-    zactor_t *stream = broker_stream_new (mk_cfg_str (cfg, "bus/stream_in"),
-                                          mk_cfg_str (cfg, "bus/stream_out"));
+    zactor_t *stream =
+        broker_stream_new (mk_cfg_str (cfg, "bus/stream_in"), mk_cfg_str (cfg, "bus/stream_out"));
     if (!router || !stream) {
         fprintf (stderr, "maekin-broker: cannot bind its endpoints (in use? see the log above)\n");
         zactor_destroy (&router);

@@ -9,49 +9,49 @@
 
 //  Open requests are kept in a ring indexed by token; a slot is found by probing from
 //  the next token, so a long request never blocks the ring and lookups stay O(1).
-#define PENDING_SLOTS 65536
+#define PENDING_SLOTS  65536
 #define PENDING_PROBES 256
-#define IDENTITY_MAX 32
+#define IDENTITY_MAX   32
 
 typedef struct _service_t service_t;
 typedef struct _worker_t worker_t;
 
 struct _service_t {
-    char name[MK_WIRE_SERVICE_MAX + 1];  //  the service's name
-    zlistx_t *workers;      //  worker_t * serving it (borrowed; the worker table owns)
+    char name[MK_WIRE_SERVICE_MAX + 1]; //  the service's name
+    zlistx_t *workers;                  //  worker_t * serving it (borrowed; the worker table owns)
 };
 
 struct _worker_t {
-    char key[2 * IDENTITY_MAX + 1];  //  the routing identity in hex: the table's key
-    zframe_t *identity;     //  the routing identity frame
-    service_t *services[MK_WIRE_SERVICES_MAX];  //  what it serves
-    size_t count;           //  how many services
-    int pending;            //  open requests it holds
-    int64_t expiry;         //  dead if not heard from before this (mono ms)
+    char key[2 * IDENTITY_MAX + 1];            //  the routing identity in hex: the table's key
+    zframe_t *identity;                        //  the routing identity frame
+    service_t *services[MK_WIRE_SERVICES_MAX]; //  what it serves
+    size_t count;                              //  how many services
+    int pending;                               //  open requests it holds
+    int64_t expiry;                            //  dead if not heard from before this (mono ms)
 };
 
 typedef struct {
-    uint64_t token;         //  0 when the slot is free
-    byte client[IDENTITY_MAX];  //  the client's routing identity
+    uint64_t token;            //  0 when the slot is free
+    byte client[IDENTITY_MAX]; //  the client's routing identity
     size_t client_size;
-    uint64_t corr;          //  the client's correlation id
-    service_t *service;     //  where the request went
-    worker_t *worker;       //  who holds it
-    int64_t deadline;       //  504 after this (mono ms)
+    uint64_t corr;      //  the client's correlation id
+    service_t *service; //  where the request went
+    worker_t *worker;   //  who holds it
+    int64_t deadline;   //  504 after this (mono ms)
 } pending_t;
 
 typedef struct {
-    zsock_t *pipe;          //  our actor pipe
-    zsock_t *router;        //  the request socket
+    zsock_t *pipe;   //  our actor pipe
+    zsock_t *router; //  the request socket
     broker_router_opts_t opts;
-    zhashx_t *workers;      //  key -> worker_t (owned)
-    zhashx_t *services;     //  name -> service_t (owned)
-    pending_t *pending;     //  the ring of open requests
-    uint64_t next_token;    //  the next token to try
-    size_t open;            //  open requests
-    uint64_t routed;        //  requests handed to workers
-    int64_t next_heartbeat; //  when to heartbeat and expire (mono ms)
-    zframe_t *headers[MK_WIRE_DISCONNECT + 1];  //  one header frame per command, sent by reference
+    zhashx_t *workers;                         //  key -> worker_t (owned)
+    zhashx_t *services;                        //  name -> service_t (owned)
+    pending_t *pending;                        //  the ring of open requests
+    uint64_t next_token;                       //  the next token to try
+    size_t open;                               //  open requests
+    uint64_t routed;                           //  requests handed to workers
+    int64_t next_heartbeat;                    //  when to heartbeat and expire (mono ms)
+    zframe_t *headers[MK_WIRE_DISCONNECT + 1]; //  one header frame per command, sent by reference
 } router_t;
 
 static void
@@ -123,9 +123,9 @@ s_send_error (router_t *self, const byte *client, size_t client_size, const char
 {
     zmsg_t *msg = zmsg_new ();
     zmsg_addmem (msg, client, client_size);
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_ERROR)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_ERROR)});
     zmsg_addstr (msg, service);
-    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (corr)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (corr)});
     byte code[2] = {(byte) (status >> 8), (byte) status};
     zmsg_addmem (msg, code, 2);
     zmsg_addstr (msg, reason);
@@ -138,8 +138,8 @@ static void
 s_send_command (router_t *self, zframe_t *identity, mk_wire_command_t command)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (command)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (command)});
     s_send (self, &msg);
 }
 
@@ -164,8 +164,8 @@ s_worker_delete (router_t *self, worker_t *worker, const char *why)
             char reason[160];
             snprintf (reason, sizeof reason, "the worker serving '%s' was lost (%s)",
                       slot->service->name, why);
-            s_send_error (self, slot->client, slot->client_size, slot->service->name,
-                          slot->corr, 503, reason);
+            s_send_error (self, slot->client, slot->client_size, slot->service->name, slot->corr,
+                          503, reason);
             s_pending_release (self, slot);
         }
     }
@@ -199,8 +199,8 @@ static void
 s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg)
 {
     size_t count = zmsg_size (msg) - 2;
-    bool valid = count >= 1 && count <= MK_WIRE_SERVICES_MAX
-                 && zframe_size (identity) <= IDENTITY_MAX;
+    bool valid =
+        count >= 1 && count <= MK_WIRE_SERVICES_MAX && zframe_size (identity) <= IDENTITY_MAX;
     for (zframe_t *f = zmsg_next (msg); f && valid; f = zmsg_next (msg))
         valid = mk_wire_service_valid (f);
     if (!valid) {
@@ -294,8 +294,9 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
         if (!slot) {
             char reason[128];
             snprintf (reason, sizeof reason,
-                      zlistx_size (service->workers) ? "'%s' is busy: too many open requests; retry later"
-                                                     : "no worker serves '%s'",
+                      zlistx_size (service->workers)
+                          ? "'%s' is busy: too many open requests; retry later"
+                          : "no worker serves '%s'",
                       name);
             s_send_error (self, client, client_size, name, corr,
                           zlistx_size (service->workers) ? 429 : 404, reason);
@@ -358,14 +359,13 @@ s_handle_answer (router_t *self, worker_t *worker, int command, zmsg_t *msg)
     }
     zmsg_t *out = zmsg_new ();
     zmsg_addmem (out, slot->client, slot->client_size);
-    zmsg_append (out, &(zframe_t *) {mk_wire_header (command)});
+    zmsg_append (out, &(zframe_t *){mk_wire_header (command)});
     zmsg_addstr (out, slot->service->name);
-    zmsg_append (out, &(zframe_t *) {mk_wire_id_frame (slot->corr)});
+    zmsg_append (out, &(zframe_t *){mk_wire_id_frame (slot->corr)});
     zmsg_remove (msg, body);
     zmsg_append (out, &body);
     if (!s_send (self, &out))
-        mk_debug ("broker_router: client of '%s' gone before its reply",
-                  slot->service->name);
+        mk_debug ("broker_router: client of '%s' gone before its reply", slot->service->name);
     if (command == MK_WIRE_REPLY)
         s_pending_release (self, slot);
     else
@@ -389,11 +389,10 @@ s_handle_message (router_t *self, zmsg_t *msg)
         if (zmsg_size (msg) == 5 && mk_wire_id (corr_frame, &corr) == 0
             && mk_wire_service_valid (service)) {
             char *name = zframe_strdup (service);
-            s_send_error (self, zframe_data (identity), zframe_size (identity), name, corr,
-                          505, "unsupported bus protocol version; this broker speaks 1");
+            s_send_error (self, zframe_data (identity), zframe_size (identity), name, corr, 505,
+                          "unsupported bus protocol version; this broker speaks 1");
             free (name);
-        }
-        else
+        } else
             s_send_command (self, identity, MK_WIRE_DISCONNECT);
         return;
     }
@@ -453,10 +452,10 @@ s_tick (router_t *self)
         pending_t *slot = &self->pending[i];
         if (slot->token && slot->deadline < now) {
             char reason[160];
-            snprintf (reason, sizeof reason, "'%s' did not answer within %d s",
-                      slot->service->name, self->opts.timeout_ms / 1000);
-            s_send_error (self, slot->client, slot->client_size, slot->service->name,
-                          slot->corr, 504, reason);
+            snprintf (reason, sizeof reason, "'%s' did not answer within %d s", slot->service->name,
+                      self->opts.timeout_ms / 1000);
+            s_send_error (self, slot->client, slot->client_size, slot->service->name, slot->corr,
+                          504, reason);
             s_pending_release (self, slot);
         }
     }
@@ -475,16 +474,14 @@ s_handle_pipe (router_t *self)
         char *endpoint = mk_sock_endpoint (self->router);
         zstr_send (self->pipe, endpoint);
         free (endpoint);
-    }
-    else if (streq (command, "STATS")) {
+    } else if (streq (command, "STATS")) {
         char numbers[4][24];
         snprintf (numbers[0], 24, "%zu", zhashx_size (self->workers));
         snprintf (numbers[1], 24, "%zu", zhashx_size (self->services));
         snprintf (numbers[2], 24, "%zu", self->open);
         snprintf (numbers[3], 24, "%" PRIu64, self->routed);
         zstr_sendx (self->pipe, numbers[0], numbers[1], numbers[2], numbers[3], NULL);
-    }
-    else if (streq (command, "SERVED")) {
+    } else if (streq (command, "SERVED")) {
         //  Whether a service has a worker now: "1" or "0" (tests wait for a READY).
         char *name = zstr_recv (self->pipe);
         zstr_send (self->pipe, name && zhashx_lookup (self->services, name) ? "1" : "0");
@@ -535,8 +532,7 @@ broker_router_actor (zsock_t *pipe, void *args)
                 if (!(zsock_events (self.router) & ZMQ_POLLIN))
                     break;
             }
-        }
-        else if (zpoller_terminated (poller))
+        } else if (zpoller_terminated (poller))
             break;
         if (zclock_mono () >= self.next_heartbeat)
             s_tick (&self);
@@ -706,7 +702,7 @@ broker_router_test (bool verbose)
     zsock_t *raw = s_raw (endpoint);
     zstr_send (raw, "not a maekin frame");
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REQUEST)});
     zmsg_addstr (msg, "cloud");
     zmsg_addstr (msg, "short");
     zmsg_addstr (msg, "body");
@@ -723,7 +719,7 @@ broker_router_test (bool verbose)
     msg = zmsg_new ();
     zmsg_addmem (msg, v9, 4);
     zmsg_addstr (msg, "cloud");
-    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (7)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (7)});
     zmsg_addstr (msg, "body");
     zmsg_send (&msg, raw);
     msg = zmsg_recv (raw);
@@ -735,14 +731,14 @@ broker_router_test (bool verbose)
     zmsg_destroy (&msg);
     //  A stranger's heartbeat is told to register.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_HEARTBEAT)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_HEARTBEAT)});
     zmsg_send (&msg, raw);
     msg = zmsg_recv (raw);
     assert (msg && mk_wire_parse_header (zmsg_first (msg), NULL) == MK_WIRE_DISCONNECT);
     zmsg_destroy (&msg);
     //  A worker that READYs and then stays silent is expired after its liveness.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "quiet");
     zmsg_send (&msg, raw);
     s_until_served (router, "quiet");
@@ -757,7 +753,7 @@ broker_router_test (bool verbose)
     raw = s_raw (endpoint);
     size_t before = s_workers (router);
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "svc");
     zmsg_send (&msg, raw);
     s_until_served (router, "svc");
@@ -779,7 +775,7 @@ broker_router_test (bool verbose)
     //  that found out is answered, not lost (nor read after the service was freed).
     raw = s_raw (endpoint);
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_READY)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "lonely");
     zmsg_send (&msg, raw);
     s_until_served (router, "lonely");

@@ -7,10 +7,10 @@
 #include "maekin.h"
 
 typedef struct {
-    const char *endpoint;   //  where the ROUTER binds, e.g. "tcp://127.0.0.1:7010"
-    int heartbeat_ms;       //  heartbeat interval
-    int max_pending;        //  open requests one worker may hold
-    int timeout_ms;         //  a request with no reply after this gets 504
+    const char *endpoint; //  where the ROUTER binds, e.g. "tcp://127.0.0.1:7010"
+    int heartbeat_ms;     //  heartbeat interval
+    int max_pending;      //  open requests one worker may hold
+    int timeout_ms;       //  a request with no reply after this gets 504
 } broker_router_opts_t;
 
 //  Start the router actor; NULL (logged) if its endpoint cannot be bound. Commands on

@@ -32,15 +32,13 @@ broker_stream_actor (zsock_t *pipe, void *args)
             free (command);
             if (stop)
                 break;
-        }
-        else if (which == xsub || which == xpub) {
+        } else if (which == xsub || which == xpub) {
             //  Events one way, subscriptions the other; never blocks (XPUB drops for a
             //  subscriber past its high-water mark, which is what a stream should do).
             zmsg_t *msg = zmsg_recv (which);
             if (msg)
                 zmsg_send (&msg, which == xsub ? xpub : xsub);
-        }
-        else if (zpoller_terminated (poller))
+        } else if (zpoller_terminated (poller))
             break;
     }
     zpoller_destroy (&poller);

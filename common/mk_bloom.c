@@ -6,7 +6,7 @@
 
 struct _mk_bloom_t {
     uint64_t *bits;
-    uint64_t nbits;   //  a power of two
+    uint64_t nbits; //  a power of two
     size_t capacity;
     size_t count;
 };

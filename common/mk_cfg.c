@@ -5,12 +5,12 @@
 #include <stdarg.h>
 
 struct _mk_cfg_t {
-    const mk_cfg_item_t *schema;  //  the program's settings
-    char **values;                //  one value per schema item, owned
-    bool check_only;              //  -n
-    bool verbose;                 //  -v
-    int argc;                     //  arguments left over
-    char **argv;                  //  borrowed from main
+    const mk_cfg_item_t *schema; //  the program's settings
+    char **values;               //  one value per schema item, owned
+    bool check_only;             //  -n
+    bool verbose;                //  -v
+    int argc;                    //  arguments left over
+    char **argv;                 //  borrowed from main
 };
 
 static int
@@ -31,13 +31,13 @@ s_check (const mk_cfg_item_t *item, const char *value, const char *where)
         errno = 0;
         long long n = strtoll (value, &end, 10);
         if (errno || end == value || *end || n < 0 || n > INT32_MAX)
-            return zsys_sprintf ("%s: '%s' must be a whole number from 0 to 2147483647, not '%s'", where, item->key,
-                             value);
-    }
-    else if (item->type == MK_CFG_BOOL) {
+            return zsys_sprintf ("%s: '%s' must be a whole number from 0 to 2147483647, not '%s'",
+                                 where, item->key, value);
+    } else if (item->type == MK_CFG_BOOL) {
         if (!streq (value, "true") && !streq (value, "false") && !streq (value, "1")
             && !streq (value, "0"))
-            return zsys_sprintf ("%s: '%s' must be true or false, not '%s'", where, item->key, value);
+            return zsys_sprintf ("%s: '%s' must be true or false, not '%s'", where, item->key,
+                                 value);
     }
     return NULL;
 }
@@ -60,8 +60,7 @@ s_set (mk_cfg_t *self, const char *key, const char *value, const char *where, ch
 
 //  Walks a ZPL tree; every leaf with a value must be a known setting.
 static int
-s_load_tree (mk_cfg_t *self, zconfig_t *node, const char *prefix, const char *file,
-             char **error)
+s_load_tree (mk_cfg_t *self, zconfig_t *node, const char *prefix, const char *file, char **error)
 {
     for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
         char path[256];
@@ -69,9 +68,8 @@ s_load_tree (mk_cfg_t *self, zconfig_t *node, const char *prefix, const char *fi
         if (zconfig_child (child)) {
             if (s_load_tree (self, child, path, file, error))
                 return -1;
-        }
-        else if (s_set (self, path, zconfig_value (child) ? zconfig_value (child) : "", file,
-                        error))
+        } else if (s_set (self, path, zconfig_value (child) ? zconfig_value (child) : "", file,
+                          error))
             return -1;
     }
     return 0;
@@ -81,11 +79,12 @@ static char *
 s_help (const char *program, const char *summary, const mk_cfg_item_t *schema)
 {
     zchunk_t *text = zchunk_new (NULL, 4096);
-    char *line = zsys_sprintf ("usage: %s [-c FILE] [-n] [-v] [--SECTION-KEY=VALUE ...]\n%s\n\n"
-                           "  -c FILE   read settings from FILE (ZPL: sections, 4-space indent)\n"
-                           "  -n        check the configuration and exit\n"
-                           "  -v        log debug lines\n  -h        this help\n\nsettings:\n",
-                           program, summary);
+    char *line =
+        zsys_sprintf ("usage: %s [-c FILE] [-n] [-v] [--SECTION-KEY=VALUE ...]\n%s\n\n"
+                      "  -c FILE   read settings from FILE (ZPL: sections, 4-space indent)\n"
+                      "  -n        check the configuration and exit\n"
+                      "  -v        log debug lines\n  -h        this help\n\nsettings:\n",
+                      program, summary);
     zchunk_extend (text, line, strlen (line));
     free (line);
     for (int i = 0; schema[i].key; i++) {
@@ -95,7 +94,7 @@ s_help (const char *program, const char *summary, const mk_cfg_item_t *schema)
             if (*c == '/')
                 *c = '-';
         line = zsys_sprintf ("  --%-26s %s (default: %s)\n", flag, schema[i].help,
-                         *schema[i].value ? schema[i].value : "none");
+                             *schema[i].value ? schema[i].value : "none");
         zchunk_extend (text, line, strlen (line));
         free (line);
     }
@@ -134,10 +133,8 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
                 goto fail;
             }
             file = argv[++i];
-        }
-        else if (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=')
-                 && !streq (arg, "--help"))
-            i++;    //  --section-key VALUE: skip the value
+        } else if (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') && !streq (arg, "--help"))
+            i++; //  --section-key VALUE: skip the value
     }
     if (file) {
         if (!zsys_file_exists (file)) {
@@ -147,7 +144,8 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
         zconfig_t *root = zconfig_load (file);
         if (!root) {
             *error = zsys_sprintf ("config '%s': not valid ZPL (sections and 'key = value' lines, "
-                               "indented by 4 spaces)", file);
+                                   "indented by 4 spaces)",
+                                   file);
             goto fail;
         }
         char where[300];
@@ -169,12 +167,10 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
         else if (streq (arg, "-h") || streq (arg, "--help")) {
             *help = s_help (program, summary, schema);
             goto fail;
-        }
-        else if (streq (arg, "--")) {
+        } else if (streq (arg, "--")) {
             i++;
             break;
-        }
-        else if (strncmp (arg, "--", 2) == 0 && strlen (arg) > 2) {
+        } else if (strncmp (arg, "--", 2) == 0 && strlen (arg) > 2) {
             //  The key is short; the value is taken whole, however long.
             const char *equals = strchr (arg, '=');
             size_t length = equals ? (size_t) (equals - arg - 2) : strlen (arg + 2);
@@ -202,12 +198,10 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
             }
             if (s_set (self, key, value, "option", error))
                 goto fail;
-        }
-        else if (arg[0] == '-' && arg[1]) {
+        } else if (arg[0] == '-' && arg[1]) {
             *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);
             goto fail;
-        }
-        else
+        } else
             break;
     }
     self->argc = argc - i;
@@ -236,7 +230,7 @@ const char *
 mk_cfg_str (mk_cfg_t *self, const char *key)
 {
     int index = s_index (self->schema, key);
-    assert (index >= 0);        //  a key not in the schema is a bug of the program
+    assert (index >= 0); //  a key not in the schema is a bug of the program
     return self->values[index];
 }
 
@@ -341,7 +335,8 @@ mk_cfg_test (bool verbose)
     FILE *f = fopen (path, "w");
     fprintf (f, "bus\n    endpoint = tcp://10.0.0.1:1\n    heartbeat_ms = 250\n");
     fclose (f);
-    char *args2[] = {"prog", "--bus-heartbeat_ms=500", "-c", path, "-n", "vm", "list", "-c", "x", NULL};
+    char *args2[] = {"prog", "--bus-heartbeat_ms=500", "-c", path, "-n", "vm", "list", "-c", "x",
+                     NULL};
     cfg = mk_cfg_new ("prog", "test", schema, 9, args2, &error, &help);
     assert (cfg);
     assert (streq (mk_cfg_str (cfg, "bus/endpoint"), "tcp://10.0.0.1:1"));
@@ -356,14 +351,15 @@ mk_cfg_test (bool verbose)
         const char *content;
         const char *arg;
         const char *expect;
-    } bad[] = {{"bus\n    endpiont = x\n", NULL, "unknown setting 'bus/endpiont'"},
-               {"bus\n    heartbeat_ms = soon\n", NULL, "must be a whole number"},
-               {"db\n    sync = maybe\n", NULL, "must be true or false"},
-               {NULL, "--bus-nothing=1", "unknown option '--bus-nothing=1'"},
-               {NULL, "--bus-heartbeat_ms=-5", "must be a whole number"},
+    } bad[] = {
+        {"bus\n    endpiont = x\n", NULL, "unknown setting 'bus/endpiont'"},
+        {"bus\n    heartbeat_ms = soon\n", NULL, "must be a whole number"},
+        {"db\n    sync = maybe\n", NULL, "must be true or false"},
+        {NULL, "--bus-nothing=1", "unknown option '--bus-nothing=1'"},
+        {NULL, "--bus-heartbeat_ms=-5", "must be a whole number"},
         {NULL, "--bus-heartbeat_ms=4294967297", "must be a whole number from 0 to 2147483647"},
-               {NULL, "-x", "unknown option '-x'"},
-               {NULL, "--bus-endpoint", "needs a value"}};
+        {NULL, "-x", "unknown option '-x'"},
+        {NULL, "--bus-endpoint", "needs a value"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char *args[] = {"prog", "-c", path, NULL};
         int argc = 3;
@@ -371,8 +367,7 @@ mk_cfg_test (bool verbose)
             f = fopen (path, "w");
             fputs (bad[i].content, f);
             fclose (f);
-        }
-        else {
+        } else {
             args[1] = (char *) bad[i].arg;
             argc = 2;
         }

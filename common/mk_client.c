@@ -6,11 +6,11 @@
 #include "mk_wire.h"
 
 struct _mk_client_t {
-    zsock_t *sock;          //  DEALER connected to the broker
-    char *endpoint;         //  the broker's request endpoint, for error messages
-    uint64_t next_corr;     //  the next correlation id to use
-    bool last_broker;       //  the last call's answer came from the broker
-    bool last_unknown;      //  the last call may have been carried out, unanswered
+    zsock_t *sock;      //  DEALER connected to the broker
+    char *endpoint;     //  the broker's request endpoint, for error messages
+    uint64_t next_corr; //  the next correlation id to use
+    bool last_broker;   //  the last call's answer came from the broker
+    bool last_unknown;  //  the last call may have been carried out, unanswered
 };
 
 mk_client_t *
@@ -61,14 +61,13 @@ mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr, Maekin
 }
 
 int
-mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr,
-                         zframe_t **body_p)
+mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr, zframe_t **body_p)
 {
     assert (corr);
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REQUEST)});
     zmsg_addstr (msg, service);
-    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (corr)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (corr)});
     zmsg_append (msg, body_p);
     if (zmsg_send (&msg, self->sock) != 0) {
         zmsg_destroy (&msg);
@@ -108,8 +107,8 @@ s_parse_reply (zmsg_t *msg, mk_reply_t *reply)
         const char *why = NULL;
         reply->env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
         if (!reply->env)
-            reply->env = mk_msg_new_status (MK_INTERNAL, "bad reply from '%s': %s",
-                                            reply->service, why);
+            reply->env =
+                mk_msg_new_status (MK_INTERNAL, "bad reply from '%s': %s", reply->service, why);
         reply->progress = command == MK_WIRE_PROGRESS;
         return 0;
     }
@@ -122,7 +121,7 @@ mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms)
     int64_t deadline = timeout_ms < 0 ? -1 : zclock_mono () + timeout_ms;
     while (true) {
         zmsg_t *msg;
-        if (timeout_ms == 0)    //  without a poll, which costs system calls each time
+        if (timeout_ms == 0) //  without a poll, which costs system calls each time
             msg = mk_sock_recv_nowait (self->sock);
         else {
             int wait = deadline < 0 ? -1 : (int) (deadline - zclock_mono ());
@@ -140,8 +139,7 @@ mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms)
         zmsg_destroy (&msg);
         if (rc == 0)
             return 0;
-        mk_warn ("mk_client: dropped a malformed message from the broker at '%s'",
-                 self->endpoint);
+        mk_warn ("mk_client: dropped a malformed message from the broker at '%s'", self->endpoint);
     }
 }
 
@@ -152,8 +150,8 @@ mk_reply_clear (mk_reply_t *reply)
 }
 
 Maekin__Envelope *
-mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
-                int timeout_ms, int retries, mk_progress_fn *progress, void *arg)
+mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, int timeout_ms,
+                int retries, mk_progress_fn *progress, void *arg)
 {
     char request_id[40];
     if (!env->request_id || !*env->request_id) {
@@ -171,13 +169,13 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
     int64_t give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
     int pause = 50;
     Maekin__Envelope *answer = NULL;
-    Maekin__Envelope *transient = NULL;    //  the last transient error, if it comes to that
+    Maekin__Envelope *transient = NULL; //  the last transient error, if it comes to that
     //  The request may have reached the service: an attempt went unanswered, or the
     //  broker lost the worker that held it. From then on only the service's own answer
     //  (the first answer again, by the request id) says what happened, so the broker's
     //  "no worker" (the service restarting) is tried again too.
     bool delivered = false;
-    bool heard = false;         //  the bus answered something of ours: it is there
+    bool heard = false; //  the bus answered something of ours: it is there
     self->last_broker = false;
     self->last_unknown = false;
     while (!answer && timeouts <= retries && attempts < 32 && zclock_mono () < give_up) {
@@ -205,8 +203,7 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
                 if (progress)
                     progress (reply.env, arg);
                 deadline = zclock_mono () + timeout_ms;
-            }
-            else if (ours) {
+            } else if (ours) {
                 int status = reply.env->status;
                 if (reply.broker
                     && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
@@ -217,8 +214,7 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
                     transient = reply.env;
                     reply.env = NULL;
                     retry = true;
-                }
-                else {
+                } else {
                     answer = reply.env;
                     reply.env = NULL;
                     self->last_broker = reply.broker;
@@ -255,7 +251,8 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
         env->request_id = NULL;
     if (!answer)
         answer = mk_msg_new_status (
-            MK_TIMEOUT, "no reply from '%s' within %d ms after %d attempt%s (is maekin-broker running at %s?)",
+            MK_TIMEOUT,
+            "no reply from '%s' within %d ms after %d attempt%s (is maekin-broker running at %s?)",
             service, timeout_ms, attempts, attempts == 1 ? "" : "s", self->endpoint);
     return answer;
 }
@@ -289,7 +286,7 @@ s_scripted_broker (zsock_t *pipe, void *args)
             break;
         zmsg_t *msg = zmsg_recv (router);
         zframe_t *identity = zmsg_pop (msg);
-        zframe_destroy (&(zframe_t *) {zmsg_pop (msg)});   //  header
+        zframe_destroy (&(zframe_t *){zmsg_pop (msg)}); //  header
         char *service = zmsg_popstr (msg);
         zframe_t *corr = zmsg_pop (msg);
         zmsg_destroy (&msg);
@@ -297,16 +294,15 @@ s_scripted_broker (zsock_t *pipe, void *args)
         if (status) {
             zmsg_t *answer = zmsg_new ();
             zmsg_append (answer, &identity);
-            zmsg_append (answer, &(zframe_t *) {
-                mk_wire_header (status == MK_OK ? MK_WIRE_REPLY : MK_WIRE_ERROR)});
+            zmsg_append (answer, &(zframe_t *){mk_wire_header (status == MK_OK ? MK_WIRE_REPLY
+                                                                               : MK_WIRE_ERROR)});
             zmsg_addstr (answer, service);
             zmsg_append (answer, &corr);
             if (status == MK_OK) {
                 Maekin__Envelope ok = MAEKIN__ENVELOPE__INIT;
                 ok.status = MK_OK;
-                zmsg_append (answer, &(zframe_t *) {mk_msg_pack (&ok)});
-            }
-            else {
+                zmsg_append (answer, &(zframe_t *){mk_msg_pack (&ok)});
+            } else {
                 uint8_t code[2] = {(uint8_t) (status >> 8), (uint8_t) status};
                 zmsg_addmem (answer, code, 2);
                 zmsg_addstr (answer, "no worker serves 'cloud'");
@@ -318,7 +314,7 @@ s_scripted_broker (zsock_t *pipe, void *args)
         free (service);
     }
     if (!zsys_interrupted)
-        free (zstr_recv (pipe));        //  $TERM
+        free (zstr_recv (pipe)); //  $TERM
     zpoller_destroy (&poller);
     freen (endpoint);
     zsock_destroy (&router);
@@ -337,8 +333,8 @@ s_scripted_call (const int *script, int timeout_ms, int retries, bool *unknown)
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
     env.vm_create = &create;
-    Maekin__Envelope *answer = mk_client_call (client, "cloud", &env, timeout_ms, retries,
-                                               NULL, NULL);
+    Maekin__Envelope *answer =
+        mk_client_call (client, "cloud", &env, timeout_ms, retries, NULL, NULL);
     int status = answer->status;
     *unknown = mk_client_last_unknown (client);
     if (*unknown)
@@ -358,21 +354,21 @@ mk_client_test (bool verbose)
     //  after a silent attempt, the broker's "no worker" (the service restarting) is not
     //  the answer. Before any attempt could have reached it, it is.
     bool unknown = false;
-    assert (s_scripted_call ((const int[]) {0, MK_NOT_FOUND, MK_NOT_FOUND, MK_OK, -1}, 300, 3,
-                             &unknown)
-                == MK_OK
+    assert (
+        s_scripted_call ((const int[]){0, MK_NOT_FOUND, MK_NOT_FOUND, MK_OK, -1}, 300, 3, &unknown)
+            == MK_OK
+        && !unknown);
+    assert (s_scripted_call ((const int[]){MK_NOT_FOUND, -1}, 300, 3, &unknown) == MK_NOT_FOUND
             && !unknown);
-    assert (s_scripted_call ((const int[]) {MK_NOT_FOUND, -1}, 300, 3, &unknown) == MK_NOT_FOUND
-            && !unknown);
-    assert (s_scripted_call ((const int[]) {MK_UNAVAILABLE, MK_NOT_FOUND, MK_OK, -1}, 300, 3,
-                             &unknown)
-                == MK_OK
-            && !unknown);
+    assert (
+        s_scripted_call ((const int[]){MK_UNAVAILABLE, MK_NOT_FOUND, MK_OK, -1}, 300, 3, &unknown)
+            == MK_OK
+        && !unknown);
     //  Time runs out with the service silent, or gone: the outcome is unknown, and the
     //  answer says so rather than "unreachable".
-    assert (s_scripted_call ((const int[]) {0, MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND,
-                                            MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND,
-                                            MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND, -1},
+    assert (s_scripted_call ((const int[]){0, MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND,
+                                           MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND, MK_NOT_FOUND,
+                                           MK_NOT_FOUND, MK_NOT_FOUND, -1},
                              100, 1, &unknown)
                 == MK_TIMEOUT
             && unknown);
@@ -406,11 +402,11 @@ mk_client_test (bool verbose)
     mk_wire_command_t commands[] = {MK_WIRE_PROGRESS, MK_WIRE_REPLY};
     for (int i = 0; i < 2; i++) {
         msg = zmsg_new ();
-        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
-        zmsg_append (msg, &(zframe_t *) {mk_wire_header (commands[i])});
+        zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+        zmsg_append (msg, &(zframe_t *){mk_wire_header (commands[i])});
         zmsg_addstr (msg, service);
-        zmsg_append (msg, &(zframe_t *) {zframe_dup (corr_frame)});
-        zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&answer)});
+        zmsg_append (msg, &(zframe_t *){zframe_dup (corr_frame)});
+        zmsg_append (msg, &(zframe_t *){mk_msg_pack (&answer)});
         zmsg_send (&msg, router);
     }
     mk_reply_t reply;
@@ -424,16 +420,16 @@ mk_client_test (bool verbose)
 
     //  A broker error arrives as an envelope with status and reason.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_ERROR)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_ERROR)});
     zmsg_addstr (msg, "cloud");
-    zmsg_append (msg, &(zframe_t *) {zframe_dup (corr_frame)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (corr_frame)});
     zmsg_addmem (msg, "\x01\x94", 2);
     zmsg_addstr (msg, "no worker serves 'cloud'");
     zmsg_send (&msg, router);
     //  Garbage from the broker is skipped, not trusted.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
     zmsg_addstr (msg, "garbage");
     zmsg_send (&msg, router);
     assert (mk_client_recv (client, &reply, 1000) == 0);
@@ -446,7 +442,7 @@ mk_client_test (bool verbose)
     int64_t start = zclock_mono ();
     Maekin__Envelope *result = mk_client_call (client, "cloud", &env, 50, 2, NULL, NULL);
     assert (result->status == MK_TIMEOUT && strstr (result->reason, "3 attempts"));
-    assert (zclock_mono () - start < 5000);     //  bounded, whatever the machine's speed
+    assert (zclock_mono () - start < 5000); //  bounded, whatever the machine's speed
     assert (zclock_mono () - start >= 150);
     mk_msg_free (&result);
     char *ids[3];

@@ -16,7 +16,7 @@ typedef struct {
     uint64_t corr;
     char service[64];
     bool progress;
-    bool broker;            //  an error made by the broker (proto/BUS.md), not the service
+    bool broker; //  an error made by the broker (proto/BUS.md), not the service
     Maekin__Envelope *env;
 } mk_reply_t;
 
@@ -57,9 +57,8 @@ void mk_reply_clear (mk_reply_t *reply);
 //  caller frees with mk_msg_free; never NULL: on failure it is an envelope with status
 //  MK_TIMEOUT or MK_UNAVAILABLE and a reason.
 typedef void (mk_progress_fn) (Maekin__Envelope *progress, void *arg);
-Maekin__Envelope *mk_client_call (mk_client_t *self, const char *service,
-                                  Maekin__Envelope *env, int timeout_ms, int retries,
-                                  mk_progress_fn *progress, void *arg);
+Maekin__Envelope *mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env,
+                                  int timeout_ms, int retries, mk_progress_fn *progress, void *arg);
 
 //  True if the answer of the last mk_client_call was made by the broker, not the service
 //  (e.g. 404 "no worker serves 'cloud'" rather than the controller's "no such VM").

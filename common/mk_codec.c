@@ -22,14 +22,14 @@
 static void *
 s_member (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
-    return (char *)msg + field->offset;
+    return (char *) msg + field->offset;
 }
 
 //  The count of a repeated field, the case of a oneof, or the has_ flag of an optional.
 static void *
 s_quantifier (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
-    return (char *)msg + field->quantifier_offset;
+    return (char *) msg + field->quantifier_offset;
 }
 
 static bool
@@ -73,15 +73,15 @@ static bool
 s_written (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        if (*(const uint32_t *)s_quantifier (msg, field) != field->id)
+        if (*(const uint32_t *) s_quantifier (msg, field) != field->id)
             return false;
         //  protobuf-c does not pack a oneof message or string that is NULL.
-        return !s_pointer_type (field->type) || *(void **)s_member (msg, field);
+        return !s_pointer_type (field->type) || *(void **) s_member (msg, field);
     }
     if (field->label == PROTOBUF_C_LABEL_OPTIONAL) {
         if (s_pointer_type (field->type))
-            return *(void **)s_member (msg, field) != NULL;
-        return *(const protobuf_c_boolean *)s_quantifier (msg, field);
+            return *(void **) s_member (msg, field) != NULL;
+        return *(const protobuf_c_boolean *) s_quantifier (msg, field);
     }
     return true;
 }
@@ -91,7 +91,7 @@ static const char *
 s_enum_name (const ProtobufCFieldDescriptor *field, int value)
 {
     const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (
-        (const ProtobufCEnumDescriptor *)field->descriptor, value);
+        (const ProtobufCEnumDescriptor *) field->descriptor, value);
     return found ? found->name : NULL;
 }
 
@@ -99,7 +99,7 @@ static char *
 s_base64 (const ProtobufCBinaryData *data)
 {
     size_t size = sodium_base64_ENCODED_LEN (data->len, sodium_base64_VARIANT_ORIGINAL);
-    char *text = (char *)malloc (size);
+    char *text = (char *) malloc (size);
     if (!text)
         abort ();
     sodium_bin2base64 (text, size, data->data, data->len, sodium_base64_VARIANT_ORIGINAL);
@@ -113,7 +113,7 @@ s_number_text (double number, bool single)
     for (int digits = single ? 6 : 15;; digits++) {
         char *text = zsys_sprintf ("%.*g", digits, number);
         double back = strtod (text, NULL);
-        if (digits >= 17 || (single ? (float)back == (float)number : back == number))
+        if (digits >= 17 || (single ? (float) back == (float) number : back == number))
             return text;
         free (text);
     }
@@ -122,29 +122,27 @@ s_number_text (double number, bool single)
 //  A scalar as text (a new string): numbers in decimal, floats exactly, strings made fit
 //  for the format.
 static char *
-s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value,
-               mk_codec_format_t format)
+s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value, mk_codec_format_t format)
 {
     switch (field->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        return zsys_sprintf ("%" PRId32, *(const int32_t *)value);
+        return zsys_sprintf ("%" PRId32, *(const int32_t *) value);
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        return zsys_sprintf ("%" PRIu32, *(const uint32_t *)value);
+        return zsys_sprintf ("%" PRIu32, *(const uint32_t *) value);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        return zsys_sprintf ("%" PRId64, *(const int64_t *)value);
+        return zsys_sprintf ("%" PRId64, *(const int64_t *) value);
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        return zsys_sprintf ("%" PRIu64, *(const uint64_t *)value);
+        return zsys_sprintf ("%" PRIu64, *(const uint64_t *) value);
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
-        double number = field->type == PROTOBUF_C_TYPE_FLOAT
-                            ? (double)*(const float *)value
-                            : *(const double *)value;
+        double number = field->type == PROTOBUF_C_TYPE_FLOAT ? (double) *(const float *) value
+                                                             : *(const double *) value;
         if (isnan (number))
             return strdup ("NaN");
         if (isinf (number))
@@ -152,17 +150,17 @@ s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value,
         return s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
     }
     case PROTOBUF_C_TYPE_BOOL:
-        return strdup (*(const protobuf_c_boolean *)value ? "true" : "false");
+        return strdup (*(const protobuf_c_boolean *) value ? "true" : "false");
     case PROTOBUF_C_TYPE_ENUM: {
-        const char *name = s_enum_name (field, *(const int *)value);
-        return name ? strdup (name) : zsys_sprintf ("%d", *(const int *)value);
+        const char *name = s_enum_name (field, *(const int *) value);
+        return name ? strdup (name) : zsys_sprintf ("%d", *(const int *) value);
     }
     case PROTOBUF_C_TYPE_STRING: {
-        const char *text = *(char *const *)value;
+        const char *text = *(char *const *) value;
         return mk_utf8_clean (text ? text : "", format == MK_CODEC_XML);
     }
     case PROTOBUF_C_TYPE_BYTES:
-        return s_base64 ((const ProtobufCBinaryData *)value);
+        return s_base64 ((const ProtobufCBinaryData *) value);
     default:
         assert (false); //  messages are not scalars
         return NULL;
@@ -180,33 +178,31 @@ s_json_value (const ProtobufCFieldDescriptor *field, const void *value)
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        return json_object_new_int64 (*(const int32_t *)value);
+        return json_object_new_int64 (*(const int32_t *) value);
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        return json_object_new_int64 (*(const uint32_t *)value);
+        return json_object_new_int64 (*(const uint32_t *) value);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        return json_object_new_int64 (*(const int64_t *)value);
+        return json_object_new_int64 (*(const int64_t *) value);
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        return json_object_new_uint64 (*(const uint64_t *)value);
+        return json_object_new_uint64 (*(const uint64_t *) value);
     case PROTOBUF_C_TYPE_BOOL:
-        return json_object_new_boolean (*(const protobuf_c_boolean *)value);
+        return json_object_new_boolean (*(const protobuf_c_boolean *) value);
     case PROTOBUF_C_TYPE_ENUM: {
-        const char *name = s_enum_name (field, *(const int *)value);
-        return name ? json_object_new_string (name)
-                    : json_object_new_int64 (*(const int *)value);
+        const char *name = s_enum_name (field, *(const int *) value);
+        return name ? json_object_new_string (name) : json_object_new_int64 (*(const int *) value);
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
+        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) value;
         return sub ? s_json_message (sub) : NULL;
     }
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
-        double number = field->type == PROTOBUF_C_TYPE_FLOAT
-                            ? (double)*(const float *)value
-                            : *(const double *)value;
+        double number = field->type == PROTOBUF_C_TYPE_FLOAT ? (double) *(const float *) value
+                                                             : *(const double *) value;
         if (isfinite (number)) {
             char *text = s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
             json_object *json = json_object_new_double_s (number, text);
@@ -236,9 +232,9 @@ s_json_message (const ProtobufCMessage *msg)
             continue;
         json_object *value;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)s_quantifier (msg, field);
-            const char *array = *(const char *const *)s_member (msg, field);
-            value = json_object_new_array_ext ((int)count);
+            size_t count = *(const size_t *) s_quantifier (msg, field);
+            const char *array = *(const char *const *) s_member (msg, field);
+            value = json_object_new_array_ext ((int) count);
             for (size_t j = 0; j < count; j++)
                 json_object_array_add (
                     value, s_json_value (field, array + j * s_value_size (field->type)));
@@ -255,9 +251,9 @@ static char *
 s_json_write (const ProtobufCMessage *msg, bool pretty)
 {
     json_object *object = s_json_message (msg);
-    int flags = JSON_C_TO_STRING_NOSLASHESCAPE |
-                (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
-                        : JSON_C_TO_STRING_PLAIN);
+    int flags =
+        JSON_C_TO_STRING_NOSLASHESCAPE
+        | (pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN);
     const char *text = json_object_to_json_string_ext (object, flags);
     char *copy = zsys_sprintf ("%s%s", text, pretty ? "\n" : "");
     json_object_put (object);
@@ -272,7 +268,7 @@ static void
 s_xml_value (xmlNodePtr parent, const ProtobufCFieldDescriptor *field, const void *value)
 {
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
+        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) value;
         if (sub)
             s_xml_fields (xmlNewChild (parent, NULL, BAD_CAST field->name, NULL), sub);
         return;
@@ -291,8 +287,8 @@ s_xml_fields (xmlNodePtr node, const ProtobufCMessage *msg)
         if (!s_written (msg, field))
             continue;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)s_quantifier (msg, field);
-            const char *array = *(const char *const *)s_member (msg, field);
+            size_t count = *(const size_t *) s_quantifier (msg, field);
+            const char *array = *(const char *const *) s_member (msg, field);
             for (size_t j = 0; j < count; j++)
                 s_xml_value (node, field, array + j * s_value_size (field->type));
         } else
@@ -312,7 +308,7 @@ s_xml_write (const ProtobufCMessage *msg, bool pretty)
     xmlDocDumpFormatMemoryEnc (doc, &text, &size, "UTF-8", pretty ? 1 : 0);
     if (!text)
         abort (); //  libxml2 fails here only when out of memory
-    char *copy = strdup ((const char *)text);
+    char *copy = strdup ((const char *) text);
     xmlFree (text);
     xmlFreeDoc (doc);
     return copy;
@@ -322,8 +318,7 @@ char *
 mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, bool pretty)
 {
     assert (msg && msg->descriptor);
-    return format == MK_CODEC_JSON ? s_json_write (msg, pretty)
-                                   : s_xml_write (msg, pretty);
+    return format == MK_CODEC_JSON ? s_json_write (msg, pretty) : s_xml_write (msg, pretty);
 }
 
 //  ------------------------------------------------------------------ reading: values
@@ -335,8 +330,7 @@ typedef struct {
     char *error;              //  why the read failed, or NULL
 } reader_t;
 
-static int s_fail (reader_t *self, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
+static int s_fail (reader_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 //  Records why the read fails (the first reason counts) and returns -2.
 static int
@@ -349,12 +343,10 @@ s_fail (reader_t *self, const char *format, ...)
     char *why = zsys_vprintf (format, args);
     va_end (args);
     if (*self->path)
-        self->error =
-            zsys_sprintf ("%s: '%s': %s", self->format == MK_CODEC_JSON ? "JSON" : "XML",
-                          self->path, why);
+        self->error = zsys_sprintf ("%s: '%s': %s", self->format == MK_CODEC_JSON ? "JSON" : "XML",
+                                    self->path, why);
     else
-        self->error =
-            zsys_sprintf ("%s: %s", self->format == MK_CODEC_JSON ? "JSON" : "XML", why);
+        self->error = zsys_sprintf ("%s: %s", self->format == MK_CODEC_JSON ? "JSON" : "XML", why);
     free (why);
     return -2;
 }
@@ -382,12 +374,11 @@ s_path_pop (reader_t *self, size_t length)
 static const char *
 s_type_name (const ProtobufCFieldDescriptor *field)
 {
-    static const char *const names[] = {
-        "int32",  "sint32",  "sfixed32", "int64",   "sint64", "sfixed64",
-        "uint32", "fixed32", "uint64",   "fixed64", "float",  "double",
-        "bool",   "enum",    "string",   "bytes",   "message"};
-    return (unsigned)field->type < sizeof names / sizeof names[0] ? names[field->type]
-                                                                  : "?";
+    static const char *const names[] = {"int32",    "sint32", "sfixed32", "int64",  "sint64",
+                                        "sfixed64", "uint32", "fixed32",  "uint64", "fixed64",
+                                        "float",    "double", "bool",     "enum",   "string",
+                                        "bytes",    "message"};
+    return (unsigned) field->type < sizeof names / sizeof names[0] ? names[field->type] : "?";
 }
 
 //  An integer given as its sign and magnitude, into a field of an integer type or an
@@ -404,7 +395,7 @@ s_set_integer (reader_t *self, const ProtobufCFieldDescriptor *field, bool negat
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_ENUM:
         max_positive = INT32_MAX;
-        max_negative = (uint64_t)INT32_MAX + 1;
+        max_negative = (uint64_t) INT32_MAX + 1;
         break;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
@@ -415,64 +406,62 @@ s_set_integer (reader_t *self, const ProtobufCFieldDescriptor *field, bool negat
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
         max_positive = INT64_MAX;
-        max_negative = (uint64_t)INT64_MAX + 1;
+        max_negative = (uint64_t) INT64_MAX + 1;
         break;
     default:
         max_positive = UINT64_MAX;
         max_negative = 0;
     }
     if (negative ? magnitude > max_negative : magnitude > max_positive)
-        return s_fail (self, "%s%" PRIu64 " is out of range for %s", negative ? "-" : "",
-                       magnitude, s_type_name (field));
+        return s_fail (self, "%s%" PRIu64 " is out of range for %s", negative ? "-" : "", magnitude,
+                       s_type_name (field));
     //  Two's complement, as the field's own type holds it.
-    uint64_t bits = negative ? (uint64_t)0 - magnitude : magnitude;
+    uint64_t bits = negative ? (uint64_t) 0 - magnitude : magnitude;
     if (s_value_size (field->type) == sizeof (uint64_t))
-        *(uint64_t *)to = bits;
+        *(uint64_t *) to = bits;
     else if (field->type == PROTOBUF_C_TYPE_ENUM)
-        *(int *)to = (int)(int32_t)(uint32_t)bits;
+        *(int *) to = (int) (int32_t) (uint32_t) bits;
     else
-        *(uint32_t *)to = (uint32_t)bits;
+        *(uint32_t *) to = (uint32_t) bits;
     return 0;
 }
 
 //  An integer written in decimal: "-"? digits, nothing else.
 static int
-s_set_integer_text (reader_t *self, const ProtobufCFieldDescriptor *field,
-                    const char *text, void *to)
+s_set_integer_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *text,
+                    void *to)
 {
     bool negative = text[0] == '-';
     const char *digits = text + negative;
     if (!*digits || strspn (digits, "0123456789") != strlen (digits))
-        return s_fail (self, "expected a whole number (%s), not '%.40s'",
-                       s_type_name (field), text);
+        return s_fail (self, "expected a whole number (%s), not '%.40s'", s_type_name (field),
+                       text);
     uint64_t magnitude = 0;
     for (const char *c = digits; *c; c++) {
-        if (magnitude > (UINT64_MAX - (uint64_t)(*c - '0')) / 10)
-            return s_fail (self, "%.40s is out of range for %s", text,
-                           s_type_name (field));
-        magnitude = magnitude * 10 + (uint64_t)(*c - '0');
+        if (magnitude > (UINT64_MAX - (uint64_t) (*c - '0')) / 10)
+            return s_fail (self, "%.40s is out of range for %s", text, s_type_name (field));
+        magnitude = magnitude * 10 + (uint64_t) (*c - '0');
     }
     return s_set_integer (self, field, negative, magnitude, to);
 }
 
 static int
-s_set_double (reader_t *self, const ProtobufCFieldDescriptor *field, double number,
-              void *to)
+s_set_double (reader_t *self, const ProtobufCFieldDescriptor *field, double number, void *to)
 {
     if (field->type == PROTOBUF_C_TYPE_FLOAT) {
         if (isfinite (number) && fabs (number) > FLT_MAX)
             return s_fail (self, "%g is out of range for float", number);
-        *(float *)to = (float)number;
+        *(float *) to = (float) number;
     } else
-        *(double *)to = number;
+        *(double *) to = number;
     return 0;
 }
 
 //  A scalar from its text: what XML gives for every scalar, and JSON for strings,
 //  bytes, enum names, 64-bit integers as strings, and NaN and the infinities.
 static int
-s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *text,
-            size_t length, void *to)
+s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *text, size_t length,
+            void *to)
 {
     if (strlen (text) != length)
         return s_fail (self, "a string holding NUL is not accepted");
@@ -480,19 +469,20 @@ s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *t
     //  A field is read once (XML refuses a second, json-c keeps the last), so what it
     //  holds before is its default, which is not freed.
     case PROTOBUF_C_TYPE_STRING:
-        *(char **)to = strdup (text);
+        *(char **) to = strdup (text);
         return 0;
     case PROTOBUF_C_TYPE_BYTES: {
-        ProtobufCBinaryData *data = (ProtobufCBinaryData *)to;
+        ProtobufCBinaryData *data = (ProtobufCBinaryData *) to;
         size_t room = length / 4 * 3 + 3;
-        unsigned char *bin = (unsigned char *)malloc (room);
+        unsigned char *bin = (unsigned char *) malloc (room);
         const char *end = NULL;
         size_t size = 0;
         if (!bin)
             abort ();
         if (sodium_base642bin (bin, room, text, length, NULL, &size, &end,
-                               sodium_base64_VARIANT_ORIGINAL) != 0 ||
-            end != text + length) {
+                               sodium_base64_VARIANT_ORIGINAL)
+                != 0
+            || end != text + length) {
             free (bin);
             return s_fail (self, "expected base64 (RFC 4648, with padding)");
         }
@@ -502,21 +492,21 @@ s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *t
     }
     case PROTOBUF_C_TYPE_BOOL:
         if (streq (text, "true") || streq (text, "false")) {
-            *(protobuf_c_boolean *)to = streq (text, "true");
+            *(protobuf_c_boolean *) to = streq (text, "true");
             return 0;
         }
         return s_fail (self, "expected true or false, not '%.40s'", text);
     case PROTOBUF_C_TYPE_ENUM: {
         const ProtobufCEnumValue *value = protobuf_c_enum_descriptor_get_value_by_name (
-            (const ProtobufCEnumDescriptor *)field->descriptor, text);
+            (const ProtobufCEnumDescriptor *) field->descriptor, text);
         if (value) {
-            *(int *)to = value->value;
+            *(int *) to = value->value;
             return 0;
         }
-        if (*text == '-' || isdigit ((unsigned char)*text))
+        if (*text == '-' || isdigit ((unsigned char) *text))
             return s_set_integer_text (self, field, text, to);
         return s_fail (self, "'%.40s' is not a value of %s", text,
-                       ((const ProtobufCEnumDescriptor *)field->descriptor)->name);
+                       ((const ProtobufCEnumDescriptor *) field->descriptor)->name);
     }
     case PROTOBUF_C_TYPE_FLOAT:
     case PROTOBUF_C_TYPE_DOUBLE: {
@@ -529,9 +519,8 @@ s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *t
         char *end = NULL;
         errno = 0;
         double number = strtod (text, &end);
-        if (!*text || *end || isspace ((unsigned char)*text) || !isfinite (number))
-            return s_fail (self, "expected a number (%s), not '%.40s'",
-                           s_type_name (field), text);
+        if (!*text || *end || isspace ((unsigned char) *text) || !isfinite (number))
+            return s_fail (self, "expected a number (%s), not '%.40s'", s_type_name (field), text);
         return s_set_double (self, field, number, to);
     }
     default:
@@ -543,7 +532,7 @@ s_set_text (reader_t *self, const ProtobufCFieldDescriptor *field, const char *t
 static ProtobufCMessage *
 s_message_new (const ProtobufCMessageDescriptor *descriptor)
 {
-    ProtobufCMessage *msg = (ProtobufCMessage *)zmalloc (descriptor->sizeof_message);
+    ProtobufCMessage *msg = (ProtobufCMessage *) zmalloc (descriptor->sizeof_message);
     protobuf_c_message_init (descriptor, msg);
     return msg;
 }
@@ -554,7 +543,7 @@ static int
 s_given (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        uint32_t *which = (uint32_t *)s_quantifier (msg, field);
+        uint32_t *which = (uint32_t *) s_quantifier (msg, field);
         if (*which && *which != field->id) {
             const ProtobufCFieldDescriptor *other =
                 protobuf_c_message_descriptor_get_field (msg->descriptor, *which);
@@ -563,20 +552,19 @@ s_given (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
         }
         *which = field->id;
     } else if (field->label == PROTOBUF_C_LABEL_OPTIONAL && !s_pointer_type (field->type))
-        *(protobuf_c_boolean *)s_quantifier (msg, field) = 1;
+        *(protobuf_c_boolean *) s_quantifier (msg, field) = 1;
     return 0;
 }
 
 //  Room for `count` items of a repeated field, zeroed; its count stays 0 until items are
 //  read, so that a message freed half-read frees only what it holds.
 static void *
-s_repeated_alloc (ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
-                  size_t count)
+s_repeated_alloc (ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, size_t count)
 {
-    void **array = (void **)s_member (msg, field);
+    void **array = (void **) s_member (msg, field);
     assert (*array == NULL);
     *array = count ? zmalloc (count * s_value_size (field->type)) : NULL;
-    *(size_t *)s_quantifier (msg, field) = 0;
+    *(size_t *) s_quantifier (msg, field) = 0;
     return *array;
 }
 
@@ -594,72 +582,68 @@ s_json_huge_number (const char *text, size_t size)
                     i++;
             continue;
         }
-        if (text[i] != '-' && !isdigit ((unsigned char)text[i]))
+        if (text[i] != '-' && !isdigit ((unsigned char) text[i]))
             continue;
         size_t start = i;
         bool negative = text[i] == '-';
         i += negative;
         uint64_t magnitude = 0;
         bool over = false;
-        for (; i < size && isdigit ((unsigned char)text[i]); i++) {
-            unsigned digit = (unsigned)(text[i] - '0');
+        for (; i < size && isdigit ((unsigned char) text[i]); i++) {
+            unsigned digit = (unsigned) (text[i] - '0');
             over |= magnitude > (UINT64_MAX - digit) / 10;
             magnitude = magnitude * 10 + digit;
         }
         bool fraction = i < size && strchr (".eE", text[i]) && text[i];
-        if (!fraction && (over || (negative && magnitude > (uint64_t)INT64_MAX + 1)))
+        if (!fraction && (over || (negative && magnitude > (uint64_t) INT64_MAX + 1)))
             return text + start;
         i--; //  the loop steps past the number's end
     }
     return NULL;
 }
 
-static int s_json_read_message (reader_t *self, ProtobufCMessage *msg,
-                                json_object *object, int depth);
+static int s_json_read_message (reader_t *self, ProtobufCMessage *msg, json_object *object,
+                                int depth);
 
 //  One value of a field from JSON.
 static int
-s_json_read_value (reader_t *self, ProtobufCMessage *msg,
-                   const ProtobufCFieldDescriptor *field, json_object *value, void *to,
-                   int depth)
+s_json_read_value (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
+                   json_object *value, void *to, int depth)
 {
     json_type type = json_object_get_type (value);
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
         if (type != json_type_object)
             return s_fail (self, "expected an object (%s), not %s",
-                           ((const ProtobufCMessageDescriptor *)field->descriptor)->name,
+                           ((const ProtobufCMessageDescriptor *) field->descriptor)->name,
                            json_type_to_name (type));
         ProtobufCMessage *sub =
-            s_message_new ((const ProtobufCMessageDescriptor *)field->descriptor);
-        *(ProtobufCMessage **)to = sub;
+            s_message_new ((const ProtobufCMessageDescriptor *) field->descriptor);
+        *(ProtobufCMessage **) to = sub;
         return s_json_read_message (self, sub, value, depth + 1);
     }
     //  Strings, bytes, enum names, 64-bit integers as strings, NaN and infinities.
-    bool textual =
-        field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_BYTES ||
-        field->type == PROTOBUF_C_TYPE_ENUM || field->type == PROTOBUF_C_TYPE_FLOAT ||
-        field->type == PROTOBUF_C_TYPE_DOUBLE ||
-        (s_value_size (field->type) == sizeof (uint64_t) &&
-         field->type != PROTOBUF_C_TYPE_DOUBLE);
+    bool textual = field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_BYTES
+                   || field->type == PROTOBUF_C_TYPE_ENUM || field->type == PROTOBUF_C_TYPE_FLOAT
+                   || field->type == PROTOBUF_C_TYPE_DOUBLE
+                   || (s_value_size (field->type) == sizeof (uint64_t)
+                       && field->type != PROTOBUF_C_TYPE_DOUBLE);
     if (type == json_type_string) {
         if (textual)
             return s_set_text (self, field, json_object_get_string (value),
-                               (size_t)json_object_get_string_len (value), to);
-    } else if (type == json_type_int && field->type != PROTOBUF_C_TYPE_STRING &&
-               field->type != PROTOBUF_C_TYPE_BYTES &&
-               field->type != PROTOBUF_C_TYPE_BOOL) {
+                               (size_t) json_object_get_string_len (value), to);
+    } else if (type == json_type_int && field->type != PROTOBUF_C_TYPE_STRING
+               && field->type != PROTOBUF_C_TYPE_BYTES && field->type != PROTOBUF_C_TYPE_BOOL) {
         if (field->type == PROTOBUF_C_TYPE_FLOAT || field->type == PROTOBUF_C_TYPE_DOUBLE)
             return s_set_double (self, field, json_object_get_double (value), to);
         int64_t signed_value = json_object_get_int64 (value);
         if (signed_value < 0)
-            return s_set_integer (self, field, true, (uint64_t)0 - (uint64_t)signed_value,
-                                  to);
+            return s_set_integer (self, field, true, (uint64_t) 0 - (uint64_t) signed_value, to);
         return s_set_integer (self, field, false, json_object_get_uint64 (value), to);
-    } else if (type == json_type_double && (field->type == PROTOBUF_C_TYPE_FLOAT ||
-                                            field->type == PROTOBUF_C_TYPE_DOUBLE))
+    } else if (type == json_type_double
+               && (field->type == PROTOBUF_C_TYPE_FLOAT || field->type == PROTOBUF_C_TYPE_DOUBLE))
         return s_set_double (self, field, json_object_get_double (value), to);
     else if (type == json_type_boolean && field->type == PROTOBUF_C_TYPE_BOOL) {
-        *(protobuf_c_boolean *)to = json_object_get_boolean (value);
+        *(protobuf_c_boolean *) to = json_object_get_boolean (value);
         return 0;
     }
     return s_fail (self, "expected %s, not %s",
@@ -672,8 +656,8 @@ s_json_read_value (reader_t *self, ProtobufCMessage *msg,
 }
 
 static int
-s_json_read_field (reader_t *self, ProtobufCMessage *msg,
-                   const ProtobufCFieldDescriptor *field, json_object *value, int depth)
+s_json_read_field (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field,
+                   json_object *value, int depth)
 {
     if (s_given (self, msg, field))
         return -2;
@@ -688,11 +672,11 @@ s_json_read_field (reader_t *self, ProtobufCMessage *msg,
         return s_fail (self, "expected an array, not %s",
                        json_type_to_name (json_object_get_type (value)));
     size_t count = json_object_array_length (value);
-    char *array = (char *)s_repeated_alloc (msg, field, count);
-    size_t *done = (size_t *)s_quantifier (msg, field);
+    char *array = (char *) s_repeated_alloc (msg, field, count);
+    size_t *done = (size_t *) s_quantifier (msg, field);
     for (size_t i = 0; i < count; i++) {
         json_object *item = json_object_array_get_idx (value, i);
-        size_t back = s_path_push (self, NULL, (long)i);
+        size_t back = s_path_push (self, NULL, (long) i);
         int rc = item ? s_json_read_value (self, msg, field, item,
                                            array + i * s_value_size (field->type), depth)
                       : s_fail (self, "null is not an item");
@@ -705,8 +689,7 @@ s_json_read_field (reader_t *self, ProtobufCMessage *msg,
 }
 
 static int
-s_json_read_message (reader_t *self, ProtobufCMessage *msg, json_object *object,
-                     int depth)
+s_json_read_message (reader_t *self, ProtobufCMessage *msg, json_object *object, int depth)
 {
     if (depth > MK_CODEC_DEPTH_MAX)
         return s_fail (self, "nested deeper than %d messages", MK_CODEC_DEPTH_MAX);
@@ -716,8 +699,7 @@ s_json_read_message (reader_t *self, ProtobufCMessage *msg, json_object *object,
             protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, key);
         size_t back = s_path_push (self, key, 0);
         int rc = field ? s_json_read_field (self, msg, field, value, depth)
-                       : s_fail (self, "%s has no field of this name",
-                                 msg->descriptor->short_name);
+                       : s_fail (self, "%s has no field of this name", msg->descriptor->short_name);
         s_path_pop (self, back);
         if (rc)
             return rc;
@@ -726,19 +708,19 @@ s_json_read_message (reader_t *self, ProtobufCMessage *msg, json_object *object,
 }
 
 static int
-s_json_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor,
-             const char *text, size_t size, ProtobufCMessage **msg_p)
+s_json_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor, const char *text,
+             size_t size, ProtobufCMessage **msg_p)
 {
     const char *huge = s_json_huge_number (text, size);
     if (huge)
         return s_fail (self, "the number at byte %zu is out of the 64-bit range",
-                       (size_t)(huge - text));
+                       (size_t) (huge - text));
     //  An object, in an array of a repeated field, is two levels of JSON a message.
     json_tokener *tokener = json_tokener_new_ex (2 * MK_CODEC_DEPTH_MAX + 2);
     if (!tokener)
         abort ();
     json_tokener_set_flags (tokener, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
-    json_object *root = json_tokener_parse_ex (tokener, text, (int)size);
+    json_object *root = json_tokener_parse_ex (tokener, text, (int) size);
     enum json_tokener_error status = json_tokener_get_error (tokener);
     size_t end = json_tokener_get_parse_end (tokener);
     json_tokener_free (tokener);
@@ -746,10 +728,9 @@ s_json_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor,
     if (status == json_tokener_continue)
         rc = s_fail (self, "the document ends before its value does");
     else if (status != json_tokener_success)
-        rc = s_fail (self, "malformed at byte %zu: %s", end,
-                     json_tokener_error_desc (status));
+        rc = s_fail (self, "malformed at byte %zu: %s", end, json_tokener_error_desc (status));
     else {
-        while (end < size && isspace ((unsigned char)text[end]))
+        while (end < size && isspace ((unsigned char) text[end]))
             end++;
         if (end < size)
             rc = s_fail (self, "malformed at byte %zu: more after the document", end);
@@ -767,8 +748,7 @@ s_json_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor,
 
 //  ---------------------------------------------------------------- reading XML
 
-static int s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node,
-                               int depth);
+static int s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node, int depth);
 
 //  Neither attributes nor namespaces carry anything in this mapping.
 static int
@@ -776,10 +756,9 @@ s_xml_plain_element (reader_t *self, xmlNodePtr node)
 {
     if (node->properties)
         return s_fail (self, "attributes are not read ('%s' on <%s>)",
-                       (const char *)node->properties->name, (const char *)node->name);
+                       (const char *) node->properties->name, (const char *) node->name);
     if (node->ns || node->nsDef)
-        return s_fail (self, "namespaces are not read (on <%s>)",
-                       (const char *)node->name);
+        return s_fail (self, "namespaces are not read (on <%s>)", (const char *) node->name);
     return 0;
 }
 
@@ -790,26 +769,26 @@ s_xml_text (reader_t *self, xmlNodePtr node, char **text_p)
     for (xmlNodePtr child = node->children; child; child = child->next)
         if (child->type == XML_ELEMENT_NODE)
             return s_fail (self, "holds the element <%s> where a value is expected",
-                           (const char *)child->name);
+                           (const char *) child->name);
         else if (child->type == XML_ENTITY_REF_NODE)
             return s_fail (self, "holds an entity reference");
     xmlChar *content = xmlNodeGetContent (node);
-    *text_p = strdup (content ? (const char *)content : "");
+    *text_p = strdup (content ? (const char *) content : "");
     xmlFree (content);
     return 0;
 }
 
 static int
-s_xml_read_value (reader_t *self, const ProtobufCFieldDescriptor *field, xmlNodePtr node,
-                  void *to, int depth)
+s_xml_read_value (reader_t *self, const ProtobufCFieldDescriptor *field, xmlNodePtr node, void *to,
+                  int depth)
 {
     int rc = s_xml_plain_element (self, node);
     if (rc)
         return rc;
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
         ProtobufCMessage *sub =
-            s_message_new ((const ProtobufCMessageDescriptor *)field->descriptor);
-        *(ProtobufCMessage **)to = sub;
+            s_message_new ((const ProtobufCMessageDescriptor *) field->descriptor);
+        *(ProtobufCMessage **) to = sub;
         return s_xml_read_message (self, sub, node, depth + 1);
     }
     char *text = NULL;
@@ -823,8 +802,7 @@ s_xml_read_value (reader_t *self, const ProtobufCFieldDescriptor *field, xmlNode
 //  The field a child element names, or NULL after an error; checks what is not an
 //  element (whitespace, comments and processing instructions are let be).
 static const ProtobufCFieldDescriptor *
-s_xml_child_field (reader_t *self, const ProtobufCMessage *msg, xmlNodePtr child,
-                   bool *skip)
+s_xml_child_field (reader_t *self, const ProtobufCMessage *msg, xmlNodePtr child, bool *skip)
 {
     *skip = true;
     if (child->type == XML_TEXT_NODE || child->type == XML_CDATA_SECTION_NODE) {
@@ -832,8 +810,8 @@ s_xml_child_field (reader_t *self, const ProtobufCMessage *msg, xmlNodePtr child
         while (text && *text && isspace (*text))
             text++;
         if (text && *text)
-            s_fail (self, "text '%.20s' in <%s>, which holds elements only",
-                    (const char *)text, msg->descriptor->short_name);
+            s_fail (self, "text '%.20s' in <%s>, which holds elements only", (const char *) text,
+                    msg->descriptor->short_name);
         return NULL;
     }
     if (child->type == XML_ENTITY_REF_NODE) {
@@ -843,12 +821,11 @@ s_xml_child_field (reader_t *self, const ProtobufCMessage *msg, xmlNodePtr child
     if (child->type != XML_ELEMENT_NODE)
         return NULL;
     *skip = false;
-    const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (msg->descriptor,
-                                                         (const char *)child->name);
+    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field_by_name (
+        msg->descriptor, (const char *) child->name);
     if (!field)
         s_fail (self, "%s has no field <%s>", msg->descriptor->short_name,
-                (const char *)child->name);
+                (const char *) child->name);
     return field;
 }
 
@@ -860,34 +837,31 @@ s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node, int 
     if (depth > MK_CODEC_DEPTH_MAX)
         return s_fail (self, "nested deeper than %d messages", MK_CODEC_DEPTH_MAX);
     const ProtobufCMessageDescriptor *descriptor = msg->descriptor;
-    size_t *counts = (size_t *)zmalloc ((descriptor->n_fields + 1) * sizeof (size_t));
+    size_t *counts = (size_t *) zmalloc ((descriptor->n_fields + 1) * sizeof (size_t));
     int rc = 0;
     bool skip;
     for (xmlNodePtr child = node->children; child && rc == 0; child = child->next) {
-        const ProtobufCFieldDescriptor *field =
-            s_xml_child_field (self, msg, child, &skip);
+        const ProtobufCFieldDescriptor *field = s_xml_child_field (self, msg, child, &skip);
         if (self->error)
             rc = -2;
-        else if (!skip && counts[field - descriptor->fields]++ &&
-                 field->label != PROTOBUF_C_LABEL_REPEATED)
-            rc = s_fail (self, "<%s> is given twice in <%s>", field->name,
-                         descriptor->short_name);
+        else if (!skip && counts[field - descriptor->fields]++
+                 && field->label != PROTOBUF_C_LABEL_REPEATED)
+            rc = s_fail (self, "<%s> is given twice in <%s>", field->name, descriptor->short_name);
     }
     for (unsigned i = 0; i < descriptor->n_fields && rc == 0; i++)
         if (descriptor->fields[i].label == PROTOBUF_C_LABEL_REPEATED)
             s_repeated_alloc (msg, &descriptor->fields[i], counts[i]);
     for (xmlNodePtr child = node->children; child && rc == 0; child = child->next) {
-        const ProtobufCFieldDescriptor *field =
-            s_xml_child_field (self, msg, child, &skip);
+        const ProtobufCFieldDescriptor *field = s_xml_child_field (self, msg, child, &skip);
         if (skip)
             continue;
         size_t back = s_path_push (self, field->name, 0);
         void *to = s_member (msg, field);
         size_t *done = NULL;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            done = (size_t *)s_quantifier (msg, field);
-            s_path_push (self, NULL, (long)*done);
-            to = *(char **)to + *done * s_value_size (field->type);
+            done = (size_t *) s_quantifier (msg, field);
+            s_path_push (self, NULL, (long) *done);
+            to = *(char **) to + *done * s_value_size (field->type);
         }
         rc = s_given (self, msg, field);
         if (rc == 0)
@@ -901,15 +875,14 @@ s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node, int 
 }
 
 static int
-s_xml_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor,
-            const char *text, size_t size, ProtobufCMessage **msg_p)
+s_xml_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor, const char *text,
+            size_t size, ProtobufCMessage **msg_p)
 {
     xmlParserCtxtPtr context = xmlNewParserCtxt ();
     if (!context)
         abort ();
-    xmlDocPtr doc =
-        xmlCtxtReadMemory (context, text, (int)size, NULL, NULL,
-                           XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc = xmlCtxtReadMemory (context, text, (int) size, NULL, NULL,
+                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     int rc = 0;
     if (!doc) {
         xmlErrorPtr error = xmlCtxtGetLastError (context);
@@ -924,9 +897,9 @@ s_xml_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor,
     xmlNodePtr root = xmlDocGetRootElement (doc);
     if (doc->intSubset || doc->extSubset)
         rc = s_fail (self, "a DOCTYPE is not accepted");
-    else if (!root || !streq ((const char *)root->name, descriptor->short_name))
-        rc = s_fail (self, "expected the root element <%s>, not <%s>",
-                     descriptor->short_name, root ? (const char *)root->name : "");
+    else if (!root || !streq ((const char *) root->name, descriptor->short_name))
+        rc = s_fail (self, "expected the root element <%s>, not <%s>", descriptor->short_name,
+                     root ? (const char *) root->name : "");
     else
         rc = s_xml_plain_element (self, root);
     if (rc == 0) {
@@ -949,13 +922,11 @@ mk_codec_read (const ProtobufCMessageDescriptor *descriptor, mk_codec_format_t f
     reader.format = format;
     if (size > MK_CODEC_SIZE_MAX) {
         *error_p = zsys_sprintf ("%s: the document is %zu bytes; at most %d are read",
-                                 format == MK_CODEC_JSON ? "JSON" : "XML", size,
-                                 MK_CODEC_SIZE_MAX);
+                                 format == MK_CODEC_JSON ? "JSON" : "XML", size, MK_CODEC_SIZE_MAX);
         return -1;
     }
-    int rc = format == MK_CODEC_JSON
-                 ? s_json_read (&reader, descriptor, text, size, msg_p)
-                 : s_xml_read (&reader, descriptor, text, size, msg_p);
+    int rc = format == MK_CODEC_JSON ? s_json_read (&reader, descriptor, text, size, msg_p)
+                                     : s_xml_read (&reader, descriptor, text, size, msg_p);
     if (rc) {
         if (*msg_p)
             protobuf_c_message_free_unpacked (*msg_p, NULL);

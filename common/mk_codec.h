@@ -53,8 +53,7 @@ char *mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, boo
 //  (free it with protobuf_c_message_free_unpacked (msg, NULL)); -1 if it is too big,
 //  -2 if it is not a valid such message; then *error_p says why (a new string, one line).
 int mk_codec_read (const ProtobufCMessageDescriptor *descriptor, mk_codec_format_t format,
-                   const char *text, size_t size, ProtobufCMessage **msg_p,
-                   char **error_p);
+                   const char *text, size_t size, ProtobufCMessage **msg_p, char **error_p);
 
 void mk_codec_test (bool verbose);
 

@@ -32,7 +32,7 @@ s_wire_put (wire_t *wire, const void *data, size_t size)
         return;
     if (wire->size + size > wire->room) {
         wire->room = (wire->size + size) * 2;
-        wire->data = (uint8_t *)realloc (wire->data, wire->room);
+        wire->data = (uint8_t *) realloc (wire->data, wire->room);
         assert (wire->data);
     }
     memcpy (wire->data + wire->size, data, size);
@@ -44,7 +44,7 @@ s_wire_varint (wire_t *wire, uint64_t value)
 {
     uint8_t byte;
     do {
-        byte = (uint8_t)(value & 0x7f);
+        byte = (uint8_t) (value & 0x7f);
         value >>= 7;
         if (value)
             byte |= 0x80;
@@ -57,7 +57,7 @@ static void
 s_wire_fixed (wire_t *wire, uint64_t value, size_t size)
 {
     for (size_t i = 0; i < size; i++) {
-        uint8_t byte = (uint8_t)(value >> (8 * i));
+        uint8_t byte = (uint8_t) (value >> (8 * i));
         s_wire_put (wire, &byte, 1);
     }
 }
@@ -65,7 +65,7 @@ s_wire_fixed (wire_t *wire, uint64_t value, size_t size)
 static void
 s_wire_bytes (wire_t *wire, uint32_t id, const void *data, size_t size)
 {
-    s_wire_varint (wire, (uint64_t)id << 3 | 2);
+    s_wire_varint (wire, (uint64_t) id << 3 | 2);
     s_wire_varint (wire, size);
     s_wire_put (wire, data, size);
 }
@@ -91,8 +91,7 @@ s_sample_value (wire_t *wire, const ProtobufCFieldDescriptor *field, int item, i
         return;
     case PROTOBUF_C_TYPE_MESSAGE: {
         wire_t sub = {NULL, 0, 0};
-        s_sample (&sub, (const ProtobufCMessageDescriptor *)field->descriptor, NULL,
-                  depth + 1);
+        s_sample (&sub, (const ProtobufCMessageDescriptor *) field->descriptor, NULL, depth + 1);
         s_wire_bytes (wire, id, sub.data, sub.size);
         free (sub.data);
         return;
@@ -102,51 +101,49 @@ s_sample_value (wire_t *wire, const ProtobufCFieldDescriptor *field, int item, i
     }
     int64_t low = item ? -2 : INT64_MIN;
     uint64_t high = item ? 3 : UINT64_MAX;
-    const ProtobufCEnumDescriptor *named =
-        (const ProtobufCEnumDescriptor *)field->descriptor;
+    const ProtobufCEnumDescriptor *named = (const ProtobufCEnumDescriptor *) field->descriptor;
     switch (field->type) {
     case PROTOBUF_C_TYPE_INT32:
-        s_wire_varint (wire, (uint64_t)id << 3);
-        s_wire_varint (wire, (uint64_t)(item ? (int64_t)-2 : (int64_t)INT32_MIN));
+        s_wire_varint (wire, (uint64_t) id << 3);
+        s_wire_varint (wire, (uint64_t) (item ? (int64_t) -2 : (int64_t) INT32_MIN));
         return;
     case PROTOBUF_C_TYPE_INT64:
-        s_wire_varint (wire, (uint64_t)id << 3);
-        s_wire_varint (wire, (uint64_t)low);
+        s_wire_varint (wire, (uint64_t) id << 3);
+        s_wire_varint (wire, (uint64_t) low);
         return;
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SINT64: //  zigzag
-        s_wire_varint (wire, (uint64_t)id << 3);
-        s_wire_varint (
-            wire, field->type == PROTOBUF_C_TYPE_SINT32 ? (item ? 3 : UINT32_MAX) : high);
+        s_wire_varint (wire, (uint64_t) id << 3);
+        s_wire_varint (wire,
+                       field->type == PROTOBUF_C_TYPE_SINT32 ? (item ? 3 : UINT32_MAX) : high);
         return;
     case PROTOBUF_C_TYPE_UINT32:
-        s_wire_varint (wire, (uint64_t)id << 3);
+        s_wire_varint (wire, (uint64_t) id << 3);
         s_wire_varint (wire, item ? 3 : UINT32_MAX);
         return;
     case PROTOBUF_C_TYPE_UINT64:
-        s_wire_varint (wire, (uint64_t)id << 3);
+        s_wire_varint (wire, (uint64_t) id << 3);
         s_wire_varint (wire, high);
         return;
     case PROTOBUF_C_TYPE_BOOL:
-        s_wire_varint (wire, (uint64_t)id << 3);
+        s_wire_varint (wire, (uint64_t) id << 3);
         s_wire_varint (wire, 1);
         return;
     case PROTOBUF_C_TYPE_ENUM:
         //  The last value the .proto names; then one it does not name.
-        s_wire_varint (wire, (uint64_t)id << 3);
+        s_wire_varint (wire, (uint64_t) id << 3);
         s_wire_varint (
-            wire,
-            (uint64_t)(item ? 1000 : (int64_t)named->values[named->n_values - 1].value));
+            wire, (uint64_t) (item ? 1000 : (int64_t) named->values[named->n_values - 1].value));
         return;
     case PROTOBUF_C_TYPE_FIXED32:
     case PROTOBUF_C_TYPE_SFIXED32:
     case PROTOBUF_C_TYPE_FLOAT:
-        s_wire_varint (wire, (uint64_t)id << 3 | 5);
+        s_wire_varint (wire, (uint64_t) id << 3 | 5);
         s_wire_fixed (wire, item ? 0x3f800000 : UINT32_MAX - 1, 4);
         return;
     default: //  fixed64, sfixed64, double
-        s_wire_varint (wire, (uint64_t)id << 3 | 1);
-        s_wire_fixed (wire, item ? 0x3ff0000000000000 : (uint64_t)low + 1, 8);
+        s_wire_varint (wire, (uint64_t) id << 3 | 1);
+        s_wire_fixed (wire, item ? 0x3ff0000000000000 : (uint64_t) low + 1, 8);
         return;
     }
 }
@@ -175,7 +172,7 @@ static uint8_t *
 s_pack (const ProtobufCMessage *msg, size_t *size)
 {
     *size = protobuf_c_message_get_packed_size (msg);
-    uint8_t *data = (uint8_t *)malloc (*size + 1);
+    uint8_t *data = (uint8_t *) malloc (*size + 1);
     assert (data);
     assert (protobuf_c_message_pack (msg, data) == *size);
     return data;
@@ -189,26 +186,25 @@ s_round_trip (const ProtobufCMessage *msg, bool verbose)
     uint8_t *packed = s_pack (msg, &size);
     for (int format = MK_CODEC_JSON; format <= MK_CODEC_XML; format++)
         for (int pretty = 0; pretty < 2; pretty++) {
-            char *text = mk_codec_write (msg, (mk_codec_format_t)format, pretty);
+            char *text = mk_codec_write (msg, (mk_codec_format_t) format, pretty);
             ProtobufCMessage *back = NULL;
             char *error = NULL;
-            int rc = mk_codec_read (msg->descriptor, (mk_codec_format_t)format, text,
+            int rc = mk_codec_read (msg->descriptor, (mk_codec_format_t) format, text,
                                     strlen (text), &back, &error);
             if (rc != 0)
-                fprintf (stderr, "mk_codec_test: %s: %s in\n%s\n", msg->descriptor->name,
-                         error, text);
+                fprintf (stderr, "mk_codec_test: %s: %s in\n%s\n", msg->descriptor->name, error,
+                         text);
             assert (rc == 0 && back && !error);
             size_t back_size;
             uint8_t *back_packed = s_pack (back, &back_size);
             if (back_size != size || memcmp (packed, back_packed, size) != 0) {
-                char *again = mk_codec_write (back, (mk_codec_format_t)format, true);
+                char *again = mk_codec_write (back, (mk_codec_format_t) format, true);
                 fprintf (stderr, "mk_codec_test: %s differs:\n%s\n--- read back as\n%s\n",
                          msg->descriptor->name, text, again);
                 free (again);
             }
             assert (back_size == size && memcmp (packed, back_packed, size) == 0);
-            if (verbose && pretty &&
-                msg->descriptor == &maekin__task_accepted__descriptor)
+            if (verbose && pretty && msg->descriptor == &maekin__task_accepted__descriptor)
                 printf ("%s", text);
             free (back_packed);
             protobuf_c_message_free_unpacked (back, NULL);
@@ -223,8 +219,8 @@ s_sample_message (const ProtobufCMessageDescriptor *descriptor,
 {
     wire_t wire = {NULL, 0, 0};
     s_sample (&wire, descriptor, member, 0);
-    ProtobufCMessage *msg = protobuf_c_message_unpack (
-        descriptor, NULL, wire.size, wire.data ? wire.data : (uint8_t *)"");
+    ProtobufCMessage *msg = protobuf_c_message_unpack (descriptor, NULL, wire.size,
+                                                       wire.data ? wire.data : (uint8_t *) "");
     assert (msg);
     free (wire.data);
     return msg;
@@ -240,7 +236,7 @@ s_test_every_message (bool verbose)
         assert (descriptor->magic == PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC);
         ProtobufCMessage *empty = s_sample_message (descriptor, NULL);
         protobuf_c_message_free_unpacked (empty, NULL);
-        empty = (ProtobufCMessage *)zmalloc (descriptor->sizeof_message);
+        empty = (ProtobufCMessage *) zmalloc (descriptor->sizeof_message);
         protobuf_c_message_init (descriptor, empty);
         s_round_trip (empty, false);
         free (empty);
@@ -276,18 +272,16 @@ typedef struct {
 } bad_t;
 
 static void
-s_test_refused (const ProtobufCMessageDescriptor *type, mk_codec_format_t format,
-                const char *text, size_t size, int expect_rc, const char *expect,
-                bool verbose)
+s_test_refused (const ProtobufCMessageDescriptor *type, mk_codec_format_t format, const char *text,
+                size_t size, int expect_rc, const char *expect, bool verbose)
 {
     ProtobufCMessage *msg = NULL;
     char *error = NULL;
     int rc = mk_codec_read (type, format, text, size, &msg, &error);
-    bool good = rc == expect_rc && !msg && error && strstr (error, expect) &&
-                !strchr (error, '\n');
+    bool good = rc == expect_rc && !msg && error && strstr (error, expect) && !strchr (error, '\n');
     if (!good)
-        fprintf (stderr, "mk_codec_test: '%.200s' gave %d '%s', expected %d '%s'\n", text,
-                 rc, error ? error : "(none)", expect_rc, expect);
+        fprintf (stderr, "mk_codec_test: '%.200s' gave %d '%s', expected %d '%s'\n", text, rc,
+                 error ? error : "(none)", expect_rc, expect);
     assert (good);
     if (verbose)
         printf ("  refused: %s\n", error);
@@ -310,8 +304,7 @@ static const bad_t s_bad[] = {
     {VM, JSON, "{\"vcpus\": -1}", "'vcpus': -1 is out of range for uint32"},
     {VM, JSON, "{\"vcpus\": 4294967296}", "4294967296 is out of range for uint32"},
     {VM, JSON, "{\"vcpus\": 1.5}", "expected a number, not a fraction"},
-    {VM, JSON, "{\"vcpus\": null, \"memory_mb\": 18446744073709551616}",
-     "out of the 64-bit range"},
+    {VM, JSON, "{\"vcpus\": null, \"memory_mb\": 18446744073709551616}", "out of the 64-bit range"},
     {VM, JSON, "{\"created\": -9223372036854775809}", "out of the 64-bit range"},
     {VM, JSON, "{\"created\": \"-9223372036854775809\"}", "out of range for int64"},
     {VM, JSON, "{\"memory_mb\": \"12a\"}", "expected a whole number (uint64)"},
@@ -328,16 +321,13 @@ static const bad_t s_bad[] = {
      "{\"a\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
      "]]]]]]]]]]}",
      "nesting too deep"},
-    {ACTION, JSON, "{\"op\": \"VM_OP_FLY\"}",
-     "'op': 'VM_OP_FLY' is not a value of maekin.VmOp"},
+    {ACTION, JSON, "{\"op\": \"VM_OP_FLY\"}", "'op': 'VM_OP_FLY' is not a value of maekin.VmOp"},
     {ACTION, JSON, "{\"op\": 2147483648}", "out of range for enum"},
     {ACTION, JSON, "{\"op\": true}", "expected an enum value's name, not boolean"},
     {VM_LIST, JSON, "{\"vms\": {}}", "'vms': expected an array, not object"},
-    {VM_LIST, JSON, "{\"vms\": [1]}",
-     "'vms[0]': expected an object (maekin.Vm), not int"},
+    {VM_LIST, JSON, "{\"vms\": [1]}", "'vms[0]': expected an object (maekin.Vm), not int"},
     {VM_LIST, JSON, "{\"vms\": [{}, null]}", "'vms[1]': null is not an item"},
-    {VM_LIST, JSON, "{\"vms\": [{\"vcpus\": true}]}",
-     "'vms[0].vcpus': expected a number"},
+    {VM_LIST, JSON, "{\"vms\": [{\"vcpus\": true}]}", "'vms[0].vcpus': expected a number"},
     {ENVELOPE, JSON, "{\"vm_show\": {\"name\": \"a\"}, \"vm_list\": {}}",
      "'vm_show' and 'vm_list' are members of one oneof"},
     {BATCH_ITEM, JSON, "{\"request\": \"!!!!\"}", "'request': expected base64"},
@@ -350,8 +340,7 @@ static const bad_t s_bad[] = {
     {VM, XML, "<Vm><vcpus> 2</vcpus></Vm>", "expected a whole number"},
     {VM, XML, "<Vm><vcpus>-1</vcpus></Vm>", "-1 is out of range for uint32"},
     {VM, XML, "<Vm><vcpus>4294967296</vcpus></Vm>", "out of range for uint32"},
-    {VM, XML, "<Vm><memory_mb>18446744073709551616</memory_mb></Vm>",
-     "out of range for uint64"},
+    {VM, XML, "<Vm><memory_mb>18446744073709551616</memory_mb></Vm>", "out of range for uint64"},
     {VM, XML, "<Vm><name>a</name><name>b</name></Vm>", "<name> is given twice in <Vm>"},
     {VM, XML, "<Vm><name><x/></name></Vm>", "holds the element <x>"},
     {VM, XML, "<Vm>text<name>a</name></Vm>", "text 'text' in <Vm>"},
@@ -362,18 +351,15 @@ static const bad_t s_bad[] = {
     {VM, XML, "<Vm><name>a</Vm>", "malformed at line 1"},
     {VM, XML, "", "malformed"},
     {VM, XML, "<Vm/><Vm/>", "malformed"},
-    {VM, XML, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Vm><name>\xff</name></Vm>",
-     "malformed"},
+    {VM, XML, "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Vm><name>\xff</name></Vm>", "malformed"},
     {VM, XML, "<!DOCTYPE Vm [<!ENTITY e \"x\">]><Vm><name>&e;</name></Vm>",
      "a DOCTYPE is not accepted"},
     {ACTION, XML, "<VmActionRequest><op>VM_OP_FLY</op></VmActionRequest>",
      "'VM_OP_FLY' is not a value of maekin.VmOp"},
     {ENVELOPE, XML, "<Envelope><vm_show/><vm_list/></Envelope>",
      "'vm_show' and 'vm_list' are members of one oneof"},
-    {RESULT, XML, "<TaskResultReply><ok>1</ok></TaskResultReply>",
-     "expected true or false"},
-    {BATCH_ITEM, XML, "<TaskBatchItem><request>abc</request></TaskBatchItem>",
-     "expected base64"},
+    {RESULT, XML, "<TaskResultReply><ok>1</ok></TaskResultReply>", "expected true or false"},
+    {BATCH_ITEM, XML, "<TaskBatchItem><request>abc</request></TaskBatchItem>", "expected base64"},
     {VM_LIST, XML, "<VmListReply><vms/><vms><vcpus>x</vcpus></vms></VmListReply>",
      "'vms[1].vcpus': expected a whole number"},
 };
@@ -382,11 +368,11 @@ static void
 s_test_bad (bool verbose)
 {
     for (size_t i = 0; i < sizeof s_bad / sizeof s_bad[0]; i++)
-        s_test_refused (s_bad[i].type, s_bad[i].format, s_bad[i].text,
-                        strlen (s_bad[i].text), -2, s_bad[i].expect, verbose);
+        s_test_refused (s_bad[i].type, s_bad[i].format, s_bad[i].text, strlen (s_bad[i].text), -2,
+                        s_bad[i].expect, verbose);
     //  Too big: refused unread, -1.
     size_t size = MK_CODEC_SIZE_MAX + 1;
-    char *big = (char *)malloc (size + 1);
+    char *big = (char *) malloc (size + 1);
     assert (big);
     memset (big, ' ', size);
     big[size] = 0;
@@ -401,8 +387,8 @@ s_test_bad (bool verbose)
     for (int i = 0; i < 300; i++)
         fputs ("<vm>", file);
     fclose (file);
-    s_test_refused (&maekin__vm_show_reply__descriptor, XML, deep, deep_size, -2,
-                    "malformed", verbose);
+    s_test_refused (&maekin__vm_show_reply__descriptor, XML, deep, deep_size, -2, "malformed",
+                    verbose);
     free (deep);
 }
 
@@ -413,7 +399,7 @@ s_test_mangled (const ProtobufCMessage *msg, mk_codec_format_t format)
 {
     char *text = mk_codec_write (msg, format, true);
     size_t size = strlen (text);
-    char *copy = (char *)malloc (size + 1);
+    char *copy = (char *) malloc (size + 1);
     assert (copy);
     int refused = 0;
     for (size_t i = 0; i <= size; i++)
@@ -431,7 +417,7 @@ s_test_mangled (const ProtobufCMessage *msg, mk_codec_format_t format)
                 protobuf_c_message_free_unpacked (back, NULL);
             free (error);
         }
-    assert (refused > (int)size);
+    assert (refused > (int) size);
     free (copy);
     free (text);
 }
@@ -463,10 +449,10 @@ s_other_init (ProtobufCMessage *msg)
     memcpy (msg, &init, sizeof init);
 }
 
-#define OTHER_FIELD(name, id, label, type, quantifier)                                   \
-    {                                                                                    \
-#name, id, PROTOBUF_C_LABEL_##label, PROTOBUF_C_TYPE_##type, quantifier,         \
-            offsetof(other_t, name), NULL, NULL, 0, 0, NULL, NULL                        \
+#define OTHER_FIELD(name, id, label, type, quantifier)                                             \
+    {                                                                                              \
+#name, id, PROTOBUF_C_LABEL_##label, PROTOBUF_C_TYPE_##type, quantifier,                   \
+            offsetof(other_t, name), NULL, NULL, 0, 0, NULL, NULL                                  \
     }
 static const ProtobufCFieldDescriptor s_other_fields[] = {
     OTHER_FIELD (f, 1, NONE, FLOAT, 0),
@@ -478,22 +464,21 @@ static const ProtobufCFieldDescriptor s_other_fields[] = {
 };
 static const unsigned s_other_by_name[] = {1, 2, 0, 5, 4, 3}; //  d ds f o q z
 static const ProtobufCIntRange s_other_ranges[] = {{1, 0}, {0, 6}};
-static const ProtobufCMessageDescriptor s_other_descriptor = {
-    PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
-    "test.Other",
-    "Other",
-    "Other",
-    "test",
-    sizeof (other_t),
-    6,
-    s_other_fields,
-    s_other_by_name,
-    1,
-    s_other_ranges,
-    s_other_init,
-    NULL,
-    NULL,
-    NULL};
+static const ProtobufCMessageDescriptor s_other_descriptor = {PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+                                                              "test.Other",
+                                                              "Other",
+                                                              "Other",
+                                                              "test",
+                                                              sizeof (other_t),
+                                                              6,
+                                                              s_other_fields,
+                                                              s_other_by_name,
+                                                              1,
+                                                              s_other_ranges,
+                                                              s_other_init,
+                                                              NULL,
+                                                              NULL,
+                                                              NULL};
 
 static void
 s_test_other_types (bool verbose)
@@ -521,8 +506,7 @@ s_test_other_types (bool verbose)
     assert (strstr (text, "<o>7</o>") && strstr (text, "<ds>NaN</ds>"));
     free (text);
     const bad_t bad[] = {
-        {&s_other_descriptor, JSON, "{\"f\": 1e39}",
-         "'f': 1e+39 is out of range for float"},
+        {&s_other_descriptor, JSON, "{\"f\": 1e39}", "'f': 1e+39 is out of range for float"},
         {&s_other_descriptor, JSON, "{\"d\": \"nan\"}",
          "'d': expected a number (double), not 'nan'"},
         {&s_other_descriptor, XML, "<Other><z>2147483648</z></Other>",
@@ -541,8 +525,7 @@ static void
 s_test_expect (const char *what, const char *got, const char *expect)
 {
     if (!streq (got, expect))
-        fprintf (stderr, "mk_codec_test: %s:\n--- got\n%s--- expected\n%s", what, got,
-                 expect);
+        fprintf (stderr, "mk_codec_test: %s:\n--- got\n%s--- expected\n%s", what, got, expect);
     assert (streq (got, expect));
 }
 
@@ -560,26 +543,24 @@ s_test_shapes (void)
     accepted.task_id = 12;
     accepted.vm = &vm;
     char *text = mk_codec_write (&accepted.base, MK_CODEC_JSON, true);
-    s_test_expect (
-        "TaskAccepted as JSON", text,
-        "{\n  \"task_id\": 12,\n  \"vm\": {\n    \"name\": \"web-1\",\n"
-        "    \"uuid\": \"\",\n    \"template\": \"\",\n    \"host\": \"\",\n"
-        "    \"state\": \"running\",\n    \"vcpus\": 2,\n"
-        "    \"memory_mb\": 2048,\n    \"created\": 1700000000,\n"
-        "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\"\n  }\n}\n");
+    s_test_expect ("TaskAccepted as JSON", text,
+                   "{\n  \"task_id\": 12,\n  \"vm\": {\n    \"name\": \"web-1\",\n"
+                   "    \"uuid\": \"\",\n    \"template\": \"\",\n    \"host\": \"\",\n"
+                   "    \"state\": \"running\",\n    \"vcpus\": 2,\n"
+                   "    \"memory_mb\": 2048,\n    \"created\": 1700000000,\n"
+                   "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\"\n  }\n}\n");
     free (text);
     accepted.vm = NULL;
     text = mk_codec_write (&accepted.base, MK_CODEC_JSON, false);
     s_test_expect ("without its VM", text, "{\"task_id\":12,\"vm\":null}");
     free (text);
     text = mk_codec_write (&vm.base, MK_CODEC_XML, true);
-    s_test_expect (
-        "Vm as XML", text,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
-        "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
-        "  <state>running</state>\n  <vcpus>2</vcpus>\n"
-        "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
-        "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n</Vm>\n");
+    s_test_expect ("Vm as XML", text,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
+                   "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
+                   "  <state>running</state>\n  <vcpus>2</vcpus>\n"
+                   "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
+                   "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n</Vm>\n");
     free (text);
 
     //  Enums by name, or by number when the .proto names none; a oneof as its member.
@@ -591,17 +572,15 @@ s_test_shapes (void)
     env.body_case = MAEKIN__ENVELOPE__BODY_VM_ACTION;
     env.vm_action = &action;
     text = mk_codec_write (&env.base, MK_CODEC_JSON, false);
-    s_test_expect (
-        "an Envelope", text,
-        "{\"version\":1,\"request_id\":\"\",\"credential\":null,\"status\":0,"
-        "\"reason\":\"\",\"vm_action\":{\"name\":\"web-1\",\"op\":\"VM_OP_STOP\"}}");
+    s_test_expect ("an Envelope", text,
+                   "{\"version\":1,\"request_id\":\"\",\"credential\":null,\"status\":0,"
+                   "\"reason\":\"\",\"vm_action\":{\"name\":\"web-1\",\"op\":\"VM_OP_STOP\"}}");
     free (text);
-    action.op = (Maekin__VmOp)77;
+    action.op = (Maekin__VmOp) 77;
     text = mk_codec_write (&action.base, MK_CODEC_XML, false);
-    s_test_expect (
-        "an unnamed enum value", text,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VmActionRequest><name>web-1"
-        "</name><op>77</op></VmActionRequest>\n");
+    s_test_expect ("an unnamed enum value", text,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VmActionRequest><name>web-1"
+                   "</name><op>77</op></VmActionRequest>\n");
     free (text);
 
     //  What writing cannot keep: bytes that are not UTF-8, controls in XML.
@@ -617,20 +596,20 @@ s_test_shapes (void)
 
     //  Reading what people write: fields in any order, some left out, null, 64-bit
     //  integers as strings, enums by number, whitespace and comments in XML.
-    const char *json =
-        " {\"op\": 3, \"vm\": null, \"task_id\": \"18446744073709551615\"} ";
+    const char *json = " {\"op\": 3, \"vm\": null, \"task_id\": \"18446744073709551615\"} ";
     ProtobufCMessage *msg = NULL;
     char *error = NULL;
-    assert (mk_codec_read (&maekin__task_dispatch_request__descriptor, MK_CODEC_JSON,
-                           json, strlen (json), &msg, &error) == 0);
-    Maekin__TaskDispatchRequest *dispatch = (Maekin__TaskDispatchRequest *)msg;
+    assert (mk_codec_read (&maekin__task_dispatch_request__descriptor, MK_CODEC_JSON, json,
+                           strlen (json), &msg, &error)
+            == 0);
+    Maekin__TaskDispatchRequest *dispatch = (Maekin__TaskDispatchRequest *) msg;
     assert (dispatch->task_id == UINT64_MAX && dispatch->op == MAEKIN__VM_OP__VM_OP_STOP);
     assert (dispatch->vm == NULL);
     protobuf_c_message_free_unpacked (msg, NULL);
     const char *xml = "<?xml version=\"1.0\"?>\n<!-- a VM -->\n<Vm>\n  <vcpus>4</vcpus>"
                       "<?pi x?><name>  spaced &amp; &#233;  </name>\n</Vm>\n";
     assert (mk_codec_read (VM, MK_CODEC_XML, xml, strlen (xml), &msg, &error) == 0);
-    Maekin__Vm *read = (Maekin__Vm *)msg;
+    Maekin__Vm *read = (Maekin__Vm *) msg;
     assert (read->vcpus == 4 && streq (read->name, "  spaced & \xc3\xa9  "));
     assert (streq (read->state, ""));
     protobuf_c_message_free_unpacked (msg, NULL);
@@ -641,15 +620,14 @@ mk_codec_test (bool verbose)
 {
     int trips = s_test_every_message (verbose);
     if (verbose)
-        printf ("  %zu message types, %d samples, each through JSON and XML\n", MESSAGES,
-                trips);
+        printf ("  %zu message types, %d samples, each through JSON and XML\n", MESSAGES, trips);
     assert (MESSAGES >= 48);
     s_test_shapes ();
     s_test_bad (verbose);
     s_test_other_types (verbose);
     for (size_t i = 0; i < MESSAGES; i++)
-        if (s_messages[i] == &maekin__task_accepted__descriptor ||
-            s_messages[i] == &maekin__task_batch_item__descriptor) {
+        if (s_messages[i] == &maekin__task_accepted__descriptor
+            || s_messages[i] == &maekin__task_batch_item__descriptor) {
             ProtobufCMessage *msg = s_sample_message (s_messages[i], NULL);
             s_test_mangled (msg, MK_CODEC_JSON);
             s_test_mangled (msg, MK_CODEC_XML);

@@ -100,14 +100,12 @@ s_options_new (const char *query, const mk_db_driver_t *driver, char **error)
     for (char *item = strtok_r (copy, "&", &saved); item; item = strtok_r (NULL, "&", &saved)) {
         char *equals = strchr (item, '=');
         if (!equals || equals == item) {
-            s_fail (NULL, error, "db: bad option '%s' in the database URL (use name=value)",
-                    item);
+            s_fail (NULL, error, "db: bad option '%s' in the database URL (use name=value)", item);
             break;
         }
         *equals = 0;
         if (!s_known_option (driver, item)) {
-            s_fail (NULL, error, "db: unknown option '%s' for a %s database", item,
-                    driver->name);
+            s_fail (NULL, error, "db: unknown option '%s' for a %s database", item, driver->name);
             break;
         }
         if (zhashx_insert (options, item, equals + 1) != 0) {
@@ -162,8 +160,8 @@ mk_db_open (const char *url, char **error)
         if (!driver) {
             char known[100] = "";
             for (size_t i = 0; i < DRIVERS; i++)
-                snprintf (known + strlen (known), sizeof known - strlen (known), "%s%s:",
-                          i ? ", " : "", s_drivers[i]->name);
+                snprintf (known + strlen (known), sizeof known - strlen (known),
+                          "%s%s:", i ? ", " : "", s_drivers[i]->name);
             s_fail (NULL, error, "db: unsupported database '%.*s:' (this build supports %s)",
                     (int) scheme, url, known);
             return NULL;
@@ -460,11 +458,9 @@ s_schema_version (mk_db_t *self)
             s_set_error (self, cause);
             free (cause);
             version = -1;
-        }
-        else
+        } else
             version = (int) value;
-    }
-    else if (rc != MK_DB_DONE)
+    } else if (rc != MK_DB_DONE)
         version = -1;
     mk_stmt_reset (stmt);
     return version;

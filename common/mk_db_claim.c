@@ -27,27 +27,28 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CLAIM_GET   "SELECT value FROM meta WHERE name = 'controller'"
-#define CLAIM_LOCK  "SELECT value FROM meta WHERE name = 'controller' FOR UPDATE"
-#define CLAIM_PUT   "INSERT INTO meta (name, value) VALUES ('controller', ?)"
-#define CLAIM_SWAP  "UPDATE meta SET value = ? WHERE name = 'controller' AND value = ?"
-#define CLAIM_RENEW "UPDATE meta SET value = ? WHERE name = 'controller' AND SUBSTR(value, 1, 32) = ?"
-#define CLAIM_DROP  "DELETE FROM meta WHERE name = 'controller' AND SUBSTR(value, 1, 32) = ?"
-#define TOKEN_SIZE  32      //  hex digits
+#define CLAIM_GET  "SELECT value FROM meta WHERE name = 'controller'"
+#define CLAIM_LOCK "SELECT value FROM meta WHERE name = 'controller' FOR UPDATE"
+#define CLAIM_PUT  "INSERT INTO meta (name, value) VALUES ('controller', ?)"
+#define CLAIM_SWAP "UPDATE meta SET value = ? WHERE name = 'controller' AND value = ?"
+#define CLAIM_RENEW                                                                                \
+    "UPDATE meta SET value = ? WHERE name = 'controller' AND SUBSTR(value, 1, 32) = ?"
+#define CLAIM_DROP "DELETE FROM meta WHERE name = 'controller' AND SUBSTR(value, 1, 32) = ?"
+#define TOKEN_SIZE 32 //  hex digits
 //  How often a taker looks again at a claim it cannot judge by itself.
-#define WATCH_MS    200
+#define WATCH_MS 200
 
 //  A claim, as its row holds it: at most 32 + 32 + 1 + 64 + 10 + 39 + 23 + 20
 //  characters and seven blanks, within meta.value's 255.
 typedef struct {
     char token[TOKEN_SIZE + 1];
     char role[33];
-    int lapses;         //  1: binds only while renewed; 0: while its process lives
+    int lapses; //  1: binds only while renewed; 0: while its process lives
     char host[65];
     long pid;
     char boot[40];
     char pidns[24];
-    int64_t renewed;    //  CLOCK_BOOTTIME ms of its boot
+    int64_t renewed; //  CLOCK_BOOTTIME ms of its boot
 } claim_t;
 #define VALUE_SIZE 256
 
@@ -151,19 +152,19 @@ s_describe (const claim_t *claim, char *about, size_t size)
 {
     int64_t age = s_boot_ms () - claim->renewed;
     if (!s_testable (claim))
-        snprintf (about, size, "%s, process %ld on %s (another machine or namespace)",
-                  claim->role, claim->pid, claim->host);
+        snprintf (about, size, "%s, process %ld on %s (another machine or namespace)", claim->role,
+                  claim->pid, claim->host);
     else if (claim->lapses)
-        snprintf (about, size, "%s, process %ld on %s, renewed %.1f s ago", claim->role,
-                  claim->pid, claim->host, (double) (age > 0 ? age : 0) / 1000.0);
+        snprintf (about, size, "%s, process %ld on %s, renewed %.1f s ago", claim->role, claim->pid,
+                  claim->host, (double) (age > 0 ? age : 0) / 1000.0);
     else
         snprintf (about, size, "%s, process %ld on %s", claim->role, claim->pid, claim->host);
 }
 
 typedef enum {
-    CLAIM_FREE,     //  nobody's, or a holder that is gone or stood still past the lapse
-    CLAIM_HELD,     //  a live holder's
-    CLAIM_WATCH     //  a holder this process cannot test: free only if it stops renewing
+    CLAIM_FREE, //  nobody's, or a holder that is gone or stood still past the lapse
+    CLAIM_HELD, //  a live holder's
+    CLAIM_WATCH //  a holder this process cannot test: free only if it stops renewing
 } verdict_t;
 
 static verdict_t
@@ -216,9 +217,9 @@ s_take (mk_db_t *self, const char *role, bool lapses, const char *old)
         mk_stmt_bind_text (stmt, 1, value);
         if (*old)
             mk_stmt_bind_text (stmt, 2, old);
-        rc = mk_stmt_step (stmt);   //  an insert another beat: MK_DB_CONSTRAINT
+        rc = mk_stmt_step (stmt); //  an insert another beat: MK_DB_CONSTRAINT
         if (rc == MK_DB_DONE && *old && mk_db_changes (self) != 1)
-            rc = MK_DB_CONSTRAINT;  //  changed since we read it
+            rc = MK_DB_CONSTRAINT; //  changed since we read it
     }
     if (rc == MK_DB_DONE && mk_db_commit (self) == 0)
         return 0;
@@ -231,7 +232,7 @@ mk_db_claim (mk_db_t *self, const char *role, bool lapses, char **holder)
 {
     assert (self && role && holder);
     *holder = NULL;
-    char watched[VALUE_SIZE] = "";     //  the foreign claim being watched, as first read
+    char watched[VALUE_SIZE] = ""; //  the foreign claim being watched, as first read
     int64_t watch_since = 0;
     while (true) {
         char old[VALUE_SIZE] = "", about[400];
@@ -245,15 +246,15 @@ mk_db_claim (mk_db_t *self, const char *role, bool lapses, char **holder)
         claim_t claim;
         verdict_t verdict = found && s_parse (old, &claim) ? s_verdict (&claim) : CLAIM_FREE;
         if (verdict == CLAIM_WATCH && *watched && !streq (old, watched))
-            verdict = CLAIM_HELD;   //  renewed while we watched: alive
+            verdict = CLAIM_HELD; //  renewed while we watched: alive
         if (verdict == CLAIM_WATCH && *watched
             && zclock_mono () - watch_since >= MK_DB_CLAIM_LAPSE_MS)
-            verdict = CLAIM_FREE;   //  not renewed for the lapse, by our own clock
+            verdict = CLAIM_FREE; //  not renewed for the lapse, by our own clock
         if (verdict == CLAIM_FREE) {
             int rc = s_take (self, role, lapses, old);
             if (rc != 1)
                 return rc;
-            continue;               //  changed under us: judge the row as it is now
+            continue; //  changed under us: judge the row as it is now
         }
         mk_db_rollback (self);
         s_describe (&claim, about, sizeof about);
@@ -346,8 +347,8 @@ s_set (mk_db_t *db, int lapses, long pid, const char *pidns, int64_t renewed)
 {
     const claim_t *me = s_me ();
     char value[VALUE_SIZE];
-    snprintf (value, sizeof value, "%s other-role %d %.64s %ld %.39s %.23s %" PRId64, OTHER,
-              lapses, me->host, pid, me->boot, pidns, renewed);
+    snprintf (value, sizeof value, "%s other-role %d %.64s %ld %.39s %.23s %" PRId64, OTHER, lapses,
+              me->host, pid, me->boot, pidns, renewed);
     assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
     mk_stmt_t *stmt = mk_db_prepare (db, CLAIM_PUT);
     assert (stmt && mk_stmt_bind_text (stmt, 1, value) == 0);
@@ -384,12 +385,14 @@ s_test_claims (const char *url, bool verbose)
     assert (other);
     bool mysql = streq (mk_db_backend (db), "mysql");
     assert (mk_db_exec (other, mysql ? "SET SESSION innodb_lock_wait_timeout = 1"
-                                     : "PRAGMA busy_timeout = 100") == 0);
+                                     : "PRAGMA busy_timeout = 100")
+            == 0);
     assert (mk_db_begin (db) == 0);
     assert (mk_db_claim_check (db) == 0);
     int64_t start = zclock_mono ();
     if (mysql)
-        assert (mk_db_exec (other, "UPDATE meta SET value = value WHERE name = 'controller'") == -1);
+        assert (mk_db_exec (other, "UPDATE meta SET value = value WHERE name = 'controller'")
+                == -1);
     else
         assert (mk_db_begin (other) == -1);
     assert (zclock_mono () - start >= 90);
@@ -444,7 +447,8 @@ s_test_claims (const char *url, bool verbose)
     //  is not ours to test, nor its clock ours to read. Renewed while we watch, it is
     //  alive; left alone for the lapse, by our own clock, it is free.
     s_set (db, 1, (long) child, "1", s_boot_ms ());
-    assert (mk_db_claim_holder (db, &holder) == 1 && strstr (holder, "another machine or namespace"));
+    assert (mk_db_claim_holder (db, &holder) == 1
+            && strstr (holder, "another machine or namespace"));
     zstr_free (&holder);
     start = zclock_mono ();
     pid_t writer = fork ();

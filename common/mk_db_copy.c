@@ -27,8 +27,8 @@ s_sql (const char *format, ...)
 int64_t
 mk_db_count (mk_db_t *db, const char *table, const char *where)
 {
-    char *sql = s_sql ("SELECT COUNT(*) FROM %s%s%s", table, where ? " WHERE " : "",
-                       where ? where : "");
+    char *sql =
+        s_sql ("SELECT COUNT(*) FROM %s%s%s", table, where ? " WHERE " : "", where ? where : "");
     mk_stmt_t *stmt = mk_db_prepare (db, sql);
     free (sql);
     int64_t rows = stmt && mk_stmt_step (stmt) == MK_DB_ROW ? mk_stmt_int (stmt, 0) : -1;
@@ -62,8 +62,7 @@ s_copy_table (mk_db_t *from, mk_db_t *to, const mk_db_table_t *table, char **err
                 size_t size = 0;
                 const void *data = mk_stmt_blob (read, (int) i, &size);
                 bound |= mk_stmt_bind_blob (write, index, data, size);
-            }
-            else
+            } else
                 bound |= mk_stmt_bind_text (write, index, mk_stmt_text (read, (int) i));
         }
         if (bound != 0 || mk_stmt_step (write) != MK_DB_DONE) {
@@ -134,12 +133,10 @@ mk_db_copy (mk_db_t *from, mk_db_t *to, bool replace, bool fenced, char **error)
                             "into an empty one, or replace what it holds",
                             tables[i].name);
             total = -1;
-        }
-        else if (rows < 0) {
+        } else if (rows < 0) {
             *error = s_sql ("cannot read %s: %s", tables[i].name, mk_db_error (to));
             total = -1;
-        }
-        else if (rows > 0) {
+        } else if (rows > 0) {
             char *sql = s_sql ("DELETE FROM %s", tables[i].name);
             if (mk_db_exec (to, sql) != 0) {
                 *error = s_sql ("cannot empty %s: %s", tables[i].name, mk_db_error (to));
@@ -176,7 +173,8 @@ s_fresh (const char *url)
     }
     if (streq (mk_db_backend (db), "mysql"))
         assert (mk_db_exec (db, "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, "
-                                "requests, events") == 0);
+                                "requests, events")
+                == 0);
     assert (mk_db_migrate (db, &error) == 0);
     return db;
 }
@@ -187,9 +185,8 @@ static void
 s_fill (mk_db_t *db)
 {
     assert (mk_db_begin (db) == 0);
-    assert (mk_db_exec (
-                db, "INSERT INTO hosts (id, name, state, uri, vcpus, memory_mb, last_seen) "
-                    "VALUES (7, 'n1', 'up', 'test:///default', 8, 4096, 1700000000)")
+    assert (mk_db_exec (db, "INSERT INTO hosts (id, name, state, uri, vcpus, memory_mb, last_seen) "
+                            "VALUES (7, 'n1', 'up', 'test:///default', 8, 4096, 1700000000)")
             == 0);
     assert (mk_db_exec (db, "INSERT INTO templates (id, name, vcpus, memory_mb, cmdline, "
                             "created) VALUES (3, 'tiny', 1, 64, 'console=ttyS0 \"q\" é', 5)")
@@ -208,7 +205,8 @@ s_fill (mk_db_t *db)
     assert (stmt && mk_stmt_bind_text (stmt, 1, "req-1") == 0
             && mk_stmt_bind_blob (stmt, 2, "a\0b", 3) == 0 && mk_stmt_bind_int (stmt, 3, 9) == 0
             && mk_stmt_step (stmt) == MK_DB_DONE);
-    stmt = mk_db_prepare (db, "INSERT INTO events (stream, seq, body, created) VALUES (?, ?, ?, ?)");
+    stmt =
+        mk_db_prepare (db, "INSERT INTO events (stream, seq, body, created) VALUES (?, ?, ?, ?)");
     assert (stmt && mk_stmt_bind_text (stmt, 1, "event.vm") == 0
             && mk_stmt_bind_int (stmt, 2, 1) == 0 && mk_stmt_bind_blob (stmt, 3, "", 0) == 0
             && mk_stmt_bind_int (stmt, 4, 6) == 0 && mk_stmt_step (stmt) == MK_DB_DONE);
@@ -236,7 +234,8 @@ s_check (mk_db_t *db)
     assert (size == 3 && memcmp (reply, "a\0b", 3) == 0);
     mk_stmt_reset (stmt);
     stmt = mk_db_prepare (db, "SELECT error FROM tasks WHERE id = 40");
-    assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW && streq (mk_stmt_text (stmt, 0), "it's fine"));
+    assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW
+            && streq (mk_stmt_text (stmt, 0), "it's fine"));
     mk_stmt_reset (stmt);
     assert (mk_db_begin (db) == 0);
     assert (mk_db_exec (db, "INSERT INTO tasks (vm, host, op, state, created, updated) "
@@ -259,8 +258,8 @@ mk_db_copy_test (bool verbose)
     size_t count;
     const mk_db_table_t *tables = mk_db_tables (&count);
     for (size_t i = 0; i < count; i++) {
-        char *sql = s_sql ("SELECT name, type FROM pragma_table_info('%s') ORDER BY cid",
-                           tables[i].name);
+        char *sql =
+            s_sql ("SELECT name, type FROM pragma_table_info('%s') ORDER BY cid", tables[i].name);
         mk_stmt_t *stmt = mk_db_prepare (a, sql);
         free (sql);
         char columns[512] = "", kinds[64] = "";
@@ -290,14 +289,16 @@ mk_db_copy_test (bool verbose)
     //  Replacing: what was there is gone, the copy is whole.
     assert (mk_db_begin (b) == 0);
     assert (mk_db_exec (b, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
-                           "('extra', 'down', 1, 1)") == 0);
+                           "('extra', 'down', 1, 1)")
+            == 0);
     assert (mk_db_commit (b) == 0);
     assert (mk_db_copy (a, b, true, false, &error) == 7 && !error);
     s_check (b);
     //  Fenced, the copy needs the claim on its destination: not held, or held by
     //  another, it writes nothing; ours, it copies.
     assert (mk_db_exec (b, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
-                           "('extra', 'down', 1, 1)") == 0);
+                           "('extra', 'down', 1, 1)")
+            == 0);
     assert (mk_db_copy (a, b, true, true, &error) == -1 && strstr (error, "taken over"));
     free (error);
     error = NULL;
@@ -312,7 +313,8 @@ mk_db_copy_test (bool verbose)
     mk_db_t *c = mk_db_open (url_c, &error);
     free (url_c);
     assert (c);
-    assert (mk_db_copy (c, b, true, false, &error) == -1 && strstr (error, "schema versions differ"));
+    assert (mk_db_copy (c, b, true, false, &error) == -1
+            && strstr (error, "schema versions differ"));
     free (error);
     s_check (b);
     mk_db_destroy (&c);
@@ -330,8 +332,7 @@ mk_db_copy_test (bool verbose)
         s_check (d);
         mk_db_destroy (&d);
         mk_db_destroy (&m);
-    }
-    else
+    } else
         printf ("mk_db_copy_test: MK_TEST_MYSQL_URL is not set; the MySQL backend is not "
                 "tested\n");
     mk_db_destroy (&a);

@@ -37,11 +37,11 @@ typedef struct {
 const mk_db_table_t *mk_db_tables (size_t *count);
 
 typedef struct {
-    const char *name;          //  the URL scheme, and what mk_db_backend () says
-    mk_db_dialect_t dialect;   //  which text of each migration to run
-    const char *begin_sql;     //  starts a transaction that will write
-    const char *snapshot_sql;  //  starts a transaction that reads one consistent snapshot
-    const char *has_table_sql; //  one parameter, a table name: a row if it exists
+    const char *name;           //  the URL scheme, and what mk_db_backend () says
+    mk_db_dialect_t dialect;    //  which text of each migration to run
+    const char *begin_sql;      //  starts a transaction that will write
+    const char *snapshot_sql;   //  starts a transaction that reads one consistent snapshot
+    const char *has_table_sql;  //  one parameter, a table name: a row if it exists
     const char *const *options; //  the URL options it knows, NULL-terminated
 
     //  Connect to location (the URL after "scheme:" and before "?"), with options

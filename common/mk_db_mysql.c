@@ -35,8 +35,8 @@
 #include <pthread.h>
 #include <stdarg.h>
 
-#if !defined(MARIADB_BASE_VERSION) && !defined(MARIADB_PACKAGE_VERSION_ID) &&            \
-    MYSQL_VERSION_ID >= 80000
+#if !defined(MARIADB_BASE_VERSION) && !defined(MARIADB_PACKAGE_VERSION_ID)                         \
+    && MYSQL_VERSION_ID >= 80000
 typedef bool my_bool; //  MySQL 8 dropped the type its MYSQL_BIND used to take
 #endif
 
@@ -46,7 +46,7 @@ typedef bool my_bool; //  MySQL 8 dropped the type its MYSQL_BIND used to take
 #define BEGIN_SQL "START TRANSACTION"
 //  Our sessions read committed rows; one consistent snapshot needs repeatable read,
 //  set for this one transaction just before it starts.
-#define SNAPSHOT_SQL "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
+#define SNAPSHOT_SQL       "START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY"
 #define SNAPSHOT_LEVEL_SQL "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"
 
 //  Each new session: compare and store as SQLite does (strict: a value too long for its
@@ -54,12 +54,12 @@ typedef bool my_bool; //  MySQL 8 dropped the type its MYSQL_BIND used to take
 //  writer, so REPEATABLE READ's snapshot would shield its transactions from no one;
 //  READ COMMITTED takes no gap locks, so a reader's scan never blocks the controller's
 //  inserts and each statement sees what was last committed.
-#define SESSION_SQL                                                                      \
-    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';"                 \
+#define SESSION_SQL                                                                                \
+    "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION';"                           \
     "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED"
 
 #define LOST_IN_TRANSACTION "connection lost during a transaction; rolled back"
-#define LOST_IN_COMMIT                                                                   \
+#define LOST_IN_COMMIT                                                                             \
     "connection lost during commit; the transaction may or may not have been applied"
 #define DEADLOCK "deadlock; the transaction was rolled back"
 
@@ -180,10 +180,10 @@ s_decode (char *text)
     char *to = text;
     for (const char *from = text; *from; from++) {
         if (*from == '%') {
-            if (!isxdigit ((unsigned char)from[1]) || !isxdigit ((unsigned char)from[2]))
+            if (!isxdigit ((unsigned char) from[1]) || !isxdigit ((unsigned char) from[2]))
                 return false;
             char hex[3] = {from[1], from[2], 0};
-            *to++ = (char)strtol (hex, NULL, 16);
+            *to++ = (char) strtol (hex, NULL, 16);
             from += 2;
         } else
             *to++ = *from;
@@ -191,7 +191,6 @@ s_decode (char *text)
     *to = 0;
     return true;
 }
-
 
 static void
 s_conn_free (s_conn_t *self)
@@ -207,8 +206,8 @@ s_conn_free (s_conn_t *self)
     free (self);
 }
 
-#define URL_FORMS                                                                        \
-    "use mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or "                               \
+#define URL_FORMS                                                                                  \
+    "use mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE or "                                         \
     "mysql://USER@/DATABASE?socket=PATH"
 
 //  Parse "//USER[:PASSWORD]@HOST[:PORT]/DATABASE" into a new connection, not connected.
@@ -221,13 +220,13 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
         return NULL;
     }
     char *copy = mk_strdup (location + 2);
-    s_conn_t *self = (s_conn_t *)zmalloc (sizeof (s_conn_t));
+    s_conn_t *self = (s_conn_t *) zmalloc (sizeof (s_conn_t));
     assert (self);
     //  The user part ends at the last '@', so a password may hold '@' and '/'.
     char *at = (char *) mk_db_url_userinfo_end (copy);
     char *rest = at ? at + 1 : copy;
     char *slash = strchr (rest, '/');
-    const char *socket = (const char *)zhashx_lookup (options, "socket");
+    const char *socket = (const char *) zhashx_lookup (options, "socket");
     char *colon = at ? strchr (copy, ':') : NULL;
     if (!at || at == copy || colon == copy) {
         *error = zsys_sprintf ("db: no user in the MySQL URL (%s)", URL_FORMS);
@@ -241,8 +240,7 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
     }
     self->user = mk_strdup (copy);
     if (!s_decode (self->user) || (self->password && !s_decode (self->password))) {
-        *error =
-            zsys_sprintf ("db: bad %%-escape in the user or password of the MySQL URL");
+        *error = zsys_sprintf ("db: bad %%-escape in the user or password of the MySQL URL");
         goto failed;
     }
     if (!slash || !slash[1] || strchr (slash + 1, '/')) {
@@ -272,11 +270,10 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
             *error = zsys_sprintf ("db: bad port '%s' in the MySQL URL", port);
             goto failed;
         }
-        self->port = (unsigned)number;
+        self->port = (unsigned) number;
     }
     if (*rest && socket) {
-        *error =
-            zsys_sprintf ("db: the MySQL URL gives both a host '%s' and a socket", rest);
+        *error = zsys_sprintf ("db: the MySQL URL gives both a host '%s' and a socket", rest);
         goto failed;
     }
     if (!*rest && !socket) {
@@ -292,9 +289,8 @@ s_conn_new (const char *location, zhashx_t *options, char **error)
         self->who = zsys_sprintf ("'%s'@'%s'", self->user, socket);
     } else {
         self->host = mk_strdup (rest);
-        self->who = self->port
-                        ? zsys_sprintf ("'%s'@'%s:%u'", self->user, rest, self->port)
-                        : zsys_sprintf ("'%s'@'%s'", self->user, rest);
+        self->who = self->port ? zsys_sprintf ("'%s'@'%s:%u'", self->user, rest, self->port)
+                               : zsys_sprintf ("'%s'@'%s'", self->user, rest);
     }
     assert (self->who);
     free (copy);
@@ -317,17 +313,17 @@ s_query (s_conn_t *self, const char *sql, unsigned *code)
 {
     MYSQL *mysql = self->mysql;
     //  mysql_real_query: 0 or an error; mysql_next_result: 0 more, -1 none, > 0 an error.
-    bool failed = mysql_real_query (mysql, sql, (unsigned long)strlen (sql)) != 0;
+    bool failed = mysql_real_query (mysql, sql, (unsigned long) strlen (sql)) != 0;
     while (!failed) {
         MYSQL_RES *result = mysql_store_result (mysql);
         if (result)
             mysql_free_result (result);
         else if (mysql_field_count (mysql) == 0) {
             my_ulonglong affected = mysql_affected_rows (mysql);
-            if (affected != (my_ulonglong)-1)
-                self->changes = (int)affected;
+            if (affected != (my_ulonglong) -1)
+                self->changes = (int) affected;
             if (mysql_insert_id (mysql))
-                self->last_insert_id = (int64_t)mysql_insert_id (mysql);
+                self->last_insert_id = (int64_t) mysql_insert_id (mysql);
         } else {
             failed = true; //  a result that could not be stored
             break;
@@ -384,17 +380,16 @@ s_connect (s_conn_t *self)
     //  FOUND_ROWS: an UPDATE counts the rows it matched, as SQLite does, not only those
     //  whose values changed; "update, else insert" depends on it.
     unsigned long flags = CLIENT_MULTI_STATEMENTS | CLIENT_FOUND_ROWS;
-    if (!mysql_real_connect (mysql, self->host, self->user, self->password,
-                             self->database, self->port, self->socket, flags)) {
+    if (!mysql_real_connect (mysql, self->host, self->user, self->password, self->database,
+                             self->port, self->socket, flags)) {
         unsigned code = mysql_errno (mysql);
-        const char *hint = code == ER_ACCESS_DENIED_ERROR
-                               ? " (check the user and password)"
-                           : code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR ||
-                                   code == CR_UNKNOWN_HOST
-                               ? " (is the server running, and is the address right?)"
-                               : "";
-        s_set_error (self, "cannot connect to MySQL as %s: %s%s", self->who,
-                     mysql_error (mysql), hint);
+        const char *hint =
+            code == ER_ACCESS_DENIED_ERROR ? " (check the user and password)"
+            : code == CR_CONNECTION_ERROR || code == CR_CONN_HOST_ERROR || code == CR_UNKNOWN_HOST
+                ? " (is the server running, and is the address right?)"
+                : "";
+        s_set_error (self, "cannot connect to MySQL as %s: %s%s", self->who, mysql_error (mysql),
+                     hint);
         mysql_close (mysql);
         return -1;
     }
@@ -469,7 +464,7 @@ s_open (const char *location, zhashx_t *options, char **error)
 static void
 s_close (void *conn)
 {
-    s_conn_t *self = (s_conn_t *)conn;
+    s_conn_t *self = (s_conn_t *) conn;
     assert (!self->stmts); //  every statement is finalized first
     //  The server rolls back a transaction still open.
     s_disconnect (self);
@@ -479,13 +474,13 @@ s_close (void *conn)
 static const char *
 s_errmsg (void *conn)
 {
-    return ((s_conn_t *)conn)->error;
+    return ((s_conn_t *) conn)->error;
 }
 
 static int
 s_exec_operation (s_conn_t *self, void *sql, unsigned *code)
 {
-    return s_query (self, (const char *)sql, code);
+    return s_query (self, (const char *) sql, code);
 }
 
 //  The isolation level and the snapshot's start in one operation: should the connection
@@ -512,7 +507,7 @@ s_begin (s_conn_t *self, const char *sql)
     self->transaction = false;
     self->aborted = NULL;
     if (streq (sql, SNAPSHOT_SQL) ? s_run (self, s_snapshot_operation, NULL)
-                                  : s_run (self, s_exec_operation, (void *)sql))
+                                  : s_run (self, s_exec_operation, (void *) sql))
         return -1;
     self->transaction = true;
     return 0;
@@ -566,32 +561,32 @@ s_rollback (s_conn_t *self)
 static int
 s_exec (void *conn, const char *sql)
 {
-    s_conn_t *self = (s_conn_t *)conn;
+    s_conn_t *self = (s_conn_t *) conn;
     if (streq (sql, BEGIN_SQL) || streq (sql, SNAPSHOT_SQL))
         return s_begin (self, sql);
     if (streq (sql, "COMMIT"))
         return s_commit (self);
     if (streq (sql, "ROLLBACK"))
         return s_rollback (self);
-    return s_run (self, s_exec_operation, (void *)sql);
+    return s_run (self, s_exec_operation, (void *) sql);
 }
 
 static bool
 s_in_transaction (void *conn)
 {
-    return ((s_conn_t *)conn)->transaction;
+    return ((s_conn_t *) conn)->transaction;
 }
 
 static int64_t
 s_last_insert_id (void *conn)
 {
-    return ((s_conn_t *)conn)->last_insert_id;
+    return ((s_conn_t *) conn)->last_insert_id;
 }
 
 static int
 s_changes (void *conn)
 {
-    return ((s_conn_t *)conn)->changes;
+    return ((s_conn_t *) conn)->changes;
 }
 
 //  ---------------------------------------------------------------- statements
@@ -627,7 +622,7 @@ s_prepare_handle (s_stmt_t *self, unsigned *code)
     assert (self->handle); //  out of memory
     my_bool on = 1;
     mysql_stmt_attr_set (self->handle, STMT_ATTR_UPDATE_MAX_LENGTH, &on);
-    if (mysql_stmt_prepare (self->handle, self->sql, (unsigned long)strlen (self->sql))) {
+    if (mysql_stmt_prepare (self->handle, self->sql, (unsigned long) strlen (self->sql))) {
         *code = mysql_stmt_errno (self->handle);
         s_set_error (conn, "%s", mysql_stmt_error (self->handle));
         mysql_stmt_close (self->handle);
@@ -641,7 +636,7 @@ s_prepare_handle (s_stmt_t *self, unsigned *code)
 static int
 s_prepare_operation (s_conn_t *conn, void *arg, unsigned *code)
 {
-    return s_prepare_handle ((s_stmt_t *)arg, code);
+    return s_prepare_handle ((s_stmt_t *) arg, code);
 }
 
 static void s_finalize (void *stmt);
@@ -649,9 +644,9 @@ static void s_finalize (void *stmt);
 static void *
 s_prepare (void *conn, const char *sql)
 {
-    s_stmt_t *self = (s_stmt_t *)zmalloc (sizeof (s_stmt_t));
+    s_stmt_t *self = (s_stmt_t *) zmalloc (sizeof (s_stmt_t));
     assert (self);
-    self->conn = (s_conn_t *)conn;
+    self->conn = (s_conn_t *) conn;
     self->sql = mk_strdup (sql);
     self->next = self->conn->stmts;
     self->conn->stmts = self;
@@ -659,10 +654,10 @@ s_prepare (void *conn, const char *sql)
         s_finalize (self);
         return NULL;
     }
-    self->nparams = (unsigned)mysql_stmt_param_count (self->handle);
+    self->nparams = (unsigned) mysql_stmt_param_count (self->handle);
     if (self->nparams) {
-        self->params = (s_param_t *)zmalloc (self->nparams * sizeof (s_param_t));
-        self->param_binds = (MYSQL_BIND *)zmalloc (self->nparams * sizeof (MYSQL_BIND));
+        self->params = (s_param_t *) zmalloc (self->nparams * sizeof (s_param_t));
+        self->param_binds = (MYSQL_BIND *) zmalloc (self->nparams * sizeof (MYSQL_BIND));
         assert (self->params && self->param_binds);
         for (unsigned i = 0; i < self->nparams; i++)
             self->params[i].type = MYSQL_TYPE_NULL;
@@ -682,7 +677,7 @@ s_clear_params (s_stmt_t *self)
 static void
 s_finalize (void *stmt)
 {
-    s_stmt_t *self = (s_stmt_t *)stmt;
+    s_stmt_t *self = (s_stmt_t *) stmt;
     s_unlink (self);
     if (self->handle) {
         s_free_result (self);
@@ -704,9 +699,9 @@ s_finalize (void *stmt)
 static s_param_t *
 s_param (s_stmt_t *self, int index)
 {
-    if (index < 1 || (unsigned)index > self->nparams) {
-        s_set_error (self->conn, "parameter index %d out of range (the statement has %u)",
-                     index, self->nparams);
+    if (index < 1 || (unsigned) index > self->nparams) {
+        s_set_error (self->conn, "parameter index %d out of range (the statement has %u)", index,
+                     self->nparams);
         return NULL;
     }
     s_param_t *param = &self->params[index - 1];
@@ -718,7 +713,7 @@ s_param (s_stmt_t *self, int index)
 static int
 s_bind_int (void *stmt, int index, int64_t value)
 {
-    s_param_t *param = s_param ((s_stmt_t *)stmt, index);
+    s_param_t *param = s_param ((s_stmt_t *) stmt, index);
     if (!param)
         return -1;
     param->type = MYSQL_TYPE_LONGLONG;
@@ -727,8 +722,7 @@ s_bind_int (void *stmt, int index, int64_t value)
 }
 
 static int
-s_bind_bytes (s_stmt_t *self, int index, enum enum_field_types type, const void *data,
-              size_t size)
+s_bind_bytes (s_stmt_t *self, int index, enum enum_field_types type, const void *data, size_t size)
 {
     s_param_t *param = s_param (self, index);
     if (!param)
@@ -739,12 +733,12 @@ s_bind_bytes (s_stmt_t *self, int index, enum enum_field_types type, const void 
     }
     param->type = type;
     //  Never a NULL buffer: an empty value is not NULL.
-    param->data = (char *)malloc (size + 1);
+    param->data = (char *) malloc (size + 1);
     assert (param->data);
     if (size)
         memcpy (param->data, data, size);
     param->data[size] = 0;
-    param->length = (unsigned long)size;
+    param->length = (unsigned long) size;
     return 0;
 }
 
@@ -752,16 +746,15 @@ static int
 s_bind_text (void *stmt, int index, const char *value)
 {
     if (!value)
-        return s_param ((s_stmt_t *)stmt, index) ? 0 : -1;
-    return s_bind_bytes ((s_stmt_t *)stmt, index, MYSQL_TYPE_STRING, value,
-                         strlen (value));
+        return s_param ((s_stmt_t *) stmt, index) ? 0 : -1;
+    return s_bind_bytes ((s_stmt_t *) stmt, index, MYSQL_TYPE_STRING, value, strlen (value));
 }
 
 static int
 s_bind_blob (void *stmt, int index, const void *data, size_t size)
 {
     assert (data || size == 0);
-    return s_bind_bytes ((s_stmt_t *)stmt, index, MYSQL_TYPE_BLOB, data, size);
+    return s_bind_bytes ((s_stmt_t *) stmt, index, MYSQL_TYPE_BLOB, data, size);
 }
 
 //  Whether a column of this type is read as a number.
@@ -789,7 +782,7 @@ s_column_reserve (s_stmt_t *self, unsigned i, unsigned long size)
     if (column->size < size + 1) {
         free (column->data);
         column->size = size + 1;
-        column->data = (char *)malloc (column->size);
+        column->data = (char *) malloc (column->size);
         assert (column->data);
     }
     MYSQL_BIND *bind = &self->column_binds[i];
@@ -810,10 +803,9 @@ s_bind_columns (s_stmt_t *self, unsigned *code)
     unsigned count = mysql_num_fields (meta);
     MYSQL_FIELD *fields = mysql_fetch_fields (meta);
     if (count > self->max_columns) {
-        self->columns =
-            (s_column_t *)realloc (self->columns, count * sizeof (s_column_t));
+        self->columns = (s_column_t *) realloc (self->columns, count * sizeof (s_column_t));
         self->column_binds =
-            (MYSQL_BIND *)realloc (self->column_binds, count * sizeof (MYSQL_BIND));
+            (MYSQL_BIND *) realloc (self->column_binds, count * sizeof (MYSQL_BIND));
         assert (self->columns && self->column_binds);
         memset (self->columns + self->max_columns, 0,
                 (count - self->max_columns) * sizeof (s_column_t));
@@ -852,7 +844,7 @@ s_bind_columns (s_stmt_t *self, unsigned *code)
 static int
 s_execute_operation (s_conn_t *conn, void *arg, unsigned *code)
 {
-    s_stmt_t *self = (s_stmt_t *)arg;
+    s_stmt_t *self = (s_stmt_t *) arg;
     if (!self->handle || self->generation != conn->generation)
         if (s_prepare_handle (self, code))
             return -1;
@@ -871,8 +863,8 @@ s_execute_operation (s_conn_t *conn, void *arg, unsigned *code)
             bind->buffer_length = param->length;
         }
     }
-    if ((self->nparams && mysql_stmt_bind_param (handle, self->param_binds)) ||
-        mysql_stmt_execute (handle)) {
+    if ((self->nparams && mysql_stmt_bind_param (handle, self->param_binds))
+        || mysql_stmt_execute (handle)) {
         *code = mysql_stmt_errno (handle);
         s_set_error (conn, "%s", mysql_stmt_error (handle));
         if (*code == ER_DUP_ENTRY || *code == ER_DUP_ENTRY_WITH_KEY_NAME)
@@ -881,9 +873,9 @@ s_execute_operation (s_conn_t *conn, void *arg, unsigned *code)
     }
     if (mysql_stmt_field_count (handle) == 0) {
         self->ncolumns = 0;
-        conn->changes = (int)mysql_stmt_affected_rows (handle);
+        conn->changes = (int) mysql_stmt_affected_rows (handle);
         if (mysql_stmt_insert_id (handle))
-            conn->last_insert_id = (int64_t)mysql_stmt_insert_id (handle);
+            conn->last_insert_id = (int64_t) mysql_stmt_insert_id (handle);
         self->state = STMT_DONE;
         return 0;
     }
@@ -940,7 +932,7 @@ s_fetch (s_stmt_t *self)
 static int
 s_step (void *stmt)
 {
-    s_stmt_t *self = (s_stmt_t *)stmt;
+    s_stmt_t *self = (s_stmt_t *) stmt;
     if (self->state == STMT_DONE)
         return MK_DB_DONE;
     if (self->state == STMT_LOST) {
@@ -964,32 +956,32 @@ static s_column_t *
 s_column (s_stmt_t *self, int column)
 {
     assert (self->state == STMT_ROWS);
-    assert (column >= 0 && (unsigned)column < self->ncolumns);
+    assert (column >= 0 && (unsigned) column < self->ncolumns);
     return &self->columns[column];
 }
 
 static int64_t
 s_column_int (void *stmt, int index)
 {
-    s_column_t *column = s_column ((s_stmt_t *)stmt, index);
+    s_column_t *column = s_column ((s_stmt_t *) stmt, index);
     if (column->is_null)
         return 0;
     if (column->integer)
-        return (int64_t)column->value;
-    return (int64_t)strtoll (column->data, NULL, 10);
+        return (int64_t) column->value;
+    return (int64_t) strtoll (column->data, NULL, 10);
 }
 
 static const char *
 s_column_text (void *stmt, int index)
 {
-    s_column_t *column = s_column ((s_stmt_t *)stmt, index);
+    s_column_t *column = s_column ((s_stmt_t *) stmt, index);
     if (column->is_null)
         return "";
     if (!column->integer)
         return column->data;
     if (column->is_unsigned)
         snprintf (column->number, sizeof column->number, "%llu",
-                  (unsigned long long)column->value);
+                  (unsigned long long) column->value);
     else
         snprintf (column->number, sizeof column->number, "%lld", column->value);
     return column->number;
@@ -998,7 +990,7 @@ s_column_text (void *stmt, int index)
 static const void *
 s_column_blob (void *stmt, int index, size_t *size)
 {
-    s_column_t *column = s_column ((s_stmt_t *)stmt, index);
+    s_column_t *column = s_column ((s_stmt_t *) stmt, index);
     if (column->is_null || !column->integer) {
         *size = column->is_null ? 0 : column->length;
         return column->is_null ? "" : column->data;
@@ -1011,7 +1003,7 @@ s_column_blob (void *stmt, int index, size_t *size)
 static void
 s_reset (void *stmt)
 {
-    s_stmt_t *self = (s_stmt_t *)stmt;
+    s_stmt_t *self = (s_stmt_t *) stmt;
     s_free_result (self);
     s_clear_params (self);
 }

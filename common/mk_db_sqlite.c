@@ -8,8 +8,8 @@
 #include <libgen.h>
 #include <pthread.h>
 #include <sqlite3.h>
-#include <time.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 //  How long a statement waits for another connection's lock before it fails.
@@ -23,12 +23,12 @@
 //  while the controller's batch waits; a passive checkpoint from a second connection
 //  does the same work beside the writer instead of in its way.
 typedef struct {
-    sqlite3 *db;                //  the connection mk_db uses
-    sqlite3 *checkpointer;      //  the thread's own connection; NULL without WAL
-    pthread_t thread;           //  runs s_checkpoint_loop
-    pthread_mutex_t lock;       //  guards stop and wakes the thread
+    sqlite3 *db;           //  the connection mk_db uses
+    sqlite3 *checkpointer; //  the thread's own connection; NULL without WAL
+    pthread_t thread;      //  runs s_checkpoint_loop
+    pthread_mutex_t lock;  //  guards stop and wakes the thread
     pthread_cond_t wake;
-    bool stop;                  //  destroy asked the thread to end
+    bool stop; //  destroy asked the thread to end
 } conn_t;
 
 #define DB(conn) (((conn_t *) (conn))->db)
@@ -53,8 +53,8 @@ s_checkpoint_loop (void *arg)
         int frames = 0, done = 0;
         //  Passive: never waits for the writer, never blocks it; what it cannot copy now
         //  it copies next time.
-        sqlite3_wal_checkpoint_v2 (self->checkpointer, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                   &frames, &done);
+        sqlite3_wal_checkpoint_v2 (self->checkpointer, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames,
+                                   &done);
         pthread_mutex_lock (&self->lock);
     }
     pthread_mutex_unlock (&self->lock);
@@ -158,8 +158,8 @@ s_open (const char *path, zhashx_t *options, char **error)
         else if (streq (value, "off"))
             sync = "OFF";
         else {
-            *error = zsys_sprintf (
-                "db: bad synchronous '%s' for '%s' (use full, normal or off)", value, path);
+            *error = zsys_sprintf ("db: bad synchronous '%s' for '%s' (use full, normal or off)",
+                                   value, path);
             return NULL;
         }
     }
@@ -191,15 +191,13 @@ s_open (const char *path, zhashx_t *options, char **error)
         return NULL;
     }
     if (!streq (mode, "wal") && !streq (path, ":memory:"))
-        mk_warn ("db: '%s' stays in journal mode '%s': the file system refused WAL", path,
-                 mode);
+        mk_warn ("db: '%s' stays in journal mode '%s': the file system refused WAL", path, mode);
 
     bool wal = streq (mode, "wal");
     free (mode);
 
     char pragmas[100];
-    snprintf (pragmas, sizeof pragmas, "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON",
-              sync);
+    snprintf (pragmas, sizeof pragmas, "PRAGMA synchronous = %s; PRAGMA foreign_keys = ON", sync);
     if (sqlite3_exec (conn, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         *error = zsys_sprintf ("db: cannot set up '%s': %s", path, sqlite3_errmsg (conn));
         sqlite3_close (conn);
@@ -269,8 +267,7 @@ s_prepare (void *conn, const char *sql)
     sqlite3_stmt *stmt = NULL;
     const char *tail = NULL;
     //  Cached statements live as long as the connection: tell SQLite so.
-    if (sqlite3_prepare_v3 (DB (conn), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt,
-                            &tail)
+    if (sqlite3_prepare_v3 (DB (conn), sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, &tail)
         != SQLITE_OK)
         return NULL;
     //  SQLite would silently ignore all but the first statement; the SQL is ours, so
@@ -302,8 +299,7 @@ s_bind_int (void *stmt, int index, int64_t value)
 static int
 s_bind_text (void *stmt, int index, const char *value)
 {
-    int rc = value ? sqlite3_bind_text ((sqlite3_stmt *) stmt, index, value, -1,
-                                        SQLITE_TRANSIENT)
+    int rc = value ? sqlite3_bind_text ((sqlite3_stmt *) stmt, index, value, -1, SQLITE_TRANSIENT)
                    : sqlite3_bind_null ((sqlite3_stmt *) stmt, index);
     return rc == SQLITE_OK ? 0 : -1;
 }

@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
-
 //  A fresh URL for a file in dir; the caller frees it.
 static char *
 s_url (const char *dir, const char *file, const char *options)
@@ -33,8 +32,8 @@ s_count (mk_db_t *db, const char *sql)
 static void
 s_insert_host (mk_db_t *db, const char *name, int expected)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES (?, ?, ?, ?)");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES (?, ?, ?, ?)");
     assert (stmt);
     assert (mk_stmt_bind_text (stmt, 1, name) == 0);
     assert (mk_stmt_bind_text (stmt, 2, "up") == 0);
@@ -55,8 +54,7 @@ s_assert_open_fails (const char *url, const char *want, bool exact, bool verbose
         printf (" * open '%s': %s\n", url, error);
     bool matched = exact ? streq (error, want) : strstr (error, want) != NULL;
     if (!matched)
-        fprintf (stderr, "mk_db_test: open '%s' failed with '%s', not '%s'\n", url, error,
-                 want);
+        fprintf (stderr, "mk_db_test: open '%s' failed with '%s', not '%s'\n", url, error, want);
     assert (matched);
     free (error);
 }
@@ -273,8 +271,8 @@ s_kill (mk_db_t *db, mk_db_t *killer)
     zstr_free (&sql);
     //  KILL returns before the connection is gone: wait until the server has ended it,
     //  as a restart between two calls would have.
-    sql = zsys_sprintf (
-        "SELECT count(*) FROM information_schema.processlist WHERE id = %" PRId64, id);
+    sql = zsys_sprintf ("SELECT count(*) FROM information_schema.processlist WHERE id = %" PRId64,
+                        id);
     int waits = 0;
     while (s_count (killer, sql) > 0) {
         assert (++waits < 1000);
@@ -406,8 +404,7 @@ s_test_mysql (const char *url, bool verbose)
     mk_db_destroy (&killer);
 
     //  A database from a newer program is refused.
-    assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'")
-            == 0);
+    assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'") == 0);
     mk_db_destroy (&db);
     db = mk_db_open (url, &error);
     assert (db);
@@ -433,10 +430,9 @@ s_test_mysql (const char *url, bool verbose)
 
     //  An address where no server listens says where it tried.
     s_assert_open_fails ("mysql://maekin:Secret@127.0.0.1:1/maekin",
-                         "db: cannot connect to MySQL as 'maekin'@'127.0.0.1:1': ", false,
-                         verbose);
-    s_assert_open_fails ("mysql://maekin:Secret@127.0.0.1:1/maekin", "is the server running",
-                         false, false);
+                         "db: cannot connect to MySQL as 'maekin'@'127.0.0.1:1': ", false, verbose);
+    s_assert_open_fails ("mysql://maekin:Secret@127.0.0.1:1/maekin", "is the server running", false,
+                         false);
     s_assert_open_fails ("mysql://maekin:Secret@/maekin?socket=/nonexistent/mysqld.sock",
                          "'maekin'@'/nonexistent/mysqld.sock'", false, verbose);
 
@@ -444,8 +440,7 @@ s_test_mysql (const char *url, bool verbose)
     //  one rule, so the connection names the right user and host and no log shows any
     //  part of the password.
     s_assert_open_fails ("mysql://maekin:p@ss/w@127.0.0.1:1/maekin",
-                         "db: cannot connect to MySQL as 'maekin'@'127.0.0.1:1': ", false,
-                         verbose);
+                         "db: cannot connect to MySQL as 'maekin'@'127.0.0.1:1': ", false, verbose);
     //  URLs that cannot work say how to write one, and never quote the password.
     const char *bad[][2] = {
         {"mysql:maekin:Secret@db1/maekin", "db: bad MySQL URL (use mysql://USER"},
@@ -549,8 +544,8 @@ mk_db_test (bool verbose)
     memset (payload, 'x', sizeof payload);
     assert (mk_db_begin (db) == 0);
     for (int i = 0; i < 1500; i++) {
-        mk_stmt_t *insert = mk_db_prepare (
-            db, "INSERT INTO requests (id, reply, created) VALUES (?, ?, 0)");
+        mk_stmt_t *insert =
+            mk_db_prepare (db, "INSERT INTO requests (id, reply, created) VALUES (?, ?, 0)");
         char id[32];
         snprintf (id, sizeof id, "r-%d", i);
         mk_stmt_bind_text (insert, 1, id);
@@ -594,8 +589,7 @@ mk_db_test (bool verbose)
     url = s_url (dir, "newer.db", NULL);
     db = mk_db_open (url, &error);
     assert (db && mk_db_migrate (db, &error) == 0);
-    assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'")
-            == 0);
+    assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'") == 0);
     mk_db_destroy (&db);
     db = mk_db_open (url, &error);
     assert (db);
@@ -608,8 +602,7 @@ mk_db_test (bool verbose)
     zstr_free (&error);
     zstr_free (&want);
     assert (mk_db_migrate (db, NULL) == -1); //  logged instead
-    assert (mk_db_exec (db, "UPDATE meta SET value = 'x1' WHERE name = 'schema_version'")
-            == 0);
+    assert (mk_db_exec (db, "UPDATE meta SET value = 'x1' WHERE name = 'schema_version'") == 0);
     assert (mk_db_schema_version (db) == -1);
     assert (strstr (mk_db_error (db), "bad schema version 'x1'"));
     mk_db_destroy (&db);
@@ -626,8 +619,8 @@ mk_db_test (bool verbose)
     s_assert_open_fails ("foo:bar",
                          "db: unsupported database 'foo:' (this build supports sqlite:, mysql:)",
                          true, verbose);
-    s_assert_open_fails ("postgres://maekin:secret@db1/maekin",
-                         "unsupported database 'postgres:'", false, verbose);
+    s_assert_open_fails ("postgres://maekin:secret@db1/maekin", "unsupported database 'postgres:'",
+                         false, verbose);
     error = NULL;
     assert (mk_db_open ("postgres://maekin:secret@db1/maekin", &error) == NULL);
     assert (!strstr (error, "secret"));
@@ -641,8 +634,7 @@ mk_db_test (bool verbose)
     s_assert_open_fails (url, "bad synchronous 'fast'", false, verbose);
     zstr_free (&url);
     url = s_url (dir, "never.db", "?cache=big");
-    s_assert_open_fails (url, "db: unknown option 'cache' for a sqlite database", true,
-                         verbose);
+    s_assert_open_fails (url, "db: unknown option 'cache' for a sqlite database", true, verbose);
     zstr_free (&url);
     url = s_url (dir, "never.db", "?synchronous");
     s_assert_open_fails (url, "bad option 'synchronous'", false, verbose);
@@ -657,8 +649,7 @@ mk_db_test (bool verbose)
     //  Files that cannot be opened say what to check.
     path = zsys_sprintf ("%s/missing/maekin.db", dir);
     want = zsys_sprintf (
-        "db: cannot open '%s': unable to open database file (does the directory exist?)",
-        path);
+        "db: cannot open '%s': unable to open database file (does the directory exist?)", path);
     s_assert_open_fails (path, want, true, verbose);
     zstr_free (&want);
     zstr_free (&path);

@@ -5,7 +5,7 @@
 
 //  A limit as text, for messages that name it.
 #define MK_STRINGIFY_(x) #x
-#define MK_STRINGIFY(x) MK_STRINGIFY_ (x)
+#define MK_STRINGIFY(x)  MK_STRINGIFY_ (x)
 
 //  The largest message any bus socket takes (ZMQ_MAXMSGSIZE, set by mk_sock on every
 //  socket): a bigger one is dropped by ZeroMQ, which closes the sender's connection.
@@ -15,7 +15,7 @@
 
 //  Items in one page of a list: the default when a request gives none, and the most.
 #define MK_LIST_DEFAULT 100
-#define MK_LIST_MAX 1000
+#define MK_LIST_MAX     1000
 
 //  Tasks in one task_batch, both ways: enough to pay one round trip for many tasks,
 //  few enough that an agent has several batches in hand and works on the next while the
@@ -28,7 +28,7 @@
 #define MK_REPORT_DOMAINS_MAX 20000
 
 //  What a template may ask of a host: vCPUs, and memory in MiB.
-#define MK_VCPUS_MAX 256
+#define MK_VCPUS_MAX     256
 #define MK_MEMORY_MIN_MB 16
 #define MK_MEMORY_MAX_MB 4194304
 

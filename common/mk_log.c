@@ -46,8 +46,8 @@ mk_log_write (mk_log_level_t level, const char *format, ...)
     struct tm tm;
     localtime_r (&tv.tv_sec, &tm);
     size_t n = strftime (line, sizeof line, "%Y-%m-%d %H:%M:%S", &tm);
-    n += snprintf (line + n, sizeof line - n, ".%03d %s %s: ", (int) (tv.tv_usec / 1000),
-                   s_program, s_names[level]);
+    n += snprintf (line + n, sizeof line - n, ".%03d %s %s: ", (int) (tv.tv_usec / 1000), s_program,
+                   s_names[level]);
     va_list args;
     va_start (args, format);
     int body = vsnprintf (line + n, sizeof line - n - 1, format, args);

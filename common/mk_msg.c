@@ -3,8 +3,7 @@
 
 #include <stdarg.h>
 
-const char mk_msg_other_version[] =
-    "unsupported message version (this program speaks version 1)";
+const char mk_msg_other_version[] = "unsupported message version (this program speaks version 1)";
 
 Maekin__Envelope *
 mk_msg_unpack (const void *data, size_t size, const char **reason)

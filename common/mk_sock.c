@@ -27,8 +27,8 @@ mk_sock_new (int type, const char *endpoints)
         zsock_set_xpub_verbose (sock, 1);
     bool serverish = type == ZMQ_ROUTER || type == ZMQ_XPUB || type == ZMQ_XSUB;
     if (endpoints && zsock_attach (sock, endpoints, serverish) != 0) {
-        mk_error ("mk_sock: cannot attach %s socket to '%s': %s", zsock_type_str (sock),
-                  endpoints, zmq_strerror (zmq_errno ()));
+        mk_error ("mk_sock: cannot attach %s socket to '%s': %s", zsock_type_str (sock), endpoints,
+                  zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
         return NULL;
     }
@@ -95,8 +95,8 @@ mk_sock_test (bool verbose)
     assert (zpoller_wait (poller, 2000) == router);
     zpoller_destroy (&poller);
     msg = mk_sock_recv_nowait (router);
-    assert (msg && zmsg_size (msg) == 4);     //  the dealer's routing id first
-    zframe_destroy (&(zframe_t *) {zmsg_pop (msg)});
+    assert (msg && zmsg_size (msg) == 4); //  the dealer's routing id first
+    zframe_destroy (&(zframe_t *){zmsg_pop (msg)});
     assert (zframe_streq (zmsg_first (msg), "one"));
     assert (zframe_size (zmsg_next (msg)) == 0);
     zframe_t *binary = zmsg_next (msg);

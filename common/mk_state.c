@@ -10,10 +10,10 @@
 typedef struct {
     const ProtobufCEnumDescriptor *descriptor;
     const char *prefix;
-    size_t first;               //  the first value clients see (VM_STATE_NONE is not)
+    size_t first; //  the first value clients see (VM_STATE_NONE is not)
     char names[STATES_MAX][24];
     const char *by_value[STATES_MAX + 1];
-    const char *seen[STATES_MAX + 1];   //  NULL-terminated, from `first` on
+    const char *seen[STATES_MAX + 1]; //  NULL-terminated, from `first` on
 } states_t;
 
 static states_t s_vm = {&maekin__vm_state__descriptor, "VM_STATE_", 1, {{0}}, {0}, {0}};
@@ -52,8 +52,7 @@ static const char *
 s_name (states_t *self, int state)
 {
     pthread_once (&s_once, s_init);
-    return state >= 0 && state < STATES_MAX && self->by_value[state] ? self->by_value[state]
-                                                                       : "?";
+    return state >= 0 && state < STATES_MAX && self->by_value[state] ? self->by_value[state] : "?";
 }
 
 static int

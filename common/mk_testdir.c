@@ -41,7 +41,7 @@ mk_testdir_test (bool verbose)
     char *copy = strdup (dir);
     mk_testdir_remove (&dir);
     assert (dir == NULL && !zsys_file_exists (copy));
-    mk_testdir_remove (&dir);   //  twice is harmless
+    mk_testdir_remove (&dir); //  twice is harmless
     if (verbose)
         printf (" * made and removed %s\n", copy);
     free (copy);

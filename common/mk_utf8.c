@@ -28,9 +28,8 @@ mk_utf8_decode (const unsigned char *s, int *size)
             return -1;
         code = (code << 6) | (s[i] & 0x3f);
     }
-    if ((length == 3 && code < 0x800) ||
-        (length == 4 && (code < 0x10000 || code > 0x10ffff)) ||
-        (code >= 0xd800 && code <= 0xdfff))
+    if ((length == 3 && code < 0x800) || (length == 4 && (code < 0x10000 || code > 0x10ffff))
+        || (code >= 0xd800 && code <= 0xdfff))
         return -1;
     *size = length;
     return code;
@@ -41,11 +40,11 @@ mk_utf8_clean (const char *text, bool xml)
 {
     size_t length = strlen (text);
     //  U+FFFD takes three bytes where it replaces at least one.
-    char *clean = (char *)malloc (length * 3 + 1);
+    char *clean = (char *) malloc (length * 3 + 1);
     if (!clean)
         abort ();
     char *to = clean;
-    const unsigned char *cursor = (const unsigned char *)text;
+    const unsigned char *cursor = (const unsigned char *) text;
     while (*cursor) {
         int size;
         int32_t code = mk_utf8_decode (cursor, &size);
@@ -53,7 +52,7 @@ mk_utf8_clean (const char *text, bool xml)
             memcpy (to, "\xef\xbf\xbd", 3);
             to += 3;
         } else {
-            memcpy (to, cursor, (size_t)size);
+            memcpy (to, cursor, (size_t) size);
             to += size;
         }
         cursor += size;
@@ -66,17 +65,16 @@ void
 mk_utf8_test (bool verbose)
 {
     int size;
-    assert (mk_utf8_decode ((const unsigned char *)"a", &size) == 'a' && size == 1);
-    assert (mk_utf8_decode ((const unsigned char *)"\xc3\xa9", &size) == 0xe9 &&
-            size == 2);
-    assert (mk_utf8_decode ((const unsigned char *)"\xe2\x9c\x93", &size) == 0x2713);
-    assert (mk_utf8_decode ((const unsigned char *)"\xf0\x9f\x98\x80", &size) == 0x1f600);
+    assert (mk_utf8_decode ((const unsigned char *) "a", &size) == 'a' && size == 1);
+    assert (mk_utf8_decode ((const unsigned char *) "\xc3\xa9", &size) == 0xe9 && size == 2);
+    assert (mk_utf8_decode ((const unsigned char *) "\xe2\x9c\x93", &size) == 0x2713);
+    assert (mk_utf8_decode ((const unsigned char *) "\xf0\x9f\x98\x80", &size) == 0x1f600);
     assert (size == 4);
     //  Overlong forms, surrogates, past U+10FFFF, a sequence cut by NUL, a lone byte.
     const char *bad[] = {"\xc0\xaf", "\xe0\x80\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
                          "\xe2\x9c", "\xff",         "\x80"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert (mk_utf8_decode ((const unsigned char *)bad[i], &size) == -1);
+        assert (mk_utf8_decode ((const unsigned char *) bad[i], &size) == -1);
         assert (size == 1);
     }
     char *clean = mk_utf8_clean ("\xc0\xaf ok \x02 \xc3\xa9", true);

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 //  Per thread: the last millisecond used and the counter within it, and random bytes
@@ -68,8 +68,7 @@ mk_uuid_new (mk_uuid_t *uuid)
         //  A new millisecond: the counter starts low at a random place, leaving room.
         s_last_ms = ms;
         s_counter = (uint16_t) (((random[0] << 8) | random[1]) & 0x3ff);
-    }
-    else if (++s_counter > 0xfff) {
+    } else if (++s_counter > 0xfff) {
         //  Out of counter (or the clock went back): borrow the next millisecond.
         s_last_ms++;
         s_counter = 0;
@@ -106,10 +105,10 @@ mk_uuid_test (bool verbose)
     mk_uuid_new (&a);
     if (verbose)
         printf ("  %s\n", a.text);
-    assert (strlen (a.text) == 36 && a.text[8] == '-' && a.text[13] == '-'
-            && a.text[18] == '-' && a.text[23] == '-');
-    assert (a.text[14] == '7');                         //  version 7
-    assert (strchr ("89ab", a.text[19]));               //  RFC 9562 variant
+    assert (strlen (a.text) == 36 && a.text[8] == '-' && a.text[13] == '-' && a.text[18] == '-'
+            && a.text[23] == '-');
+    assert (a.text[14] == '7');           //  version 7
+    assert (strchr ("89ab", a.text[19])); //  RFC 9562 variant
     //  The time in the first 48 bits is now.
     uint64_t ms = 0;
     for (int i = 0; i < 6; i++)

@@ -66,7 +66,7 @@ mk_wire_service_name_valid (const char *name)
 const char *
 mk_wire_command_name (int command)
 {
-    static const char *names[] = {"?",     "READY",     "REQUEST",   "REPLY",
+    static const char *names[] = {"?",        "READY", "REQUEST",   "REPLY",
                                   "PROGRESS", "ERROR", "HEARTBEAT", "DISCONNECT"};
     return command >= 1 && command <= 7 ? names[command] : "?";
 }

@@ -6,13 +6,13 @@
 #include "mk_wire.h"
 
 struct _mk_worker_t {
-    zsock_t *sock;          //  DEALER connected to the broker
-    char **services;        //  the services offered, for READY
-    size_t count;           //  how many
-    int heartbeat_ms;       //  heartbeat interval
-    int64_t last_sent;      //  when we last sent anything (mono ms)
-    int64_t last_heard;     //  when we last heard the broker (mono ms)
-    int64_t last_ready;     //  when we last sent READY
+    zsock_t *sock;      //  DEALER connected to the broker
+    char **services;    //  the services offered, for READY
+    size_t count;       //  how many
+    int heartbeat_ms;   //  heartbeat interval
+    int64_t last_sent;  //  when we last sent anything (mono ms)
+    int64_t last_heard; //  when we last heard the broker (mono ms)
+    int64_t last_ready; //  when we last sent READY
 };
 
 static int
@@ -29,7 +29,7 @@ static void
 s_send_command (mk_worker_t *self, mk_wire_command_t command)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (command)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (command)});
     if (command == MK_WIRE_READY) {
         for (size_t i = 0; i < self->count; i++)
             zmsg_addstr (msg, self->services[i]);
@@ -89,13 +89,12 @@ mk_worker_pending (mk_worker_t *self)
 }
 
 static int
-s_send_answer (mk_worker_t *self, mk_wire_command_t command, uint64_t token,
-               Maekin__Envelope *env)
+s_send_answer (mk_worker_t *self, mk_wire_command_t command, uint64_t token, Maekin__Envelope *env)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (command)});
-    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (token)});
-    zmsg_append (msg, &(zframe_t *) {mk_msg_pack (env)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (command)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (token)});
+    zmsg_append (msg, &(zframe_t *){mk_msg_pack (env)});
     return s_send (self, &msg);
 }
 
@@ -138,8 +137,8 @@ int
 mk_worker_reply_frame (mk_worker_t *self, uint64_t token, zframe_t **body_p)
 {
     zmsg_t *msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REPLY)});
-    zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (token)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REPLY)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (token)});
     zmsg_append (msg, body_p);
     return s_send (self, &msg);
 }
@@ -174,20 +173,17 @@ s_take (mk_worker_t *self, zmsg_t *msg, mk_request_t *request)
                 rc = 1;
             else {
                 mk_warn ("mk_worker: request to '%s' refused: %s", request->service, why);
-                s_reply_status (self, request->token,
-                                why == mk_msg_other_version ? MK_VERSION_UNSUPPORTED : MK_BAD_REQUEST,
-                                why);
+                s_reply_status (
+                    self, request->token,
+                    why == mk_msg_other_version ? MK_VERSION_UNSUPPORTED : MK_BAD_REQUEST, why);
             }
-        }
-        else
+        } else
             mk_warn ("mk_worker: dropped a malformed request from the broker");
-    }
-    else if (command == MK_WIRE_DISCONNECT) {
+    } else if (command == MK_WIRE_DISCONNECT) {
         //  The broker does not know us (it restarted, or thought us dead): register again.
         mk_info ("mk_worker: the broker asked us to register again");
         s_send_command (self, MK_WIRE_READY);
-    }
-    else if (command != MK_WIRE_HEARTBEAT)
+    } else if (command != MK_WIRE_HEARTBEAT)
         mk_warn ("mk_worker: dropped an unexpected %s message from the broker",
                  mk_wire_command_name (command));
     zmsg_destroy (&msg);
@@ -217,8 +213,7 @@ mk_worker_tick (mk_worker_t *self)
         mk_debug ("mk_worker: broker silent for %d ms, registering again",
                   (int) (now - self->last_heard));
         s_send_command (self, MK_WIRE_READY);
-    }
-    else if (now - self->last_sent >= self->heartbeat_ms)
+    } else if (now - self->last_sent >= self->heartbeat_ms)
         s_send_command (self, MK_WIRE_HEARTBEAT);
 }
 
@@ -276,12 +271,12 @@ mk_worker_test (bool verbose)
     env.vm_show = &show;
     for (int i = 0; i < 2; i++) {
         msg = zmsg_new ();
-        zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
-        zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_REQUEST)});
-        zmsg_append (msg, &(zframe_t *) {mk_wire_id_frame (100 + i)});
+        zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+        zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REQUEST)});
+        zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (100 + i)});
         zmsg_addstr (msg, "node/b");
         if (i == 0)
-            zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&env)});
+            zmsg_append (msg, &(zframe_t *){mk_msg_pack (&env)});
         else
             zmsg_addstr (msg, "\xff\xff not protobuf");
         zmsg_send (&msg, router);
@@ -326,8 +321,8 @@ mk_worker_test (bool verbose)
 
     //  DISCONNECT from the broker makes it register again at once.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *) {zframe_dup (identity)});
-    zmsg_append (msg, &(zframe_t *) {mk_wire_header (MK_WIRE_DISCONNECT)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_DISCONNECT)});
     zmsg_send (&msg, router);
     assert (mk_worker_recv (worker, &request) == 0);
     msg = s_expect (router, MK_WIRE_READY);

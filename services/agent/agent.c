@@ -15,12 +15,9 @@ static mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"agent/hosts", MK_CFG_STR, "", "hosts to drive, comma-separated name=uri pairs"},
     {"agent/domain_type", MK_CFG_STR, "kvm", "domain type of new VMs: kvm, qemu or test"},
-    {"agent/console_dir", MK_CFG_STR, "",
-     "directory for serial console logs; none: a pty"},
-    {"agent/report_ms", MK_CFG_INT, "2000",
-     "period of the liveness report to the controller"},
-    {"agent/stop_timeout_s", MK_CFG_INT, "60",
-     "a graceful stop is forced after this long"},
+    {"agent/console_dir", MK_CFG_STR, "", "directory for serial console logs; none: a pty"},
+    {"agent/report_ms", MK_CFG_INT, "2000", "period of the liveness report to the controller"},
+    {"agent/stop_timeout_s", MK_CFG_INT, "60", "a graceful stop is forced after this long"},
     {"agent/libvirt_timeout_ms", MK_CFG_INT, "30000",
      "a task whose libvirt call takes longer fails; other hosts never wait for it"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
@@ -35,7 +32,7 @@ main (int argc, char **argv)
         snprintf (name, sizeof name, "localhost");
     name[HOST_NAME_MAX] = 0;
     for (char *c = name; *c; c++)
-        *c = (char)tolower ((unsigned char)*c);
+        *c = (char) tolower ((unsigned char) *c);
     snprintf (hosts, sizeof hosts, "%s=qemu:///system", name);
     s_schema[1].value = hosts;
 
@@ -60,15 +57,12 @@ main (int argc, char **argv)
         .domain_type = mk_cfg_str (cfg, "agent/domain_type"),
         .console_dir = mk_cfg_str (cfg, "agent/console_dir"),
         //  Out of range is refused by the check, not wrapped around.
-        .report_ms =
-            (int)(report_ms > AGENT_REPORT_MS_MAX ? AGENT_REPORT_MS_MAX + 1 : report_ms),
-        .stop_timeout_ms =
-            (int)(stop_s > AGENT_STOP_S_MAX ? AGENT_STOP_S_MAX + 1 : stop_s) * 1000,
+        .report_ms = (int) (report_ms > AGENT_REPORT_MS_MAX ? AGENT_REPORT_MS_MAX + 1 : report_ms),
+        .stop_timeout_ms = (int) (stop_s > AGENT_STOP_S_MAX ? AGENT_STOP_S_MAX + 1 : stop_s) * 1000,
         //  0 would mean the default: from the configuration it is refused, as -1.
-        .libvirt_timeout_ms =
-            (int)(libvirt_ms > AGENT_LIBVIRT_MS_MAX ? AGENT_LIBVIRT_MS_MAX + 1
-                  : libvirt_ms <= 0                 ? -1
-                                                    : libvirt_ms),
+        .libvirt_timeout_ms = (int) (libvirt_ms > AGENT_LIBVIRT_MS_MAX ? AGENT_LIBVIRT_MS_MAX + 1
+                                     : libvirt_ms <= 0                 ? -1
+                                                                       : libvirt_ms),
     };
     if (!error)
         error = agent_opts_check (&opts);

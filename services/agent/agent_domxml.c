@@ -37,7 +37,7 @@ s_set (const char *text)
 static bool
 s_is_plain_text (const char *text)
 {
-    const unsigned char *cursor = (const unsigned char *)text;
+    const unsigned char *cursor = (const unsigned char *) text;
     while (*cursor) {
         int size = 4;
         int c = xmlGetUTF8Char (cursor, &size);
@@ -59,7 +59,7 @@ s_is_uuid (const char *text)
         return false;
     for (int i = 0; i < 36; i++) {
         bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-        if (dash ? text[i] != '-' : !isxdigit ((unsigned char)text[i]))
+        if (dash ? text[i] != '-' : !isxdigit ((unsigned char) text[i]))
             return false;
     }
     return true;
@@ -74,10 +74,10 @@ s_is_unicast_mac (const char *text)
         return false;
     for (int i = 0; i < 17; i++) {
         bool colon = i % 3 == 2;
-        if (colon ? text[i] != ':' : !isxdigit ((unsigned char)text[i]))
+        if (colon ? text[i] != ':' : !isxdigit ((unsigned char) text[i]))
             return false;
     }
-    int low = tolower ((unsigned char)text[1]);
+    int low = tolower ((unsigned char) text[1]);
     int value = isdigit (low) ? low - '0' : low - 'a' + 10;
     return (value & 1) == 0;
 }
@@ -86,21 +86,17 @@ s_is_unicast_mac (const char *text)
 static char *
 s_check_opts (const char *type, const agent_domxml_opts_t *opts)
 {
-    if (!s_is_plain_text (type) ||
-        (opts->console_dir && !s_is_plain_text (opts->console_dir)) ||
-        (opts->emulator && !s_is_plain_text (opts->emulator)))
-        return zsys_sprintf (
-            "agent_domxml: an option of the agent has a control character or "
-            "bytes that are not UTF-8");
-    if (strcmp (type, "kvm") != 0 && strcmp (type, "qemu") != 0 &&
-        strcmp (type, "test") != 0)
+    if (!s_is_plain_text (type) || (opts->console_dir && !s_is_plain_text (opts->console_dir))
+        || (opts->emulator && !s_is_plain_text (opts->emulator)))
+        return zsys_sprintf ("agent_domxml: an option of the agent has a control character or "
+                             "bytes that are not UTF-8");
+    if (strcmp (type, "kvm") != 0 && strcmp (type, "qemu") != 0 && strcmp (type, "test") != 0)
         return zsys_sprintf ("agent_domxml: domain type '%s' is not kvm, qemu or test", type);
     if (s_set (opts->console_dir) && opts->console_dir[0] != '/')
         return zsys_sprintf ("agent_domxml: console directory '%s' is not an absolute path",
-                         opts->console_dir);
+                             opts->console_dir);
     if (s_set (opts->emulator) && opts->emulator[0] != '/')
-        return zsys_sprintf ("agent_domxml: emulator '%s' is not an absolute path",
-                         opts->emulator);
+        return zsys_sprintf ("agent_domxml: emulator '%s' is not an absolute path", opts->emulator);
     return NULL;
 }
 
@@ -122,35 +118,34 @@ s_check_spec (const Maekin__VmSpec *spec)
     const struct {
         const char *field;
         const char *value;
-    } texts[] = {{"uuid", spec->uuid},       {"image", spec->image},
-                 {"os_type", spec->os_type}, {"network", spec->network},
-                 {"kernel", spec->kernel},   {"initrd", spec->initrd},
+    } texts[] = {{"uuid", spec->uuid},       {"image", spec->image},   {"os_type", spec->os_type},
+                 {"network", spec->network}, {"kernel", spec->kernel}, {"initrd", spec->initrd},
                  {"cmdline", spec->cmdline}, {"mac", spec->mac}};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].value && !s_is_plain_text (texts[i].value))
             return zsys_sprintf ("agent_domxml: vm '%s' has a %s with a control character or "
-                             "bytes that are not UTF-8",
-                             name, texts[i].field);
+                                 "bytes that are not UTF-8",
+                                 name, texts[i].field);
 
     if (!s_set (spec->uuid))
         return zsys_sprintf ("agent_domxml: vm '%s' has no uuid", name);
     if (!s_is_uuid (spec->uuid))
         return zsys_sprintf ("agent_domxml: vm '%s' has uuid '%s', not of the form "
-                         "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
-                         name, spec->uuid);
+                             "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+                             name, spec->uuid);
     if (spec->vcpus == 0)
         return zsys_sprintf ("agent_domxml: vm '%s' has no vcpus", name);
     if (spec->vcpus > AGENT_DOMXML_VCPUS_MAX)
-        return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu32 " vcpus, more than %d",
-                         name, spec->vcpus, AGENT_DOMXML_VCPUS_MAX);
+        return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu32 " vcpus, more than %d", name,
+                             spec->vcpus, AGENT_DOMXML_VCPUS_MAX);
     if (spec->memory_mb < AGENT_DOMXML_MEMORY_MIN_MB)
         return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu64
-                         " MiB of memory, less than %d MiB",
-                         name, spec->memory_mb, AGENT_DOMXML_MEMORY_MIN_MB);
+                             " MiB of memory, less than %d MiB",
+                             name, spec->memory_mb, AGENT_DOMXML_MEMORY_MIN_MB);
     if (spec->memory_mb > AGENT_DOMXML_MEMORY_MAX_MB)
         return zsys_sprintf ("agent_domxml: vm '%s' has %" PRIu64 " MiB of memory, more than "
-                         "%llu MiB (4 TiB)",
-                         name, spec->memory_mb, AGENT_DOMXML_MEMORY_MAX_MB);
+                             "%llu MiB (4 TiB)",
+                             name, spec->memory_mb, AGENT_DOMXML_MEMORY_MAX_MB);
 
     //  os_type comes from the template: hvm boots a disk, linux boots a kernel directly.
     //  Both are libvirt's os type hvm.
@@ -158,31 +153,28 @@ s_check_spec (const Maekin__VmSpec *spec)
     bool linux_boot = strcmp (os_type, "linux") == 0;
     if (!linux_boot && strcmp (os_type, "hvm") != 0)
         return zsys_sprintf ("agent_domxml: vm '%s' has os_type '%s', not hvm or linux", name,
-                         os_type);
+                             os_type);
     if (!s_set (spec->kernel)) {
         if (linux_boot)
-            return zsys_sprintf ("agent_domxml: vm '%s' has os_type 'linux' but no kernel",
-                             name);
+            return zsys_sprintf ("agent_domxml: vm '%s' has os_type 'linux' but no kernel", name);
         if (s_set (spec->initrd))
             return zsys_sprintf ("agent_domxml: vm '%s' has an initrd but no kernel", name);
         if (s_set (spec->cmdline))
-            return zsys_sprintf ("agent_domxml: vm '%s' has a kernel cmdline but no kernel",
-                             name);
+            return zsys_sprintf ("agent_domxml: vm '%s' has a kernel cmdline but no kernel", name);
     }
     //  libvirtd opens these, from its own working directory.
     const struct {
         const char *field;
         const char *value;
-    } paths[] = {
-        {"kernel", spec->kernel}, {"initrd", spec->initrd}, {"image", spec->image}};
+    } paths[] = {{"kernel", spec->kernel}, {"initrd", spec->initrd}, {"image", spec->image}};
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++)
         if (s_set (paths[i].value) && paths[i].value[0] != '/')
-            return zsys_sprintf ("agent_domxml: vm '%s' has %s '%s', not an absolute path",
-                             name, paths[i].field, paths[i].value);
+            return zsys_sprintf ("agent_domxml: vm '%s' has %s '%s', not an absolute path", name,
+                                 paths[i].field, paths[i].value);
     if (s_set (spec->mac) && !s_is_unicast_mac (spec->mac))
         return zsys_sprintf ("agent_domxml: vm '%s' has mac '%s', not a unicast address like "
-                         "52:54:00:12:34:56",
-                         name, spec->mac);
+                             "52:54:00:12:34:56",
+                             name, spec->mac);
     return NULL;
 }
 
@@ -256,7 +248,7 @@ s_add_console (xmlNodePtr devices, const char *name, const char *console_dir)
         size_t length = strlen (console_dir);
         while (length > 1 && console_dir[length - 1] == '/')
             length--;
-        path = zsys_sprintf ("%.*s/%s.log", (int)length, console_dir, name);
+        path = zsys_sprintf ("%.*s/%s.log", (int) length, console_dir, name);
     }
     const char *type = path ? "file" : "pty";
     xmlNodePtr serial = s_child (devices, "serial", NULL);
@@ -277,8 +269,7 @@ s_add_console (xmlNodePtr devices, const char *name, const char *console_dir)
 
 //  The domain document for a checked spec.
 static xmlDocPtr
-s_domain_new (const Maekin__VmSpec *spec, const char *type,
-              const agent_domxml_opts_t *opts)
+s_domain_new (const Maekin__VmSpec *spec, const char *type, const agent_domxml_opts_t *opts)
 {
     xmlDocPtr doc = xmlNewDoc (BAD_CAST "1.0");
     xmlNodePtr domain = xmlNewDocNode (doc, NULL, BAD_CAST "domain", NULL);
@@ -324,15 +315,14 @@ s_serialize (xmlDocPtr doc)
     xmlBufferPtr buffer = xmlBufferCreate ();
     if (!buffer)
         abort ();
-    xmlSaveCtxtPtr save =
-        xmlSaveToBuffer (buffer, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
+    xmlSaveCtxtPtr save = xmlSaveToBuffer (buffer, "UTF-8", XML_SAVE_FORMAT | XML_SAVE_NO_DECL);
     if (!save)
         abort ();
     //  The text was checked to be UTF-8 XML can hold, so only memory can fail here.
     long written = xmlSaveDoc (save, doc);
     if (xmlSaveClose (save) < 0 || written < 0)
         abort ();
-    char *xml = strdup ((const char *)xmlBufferContent (buffer));
+    char *xml = strdup ((const char *) xmlBufferContent (buffer));
     if (!xml)
         abort ();
     xmlBufferFree (buffer);
@@ -340,8 +330,7 @@ s_serialize (xmlDocPtr doc)
 }
 
 char *
-agent_domxml_build (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts,
-                    char **error)
+agent_domxml_build (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts, char **error)
 {
     assert (spec);
     assert (opts);
@@ -438,7 +427,7 @@ s_xpath (xmlDocPtr doc, const char *expression)
     assert (result);
     xmlChar *value = xmlXPathCastToString (result);
     assert (value);
-    char *text = strdup ((const char *)value);
+    char *text = strdup ((const char *) value);
     assert (text);
     xmlFree (value);
     xmlXPathFreeObject (result);
@@ -449,7 +438,7 @@ s_xpath (xmlDocPtr doc, const char *expression)
 static xmlDocPtr
 s_parse (const char *xml)
 {
-    xmlDocPtr doc = xmlReadMemory (xml, (int)strlen (xml), "domain.xml", NULL,
+    xmlDocPtr doc = xmlReadMemory (xml, (int) strlen (xml), "domain.xml", NULL,
                                    XML_PARSE_NONET | XML_PARSE_NOBLANKS);
     assert (doc);
     return doc;
@@ -492,8 +481,8 @@ s_same_devices (const char *ours, const char *theirs)
         char *our_value = s_xpath (our_doc, s_kept[i]);
         char *their_value = s_xpath (their_doc, s_kept[i]);
         if (strcmp (our_value, their_value) != 0) {
-            fprintf (stderr, "agent_domxml: %s is '%s' in ours, '%s' in libvirt's:\n%s",
-                     s_kept[i], our_value, their_value, theirs);
+            fprintf (stderr, "agent_domxml: %s is '%s' in ours, '%s' in libvirt's:\n%s", s_kept[i],
+                     our_value, their_value, theirs);
             assert (!"libvirt changed the domain");
         }
         free (our_value);
@@ -501,8 +490,7 @@ s_same_devices (const char *ours, const char *theirs)
     }
     //  libvirt makes up a MAC when we give none.
     char *our_mac = s_xpath (our_doc, "string(/domain/devices/interface/mac/@address)");
-    char *their_mac =
-        s_xpath (their_doc, "string(/domain/devices/interface/mac/@address)");
+    char *their_mac = s_xpath (their_doc, "string(/domain/devices/interface/mac/@address)");
     assert (!*our_mac || strcasecmp (our_mac, their_mac) == 0);
     free (our_mac);
     free (their_mac);
@@ -513,8 +501,7 @@ s_same_devices (const char *ours, const char *theirs)
 //  Defines the domain in libvirt's test driver, validated against libvirt's own schema,
 //  reads it back through the API, and undefines it.
 static void
-s_libvirt_check (virConnectPtr conn, const Maekin__VmSpec *spec, const char *xml,
-                 bool verbose)
+s_libvirt_check (virConnectPtr conn, const Maekin__VmSpec *spec, const char *xml, bool verbose)
 {
     virDomainPtr dom = virDomainDefineXMLFlags (conn, xml, VIR_DOMAIN_DEFINE_VALIDATE);
     if (!dom)
@@ -542,8 +529,8 @@ s_libvirt_check (virConnectPtr conn, const Maekin__VmSpec *spec, const char *xml
 
 //  Builds a spec that must be refused, and checks the error says why in one line.
 static void
-s_expect_error (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts,
-                const char *phrase, bool verbose)
+s_expect_error (const Maekin__VmSpec *spec, const agent_domxml_opts_t *opts, const char *phrase,
+                bool verbose)
 {
     char *error = NULL;
     char *xml = agent_domxml_build (spec, opts, &error);
@@ -593,8 +580,7 @@ s_test_refusals (Maekin__VmSpec minimal, Maekin__VmSpec kernel, Maekin__VmSpec n
     bad.uuid = "";
     s_expect_error (&bad, &kvm_pty, "vm 'minimal' has no uuid", verbose);
     bad.uuid = "6f1c2a3e9b7d4e58a1c03d2b4f5e6a70";
-    s_expect_error (&bad, &kvm_pty, "has uuid '6f1c2a3e9b7d4e58a1c03d2b4f5e6a70'",
-                    verbose);
+    s_expect_error (&bad, &kvm_pty, "has uuid '6f1c2a3e9b7d4e58a1c03d2b4f5e6a70'", verbose);
     bad.uuid = "6f1c2a3e-9b7d-4e58-a1c0-3d2b4f5e6a7g";
     s_expect_error (&bad, &kvm_pty, "not of the form", verbose);
     bad.uuid = "6f1c2a3e-9b7d-4e58-a1c0-3d2b4f5e6a700";
@@ -624,8 +610,7 @@ s_test_refusals (Maekin__VmSpec minimal, Maekin__VmSpec kernel, Maekin__VmSpec n
     s_expect_error (&bad, &kvm_pty, "a kernel cmdline but no kernel", verbose);
     bad = kernel;
     bad.kernel = "boot/vmlinuz";
-    s_expect_error (&bad, &kvm_pty, "kernel 'boot/vmlinuz', not an absolute path",
-                    verbose);
+    s_expect_error (&bad, &kvm_pty, "kernel 'boot/vmlinuz', not an absolute path", verbose);
     bad = kernel;
     bad.cmdline = "console=ttyS0\nquiet";
     s_expect_error (&bad, &kvm_pty, "has a cmdline with a control character", verbose);
@@ -648,18 +633,14 @@ s_test_refusals (Maekin__VmSpec minimal, Maekin__VmSpec kernel, Maekin__VmSpec n
     bad.mac = "52:54:00:12:34";
     s_expect_error (&bad, &kvm_pty, "not a unicast address", verbose);
     agent_domxml_opts_t bad_opts = {"xen", NULL, NULL};
-    s_expect_error (&minimal, &bad_opts, "domain type 'xen' is not kvm, qemu or test",
-                    verbose);
+    s_expect_error (&minimal, &bad_opts, "domain type 'xen' is not kvm, qemu or test", verbose);
     bad_opts = (agent_domxml_opts_t){"kvm\n", NULL, NULL};
-    s_expect_error (&minimal, &bad_opts, "an option of the agent has a control character",
-                    verbose);
+    s_expect_error (&minimal, &bad_opts, "an option of the agent has a control character", verbose);
     bad_opts = (agent_domxml_opts_t){"qemu", "console", NULL};
-    s_expect_error (&minimal, &bad_opts, "console directory 'console' is not an absolute",
-                    verbose);
+    s_expect_error (&minimal, &bad_opts, "console directory 'console' is not an absolute", verbose);
     bad_opts = (agent_domxml_opts_t){"qemu", NULL, "qemu-system-x86_64"};
-    s_expect_error (&minimal, &bad_opts,
-                    "emulator 'qemu-system-x86_64' is not an absolute", verbose);
-
+    s_expect_error (&minimal, &bad_opts, "emulator 'qemu-system-x86_64' is not an absolute",
+                    verbose);
 }
 
 //  Text XML must escape, non-ASCII text, and a sparse spec built by hand.
@@ -693,8 +674,7 @@ s_test_escapes (virConnectPtr conn, Maekin__VmSpec minimal, bool verbose)
 
     //  A spec built by hand with NULL strings is a minimal one; a console directory
     //  given with a trailing '/' gives the same path as without.
-    Maekin__VmSpec sparse = {.base =
-                                 PROTOBUF_C_MESSAGE_INIT (&maekin__vm_spec__descriptor)};
+    Maekin__VmSpec sparse = {.base = PROTOBUF_C_MESSAGE_INIT (&maekin__vm_spec__descriptor)};
     sparse.name = "sparse";
     sparse.uuid = minimal.uuid;
     sparse.vcpus = 2;
@@ -713,7 +693,6 @@ s_test_escapes (virConnectPtr conn, Maekin__VmSpec minimal, bool verbose)
     xmlFreeDoc (doc);
     s_libvirt_check (conn, &sparse, xml, verbose);
     free (xml);
-
 }
 
 void

@@ -24,13 +24,13 @@
 typedef struct _watch_t watch_t;
 
 struct _agent_events_t {
-    zsock_t *push;     //  events out; used by the loop thread only once it runs
-    pthread_t thread;  //  runs libvirt's event loop
-    atomic_bool stop;  //  set by the owner to end the thread
-    int timer;         //  libvirt timer that wakes the loop
-    zlistx_t *watches; //  watch_t: every connection ever watched, freed at the end
+    zsock_t *push;        //  events out; used by the loop thread only once it runs
+    pthread_t thread;     //  runs libvirt's event loop
+    atomic_bool stop;     //  set by the owner to end the thread
+    int timer;            //  libvirt timer that wakes the loop
+    zlistx_t *watches;    //  watch_t: every connection ever watched, freed at the end
     pthread_mutex_t lock; //  guards watches: each host's thread watches its own
-    uint64_t dropped;  //  events the PUSH socket could not take (loop thread only)
+    uint64_t dropped;     //  events the PUSH socket could not take (loop thread only)
 };
 
 //  One watched connection; the callback's argument. It stays allocated until the loop
@@ -43,9 +43,8 @@ struct _watch_t {
     int callback;           //  libvirt's id of the registration
 };
 
-static const char *s_event_names[] = {"defined",   "undefined",   "started",
-                                      "suspended", "resumed",     "stopped",
-                                      "shutdown",  "pmsuspended", "crashed"};
+static const char *s_event_names[] = {"defined", "undefined", "started",     "suspended", "resumed",
+                                      "stopped", "shutdown",  "pmsuspended", "crashed"};
 
 //  The state an event implies, or "?" if it implies none.
 static const char *
@@ -73,14 +72,14 @@ s_event_state (int event)
 static int
 s_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *arg)
 {
-    watch_t *watch = (watch_t *)arg;
+    watch_t *watch = (watch_t *) arg;
     agent_events_t *self = watch->events;
     char uuid[VIR_UUID_STRING_BUFLEN];
     const char *name = virDomainGetName (dom);
     if (virDomainGetUUIDString (dom, uuid) < 0 || !name)
         return 0;
     const char *event_name =
-        event >= 0 && (size_t)event < sizeof s_event_names / sizeof s_event_names[0]
+        event >= 0 && (size_t) event < sizeof s_event_names / sizeof s_event_names[0]
             ? s_event_names[event]
             : "unknown";
     zmsg_t *msg = zmsg_new ();
@@ -94,8 +93,7 @@ s_lifecycle (virConnectPtr conn, virDomainPtr dom, int event, int detail, void *
     if (zmsg_send (&msg, self->push) != 0) {
         zmsg_destroy (&msg);
         if (self->dropped++ % 1000 == 0)
-            mk_warn ("agent_events: the agent is behind; dropped %" PRIu64
-                     " domain event%s so far",
+            mk_warn ("agent_events: the agent is behind; dropped %" PRIu64 " domain event%s so far",
                      self->dropped, self->dropped == 1 ? "" : "s");
     }
     return 0;
@@ -109,7 +107,7 @@ s_wakeup (int timer, void *arg)
 static void *
 s_run (void *arg)
 {
-    agent_events_t *self = (agent_events_t *)arg;
+    agent_events_t *self = (agent_events_t *) arg;
     bool failed = false;
     //  After the flag is seen, two more turns: libvirt releases what a closed connection
     //  held in callbacks it queued on the loop ("idle" work), which a turn runs first.
@@ -118,8 +116,7 @@ s_run (void *arg)
         if (atomic_load (&self->stop))
             last_turns--;
         if (virEventRunDefaultImpl () < 0 && !failed) {
-            mk_error ("agent_events: libvirt's event loop failed: %s",
-                      virGetLastErrorMessage ());
+            mk_error ("agent_events: libvirt's event loop failed: %s", virGetLastErrorMessage ());
             failed = true;
         }
         //  A pause between turns: the events of a burst of tasks (each queues two or
@@ -133,7 +130,7 @@ s_run (void *arg)
 static void
 s_watch_free (void **item)
 {
-    watch_t *watch = (watch_t *)*item;
+    watch_t *watch = (watch_t *) *item;
     free (watch->host);
     free (watch);
     *item = NULL;
@@ -163,7 +160,7 @@ agent_events_new (const char *endpoint)
         zsock_destroy (&push);
         return NULL;
     }
-    agent_events_t *self = (agent_events_t *)zmalloc (sizeof (agent_events_t));
+    agent_events_t *self = (agent_events_t *) zmalloc (sizeof (agent_events_t));
     self->push = push;
     self->timer = timer;
     atomic_init (&self->stop, false);
@@ -185,8 +182,8 @@ agent_events_destroy (agent_events_t **self_p)
         atomic_store (&self->stop, true);
         pthread_join (self->thread, NULL);
         virEventRemoveTimeout (self->timer);
-        for (watch_t *watch = (watch_t *)zlistx_first (self->watches); watch;
-             watch = (watch_t *)zlistx_next (self->watches))
+        for (watch_t *watch = (watch_t *) zlistx_first (self->watches); watch;
+             watch = (watch_t *) zlistx_next (self->watches))
             if (watch->conn)
                 mk_warn ("agent_events: host '%s' still watched at the end", watch->host);
         zlistx_destroy (&self->watches);
@@ -201,15 +198,15 @@ int
 agent_events_watch (agent_events_t *self, const char *host, virConnectPtr conn)
 {
     assert (self && host && conn);
-    watch_t *watch = (watch_t *)zmalloc (sizeof (watch_t));
+    watch_t *watch = (watch_t *) zmalloc (sizeof (watch_t));
     watch->events = self;
     watch->host = strdup (host);
     if (!watch->host)
         abort ();
     watch->conn = conn;
-    watch->callback = virConnectDomainEventRegisterAny (
-        conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-        VIR_DOMAIN_EVENT_CALLBACK (s_lifecycle), watch, NULL);
+    watch->callback =
+        virConnectDomainEventRegisterAny (conn, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                          VIR_DOMAIN_EVENT_CALLBACK (s_lifecycle), watch, NULL);
     if (watch->callback < 0) {
         mk_error ("agent_events: cannot watch the domain events of host '%s': %s", host,
                   virGetLastErrorMessage ());
@@ -230,8 +227,8 @@ agent_events_unwatch (agent_events_t *self, virConnectPtr conn)
     while (true) {
         watch_t *found = NULL;
         pthread_mutex_lock (&self->lock);
-        for (watch_t *watch = (watch_t *)zlistx_first (self->watches); watch && !found;
-             watch = (watch_t *)zlistx_next (self->watches))
+        for (watch_t *watch = (watch_t *) zlistx_first (self->watches); watch && !found;
+             watch = (watch_t *) zlistx_next (self->watches))
             if (watch->conn == conn) {
                 found = watch;
                 found->conn = NULL;
@@ -241,8 +238,8 @@ agent_events_unwatch (agent_events_t *self, virConnectPtr conn)
             break;
         //  A connection that died refuses; its callbacks die with it.
         if (virConnectDomainEventDeregisterAny (conn, found->callback) < 0)
-            mk_debug ("agent_events: host '%s': deregistering events failed: %s",
-                      found->host, virGetLastErrorMessage ());
+            mk_debug ("agent_events: host '%s': deregistering events failed: %s", found->host,
+                      virGetLastErrorMessage ());
     }
 }
 
@@ -292,8 +289,8 @@ s_expect (zsock_t *pull, const char *event_name, const char *state, bool verbose
     agent_event_t event;
     assert (agent_event_recv (pull, &event) == 0);
     if (verbose)
-        printf ("  %s %s '%s' %s -> '%s'\n", event.host, event.uuid, event.name,
-                event.event, event.state);
+        printf ("  %s %s '%s' %s -> '%s'\n", event.host, event.uuid, event.name, event.event,
+                event.state);
     assert (streq (event.host, "h1"));
     assert (streq (event.uuid, "5d1a7e3c-2b4f-4e6a-9c8d-0f1e2d3c4b5a"));
     assert (streq (event.name, "ev-1"));

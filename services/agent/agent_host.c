@@ -16,9 +16,9 @@
 #define S_FLUSH_MS 20
 
 struct _agent_host_t {
-    zactor_t *actor;    //  the thread
-    char *name;         //  the host's name
-    uint32_t vcpus;     //  node info read at start
+    zactor_t *actor; //  the thread
+    char *name;      //  the host's name
+    uint32_t vcpus;  //  node info read at start
     uint64_t memory_mb;
 };
 
@@ -34,13 +34,12 @@ typedef struct {
 
 //  The thread's state.
 typedef struct {
-    zsock_t *pipe;            //  work in
-    zsock_t *push;            //  words on works out, to the actor's PULL
+    zsock_t *pipe; //  work in
+    zsock_t *push; //  words on works out, to the actor's PULL
     s_args_t *args;
     agent_libvirt_t *libvirt; //  the connection
     bool watched;             //  its events are watched
 } s_thread_t;
-
 
 static void
 s_args_free (s_args_t **args_p)
@@ -61,7 +60,7 @@ s_args_free (s_args_t **args_p)
 agent_work_t *
 agent_work_new (void)
 {
-    agent_work_t *self = (agent_work_t *)zmalloc (sizeof (agent_work_t));
+    agent_work_t *self = (agent_work_t *) zmalloc (sizeof (agent_work_t));
     return self;
 }
 
@@ -70,14 +69,14 @@ agent_work_add (agent_work_t *self, agent_job_kind_t kind)
 {
     if (self->count == self->alloc) {
         self->alloc = self->alloc ? self->alloc * 2 : 8;
-        self->jobs = (agent_job_t *)realloc (self->jobs, self->alloc * sizeof (agent_job_t));
+        self->jobs = (agent_job_t *) realloc (self->jobs, self->alloc * sizeof (agent_job_t));
         if (!self->jobs)
             abort ();
     }
     agent_job_t *job = &self->jobs[self->count++];
     memset (job, 0, sizeof *job);
     job->kind = kind;
-    job->spec = (Maekin__VmSpec)MAEKIN__VM_SPEC__INIT;
+    job->spec = (Maekin__VmSpec) MAEKIN__VM_SPEC__INIT;
     return job;
 }
 
@@ -137,7 +136,8 @@ s_reconnect (s_thread_t *self, agent_work_t *work)
     }
     //  Without events the agent still works: full reports find every change.
     self->watched = agent_events_watch (self->args->events, self->args->name,
-                                        agent_libvirt_conn (self->libvirt)) == 0;
+                                        agent_libvirt_conn (self->libvirt))
+                    == 0;
     work->reconnected = true;
 }
 
@@ -156,9 +156,8 @@ s_run_task (s_thread_t *self, agent_job_t *job)
         return;
     }
     job->rc = agent_libvirt_run (lv, job->op, &job->spec, &job->error);
-    job->state = job->spec.uuid && *job->spec.uuid
-                     ? agent_libvirt_state (lv, job->spec.uuid)
-                     : NULL;
+    job->state =
+        job->spec.uuid && *job->spec.uuid ? agent_libvirt_state (lv, job->spec.uuid) : NULL;
 }
 
 static void
@@ -177,8 +176,7 @@ s_run_job (s_thread_t *self, agent_job_t *job)
         job->state = agent_libvirt_state (lv, job->spec.uuid);
         if (!s_off (job->state) && job->force) {
             job->forced = true;
-            job->rc = agent_libvirt_run (lv, MAEKIN__VM_OP__VM_OP_DESTROY, &job->spec,
-                                         &job->error);
+            job->rc = agent_libvirt_run (lv, MAEKIN__VM_OP__VM_OP_DESTROY, &job->spec, &job->error);
             job->state = agent_libvirt_state (lv, job->spec.uuid);
         }
         break;
@@ -219,9 +217,9 @@ s_run_work (s_thread_t *self, agent_work_t *work)
             work->alive = agent_libvirt_alive (self->libvirt);
             if (!work->alive && !work->lost)
                 work->lost = mk_strdup ("the connection is closed");
-            zsock_send (self->push, "pi", work, (int)count);
+            zsock_send (self->push, "pi", work, (int) count);
         } else if (now - began >= S_FLUSH_MS || now - flushed >= S_FLUSH_MS) {
-            zsock_send (self->push, "pi", work, (int)(i + 1));
+            zsock_send (self->push, "pi", work, (int) (i + 1));
             flushed = now;
         }
     }
@@ -230,7 +228,7 @@ s_run_work (s_thread_t *self, agent_work_t *work)
 static void
 s_thread (zsock_t *pipe, void *arg)
 {
-    s_thread_t self = {pipe, NULL, (s_args_t *)arg, NULL, false};
+    s_thread_t self = {pipe, NULL, (s_args_t *) arg, NULL, false};
     //  Never block on either side: the actor bounds how much work a host has.
     zsock_set_rcvhwm (pipe, 0);
     self.push = zsock_new (ZMQ_PUSH);
@@ -239,13 +237,13 @@ s_thread (zsock_t *pipe, void *arg)
     if (zsock_connect (self.push, "%s", self.args->results) != 0)
         abort (); //  the actor bound it first: a bug if not
     char *error = NULL;
-    self.libvirt =
-        agent_libvirt_new (self.args->name, self.args->uri, &self.args->opts, &error);
+    self.libvirt = agent_libvirt_new (self.args->name, self.args->uri, &self.args->opts, &error);
     uint32_t vcpus = 0;
     uint64_t memory_mb = 0;
     if (self.libvirt) {
         self.watched = agent_events_watch (self.args->events, self.args->name,
-                                           agent_libvirt_conn (self.libvirt)) == 0;
+                                           agent_libvirt_conn (self.libvirt))
+                       == 0;
         if (agent_libvirt_node (self.libvirt, &vcpus, &memory_mb) != 0)
             vcpus = 0, memory_mb = 0;
     }
@@ -286,7 +284,7 @@ agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *op
 {
     assert (name && uri && opts && events && results && error);
     *error = NULL;
-    s_args_t *args = (s_args_t *)zmalloc (sizeof (s_args_t));
+    s_args_t *args = (s_args_t *) zmalloc (sizeof (s_args_t));
     args->name = mk_strdup (name);
     args->uri = mk_strdup (uri);
     args->domain_type = mk_strdup (opts->domain_type);
@@ -297,7 +295,7 @@ agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *op
     args->opts.emulator = opts->emulator ? args->emulator : NULL;
     args->events = events;
     args->results = mk_strdup (results);
-    agent_host_t *self = (agent_host_t *)zmalloc (sizeof (agent_host_t));
+    agent_host_t *self = (agent_host_t *) zmalloc (sizeof (agent_host_t));
     self->name = mk_strdup (name);
     self->actor = zactor_new (s_thread, args);
     zsock_set_sndhwm (zactor_sock (self->actor), 0);
@@ -357,8 +355,8 @@ agent_work_recv (zsock_t *results, size_t *done)
     int count = 0;
     if (zsock_recv (results, "pi", &work, &count) != 0 || !work || count < 0)
         return NULL;
-    *done = (size_t)count;
-    return (agent_work_t *)work;
+    *done = (size_t) count;
+    return (agent_work_t *) work;
 }
 
 //  --------------------------------------------------------------------------
@@ -373,8 +371,8 @@ agent_host_test (bool verbose)
     assert (results);
     agent_domxml_opts_t opts = {"test", NULL, NULL};
     char *error = NULL;
-    agent_host_t *host = agent_host_new ("nowhere", "test:///nowhere/node.xml", &opts,
-                                         events, "inproc://agent_host_test-results", &error);
+    agent_host_t *host = agent_host_new ("nowhere", "test:///nowhere/node.xml", &opts, events,
+                                         "inproc://agent_host_test-results", &error);
     assert (!host && error && strstr (error, "cannot connect to libvirt"));
     if (verbose)
         printf ("  %s\n", error);

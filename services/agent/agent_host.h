@@ -9,9 +9,9 @@
 
     A work passes whole between the threads: the actor fills it and sends it; from then
     the thread writes its jobs' results, and says how many are done (after a job that
-    took 20 ms or more, at least every 20 ms, and once at the end); the actor reads a job's results only once
-    the thread said it is done, and frees the work only after the thread's last word on
-    it. */
+    took 20 ms or more, at least every 20 ms, and once at the end); the actor reads a job's results
+   only once the thread said it is done, and frees the work only after the thread's last word on it.
+ */
 #ifndef AGENT_HOST_H_INCLUDED
 #define AGENT_HOST_H_INCLUDED
 
@@ -36,23 +36,23 @@ typedef enum {
 //  One job. The actor fills the first part; the thread writes the results.
 typedef struct {
     agent_job_kind_t kind;
-    Maekin__VmOp op;      //  TASK
-    Maekin__VmSpec spec;  //  its strings point into env or owned (below)
+    Maekin__VmOp op;       //  TASK
+    Maekin__VmSpec spec;   //  its strings point into env or owned (below)
     Maekin__Envelope *env; //  the request the spec came in, owned, or NULL
-    char *owned[2];       //  name and uuid when the spec was copied, owned
-    bool force;           //  STOP_CHECK: power off if still running
-    void *ref;            //  the actor's: what the result answers; never touched here
+    char *owned[2];        //  name and uuid when the spec was copied, owned
+    bool force;            //  STOP_CHECK: power off if still running
+    void *ref;             //  the actor's: what the result answers; never touched here
     //  results
-    bool unavailable;        //  the connection is lost: nothing was tried
-    int rc;                  //  0, or -1 with error
-    char *error;             //  owned; one line naming the domain, host and cause
-    const char *state;       //  static; the domain's state after, NULL if unknown
-    bool began;              //  STOP: the domain ran and its shutdown began
-    bool stopping;           //  STOP: ... and it is not off yet: poll it with STOP_CHECK
-    bool forced;             //  STOP_CHECK: it was powered off
+    bool unavailable;                //  the connection is lost: nothing was tried
+    int rc;                          //  0, or -1 with error
+    char *error;                     //  owned; one line naming the domain, host and cause
+    const char *state;               //  static; the domain's state after, NULL if unknown
+    bool began;                      //  STOP: the domain ran and its shutdown began
+    bool stopping;                   //  STOP: ... and it is not off yet: poll it with STOP_CHECK
+    bool forced;                     //  STOP_CHECK: it was powered off
     agent_libvirt_domain_t *domains; //  LIST, REPORT: owned
     size_t count;
-    bool node_ok;            //  REPORT: vcpus and memory_mb are libvirt's
+    bool node_ok; //  REPORT: vcpus and memory_mb are libvirt's
     uint32_t vcpus;
     uint64_t memory_mb;
 } agent_job_t;
@@ -62,7 +62,7 @@ typedef struct {
     agent_job_t *jobs;
     size_t count;
     size_t alloc;
-    void *owner;      //  the actor's: whose work it is; never touched by the thread
+    void *owner; //  the actor's: whose work it is; never touched by the thread
     //  written by the thread before its last word
     bool alive;       //  the connection was up at the end
     bool reconnected; //  it was lost and is open again: the host needs a full report
@@ -73,9 +73,8 @@ typedef struct {
 //  node info. Its words on works go to results (an endpoint the caller's PULL socket is
 //  bound to). NULL with *error (a new string: "cannot connect to libvirt at 'URI':
 //  ...") if the connection cannot be opened. events is borrowed: it must outlive this.
-agent_host_t *agent_host_new (const char *name, const char *uri,
-                              const agent_domxml_opts_t *opts, agent_events_t *events,
-                              const char *results, char **error);
+agent_host_t *agent_host_new (const char *name, const char *uri, const agent_domxml_opts_t *opts,
+                              agent_events_t *events, const char *results, char **error);
 
 //  Stop the thread after the work it was given (a call stuck in libvirt is waited for:
 //  libvirt ends it when its keepalive gives up on the daemon).

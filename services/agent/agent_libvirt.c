@@ -45,14 +45,14 @@ static const char *s_op_names[] = {"none",    "create", "start",   "stop",   "re
 //  flag as unsupported gets the next set. Managed save, snapshot and checkpoint
 //  metadata, NVRAM and TPM state all belong to the VM being deleted.
 static const unsigned int s_undefine_flags[] = {
-    VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-        VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM
+    VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA | VIR_DOMAIN_UNDEFINE_NVRAM
 #if LIBVIR_CHECK_VERSION(8, 9, 0)
         | VIR_DOMAIN_UNDEFINE_TPM
 #endif
     ,
-    VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA |
-        VIR_DOMAIN_UNDEFINE_NVRAM,
+    VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+        | VIR_DOMAIN_UNDEFINE_NVRAM,
     VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA,
     VIR_DOMAIN_UNDEFINE_MANAGED_SAVE,
 };
@@ -71,10 +71,8 @@ s_set (const char *text)
     return text && *text;
 }
 
-
 //  Logs an error once and hands it to the caller (or frees it); always -1.
-static int s_fail (char **error, const char *format, ...)
-    __attribute__ ((format (printf, 2, 3)));
+static int s_fail (char **error, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_fail (char **error, const char *format, ...)
@@ -105,13 +103,13 @@ s_vm_name (const Maekin__VmSpec *spec)
 const char *
 agent_libvirt_op_name (Maekin__VmOp op)
 {
-    return (unsigned)op < S_OP_COUNT ? s_op_names[op] : "unknown op";
+    return (unsigned) op < S_OP_COUNT ? s_op_names[op] : "unknown op";
 }
 
 bool
 agent_libvirt_op_valid (int op)
 {
-    return op >= MAEKIN__VM_OP__VM_OP_CREATE && op < (int)S_OP_COUNT;
+    return op >= MAEKIN__VM_OP__VM_OP_CREATE && op < (int) S_OP_COUNT;
 }
 
 static s_state_t
@@ -159,24 +157,23 @@ s_close (agent_libvirt_t *self, virConnectPtr conn)
 {
     int refs = virConnectClose (conn);
     if (refs > 0)
-        mk_warn ("agent_libvirt: connection to '%s' still has %d reference%s at close",
-                 self->uri, refs, refs == 1 ? "" : "s");
+        mk_warn ("agent_libvirt: connection to '%s' still has %d reference%s at close", self->uri,
+                 refs, refs == 1 ? "" : "s");
 }
 
 agent_libvirt_t *
-agent_libvirt_new (const char *host, const char *uri, const agent_domxml_opts_t *opts,
-                   char **error)
+agent_libvirt_new (const char *host, const char *uri, const agent_domxml_opts_t *opts, char **error)
 {
     assert (host && uri && opts && error);
     *error = NULL;
     virSetErrorFunc (NULL, s_ignore_error);
     virConnectPtr conn = virConnectOpen (uri);
     if (!conn) {
-        *error = zsys_sprintf ("cannot connect to libvirt at '%s': %s", uri,
-                           virGetLastErrorMessage ());
+        *error =
+            zsys_sprintf ("cannot connect to libvirt at '%s': %s", uri, virGetLastErrorMessage ());
         return NULL;
     }
-    agent_libvirt_t *self = (agent_libvirt_t *)zmalloc (sizeof (agent_libvirt_t));
+    agent_libvirt_t *self = (agent_libvirt_t *) zmalloc (sizeof (agent_libvirt_t));
     self->host = mk_strdup (host);
     self->uri = mk_strdup (uri);
     self->conn = conn;
@@ -220,7 +217,7 @@ agent_libvirt_reconnect (agent_libvirt_t *self, char **error)
     virConnectPtr conn = virConnectOpen (self->uri);
     if (!conn) {
         *error = zsys_sprintf ("cannot connect to libvirt at '%s': %s", self->uri,
-                           virGetLastErrorMessage ());
+                               virGetLastErrorMessage ());
         return -1;
     }
     s_close (self, self->conn);
@@ -249,8 +246,8 @@ agent_libvirt_conn (agent_libvirt_t *self)
 //  Finds the domain by UUID: 0 with *dom and *state (S_UNDEFINED and *dom NULL if libvirt
 //  does not have it), or -1 with the error reported.
 static int
-s_lookup (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-          virDomainPtr *dom, s_state_t *state, char **error)
+s_lookup (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, virDomainPtr *dom,
+          s_state_t *state, char **error)
 {
     *dom = NULL;
     *state = S_UNDEFINED;
@@ -261,8 +258,8 @@ s_lookup (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
     if (!*dom) {
         if (virGetLastErrorCode () == VIR_ERR_NO_DOMAIN)
             return 0;
-        return s_fail (error, "%s of '%s' on host '%s' failed: %s", what,
-                       s_vm_name (spec), self->host, virGetLastErrorMessage ());
+        return s_fail (error, "%s of '%s' on host '%s' failed: %s", what, s_vm_name (spec),
+                       self->host, virGetLastErrorMessage ());
     }
     int code, reason;
     if (virDomainGetState (*dom, &code, &reason, 0) < 0) {
@@ -272,8 +269,8 @@ s_lookup (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
             *dom = NULL;
             return 0;
         }
-        s_fail (error, "%s of '%s' on host '%s' failed: %s", what, s_vm_name (spec),
-                self->host, virGetLastErrorMessage ());
+        s_fail (error, "%s of '%s' on host '%s' failed: %s", what, s_vm_name (spec), self->host,
+                virGetLastErrorMessage ());
         virDomainFree (*dom);
         *dom = NULL;
         return -1;
@@ -284,35 +281,31 @@ s_lookup (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
 
 //  Reports the failure of a libvirt call on a domain, with libvirt's message.
 static int
-s_libvirt_fail (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-                char **error)
+s_libvirt_fail (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, char **error)
 {
-    return s_fail (error, "%s of '%s' on host '%s' failed: %s", what, s_vm_name (spec),
-                   self->host, virGetLastErrorMessage ());
+    return s_fail (error, "%s of '%s' on host '%s' failed: %s", what, s_vm_name (spec), self->host,
+                   virGetLastErrorMessage ());
 }
 
 static int
-s_not_defined (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-               char **error)
+s_not_defined (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, char **error)
 {
-    return s_fail (error,
-                   "%s of '%s' on host '%s' failed: vm '%s' is not defined on host '%s'",
+    return s_fail (error, "%s of '%s' on host '%s' failed: vm '%s' is not defined on host '%s'",
                    what, s_vm_name (spec), self->host, s_vm_name (spec), self->host);
 }
 
 static int
-s_not_running (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-               s_state_t state, char **error)
+s_not_running (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, s_state_t state,
+               char **error)
 {
-    return s_fail (error, "%s of '%s' on host '%s' failed: vm '%s' is %s, not running",
-                   what, s_vm_name (spec), self->host, s_vm_name (spec),
-                   s_state_name (state));
+    return s_fail (error, "%s of '%s' on host '%s' failed: vm '%s' is %s, not running", what,
+                   s_vm_name (spec), self->host, s_vm_name (spec), s_state_name (state));
 }
 
 //  Defines the domain from the spec; *dom is the new domain.
 static int
-s_define (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-          virDomainPtr *dom, char **error)
+s_define (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, virDomainPtr *dom,
+          char **error)
 {
     char *reason = NULL;
     char *xml = agent_domxml_build (spec, &self->opts, &reason);
@@ -347,8 +340,8 @@ s_make_running (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *s
 }
 
 static int
-s_undefine (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
-            virDomainPtr dom, char **error)
+s_undefine (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, virDomainPtr dom,
+            char **error)
 {
     for (size_t level = self->undefine_level; level < S_UNDEFINE_LEVELS; level++) {
         if (virDomainUndefineFlags (dom, s_undefine_flags[level]) == 0) {
@@ -367,8 +360,7 @@ s_undefine (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec,
 }
 
 int
-agent_libvirt_run (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec *spec,
-                   char **error)
+agent_libvirt_run (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec *spec, char **error)
 {
     assert (self);
     assert (spec);
@@ -376,7 +368,7 @@ agent_libvirt_run (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec 
         *error = NULL;
     if (!agent_libvirt_op_valid (op))
         return s_fail (error, "vm '%s' on host '%s': op %d is not one an agent runs",
-                       s_vm_name (spec), self->host, (int)op);
+                       s_vm_name (spec), self->host, (int) op);
     const char *what = s_op_names[op];
     virDomainPtr dom;
     s_state_t state;
@@ -394,8 +386,7 @@ agent_libvirt_run (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec 
             return rc;
         }
         state = s_state_of (code);
-    }
-    else if (s_lookup (self, what, spec, &dom, &state, error))
+    } else if (s_lookup (self, what, spec, &dom, &state, error))
         return -1;
 
     switch (op) {
@@ -473,7 +464,7 @@ agent_libvirt_state (agent_libvirt_t *self, const char *uuid)
 {
     assert (self);
     Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
-    spec.uuid = (char *)uuid;
+    spec.uuid = (char *) uuid;
     virDomainPtr dom;
     s_state_t state;
     if (s_lookup (self, "state", &spec, &dom, &state, NULL))
@@ -491,13 +482,12 @@ agent_libvirt_node (agent_libvirt_t *self, uint32_t *vcpus, uint64_t *memory_mb)
         return s_fail (NULL, "node info of host '%s' failed: %s", self->host,
                        virGetLastErrorMessage ());
     *vcpus = info.cpus;
-    *memory_mb = (uint64_t)info.memory / 1024;
+    *memory_mb = (uint64_t) info.memory / 1024;
     return 0;
 }
 
 int
-agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains,
-                    size_t *count)
+agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains, size_t *count)
 {
     *domains = NULL;
     *count = 0;
@@ -507,14 +497,14 @@ agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains,
         return s_fail (NULL, "listing the domains of host '%s' failed: %s", self->host,
                        virGetLastErrorMessage ());
     agent_libvirt_domain_t *result =
-        (agent_libvirt_domain_t *)zmalloc ((size_t)(found ? found : 1) * sizeof *result);
+        (agent_libvirt_domain_t *) zmalloc ((size_t) (found ? found : 1) * sizeof *result);
     size_t kept = 0;
     for (int i = 0; i < found; i++) {
         int code, reason;
         agent_libvirt_domain_t *domain = &result[kept];
         //  A domain undefined while we list it is simply not there.
-        if (virDomainGetUUIDString (list[i], domain->uuid) == 0 &&
-            virDomainGetState (list[i], &code, &reason, 0) == 0) {
+        if (virDomainGetUUIDString (list[i], domain->uuid) == 0
+            && virDomainGetState (list[i], &code, &reason, 0) == 0) {
             const char *name = virDomainGetName (list[i]);
             domain->name = mk_strdup (name);
             domain->state = s_state_name (s_state_of (code));
@@ -551,8 +541,8 @@ s_test_node (const char *dir, const char *name, int cpus, int memory_mb)
     const char *srcdir = getenv ("MK_SRCDIR");
     if (!s_set (srcdir))
         srcdir = ".";
-    char *command = zsys_sprintf ("sh '%s/deploy/make-node.sh' %s %d %d > '%s/%s.xml'",
-                              srcdir, name, cpus, memory_mb, dir, name);
+    char *command = zsys_sprintf ("sh '%s/deploy/make-node.sh' %s %d %d > '%s/%s.xml'", srcdir,
+                                  name, cpus, memory_mb, dir, name);
     int rc = system (command);
     assert (rc == 0);
     free (command);
@@ -561,14 +551,13 @@ s_test_node (const char *dir, const char *name, int cpus, int memory_mb)
 
 //  Runs an operation that must succeed and leave the domain in a state.
 static void
-s_expect_ok (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec *spec,
-             const char *state, bool verbose)
+s_expect_ok (agent_libvirt_t *self, Maekin__VmOp op, const Maekin__VmSpec *spec, const char *state,
+             bool verbose)
 {
     char *error = NULL;
     int rc = agent_libvirt_run (self, op, spec, &error);
     if (rc != 0)
-        fprintf (stderr, "agent_libvirt_test: %s failed: %s\n",
-                 agent_libvirt_op_name (op), error);
+        fprintf (stderr, "agent_libvirt_test: %s failed: %s\n", agent_libvirt_op_name (op), error);
     assert (rc == 0 && error == NULL);
     const char *now = agent_libvirt_state (self, spec->uuid);
     if (!now || strcmp (now, state) != 0)
@@ -601,8 +590,7 @@ static void
 s_test_ops (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db, bool verbose)
 {
     //  Nothing defined: only the operations that have nothing to do succeed.
-    assert (agent_libvirt_state (self, web.uuid) &&
-            !*agent_libvirt_state (self, web.uuid));
+    assert (agent_libvirt_state (self, web.uuid) && !*agent_libvirt_state (self, web.uuid));
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_START, &web,
                     "vm 'web-1' is not defined on host 'node1'", verbose);
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_SUSPEND, &web, "is not defined", verbose);
@@ -617,26 +605,16 @@ s_test_ops (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db, bool v
         Maekin__VmOp op;
         const char *state;
     } steps[] = {
-        {MAEKIN__VM_OP__VM_OP_DEFINE, "stopped"},
-        {MAEKIN__VM_OP__VM_OP_START, "running"},
-        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"},
-        {MAEKIN__VM_OP__VM_OP_RESUME, "running"},
-        {MAEKIN__VM_OP__VM_OP_REBOOT, "running"},
-        {MAEKIN__VM_OP__VM_OP_STOP, "stopped"},
-        {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
-        {MAEKIN__VM_OP__VM_OP_DESTROY, "stopped"},
-        {MAEKIN__VM_OP__VM_OP_DELETE, ""},
-        {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
-        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"},
-        {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
-        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"},
-        {MAEKIN__VM_OP__VM_OP_START, "running"},
-        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"},
-        {MAEKIN__VM_OP__VM_OP_STOP, "stopped"},
-        {MAEKIN__VM_OP__VM_OP_DEFINE, "stopped"},
-        {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
-        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"},
-        {MAEKIN__VM_OP__VM_OP_DELETE, ""},
+        {MAEKIN__VM_OP__VM_OP_DEFINE, "stopped"}, {MAEKIN__VM_OP__VM_OP_START, "running"},
+        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"}, {MAEKIN__VM_OP__VM_OP_RESUME, "running"},
+        {MAEKIN__VM_OP__VM_OP_REBOOT, "running"}, {MAEKIN__VM_OP__VM_OP_STOP, "stopped"},
+        {MAEKIN__VM_OP__VM_OP_CREATE, "running"}, {MAEKIN__VM_OP__VM_OP_DESTROY, "stopped"},
+        {MAEKIN__VM_OP__VM_OP_DELETE, ""},        {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
+        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"}, {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
+        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"}, {MAEKIN__VM_OP__VM_OP_START, "running"},
+        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"}, {MAEKIN__VM_OP__VM_OP_STOP, "stopped"},
+        {MAEKIN__VM_OP__VM_OP_DEFINE, "stopped"}, {MAEKIN__VM_OP__VM_OP_CREATE, "running"},
+        {MAEKIN__VM_OP__VM_OP_SUSPEND, "paused"}, {MAEKIN__VM_OP__VM_OP_DELETE, ""},
     };
     for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
         //  REBOOT twice is two reboots, never a no-op; its state is what must not change.
@@ -650,11 +628,8 @@ s_test_ops (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db, bool v
                     "suspend of 'db-1' on host 'node1' failed: vm 'db-1' is stopped, not "
                     "running",
                     verbose);
-    s_expect_error (self, MAEKIN__VM_OP__VM_OP_RESUME, &db, "is stopped, not running",
-                    verbose);
-    s_expect_error (self, MAEKIN__VM_OP__VM_OP_REBOOT, &db, "is stopped, not running",
-                    verbose);
-
+    s_expect_error (self, MAEKIN__VM_OP__VM_OP_RESUME, &db, "is stopped, not running", verbose);
+    s_expect_error (self, MAEKIN__VM_OP__VM_OP_REBOOT, &db, "is stopped, not running", verbose);
 }
 
 //  Specs, uuids and ops the class refuses, and libvirt's own refusals passed on.
@@ -671,19 +646,17 @@ s_test_refusals (agent_libvirt_t *self, Maekin__VmSpec web, bool verbose)
     bad = web;
     bad.uuid = "";
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_START, &bad,
-                    "start of 'web-1' on host 'node1' failed: the vm has no uuid",
-                    verbose);
+                    "start of 'web-1' on host 'node1' failed: the vm has no uuid", verbose);
     bad.uuid = "not-a-uuid";
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_STOP, &bad,
                     "stop of 'web-1' on host 'node1' failed: ", verbose);
     assert (agent_libvirt_state (self, "not-a-uuid") == NULL);
-    s_expect_error (self, (Maekin__VmOp)42, &web, "op 42 is not one an agent runs",
-                    verbose);
+    s_expect_error (self, (Maekin__VmOp) 42, &web, "op 42 is not one an agent runs", verbose);
     s_expect_error (self, MAEKIN__VM_OP__VM_OP_NONE, &web, "op 0", verbose);
     assert (!agent_libvirt_op_valid (0) && !agent_libvirt_op_valid (10));
     assert (agent_libvirt_op_valid (MAEKIN__VM_OP__VM_OP_DEFINE));
     assert (strcmp (agent_libvirt_op_name (MAEKIN__VM_OP__VM_OP_DELETE), "delete") == 0);
-    assert (strcmp (agent_libvirt_op_name ((Maekin__VmOp)77), "unknown op") == 0);
+    assert (strcmp (agent_libvirt_op_name ((Maekin__VmOp) 77), "unknown op") == 0);
     //  A name libvirt holds already, under another uuid: libvirt's refusal, passed on.
     bad = web;
     bad.name = "db-1";
@@ -692,13 +665,12 @@ s_test_refusals (agent_libvirt_t *self, Maekin__VmSpec web, bool verbose)
     assert (strcmp (agent_libvirt_state_name (VIR_DOMAIN_CRASHED), "stopped") == 0);
     assert (strcmp (agent_libvirt_state_name (VIR_DOMAIN_PMSUSPENDED), "paused") == 0);
     assert (strcmp (agent_libvirt_state_name (VIR_DOMAIN_BLOCKED), "running") == 0);
-
 }
 
 //  The listing, and a connection opened again.
 static void
-s_test_listing (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db,
-                const char *dir, bool verbose)
+s_test_listing (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db, const char *dir,
+                bool verbose)
 {
     agent_libvirt_domain_t *domains;
     size_t count;
@@ -712,8 +684,7 @@ s_test_listing (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db,
         assert (strcmp (domains[i].uuid, is_web ? web.uuid : db.uuid) == 0);
         assert (strcmp (domains[i].state, is_web ? "running" : "stopped") == 0);
         if (verbose)
-            printf ("  listed %s %s %s\n", domains[i].uuid, domains[i].name,
-                    domains[i].state);
+            printf ("  listed %s %s %s\n", domains[i].uuid, domains[i].name, domains[i].state);
     }
     agent_libvirt_list_free (&domains, count);
     s_expect_ok (self, MAEKIN__VM_OP__VM_OP_DELETE, &web, "", verbose);
@@ -726,13 +697,11 @@ s_test_listing (agent_libvirt_t *self, Maekin__VmSpec web, Maekin__VmSpec db,
     assert (agent_libvirt_alive (self) && !*agent_libvirt_state (self, db.uuid));
     char *uri_copy = self->uri;
     self->uri = zsys_sprintf ("test://%s/missing.xml", dir);
-    assert (agent_libvirt_reconnect (self, &error) == -1 &&
-            strstr (error, "missing.xml"));
+    assert (agent_libvirt_reconnect (self, &error) == -1 && strstr (error, "missing.xml"));
     free (error);
     free (self->uri);
     self->uri = uri_copy;
     assert (agent_libvirt_alive (self) && !*agent_libvirt_state (self, db.uuid));
-
 }
 
 //  What a define+start costs through this class on the test driver.
@@ -759,9 +728,7 @@ s_test_timing (agent_libvirt_t *self, Maekin__VmSpec web, bool verbose)
     if (verbose)
         printf ("  create (define+start) %.1f us, delete (destroy+undefine) %.1f us per "
                 "domain over %d\n",
-                (double)(created - start) / rounds, (double)(deleted - created) / rounds,
-                rounds);
-
+                (double) (created - start) / rounds, (double) (deleted - created) / rounds, rounds);
 }
 
 void
@@ -776,8 +743,8 @@ agent_libvirt_test (bool verbose)
     char *error = NULL;
     char *missing = zsys_sprintf ("test://%s/missing.xml", dir);
     assert (agent_libvirt_new ("node1", missing, &opts, &error) == NULL);
-    assert (error && strstr (error, "cannot connect to libvirt at 'test://") &&
-            strstr (error, "missing.xml': "));
+    assert (error && strstr (error, "cannot connect to libvirt at 'test://")
+            && strstr (error, "missing.xml': "));
     if (verbose)
         printf ("  %s\n", error);
     free (error);

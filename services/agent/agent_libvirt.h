@@ -60,8 +60,7 @@ int agent_libvirt_node (agent_libvirt_t *self, uint32_t *vcpus, uint64_t *memory
 
 //  Every domain libvirt has, defined or running. 0 with *domains (free with
 //  agent_libvirt_list_free) and *count, or -1 (logged).
-int agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains,
-                        size_t *count);
+int agent_libvirt_list (agent_libvirt_t *self, agent_libvirt_domain_t **domains, size_t *count);
 void agent_libvirt_list_free (agent_libvirt_domain_t **domains, size_t count);
 
 //  The name of an operation ("create", ...), "op N" for one out of range; static.

@@ -25,8 +25,8 @@ agent_opts_hosts_parse (const char *text, size_t *count, char **error)
     for (const char *c = text; *c; c++)
         pairs += *c == ',';
     size_t head = pairs * sizeof (agent_opts_host_t);
-    agent_opts_host_t *hosts = (agent_opts_host_t *)zmalloc (head + strlen (text) + 1);
-    char *copy = (char *)hosts + head;
+    agent_opts_host_t *hosts = (agent_opts_host_t *) zmalloc (head + strlen (text) + 1);
+    char *copy = (char *) hosts + head;
     strcpy (copy, text);
 
     size_t found = 0;
@@ -37,10 +37,10 @@ agent_opts_hosts_parse (const char *text, size_t *count, char **error)
         if (rest)
             *rest++ = 0;
         //  Blanks around a pair or its parts are the writer's layout, not the value.
-        while (isspace ((unsigned char)*pair))
+        while (isspace ((unsigned char) *pair))
             pair++;
         char *end = pair + strlen (pair);
-        while (end > pair && isspace ((unsigned char)end[-1]))
+        while (end > pair && isspace ((unsigned char) end[-1]))
             *--end = 0;
         if (!*pair && pairs > 1 && !rest)
             break; //  a trailing comma
@@ -51,9 +51,9 @@ agent_opts_hosts_parse (const char *text, size_t *count, char **error)
         }
         *equals = 0;
         char *name = pair, *uri = equals + 1;
-        for (end = equals; end > name && isspace ((unsigned char)end[-1]);)
+        for (end = equals; end > name && isspace ((unsigned char) end[-1]);)
             *--end = 0;
-        while (isspace ((unsigned char)*uri))
+        while (isspace ((unsigned char) *uri))
             uri++;
         const char *why = mk_name_check (name);
         if (why) {
@@ -61,10 +61,9 @@ agent_opts_hosts_parse (const char *text, size_t *count, char **error)
             break;
         }
         if (strlen ("node/") + strlen (name) > MK_WIRE_SERVICE_MAX) {
-            *error =
-                zsys_sprintf ("'agent/hosts': host name '%s' is longer than %d characters "
-                          "(it is served as node/<name>)",
-                          name, (int)(MK_WIRE_SERVICE_MAX - strlen ("node/")));
+            *error = zsys_sprintf ("'agent/hosts': host name '%s' is longer than %d characters "
+                                   "(it is served as node/<name>)",
+                                   name, (int) (MK_WIRE_SERVICE_MAX - strlen ("node/")));
             break;
         }
         if (!*uri) {
@@ -97,13 +96,13 @@ agent_opts_check (const agent_opts_t *opts)
 {
     if (opts->report_ms < 10 || opts->report_ms > AGENT_REPORT_MS_MAX)
         return zsys_sprintf ("'agent/report_ms' must be at least 10 and at most %d",
-                         AGENT_REPORT_MS_MAX);
+                             AGENT_REPORT_MS_MAX);
     if (opts->stop_timeout_ms < 0 || opts->stop_timeout_ms > AGENT_STOP_S_MAX * 1000)
-        return zsys_sprintf ("'agent/stop_timeout_s' must be at most %d (a day)",
-                         AGENT_STOP_S_MAX);
+        return zsys_sprintf ("'agent/stop_timeout_s' must be at most %d (a day)", AGENT_STOP_S_MAX);
     //  0 is the default; main() gives anything out of range as itself or -1.
-    if (opts->libvirt_timeout_ms != 0 && (opts->libvirt_timeout_ms < AGENT_LIBVIRT_MS_MIN ||
-                                          opts->libvirt_timeout_ms > AGENT_LIBVIRT_MS_MAX))
+    if (opts->libvirt_timeout_ms != 0
+        && (opts->libvirt_timeout_ms < AGENT_LIBVIRT_MS_MIN
+            || opts->libvirt_timeout_ms > AGENT_LIBVIRT_MS_MAX))
         return zsys_sprintf ("'agent/libvirt_timeout_ms' must be at least %d and at most %d",
                              AGENT_LIBVIRT_MS_MIN, AGENT_LIBVIRT_MS_MAX);
     //  agent_domxml knows what its options may be: let it judge a small domain.
@@ -133,10 +132,8 @@ agent_opts_test (bool verbose)
     assert (streq (hosts[0].name, "node1") && streq (hosts[0].uri, "test:///tmp/a.xml"));
     assert (streq (hosts[1].name, "node2") && streq (hosts[1].uri, "qemu:///system"));
     free (hosts);
-    hosts = agent_opts_hosts_parse ("n=qemu+ssh://root@h/system?keyfile=/k=1", &count,
-                                      &error);
-    assert (hosts && count == 1 &&
-            streq (hosts[0].uri, "qemu+ssh://root@h/system?keyfile=/k=1"));
+    hosts = agent_opts_hosts_parse ("n=qemu+ssh://root@h/system?keyfile=/k=1", &count, &error);
+    assert (hosts && count == 1 && streq (hosts[0].uri, "qemu+ssh://root@h/system?keyfile=/k=1"));
     free (hosts);
     const struct {
         const char *text;
@@ -150,8 +147,7 @@ agent_opts_test (bool verbose)
         {"", "names no host"},
         {",", "is not a name=uri pair"},
         {"a=x,,b=y", "'' is not a name=uri pair"},
-        {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghi=x",
-         "longer than 58"},
+        {"abcdefghijabcdefghijabcdefghijabcdefghijabcdefghijabcdefghi=x", "longer than 58"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hosts = agent_opts_hosts_parse (bad[i].text, &count, &error);
@@ -171,15 +167,13 @@ agent_opts_test (bool verbose)
         zchunk_extend (many, pair, strlen (pair));
     }
     zchunk_extend (many, "", 1);
-    hosts = agent_opts_hosts_parse ((char *)zchunk_data (many), &count, &error);
+    hosts = agent_opts_hosts_parse ((char *) zchunk_data (many), &count, &error);
     assert (!hosts && strstr (error, "more than 63 hosts"));
     free (error);
     zchunk_destroy (&many);
 
-    agent_opts_t opts = {.report_ms = 2000,
-                         .stop_timeout_ms = 60000,
-                         .domain_type = "kvm",
-                         .console_dir = ""};
+    agent_opts_t opts = {
+        .report_ms = 2000, .stop_timeout_ms = 60000, .domain_type = "kvm", .console_dir = ""};
     assert (agent_opts_check (&opts) == NULL);
     opts.domain_type = "xen";
     error = agent_opts_check (&opts);
@@ -213,4 +207,3 @@ agent_opts_test (bool verbose)
     opts.libvirt_timeout_ms = AGENT_LIBVIRT_MS_MIN;
     assert (agent_opts_check (&opts) == NULL);
 }
-

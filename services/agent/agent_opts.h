@@ -8,8 +8,8 @@
 #include "mk_wire.h"
 
 //  The longest report period, graceful stop and libvirt deadline the options take.
-#define AGENT_REPORT_MS_MAX 3600000
-#define AGENT_STOP_S_MAX    86400
+#define AGENT_REPORT_MS_MAX  3600000
+#define AGENT_STOP_S_MAX     86400
 #define AGENT_LIBVIRT_MS_MIN 100
 #define AGENT_LIBVIRT_MS_MAX 3600000
 //  A libvirt call that has not answered after this long fails its task (the default).

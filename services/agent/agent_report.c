@@ -30,10 +30,10 @@
 
 //  What a request to `cloud` was, kept in its correlation id: kind, host, sequence.
 typedef enum { S_REPORT_LIGHT = 1, S_REPORT_FULL = 2, S_EVENT = 3 } s_kind_t;
-#define S_CORR(kind, host, seq)                                                          \
-    (((uint64_t)(kind) << 56) | ((uint64_t)(host) << 40) | ((seq)&0xffffffffffULL))
-#define S_CORR_KIND(corr) ((int)((corr) >> 56))
-#define S_CORR_HOST(corr) ((size_t)(((corr) >> 40) & 0xffff))
+#define S_CORR(kind, host, seq)                                                                    \
+    (((uint64_t) (kind) << 56) | ((uint64_t) (host) << 40) | ((seq) &0xffffffffffULL))
+#define S_CORR_KIND(corr) ((int) ((corr) >> 56))
+#define S_CORR_HOST(corr) ((size_t) (((corr) >> 40) & 0xffff))
 
 //  ---------------------------------------------------------------- reports
 
@@ -56,17 +56,16 @@ s_report_send (agent_server_t *self, agent_server_host_t *host, const agent_job_
     Maekin__Domain **pointers = NULL;
     size_t count = full ? job->count : 0;
     if (full) {
-        info.vm_count = (uint32_t)count;
-        items = (Maekin__Domain *)zmalloc ((count ? count : 1) * sizeof (Maekin__Domain));
-        pointers =
-            (Maekin__Domain **)zmalloc ((count ? count : 1) * sizeof (Maekin__Domain *));
+        info.vm_count = (uint32_t) count;
+        items = (Maekin__Domain *) zmalloc ((count ? count : 1) * sizeof (Maekin__Domain));
+        pointers = (Maekin__Domain **) zmalloc ((count ? count : 1) * sizeof (Maekin__Domain *));
         //  The controller is told everything: that is now what it knows.
         zhashx_purge (host->known);
         for (size_t i = 0; i < count; i++) {
-            items[i] = (Maekin__Domain)MAEKIN__DOMAIN__INIT;
+            items[i] = (Maekin__Domain) MAEKIN__DOMAIN__INIT;
             items[i].uuid = job->domains[i].uuid;
             items[i].name = job->domains[i].name;
-            items[i].state = (char *)job->domains[i].state;
+            items[i].state = (char *) job->domains[i].state;
             pointers[i] = &items[i];
             agent_server_known_set (host, job->domains[i].uuid, job->domains[i].state);
         }
@@ -76,16 +75,15 @@ s_report_send (agent_server_t *self, agent_server_host_t *host, const agent_job_
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER;
     env.host_register = &report;
-    uint64_t corr =
-        S_CORR (full ? S_REPORT_FULL : S_REPORT_LIGHT, host->index, ++self->seq);
+    uint64_t corr = S_CORR (full ? S_REPORT_FULL : S_REPORT_LIGHT, host->index, ++self->seq);
     if (mk_client_send_as (self->client, "cloud", corr, &env) == 0 && full) {
         host->full_sent_at = zclock_mono ();
         host->full_sent_count = host->full_wanted;
         host->full_ever = true;
     }
     if (full)
-        mk_debug ("agent_server: host '%s': full report sent, %zu domain%s", host->name,
-                  count, count == 1 ? "" : "s");
+        mk_debug ("agent_server: host '%s': full report sent, %zu domain%s", host->name, count,
+                  count == 1 ? "" : "s");
     free (items);
     free (pointers);
 }
@@ -96,10 +94,9 @@ static void
 s_report_host (agent_server_t *self, agent_server_host_t *host)
 {
     bool wanted = host->full_wanted > host->full_done;
-    bool waiting =
-        host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS;
-    if (wanted && !waiting && !host->report_queued && !host->stuck_since &&
-        !agent_server_full (self, host, 1)) {
+    bool waiting = host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS;
+    if (wanted && !waiting && !host->report_queued && !host->stuck_since
+        && !agent_server_full (self, host, 1)) {
         agent_server_job (self, host, AGENT_JOB_REPORT, NULL);
         host->report_queued = true;
     }
@@ -110,12 +107,12 @@ s_report_host (agent_server_t *self, agent_server_host_t *host)
 int
 agent_report_all (zloop_t *loop, int timer_id, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
         //  An idle thread is asked how its connection is (and to open it again).
-        if (!zlistx_size (host->pending) && !host->check_queued &&
-            !(host->filling && host->filling->count)) {
+        if (!zlistx_size (host->pending) && !host->check_queued
+            && !(host->filling && host->filling->count)) {
             agent_server_job (self, host, AGENT_JOB_CHECK, NULL);
             host->check_queued = true;
         }
@@ -170,12 +167,11 @@ s_event_free (s_event_t **event_p)
 
 //  True if the event says nothing the controller does not know.
 static bool
-s_event_known (agent_server_t *self, agent_server_host_t *host, const char *uuid,
-               const char *state)
+s_event_known (agent_server_t *self, agent_server_host_t *host, const char *uuid, const char *state)
 {
     if (agent_task_stopping (self, host, uuid))
         return true; //  its task's reply will say
-    const char *known = (const char *)zhashx_lookup (host->known, uuid);
+    const char *known = (const char *) zhashx_lookup (host->known, uuid);
     return streq (state, known ? known : "");
 }
 
@@ -198,7 +194,7 @@ s_event_arrived (agent_server_t *self, const agent_event_t *event)
         host->full_wanted++;
         return;
     }
-    s_event_t *pending = (s_event_t *)zmalloc (sizeof (s_event_t));
+    s_event_t *pending = (s_event_t *) zmalloc (sizeof (s_event_t));
     memcpy (pending->uuid, uuid, sizeof uuid);
     pending->name = mk_strdup (event->name);
     pending->event = mk_strdup (event->event);
@@ -209,8 +205,7 @@ s_event_arrived (agent_server_t *self, const agent_event_t *event)
 
 //  The state of an event's domain now: forwarded if the controller does not know it.
 static void
-s_event_state (agent_server_t *self, agent_server_host_t *host, s_event_t *event,
-               const char *now)
+s_event_state (agent_server_t *self, agent_server_host_t *host, s_event_t *event, const char *now)
 {
     bool hint = !streq (event->hint, "?");
     if (!now && !hint)
@@ -218,24 +213,24 @@ s_event_state (agent_server_t *self, agent_server_host_t *host, s_event_t *event
     if (!now)
         now = event->hint;
     if (s_event_known (self, host, event->uuid, now)) {
-        mk_debug ("agent_server: host '%s': '%s' %s, still %s as the cloud knows",
-                  host->name, event->name, event->event, *now ? now : "undefined");
+        mk_debug ("agent_server: host '%s': '%s' %s, still %s as the cloud knows", host->name,
+                  event->name, event->event, *now ? now : "undefined");
         return;
     }
-    mk_info ("agent_server: host '%s': '%s' is now %s (libvirt: %s), not by a task",
-             host->name, event->name, *now ? now : "undefined", event->event);
+    mk_info ("agent_server: host '%s': '%s' is now %s (libvirt: %s), not by a task", host->name,
+             event->name, *now ? now : "undefined", event->event);
     Maekin__Domain domain = MAEKIN__DOMAIN__INIT;
     domain.uuid = event->uuid;
     domain.name = event->name;
-    domain.state = (char *)now;
+    domain.state = (char *) now;
     Maekin__DomainEventRequest request = MAEKIN__DOMAIN_EVENT_REQUEST__INIT;
     request.host = host->name;
     request.domain = &domain;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT;
     env.domain_event = &request;
-    if (mk_client_send_as (self->client, "cloud",
-                           S_CORR (S_EVENT, host->index, ++self->seq), &env) != 0)
+    if (mk_client_send_as (self->client, "cloud", S_CORR (S_EVENT, host->index, ++self->seq), &env)
+        != 0)
         host->full_wanted++;
     agent_server_known_set (host, event->uuid, now);
 }
@@ -243,7 +238,7 @@ s_event_state (agent_server_t *self, agent_server_host_t *host, s_event_t *event
 int
 agent_report_events (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     for (int i = 0; i < 1000; i++) {
         agent_event_t event;
         if (agent_event_recv (reader, &event) == 0)
@@ -265,7 +260,7 @@ agent_report_done (agent_server_t *self, agent_server_host_t *host, agent_job_t 
         return;
     }
     if (job->kind == AGENT_JOB_STATE) {
-        s_event_t *event = (s_event_t *)job->ref;
+        s_event_t *event = (s_event_t *) job->ref;
         job->ref = NULL;
         if (overdue)
             host->full_wanted++;
@@ -291,14 +286,14 @@ agent_report_done (agent_server_t *self, agent_server_host_t *host, agent_job_t 
 
 //  Appends "N things (a, b, ...)<tail>" for one list of the reply, if it has any.
 static void
-s_drift_part (zchunk_t *text, size_t count, char **names, const char *singular,
-              const char *plural, const char *tail_one, const char *tail_more)
+s_drift_part (zchunk_t *text, size_t count, char **names, const char *singular, const char *plural,
+              const char *tail_one, const char *tail_more)
 {
     const char *tail = count == 1 ? tail_one : tail_more;
     if (count == 0)
         return;
     char *part = zsys_sprintf ("%s%zu %s (", zchunk_size (text) ? "; " : "", count,
-                           count == 1 ? singular : plural);
+                               count == 1 ? singular : plural);
     zchunk_extend (text, part, strlen (part));
     free (part);
     for (size_t i = 0; i < count && i < S_DRIFT_NAMES; i++) {
@@ -326,12 +321,11 @@ s_log_drift (agent_server_host_t *host, const Maekin__HostRegisterReply *reply)
     s_drift_part (text, reply->n_unexpected, reply->unexpected,
                   "domain in libvirt the cloud does not know",
                   "domains in libvirt the cloud does not know", "", "");
-    s_drift_part (text, reply->n_changed, reply->changed,
-                  "VM in another state than the cloud had",
-                  "VMs in another state than the cloud had",
-                  "; the cloud now has libvirt's", "; the cloud now has libvirt's");
+    s_drift_part (text, reply->n_changed, reply->changed, "VM in another state than the cloud had",
+                  "VMs in another state than the cloud had", "; the cloud now has libvirt's",
+                  "; the cloud now has libvirt's");
     zchunk_extend (text, "", 1);
-    const char *line = (const char *)zchunk_data (text);
+    const char *line = (const char *) zchunk_data (text);
     if (*line && !(host->drift && streq (host->drift, line)))
         mk_warn ("agent_server: host '%s': %s", host->name, line);
     free (host->drift);
@@ -346,11 +340,10 @@ s_unreachable (agent_server_t *self, agent_server_host_t *host, const Maekin__En
     if (host->unreachable)
         return;
     host->unreachable = true;
-    mk_warn (
-        "agent_server: host '%s': cannot report to 'cloud' (%d: %s); trying again every "
-        "%d ms",
-        host->name, env->status, env->reason && *env->reason ? env->reason : "no reason",
-        self->report_ms);
+    mk_warn ("agent_server: host '%s': cannot report to 'cloud' (%d: %s); trying again every "
+             "%d ms",
+             host->name, env->status, env->reason && *env->reason ? env->reason : "no reason",
+             self->report_ms);
 }
 
 static void
@@ -359,8 +352,7 @@ s_handle_report_reply (agent_server_t *self, agent_server_host_t *host, bool ful
 {
     if (full)
         host->full_sent_at = 0;
-    if (env->status != MK_OK ||
-        env->body_case != MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY) {
+    if (env->status != MK_OK || env->body_case != MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY) {
         s_unreachable (self, host, env);
         return;
     }
@@ -383,7 +375,7 @@ s_handle_report_reply (agent_server_t *self, agent_server_host_t *host, bool ful
 int
 agent_report_replies (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     mk_reply_t reply;
     for (int i = 0; i < 1000 && mk_client_recv (self->client, &reply, 0) == 0; i++) {
         size_t index = S_CORR_HOST (reply.corr);
@@ -391,8 +383,7 @@ agent_report_replies (zloop_t *loop, zsock_t *reader, void *arg)
         if (reply.progress || index >= self->host_count)
             ;
         else if (kind == S_REPORT_LIGHT || kind == S_REPORT_FULL)
-            s_handle_report_reply (self, &self->hosts[index], kind == S_REPORT_FULL,
-                                   reply.env);
+            s_handle_report_reply (self, &self->hosts[index], kind == S_REPORT_FULL, reply.env);
         else if (kind == S_EVENT && reply.env->status != MK_OK) {
             //  The controller may have missed a change: the next report tells all.
             s_unreachable (self, &self->hosts[index], reply.env);
@@ -403,4 +394,3 @@ agent_report_replies (zloop_t *loop, zsock_t *reader, void *arg)
     agent_server_flush (self);
     return 0;
 }
-

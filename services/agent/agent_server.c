@@ -3,8 +3,8 @@
     One zloop: the pipe, the worker socket (tasks from the controller: agent_task.c), the
     client socket (answers from `cloud`: agent_report.c), the PULL socket of libvirt's
     events (agent_report.c), and the PULL socket where every host's libvirt thread
-    (agent_host) says what it did. Timers: bus heartbeats, reports, the libvirt deadline, and graceful
-    stops while any runs.
+    (agent_host) says what it did. Timers: bus heartbeats, reports, the libvirt deadline, and
+   graceful stops while any runs.
 
     The actor never calls libvirt. Whatever a request or a timer needs of a host's
     libvirt becomes a job; a turn of the loop gathers each host's jobs and hands them to
@@ -44,7 +44,7 @@ agent_server_uuid_key (const char *uuid, char key[VIR_UUID_STRING_BUFLEN])
 {
     size_t i = 0;
     for (; uuid && uuid[i] && i < VIR_UUID_STRING_BUFLEN - 1; i++)
-        key[i] = (char)tolower ((unsigned char)uuid[i]);
+        key[i] = (char) tolower ((unsigned char) uuid[i]);
     key[i] = 0;
 }
 
@@ -74,8 +74,7 @@ agent_server_host_by_name (agent_server_t *self, const char *name)
 //  ---------------------------------------------------------------- the hand-off
 
 agent_job_t *
-agent_server_job (agent_server_t *self, agent_server_host_t *host, agent_job_kind_t kind,
-                  void *ref)
+agent_server_job (agent_server_t *self, agent_server_host_t *host, agent_job_kind_t kind, void *ref)
 {
     if (!host->filling)
         host->filling = agent_work_new ();
@@ -91,7 +90,7 @@ agent_server_flush (agent_server_t *self)
         agent_server_host_t *host = &self->hosts[i];
         if (!host->filling || !host->filling->count)
             continue;
-        s_pending_t *pending = (s_pending_t *)zmalloc (sizeof (s_pending_t));
+        s_pending_t *pending = (s_pending_t *) zmalloc (sizeof (s_pending_t));
         host->filling->owner = host;
         pending->work = host->filling;
         pending->heard_at = zclock_mono ();
@@ -120,8 +119,8 @@ agent_server_busy (agent_server_t *self, agent_server_host_t *host, size_t jobs)
     if (host->stuck_since)
         return zsys_sprintf ("libvirt on host '%s' has not answered for %.0f s; the host "
                              "takes tasks again once it does",
-                             host->name, (zclock_mono () - host->stuck_since) / 1000.0 +
-                                             s_deadline_s (self));
+                             host->name,
+                             (zclock_mono () - host->stuck_since) / 1000.0 + s_deadline_s (self));
     if (agent_server_full (self, host, jobs))
         return zsys_sprintf ("host '%s' is busy: %zu jobs wait for its libvirt (at most %d)",
                              host->name, host->queued, AGENT_SERVER_QUEUE_MAX);
@@ -137,8 +136,7 @@ agent_server_overdue (agent_server_t *self, agent_server_host_t *host)
 
 //  One job's result (or its failure by the deadline) to the file that asked for it.
 static void
-s_job_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,
-            const char *overdue)
+s_job_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job, const char *overdue)
 {
     switch (job->kind) {
     case AGENT_JOB_TASK:
@@ -156,8 +154,8 @@ s_job_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,
 static void
 s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
 {
-    agent_server_host_t *host = (agent_server_host_t *)work->owner;
-    s_pending_t *pending = (s_pending_t *)zlistx_first (host->pending);
+    agent_server_host_t *host = (agent_server_host_t *) work->owner;
+    s_pending_t *pending = (s_pending_t *) zlistx_first (host->pending);
     assert (work && pending && pending->work == work && done <= work->count);
     int64_t now = zclock_mono ();
     pending->heard_at = now;
@@ -176,7 +174,7 @@ s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
     zlistx_delete (host->pending, zlistx_cursor (host->pending));
     free (pending);
     agent_work_destroy (&work);
-    s_pending_t *next = (s_pending_t *)zlistx_first (host->pending);
+    s_pending_t *next = (s_pending_t *) zlistx_first (host->pending);
     if (next)
         next->heard_at = now;
     if (was_overdue && !(next && next->overdue)) {
@@ -192,7 +190,7 @@ s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
 static int
 s_handle_results (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     for (int i = 0; i < 1000; i++) {
         size_t done = 0;
         agent_work_t *work = agent_work_recv (reader, &done);
@@ -212,8 +210,8 @@ s_host_overdue (agent_server_t *self, agent_server_host_t *host)
 {
     char *why = agent_server_overdue (self, host);
     size_t failed = 0;
-    for (s_pending_t *p = (s_pending_t *)zlistx_first (host->pending); p;
-         p = (s_pending_t *)zlistx_next (host->pending)) {
+    for (s_pending_t *p = (s_pending_t *) zlistx_first (host->pending); p;
+         p = (s_pending_t *) zlistx_next (host->pending)) {
         for (size_t i = p->answered; i < p->work->count; i++, failed++)
             s_job_done (self, host, &p->work->jobs[i], why);
         p->answered = p->work->count;
@@ -231,11 +229,11 @@ s_host_overdue (agent_server_t *self, agent_server_host_t *host)
 static int
 s_check_deadlines (zloop_t *loop, int timer_id, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     int64_t now = zclock_mono ();
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
-        s_pending_t *oldest = (s_pending_t *)zlistx_first (host->pending);
+        s_pending_t *oldest = (s_pending_t *) zlistx_first (host->pending);
         if (oldest && !oldest->overdue && now - oldest->heard_at >= self->libvirt_timeout_ms)
             s_host_overdue (self, host);
     }
@@ -248,7 +246,7 @@ s_check_deadlines (zloop_t *loop, int timer_id, void *arg)
 static int
 s_handle_worker (zloop_t *loop, zsock_t *reader, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     //  A batch at a time, so that heartbeats and events still get their turn.
     for (int i = 0; i < 1000; i++) {
         mk_request_t request;
@@ -276,7 +274,7 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
 static int
 s_tick (zloop_t *loop, int timer_id, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     mk_worker_tick (self->worker);
     return 0;
 }
@@ -304,16 +302,16 @@ s_server_destroy (agent_server_t **self_p)
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
         if (host->thread && zlistx_size (host->pending))
-            mk_info ("agent_server: host '%s': waiting for libvirt to end its calls",
-                     host->name);
+            mk_info ("agent_server: host '%s': waiting for libvirt to end its calls", host->name);
         agent_host_destroy (&host->thread);
-        for (s_pending_t *p = (s_pending_t *)zlistx_first (host->pending); p;
-             p = (s_pending_t *)zlistx_next (host->pending)) {
+        for (s_pending_t *p = (s_pending_t *) zlistx_first (host->pending); p;
+             p = (s_pending_t *) zlistx_next (host->pending)) {
             //  Lists and events not answered are now (tasks are not: the controller
             //  sends them again), so that what they refer to is freed.
             for (size_t j = p->answered; j < p->work->count; j++)
-                if (self->worker && (p->work->jobs[j].kind == AGENT_JOB_STATE ||
-                                     p->work->jobs[j].kind == AGENT_JOB_LIST))
+                if (self->worker
+                    && (p->work->jobs[j].kind == AGENT_JOB_STATE
+                        || p->work->jobs[j].kind == AGENT_JOB_LIST))
                     s_job_done (self, host, &p->work->jobs[j], "the agent stops");
             agent_work_destroy (&p->work);
             free (p);
@@ -343,7 +341,7 @@ s_server_destroy (agent_server_t **self_p)
 static int
 s_hosts_start (agent_server_t *self, const agent_opts_t *opts, char **error)
 {
-    self->hosts = (agent_server_host_t *)zmalloc (opts->host_count * sizeof (agent_server_host_t));
+    self->hosts = (agent_server_host_t *) zmalloc (opts->host_count * sizeof (agent_server_host_t));
     self->host_count = opts->host_count;
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
@@ -364,8 +362,8 @@ s_hosts_start (agent_server_t *self, const agent_opts_t *opts, char **error)
         if (!host->thread)
             return -1;
         agent_host_node (host->thread, &host->vcpus, &host->memory_mb);
-        mk_info ("agent_server: host '%s' at %s: %" PRIu32 " CPUs, %" PRIu64 " MiB",
-                 host->name, host->uri, host->vcpus, host->memory_mb);
+        mk_info ("agent_server: host '%s' at %s: %" PRIu32 " CPUs, %" PRIu64 " MiB", host->name,
+                 host->uri, host->vcpus, host->memory_mb);
     }
     return 0;
 }
@@ -380,10 +378,9 @@ s_bus_start (agent_server_t *self)
     if (gethostname (machine, sizeof machine) != 0)
         snprintf (machine, sizeof machine, "localhost");
     machine[sizeof machine - 1] = 0;
-    snprintf (self->agent_service, sizeof self->agent_service, "agent/%.40s-%d-%04x",
-              machine, (int)getpid (), (unsigned)randof (0x10000));
-    const char **services =
-        (const char **)zmalloc ((self->host_count + 1) * sizeof (char *));
+    snprintf (self->agent_service, sizeof self->agent_service, "agent/%.40s-%d-%04x", machine,
+              (int) getpid (), (unsigned) randof (0x10000));
+    const char **services = (const char **) zmalloc ((self->host_count + 1) * sizeof (char *));
     for (size_t i = 0; i < self->host_count; i++)
         services[i] = self->hosts[i].service;
     services[self->host_count] = self->agent_service;
@@ -401,7 +398,7 @@ static agent_server_t *
 s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
 {
     assert (opts->endpoint && opts->hosts);
-    agent_server_t *self = (agent_server_t *)zmalloc (sizeof (agent_server_t));
+    agent_server_t *self = (agent_server_t *) zmalloc (sizeof (agent_server_t));
     self->pipe = pipe;
     self->endpoint = mk_strdup (opts->endpoint);
     self->domain_type = mk_strdup (opts->domain_type);
@@ -410,29 +407,28 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     self->stop_timeout_ms = opts->stop_timeout_ms;
     self->libvirt_timeout_ms =
         opts->libvirt_timeout_ms > 0 ? opts->libvirt_timeout_ms : AGENT_LIBVIRT_MS_DEFAULT;
-    self->heartbeat_ms =
-        opts->heartbeat_ms > 0 ? opts->heartbeat_ms : MK_WIRE_HEARTBEAT_MS;
+    self->heartbeat_ms = opts->heartbeat_ms > 0 ? opts->heartbeat_ms : MK_WIRE_HEARTBEAT_MS;
     self->tasks = agent_task_new ();
     if (opts->host_count < 1 || opts->host_count > AGENT_HOSTS_MAX) {
-        *error = zsys_sprintf ("agent_server: %zu hosts; an agent serves 1..%d",
-                               opts->host_count, AGENT_HOSTS_MAX);
+        *error = zsys_sprintf ("agent_server: %zu hosts; an agent serves 1..%d", opts->host_count,
+                               AGENT_HOSTS_MAX);
         s_server_destroy (&self);
         return NULL;
     }
     //  libvirt's event loop must be there before the first connection opens.
     char endpoint[64];
-    snprintf (endpoint, sizeof endpoint, "inproc://agent_server-events-%p", (void *)self);
+    snprintf (endpoint, sizeof endpoint, "inproc://agent_server-events-%p", (void *) self);
     self->event_pull = zsock_new (ZMQ_PULL);
     assert (self->event_pull);
     zsock_set_rcvhwm (self->event_pull, 100000);
-    if (zsock_bind (self->event_pull, "%s", endpoint) != 0 ||
-        !(self->events = agent_events_new (endpoint))) {
+    if (zsock_bind (self->event_pull, "%s", endpoint) != 0
+        || !(self->events = agent_events_new (endpoint))) {
         *error = zsys_sprintf ("agent_server: cannot start libvirt's event loop");
         s_server_destroy (&self);
         return NULL;
     }
     snprintf (self->results_endpoint, sizeof self->results_endpoint,
-              "inproc://agent_server-results-%p", (void *)self);
+              "inproc://agent_server-results-%p", (void *) self);
     self->results = zsock_new (ZMQ_PULL);
     assert (self->results);
     zsock_set_rcvhwm (self->results, 0);
@@ -446,8 +442,8 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
         return NULL;
     }
     if (s_bus_start (self) != 0) {
-        *error = zsys_sprintf ("agent_server: cannot connect to the broker at '%s'",
-                               self->endpoint);
+        *error =
+            zsys_sprintf ("agent_server: cannot connect to the broker at '%s'", self->endpoint);
         s_server_destroy (&self);
         return NULL;
     }
@@ -458,10 +454,10 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     zloop_reader (self->loop, mk_client_sock (self->client), agent_report_replies, self);
     zloop_reader (self->loop, self->event_pull, agent_report_events, self);
     zloop_reader (self->loop, self->results, s_handle_results, self);
-    zloop_timer (self->loop, (size_t)self->heartbeat_ms, 0, s_tick, self);
-    zloop_timer (self->loop, (size_t)self->report_ms, 0, agent_report_all, self);
+    zloop_timer (self->loop, (size_t) self->heartbeat_ms, 0, s_tick, self);
+    zloop_timer (self->loop, (size_t) self->report_ms, 0, agent_report_all, self);
     int poll_ms = self->libvirt_timeout_ms / 4;
-    zloop_timer (self->loop, (size_t)(poll_ms < S_DEADLINE_POLL_MS ? poll_ms : S_DEADLINE_POLL_MS),
+    zloop_timer (self->loop, (size_t) (poll_ms < S_DEADLINE_POLL_MS ? poll_ms : S_DEADLINE_POLL_MS),
                  0, s_check_deadlines, self);
     return self;
 }
@@ -470,7 +466,7 @@ void
 agent_server_actor (zsock_t *pipe, void *args)
 {
     char *error = NULL;
-    agent_server_t *self = s_server_new (pipe, (const agent_opts_t *)args, &error);
+    agent_server_t *self = s_server_new (pipe, (const agent_opts_t *) args, &error);
     zsock_signal (pipe, 0);
     if (!self) {
         zstr_sendx (pipe, "ERROR", error, NULL);
@@ -495,7 +491,7 @@ agent_server_new (const agent_opts_t *opts)
         mk_error ("agent_server: libvirt cannot start: %s", virGetLastErrorMessage ());
         return NULL;
     }
-    zactor_t *self = zactor_new (agent_server_actor, (void *)opts);
+    zactor_t *self = zactor_new (agent_server_actor, (void *) opts);
     char *status = NULL, *error = NULL;
     zstr_recvx (self, &status, &error, NULL);
     if (!status || !streq (status, "OK")) {

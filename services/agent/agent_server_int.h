@@ -28,7 +28,7 @@ typedef struct {
     char service[MK_WIRE_SERVICE_MAX + 1]; //  node/<name>
     size_t index;                          //  its place in the server's hosts
     agent_host_t *thread;                  //  runs its libvirt calls
-    zhashx_t *known;   //  uuid -> state the controller was last told (char *)
+    zhashx_t *known;                       //  uuid -> state the controller was last told (char *)
     //  reports (agent_report.c)
     uint32_t vcpus;           //  CPUs, from libvirt's node info
     uint64_t memory_mb;       //  memory, from libvirt's node info
@@ -43,33 +43,33 @@ typedef struct {
     bool disconnected;        //  libvirt's connection is lost; reconnecting
     char *drift;              //  the drift last logged, to log each once
     //  hand-off (agent_server.c)
-    agent_work_t *filling;    //  jobs gathered for the next hand-off
-    zlistx_t *pending;        //  s_pending_t: works with the thread, oldest first
-    size_t queued;            //  jobs handed over and not answered
-    int64_t stuck_since;      //  mono ms the thread overran a deadline; 0 if it did not
+    agent_work_t *filling; //  jobs gathered for the next hand-off
+    zlistx_t *pending;     //  s_pending_t: works with the thread, oldest first
+    size_t queued;         //  jobs handed over and not answered
+    int64_t stuck_since;   //  mono ms the thread overran a deadline; 0 if it did not
 } agent_server_host_t;
 
 typedef struct {
-    zsock_t *pipe;          //  the actor's pipe
-    char *endpoint;         //  the broker's endpoint
-    char *domain_type;      //  for new domains: kvm, qemu or test
-    char *console_dir;      //  for new domains: where serial consoles write
-    int report_ms;          //  period of the light reports
-    int stop_timeout_ms;    //  graceful stop, then power off
-    int libvirt_timeout_ms; //  a libvirt call's deadline
-    int heartbeat_ms;       //  bus heartbeat interval
+    zsock_t *pipe;              //  the actor's pipe
+    char *endpoint;             //  the broker's endpoint
+    char *domain_type;          //  for new domains: kvm, qemu or test
+    char *console_dir;          //  for new domains: where serial consoles write
+    int report_ms;              //  period of the light reports
+    int stop_timeout_ms;        //  graceful stop, then power off
+    int libvirt_timeout_ms;     //  a libvirt call's deadline
+    int heartbeat_ms;           //  bus heartbeat interval
     agent_server_host_t *hosts; //  the hosts served
     size_t host_count;          //  how many
-    agent_events_t *events; //  libvirt's event loop thread
-    zsock_t *event_pull;    //  its events
-    zsock_t *results;       //  PULL: every host's thread's words on its works
+    agent_events_t *events;     //  libvirt's event loop thread
+    zsock_t *event_pull;        //  its events
+    zsock_t *results;           //  PULL: every host's thread's words on its works
     char results_endpoint[64];  //  where it is bound
-    mk_worker_t *worker;    //  serves node/<host> for every host, and agent/<id>
+    mk_worker_t *worker;        //  serves node/<host> for every host, and agent/<id>
     char agent_service[MK_WIRE_SERVICE_MAX + 1]; //  agent/<id>: task batches
-    mk_client_t *client;    //  reports and events to `cloud`
-    zloop_t *loop;          //  the actor's loop
-    agent_task_t *tasks;    //  tasks in progress and remembered (agent_task.c)
-    uint64_t seq;           //  sequence of requests to `cloud`
+    mk_client_t *client;                         //  reports and events to `cloud`
+    zloop_t *loop;                               //  the actor's loop
+    agent_task_t *tasks;                         //  tasks in progress and remembered (agent_task.c)
+    uint64_t seq;                                //  sequence of requests to `cloud`
 } agent_server_t;
 
 //  agent_server.c: hosts, the hand-off, helpers.
@@ -101,8 +101,7 @@ void agent_task_done (agent_server_t *self, agent_server_host_t *host, agent_job
 //  Polls graceful stops (a timer of its own while any runs).
 int agent_task_stop_poll (zloop_t *loop, int timer_id, void *arg);
 //  True if a graceful stop of this domain runs on the host.
-bool agent_task_stopping (agent_server_t *self, agent_server_host_t *host,
-                          const char *uuid_key);
+bool agent_task_stopping (agent_server_t *self, agent_server_host_t *host, const char *uuid_key);
 //  Graceful stops running.
 size_t agent_task_stops (agent_task_t *self);
 
@@ -112,8 +111,7 @@ int agent_report_all (zloop_t *loop, int timer_id, void *arg);
 void agent_report_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,
                         const char *overdue);
 //  How the host's connection was at the end of a work.
-void agent_report_link (agent_server_t *self, agent_server_host_t *host,
-                        const agent_work_t *work);
+void agent_report_link (agent_server_t *self, agent_server_host_t *host, const agent_work_t *work);
 //  Answers from `cloud`.
 int agent_report_replies (zloop_t *loop, zsock_t *reader, void *arg);
 //  Events from libvirt's loop.

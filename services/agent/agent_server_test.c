@@ -48,13 +48,12 @@ s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zli
     if (env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER) {
         Maekin__HostRegisterRequest *report = env->host_register;
         assert (report->host && streq (report->host->state, "up"));
-        s_heard_t *heard = (s_heard_t *)zhashx_lookup (hosts, report->host->name);
+        s_heard_t *heard = (s_heard_t *) zhashx_lookup (hosts, report->host->name);
         if (!heard) {
-            heard = (s_heard_t *)zmalloc (sizeof (s_heard_t));
+            heard = (s_heard_t *) zmalloc (sizeof (s_heard_t));
             zhashx_insert (hosts, report->host->name, heard);
         }
-        snprintf (heard->agent, sizeof heard->agent, "%s",
-                  report->agent ? report->agent : "");
+        snprintf (heard->agent, sizeof heard->agent, "%s", report->agent ? report->agent : "");
         if (report->full) {
             heard->fulls++;
             heard->vcpus = report->host->vcpus;
@@ -62,8 +61,8 @@ s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zli
             heard->domains[0] = 0;
             for (size_t i = 0; i < report->n_domains; i++) {
                 size_t used = strlen (heard->domains);
-                snprintf (heard->domains + used, sizeof heard->domains - used,
-                          "%s,", report->domains[i]->name);
+                snprintf (heard->domains + used, sizeof heard->domains - used, "%s,",
+                          report->domains[i]->name);
             }
             //  The drift a controller finds, for the agent to log once.
             if (streq (report->host->name, "node1")) {
@@ -80,9 +79,8 @@ s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zli
     } else if (env->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT) {
         Maekin__DomainEventRequest *event = env->domain_event;
         assert (event->domain);
-        zlistx_add_end (events,
-                        zsys_sprintf ("%s %s %s %s", event->host, event->domain->uuid,
-                                  event->domain->name, event->domain->state));
+        zlistx_add_end (events, zsys_sprintf ("%s %s %s %s", event->host, event->domain->uuid,
+                                              event->domain->name, event->domain->state));
         answer.body_case = MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT_REPLY;
         answer.domain_event_reply = &noted;
     } else
@@ -96,7 +94,7 @@ s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zli
 static void
 s_cloud_actor (zsock_t *pipe, void *args)
 {
-    const char *endpoint = (const char *)args;
+    const char *endpoint = (const char *) args;
     const char *services[] = {"cloud"};
     mk_worker_t *worker = mk_worker_new (endpoint, services, 1);
     assert (worker);
@@ -117,12 +115,11 @@ s_cloud_actor (zsock_t *pipe, void *args)
             if (!term && streq (command, "EVENTS")) {
                 zmsg_t *msg = zmsg_new ();
                 zmsg_addstrf (msg, "%zu", zlistx_size (events));
-                for (char *e = (char *)zlistx_first (events); e;
-                     e = (char *)zlistx_next (events))
+                for (char *e = (char *) zlistx_first (events); e; e = (char *) zlistx_next (events))
                     zmsg_addstr (msg, e);
                 zmsg_send (&msg, pipe);
             } else if (!term) {
-                s_heard_t *heard = (s_heard_t *)zhashx_lookup (hosts, name ? name : "");
+                s_heard_t *heard = (s_heard_t *) zhashx_lookup (hosts, name ? name : "");
                 if (streq (command, "SENDFULL") && heard)
                     heard->send_full = true;
                 if (streq (command, "SENDFULL"))
@@ -130,9 +127,8 @@ s_cloud_actor (zsock_t *pipe, void *args)
                 else if (streq (command, "AGENT"))
                     zstr_send (pipe, heard ? heard->agent : "");
                 else if (heard)
-                    zstr_sendf (pipe, "%zu %zu %" PRIu32 " %" PRIu64 " [%s]",
-                                heard->fulls, heard->lights, heard->vcpus,
-                                heard->memory_mb, heard->domains);
+                    zstr_sendf (pipe, "%zu %zu %" PRIu32 " %" PRIu64 " [%s]", heard->fulls,
+                                heard->lights, heard->vcpus, heard->memory_mb, heard->domains);
                 else
                     zstr_send (pipe, "0 0 0 0 []");
             }
@@ -169,7 +165,7 @@ s_cloud_wait_full (zactor_t *cloud, const char *name, size_t fulls)
     int64_t deadline = zclock_mono () + 3000;
     while (true) {
         char *heard = s_cloud_host (cloud, name);
-        if ((size_t)atol (heard) >= fulls)
+        if ((size_t) atol (heard) >= fulls)
             return heard;
         assert (zclock_mono () < deadline);
         free (heard);
@@ -191,7 +187,7 @@ s_cloud_events (zactor_t *cloud)
         free (part);
     }
     zchunk_extend (text, "", 1);
-    char *events = zsys_sprintf ("%s", (char *)zchunk_data (text));
+    char *events = zsys_sprintf ("%s", (char *) zchunk_data (text));
     zchunk_destroy (&text);
     zmsg_destroy (&msg);
     return events;
@@ -206,7 +202,7 @@ typedef struct {
     char error[512];
     char state[32];
     uint64_t task_id;
-    char domains[512];  //  a domain list's "name:state" words
+    char domains[512]; //  a domain list's "name:state" words
 } s_outcome_t;
 
 //  Sends a request to node/<host> and waits for its reply.
@@ -226,8 +222,7 @@ s_call (mk_client_t *client, const char *host, Maekin__Envelope *env)
         Maekin__Envelope *answer = reply.env;
         if (reply.progress) {
             assert (answer->body_case == MAEKIN__ENVELOPE__BODY_TASK_RESULT);
-            assert (answer->task_result->ok &&
-                    streq (answer->task_result->state, "stopping"));
+            assert (answer->task_result->ok && streq (answer->task_result->state, "stopping"));
             outcome.progress++;
             mk_reply_clear (&reply);
             continue;
@@ -246,8 +241,8 @@ s_call (mk_client_t *client, const char *host, Maekin__Envelope *env)
             for (size_t i = 0; i < answer->domain_list_reply->n_domains; i++) {
                 Maekin__Domain *d = answer->domain_list_reply->domains[i];
                 size_t used = strlen (outcome.domains);
-                snprintf (outcome.domains + used, sizeof outcome.domains - used, "%s:%s ",
-                          d->name, d->state);
+                snprintf (outcome.domains + used, sizeof outcome.domains - used, "%s:%s ", d->name,
+                          d->state);
             }
         mk_reply_clear (&reply);
         return outcome;
@@ -271,8 +266,8 @@ s_batch_item (uint64_t task_id, int op, const Maekin__VmSpec *spec)
 {
     Maekin__TaskDispatchRequest task = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
     task.task_id = task_id;
-    task.op = (Maekin__VmOp)op;
-    task.vm = (Maekin__VmSpec *)spec;
+    task.op = (Maekin__VmOp) op;
+    task.vm = (Maekin__VmSpec *) spec;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
     env.task_dispatch = &task;
@@ -280,20 +275,20 @@ s_batch_item (uint64_t task_id, int op, const Maekin__VmSpec *spec)
 }
 
 static s_outcome_t
-s_task (mk_client_t *client, const char *host, uint64_t task_id, int op,
-        const Maekin__VmSpec *spec, bool verbose)
+s_task (mk_client_t *client, const char *host, uint64_t task_id, int op, const Maekin__VmSpec *spec,
+        bool verbose)
 {
     Maekin__TaskDispatchRequest task = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
     task.task_id = task_id;
-    task.op = (Maekin__VmOp)op;
-    task.vm = (Maekin__VmSpec *)spec;
+    task.op = (Maekin__VmOp) op;
+    task.vm = (Maekin__VmSpec *) spec;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
     env.task_dispatch = &task;
     s_outcome_t outcome = s_call (client, host, &env);
     if (verbose) {
         printf ("  task %" PRIu64 " %s '%s' on %s: %d %s%s%s%s\n", task_id,
-                agent_libvirt_op_name ((Maekin__VmOp)op), spec ? spec->name : "-", host,
+                agent_libvirt_op_name ((Maekin__VmOp) op), spec ? spec->name : "-", host,
                 outcome.status,
                 outcome.status == MK_OK ? (outcome.ok ? "ok" : "failed") : outcome.reason,
                 outcome.progress ? " after progress" : "",
@@ -314,10 +309,10 @@ s_task_ok (mk_client_t *client, const char *host, uint64_t task_id, int op,
     assert (outcome.status == MK_OK && outcome.ok && outcome.task_id == task_id);
     assert (!*outcome.error && streq (outcome.state, state));
     //  Only a stop of a running domain says that it runs.
-    assert (outcome.progress ==
-            (op == MAEKIN__VM_OP__VM_OP_STOP && streq (state, "stopped") && task_id != 104
-                 ? 1u
-                 : 0u));
+    assert (outcome.progress
+            == (op == MAEKIN__VM_OP__VM_OP_STOP && streq (state, "stopped") && task_id != 104
+                    ? 1u
+                    : 0u));
 }
 
 //  Waits until the fake cloud's events are as expected.
@@ -332,8 +327,7 @@ s_expect_events (zactor_t *cloud, const char *expected, int wait_ms)
         events = s_cloud_events (cloud);
     }
     if (!streq (events, expected))
-        fprintf (stderr, "agent_server_test: events '%s', expected '%s'\n", events,
-                 expected);
+        fprintf (stderr, "agent_server_test: events '%s', expected '%s'\n", events, expected);
     assert (streq (events, expected));
     free (events);
 }
@@ -343,29 +337,20 @@ static void
 s_test_lifecycle (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
 {
     //  The whole lifecycle on node1.
-    s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, "running",
-               verbose);
-    s_task_ok (client, "node1", 102, MAEKIN__VM_OP__VM_OP_START, &web, "running",
-               verbose);
+    s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, "running", verbose);
+    s_task_ok (client, "node1", 102, MAEKIN__VM_OP__VM_OP_START, &web, "running", verbose);
     s_task_ok (client, "node1", 103, MAEKIN__VM_OP__VM_OP_STOP, &web, "stopped", verbose);
     //  Stopping a stopped domain has nothing to wait for.
     s_task_ok (client, "node1", 104, MAEKIN__VM_OP__VM_OP_STOP, &web, "stopped", verbose);
-    s_task_ok (client, "node1", 105, MAEKIN__VM_OP__VM_OP_START, &web, "running",
-               verbose);
+    s_task_ok (client, "node1", 105, MAEKIN__VM_OP__VM_OP_START, &web, "running", verbose);
     //  Task 103 again: the remembered answer; the domain keeps running (suspend works).
-    s_outcome_t again =
-        s_task (client, "node1", 103, MAEKIN__VM_OP__VM_OP_STOP, &web, verbose);
-    assert (again.status == MK_OK && again.ok && again.task_id == 103 &&
-            again.progress == 0);
+    s_outcome_t again = s_task (client, "node1", 103, MAEKIN__VM_OP__VM_OP_STOP, &web, verbose);
+    assert (again.status == MK_OK && again.ok && again.task_id == 103 && again.progress == 0);
     assert (streq (again.state, "stopped"));
-    s_task_ok (client, "node1", 106, MAEKIN__VM_OP__VM_OP_SUSPEND, &web, "paused",
-               verbose);
-    s_task_ok (client, "node1", 107, MAEKIN__VM_OP__VM_OP_RESUME, &web, "running",
-               verbose);
-    s_task_ok (client, "node1", 108, MAEKIN__VM_OP__VM_OP_REBOOT, &web, "running",
-               verbose);
-    s_task_ok (client, "node1", 109, MAEKIN__VM_OP__VM_OP_DESTROY, &web, "stopped",
-               verbose);
+    s_task_ok (client, "node1", 106, MAEKIN__VM_OP__VM_OP_SUSPEND, &web, "paused", verbose);
+    s_task_ok (client, "node1", 107, MAEKIN__VM_OP__VM_OP_RESUME, &web, "running", verbose);
+    s_task_ok (client, "node1", 108, MAEKIN__VM_OP__VM_OP_REBOOT, &web, "running", verbose);
+    s_task_ok (client, "node1", 109, MAEKIN__VM_OP__VM_OP_DESTROY, &web, "stopped", verbose);
     //  What libvirt has, on demand.
     {
         s_outcome_t listed = s_domains (client, "node1");
@@ -377,8 +362,7 @@ s_test_lifecycle (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool
     //  Create again by its old task id: answered, not done (start then finds nothing).
     again = s_task (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, verbose);
     assert (again.ok && streq (again.state, "running"));
-    s_outcome_t outcome =
-        s_task (client, "node1", 111, MAEKIN__VM_OP__VM_OP_START, &web, verbose);
+    s_outcome_t outcome = s_task (client, "node1", 111, MAEKIN__VM_OP__VM_OP_START, &web, verbose);
     assert (outcome.status == MK_OK && !outcome.ok && streq (outcome.state, ""));
     assert (strstr (outcome.error, "vm 'web-1' is not defined on host 'node1'"));
     //  The same failure, asked again, is the same answer.
@@ -420,8 +404,8 @@ s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ver
         Maekin__TaskBatchItem item[N];
         Maekin__TaskBatchItem *pointers[N];
         for (size_t i = 0; i < N; i++) {
-            item[i] = (Maekin__TaskBatchItem)MAEKIN__TASK_BATCH_ITEM__INIT;
-            item[i].service = (char *)items[i].service;
+            item[i] = (Maekin__TaskBatchItem) MAEKIN__TASK_BATCH_ITEM__INIT;
+            item[i].service = (char *) items[i].service;
             item[i].request.data = zframe_data (items[i].request);
             item[i].request.len = zframe_size (items[i].request);
             pointers[i] = &item[i];
@@ -449,21 +433,21 @@ s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ver
         for (size_t i = 0; i < N; i++)
             if (i != 3 && i != 4 && i != 5)
                 assert (answers[i]->status == MK_OK && answers[i]->task_result->ok);
-        assert (answers[0]->task_result->task_id == 301 &&
-                streq (answers[0]->task_result->state, "running"));
-        assert (answers[1]->task_result->task_id == 302 &&
-                streq (answers[1]->task_result->state, "running"));
+        assert (answers[0]->task_result->task_id == 301
+                && streq (answers[0]->task_result->state, "running"));
+        assert (answers[1]->task_result->task_id == 302
+                && streq (answers[1]->task_result->state, "running"));
         //  A task seen before: the same answer, libvirt not touched again.
-        assert (answers[2]->task_result->task_id == 301 &&
-                streq (answers[2]->task_result->state, "running"));
-        assert (answers[3]->status == MK_BAD_REQUEST &&
-                strstr (answers[3]->reason, "on its own, not in a task_batch"));
-        assert (answers[4]->status == MK_BAD_REQUEST &&
-                strstr (answers[4]->reason, "item 4 of a task_batch"));
-        assert (answers[5]->status == MK_NOT_FOUND &&
-                strstr (answers[5]->reason, "does not serve 'node/nowhere'"));
-        assert (answers[6]->task_result->task_id == 305 &&
-                streq (answers[6]->task_result->state, "stopped"));
+        assert (answers[2]->task_result->task_id == 301
+                && streq (answers[2]->task_result->state, "running"));
+        assert (answers[3]->status == MK_BAD_REQUEST
+                && strstr (answers[3]->reason, "on its own, not in a task_batch"));
+        assert (answers[4]->status == MK_BAD_REQUEST
+                && strstr (answers[4]->reason, "item 4 of a task_batch"));
+        assert (answers[5]->status == MK_NOT_FOUND
+                && strstr (answers[5]->reason, "does not serve 'node/nowhere'"));
+        assert (answers[6]->task_result->task_id == 305
+                && streq (answers[6]->task_result->state, "stopped"));
         for (size_t i = 0; i < N; i++)
             mk_msg_free (&answers[i]);
         mk_msg_free (&reply);
@@ -482,20 +466,20 @@ s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ver
         batch.n_items = N;
         //  A batch goes to the agent's service, and only a batch does.
         outcome = s_call (client, "node1", &env);
-        assert (outcome.status == MK_BAD_REQUEST &&
-                strstr (outcome.reason, "takes task_dispatch and domain_list"));
+        assert (outcome.status == MK_BAD_REQUEST
+                && strstr (outcome.reason, "takes task_dispatch and domain_list"));
         for (size_t i = 0; i < N; i++)
             zframe_destroy (&items[i].request);
         Maekin__TaskDispatchRequest lone = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
         lone.task_id = 306;
         lone.op = MAEKIN__VM_OP__VM_OP_START;
         lone.vm = &one;
-        env = (Maekin__Envelope)MAEKIN__ENVELOPE__INIT;
+        env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
         env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
         env.task_dispatch = &lone;
         reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
-        assert (reply && reply->status == MK_BAD_REQUEST &&
-                strstr (reply->reason, "takes task_batch requests"));
+        assert (reply && reply->status == MK_BAD_REQUEST
+                && strstr (reply->reason, "takes task_batch requests"));
         mk_msg_free (&reply);
         s_task_ok (client, "node1", 307, MAEKIN__VM_OP__VM_OP_DELETE, &one, "", verbose);
         s_task_ok (client, "node2", 308, MAEKIN__VM_OP__VM_OP_DELETE, &two, "", verbose);
@@ -515,8 +499,7 @@ s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool 
         Maekin__VmSpec reused = web;
         reused.name = "reused-1";
         reused.uuid = "6a1f0c4e-2b3d-4e5f-8a9b-0c1d2e3f4a59";
-        s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &reused, "running",
-                   verbose);
+        s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &reused, "running", verbose);
         s_outcome_t listed = s_domains (client, "node1");
         assert (listed.status == MK_OK && strstr (listed.domains, "reused-1:running "));
         s_task_ok (client, "node1", 309, MAEKIN__VM_OP__VM_OP_DELETE, &reused, "", verbose);
@@ -538,17 +521,16 @@ s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool 
     outcome = s_task (client, "node1", 0, MAEKIN__VM_OP__VM_OP_START, &web, verbose);
     assert (outcome.status == MK_BAD_REQUEST && strstr (outcome.reason, "no task_id"));
     outcome = s_task (client, "node1", 115, MAEKIN__VM_OP__VM_OP_START, NULL, verbose);
-    assert (outcome.status == MK_BAD_REQUEST &&
-            strstr (outcome.reason, "has no vm spec"));
+    assert (outcome.status == MK_BAD_REQUEST && strstr (outcome.reason, "has no vm spec"));
     Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
     show.name = "web-1";
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
     env.vm_show = &show;
     outcome = s_call (client, "node1", &env);
-    assert (outcome.status == MK_BAD_REQUEST &&
-            strstr (outcome.reason, "'node/node1' takes task_dispatch and domain_list "
-                                    "requests, not 'vm_show'"));
+    assert (outcome.status == MK_BAD_REQUEST
+            && strstr (outcome.reason, "'node/node1' takes task_dispatch and domain_list "
+                                       "requests, not 'vm_show'"));
 
     //  Deleted: libvirt's list no longer has it.
     Maekin__DomainListRequest gone_list = MAEKIN__DOMAIN_LIST_REQUEST__INIT;
@@ -575,15 +557,11 @@ s_test_events (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ve
     Maekin__VmSpec app = web;
     app.name = "app-1";
     app.uuid = "8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918";
-    s_task_ok (client, "node2", 201, MAEKIN__VM_OP__VM_OP_CREATE, &app, "running",
-               verbose);
-    s_task_ok (client, "node2", 202, MAEKIN__VM_OP__VM_OP_SUSPEND, &app, "paused",
-               verbose);
-    s_task_ok (client, "node2", 203, MAEKIN__VM_OP__VM_OP_RESUME, &app, "running",
-               verbose);
+    s_task_ok (client, "node2", 201, MAEKIN__VM_OP__VM_OP_CREATE, &app, "running", verbose);
+    s_task_ok (client, "node2", 202, MAEKIN__VM_OP__VM_OP_SUSPEND, &app, "paused", verbose);
+    s_task_ok (client, "node2", 203, MAEKIN__VM_OP__VM_OP_RESUME, &app, "running", verbose);
     s_task_ok (client, "node2", 204, MAEKIN__VM_OP__VM_OP_STOP, &app, "stopped", verbose);
-    s_task_ok (client, "node2", 205, MAEKIN__VM_OP__VM_OP_START, &app, "running",
-               verbose);
+    s_task_ok (client, "node2", 205, MAEKIN__VM_OP__VM_OP_START, &app, "running", verbose);
     zclock_sleep (300);
     s_expect_events (cloud, "0", 0);
 
@@ -592,8 +570,7 @@ s_test_events (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ve
     virDomainPtr dom = virDomainLookupByUUIDString (behind, app.uuid);
     assert (dom);
     assert (virDomainSuspend (dom) == 0);
-    s_expect_events (cloud, "1|node2 8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918 app-1 paused",
-                     2000);
+    s_expect_events (cloud, "1|node2 8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918 app-1 paused", 2000);
     assert (virDomainResume (dom) == 0);
     s_expect_events (cloud,
                      "2|node2 8f7e6d5c-4b3a-4291-8f7e-6d5c4b3a2918 app-1 paused"
@@ -627,23 +604,23 @@ s_test_timing (mk_client_t *client, Maekin__VmSpec web, bool verbose)
     for (int i = 0; i < rounds; i++) {
         snprintf (name, sizeof name, "bench-%d", i);
         snprintf (uuid, sizeof uuid, "00000000-0000-4000-8000-%012d", i);
-        outcome = s_task (client, "node1", 1000 + (uint64_t)i,
-                          MAEKIN__VM_OP__VM_OP_CREATE, &spec, false);
+        outcome = s_task (client, "node1", 1000 + (uint64_t) i, MAEKIN__VM_OP__VM_OP_CREATE, &spec,
+                          false);
         assert (outcome.ok);
     }
     int64_t created = zclock_usecs ();
     for (int i = 0; i < rounds; i++) {
         snprintf (name, sizeof name, "bench-%d", i);
         snprintf (uuid, sizeof uuid, "00000000-0000-4000-8000-%012d", i);
-        outcome = s_task (client, "node1", 2000 + (uint64_t)i,
-                          MAEKIN__VM_OP__VM_OP_DELETE, &spec, false);
+        outcome = s_task (client, "node1", 2000 + (uint64_t) i, MAEKIN__VM_OP__VM_OP_DELETE, &spec,
+                          false);
         assert (outcome.ok);
     }
     if (verbose)
         printf ("  create through the bus: %.1f us per task, delete %.1f us (%d, one at "
                 "a time)\n",
-                (double)(created - start) / rounds,
-                (double)(zclock_usecs () - created) / rounds, rounds);
+                (double) (created - start) / rounds, (double) (zclock_usecs () - created) / rounds,
+                rounds);
 }
 
 void
@@ -654,8 +631,8 @@ agent_server_test (bool verbose)
     const char *srcdir = getenv ("MK_SRCDIR");
     if (!srcdir || !*srcdir)
         srcdir = ".";
-    char *command = zsys_sprintf (
-        "sh '%s/deploy/make-node.sh' node1 6 12288 > '%s/node1.xml'", srcdir, dir);
+    char *command =
+        zsys_sprintf ("sh '%s/deploy/make-node.sh' node1 6 12288 > '%s/node1.xml'", srcdir, dir);
     assert (system (command) == 0);
     free (command);
     char *node1_uri = zsys_sprintf ("test://%s/node1.xml", dir);
@@ -667,8 +644,7 @@ agent_server_test (bool verbose)
     char *endpoint = zstr_recv (broker);
 
     //  A host libvirt cannot open stops the agent from starting, and says why.
-    agent_opts_host_t nowhere[] = {{"node1", node1_uri},
-                              {"node9", "test:///nowhere/node9.xml"}};
+    agent_opts_host_t nowhere[] = {{"node1", node1_uri}, {"node9", "test:///nowhere/node9.xml"}};
     agent_opts_t opts = {.endpoint = endpoint,
                          .hosts = nowhere,
                          .host_count = 2,

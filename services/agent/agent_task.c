@@ -60,13 +60,13 @@ typedef struct {
 } s_result_t;
 
 struct _agent_task_t {
-    zhashx_t *results;  //  "task id" -> s_result_t *
-    uint64_t *fifo;     //  task ids in results, oldest first (a ring)
-    size_t fifo_head;   //  index of the oldest
-    size_t fifo_count;  //  how many
-    zhashx_t *running;  //  "task id" -> s_task_t *
-    size_t stops;       //  tasks in running that are stopping
-    int stop_timer;     //  the poll timer while stops run, else -1
+    zhashx_t *results; //  "task id" -> s_result_t *
+    uint64_t *fifo;    //  task ids in results, oldest first (a ring)
+    size_t fifo_head;  //  index of the oldest
+    size_t fifo_count; //  how many
+    zhashx_t *running; //  "task id" -> s_task_t *
+    size_t stops;      //  tasks in running that are stopping
+    int stop_timer;    //  the poll timer while stops run, else -1
 };
 
 static void
@@ -78,7 +78,7 @@ s_task_key (uint64_t task_id, char key[24])
 static void
 s_result_free (void **item)
 {
-    s_result_t *result = (s_result_t *)*item;
+    s_result_t *result = (s_result_t *) *item;
     zframe_destroy (&result->packed);
     free (result);
     *item = NULL;
@@ -87,7 +87,7 @@ s_result_free (void **item)
 static void
 s_running_free (void **item)
 {
-    s_task_t *task = (s_task_t *)*item;
+    s_task_t *task = (s_task_t *) *item;
     zlistx_destroy (&task->waiters);
     free (task->name);
     free (task);
@@ -104,10 +104,10 @@ s_waiter_free (void **item)
 agent_task_t *
 agent_task_new (void)
 {
-    agent_task_t *self = (agent_task_t *)zmalloc (sizeof (agent_task_t));
+    agent_task_t *self = (agent_task_t *) zmalloc (sizeof (agent_task_t));
     self->results = zhashx_new ();
     zhashx_set_destructor (self->results, s_result_free);
-    self->fifo = (uint64_t *)zmalloc (AGENT_SERVER_RESULTS * sizeof (uint64_t));
+    self->fifo = (uint64_t *) zmalloc (AGENT_SERVER_RESULTS * sizeof (uint64_t));
     self->running = zhashx_new ();
     zhashx_set_destructor (self->running, s_running_free);
     self->stop_timer = -1;
@@ -122,14 +122,14 @@ agent_task_destroy (agent_task_t **self_p)
         return;
     //  Batches still open are freed with their last waiter.
     zlistx_t *batches = zlistx_new ();
-    for (s_task_t *task = (s_task_t *)zhashx_first (self->running); task;
-         task = (s_task_t *)zhashx_next (self->running))
-        for (s_waiter_t *w = (s_waiter_t *)zlistx_first (task->waiters); w;
-             w = (s_waiter_t *)zlistx_next (task->waiters))
+    for (s_task_t *task = (s_task_t *) zhashx_first (self->running); task;
+         task = (s_task_t *) zhashx_next (self->running))
+        for (s_waiter_t *w = (s_waiter_t *) zlistx_first (task->waiters); w;
+             w = (s_waiter_t *) zlistx_next (task->waiters))
             if (w->batch && !zlistx_find (batches, w->batch))
                 zlistx_add_end (batches, w->batch);
-    for (s_batch_t *batch = (s_batch_t *)zlistx_first (batches); batch;
-         batch = (s_batch_t *)zlistx_next (batches)) {
+    for (s_batch_t *batch = (s_batch_t *) zlistx_first (batches); batch;
+         batch = (s_batch_t *) zlistx_next (batches)) {
         for (size_t i = 0; i < batch->count; i++)
             zframe_destroy (&batch->answers[i]);
         free (batch->answers);
@@ -174,8 +174,7 @@ static void s_reply_status (agent_server_t *self, const s_waiter_t *waiter, int 
                             const char *format, ...) __attribute__ ((format (printf, 4, 5)));
 
 static void
-s_reply_status (agent_server_t *self, const s_waiter_t *waiter, int status,
-                const char *format, ...)
+s_reply_status (agent_server_t *self, const s_waiter_t *waiter, int status, const char *format, ...)
 {
     char reason[512];
     va_list args;
@@ -196,8 +195,8 @@ s_result_pack (uint64_t task_id, bool ok, const char *error, const char *state)
     Maekin__TaskResultReply result = MAEKIN__TASK_RESULT_REPLY__INIT;
     result.task_id = task_id;
     result.ok = ok;
-    result.error = (char *)(error ? error : "");
-    result.state = (char *)state;
+    result.error = (char *) (error ? error : "");
+    result.state = (char *) state;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.status = MK_OK;
     env.body_case = MAEKIN__ENVELOPE__BODY_TASK_RESULT;
@@ -207,10 +206,9 @@ s_result_pack (uint64_t task_id, bool ok, const char *error, const char *state)
 
 //  Remembers a finished task's reply, forgetting the oldest beyond AGENT_SERVER_RESULTS.
 static void
-s_result_keep (agent_task_t *self, uint64_t task_id, int op, const char *uuid,
-               zframe_t *packed)
+s_result_keep (agent_task_t *self, uint64_t task_id, int op, const char *uuid, zframe_t *packed)
 {
-    s_result_t *result = (s_result_t *)zmalloc (sizeof (s_result_t));
+    s_result_t *result = (s_result_t *) zmalloc (sizeof (s_result_t));
     result->op = op;
     snprintf (result->uuid, sizeof result->uuid, "%s", uuid);
     result->packed = packed;
@@ -232,8 +230,8 @@ s_result_keep (agent_task_t *self, uint64_t task_id, int op, const char *uuid,
 static void
 s_task_end (agent_server_t *self, s_task_t *task, zframe_t *packed, bool remember)
 {
-    for (s_waiter_t *w = (s_waiter_t *)zlistx_first (task->waiters); w;
-         w = (s_waiter_t *)zlistx_next (task->waiters)) {
+    for (s_waiter_t *w = (s_waiter_t *) zlistx_first (task->waiters); w;
+         w = (s_waiter_t *) zlistx_next (task->waiters)) {
         zframe_t *copy = zframe_dup (packed);
         s_answer_frame (self, w, &copy);
     }
@@ -250,8 +248,7 @@ s_task_end (agent_server_t *self, s_task_t *task, zframe_t *packed, bool remembe
 
 //  A task's result: what libvirt said and the state after ("unknown" if not known).
 static void
-s_task_finish (agent_server_t *self, s_task_t *task, bool ok, const char *error,
-               const char *state)
+s_task_finish (agent_server_t *self, s_task_t *task, bool ok, const char *error, const char *state)
 {
     if (!state)
         state = "unknown";
@@ -269,18 +266,18 @@ s_host_by_service (agent_server_t *self, const char *service)
 }
 
 static s_task_t *
-s_task_new (agent_server_t *self, agent_server_host_t *host, const Maekin__TaskDispatchRequest *request,
-            const s_waiter_t *waiter)
+s_task_new (agent_server_t *self, agent_server_host_t *host,
+            const Maekin__TaskDispatchRequest *request, const s_waiter_t *waiter)
 {
-    s_task_t *task = (s_task_t *)zmalloc (sizeof (s_task_t));
+    s_task_t *task = (s_task_t *) zmalloc (sizeof (s_task_t));
     task->task_id = request->task_id;
-    task->op = (int)request->op;
+    task->op = (int) request->op;
     agent_server_uuid_key (request->vm->uuid, task->uuid);
     task->name = mk_strdup (request->vm->name);
     task->host = host;
     task->waiters = zlistx_new ();
     zlistx_set_destructor (task->waiters, s_waiter_free);
-    s_waiter_t *copy = (s_waiter_t *)zmalloc (sizeof (s_waiter_t));
+    s_waiter_t *copy = (s_waiter_t *) zmalloc (sizeof (s_waiter_t));
     *copy = *waiter;
     zlistx_add_end (task->waiters, copy);
     char key[24];
@@ -297,10 +294,9 @@ s_task_again (agent_server_t *self, const Maekin__TaskDispatchRequest *request,
     char key[24], uuid[VIR_UUID_STRING_BUFLEN];
     s_task_key (request->task_id, key);
     agent_server_uuid_key (request->vm && request->vm->uuid ? request->vm->uuid : "", uuid);
-    s_result_t *done = (s_result_t *)zhashx_lookup (self->tasks->results, key);
-    if (done && done->op == (int)request->op && streq (done->uuid, uuid)) {
-        mk_debug ("agent_server: task %" PRIu64 " again; answered as before",
-                  request->task_id);
+    s_result_t *done = (s_result_t *) zhashx_lookup (self->tasks->results, key);
+    if (done && done->op == (int) request->op && streq (done->uuid, uuid)) {
+        mk_debug ("agent_server: task %" PRIu64 " again; answered as before", request->task_id);
         zframe_t *copy = zframe_dup (done->packed);
         s_answer_frame (self, waiter, &copy);
         return true;
@@ -311,7 +307,7 @@ s_task_again (agent_server_t *self, const Maekin__TaskDispatchRequest *request,
                  request->task_id);
         zhashx_delete (self->tasks->results, key);
     }
-    s_task_t *task = (s_task_t *)zhashx_lookup (self->tasks->running, key);
+    s_task_t *task = (s_task_t *) zhashx_lookup (self->tasks->running, key);
     if (!task)
         return false;
     if (task->stopping && (waiter->batch || request->op != MAEKIN__VM_OP__VM_OP_STOP))
@@ -319,16 +315,16 @@ s_task_again (agent_server_t *self, const Maekin__TaskDispatchRequest *request,
                         "task %" PRIu64 " is a stop of '%s' in progress; it answers when "
                         "the guest is off",
                         request->task_id, task->name);
-    else if (task->op != (int)request->op || !streq (task->uuid, uuid))
+    else if (task->op != (int) request->op || !streq (task->uuid, uuid))
         s_reply_status (self, waiter, MK_CONFLICT,
                         "task %" PRIu64 " runs now as %s of '%s'; it cannot run for "
                         "another operation or VM until it ends",
-                        request->task_id, agent_libvirt_op_name ((Maekin__VmOp)task->op),
+                        request->task_id, agent_libvirt_op_name ((Maekin__VmOp) task->op),
                         task->name);
     else {
         mk_debug ("agent_server: task %" PRIu64 " again while it runs; both get the answer",
                   request->task_id);
-        s_waiter_t *copy = (s_waiter_t *)zmalloc (sizeof (s_waiter_t));
+        s_waiter_t *copy = (s_waiter_t *) zmalloc (sizeof (s_waiter_t));
         *copy = *waiter;
         zlistx_add_end (task->waiters, copy);
     }
@@ -366,7 +362,7 @@ s_handle_task (agent_server_t *self, agent_server_host_t *host, const s_waiter_t
         s_reply_status (self, waiter, MK_BAD_REQUEST,
                         "task %" PRIu64 " has op %d; an agent runs 1..9 (create, start, stop, "
                         "reboot, suspend, resume, destroy, delete, define)",
-                        request->task_id, (int)request->op);
+                        request->task_id, (int) request->op);
         return;
     }
     if (!request->vm) {
@@ -394,8 +390,7 @@ s_handle_task (agent_server_t *self, agent_server_host_t *host, const s_waiter_t
 
 //  What libvirt on the host has, as it is now: asked of its thread.
 static void
-s_handle_domain_list (agent_server_t *self, agent_server_host_t *host,
-                      const s_waiter_t *waiter)
+s_handle_domain_list (agent_server_t *self, agent_server_host_t *host, const s_waiter_t *waiter)
 {
     char *busy = agent_server_busy (self, host, 1);
     if (busy) {
@@ -403,32 +398,30 @@ s_handle_domain_list (agent_server_t *self, agent_server_host_t *host,
         free (busy);
         return;
     }
-    s_waiter_t *copy = (s_waiter_t *)zmalloc (sizeof (s_waiter_t));
+    s_waiter_t *copy = (s_waiter_t *) zmalloc (sizeof (s_waiter_t));
     *copy = *waiter;
     agent_server_job (self, host, AGENT_JOB_LIST, copy);
 }
 
 static void
-s_list_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,
-             const char *overdue)
+s_list_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job, const char *overdue)
 {
-    s_waiter_t *waiter = (s_waiter_t *)job->ref;
+    s_waiter_t *waiter = (s_waiter_t *) job->ref;
     if (overdue)
         s_reply_status (self, waiter, MK_TIMEOUT, "%s", overdue);
     else if (job->rc != 0)
-        s_reply_status (self, waiter, MK_UNAVAILABLE,
-                        "host '%s': libvirt cannot list its domains", host->name);
+        s_reply_status (self, waiter, MK_UNAVAILABLE, "host '%s': libvirt cannot list its domains",
+                        host->name);
     else {
         size_t count = job->count;
-        Maekin__Domain *items =
-            (Maekin__Domain *)zmalloc ((count + 1) * sizeof (Maekin__Domain));
+        Maekin__Domain *items = (Maekin__Domain *) zmalloc ((count + 1) * sizeof (Maekin__Domain));
         Maekin__Domain **pointers =
-            (Maekin__Domain **)zmalloc ((count + 1) * sizeof (Maekin__Domain *));
+            (Maekin__Domain **) zmalloc ((count + 1) * sizeof (Maekin__Domain *));
         for (size_t i = 0; i < count; i++) {
-            items[i] = (Maekin__Domain)MAEKIN__DOMAIN__INIT;
+            items[i] = (Maekin__Domain) MAEKIN__DOMAIN__INIT;
             items[i].uuid = job->domains[i].uuid;
             items[i].name = job->domains[i].name;
-            items[i].state = (char *)job->domains[i].state;
+            items[i].state = (char *) job->domains[i].state;
             pointers[i] = &items[i];
         }
         Maekin__DomainListReply list = MAEKIN__DOMAIN_LIST_REPLY__INIT;
@@ -485,19 +478,18 @@ s_handle_batch (agent_server_t *self, const mk_request_t *request)
                         items->n_items, MK_BATCH_MAX);
         return;
     }
-    s_batch_t *batch = (s_batch_t *)zmalloc (sizeof (s_batch_t));
+    s_batch_t *batch = (s_batch_t *) zmalloc (sizeof (s_batch_t));
     batch->token = request->token;
     batch->count = items->n_items;
     batch->missing = items->n_items + 1;
-    batch->answers = (zframe_t **)zmalloc ((items->n_items + 1) * sizeof (zframe_t *));
+    batch->answers = (zframe_t **) zmalloc ((items->n_items + 1) * sizeof (zframe_t *));
     for (size_t i = 0; i < items->n_items; i++) {
         const Maekin__TaskBatchItem *item = items->items[i];
         s_waiter_t waiter = {0, batch, i};
         const char *why = NULL;
         Maekin__Envelope *inner = mk_msg_unpack (item->request.data, item->request.len, &why);
         if (!inner)
-            s_reply_status (self, &waiter, MK_BAD_REQUEST, "item %zu of a task_batch: %s", i,
-                            why);
+            s_reply_status (self, &waiter, MK_BAD_REQUEST, "item %zu of a task_batch: %s", i, why);
         else if (!item->service || strlen (item->service) > MK_WIRE_SERVICE_MAX)
             s_reply_status (self, &waiter, MK_BAD_REQUEST,
                             "item %zu of a task_batch names no service", i);
@@ -538,8 +530,8 @@ s_stop_progress (agent_server_t *self, s_task_t *task)
     env.status = MK_OK;
     env.body_case = MAEKIN__ENVELOPE__BODY_TASK_RESULT;
     env.task_result = &running;
-    for (s_waiter_t *w = (s_waiter_t *)zlistx_first (task->waiters); w;
-         w = (s_waiter_t *)zlistx_next (task->waiters))
+    for (s_waiter_t *w = (s_waiter_t *) zlistx_first (task->waiters); w;
+         w = (s_waiter_t *) zlistx_next (task->waiters))
         if (!w->batch)
             mk_worker_progress (self->worker, w->token, &env);
 }
@@ -564,11 +556,11 @@ agent_task_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *j
         s_list_done (self, host, job, overdue);
         return;
     }
-    s_task_t *task = (s_task_t *)job->ref;
+    s_task_t *task = (s_task_t *) job->ref;
     job->ref = NULL;
     if (overdue) {
         mk_error ("agent_server: task %" PRIu64 " (%s of '%s') failed: %s", task->task_id,
-                  agent_libvirt_op_name ((Maekin__VmOp)task->op), task->name, overdue);
+                  agent_libvirt_op_name ((Maekin__VmOp) task->op), task->name, overdue);
         s_task_finish (self, task, false, overdue, NULL);
         return;
     }
@@ -608,8 +600,8 @@ agent_task_stopping (agent_server_t *self, agent_server_host_t *host, const char
 {
     if (self->tasks->stops == 0)
         return false;
-    for (s_task_t *task = (s_task_t *)zhashx_first (self->tasks->running); task;
-         task = (s_task_t *)zhashx_next (self->tasks->running))
+    for (s_task_t *task = (s_task_t *) zhashx_first (self->tasks->running); task;
+         task = (s_task_t *) zhashx_next (self->tasks->running))
         if (task->stopping && task->host == host && streq (task->uuid, uuid_key))
             return true;
     return false;
@@ -618,10 +610,10 @@ agent_task_stopping (agent_server_t *self, agent_server_host_t *host, const char
 int
 agent_task_stop_poll (zloop_t *loop, int timer_id, void *arg)
 {
-    agent_server_t *self = (agent_server_t *)arg;
+    agent_server_t *self = (agent_server_t *) arg;
     int64_t now = zclock_mono ();
-    for (s_task_t *task = (s_task_t *)zhashx_first (self->tasks->running); task;
-         task = (s_task_t *)zhashx_next (self->tasks->running)) {
+    for (s_task_t *task = (s_task_t *) zhashx_first (self->tasks->running); task;
+         task = (s_task_t *) zhashx_next (self->tasks->running)) {
         if (!task->stopping || task->checking || task->host->stuck_since)
             continue;
         bool force = now >= task->stop_deadline;

@@ -47,7 +47,8 @@ main (int argc, char **argv)
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int64_t value = mk_cfg_int (cfg, ranges[i].key);
         if (value < ranges[i].min || value > ranges[i].max) {
-            fprintf (stderr, "maekin-controller: '%s' must be %" PRId64 "..%" PRId64 ", not %" PRId64 "\n",
+            fprintf (stderr,
+                     "maekin-controller: '%s' must be %" PRId64 "..%" PRId64 ", not %" PRId64 "\n",
                      ranges[i].key, ranges[i].min, ranges[i].max, value);
             mk_cfg_destroy (&cfg);
             return 2;
@@ -71,8 +72,9 @@ main (int argc, char **argv)
         const char *end = strchr (dirs, ':');
         size_t length = end ? (size_t) (end - dirs) : strlen (dirs);
         if (length < 2 || dirs[0] != '/' || (length == 2 && dirs[1] == '/')) {
-            fprintf (stderr, "maekin-controller: 'storage/image_dirs' must be absolute "
-                             "directories other than '/', separated by ':' (not '%s')\n",
+            fprintf (stderr,
+                     "maekin-controller: 'storage/image_dirs' must be absolute "
+                     "directories other than '/', separated by ':' (not '%s')\n",
                      opts.image_dirs);
             mk_cfg_destroy (&cfg);
             return 2;
@@ -100,9 +102,9 @@ main (int argc, char **argv)
             continue;
         char *what = zstr_recv (server);
         if (what && streq (what, "LOST"))
-            rc = S_HELD;        //  another controller runs
+            rc = S_HELD; //  another controller runs
         else if (what && streq (what, "GONE"))
-            rc = 1;             //  a restore took the claim: start again on what it left
+            rc = 1; //  a restore took the claim: start again on what it left
         zstr_free (&what);
     }
     zpoller_destroy (&poller);

@@ -6,8 +6,7 @@ controller_auth_check (const Maekin__Envelope *request, controller_auth_action_t
                        const char **reason)
 {
     const Maekin__Credential *credential = request->credential;
-    if (!credential || !credential->user || !*credential->user
-        || streq (credential->user, "admin"))
+    if (!credential || !credential->user || !*credential->user || streq (credential->user, "admin"))
         return 0;
     *reason = "unknown user: this cloud has only its local administrator for now";
     return -1;

@@ -11,10 +11,10 @@
 
 //  What a request does, as far as authorisation cares.
 typedef enum {
-    AUTH_READ,      //  reads the cloud's state (lists, shows, waits, events)
-    AUTH_OPERATE,   //  acts on VMs (create, start, stop, delete, ...)
-    AUTH_ADMIN,     //  changes what the cloud offers (templates) or asks hosts directly
-    AUTH_AGENT      //  an agent's report or event about its host
+    AUTH_READ,    //  reads the cloud's state (lists, shows, waits, events)
+    AUTH_OPERATE, //  acts on VMs (create, start, stop, delete, ...)
+    AUTH_ADMIN,   //  changes what the cloud offers (templates) or asks hosts directly
+    AUTH_AGENT    //  an agent's report or event about its host
 } controller_auth_action_t;
 
 //  0 if the caller may make the request, else -1 with *reason (static text).

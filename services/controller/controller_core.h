@@ -33,7 +33,7 @@
 #include "mk_msg.h"
 #include "mk_worker.h"
 
-#define TICK_MS 250
+#define TICK_MS     250
 #define WAIT_MAX_MS 300000
 //  A dispatch unanswered this long is sent again (the broker that held it may have died;
 //  agents are idempotent by task id, so a second copy does no harm).
@@ -41,7 +41,7 @@
 //  Correlation ids: a task's dispatch is its task id; a task batch has bit 62 set; a
 //  question asked of an agent for a client has bit 63 set.
 #define CORR_BATCH (1ULL << 62)
-#define CORR_ASK (1ULL << 63)
+#define CORR_ASK   (1ULL << 63)
 //  Request ids and VM names the filters hold at about 1% false positives; past that they
 //  are rebuilt from the database (see controller_load_filters).
 #define FILTER_CAPACITY 500000
@@ -57,20 +57,20 @@ typedef struct {
     char host[64];
     Maekin__VmOp op;
     task_state_t state;
-    vm_transition_t to;     //  the VM's states while running, on success, on failure
-    uint32_t attempts;      //  dispatches so far
-    int64_t deadline;       //  fails after this if unanswered (mono ms)
-    int64_t retry_at;       //  dispatch again at this time (mono ms), 0: not scheduled
-    bool sent;              //  a dispatch is on the bus now
-    int64_t sent_at;        //  when it was sent, or last said it is running (mono ms)
-    bool marked;            //  its dispatch is recorded in the database
-    bool retrying;          //  its id is in the retry list
-    zframe_t *packed;       //  its dispatch, packed when it was accepted; NULL once sent
+    vm_transition_t to; //  the VM's states while running, on success, on failure
+    uint32_t attempts;  //  dispatches so far
+    int64_t deadline;   //  fails after this if unanswered (mono ms)
+    int64_t retry_at;   //  dispatch again at this time (mono ms), 0: not scheduled
+    bool sent;          //  a dispatch is on the bus now
+    int64_t sent_at;    //  when it was sent, or last said it is running (mono ms)
+    bool marked;        //  its dispatch is recorded in the database
+    bool retrying;      //  its id is in the retry list
+    zframe_t *packed;   //  its dispatch, packed when it was accepted; NULL once sent
 } inflight_t;
 
 //  Tasks sent in one task_batch to an agent process: their ids, in the batch's order.
 typedef struct {
-    int64_t sent_at;        //  mono ms
+    int64_t sent_at; //  mono ms
     size_t count;
     uint64_t ids[];
 } batch_t;
@@ -79,7 +79,7 @@ typedef struct {
 typedef struct {
     uint64_t token;
     uint64_t task;
-    int64_t deadline;       //  answer 202 with the task as it stands after this (mono ms)
+    int64_t deadline; //  answer 202 with the task as it stands after this (mono ms)
 } waiter_t;
 
 //  A reply to send once the batch commits.
@@ -90,44 +90,44 @@ typedef struct {
 
 typedef struct {
     controller_opts_t opts;
-    zsock_t *pipe;          //  our actor pipe
-    mk_db_t *db;            //  the cloud's state
-    mk_worker_t *worker;    //  serves `cloud`
-    mk_client_t *client;    //  dispatches tasks to node/<host> and agent/<id>
-    zsock_t *pub;           //  publishes events to the broker's stream
-    controller_sched_t *sched;      //  hosts and placement
-    controller_events_t *events;    //  the event streams
-    zhashx_t *templates;    //  name -> store_template_t (owned): few, read by every create
-    mk_bloom_t *request_ids; //  every request id stored: most new ones need no lookup
-    mk_bloom_t *vm_names;   //  every VM name stored: most new names need no lookup
-    controller_mac_t macs;  //  the MACs of new VMs
+    zsock_t *pipe;               //  our actor pipe
+    mk_db_t *db;                 //  the cloud's state
+    mk_worker_t *worker;         //  serves `cloud`
+    mk_client_t *client;         //  dispatches tasks to node/<host> and agent/<id>
+    zsock_t *pub;                //  publishes events to the broker's stream
+    controller_sched_t *sched;   //  hosts and placement
+    controller_events_t *events; //  the event streams
+    zhashx_t *templates;         //  name -> store_template_t (owned): few, read by every create
+    mk_bloom_t *request_ids;     //  every request id stored: most new ones need no lookup
+    mk_bloom_t *vm_names;        //  every VM name stored: most new names need no lookup
+    controller_mac_t macs;       //  the MACs of new VMs
 
     //  Tasks (controller_task.c, controller_dispatch.c).
-    zhashx_t *inflight;     //  task id -> inflight_t (owned)
-    zlistx_t *dispatch;     //  task ids to dispatch after this batch commits
-    zlistx_t *marks;        //  task ids dispatched, to record as such in the next batch
-    zlistx_t *retries;      //  task ids with a retry_at, so a tick reads these, not all tasks
-    zhashx_t *batches;      //  correlation id of a task_batch on the bus -> batch_t (owned)
-    uint64_t next_batch;    //  the next task_batch's number
-    zhashx_t *asks;         //  correlation id of a question to an agent -> the asker's token
-    uint64_t next_ask;      //  the next such correlation id (high bit set: never a task id)
-    zlistx_t *waiters;      //  waiter_t (owned)
-    int64_t next_sweep;     //  when to look for overdue tasks (mono ms)
-    uint64_t accepted;      //  tasks accepted since start
-    uint64_t finished;      //  tasks finished since start
+    zhashx_t *inflight;  //  task id -> inflight_t (owned)
+    zlistx_t *dispatch;  //  task ids to dispatch after this batch commits
+    zlistx_t *marks;     //  task ids dispatched, to record as such in the next batch
+    zlistx_t *retries;   //  task ids with a retry_at, so a tick reads these, not all tasks
+    zhashx_t *batches;   //  correlation id of a task_batch on the bus -> batch_t (owned)
+    uint64_t next_batch; //  the next task_batch's number
+    zhashx_t *asks;      //  correlation id of a question to an agent -> the asker's token
+    uint64_t next_ask;   //  the next such correlation id (high bit set: never a task id)
+    zlistx_t *waiters;   //  waiter_t (owned)
+    int64_t next_sweep;  //  when to look for overdue tasks (mono ms)
+    uint64_t accepted;   //  tasks accepted since start
+    uint64_t finished;   //  tasks finished since start
 
     //  The batch being handled (controller_server.c, controller_reply.c).
-    zlistx_t *out;          //  outgoing_t: replies of this batch (owned)
-    zlistx_t *arena;        //  what the reply being built allocated
-    bool failed;            //  a database error spoiled this batch
-    uint64_t fingerprint;   //  the request being handled is a mutating one with an id: its
-                            //  answer is remembered with this fingerprint; 0: it is not
-    int64_t now;            //  unix seconds at the start of this batch
-    int64_t next_tick;      //  when to check hosts, tasks and waiters (mono ms)
-    int64_t last_tick;      //  when they were last checked (mono ms)
-    int64_t next_expiry;    //  when to forget old request ids (mono ms)
+    zlistx_t *out;        //  outgoing_t: replies of this batch (owned)
+    zlistx_t *arena;      //  what the reply being built allocated
+    bool failed;          //  a database error spoiled this batch
+    uint64_t fingerprint; //  the request being handled is a mutating one with an id: its
+                          //  answer is remembered with this fingerprint; 0: it is not
+    int64_t now;          //  unix seconds at the start of this batch
+    int64_t next_tick;    //  when to check hosts, tasks and waiters (mono ms)
+    int64_t last_tick;    //  when they were last checked (mono ms)
+    int64_t next_expiry;  //  when to forget old request ids (mono ms)
 
-    bool loaded;            //  the state was loaded once: hosts are no longer unknown by default
+    bool loaded; //  the state was loaded once: hosts are no longer unknown by default
 
     //  The database's health and claim (controller_server.c).
     bool reload;            //  the state in memory must be read from the database again
@@ -213,7 +213,6 @@ void controller_vm_action (controller_t *self, const mk_request_t *request);
 void controller_vm_show (controller_t *self, const mk_request_t *request);
 void controller_vm_list (controller_t *self, const mk_request_t *request);
 
-
 //  ---------------------------------------------------------------- controller_template.c
 
 void controller_template_create (controller_t *self, const mk_request_t *request);
@@ -229,8 +228,7 @@ void controller_host_register (controller_t *self, const mk_request_t *request);
 void controller_host_domains (controller_t *self, const mk_request_t *request);
 void controller_host_domain_event (controller_t *self, const mk_request_t *request);
 //  A report that only says its host is alive; handling it writes nothing.
-bool controller_host_report_is_ping (controller_t *self,
-                                     const Maekin__HostRegisterRequest *report);
+bool controller_host_report_is_ping (controller_t *self, const Maekin__HostRegisterRequest *report);
 void controller_host_set_state (controller_t *self, sched_host_t *host, bool up,
                                 const char *detail);
 //  A known host's report while the database takes no writes: the host is up in memory
@@ -253,17 +251,16 @@ void controller_reconcile (controller_t *self, sched_host_t *host,
 //  Creates a task for a VM: the task row, its event, and its place in the dispatch queue.
 //  The caller has checked the transition; `spec`, the VM's row, if the caller has it.
 //  The task id, or 0 after a database error.
-uint64_t controller_task_new (controller_t *self, const char *vm, const char *host,
-                              Maekin__VmOp op, vm_state_t from, vm_transition_t to,
-                              const store_vm_t *spec);
+uint64_t controller_task_new (controller_t *self, const char *vm, const char *host, Maekin__VmOp op,
+                              vm_state_t from, vm_transition_t to, const store_vm_t *spec);
 void controller_task_progress (controller_t *self, inflight_t *task, task_state_t state,
                                bool persist);
 //  Ends a task: its row, the VM's new state, the events, the waiting clients.
 void controller_task_finish (controller_t *self, inflight_t *task, bool ok, const char *error,
                              const char *observed);
 //  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
-void controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state,
-                              uint64_t task, const char *detail);
+void controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
+                               const char *detail);
 //  A task's dispatch to its agent, packed: the op and the VM's spec.
 zframe_t *controller_task_frame (const inflight_t *task, const store_vm_t *vm);
 //  Dispatch a task again at `at` (mono ms).
@@ -277,7 +274,6 @@ void controller_task_show (controller_t *self, const mk_request_t *request);
 void controller_task_wait (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_dispatch.c
-
 
 //  Sends the queued tasks to their agents, after the commit.
 void controller_dispatch_send (controller_t *self, zlistx_t *marks);

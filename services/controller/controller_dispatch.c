@@ -24,8 +24,7 @@ s_task_answer (controller_t *self, inflight_t *task, const Maekin__Envelope *env
         && env->task_result->task_id == task->id) {
         Maekin__TaskResultReply *result = env->task_result;
         controller_task_finish (self, task, result->ok, result->error, result->state);
-    }
-    else if (broker && (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE)) {
+    } else if (broker && (env->status == MK_NOT_FOUND || env->status == MK_UNAVAILABLE)) {
         //  No agent serves the host on the bus now. That is not a dead host: right after a
         //  broker restart agents take a second to register again. The task is tried
         //  again shortly; whether the host is up is for its agent's reports to say (a
@@ -33,21 +32,18 @@ s_task_answer (controller_t *self, inflight_t *task, const Maekin__Envelope *env
         //  waits until its agent reports again).
         int backoff = 250 << (task->attempts < 4 ? task->attempts : 4);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
-        mk_info ("controller: task %" PRIu64 " for host '%s' tried again in %d ms: %s",
-                 task->id, task->host, backoff, env->reason);
-    }
-    else if (env->status == MK_UNAVAILABLE) {
+        mk_info ("controller: task %" PRIu64 " for host '%s' tried again in %d ms: %s", task->id,
+                 task->host, backoff, env->reason);
+    } else if (env->status == MK_UNAVAILABLE) {
         //  The agent is there but cannot act now (its libvirt is away): try again later.
         int backoff = 250 << (task->attempts < 6 ? task->attempts : 6);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
         mk_info ("controller: task %" PRIu64 " on host '%s' retried in %d ms: %s", task->id,
                  task->host, backoff, env->reason);
-    }
-    else if (env->status == MK_TOO_MANY) {
+    } else if (env->status == MK_TOO_MANY) {
         int backoff = 100 << (task->attempts < 8 ? task->attempts : 8);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
-    }
-    else {
+    } else {
         char error[600];
         snprintf (error, sizeof error, "host '%s' answered %d: %s", task->host, env->status,
                   env->reason && *env->reason ? env->reason : "no reason given");
@@ -222,7 +218,7 @@ s_send_batch (controller_t *self, const char *agent, zlistx_t *list, outbound_t 
 void
 controller_dispatch_send (controller_t *self, zlistx_t *marks)
 {
-    zhashx_t *agents = zhashx_new ();    //  agent service -> zlistx_t of outbound_t
+    zhashx_t *agents = zhashx_new (); //  agent service -> zlistx_t of outbound_t
     zhashx_set_destructor (agents, (zhashx_destructor_fn *) zlistx_destroy);
     for (void *key = zlistx_first (self->dispatch); key; key = zlistx_next (self->dispatch)) {
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
@@ -238,8 +234,8 @@ controller_dispatch_send (controller_t *self, zlistx_t *marks)
                 if (rc < 0)
                     controller_task_retry_later (self, task, zclock_mono () + 1000);
                 else
-                    mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone",
-                              task->id, task->vm);
+                    mk_error ("controller: task %" PRIu64 " names VM '%s', which is gone", task->id,
+                              task->vm);
                 continue;
             }
             frame = controller_task_frame (task, &vm);

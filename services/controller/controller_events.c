@@ -7,10 +7,10 @@
 static const char *s_names[EVENTS_STREAMS] = {"event.vm", "event.task", "event.host"};
 
 struct _controller_events_t {
-    zsock_t *pub;                       //  where to publish, borrowed
-    uint64_t last[EVENTS_STREAMS];      //  the last committed sequence number
-    uint64_t next[EVENTS_STREAMS];      //  the last one given out in this batch
-    zlistx_t *batch[EVENTS_STREAMS];    //  Maekin__Event * of this batch, owned
+    zsock_t *pub;                    //  where to publish, borrowed
+    uint64_t last[EVENTS_STREAMS];   //  the last committed sequence number
+    uint64_t next[EVENTS_STREAMS];   //  the last one given out in this batch
+    zlistx_t *batch[EVENTS_STREAMS]; //  Maekin__Event * of this batch, owned
 };
 
 static void
@@ -128,7 +128,7 @@ controller_events_publish (controller_events_t *self)
             env.events_since_reply = &batch;
             zmsg_t *msg = zmsg_new ();
             zmsg_addstr (msg, s_names[i]);
-            zmsg_append (msg, &(zframe_t *) {mk_msg_pack (&env)});
+            zmsg_append (msg, &(zframe_t *){mk_msg_pack (&env)});
             zmsg_send (&msg, self->pub);
             free (batch.events);
         }
@@ -172,8 +172,8 @@ static void
 s_since_batch (const void *body, size_t size, void *arg)
 {
     since_t *since = (since_t *) arg;
-    Maekin__EventsSinceReply *batch
-        = maekin__events_since_reply__unpack (NULL, size, (const uint8_t *) body);
+    Maekin__EventsSinceReply *batch =
+        maekin__events_since_reply__unpack (NULL, size, (const uint8_t *) body);
     if (!batch) {
         since->failed = true;
         return;
@@ -193,8 +193,8 @@ s_since_batch (const void *body, size_t size, void *arg)
         copy->state = strdup (e->state);
         copy->detail = strdup (e->detail);
         copy->task_id = e->task_id;
-        reply->events = (Maekin__Event **) realloc (
-            reply->events, (reply->n_events + 1) * sizeof (Maekin__Event *));
+        reply->events = (Maekin__Event **) realloc (reply->events, (reply->n_events + 1)
+                                                                       * sizeof (Maekin__Event *));
         reply->events[reply->n_events++] = copy;
         reply->last = copy->seq;
     }
@@ -206,8 +206,8 @@ controller_events_since (controller_events_t *self, mk_db_t *db, events_stream_t
                          uint64_t after, uint32_t limit)
 {
     //  Built with the same allocator protobuf-c frees with, so one call frees it all.
-    Maekin__EventsSinceReply *reply
-        = (Maekin__EventsSinceReply *) zmalloc (sizeof (Maekin__EventsSinceReply));
+    Maekin__EventsSinceReply *reply =
+        (Maekin__EventsSinceReply *) zmalloc (sizeof (Maekin__EventsSinceReply));
     maekin__events_since_reply__init (reply);
     since_t since = {reply, after, limit ? limit : 1000, false};
     //  Each stored row holds a batch; enough rows to fill `limit` events at worst.

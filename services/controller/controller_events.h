@@ -21,9 +21,8 @@ void controller_events_destroy (controller_events_t **self_p);
 int controller_events_load (controller_events_t *self, mk_db_t *db);
 
 //  Add an event to the current batch.
-void controller_events_add (controller_events_t *self, events_stream_t stream,
-                            const char *subject, const char *state, const char *detail,
-                            uint64_t task_id);
+void controller_events_add (controller_events_t *self, events_stream_t stream, const char *subject,
+                            const char *state, const char *detail, uint64_t task_id);
 
 //  Write the batch (inside the caller's transaction): 0 or -1.
 int controller_events_save (controller_events_t *self, mk_db_t *db, int64_t now);

@@ -39,11 +39,10 @@ static const vm_row_t s_vm_table[] = {
 //  Task lifecycle: allowed[from][to].
 static const bool s_task_allowed[TASK_STATE_COUNT][TASK_STATE_COUNT] = {
     //                 queued dispatched running done  failed cancelled
-    [TASK_QUEUED] =     {false, true,      true,   true, true,  true},
-    [TASK_DISPATCHED] = {false, true,      true,   true, true,  false},
-    [TASK_RUNNING] =    {false, false,     false,  true, true,  false},
+    [TASK_QUEUED] = {false, true, true, true, true, true},
+    [TASK_DISPATCHED] = {false, true, true, true, true, false},
+    [TASK_RUNNING] = {false, false, false, true, true, false},
 };
-
 
 const char *
 controller_fsm_vm_name (vm_state_t state)
@@ -66,8 +65,7 @@ controller_fsm_vm_names (void)
 bool
 controller_fsm_vm_stable (vm_state_t state)
 {
-    return state == VM_RUNNING || state == VM_STOPPED || state == VM_PAUSED
-           || state == VM_ERROR;
+    return state == VM_RUNNING || state == VM_STOPPED || state == VM_PAUSED || state == VM_ERROR;
 }
 
 //  Why an operation is refused in a state, in words that say what to do instead.
@@ -200,8 +198,9 @@ controller_fsm_test (bool verbose)
     char *path = zsys_sprintf ("%s/proto/BUS.md", src ? src : ".");
     char *bus = s_read (path);
     if (!bus || !strstr (bus, table))
-        fprintf (stderr, "controller_fsm_test: %s does not hold the VM lifecycle table as "
-                         "controller_fsm has it; put this in its place:\n%s",
+        fprintf (stderr,
+                 "controller_fsm_test: %s does not hold the VM lifecycle table as "
+                 "controller_fsm has it; put this in its place:\n%s",
                  path, table);
     assert (bus && strstr (bus, table));
     if (verbose)
@@ -254,7 +253,8 @@ controller_fsm_test (bool verbose)
     assert (!controller_fsm_task_allowed (TASK_DONE, TASK_RUNNING));
     assert (!controller_fsm_task_allowed (TASK_FAILED, TASK_DONE));
     assert (!controller_fsm_task_allowed (TASK_RUNNING, TASK_QUEUED));
-    assert (controller_fsm_task_final (TASK_CANCELLED) && !controller_fsm_task_final (TASK_RUNNING));
+    assert (controller_fsm_task_final (TASK_CANCELLED)
+            && !controller_fsm_task_final (TASK_RUNNING));
     for (int i = 0; i < TASK_STATE_COUNT; i++)
         assert (controller_fsm_task_parse (controller_fsm_task_name (i)) == i);
 }

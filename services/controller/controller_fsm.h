@@ -7,7 +7,7 @@
 
 //  The VM's states are the proto's (VmState), their names mk_state's.
 typedef enum {
-    VM_NONE = MAEKIN__VM_STATE__VM_STATE_NONE,          //  not yet created
+    VM_NONE = MAEKIN__VM_STATE__VM_STATE_NONE, //  not yet created
     VM_CREATING = MAEKIN__VM_STATE__VM_STATE_CREATING,
     VM_RUNNING = MAEKIN__VM_STATE__VM_STATE_RUNNING,
     VM_STOPPED = MAEKIN__VM_STATE__VM_STATE_STOPPED,
@@ -20,7 +20,7 @@ typedef enum {
     VM_DELETING = MAEKIN__VM_STATE__VM_STATE_DELETING,
     //  A task failed in a way that left the VM unknown; start/stop/destroy/delete repair it.
     VM_ERROR = MAEKIN__VM_STATE__VM_STATE_ERROR,
-    VM_DELETED = MAEKIN__VM_STATE__VM_STATE_DELETED,    //  gone: the row is removed
+    VM_DELETED = MAEKIN__VM_STATE__VM_STATE_DELETED, //  gone: the row is removed
     VM_STATE_COUNT
 } vm_state_t;
 

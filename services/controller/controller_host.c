@@ -16,8 +16,8 @@ controller_host_set_state (controller_t *self, sched_host_t *host, bool up, cons
     if (store_host_set_state (self->db, host->name, up ? "up" : "down", host->last_seen) < 0)
         self->failed = true;
     controller_events_add (self->events, EVENTS_HOST, host->name, up ? "up" : "down", detail, 0);
-    mk_info ("controller: host '%s' is %s%s%s", host->name, up ? "up" : "down",
-             *detail ? ": " : "", detail);
+    mk_info ("controller: host '%s' is %s%s%s", host->name, up ? "up" : "down", *detail ? ": " : "",
+             detail);
 }
 
 //  ---------------------------------------------------------------- requests: hosts
@@ -40,7 +40,8 @@ controller_host_list (controller_t *self, const mk_request_t *request)
         return;
     size_t count = controller_sched_count (self->sched);
     Maekin__HostListReply list = MAEKIN__HOST_LIST_REPLY__INIT;
-    list.hosts = (Maekin__Host **) controller_arena_new (self, (count + 1) * sizeof (Maekin__Host *));
+    list.hosts =
+        (Maekin__Host **) controller_arena_new (self, (count + 1) * sizeof (Maekin__Host *));
     for (size_t i = 0; i < count && list.n_hosts < filter.limit; i++) {
         sched_host_t *host = controller_sched_at (self->sched, i);
         if ((*filter.after && strcmp (host->name, filter.after) <= 0)
@@ -60,8 +61,8 @@ controller_host_show (controller_t *self, const mk_request_t *request)
     const char *name = request->env->host_show->name;
     sched_host_t *host = controller_sched_host (self->sched, name);
     if (!host) {
-        controller_reply_status (self, request, MK_NOT_FOUND, "no host named '%s' (maekinsh host list)",
-                        name);
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                                 "no host named '%s' (maekinsh host list)", name);
         return;
     }
     Maekin__HostShowReply show = MAEKIN__HOST_SHOW_REPLY__INIT;
@@ -104,11 +105,13 @@ controller_host_register (controller_t *self, const mk_request_t *request)
         return;
     }
     const char *agent = report->agent ? report->agent : "";
-    if (*agent && (strncmp (agent, "agent/", 6) != 0 || !agent[6]
-                   || !mk_wire_service_name_valid (agent))) {
-        controller_reply_status (self, request, MK_BAD_REQUEST,
-                        "agent service '%.80s' is not agent/<id> of at most %d printable bytes",
-                        agent, MK_WIRE_SERVICE_MAX);
+    if (*agent
+        && (strncmp (agent, "agent/", 6) != 0 || !agent[6]
+            || !mk_wire_service_name_valid (agent))) {
+        controller_reply_status (
+            self, request, MK_BAD_REQUEST,
+            "agent service '%.80s' is not agent/<id> of at most %d printable bytes", agent,
+            MK_WIRE_SERVICE_MAX);
         return;
     }
     Maekin__Host *h = report->host;
@@ -129,8 +132,8 @@ controller_host_register (controller_t *self, const mk_request_t *request)
 
     Maekin__HostRegisterReply answer = MAEKIN__HOST_REGISTER_REPLY__INIT;
     if (!was_up || changed) {
-        store_host_t row = {.vcpus = host->vcpus, .memory_mb = host->memory_mb,
-                            .last_seen = self->now};
+        store_host_t row = {
+            .vcpus = host->vcpus, .memory_mb = host->memory_mb, .last_seen = self->now};
         snprintf (row.name, sizeof row.name, "%s", host->name);
         //  Up only once its domains are known (a light report from a down host is not).
         snprintf (row.state, sizeof row.state, "%s", was_up || report->full ? "up" : "down");
@@ -146,14 +149,15 @@ controller_host_register (controller_t *self, const mk_request_t *request)
                      host->name, agent);
         answer.send_full = true;
         controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY,
-                      &answer);
+                               &answer);
         return;
     }
     if (!was_up)
         controller_host_set_state (self, host, true, "its agent reported");
     if (report->full)
         controller_reconcile (self, host, report, &answer);
-    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY, &answer);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY,
+                           &answer);
 }
 
 //  What libvirt on a host has: asked of its agent now; the answer goes to the asker as
@@ -164,8 +168,8 @@ controller_host_domains (controller_t *self, const mk_request_t *request)
     const char *name = request->env->host_domains->name;
     sched_host_t *host = controller_sched_host (self->sched, name ? name : "");
     if (!host) {
-        controller_reply_status (self, request, MK_NOT_FOUND, "no host named '%s' (maekinsh host list)",
-                        name ? name : "");
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                                 "no host named '%s' (maekinsh host list)", name ? name : "");
         return;
     }
     if (!host->up) {
@@ -183,7 +187,8 @@ controller_host_domains (controller_t *self, const mk_request_t *request)
     snprintf (service, sizeof service, "node/%s", host->name);
     uint64_t corr = CORR_ASK | ++self->next_ask;
     if (mk_client_send_as (self->client, service, corr, &env) != 0) {
-        controller_reply_status (self, request, MK_UNAVAILABLE, "cannot reach host '%s'", host->name);
+        controller_reply_status (self, request, MK_UNAVAILABLE, "cannot reach host '%s'",
+                                 host->name);
         return;
     }
     zhashx_insert (self->asks, ID_KEY (corr), ID_KEY (request->token));

@@ -75,7 +75,8 @@ s_load_task (const void *item, void *arg)
     const char *why;
     int from = controller_fsm_vm_parse (row->from_state);
     int state = controller_fsm_task_parse (row->state);
-    if (from < 0 || state < 0 || controller_fsm_vm ((vm_state_t) from, (Maekin__VmOp) row->op, &to, &why)) {
+    if (from < 0 || state < 0
+        || controller_fsm_vm ((vm_state_t) from, (Maekin__VmOp) row->op, &to, &why)) {
         mk_error ("controller: task %" PRIu64 " in the database is inconsistent (%s from %s); "
                   "left as it is",
                   row->id, controller_fsm_op_name ((Maekin__VmOp) row->op), row->from_state);
@@ -164,7 +165,7 @@ controller_load (controller_t *self)
     }
     free (memory);
     self->loaded = true;
-    mk_info ("controller: loaded %zu hosts and %zu open tasks", controller_sched_count (self->sched),
-             zhashx_size (self->inflight));
+    mk_info ("controller: loaded %zu hosts and %zu open tasks",
+             controller_sched_count (self->sched), zhashx_size (self->inflight));
     return 0;
 }

@@ -16,7 +16,7 @@ int
 controller_mac_load (controller_mac_t *self, mk_db_t *db)
 {
     char text[32] = "";
-    *self = (controller_mac_t) {.next = 1};
+    *self = (controller_mac_t){.next = 1};
     int rc = store_meta_get (db, "mac_next", text, sizeof text);
     if (rc < 0)
         return -1;
@@ -48,10 +48,10 @@ controller_mac_next (controller_mac_t *self, mk_db_t *db, char *mac)
         uint64_t value = self->next++;
         self->dirty = true;
         if (value % CONTROLLER_MAC_SPACE == 0)
-            continue;       //  52:54:00:00:00:00 is never handed out
+            continue; //  52:54:00:00:00:00 is never handed out
         s_format (value, mac);
         if (value < CONTROLLER_MAC_SPACE)
-            return 0;       //  the first time round, every address ahead is free
+            return 0; //  the first time round, every address ahead is free
         int used = store_vm_mac_used (db, mac);
         if (used < 0)
             return -1;
@@ -108,7 +108,8 @@ controller_mac_test (bool verbose)
     }
     zhashx_destroy (&seen);
     assert (streq (mac, "52:54:00:01:86:a0"));
-    assert (mk_db_begin (db) == 0 && controller_mac_save (&macs, db) == 0 && mk_db_commit (db) == 0);
+    assert (mk_db_begin (db) == 0 && controller_mac_save (&macs, db) == 0
+            && mk_db_commit (db) == 0);
     controller_mac_t again;
     assert (controller_mac_load (&again, db) == 0 && again.next == 100001);
 

@@ -14,8 +14,8 @@
 #define CONTROLLER_MAC_SPACE 0x1000000ULL
 
 typedef struct {
-    uint64_t next;      //  the next counter value; its low 24 bits are the address
-    bool dirty;         //  handed out since the last save
+    uint64_t next; //  the next counter value; its low 24 bits are the address
+    bool dirty;    //  handed out since the last save
 } controller_mac_t;
 
 //  Reads the counter (or, in a database without one, starts after the greatest MAC of

@@ -56,19 +56,21 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
         zhashx_delete (domains, vm->name);
     int state = controller_fsm_vm_parse (vm->state);
     if (state < 0 || !controller_fsm_vm_stable ((vm_state_t) state))
-        return;     //  a task is running on it; its result decides
+        return; //  a task is running on it; its result decides
     if (!domain) {
         //  libvirt lost it (a host reinstalled, a test driver restarted): the database
         //  says what should be, so the controller defines it again, and starts it if it ran.
         s_found_add (self, found->missing, vm->name);
         Maekin__VmOp op = state == VM_STOPPED || state == VM_ERROR ? MAEKIN__VM_OP__VM_OP_DEFINE
-                                                                    : MAEKIN__VM_OP__VM_OP_CREATE;
+                                                                   : MAEKIN__VM_OP__VM_OP_CREATE;
         vm_transition_t to;
         const char *why;
         if (controller_fsm_vm ((vm_state_t) state, op, &to, &why) == 0) {
-            uint64_t task = controller_task_new (self, vm->name, host, op, (vm_state_t) state, to, NULL);
+            uint64_t task =
+                controller_task_new (self, vm->name, host, op, (vm_state_t) state, to, NULL);
             if (task)
-                controller_task_vm_state (self, vm->name, to.busy, task, "missing from libvirt; repairing");
+                controller_task_vm_state (self, vm->name, to.busy, task,
+                                          "missing from libvirt; repairing");
         }
         return;
     }
@@ -84,7 +86,7 @@ s_reconcile_vm (controller_t *self, const char *host, const vm_brief_t *vm, zhas
 //  Compares every VM the database places on a host with the host's full report.
 void
 controller_reconcile (controller_t *self, sched_host_t *host, Maekin__HostRegisterRequest *report,
-             Maekin__HostRegisterReply *answer)
+                      Maekin__HostRegisterReply *answer)
 {
     zhashx_t *domains = zhashx_new ();
     for (size_t i = 0; i < report->n_domains; i++)
@@ -115,8 +117,8 @@ controller_reconcile (controller_t *self, sched_host_t *host, Maekin__HostRegist
     answer->changed = s_found_array (self, found.changed, &answer->n_changed);
     zlistx_destroy (&found.missing);
     zlistx_destroy (&found.changed);
-    answer->unexpected = (char **) controller_arena_new (
-        self, (zhashx_size (domains) + 1) * sizeof (char *));
+    answer->unexpected =
+        (char **) controller_arena_new (self, (zhashx_size (domains) + 1) * sizeof (char *));
     for (Maekin__Domain *d = (Maekin__Domain *) zhashx_first (domains); d;
          d = (Maekin__Domain *) zhashx_next (domains))
         answer->unexpected[answer->n_unexpected++] = controller_arena_str (self, d->name);

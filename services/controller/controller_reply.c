@@ -62,13 +62,13 @@ controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envel
 
 //  Queue a reply holding one message of the envelope's oneof. protobuf-c keeps the oneof's
 //  members in one union, so the message is stored once whatever its type; body says which.
-_Static_assert (offsetof (Maekin__Envelope, host_list)
-                    == offsetof (Maekin__Envelope, events_since_reply),
-                "the envelope's oneof members share one place");
+_Static_assert(offsetof (Maekin__Envelope, host_list)
+                   == offsetof (Maekin__Envelope, events_since_reply),
+               "the envelope's oneof members share one place");
 
 void
 controller_reply_body (controller_t *self, const mk_request_t *request, int status,
-              Maekin__Envelope__BodyCase body, void *message)
+                       Maekin__Envelope__BodyCase body, void *message)
 {
     Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
     reply.status = status;
@@ -78,7 +78,8 @@ controller_reply_body (controller_t *self, const mk_request_t *request, int stat
 }
 
 void
-controller_reply_status (controller_t *self, const mk_request_t *request, int status, const char *format, ...)
+controller_reply_status (controller_t *self, const mk_request_t *request, int status,
+                         const char *format, ...)
 {
     va_list args;
     va_start (args, format);
@@ -96,7 +97,8 @@ void
 controller_reply_db_error (controller_t *self, const mk_request_t *request)
 {
     self->failed = true;
-    controller_reply_status (self, request, MK_UNAVAILABLE, "database error: %s", mk_db_error (self->db));
+    controller_reply_status (self, request, MK_UNAVAILABLE, "database error: %s",
+                             mk_db_error (self->db));
 }
 
 //  ---------------------------------------------------------------- messages from rows
@@ -111,7 +113,8 @@ controller_msg_task (controller_t *self, const store_task_t *row)
     task->host = controller_arena_str (self, row->host);
     task->op = (Maekin__VmOp) row->op;
     task->state = controller_arena_str (self, row->state);
-    //  An open task's state and attempts as the controller holds them (see controller_task_progress).
+    //  An open task's state and attempts as the controller holds them (see
+    //  controller_task_progress).
     const inflight_t *open = (const inflight_t *) zhashx_lookup (self->inflight, ID_KEY (row->id));
     if (open) {
         task->state = (char *) controller_fsm_task_name (open->state);
@@ -146,7 +149,8 @@ controller_msg_vm (controller_t *self, const store_vm_t *row)
 Maekin__Template *
 controller_msg_template (controller_t *self, const store_template_t *row)
 {
-    Maekin__Template *t = (Maekin__Template *) controller_arena_new (self, sizeof (Maekin__Template));
+    Maekin__Template *t =
+        (Maekin__Template *) controller_arena_new (self, sizeof (Maekin__Template));
     maekin__template__init (t);
     t->name = controller_arena_str (self, row->name);
     t->vcpus = row->spec.vcpus;
@@ -186,7 +190,7 @@ controller_list_page (controller_t *self, const mk_request_t *request,
                       const Maekin__ListRequest *page, const char *const *states,
                       bool (*cursor_ok) (const char *), store_page_t *result)
 {
-    *result = (store_page_t) {.limit = MK_LIST_DEFAULT, .after = "", .state = ""};
+    *result = (store_page_t){.limit = MK_LIST_DEFAULT, .after = "", .state = ""};
     if (!page)
         return 0;
     if (page->limit > MK_LIST_MAX) {
@@ -203,8 +207,8 @@ controller_list_page (controller_t *self, const mk_request_t *request,
         if (!known) {
             char *allowed = NULL;
             for (const char *const *s = states; s && *s; s++) {
-                char *longer = zsys_sprintf ("%s%s%s", allowed ? allowed : "",
-                                             allowed ? ", " : "", *s);
+                char *longer =
+                    zsys_sprintf ("%s%s%s", allowed ? allowed : "", allowed ? ", " : "", *s);
                 free (allowed);
                 allowed = longer;
             }
@@ -249,16 +253,14 @@ s_collect (const void *row, void *arg)
 //  The reply's repeated field of items and its `next`, found by protobuf-c's descriptor:
 //  every list reply is such a message, so a new list needs no code here.
 void
-controller_list_reply (controller_t *self, const mk_request_t *request,
-                       const store_page_t *page, controller_list_fn *list,
-                       controller_msg_fn *msg, controller_cursor_fn *cursor,
-                       Maekin__Envelope__BodyCase body)
+controller_list_reply (controller_t *self, const mk_request_t *request, const store_page_t *page,
+                       controller_list_fn *list, controller_msg_fn *msg,
+                       controller_cursor_fn *cursor, Maekin__Envelope__BodyCase body)
 {
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field (&maekin__envelope__descriptor, (unsigned) body);
     assert (field && field->type == PROTOBUF_C_TYPE_MESSAGE);
-    const ProtobufCMessageDescriptor *type =
-        (const ProtobufCMessageDescriptor *) field->descriptor;
+    const ProtobufCMessageDescriptor *type = (const ProtobufCMessageDescriptor *) field->descriptor;
     const ProtobufCFieldDescriptor *items = NULL, *next = NULL;
     for (unsigned i = 0; i < type->n_fields; i++) {
         if (type->fields[i].label == PROTOBUF_C_LABEL_REPEATED)
@@ -273,7 +275,8 @@ controller_list_reply (controller_t *self, const mk_request_t *request,
         controller_reply_db_error (self, request);
         return;
     }
-    ProtobufCMessage *reply = (ProtobufCMessage *) controller_arena_new (self, type->sizeof_message);
+    ProtobufCMessage *reply =
+        (ProtobufCMessage *) controller_arena_new (self, type->sizeof_message);
     protobuf_c_message_init (type, reply);
     *(size_t *) ((char *) reply + items->quantifier_offset) = c.count;
     *(void ***) ((char *) reply + items->offset) = c.items;

@@ -10,8 +10,8 @@
 #include <sodium.h>
 
 enum {
-    WRITES = 1,     //  writes to the database: refused while it takes no writes
-    MUTATES = 2     //  changes the cloud at a client's word: remembered by request id
+    WRITES = 1, //  writes to the database: refused while it takes no writes
+    MUTATES = 2 //  changes the cloud at a client's word: remembered by request id
 };
 
 typedef struct {
@@ -22,7 +22,8 @@ typedef struct {
 
 static void s_events_since (controller_t *self, const mk_request_t *request);
 
-#define ROUTE(body, handler, action, flags) [MAEKIN__ENVELOPE__BODY_##body] = {handler, action, flags}
+#define ROUTE(body, handler, action, flags)                                                        \
+    [MAEKIN__ENVELOPE__BODY_##body] = {handler, action, flags}
 
 static const route_t s_routes[] = {
     ROUTE (HOST_LIST, controller_host_list, AUTH_READ, 0),
@@ -73,8 +74,7 @@ s_events_since (controller_t *self, const mk_request_t *request)
     }
     if (since->limit > MK_LIST_MAX) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
-                                 "at most %d events a page; %u asked", MK_LIST_MAX,
-                                 since->limit);
+                                 "at most %d events a page; %u asked", MK_LIST_MAX, since->limit);
         return;
     }
     uint32_t limit = since->limit ? since->limit : MK_LIST_MAX;
@@ -84,8 +84,7 @@ s_events_since (controller_t *self, const mk_request_t *request)
         controller_reply_db_error (self, request);
         return;
     }
-    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY,
-                           events);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY, events);
     maekin__events_since_reply__free_unpacked (events, NULL);
 }
 
@@ -167,7 +166,7 @@ controller_request_fingerprint (const Maekin__Envelope *env)
         free (packed);
     uint64_t fingerprint;
     memcpy (&fingerprint, hash, sizeof fingerprint);
-    return fingerprint ? fingerprint : 1;   //  0 means "not known"
+    return fingerprint ? fingerprint : 1; //  0 means "not known"
 }
 
 void
@@ -190,7 +189,7 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
         uint64_t fingerprint = controller_request_fingerprint (env);
         if (s_retried (self, request, fingerprint) != 0)
             return;
-        self->fingerprint = fingerprint;    //  controller_reply remembers the answer
+        self->fingerprint = fingerprint; //  controller_reply remembers the answer
     }
     route->handler (self, request);
     self->fingerprint = 0;

@@ -2,11 +2,11 @@
 #include "controller_sched.h"
 
 struct _controller_sched_t {
-    sched_host_t **hosts;   //  sorted by name, owned
-    size_t count;           //  hosts known
-    size_t size;            //  room in the array
-    int cpu_ratio;          //  vCPU overcommit, percent
-    int mem_ratio;          //  memory overcommit, percent
+    sched_host_t **hosts; //  sorted by name, owned
+    size_t count;         //  hosts known
+    size_t size;          //  room in the array
+    int cpu_ratio;        //  vCPU overcommit, percent
+    int mem_ratio;        //  memory overcommit, percent
 };
 
 controller_sched_t *
@@ -98,8 +98,7 @@ controller_sched_account (controller_sched_t *self, sched_host_t *host, uint32_t
         host->vcpus_used += vcpus;
         host->memory_mb_used += memory_mb;
         host->vm_count++;
-    }
-    else {
+    } else {
         host->vcpus_used -= vcpus < host->vcpus_used ? vcpus : host->vcpus_used;
         host->memory_mb_used -= memory_mb < host->memory_mb_used ? memory_mb : host->memory_mb_used;
         host->vm_count -= host->vm_count ? 1 : 0;

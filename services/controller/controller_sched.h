@@ -7,22 +7,22 @@
 #include "maekin.h"
 
 typedef struct {
-    char name[64];          //  the host's name (its agent serves node/<name>)
-    char uri[256];          //  the libvirt URI its agent drives
-    char agent[64];         //  its agent process's service (agent/<id>), for task batches;
-                            //  "" if unknown or the agent takes none
-    bool up;                //  its agent reported within the host timeout
-    bool unknown;           //  up in the database when this controller started, not heard
-                            //  from since: neither up nor down until its agent reports
-    bool unsaved;           //  up in memory only: its agent came back while the database
-                            //  took no writes; its next report once it does records it
-    uint32_t vcpus;         //  physical CPUs
-    uint64_t memory_mb;     //  physical memory
-    uint32_t vcpus_used;    //  vCPUs of the VMs placed on it
+    char name[64];           //  the host's name (its agent serves node/<name>)
+    char uri[256];           //  the libvirt URI its agent drives
+    char agent[64];          //  its agent process's service (agent/<id>), for task batches;
+                             //  "" if unknown or the agent takes none
+    bool up;                 //  its agent reported within the host timeout
+    bool unknown;            //  up in the database when this controller started, not heard
+                             //  from since: neither up nor down until its agent reports
+    bool unsaved;            //  up in memory only: its agent came back while the database
+                             //  took no writes; its next report once it does records it
+    uint32_t vcpus;          //  physical CPUs
+    uint64_t memory_mb;      //  physical memory
+    uint32_t vcpus_used;     //  vCPUs of the VMs placed on it
     uint64_t memory_mb_used; //  memory of the VMs placed on it
-    uint32_t vm_count;      //  VMs placed on it
-    int64_t last_seen;      //  unix seconds of its last report
-    int64_t last_seen_mono; //  the same, monotonic ms, for the timeout
+    uint32_t vm_count;       //  VMs placed on it
+    int64_t last_seen;       //  unix seconds of its last report
+    int64_t last_seen_mono;  //  the same, monotonic ms, for the timeout
 } sched_host_t;
 
 typedef struct _controller_sched_t controller_sched_t;
@@ -40,9 +40,8 @@ void controller_sched_account (controller_sched_t *self, sched_host_t *host, uin
                                uint64_t memory_mb, int sign);
 //  The host for a new VM: `want` if given (NULL with *reason if it is unknown, down or
 //  full), else the first up host in name order with room. NULL and *reason if none.
-sched_host_t *controller_sched_place (controller_sched_t *self, uint32_t vcpus,
-                                      uint64_t memory_mb, const char *want,
-                                      const char **reason);
+sched_host_t *controller_sched_place (controller_sched_t *self, uint32_t vcpus, uint64_t memory_mb,
+                                      const char *want, const char **reason);
 //  Hosts in name order: index 0..count-1.
 size_t controller_sched_count (controller_sched_t *self);
 sched_host_t *controller_sched_at (controller_sched_t *self, size_t index);

@@ -116,9 +116,9 @@ s_serve_reads (controller_t *self)
             && !(request.env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER
                  && controller_host_seen_unwritable (self, &request)))
             controller_reply_status (self, &request, MK_UNAVAILABLE,
-                            "the database takes no writes now (%s); nothing was changed, "
-                            "retry later",
-                            self->write_error);
+                                     "the database takes no writes now (%s); nothing was changed, "
+                                     "retry later",
+                                     self->write_error);
         else
             controller_request_handle (self, &request);
         mk_request_clear (&request);
@@ -156,8 +156,7 @@ s_stop_lost (controller_t *self)
     //  To another controller: it runs, so this one is not to be started again (LOST).
     //  To a restore or a migration, or given up: start again, on what it leaves (GONE).
     if (held == 1)
-        mk_error ("controller: another controller holds the database now (%s); stopping",
-                  holder);
+        mk_error ("controller: another controller holds the database now (%s); stopping", holder);
     else
         mk_error ("controller: the database's claim was taken from this controller (%s); "
                   "stopping, to start again on what it leaves",
@@ -168,7 +167,7 @@ s_stop_lost (controller_t *self)
     //  Those waiting for a task hear it too, not only this batch's callers.
     for (waiter_t *w = (waiter_t *) zlistx_first (self->waiters); w;
          w = (waiter_t *) zlistx_next (self->waiters))
-        controller_reply_queue (self, w->token, &(zframe_t *) {zframe_new_empty ()});
+        controller_reply_queue (self, w->token, &(zframe_t *){zframe_new_empty ()});
     zlistx_purge (self->waiters);
     s_fail_replies (self, reason);
     self->lost = true;
@@ -398,7 +397,8 @@ s_server_destroy (controller_t *self)
 {
     if (self->claimed && !self->lost && mk_db_claim_release (self->db) != 0)
         mk_warn ("controller: could not give up the claim on the database; the next "
-                 "controller takes it over after %d s", MK_DB_CLAIM_LAPSE_MS / 1000);
+                 "controller takes it over after %d s",
+                 MK_DB_CLAIM_LAPSE_MS / 1000);
     mk_worker_destroy (&self->worker);
     mk_client_destroy (&self->client);
     zsock_destroy (&self->pub);
@@ -446,7 +446,7 @@ s_claim (controller_t *self)
                       mk_db_error (self->db));
         free (holder);
         self->claimed = rc == 0;
-        return rc == 2 ? -1 : rc;   //  2: interrupted while waiting
+        return rc == 2 ? -1 : rc; //  2: interrupted while waiting
     }
 }
 
@@ -521,12 +521,11 @@ s_server_init (controller_t *self)
     return 0;
 }
 
-//  What the loop waits on, and for how long: only the pipe while paused (the database away, a reload
-//  failed); the pipe and the requests while writes back off (agents' answers wait on
-//  their socket); everything otherwise. 
+//  What the loop waits on, and for how long: only the pipe while paused (the database away, a
+//  reload failed); the pipe and the requests while writes back off (agents' answers wait on their
+//  socket); everything otherwise.
 static zpoller_t *
-s_poller (controller_t *self, zpoller_t *all, zpoller_t *reads, zpoller_t *pipe_only,
-          int *wait)
+s_poller (controller_t *self, zpoller_t *all, zpoller_t *reads, zpoller_t *pipe_only, int *wait)
 {
     int64_t mono = zclock_mono ();
     if (mono < self->pause_until) {
@@ -556,13 +555,13 @@ s_server_actor (zsock_t *pipe, void *args)
     }
     zstr_send (pipe, "OK");
     controller_dispatch_send (&self, self.marks);
-    zpoller_t *all = zpoller_new (pipe, mk_worker_sock (self.worker),
-                                  mk_client_sock (self.client), NULL);
+    zpoller_t *all =
+        zpoller_new (pipe, mk_worker_sock (self.worker), mk_client_sock (self.client), NULL);
     zpoller_t *reads = zpoller_new (pipe, mk_worker_sock (self.worker), NULL);
     zpoller_t *pipe_only = zpoller_new (pipe, NULL);
     bool running = true;
     while (running) {
-        if (self.lost) {            //  nothing more to do but wait for the end
+        if (self.lost) { //  nothing more to do but wait for the end
             running = s_handle_pipe (&self);
             continue;
         }

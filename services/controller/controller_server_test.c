@@ -17,8 +17,8 @@ s_fake_answer (const Maekin__Envelope *env)
 {
     Maekin__TaskDispatchRequest *task = env->task_dispatch;
     assert (task && task->vm && task->vm->uuid && strlen (task->vm->uuid) == 36);
-    static const char *after[] = {"", "running", "running", "stopped", "running",
-                                  "paused", "running", "stopped", "", "stopped"};
+    static const char *after[] = {"",       "running", "running", "stopped", "running",
+                                  "paused", "running", "stopped", "",        "stopped"};
     Maekin__TaskResultReply result = MAEKIN__TASK_RESULT_REPLY__INIT;
     result.task_id = task->task_id;
     result.ok = true;
@@ -28,8 +28,7 @@ s_fake_answer (const Maekin__Envelope *env)
     if (strncmp (task->vm->name, "bad-", 4) == 0) {
         reply.status = MK_NOT_FOUND;
         reply.reason = "domain not found";
-    }
-    else {
+    } else {
         reply.body_case = MAEKIN__ENVELOPE__BODY_TASK_RESULT;
         reply.task_result = &result;
     }
@@ -96,8 +95,7 @@ s_call (mk_client_t *client, Maekin__Envelope *env)
 //  Registers host n1 (32 CPUs, 8 GiB) with its agent's service for batches, if any;
 //  returns the status, and whether the controller asks for a full report.
 static int
-s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent,
-               bool *send_full)
+s_register_as (mk_client_t *client, bool full, size_t domains, const char *agent, bool *send_full)
 {
     Maekin__Host host = MAEKIN__HOST__INIT;
     host.name = "n1";
@@ -239,10 +237,10 @@ s_create (mk_client_t *client, const char *name, const char *template_, const ch
 
 //  What the parts of the self-test share.
 typedef struct {
-    char *endpoint;             //  the broker's
+    char *endpoint; //  the broker's
     controller_opts_t opts;
     zactor_t *controller;
-    zactor_t *agent;            //  the stand-in agent, once started
+    zactor_t *agent; //  the stand-in agent, once started
     mk_client_t *client;
 } test_t;
 
@@ -297,8 +295,13 @@ s_test_templates (test_t *self)
     //  Images, kernels and initrds come from the storage directories, nowhere else.
     tiny.name = "disk";
     tiny.kernel = "";
-    const char *outside[] = {"/dev/sda", "/srv/images", "/srv/images/", "/srv/imagesX/a",
-                             "/srv/images/../../etc/shadow", "/srv/images/./a", "/srv/images//a",
+    const char *outside[] = {"/dev/sda",
+                             "/srv/images",
+                             "/srv/images/",
+                             "/srv/imagesX/a",
+                             "/srv/images/../../etc/shadow",
+                             "/srv/images/./a",
+                             "/srv/images//a",
                              "/srv/images/a/.."};
     for (size_t i = 0; i < sizeof outside / sizeof outside[0]; i++) {
         tiny.image = (char *) outside[i];
@@ -338,7 +341,6 @@ s_test_templates (test_t *self)
     assert (reply->status == MK_OK);
     mk_msg_free (&reply);
     assert (s_create (client, "web-9", "gone", NULL, NULL) == MK_NOT_FOUND);
-
 }
 
 static void
@@ -410,7 +412,6 @@ s_test_vms (test_t *self, bool verbose)
         assert (streq (state, expect[i]));
         free (state);
     }
-
 }
 
 static void
@@ -463,7 +464,6 @@ s_test_restart (test_t *self)
     assert (streq (events->events[0]->state, "creating"));
     assert (streq (events->events[events->n_events - 1]->state, "deleted"));
     mk_msg_free (&reply);
-
 }
 
 static void
@@ -563,7 +563,6 @@ s_test_bad_input (test_t *self)
     reply = s_call (client, &env);
     assert (reply->status == MK_NOT_FOUND && strstr (reply->reason, "no host named 'node9'"));
     mk_msg_free (&reply);
-
 }
 
 static void
@@ -618,7 +617,6 @@ s_test_batches (test_t *self, bool verbose)
     if (verbose)
         printf ("  task batches: %d\n", s_fake_batches);
     assert (s_fake_batches >= 1);
-
 }
 
 static void
@@ -649,7 +647,6 @@ s_test_agent_gone (test_t *self)
     }
     assert (down);
     assert (s_action (client, "web-3", MAEKIN__VM_OP__VM_OP_STOP, NULL) == MK_UNAVAILABLE);
-
 }
 
 void
@@ -661,9 +658,9 @@ controller_server_test (bool verbose)
     zactor_t *broker = broker_router_new (&bopts);
     zstr_send (broker, "ENDPOINT");
     test_t self = {.endpoint = zstr_recv (broker)};
-    self.opts = (controller_opts_t) {self.endpoint, "inproc://controller_server_test", url,
-                                     1000, 5000, 100, 100, 256, 3600,
-                                     "/srv/images/:/var/lib/maekin/images"};
+    self.opts = (controller_opts_t){
+        self.endpoint, "inproc://controller_server_test",    url, 1000, 5000, 100, 100, 256,
+        3600,          "/srv/images/:/var/lib/maekin/images"};
     self.controller = controller_server_new (&self.opts, NULL);
     assert (self.controller);
     self.client = mk_client_new (self.endpoint);

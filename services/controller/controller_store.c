@@ -121,9 +121,8 @@ store_request_expire (mk_db_t *db, int64_t before)
 int
 store_template_insert (mk_db_t *db, const store_template_t *t)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "INSERT INTO templates (name, " SPEC_COLUMNS ", created) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    mk_stmt_t *stmt = mk_db_prepare (db, "INSERT INTO templates (name, " SPEC_COLUMNS ", created) "
+                                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, t->name);
@@ -144,8 +143,8 @@ s_read_template (mk_stmt_t *stmt, store_template_t *t)
 int
 store_template_get (mk_db_t *db, const char *name, store_template_t *t)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "SELECT name, " SPEC_COLUMNS ", created FROM templates WHERE name = ?");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "SELECT name, " SPEC_COLUMNS ", created FROM templates WHERE name = ?");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, name);
@@ -175,12 +174,11 @@ s_template_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 }
 
 int
-store_template_list (mk_db_t *db, const store_page_t *page,
-                     store_row_fn *fn, void *arg)
+store_template_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "SELECT name, " SPEC_COLUMNS ", created FROM templates "
-            "WHERE name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "SELECT name, " SPEC_COLUMNS ", created FROM templates "
+                           "WHERE name > ? AND name >= ? AND name < ? ORDER BY name LIMIT ?");
     if (!stmt)
         return -1;
     char end[80];
@@ -199,9 +197,9 @@ store_template_list (mk_db_t *db, const store_page_t *page,
 int
 store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "INSERT INTO vms (" VM_COLUMNS ", updated) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "INSERT INTO vms (" VM_COLUMNS ", updated) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, vm->name);
@@ -250,8 +248,8 @@ int
 store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
                     int64_t now)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "UPDATE vms SET state = ?, last_task = ?, updated = ? WHERE name = ?");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "UPDATE vms SET state = ?, last_task = ?, updated = ? WHERE name = ?");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, state);
@@ -280,8 +278,7 @@ s_vm_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 }
 
 int
-store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn,
-               void *arg)
+store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " VM_COLUMNS " FROM vms WHERE name > ? AND name >= ? AND name < ? "
@@ -430,8 +427,7 @@ s_task_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 }
 
 int
-store_task_list (mk_db_t *db, const store_page_t *page,
-                 store_row_fn *fn, void *arg)
+store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " TASK_COLUMNS " FROM tasks WHERE id < ? AND (? = '' OR host = ?) "
@@ -456,9 +452,9 @@ store_task_list (mk_db_t *db, const store_page_t *page,
 int
 store_task_open (mk_db_t *db, store_row_fn *fn, void *arg)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "SELECT " TASK_COLUMNS " FROM tasks "
-            "WHERE state IN ('queued', 'dispatched', 'running') ORDER BY id");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "SELECT " TASK_COLUMNS " FROM tasks "
+                           "WHERE state IN ('queued', 'dispatched', 'running') ORDER BY id");
     if (!stmt)
         return -1;
     return s_rows (stmt, s_task_row, fn, arg);
@@ -500,8 +496,8 @@ store_host_save (mk_db_t *db, const store_host_t *host)
 int
 store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t last_seen)
 {
-    mk_stmt_t *stmt
-        = mk_db_prepare (db, "UPDATE hosts SET state = ?, last_seen = ? WHERE name = ?");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "UPDATE hosts SET state = ?, last_seen = ? WHERE name = ?");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, state);
@@ -540,8 +536,8 @@ int
 store_events_save (mk_db_t *db, const char *stream, uint64_t last_seq, const void *body,
                    size_t size, int64_t now)
 {
-    mk_stmt_t *stmt = mk_db_prepare (
-        db, "INSERT INTO events (stream, seq, body, created) VALUES (?, ?, ?, ?)");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "INSERT INTO events (stream, seq, body, created) VALUES (?, ?, ?, ?)");
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, stream);
@@ -732,13 +728,13 @@ s_test_store (const char *url, bool verbose)
     assert (store_vm_list (db, &page, s_count_vm, names) == 2);
     page.after = "web-1";
     assert (store_vm_list (db, &page, s_count_vm, names) == 2);
-    page = (store_page_t) {.limit = 100, .host = "node2"};
+    page = (store_page_t){.limit = 100, .host = "node2"};
     assert (store_vm_list (db, &page, s_count_vm, names) == 2);
-    page = (store_page_t) {.limit = 100, .state = "stopped"};
+    page = (store_page_t){.limit = 100, .state = "stopped"};
     assert (store_vm_list (db, &page, s_count_vm, names) == 1);
-    page = (store_page_t) {.limit = 100, .prefix = "web-"};
+    page = (store_page_t){.limit = 100, .prefix = "web-"};
     assert (store_vm_list (db, &page, s_count_vm, names) == 5);
-    page = (store_page_t) {.limit = 100, .prefix = "db"};
+    page = (store_page_t){.limit = 100, .prefix = "db"};
     assert (store_vm_list (db, &page, s_count_vm, names) == 0);
     zlistx_destroy (&names);
     uint64_t usage = 0;
@@ -764,7 +760,7 @@ s_test_store (const char *url, bool verbose)
     assert (read.attempts == 2 && read.updated == now + 1);
     int open = 0;
     assert (store_task_open (db, s_count_task, &open) == 1 && open == 1);
-    page = (store_page_t) {.limit = 10, .state = "failed"};
+    page = (store_page_t){.limit = 10, .state = "failed"};
     open = 0;
     assert (store_task_list (db, &page, s_count_task, &open) == 1);
 

@@ -9,7 +9,7 @@
 #include "maekin.h"
 #include "mk_db.h"
 
-#define STORE_PATH_MAX 512
+#define STORE_PATH_MAX    512
 #define STORE_CMDLINE_MAX 1024
 
 //  The part of a template or VM that makes a domain.
@@ -96,16 +96,14 @@ int store_template_insert (mk_db_t *db, const store_template_t *t);
 int store_template_get (mk_db_t *db, const char *name, store_template_t *t);
 int store_template_delete (mk_db_t *db, const char *name);
 //  Calls fn for each template of the page; returns the count or -1.
-int store_template_list (mk_db_t *db, const store_page_t *page,
-                         store_row_fn *fn, void *arg);
+int store_template_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 
 int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
 int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
 int store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
                         int64_t now);
 int store_vm_delete (mk_db_t *db, const char *name);
-int store_vm_list (mk_db_t *db, const store_page_t *page,
-                   store_row_fn *fn, void *arg);
+int store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 //  Per-host use: fn (host, vcpus, memory_mb, count) for each host with VMs.
 int store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),
                     void *arg);
@@ -116,8 +114,7 @@ int store_task_update (mk_db_t *db, uint64_t id, const char *state, const char *
                        uint32_t attempts, int64_t now);
 int store_task_get (mk_db_t *db, uint64_t id, store_task_t *task);
 //  Tasks newest first; page->after is a task id as text.
-int store_task_list (mk_db_t *db, const store_page_t *page,
-                     store_row_fn *fn, void *arg);
+int store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 //  Tasks not yet final, oldest first (to resume them after a restart).
 int store_task_open (mk_db_t *db, store_row_fn *fn, void *arg);
 

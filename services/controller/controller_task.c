@@ -50,7 +50,7 @@ controller_task_frame (const inflight_t *task, const store_vm_t *vm)
 //  Moves a VM to a state: its row and its event (a deleted VM's row is removed).
 void
 controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
-                const char *detail)
+                          const char *detail)
 {
     int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
     if (rc < 0)
@@ -64,7 +64,7 @@ controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, 
 //  The task id, or 0 after a database error.
 uint64_t
 controller_task_new (controller_t *self, const char *vm, const char *host, Maekin__VmOp op,
-            vm_state_t from, vm_transition_t to, const store_vm_t *spec)
+                     vm_state_t from, vm_transition_t to, const store_vm_t *spec)
 {
     store_task_t row = {.op = op};
     snprintf (row.vm, sizeof row.vm, "%s", vm);
@@ -158,15 +158,15 @@ controller_task_progress (controller_t *self, inflight_t *task, task_state_t sta
         self->failed = true;
     char subject[24];
     snprintf (subject, sizeof subject, "%" PRIu64, task->id);
-    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (state),
-                           "", task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (state), "",
+                           task->id);
 }
 
 //  Ends a task: the task row, the VM's new state (libvirt's word wins on failure), the
 //  events, the capacity of a deleted VM, the waiting clients.
 void
 controller_task_finish (controller_t *self, inflight_t *task, bool ok, const char *error,
-               const char *observed)
+                        const char *observed)
 {
     task_state_t final = ok ? TASK_DONE : TASK_FAILED;
     if (!controller_fsm_task_allowed (task->state, final)) {
@@ -177,8 +177,8 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
     if (!ok)
         mk_warn ("controller: task %" PRIu64 " (%s %s on %s) failed: %s", task->id,
                  controller_fsm_op_name (task->op), task->vm, task->host, error);
-    if (store_task_update (self->db, task->id, controller_fsm_task_name (final),
-                           ok ? "" : error, task->attempts, self->now)
+    if (store_task_update (self->db, task->id, controller_fsm_task_name (final), ok ? "" : error,
+                           task->attempts, self->now)
         < 0)
         self->failed = true;
     char subject[24];
@@ -200,11 +200,9 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
             if (store_vm_delete (self->db, task->vm) < 0)
                 self->failed = true;
             controller_events_add (self->events, EVENTS_VM, task->vm, "deleted", "", task->id);
-        }
-        else if (rc < 0)
+        } else if (rc < 0)
             self->failed = true;
-    }
-    else
+    } else
         controller_task_vm_state (self, task->vm, next, task->id, ok ? "" : error);
     task->state = final;
     self->finished++;
@@ -213,7 +211,6 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
 }
 
 //  ---------------------------------------------------------------- requests: tasks, events
-
 
 //  Retries that are due; entries whose task ended or went out are dropped.
 static void
@@ -323,14 +320,14 @@ controller_task_list (controller_t *self, const mk_request_t *request)
     if (controller_list_page (self, request, request->env->task_list->page,
                               controller_fsm_task_names (), s_task_cursor_ok, &page)
         == 0)
-        controller_list_reply (self, request, &page, store_task_list, s_task_item,
-                               s_task_cursor, MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY);
+        controller_list_reply (self, request, &page, store_task_list, s_task_item, s_task_cursor,
+                               MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY);
 }
 
 //  Show a task now, or (wait) when it ends or its wait times out.
 static void
 s_task_show (controller_t *self, const mk_request_t *request, uint64_t id, bool wait,
-                    uint32_t timeout_ms)
+             uint32_t timeout_ms)
 {
     store_task_t row;
     int rc = store_task_get (self->db, id, &row);
@@ -338,8 +335,8 @@ s_task_show (controller_t *self, const mk_request_t *request, uint64_t id, bool 
         if (rc < 0)
             controller_reply_db_error (self, request);
         else
-            controller_reply_status (self, request, MK_NOT_FOUND, "no task %" PRIu64 " (maekinsh task list)",
-                            id);
+            controller_reply_status (self, request, MK_NOT_FOUND,
+                                     "no task %" PRIu64 " (maekinsh task list)", id);
         return;
     }
     int state = controller_fsm_task_parse (row.state);
@@ -347,8 +344,8 @@ s_task_show (controller_t *self, const mk_request_t *request, uint64_t id, bool 
         waiter_t *waiter = (waiter_t *) zmalloc (sizeof (waiter_t));
         waiter->token = request->token;
         waiter->task = id;
-        waiter->deadline = zclock_mono () + (timeout_ms && timeout_ms < WAIT_MAX_MS ? timeout_ms
-                                                                                    : WAIT_MAX_MS);
+        waiter->deadline =
+            zclock_mono () + (timeout_ms && timeout_ms < WAIT_MAX_MS ? timeout_ms : WAIT_MAX_MS);
         zlistx_add_end (self->waiters, waiter);
         return;
     }

@@ -53,8 +53,7 @@ s_in_storage (const char *path, const char *dirs)
         size_t length = end ? (size_t) (end - dirs) : strlen (dirs);
         while (length > 1 && dirs[length - 1] == '/')
             length--;
-        if (length && strncmp (path, dirs, length) == 0 && path[length] == '/'
-            && path[length + 1])
+        if (length && strncmp (path, dirs, length) == 0 && path[length] == '/' && path[length + 1])
             return true;
         dirs = end ? end + 1 : NULL;
     }
@@ -98,7 +97,7 @@ controller_template_create (controller_t *self, const mk_request_t *request)
     int rc = store_template_insert (self->db, &row);
     if (rc == MK_DB_CONSTRAINT) {
         controller_reply_status (self, request, MK_CONFLICT, "a template named '%s' exists already",
-                        t->name);
+                                 t->name);
         return;
     }
     if (rc != 1) {
@@ -110,7 +109,8 @@ controller_template_create (controller_t *self, const mk_request_t *request)
     zhashx_update (self->templates, row.name, copy);
     Maekin__TemplateCreateReply created = MAEKIN__TEMPLATE_CREATE_REPLY__INIT;
     created.template_ = controller_msg_template (self, &row);
-    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY, &created);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY,
+                           &created);
 }
 
 void
@@ -125,7 +125,8 @@ controller_template_show (controller_t *self, const mk_request_t *request)
     }
     if (rc == 0) {
         controller_reply_status (self, request, MK_NOT_FOUND,
-                        "no template named '%s' (maekinsh template list)", name ? name : "");
+                                 "no template named '%s' (maekinsh template list)",
+                                 name ? name : "");
         return;
     }
     Maekin__TemplateShowReply show = MAEKIN__TEMPLATE_SHOW_REPLY__INIT;
@@ -143,14 +144,15 @@ controller_template_delete (controller_t *self, const mk_request_t *request)
         return;
     }
     if (rc == 0) {
-        controller_reply_status (self, request, MK_NOT_FOUND, "no template named '%s'", name ? name : "");
+        controller_reply_status (self, request, MK_NOT_FOUND, "no template named '%s'",
+                                 name ? name : "");
         return;
     }
     zhashx_delete (self->templates, name);
     Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
-    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY, &deleted);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY,
+                           &deleted);
 }
-
 
 static void *
 s_template_item (controller_t *self, const void *row)

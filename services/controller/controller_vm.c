@@ -15,7 +15,8 @@ s_reply_accepted (controller_t *self, const mk_request_t *request, uint64_t task
     Maekin__TaskAccepted accepted = MAEKIN__TASK_ACCEPTED__INIT;
     accepted.task_id = task;
     accepted.vm = controller_msg_vm (self, vm);
-    controller_reply_body (self, request, MK_ACCEPTED, MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED, &accepted);
+    controller_reply_body (self, request, MK_ACCEPTED, MAEKIN__ENVELOPE__BODY_TASK_ACCEPTED,
+                           &accepted);
 }
 
 void
@@ -31,8 +32,8 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         self->templates, create->template_ ? create->template_ : "");
     if (!cached) {
         controller_reply_status (self, request, MK_NOT_FOUND,
-                        "no template named '%s' (maekinsh template list)",
-                        create->template_ ? create->template_ : "");
+                                 "no template named '%s' (maekinsh template list)",
+                                 create->template_ ? create->template_ : "");
         return;
     }
     const store_template_t t = *cached;
@@ -45,8 +46,9 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         if (rc < 0)
             controller_reply_db_error (self, request);
         else
-            controller_reply_status (self, request, MK_CONFLICT, "a VM named '%s' exists already (%s on %s)",
-                            create->name, vm.state, vm.host);
+            controller_reply_status (self, request, MK_CONFLICT,
+                                     "a VM named '%s' exists already (%s on %s)", create->name,
+                                     vm.state, vm.host);
         return;
     }
     //  A host that does not exist is the caller's mistake; one that is down, a moment's.
@@ -65,8 +67,8 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         return;
     }
     const char *reason = NULL;
-    sched_host_t *host = controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb,
-                                                 create->host, &reason);
+    sched_host_t *host =
+        controller_sched_place (self->sched, t.spec.vcpus, t.spec.memory_mb, create->host, &reason);
     size_t unknown = 0;
     for (size_t i = 0; !host && i < controller_sched_count (self->sched); i++)
         unknown += controller_sched_at (self->sched, i)->unknown;
@@ -79,10 +81,10 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         return;
     }
     if (!host) {
-        controller_reply_status (self, request, MK_INSUFFICIENT,
-                        "no room for '%s' (%u vCPU, %" PRIu64 " MiB)%s%s: %s", create->name,
-                        t.spec.vcpus, t.spec.memory_mb, create->host && *create->host ? " on " : "",
-                        create->host ? create->host : "", reason);
+        controller_reply_status (
+            self, request, MK_INSUFFICIENT, "no room for '%s' (%u vCPU, %" PRIu64 " MiB)%s%s: %s",
+            create->name, t.spec.vcpus, t.spec.memory_mb,
+            create->host && *create->host ? " on " : "", create->host ? create->host : "", reason);
         return;
     }
     memset (&vm, 0, sizeof vm);
@@ -100,8 +102,8 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     }
     vm_transition_t to;
     controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
-    uint64_t task
-        = controller_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to, &vm);
+    uint64_t task =
+        controller_task_new (self, vm.name, vm.host, MAEKIN__VM_OP__VM_OP_CREATE, VM_NONE, to, &vm);
     vm.last_task = task;
     vm.created = self->now;
     mk_bloom_add (self->vm_names, vm.name);
@@ -120,10 +122,11 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
     Maekin__VmActionRequest *action = request->env->vm_action;
     Maekin__VmOp op = action->op;
     if (op < MAEKIN__VM_OP__VM_OP_START || op > MAEKIN__VM_OP__VM_OP_DELETE) {
-        controller_reply_status (self, request, MK_BAD_REQUEST,
-                        "unknown VM operation %d (start, stop, reboot, suspend, resume, destroy "
-                        "or delete)",
-                        (int) op);
+        controller_reply_status (
+            self, request, MK_BAD_REQUEST,
+            "unknown VM operation %d (start, stop, reboot, suspend, resume, destroy "
+            "or delete)",
+            (int) op);
         return;
     }
     const char *name = action->name ? action->name : "";
@@ -133,7 +136,8 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
         if (rc < 0)
             controller_reply_db_error (self, request);
         else
-            controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+            controller_reply_status (self, request, MK_NOT_FOUND,
+                                     "no VM named '%s' (maekinsh vm list)", name);
         return;
     }
     vm_state_t from = (vm_state_t) controller_fsm_vm_parse (vm.state);
@@ -141,16 +145,16 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
     const char *reason = NULL;
     if ((int) from < 0 || controller_fsm_vm (from, op, &to, &reason) != 0) {
         controller_reply_status (self, request, MK_CONFLICT, "cannot %s '%s', which is %s: %s",
-                        controller_fsm_op_name (op), name, vm.state,
-                        reason ? reason : "unknown state");
+                                 controller_fsm_op_name (op), name, vm.state,
+                                 reason ? reason : "unknown state");
         return;
     }
     sched_host_t *host = controller_sched_host (self->sched, vm.host);
     if (!host || !host->up) {
         controller_reply_status (self, request, MK_UNAVAILABLE,
-                        "host '%s' of VM '%s' is %s; try again when its agent reports "
-                        "(maekinsh host list)",
-                        vm.host, name, host ? controller_sched_state (host) : "gone");
+                                 "host '%s' of VM '%s' is %s; try again when its agent reports "
+                                 "(maekinsh host list)",
+                                 vm.host, name, host ? controller_sched_state (host) : "gone");
         return;
     }
     uint64_t task = controller_task_new (self, vm.name, vm.host, op, from, to, &vm);
@@ -174,14 +178,14 @@ controller_vm_show (controller_t *self, const mk_request_t *request)
         if (rc < 0)
             controller_reply_db_error (self, request);
         else
-            controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)", name);
+            controller_reply_status (self, request, MK_NOT_FOUND,
+                                     "no VM named '%s' (maekinsh vm list)", name);
         return;
     }
     Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
     show.vm = controller_msg_vm (self, &vm);
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY, &show);
 }
-
 
 static void *
 s_vm_item (controller_t *self, const void *row)

@@ -37,8 +37,7 @@ maekinsh_admin_help (void)
     return s_help;
 }
 
-static int
-s_usage (FILE *err, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static int s_usage (FILE *err, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
 
 static int
 s_usage (FILE *err, const char *format, ...)
@@ -59,8 +58,8 @@ typedef struct {
     size_t count;
 } record_t;
 
-static void
-s_put (record_t *record, const char *key, const char *format, ...) __attribute__ ((format (printf, 3, 4)));
+static void s_put (record_t *record, const char *key, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
 
 static void
 s_put (record_t *record, const char *key, const char *format, ...)
@@ -112,8 +111,8 @@ s_status (mk_db_t *db, const char *url, maekinsh_out_t *out, FILE *err)
     s_put (&record, "backend", "%s", mk_db_backend (db));
     s_put (&record, "database", "%s", shown);
     free (shown);
-    const char *verdict = version == latest ? "current"
-                          : version == 0    ? "empty: maekinsh admin db migrate"
+    const char *verdict = version == latest  ? "current"
+                          : version == 0     ? "empty: maekinsh admin db migrate"
                           : version < latest ? "older: maekinsh admin db migrate"
                                              : "newer than this maekinsh: upgrade maekinsh";
     s_put (&record, "schema", "%d", version);
@@ -153,7 +152,8 @@ s_migrate (mk_db_t *db, maekinsh_out_t *out, FILE *err)
     record_t record = {.count = 0};
     s_put (&record, "before", "%d", before);
     s_put (&record, "schema", "%d", mk_db_schema_version (db));
-    s_put (&record, "verdict", "%s", before == mk_db_schema_version (db) ? "already current" : "migrated");
+    s_put (&record, "verdict", "%s",
+           before == mk_db_schema_version (db) ? "already current" : "migrated");
     s_print (&record, "migrate", out);
     return S_OK;
 }
@@ -175,11 +175,15 @@ s_claim (mk_db_t *db, const char *verb, FILE *err)
         fprintf (err, "maekinsh: cannot take the database's claim for '%s': %s\n", verb,
                  mk_db_error (db));
     else if (rc == 1)
-        fprintf (err, "maekinsh: a controller runs on this database (%s); stop it before "
-                      "'admin db %s'\n", holder, verb);
+        fprintf (err,
+                 "maekinsh: a controller runs on this database (%s); stop it before "
+                 "'admin db %s'\n",
+                 holder, verb);
     else if (rc == 2)
-        fprintf (err, "maekinsh: another command works on this database (%s); try again "
-                      "when it is done\n", holder);
+        fprintf (err,
+                 "maekinsh: another command works on this database (%s); try again "
+                 "when it is done\n",
+                 holder);
     free (holder);
     return rc == 0;
 }
@@ -188,8 +192,9 @@ static void
 s_release (mk_db_t *db, FILE *err)
 {
     if (mk_db_claim_release (db) != 0)
-        fprintf (err, "maekinsh: warning: could not give the database's claim up (%s); a "
-                      "controller takes it over once this process has ended\n",
+        fprintf (err,
+                 "maekinsh: warning: could not give the database's claim up (%s); a "
+                 "controller takes it over once this process has ended\n",
                  mk_db_error (db));
 }
 
@@ -231,8 +236,7 @@ s_backup (mk_db_t *db, const char *file, maekinsh_out_t *out, FILE *err)
     if (mk_db_migrate (copy, &error) != 0) {
         fprintf (err, "maekinsh: cannot make the backup file: %s\n", error);
         free (error);
-    }
-    else
+    } else
         status = s_copy (db, copy, false, "backup", file, out, err);
     mk_db_destroy (&copy);
     if (status != S_OK) {
@@ -264,18 +268,18 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
     int version = mk_db_schema_version (backup);
     char *error = NULL;
     if (version <= 0)
-        fprintf (err, "maekinsh: '%s' is not a Maekin backup (no schema version in it)\n",
-                 file);
+        fprintf (err, "maekinsh: '%s' is not a Maekin backup (no schema version in it)\n", file);
     else if (version != mk_db_latest_version ())
         //  Checked before the database is touched: nothing is written for a restore
         //  that cannot happen.
-        fprintf (err, "maekinsh: '%s' is a backup at schema %d; this maekinsh restores "
-                      "schema %d\n", file, version, mk_db_latest_version ());
+        fprintf (err,
+                 "maekinsh: '%s' is a backup at schema %d; this maekinsh restores "
+                 "schema %d\n",
+                 file, version, mk_db_latest_version ());
     else if (mk_db_migrate (db, &error) != 0) {
         fprintf (err, "maekinsh: cannot prepare the database: %s\n", error);
         free (error);
-    }
-    else if (s_claim (db, "restore", err)) {
+    } else if (s_claim (db, "restore", err)) {
         status = s_copy (backup, db, replace, "restore", file, out, err);
         s_release (db, err);
     }
@@ -284,8 +288,7 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
 }
 
 int
-maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out,
-                    FILE *err)
+maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out, FILE *err)
 {
     assert (maekinsh_admin_is (argc, argv));
     if (argc < 2 || streq (argv[1], "--help") || streq (argv[1], "-h")) {
@@ -398,7 +401,7 @@ s_test_claimed (const char *url, const char *backup, mk_db_t *db, bool verbose)
     pid_t controller = fork ();
     assert (controller >= 0);
     if (controller == 0) {
-        prctl (PR_SET_PDEATHSIG, SIGKILL);      //  never outlives a failed test
+        prctl (PR_SET_PDEATHSIG, SIGKILL); //  never outlives a failed test
         mk_db_t *mine = mk_db_open (url, NULL);
         char *holder = NULL;
         int rc = mine ? mk_db_claim (mine, "maekin-controller", true, &holder) : -1;
@@ -409,15 +412,18 @@ s_test_claimed (const char *url, const char *backup, mk_db_t *db, bool verbose)
     int claimed = -1;
     assert (read (link[0], &claimed, sizeof claimed) == sizeof claimed && claimed == 0);
     char expect[120];
-    snprintf (expect, sizeof expect, "controller maekin-controller, process %d on ", (int) controller);
+    snprintf (expect, sizeof expect, "controller maekin-controller, process %d on ",
+              (int) controller);
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
     assert (strstr (text, expect));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_FAILED);
     if (verbose)
         printf ("%s", text);
-    snprintf (expect, sizeof expect, "a controller runs on this database (maekin-controller, "
-                                     "process %d on ", (int) controller);
+    snprintf (expect, sizeof expect,
+              "a controller runs on this database (maekin-controller, "
+              "process %d on ",
+              (int) controller);
     assert (strstr (text, expect) && strstr (text, "stop it before 'admin db restore'"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
@@ -428,7 +434,7 @@ s_test_claimed (const char *url, const char *backup, mk_db_t *db, bool verbose)
     assert (waitpid (controller, NULL, 0) == controller);
     close (link[0]);
     close (link[1]);
-    assert (mk_db_count (db, "meta", "name = 'controller'") == 1);   //  its claim, left over
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 1); //  its claim, left over
     assert (s_run (url, &text, WORDS ("admin", "db", "restore", backup, "--replace")) == S_OK);
     free (text);
     //  The restore took that claim over and gave it up: no claim row is left.
@@ -513,8 +519,8 @@ maekinsh_admin_test (bool verbose)
             && strstr (text, "admin db migrate"));
     free (text);
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_OK);
-    char *migrated = zsys_sprintf ("before     0\nschema     %d\nverdict    migrated",
-                                   mk_db_latest_version ());
+    char *migrated =
+        zsys_sprintf ("before     0\nschema     %d\nverdict    migrated", mk_db_latest_version ());
     assert (strstr (text, migrated));
     freen (migrated);
     free (text);
@@ -527,9 +533,11 @@ maekinsh_admin_test (bool verbose)
     mk_db_t *db = mk_db_open (url, &error);
     assert (db && mk_db_begin (db) == 0);
     assert (mk_db_exec (db, "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES "
-                            "('n1', 'up', 4, 1024)") == 0);
+                            "('n1', 'up', 4, 1024)")
+            == 0);
     assert (mk_db_exec (db, "INSERT INTO tasks (vm, host, op, state, created, updated) "
-                            "VALUES ('web-1', 'n1', 1, 'queued', 1, 1)") == 0);
+                            "VALUES ('web-1', 'n1', 1, 'queued', 1, 1)")
+            == 0);
     assert (mk_db_commit (db) == 0);
     assert (s_run (url, &text, WORDS ("admin", "db", "status")) == S_OK);
     if (verbose)

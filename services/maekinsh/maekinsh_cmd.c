@@ -62,14 +62,14 @@ s_opt_count (const maekinsh_cmd_opt_t *opts)
 static char *
 s_usage (const maekinsh_cmd_def_t *def, bool brief)
 {
-    char *text = zsys_sprintf ("%s %s%s%s", def->group, def->verb,
-                               def->operand ? " " : "", def->operand ? def->operand : "");
+    char *text = zsys_sprintf ("%s %s%s%s", def->group, def->verb, def->operand ? " " : "",
+                               def->operand ? def->operand : "");
     for (const maekinsh_cmd_opt_t *opt = def->opts; opt->name; opt++) {
         if (brief && !opt->required)
             continue;
-        char *longer = zsys_sprintf (
-            "%s %s%s%s%s%s", text, opt->required ? "" : "[", opt->name,
-            opt->meta ? " " : "", opt->meta ? opt->meta : "", opt->required ? "" : "]");
+        char *longer = zsys_sprintf ("%s %s%s%s%s%s", text, opt->required ? "" : "[", opt->name,
+                                     opt->meta ? " " : "", opt->meta ? opt->meta : "",
+                                     opt->required ? "" : "]");
         free (text);
         text = longer;
     }
@@ -86,21 +86,18 @@ s_command_help (const maekinsh_cmd_def_t *def)
     if (!file)
         abort ();
     fprintf (file, "usage: maekinsh %s\n%c%s.\n\n", usage,
-             toupper ((unsigned char)def->summary[0]), def->summary + 1);
+             toupper ((unsigned char) def->summary[0]), def->summary + 1);
     free (usage);
     for (const maekinsh_cmd_opt_t *opt = def->opts; opt->name; opt++) {
         char flag[48];
         snprintf (flag, sizeof flag, "%s%s%s", opt->name, opt->meta ? " " : "",
                   opt->meta ? opt->meta : "");
-        fprintf (file, "  %-20s %s%s\n", flag, opt->help,
-                 opt->required ? " (required)" : "");
+        fprintf (file, "  %-20s %s%s\n", flag, opt->help, opt->required ? " (required)" : "");
     }
     fprintf (file, "  %-20s %s\n", "-h, --help", "this help");
     if (def->reply == MAEKINSH_BODY (TASK_ACCEPTED))
-        fprintf (
-            file,
-            "\nThe cloud answers at once with the task it made (\"accepted: task N\");"
-            "\n--wait follows it to its end, as 'maekinsh task wait N' does.\n");
+        fprintf (file, "\nThe cloud answers at once with the task it made (\"accepted: task N\");"
+                       "\n--wait follows it to its end, as 'maekinsh task wait N' does.\n");
     fclose (file);
     return help;
 }
@@ -132,9 +129,7 @@ s_group_help (const char *group)
         abort ();
     fprintf (file, "usage: maekinsh %s COMMAND [ARGUMENTS]\n\n", group);
     s_list_commands (file, group);
-    fprintf (file,
-             "\n'maekinsh %s COMMAND --help' describes a command and its options.\n",
-             group);
+    fprintf (file, "\n'maekinsh %s COMMAND --help' describes a command and its options.\n", group);
     fclose (file);
     return help;
 }
@@ -147,35 +142,33 @@ maekinsh_cmd_help (void)
     FILE *file = open_memstream (&help, &size);
     if (!file)
         abort ();
-    fprintf (file,
-             "usage: maekinsh [OPTIONS] COMMAND [ARGUMENTS]\n"
-             "The Maekin shell: drives a Maekin cloud over its bus.\n\ncommands:\n");
+    fprintf (file, "usage: maekinsh [OPTIONS] COMMAND [ARGUMENTS]\n"
+                   "The Maekin shell: drives a Maekin cloud over its bus.\n\ncommands:\n");
     s_list_commands (file, NULL);
     fputs (maekinsh_admin_help (), file);
-    fprintf (
-        file,
-        "\noptions (before the command or among its arguments):\n"
-        "  -c FILE               read settings from FILE (ZPL: bus/endpoint, ...)\n"
-        "  --bus-endpoint URL    the broker's request endpoint (default %s)\n"
-        "  --output FORMAT       table (default), json or xml\n"
-        "  --timeout-ms N        wait N ms for each try of a request (default %s;\n"
-        "                        %d retries, with the same request id)\n"
-        "  --log-level LEVEL     debug, info, warn (default) or error\n"
-        "  --db-url URL          the controller's database (admin commands only)\n"
-        "  -v                    log debug lines\n"
-        "  -n                    check the configuration and exit\n"
-        "  -h, --help            this help\n"
-        "\n'maekinsh COMMAND --help' describes a command and its options.\n"
-        "\nWithout -c, maekinsh reads the first of these files that exists:\n"
-        "$MAEKINSH_CONFIG, ./var/maekinsh.cfg (written by 'make run'),\n"
-        "$HOME/.config/maekin/maekinsh.cfg, /etc/maekin/maekinsh.cfg.\n"
-        "$MAEKIN_BUS overrides the endpoint of the file; options override both.\n"
-        "\nexit status: 0 done; 1 the cloud answered with an error, or a task waited\n"
-        "for failed or did not end in time; 2 bad usage or configuration (nothing\n"
-        "was sent); 3 the cloud could not be reached; 4 the outcome is unknown (the\n"
-        "cloud took the request and did not answer in time: see 'maekinsh task list').\n",
-        maekinsh_shell_default ("bus/endpoint"),
-        maekinsh_shell_default ("bus/timeout_ms"), MAEKINSH_RETRIES);
+    fprintf (file,
+             "\noptions (before the command or among its arguments):\n"
+             "  -c FILE               read settings from FILE (ZPL: bus/endpoint, ...)\n"
+             "  --bus-endpoint URL    the broker's request endpoint (default %s)\n"
+             "  --output FORMAT       table (default), json or xml\n"
+             "  --timeout-ms N        wait N ms for each try of a request (default %s;\n"
+             "                        %d retries, with the same request id)\n"
+             "  --log-level LEVEL     debug, info, warn (default) or error\n"
+             "  --db-url URL          the controller's database (admin commands only)\n"
+             "  -v                    log debug lines\n"
+             "  -n                    check the configuration and exit\n"
+             "  -h, --help            this help\n"
+             "\n'maekinsh COMMAND --help' describes a command and its options.\n"
+             "\nWithout -c, maekinsh reads the first of these files that exists:\n"
+             "$MAEKINSH_CONFIG, ./var/maekinsh.cfg (written by 'make run'),\n"
+             "$HOME/.config/maekin/maekinsh.cfg, /etc/maekin/maekinsh.cfg.\n"
+             "$MAEKIN_BUS overrides the endpoint of the file; options override both.\n"
+             "\nexit status: 0 done; 1 the cloud answered with an error, or a task waited\n"
+             "for failed or did not end in time; 2 bad usage or configuration (nothing\n"
+             "was sent); 3 the cloud could not be reached; 4 the outcome is unknown (the\n"
+             "cloud took the request and did not answer in time: see 'maekinsh task list').\n",
+             maekinsh_shell_default ("bus/endpoint"), maekinsh_shell_default ("bus/timeout_ms"),
+             MAEKINSH_RETRIES);
     fclose (file);
     return help;
 }
@@ -234,14 +227,14 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
         if (options && arg[0] == '-' && arg[1]) {
             const char *equals = strchr (arg, '=');
             char name[64];
-            snprintf (name, sizeof name, "%.*s",
-                      equals ? (int)(equals - arg) : (int)strlen (arg), arg);
+            snprintf (name, sizeof name, "%.*s", equals ? (int) (equals - arg) : (int) strlen (arg),
+                      arg);
             const char *value = equals ? equals + 1 : NULL;
             int index = maekinsh_cmd_opt_index (def, name);
             //  The shell takes these out of a command's arguments (s_global_args).
             if (index < 0 && maekinsh_shell_is_global (name))
-                return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s %s'",
-                                     name, def->group, def->verb);
+                return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s %s'", name,
+                                     def->group, def->verb);
             if (index < 0)
                 return maekinsh_cmd_usage_error (def, "unknown option '%s'", name);
             const maekinsh_cmd_opt_t *opt = &def->opts[index];
@@ -255,13 +248,12 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
             }
             if (!value) {
                 if (i + 1 >= argc)
-                    return maekinsh_cmd_usage_error (def, "%s needs a value (%s)", name,
-                                                     opt->meta);
+                    return maekinsh_cmd_usage_error (def, "%s needs a value (%s)", name, opt->meta);
                 value = argv[++i];
             }
             if (!*value)
-                return maekinsh_cmd_usage_error (
-                    def, "%s needs a value (%s), not an empty one", name, opt->meta);
+                return maekinsh_cmd_usage_error (def, "%s needs a value (%s), not an empty one",
+                                                 name, opt->meta);
             args->values[index] = value;
         } else if (def->operand && !args->operand)
             args->operand = arg;
@@ -284,18 +276,15 @@ maekinsh_cmd_number (const char *what, const char *text, uint64_t min, uint64_t 
 {
     errno = 0;
     char *end = NULL;
-    unsigned long long number =
-        isdigit ((unsigned char)text[0]) ? strtoull (text, &end, 10) : 0;
+    unsigned long long number = isdigit ((unsigned char) text[0]) ? strtoull (text, &end, 10) : 0;
     if (end && !*end && errno == 0 && number >= min && number <= max) {
         *value = number;
         return NULL;
     }
     if (max == UINT64_MAX)
-        return zsys_sprintf ("%s must be a whole number of at least %" PRIu64
-                             ", not '%s'%s",
-                             what, min, text, errno == ERANGE ? " (too large)" : "");
-    return zsys_sprintf ("%s must be a whole number from %" PRIu64 " to %" PRIu64
-                         ", not '%s'",
+        return zsys_sprintf ("%s must be a whole number of at least %" PRIu64 ", not '%s'%s", what,
+                             min, text, errno == ERANGE ? " (too large)" : "");
+    return zsys_sprintf ("%s must be a whole number from %" PRIu64 " to %" PRIu64 ", not '%s'",
                          what, min, max, text);
 }
 
@@ -304,8 +293,7 @@ char *
 maekinsh_cmd_name (const char *what, const char *name)
 {
     const char *why = mk_name_check (name);
-    return why ? zsys_sprintf ("'%s' is not a valid %s name: it %s", name, what, why)
-               : NULL;
+    return why ? zsys_sprintf ("'%s' is not a valid %s name: it %s", name, what, why) : NULL;
 }
 
 //  One of a list of words: NULL, or why not (a new string).
@@ -337,46 +325,44 @@ s_page (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, Maekin__ListReque
     if ((value = maekinsh_cmd_arg (self, args, "--limit"))) {
         if ((why = maekinsh_cmd_number ("--limit", value, 1, 1000, &number)))
             return why;
-        page->limit = (uint32_t)number;
+        page->limit = (uint32_t) number;
         self->every_page = false;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--state"))) {
         if ((why = maekinsh_cmd_one_of ("--state", value, self->def->states ())))
             return why;
-        page->filter_state = (char *)value;
+        page->filter_state = (char *) value;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--host"))) {
         if ((why = maekinsh_cmd_name ("host", value)))
             return why;
-        page->filter_host = (char *)value;
+        page->filter_host = (char *) value;
     }
     //  A prefix of a valid name is itself a valid name.
     if ((value = maekinsh_cmd_arg (self, args, "--name-prefix"))) {
         if ((why = maekinsh_cmd_name ("name prefix", value)))
             return why;
-        page->filter_name = (char *)value;
+        page->filter_name = (char *) value;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--vm"))) {
         if ((why = maekinsh_cmd_name ("VM", value)))
             return why;
-        page->filter_name = (char *)value;
+        page->filter_name = (char *) value;
     }
     return NULL;
 }
 
 //  --wait and --timeout.
 char *
-maekinsh_cmd_wait_args (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args,
-                        bool always)
+maekinsh_cmd_wait_args (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, bool always)
 {
     self->wait = always || maekinsh_cmd_arg (self, args, "--wait");
     const char *value = maekinsh_cmd_arg (self, args, "--timeout");
     if (value && !self->wait)
         return maekinsh_cmd_usage_error (self->def, "--timeout applies to --wait");
     uint64_t seconds = MAEKINSH_WAIT_DEFAULT_S;
-    char *why =
-        value ? maekinsh_cmd_number ("--timeout", value, 1, 86400 * 7, &seconds) : NULL;
-    self->wait_s = (int)seconds;
+    char *why = value ? maekinsh_cmd_number ("--timeout", value, 1, 86400 * 7, &seconds) : NULL;
+    self->wait_s = (int) seconds;
     return why;
 }
 
@@ -403,8 +389,8 @@ maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env)
 static const ProtobufCFieldDescriptor *
 s_body_field (Maekin__Envelope__BodyCase body)
 {
-    const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field (
-        &maekin__envelope__descriptor, (unsigned)body);
+    const ProtobufCFieldDescriptor *field =
+        protobuf_c_message_descriptor_get_field (&maekin__envelope__descriptor, (unsigned) body);
     assert (field && field->type == PROTOBUF_C_TYPE_MESSAGE);
     return field;
 }
@@ -416,7 +402,7 @@ s_field (const ProtobufCMessage *msg, const char *name, ProtobufCType type)
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
     return field && field->type == type && field->label != PROTOBUF_C_LABEL_REPEATED
-               ? (char *)msg + field->offset
+               ? (char *) msg + field->offset
                : NULL;
 }
 
@@ -426,8 +412,8 @@ static ProtobufCMessage *
 s_body_new (const maekinsh_cmd_def_t *def)
 {
     const ProtobufCMessageDescriptor *type =
-        (const ProtobufCMessageDescriptor *)s_body_field (def->request)->descriptor;
-    ProtobufCMessage *body = (ProtobufCMessage *)zmalloc (type->sizeof_message);
+        (const ProtobufCMessageDescriptor *) s_body_field (def->request)->descriptor;
+    ProtobufCMessage *body = (ProtobufCMessage *) zmalloc (type->sizeof_message);
     protobuf_c_message_init (type, body);
     return body;
 }
@@ -438,7 +424,7 @@ s_finish_body (maekinsh_cmd_t *self, ProtobufCMessage *body)
 {
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = self->def->request;
-    *(ProtobufCMessage **)((char *)&env + s_body_field (env.body_case)->offset) = body;
+    *(ProtobufCMessage **) ((char *) &env + s_body_field (env.body_case)->offset) = body;
     maekinsh_cmd_finish (self, &env);
     free (body);
 }
@@ -451,8 +437,7 @@ maekinsh_cmd_build_list (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (why)
         return why;
     ProtobufCMessage *body = s_body_new (self->def);
-    ProtobufCMessage **slot =
-        (ProtobufCMessage **)s_field (body, "page", PROTOBUF_C_TYPE_MESSAGE);
+    ProtobufCMessage **slot = (ProtobufCMessage **) s_field (body, "page", PROTOBUF_C_TYPE_MESSAGE);
     assert (slot); //  a list in the table whose request has no page
     *slot = &page.base;
     s_finish_body (self, body);
@@ -469,12 +454,12 @@ char *
 maekinsh_cmd_build_show (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
 {
     ProtobufCMessage *body = s_body_new (self->def);
-    char **name = (char **)s_field (body, "name", PROTOBUF_C_TYPE_STRING);
-    uint64_t *id = (uint64_t *)s_field (body, "id", PROTOBUF_C_TYPE_UINT64);
+    char **name = (char **) s_field (body, "name", PROTOBUF_C_TYPE_STRING);
+    uint64_t *id = (uint64_t *) s_field (body, "id", PROTOBUF_C_TYPE_UINT64);
     assert (name || id); //  a request that names nothing
     char *why = NULL;
     if (name)
-        *name = (char *)args->operand;
+        *name = (char *) args->operand;
     else if (!(why = maekinsh_cmd_task_id (self, args->operand)))
         *id = self->task_id;
     if (why)
@@ -503,8 +488,7 @@ s_verbs (const char *group)
          def = maekinsh_cmd_def_next (def)) {
         if (!streq (def->group, group))
             continue;
-        char *longer =
-            list ? zsys_sprintf ("%s, %s", list, def->verb) : strdup (def->verb);
+        char *longer = list ? zsys_sprintf ("%s, %s", list, def->verb) : strdup (def->verb);
         free (list);
         list = longer;
     }
@@ -529,15 +513,14 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
         else if (argc == 3 && maekinsh_cmd_def_find (argv[1], argv[2]))
             *help = s_command_help (maekinsh_cmd_def_find (argv[1], argv[2]));
         else
-            *error =
-                zsys_sprintf ("help: no command '%s%s%s' ('maekinsh --help' lists them)",
-                              argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
+            *error = zsys_sprintf ("help: no command '%s%s%s' ('maekinsh --help' lists them)",
+                                   argv[1], argc > 2 ? " " : "", argc > 2 ? argv[2] : "");
         return NULL;
     }
     const char *group = argv[0];
     if (!maekinsh_cmd_def_find (group, NULL)) {
-        *error = zsys_sprintf (
-            "unknown command '%s' ('maekinsh --help' lists the commands)", group);
+        *error =
+            zsys_sprintf ("unknown command '%s' ('maekinsh --help' lists the commands)", group);
         return NULL;
     }
     if (argc == 1 || s_is_help (argv[1])) {
@@ -545,8 +528,8 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
             *help = s_group_help (group);
         else {
             char *verbs = s_verbs (group);
-            *error = zsys_sprintf ("%s: which? %s ('maekinsh %s --help' tells more)",
-                                   group, verbs, group);
+            *error = zsys_sprintf ("%s: which? %s ('maekinsh %s --help' tells more)", group, verbs,
+                                   group);
             free (verbs);
         }
         return NULL;
@@ -554,8 +537,7 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
     const maekinsh_cmd_def_t *def = maekinsh_cmd_def_find (group, argv[1]);
     if (!def) {
         char *verbs = s_verbs (group);
-        *error = zsys_sprintf ("unknown command '%s %s': %s has %s", group, argv[1],
-                               group, verbs);
+        *error = zsys_sprintf ("unknown command '%s %s': %s has %s", group, argv[1], group, verbs);
         free (verbs);
         return NULL;
     }
@@ -564,7 +546,7 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
             *help = s_command_help (def);
             return NULL;
         }
-    maekinsh_cmd_t *self = (maekinsh_cmd_t *)zmalloc (sizeof (maekinsh_cmd_t));
+    maekinsh_cmd_t *self = (maekinsh_cmd_t *) zmalloc (sizeof (maekinsh_cmd_t));
     self->def = def;
     self->wait_s = MAEKINSH_WAIT_DEFAULT_S;
     maekinsh_cmd_args_t args;
@@ -627,19 +609,17 @@ static Maekin__Envelope *
 s_call (maekinsh_cmd_t *self, Maekin__Envelope *request, int timeout_ms)
 {
     mk_debug ("sending %s to 'cloud' at %s", mk_msg_body_name (request), self->endpoint);
-    Maekin__Envelope *reply = mk_client_call (self->client, "cloud", request, timeout_ms,
-                                              MAEKINSH_RETRIES, NULL, NULL);
+    Maekin__Envelope *reply =
+        mk_client_call (self->client, "cloud", request, timeout_ms, MAEKINSH_RETRIES, NULL, NULL);
     mk_debug ("answer: status %d, %s%s%s", reply->status, mk_msg_body_name (reply),
-              reply->reason && *reply->reason ? ": " : "",
-              reply->reason ? reply->reason : "");
+              reply->reason && *reply->reason ? ": " : "", reply->reason ? reply->reason : "");
     return reply;
 }
 
 //  0 if the reply is a good one of the kind expected; else prints what is wrong and
 //  returns the exit status.
 static int
-s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
-         Maekin__Envelope__BodyCase expect)
+s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply, Maekin__Envelope__BodyCase expect)
 {
     int status = reply->status;
     const char *reason = reply->reason && *reply->reason ? reply->reason : NULL;
@@ -651,51 +631,46 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
         //  "unreachable". Retrying the same command is safe (a create finds its name
         //  taken if it was made); asking is better.
         const Maekin__Envelope *request = self->request;
-        const char *vm = request->body_case == MAEKIN__ENVELOPE__BODY_VM_CREATE
-                             ? request->vm_create->name
-                         : request->body_case == MAEKIN__ENVELOPE__BODY_VM_ACTION
-                             ? request->vm_action->name
-                             : NULL;
+        const char *vm =
+            request->body_case == MAEKIN__ENVELOPE__BODY_VM_CREATE   ? request->vm_create->name
+            : request->body_case == MAEKIN__ENVELOPE__BODY_VM_ACTION ? request->vm_action->name
+                                                                     : NULL;
         maekinsh_out_error (self->out, status,
                             "the outcome is unknown: the cloud took the request but did not "
                             "answer within %d ms, %d tries; see 'maekinsh task list'%s%s%s",
-                            self->timeout_ms, MAEKINSH_RETRIES + 1, vm ? " or 'maekinsh vm show " : "",
-                            vm ? vm : "", vm ? "'" : "");
+                            self->timeout_ms, MAEKINSH_RETRIES + 1,
+                            vm ? " or 'maekinsh vm show " : "", vm ? vm : "", vm ? "'" : "");
         return MAEKINSH_EXIT_UNKNOWN;
     }
     if (status == MK_TIMEOUT) {
-        maekinsh_out_error (
-            self->out, status,
-            "the cloud could not be reached at %s: no answer within %d ms, "
-            "%d tries; is it running? ('make run' starts one)",
-            self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1);
+        maekinsh_out_error (self->out, status,
+                            "the cloud could not be reached at %s: no answer within %d ms, "
+                            "%d tries; is it running? ('make run' starts one)",
+                            self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1);
         return MAEKINSH_EXIT_UNREACHABLE;
     }
     if (s_bus_error (self, reply) == BUS_NO_CONTROLLER) {
-        maekinsh_out_error (
-            self->out, status,
-            "the cloud could not be reached at %s: the broker is there but "
-            "no controller serves 'cloud'; is maekin-controller running? "
-            "('make run' starts one)",
-            self->endpoint);
+        maekinsh_out_error (self->out, status,
+                            "the cloud could not be reached at %s: the broker is there but "
+                            "no controller serves 'cloud'; is maekin-controller running? "
+                            "('make run' starts one)",
+                            self->endpoint);
         return MAEKINSH_EXIT_UNREACHABLE;
     }
     if (status >= 300) {
         if (reason)
             maekinsh_out_error (self->out, status, "%s", reason);
         else
-            maekinsh_out_error (self->out, status, "the cloud answered status %d",
-                                status);
+            maekinsh_out_error (self->out, status, "the cloud answered status %d", status);
         return MAEKINSH_EXIT_ERROR;
     }
     if (reply->body_case != expect) {
         const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field (
-            &maekin__envelope__descriptor, (unsigned)expect);
-        maekinsh_out_error (
-            self->out, MK_INTERNAL,
-            "the cloud answered %s where maekinsh expects %s; are they of "
-            "the same version?",
-            mk_msg_body_name (reply), field ? field->name : "?");
+            &maekin__envelope__descriptor, (unsigned) expect);
+        maekinsh_out_error (self->out, MK_INTERNAL,
+                            "the cloud answered %s where maekinsh expects %s; are they of "
+                            "the same version?",
+                            mk_msg_body_name (reply), field ? field->name : "?");
         return MAEKINSH_EXIT_ERROR;
     }
     return MAEKINSH_EXIT_OK;
@@ -706,19 +681,17 @@ static Maekin__ListRequest **
 s_page_slot (Maekin__Envelope *request)
 {
     const ProtobufCMessage *body =
-        *(const ProtobufCMessage **)((char *)request +
-                                     s_body_field (request->body_case)->offset);
-    return (Maekin__ListRequest **)s_field (body, "page", PROTOBUF_C_TYPE_MESSAGE);
+        *(const ProtobufCMessage **) ((char *) request + s_body_field (request->body_case)->offset);
+    return (Maekin__ListRequest **) s_field (body, "page", PROTOBUF_C_TYPE_MESSAGE);
 }
 
 //  A list reply's cursor for the next page ("" at the end, or for a reply without one).
 static const char *
 s_next (const Maekin__Envelope *reply)
 {
-    const ProtobufCMessage *body =
-        *(const ProtobufCMessage **)((const char *)reply +
-                                     s_body_field (reply->body_case)->offset);
-    char **next = (char **)s_field (body, "next", PROTOBUF_C_TYPE_STRING);
+    const ProtobufCMessage *body = *(
+        const ProtobufCMessage **) ((const char *) reply + s_body_field (reply->body_case)->offset);
+    char **next = (char **) s_field (body, "next", PROTOBUF_C_TYPE_STRING);
     return next ? *next : "";
 }
 
@@ -749,16 +722,14 @@ s_run_list (maekinsh_cmd_t *self)
             const char *next = s_next (reply);
             more = self->every_page && next && *next;
             if (more && streq (next, page->after)) {
-                mk_warn ("the cloud gave the cursor '%s' twice; the list ends there",
-                         next);
+                mk_warn ("the cloud gave the cursor '%s' twice; the list ends there", next);
                 more = false;
             }
             if (more)
-                page->after = (char *)next;
+                page->after = (char *) next;
         } else {
             const Maekin__EventsSinceReply *events = reply->events_since_reply;
-            more =
-                self->every_page && events->n_events > 0 && events->last > since->after;
+            more = self->every_page && events->n_events > 0 && events->last > since->after;
             if (more)
                 since->after = events->last;
         }
@@ -787,7 +758,7 @@ s_wait (maekinsh_cmd_t *self, uint64_t id, const char *known_state)
 {
     char last[32];
     snprintf (last, sizeof last, "%s", known_state);
-    int64_t deadline = zclock_mono () + (int64_t)self->wait_s * 1000;
+    int64_t deadline = zclock_mono () + (int64_t) self->wait_s * 1000;
     Maekin__Envelope *reply = NULL;
     int status = MAEKINSH_EXIT_OK;
     while (true) {
@@ -797,18 +768,17 @@ s_wait (maekinsh_cmd_t *self, uint64_t id, const char *known_state)
             break;
         Maekin__TaskWaitRequest wait = MAEKIN__TASK_WAIT_REQUEST__INIT;
         wait.id = id;
-        wait.timeout_ms = (uint32_t)(left < 1                  ? 1
-                                     : left < MAEKINSH_WAIT_MS ? left
-                                                               : MAEKINSH_WAIT_MS);
+        wait.timeout_ms = (uint32_t) (left < 1                  ? 1
+                                      : left < MAEKINSH_WAIT_MS ? left
+                                                                : MAEKINSH_WAIT_MS);
         Maekin__Envelope request = MAEKIN__ENVELOPE__INIT;
         request.body_case = MAEKINSH_BODY (TASK_WAIT);
         request.task_wait = &wait;
         Maekin__Envelope *answer =
-            s_call (self, &request, self->timeout_ms + (int)wait.timeout_ms);
+            s_call (self, &request, self->timeout_ms + (int) wait.timeout_ms);
         status = s_check (self, answer, MAEKINSH_BODY (TASK_SHOW_REPLY));
         if (status == MAEKINSH_EXIT_OK && !answer->task_show_reply->task) {
-            maekinsh_out_error (self->out, MK_INTERNAL,
-                                "the cloud's answer holds no task");
+            maekinsh_out_error (self->out, MK_INTERNAL, "the cloud's answer holds no task");
             status = MAEKINSH_EXIT_ERROR;
         }
         if (status != MAEKINSH_EXIT_OK) {
@@ -835,8 +805,7 @@ s_wait (maekinsh_cmd_t *self, uint64_t id, const char *known_state)
         //  "done: ... running on node1" says what became of the VM.
         Maekin__Envelope *shown = NULL;
         const Maekin__Vm *vm = NULL;
-        if (streq (task->state, "done") && task->op != MAEKINSH_OP (DELETE) &&
-            *task->vm) {
+        if (streq (task->state, "done") && task->op != MAEKINSH_OP (DELETE) && *task->vm) {
             Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
             show.name = task->vm;
             Maekin__Envelope request = MAEKIN__ENVELOPE__INIT;
@@ -864,8 +833,7 @@ s_run_one (maekinsh_cmd_t *self)
     if (status == MAEKINSH_EXIT_OK) {
         if (reply->body_case == MAEKINSH_BODY (TASK_ACCEPTED)) {
             const Maekin__TaskAccepted *accepted = reply->task_accepted;
-            maekinsh_out_accepted (self->out, self->def->op, self->subject, accepted,
-                                   self->wait);
+            maekinsh_out_accepted (self->out, self->def->op, self->subject, accepted, self->wait);
             if (self->wait)
                 status = s_wait (self, accepted->task_id, "queued");
         } else if (reply->body_case == MAEKINSH_BODY (TEMPLATE_DELETE_REPLY))
@@ -878,8 +846,8 @@ s_run_one (maekinsh_cmd_t *self)
 }
 
 int
-maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *endpoint,
-                  int timeout_ms, maekinsh_out_t *out)
+maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *endpoint, int timeout_ms,
+                  maekinsh_out_t *out)
 {
     assert (self && client && out);
     self->client = client;
@@ -896,8 +864,7 @@ maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *endpoin
         status = s_run_one (self);
     //  A list that failed half way is not printed in part.
     if (status == MAEKINSH_EXIT_OK && maekinsh_out_flush (out) != 0) {
-        maekinsh_out_error (out, MK_INTERNAL, "cannot write the output: %s",
-                            strerror (errno));
+        maekinsh_out_error (out, MK_INTERNAL, "cannot write the output: %s", strerror (errno));
         status = MAEKINSH_EXIT_ERROR;
     }
     self->client = NULL;

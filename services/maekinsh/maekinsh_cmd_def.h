@@ -27,8 +27,7 @@ typedef struct {
 } maekinsh_cmd_args_t;
 
 //  Fills self->request from the arguments: NULL, or a usage error (a new string).
-typedef char *(maekinsh_cmd_build_fn)(maekinsh_cmd_t *self,
-                                      const maekinsh_cmd_args_t *args);
+typedef char *(maekinsh_cmd_build_fn) (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args);
 
 //  How a command runs once its request is built.
 typedef enum {
@@ -38,20 +37,20 @@ typedef enum {
 } maekinsh_cmd_run_t;
 
 typedef struct {
-    const char *group;                  //  "vm"; NULL ends a noun's rows
-    const char *verb;                   //  "create"
-    const char *operand;                //  "NAME", "ID", "STREAM"; NULL for none
-    const char *subject;                //  what the operand names, for errors
-    const char *summary;                //  one line of help
-    const maekinsh_cmd_opt_t *opts;     //  terminated by a NULL name
-    maekinsh_cmd_build_fn *build;       //  makes the request
-    maekinsh_cmd_run_t run;             //  how it runs
-    Maekin__Envelope__BodyCase request; //  the body of its request
-    Maekin__Envelope__BodyCase reply;   //  the body of a good reply
-    bool mutating;                      //  its request carries a request id
-    Maekin__VmOp op;                    //  the operation of a VM action
+    const char *group;                   //  "vm"; NULL ends a noun's rows
+    const char *verb;                    //  "create"
+    const char *operand;                 //  "NAME", "ID", "STREAM"; NULL for none
+    const char *subject;                 //  what the operand names, for errors
+    const char *summary;                 //  one line of help
+    const maekinsh_cmd_opt_t *opts;      //  terminated by a NULL name
+    maekinsh_cmd_build_fn *build;        //  makes the request
+    maekinsh_cmd_run_t run;              //  how it runs
+    Maekin__Envelope__BodyCase request;  //  the body of its request
+    Maekin__Envelope__BodyCase reply;    //  the body of a good reply
+    bool mutating;                       //  its request carries a request id
+    Maekin__VmOp op;                     //  the operation of a VM action
     const char *const *(*states) (void); //  what --state may name, for lists
-    const maekinsh_out_table_t *table;  //  a list's columns for people
+    const maekinsh_out_table_t *table;   //  a list's columns for people
 } maekinsh_cmd_def_t;
 
 struct _maekinsh_cmd_t {
@@ -124,8 +123,7 @@ char *maekinsh_cmd_name (const char *what, const char *name);
 //  One of a NULL-ended list of words.
 char *maekinsh_cmd_one_of (const char *what, const char *value, const char *const *words);
 //  --wait (always, for task wait) and --timeout.
-char *maekinsh_cmd_wait_args (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args,
-                              bool always);
+char *maekinsh_cmd_wait_args (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, bool always);
 //  A task id into self->task_id.
 char *maekinsh_cmd_task_id (maekinsh_cmd_t *self, const char *text);
 //  Keeps the request built on the caller's stack as self->request; a mutating row's

@@ -22,8 +22,7 @@ static maekinsh_cmd_t *
 s_test_parse (const char **words, char **error)
 {
     char *help = NULL;
-    maekinsh_cmd_t *cmd =
-        maekinsh_cmd_new (s_test_count (words), (char **)words, error, &help);
+    maekinsh_cmd_t *cmd = maekinsh_cmd_new (s_test_count (words), (char **) words, error, &help);
     assert (!help);
     if (!cmd && !*error)
         assert (false);
@@ -49,7 +48,7 @@ maekinsh_cmd_test_is_uuid (const char *text)
         return false;
     for (int i = 0; i < 36; i++)
         if (i == 8 || i == 13 || i == 18 || i == 23 ? text[i] != '-'
-                                                    : !isxdigit ((unsigned char)text[i]))
+                                                    : !isxdigit ((unsigned char) text[i]))
             return false;
     return true;
 }
@@ -93,18 +92,14 @@ static const struct {
     {WORDS ("template", "create", "t", "--vcpus", " 1", "--memory", "64"), "not ' 1'"},
     {WORDS ("template", "create", "t", "--vcpus", "4294967296", "--memory", "64"),
      "not '4294967296'"},
-    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory",
-            "99999999999999999999"),
+    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "99999999999999999999"),
      "--memory must be a whole number"},
     {WORDS ("template", "create", "t", "--vcpus", "1"), "missing --memory MB"},
-    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--os-type",
-            "bsd"),
+    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--os-type", "bsd"),
      "--os-type must be one of hvm, linux; not 'bsd'"},
-    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--image",
-            "disk.img"),
+    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--image", "disk.img"),
      "--image must be an absolute path"},
-    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--os-type",
-            "linux"),
+    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--os-type", "linux"),
      "--os-type linux boots a kernel: give --kernel"},
     {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--initrd",
             "/boot/initrd.img"),
@@ -112,8 +107,7 @@ static const struct {
     {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--kernel", "/k",
             "--cmdline", "a\nb"),
      "--cmdline holds a control character"},
-    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--network",
-            "a/b"),
+    {WORDS ("template", "create", "t", "--vcpus", "1", "--memory", "64", "--network", "a/b"),
      "--network must be a libvirt network name"},
     {WORDS ("vm", "list", "--state", "runing"),
      "--state must be one of creating, running, stopped"},
@@ -152,9 +146,9 @@ s_test_bad (bool verbose)
         error = NULL;
         cmd = s_test_parse (s_bad[i].words, &error);
         if (cmd || !strstr (error, s_bad[i].expect) || strchr (error, '\n') != NULL)
-            fprintf (stderr, "maekinsh_cmd_test: '%s %s': '%s', expected '%s'\n",
-                     s_bad[i].words[0], s_bad[i].words[1] ? s_bad[i].words[1] : "",
-                     error ? error : "(accepted)", s_bad[i].expect);
+            fprintf (stderr, "maekinsh_cmd_test: '%s %s': '%s', expected '%s'\n", s_bad[i].words[0],
+                     s_bad[i].words[1] ? s_bad[i].words[1] : "", error ? error : "(accepted)",
+                     s_bad[i].expect);
         assert (!cmd && error && strstr (error, s_bad[i].expect));
         if (verbose)
             printf ("  maekinsh: %s\n", error);
@@ -177,7 +171,7 @@ s_test_help (void)
         assert (strstr (help, line));
         const char *words[] = {def->group, def->verb, "--help", NULL};
         char *text = NULL;
-        assert (!maekinsh_cmd_new (3, (char **)words, &error, &text) && !error && text);
+        assert (!maekinsh_cmd_new (3, (char **) words, &error, &text) && !error && text);
         snprintf (line, sizeof line, "usage: maekinsh %s %s", def->group, def->verb);
         assert (strstr (text, line));
         for (const maekinsh_cmd_opt_t *opt = def->opts; opt->name; opt++)
@@ -188,15 +182,15 @@ s_test_help (void)
     assert (strstr (help, "exit status") && strstr (help, "--output FORMAT"));
     free (help);
     const char *asked[] = {"vm", "create", "Bad", "--bogus", "-h", NULL};
-    assert (!maekinsh_cmd_new (5, (char **)asked, &error, &help) && !error);
+    assert (!maekinsh_cmd_new (5, (char **) asked, &error, &help) && !error);
     assert (strstr (help, "usage: maekinsh vm create NAME --template T [--host H]"));
     free (help);
     const char *group[] = {"vm", "--help", NULL};
-    assert (!maekinsh_cmd_new (2, (char **)group, &error, &help) && !error);
+    assert (!maekinsh_cmd_new (2, (char **) group, &error, &help) && !error);
     assert (strstr (help, "vm reboot NAME") && !strstr (help, "task list"));
     free (help);
     const char *helped[] = {"help", "task", "wait", NULL};
-    assert (!maekinsh_cmd_new (3, (char **)helped, &error, &help) && !error);
+    assert (!maekinsh_cmd_new (3, (char **) helped, &error, &help) && !error);
     assert (strstr (help, "usage: maekinsh task wait ID [--timeout S]"));
     free (help);
 }

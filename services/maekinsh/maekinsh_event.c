@@ -7,14 +7,13 @@ static const maekinsh_cmd_opt_t s_event_list_opts[] = {
     {"--limit", "N", false, "at most N events (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 
-const maekinsh_out_table_t maekinsh_event_table = {
-    &maekin__event__descriptor,
-    {{"SEQ", "seq", MAEKINSH_OUT_COL_TEXT},
-     {"TIME", "time_us", MAEKINSH_OUT_COL_TIME_US},
-     {"SUBJECT", "subject", MAEKINSH_OUT_COL_TEXT},
-     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
-     {"TASK", "task_id", MAEKINSH_OUT_COL_ID},
-     {"DETAIL", "detail", MAEKINSH_OUT_COL_TEXT}}};
+const maekinsh_out_table_t maekinsh_event_table = {&maekin__event__descriptor,
+                                                   {{"SEQ", "seq", MAEKINSH_OUT_COL_TEXT},
+                                                    {"TIME", "time_us", MAEKINSH_OUT_COL_TIME_US},
+                                                    {"SUBJECT", "subject", MAEKINSH_OUT_COL_TEXT},
+                                                    {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
+                                                    {"TASK", "task_id", MAEKINSH_OUT_COL_ID},
+                                                    {"DETAIL", "detail", MAEKINSH_OUT_COL_TEXT}}};
 
 static char *
 s_build_events (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
@@ -31,17 +30,17 @@ s_build_events (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (why)
         return why;
     Maekin__EventsSinceRequest since = MAEKIN__EVENTS_SINCE_REQUEST__INIT;
-    since.stream = (char *)stream;
+    since.stream = (char *) stream;
     const char *value;
-    if ((value = maekinsh_cmd_arg (self, args, "--since")) &&
-        (why = maekinsh_cmd_number ("--since", value, 0, UINT64_MAX, &since.after)))
+    if ((value = maekinsh_cmd_arg (self, args, "--since"))
+        && (why = maekinsh_cmd_number ("--since", value, 0, UINT64_MAX, &since.after)))
         return why;
     self->every_page = true;
     uint64_t limit;
     if ((value = maekinsh_cmd_arg (self, args, "--limit"))) {
         if ((why = maekinsh_cmd_number ("--limit", value, 1, 1000, &limit)))
             return why;
-        since.limit = (uint32_t)limit;
+        since.limit = (uint32_t) limit;
         self->every_page = false;
     }
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
@@ -73,8 +72,7 @@ maekinsh_event_test (bool verbose)
         MAEKINSH_WORDS ("event", "list", "event.task", "--since", "4", "--limit", "2"));
     env = maekinsh_cmd_request (cmd);
     assert (env->body_case == MAEKINSH_BODY (EVENTS_SINCE));
-    assert (streq (env->events_since->stream, "event.task") &&
-            env->events_since->after == 4);
+    assert (streq (env->events_since->stream, "event.task") && env->events_since->after == 4);
     assert (env->events_since->limit == 2 && !cmd->every_page);
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("event", "list", "vm"));

@@ -16,21 +16,19 @@ static const maekinsh_cmd_opt_t s_host_list_opts[] = {
     {"--limit", "N", false, "at most N hosts (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 
-const maekinsh_out_table_t maekinsh_host_table = {
-    &maekin__host__descriptor,
-    {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
-     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
-     {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
-     {"USED", "vcpus_used", MAEKINSH_OUT_COL_TEXT},
-     {"MEMORY", "memory_mb", MAEKINSH_OUT_COL_MB},
-     {"USED", "memory_mb_used", MAEKINSH_OUT_COL_MB},
-     {"VMS", "vm_count", MAEKINSH_OUT_COL_TEXT}}};
+const maekinsh_out_table_t maekinsh_host_table = {&maekin__host__descriptor,
+                                                  {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
+                                                   {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
+                                                   {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
+                                                   {"USED", "vcpus_used", MAEKINSH_OUT_COL_TEXT},
+                                                   {"MEMORY", "memory_mb", MAEKINSH_OUT_COL_MB},
+                                                   {"USED", "memory_mb_used", MAEKINSH_OUT_COL_MB},
+                                                   {"VMS", "vm_count", MAEKINSH_OUT_COL_TEXT}}};
 
-const maekinsh_out_table_t maekinsh_domain_table = {
-    &maekin__domain__descriptor,
-    {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
-     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
-     {"UUID", "uuid", MAEKINSH_OUT_COL_TEXT}}};
+const maekinsh_out_table_t maekinsh_domain_table = {&maekin__domain__descriptor,
+                                                    {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
+                                                     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
+                                                     {"UUID", "uuid", MAEKINSH_OUT_COL_TEXT}}};
 
 const maekinsh_cmd_def_t maekinsh_host_commands[] = {
     {.group = "host",
@@ -69,8 +67,8 @@ maekinsh_host_test (bool verbose)
 {
     maekinsh_cmd_t *cmd;
     const Maekin__Envelope *env;
-    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS (
-        "host", "list", "--state", "up", "--name-prefix", "node", "--limit", "5"));
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("host", "list", "--state", "up", "--name-prefix", "node", "--limit", "5"));
     env = maekinsh_cmd_request (cmd);
     assert (env->body_case == MAEKINSH_BODY (HOST_LIST) && env->host_list->page);
     assert (env->host_list->page->limit == 5 && !cmd->every_page);
@@ -86,7 +84,6 @@ maekinsh_host_test (bool verbose)
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "show", "node1"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (HOST_SHOW) &&
-            streq (env->host_show->name, "node1"));
+    assert (env->body_case == MAEKINSH_BODY (HOST_SHOW) && streq (env->host_show->name, "node1"));
     maekinsh_cmd_destroy (&cmd);
 }

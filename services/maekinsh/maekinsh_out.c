@@ -65,7 +65,7 @@ s_is_control (int32_t code)
 bool
 maekinsh_out_plain (const char *text)
 {
-    const unsigned char *cursor = (const unsigned char *)text;
+    const unsigned char *cursor = (const unsigned char *) text;
     while (*cursor) {
         int size;
         int32_t code = mk_utf8_decode (cursor, &size);
@@ -83,7 +83,7 @@ s_term_text (const char *text)
 {
     buf_t buf;
     s_buf_open (&buf);
-    const unsigned char *cursor = (const unsigned char *)text;
+    const unsigned char *cursor = (const unsigned char *) text;
     while (*cursor) {
         int size;
         int32_t code = mk_utf8_decode (cursor, &size);
@@ -96,9 +96,9 @@ s_term_text (const char *text)
         else if (code < 0 || code < 0x20 || code == 0x7f)
             fprintf (buf.file, "\\x%02x", *cursor);
         else if (s_is_control (code))
-            fprintf (buf.file, "\\u%04x", (unsigned)code);
+            fprintf (buf.file, "\\u%04x", (unsigned) code);
         else
-            fwrite (cursor, 1, (size_t)size, buf.file);
+            fwrite (cursor, 1, (size_t) size, buf.file);
         cursor += size;
     }
     return s_buf_close (&buf);
@@ -109,7 +109,7 @@ static size_t
 s_width (const char *text)
 {
     size_t width = 0;
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+    for (const unsigned char *c = (const unsigned char *) text; *c; c++)
         width += (*c & 0xc0) != 0x80;
     return width;
 }
@@ -117,11 +117,9 @@ s_width (const char *text)
 //  ------------------------------------------------------------------- field values
 
 const char *
-maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *buf,
-                   size_t size)
+maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *buf, size_t size)
 {
-    const ProtobufCEnumValue *found =
-        protobuf_c_enum_descriptor_get_value (descriptor, value);
+    const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (descriptor, value);
     if (!found || descriptor->n_values == 0) {
         snprintf (buf, size, "%d", value);
         return buf;
@@ -139,7 +137,7 @@ maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *b
         prefix--;
     snprintf (buf, size, "%s", found->name + prefix);
     for (char *c = buf; *c; c++)
-        *c = (char)tolower ((unsigned char)*c);
+        *c = (char) tolower ((unsigned char) *c);
     return buf;
 }
 
@@ -173,44 +171,44 @@ s_element_size (ProtobufCType type)
 //  A scalar value as text: a string field's own text, or buf holding the number, bool or
 //  enum name. *quoted says whether JSON writes it as a string.
 static const char *
-s_scalar (const ProtobufCFieldDescriptor *field, const void *value, char *buf,
-          size_t size, bool *quoted)
+s_scalar (const ProtobufCFieldDescriptor *field, const void *value, char *buf, size_t size,
+          bool *quoted)
 {
     *quoted = false;
     switch (field->type) {
     case PROTOBUF_C_TYPE_STRING:
         *quoted = true;
-        return *(char *const *)value ? *(char *const *)value : "";
+        return *(char *const *) value ? *(char *const *) value : "";
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        snprintf (buf, size, "%" PRId32, *(const int32_t *)value);
+        snprintf (buf, size, "%" PRId32, *(const int32_t *) value);
         return buf;
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        snprintf (buf, size, "%" PRIu32, *(const uint32_t *)value);
+        snprintf (buf, size, "%" PRIu32, *(const uint32_t *) value);
         return buf;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        snprintf (buf, size, "%" PRId64, *(const int64_t *)value);
+        snprintf (buf, size, "%" PRId64, *(const int64_t *) value);
         return buf;
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        snprintf (buf, size, "%" PRIu64, *(const uint64_t *)value);
+        snprintf (buf, size, "%" PRIu64, *(const uint64_t *) value);
         return buf;
     case PROTOBUF_C_TYPE_FLOAT:
-        snprintf (buf, size, "%g", (double)*(const float *)value);
+        snprintf (buf, size, "%g", (double) *(const float *) value);
         return buf;
     case PROTOBUF_C_TYPE_DOUBLE:
-        snprintf (buf, size, "%g", *(const double *)value);
+        snprintf (buf, size, "%g", *(const double *) value);
         return buf;
     case PROTOBUF_C_TYPE_BOOL:
-        return *(const protobuf_c_boolean *)value ? "true" : "false";
+        return *(const protobuf_c_boolean *) value ? "true" : "false";
     case PROTOBUF_C_TYPE_ENUM:
         *quoted = true;
-        return maekinsh_out_enum ((const ProtobufCEnumDescriptor *)field->descriptor,
-                                  *(const int *)value, buf, size);
+        return maekinsh_out_enum ((const ProtobufCEnumDescriptor *) field->descriptor,
+                                  *(const int *) value, buf, size);
     default:
         //  Bytes and messages are not scalars; no reply maekinsh prints has bytes.
         *quoted = true;
@@ -224,26 +222,26 @@ s_present (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     if (!(field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF))
         return true;
-    return *(const uint32_t *)((const char *)msg + field->quantifier_offset) == field->id;
+    return *(const uint32_t *) ((const char *) msg + field->quantifier_offset) == field->id;
 }
 
 static const void *
 s_member (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
-    return (const char *)msg + field->offset;
+    return (const char *) msg + field->offset;
 }
 
 static size_t
 s_repeated_count (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
-    return *(const size_t *)((const char *)msg + field->quantifier_offset);
+    return *(const size_t *) ((const char *) msg + field->quantifier_offset);
 }
 
 //  The i-th element of a repeated field.
 static const void *
 s_element (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, size_t i)
 {
-    const char *array = *(const char *const *)s_member (msg, field);
+    const char *array = *(const char *const *) s_member (msg, field);
     return array + i * s_element_size (field->type);
 }
 
@@ -253,7 +251,7 @@ s_time (int64_t seconds, char *buf, size_t size)
 {
     if (seconds == 0)
         return "-";
-    time_t when = (time_t)seconds;
+    time_t when = (time_t) seconds;
     struct tm tm;
     if (!localtime_r (&when, &tm) || strftime (buf, size, "%Y-%m-%d %H:%M:%S", &tm) == 0)
         snprintf (buf, size, "%" PRId64, seconds);
@@ -265,8 +263,8 @@ static bool
 s_is_time (const ProtobufCFieldDescriptor *field, bool *micro)
 {
     *micro = streq (field->name, "time_us");
-    return *micro || streq (field->name, "created") || streq (field->name, "updated") ||
-           streq (field->name, "last_seen");
+    return *micro || streq (field->name, "created") || streq (field->name, "updated")
+           || streq (field->name, "last_seen");
 }
 
 static const char *
@@ -275,7 +273,7 @@ s_megabytes (uint64_t mb, char *buf, size_t size)
     if (mb >= 1024 && mb % 1024 == 0)
         snprintf (buf, size, "%" PRIu64 "G", mb / 1024);
     else if (mb >= 1024)
-        snprintf (buf, size, "%.1fG", (double)mb / 1024);
+        snprintf (buf, size, "%.1fG", (double) mb / 1024);
     else
         snprintf (buf, size, "%" PRIu64 "M", mb);
     return buf;
@@ -328,8 +326,7 @@ s_task_label (uint64_t id, int op, const char *vm, const char *host, bool with_h
     char *host_text = s_term_text (host ? host : "");
     char *label;
     if (with_host && *host_text)
-        label = zsys_sprintf ("task %" PRIu64 " (%s %s on %s)", id, op_name, vm_text,
-                              host_text);
+        label = zsys_sprintf ("task %" PRIu64 " (%s %s on %s)", id, op_name, vm_text, host_text);
     else
         label = zsys_sprintf ("task %" PRIu64 " (%s %s)", id, op_name, vm_text);
     free (vm_text);
@@ -346,7 +343,7 @@ s_lines_value (FILE *file, const ProtobufCFieldDescriptor *field, const void *va
                const char *key)
 {
     if (field->type == PROTOBUF_C_TYPE_MESSAGE) {
-        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *)value;
+        const ProtobufCMessage *sub = *(const ProtobufCMessage *const *) value;
         if (sub) {
             char prefix[128];
             snprintf (prefix, sizeof prefix, "%s.", key);
@@ -423,9 +420,9 @@ s_print_record (maekinsh_out_t *self, const char *root, const char *const *keys,
         for (size_t i = 0; i < count; i++)
             json_object_object_add (object, keys[i], s_record_value (values[i]));
         fprintf (self->out, "%s\n",
-                 json_object_to_json_string_ext (
-                     object, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-                                 JSON_C_TO_STRING_NOSLASHESCAPE));
+                 json_object_to_json_string_ext (object, JSON_C_TO_STRING_PRETTY
+                                                             | JSON_C_TO_STRING_SPACED
+                                                             | JSON_C_TO_STRING_NOSLASHESCAPE));
         json_object_put (object);
         return;
     }
@@ -442,7 +439,7 @@ s_print_record (maekinsh_out_t *self, const char *root, const char *const *keys,
     xmlDocDumpFormatMemoryEnc (doc, &text, &size, "UTF-8", 1);
     if (!text)
         abort (); //  libxml2 fails here only when out of memory
-    fwrite (text, 1, (size_t)size, self->out);
+    fwrite (text, 1, (size_t) size, self->out);
     xmlFree (text);
     xmlFreeDoc (doc);
 }
@@ -453,7 +450,7 @@ maekinsh_out_t *
 maekinsh_out_new (maekinsh_out_format_t format, FILE *out, FILE *err)
 {
     assert (out && err);
-    maekinsh_out_t *self = (maekinsh_out_t *)zmalloc (sizeof (maekinsh_out_t));
+    maekinsh_out_t *self = (maekinsh_out_t *) zmalloc (sizeof (maekinsh_out_t));
     self->format = format;
     self->out = out;
     self->err = err;
@@ -499,8 +496,8 @@ maekinsh_out_add (maekinsh_out_t *self, Maekin__Envelope **reply_p)
     assert (reply_p && *reply_p);
     if (self->count == self->room) {
         self->room = self->room ? self->room * 2 : 4;
-        self->replies = (Maekin__Envelope **)realloc (
-            self->replies, self->room * sizeof (Maekin__Envelope *));
+        self->replies =
+            (Maekin__Envelope **) realloc (self->replies, self->room * sizeof (Maekin__Envelope *));
         if (!self->replies)
             abort ();
     }
@@ -515,10 +512,10 @@ s_body (const Maekin__Envelope *env)
     if (env->body_case == MAEKIN__ENVELOPE__BODY__NOT_SET)
         return NULL;
     const ProtobufCFieldDescriptor *field = protobuf_c_message_descriptor_get_field (
-        &maekin__envelope__descriptor, (unsigned)env->body_case);
+        &maekin__envelope__descriptor, (unsigned) env->body_case);
     if (!field || field->type != PROTOBUF_C_TYPE_MESSAGE)
         return NULL;
-    return *(const ProtobufCMessage *const *)s_member (&env->base, field);
+    return *(const ProtobufCMessage *const *) s_member (&env->base, field);
 }
 
 //  What a reply carries: its first message field (vms in a VmListReply, vm in a
@@ -547,13 +544,13 @@ s_table (maekinsh_out_t *self, const ProtobufCMessageDescriptor *item)
 
 //  Rows under a header, each column as wide as its widest cell, two spaces apart.
 static void
-s_print_table (FILE *file, const maekinsh_out_table_t *table,
-               const ProtobufCMessage **items, size_t count)
+s_print_table (FILE *file, const maekinsh_out_table_t *table, const ProtobufCMessage **items,
+               size_t count)
 {
     size_t cols = 0;
     while (cols < MAEKINSH_OUT_COLS_MAX && table->cols[cols].header)
         cols++;
-    char **cells = (char **)zmalloc ((count + 1) * cols * sizeof (char *));
+    char **cells = (char **) zmalloc ((count + 1) * cols * sizeof (char *));
     size_t width[MAEKINSH_OUT_COLS_MAX] = {0};
     for (size_t c = 0; c < cols; c++) {
         cells[c] = strdup (table->cols[c].header);
@@ -571,7 +568,7 @@ s_print_table (FILE *file, const maekinsh_out_table_t *table,
             const char *cell = cells[r * cols + c];
             fputs (cell, file);
             if (c + 1 < cols)
-                fprintf (file, "%*s", (int)(width[c] - s_width (cell) + 2), "");
+                fprintf (file, "%*s", (int) (width[c] - s_width (cell) + 2), "");
             free (cells[r * cols + c]);
         }
         fputc ('\n', file);
@@ -592,7 +589,7 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
             count += s_repeated_count (body, payload);
     }
     const ProtobufCMessage **items =
-        (const ProtobufCMessage **)zmalloc ((count + 1) * sizeof (ProtobufCMessage *));
+        (const ProtobufCMessage **) zmalloc ((count + 1) * sizeof (ProtobufCMessage *));
     size_t at = 0;
     const ProtobufCMessage *last = NULL;
     for (size_t i = 0; i < self->count; i++) {
@@ -601,11 +598,11 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
             continue;
         last = body;
         for (size_t j = 0; j < s_repeated_count (body, payload); j++)
-            items[at++] = *(const ProtobufCMessage *const *)s_element (body, payload, j);
+            items[at++] = *(const ProtobufCMessage *const *) s_element (body, payload, j);
     }
     if (self->format == MAEKINSH_OUT_TABLE) {
         const maekinsh_out_table_t *table =
-            s_table (self, (const ProtobufCMessageDescriptor *)payload->descriptor);
+            s_table (self, (const ProtobufCMessageDescriptor *) payload->descriptor);
         if (count == 0)
             fprintf (self->out, "no %s\n", payload->name);
         else if (table)
@@ -617,10 +614,10 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
             }
     } else {
         //  A shallow copy of the last page, borrowing everything, with all the items.
-        ProtobufCMessage *merged = (ProtobufCMessage *)zmalloc (page->sizeof_message);
+        ProtobufCMessage *merged = (ProtobufCMessage *) zmalloc (page->sizeof_message);
         memcpy (merged, last, page->sizeof_message);
-        *(size_t *)((char *)merged + payload->quantifier_offset) = count;
-        *(const ProtobufCMessage ***)((char *)merged + payload->offset) = items;
+        *(size_t *) ((char *) merged + payload->quantifier_offset) = count;
+        *(const ProtobufCMessage ***) ((char *) merged + payload->offset) = items;
         s_print_document (self, merged);
         free (merged);
     }
@@ -630,16 +627,13 @@ s_print_list (maekinsh_out_t *self, const ProtobufCMessageDescriptor *page,
 //  One object: `key: value` lines, or its document. A create reply tells people what was
 //  created rather than all of it.
 static void
-s_print_object (maekinsh_out_t *self, const char *name, const ProtobufCMessage *msg,
-                bool created)
+s_print_object (maekinsh_out_t *self, const char *name, const ProtobufCMessage *msg, bool created)
 {
     if (self->format == MAEKINSH_OUT_TABLE) {
         const ProtobufCFieldDescriptor *field =
-            msg ? protobuf_c_message_descriptor_get_field_by_name (msg->descriptor,
-                                                                   "name")
-                : NULL;
+            msg ? protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, "name") : NULL;
         if (created && field && field->type == PROTOBUF_C_TYPE_STRING) {
-            char *text = s_term_text (*(char *const *)s_member (msg, field));
+            char *text = s_term_text (*(char *const *) s_member (msg, field));
             fprintf (self->out, "created: %s %s\n", name, text);
             free (text);
         } else if (msg)
@@ -664,8 +658,7 @@ maekinsh_out_flush (maekinsh_out_t *self)
         else if (payload) {
             bool created = strstr (mk_msg_body_name (first), "_create_reply") != NULL;
             s_print_object (self, payload->name,
-                            *(const ProtobufCMessage *const *)s_member (body, payload),
-                            created);
+                            *(const ProtobufCMessage *const *) s_member (body, payload), created);
         }
         s_forget (self);
     }
@@ -678,9 +671,8 @@ maekinsh_out_accepted (maekinsh_out_t *self, Maekin__VmOp op, const char *vm,
 {
     if (self->format == MAEKINSH_OUT_TABLE) {
         const Maekin__Vm *known = accepted->vm;
-        char *label =
-            s_task_label (accepted->task_id, op, known && *known->name ? known->name : vm,
-                          known ? known->host : NULL, true);
+        char *label = s_task_label (accepted->task_id, op, known && *known->name ? known->name : vm,
+                                    known ? known->host : NULL, true);
         fprintf (self->out, "accepted: %s\n", label);
         free (label);
     } else if (!waiting)
@@ -727,8 +719,8 @@ maekinsh_out_progress (maekinsh_out_t *self, const Maekin__Task *task)
 }
 
 void
-maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task,
-                       const Maekin__Vm *vm, int gave_up_s)
+maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task, const Maekin__Vm *vm,
+                       int gave_up_s)
 {
     bool done = gave_up_s == 0 && streq (task->state, "done");
     if (self->format != MAEKINSH_OUT_TABLE)
@@ -738,8 +730,7 @@ maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task,
         if (vm && *vm->state) {
             char *state = s_term_text (vm->state);
             char *host = s_term_text (vm->host);
-            fprintf (self->out, "done: %s: %s%s%s\n", label, state, *host ? " on " : "",
-                     host);
+            fprintf (self->out, "done: %s: %s%s%s\n", label, state, *host ? " on " : "", host);
             free (state);
             free (host);
         } else
@@ -760,8 +751,7 @@ maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task,
         fprintf (self->err, "maekinsh: %s failed: %s\n", label,
                  *error ? error : "the cloud gave no reason");
     else if (streq (task->state, "cancelled"))
-        fprintf (self->err, "maekinsh: %s was cancelled%s%s\n", label, *error ? ": " : "",
-                 error);
+        fprintf (self->err, "maekinsh: %s was cancelled%s%s\n", label, *error ? ": " : "", error);
     else
         fprintf (self->err, "maekinsh: %s ended as '%s'\n", label, state);
     fflush (self->err);

@@ -12,11 +12,7 @@
 
 #include <stdio.h>
 
-typedef enum {
-    MAEKINSH_OUT_TABLE,
-    MAEKINSH_OUT_JSON,
-    MAEKINSH_OUT_XML
-} maekinsh_out_format_t;
+typedef enum { MAEKINSH_OUT_TABLE, MAEKINSH_OUT_JSON, MAEKINSH_OUT_XML } maekinsh_out_format_t;
 
 typedef struct _maekinsh_out_t maekinsh_out_t;
 
@@ -85,8 +81,8 @@ void maekinsh_out_progress (maekinsh_out_t *self, const Maekin__Task *task);
 //  deleted); gave_up_s > 0 if the wait stopped after that many seconds with the task
 //  still going. Prints "done: task 12 (create web-1): running on node1", or the task as
 //  a document, and for a task that failed, was cancelled or still runs, its error on err.
-void maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task,
-                            const Maekin__Vm *vm, int gave_up_s);
+void maekinsh_out_task_end (maekinsh_out_t *self, const Maekin__Task *task, const Maekin__Vm *vm,
+                            int gave_up_s);
 
 //  An error: "maekinsh: <reason>" on err; in JSON or XML also {status, reason} on out.
 void maekinsh_out_error (maekinsh_out_t *self, int status, const char *format, ...)
@@ -96,8 +92,8 @@ void maekinsh_out_error (maekinsh_out_t *self, int status, const char *format, .
 bool maekinsh_out_plain (const char *text);
 
 //  An enum value's short name, e.g. "create" for VM_OP_CREATE (into buf, returned).
-const char *maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value,
-                               char *buf, size_t size);
+const char *maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *buf,
+                               size_t size);
 
 void maekinsh_out_test (bool verbose);
 

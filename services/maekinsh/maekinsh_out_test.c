@@ -17,8 +17,7 @@ s_test_heap (Maekin__Envelope *env)
 {
     zframe_t *frame = mk_msg_pack (env);
     const char *why;
-    Maekin__Envelope *copy =
-        mk_msg_unpack (zframe_data (frame), zframe_size (frame), &why);
+    Maekin__Envelope *copy = mk_msg_unpack (zframe_data (frame), zframe_size (frame), &why);
     assert (copy);
     zframe_destroy (&frame);
     return copy;
@@ -70,7 +69,7 @@ s_test_python (const char *json, const char *expr)
     char path[] = "/tmp/maekinsh_out_test.XXXXXX";
     int fd = mkstemp (path);
     assert (fd >= 0);
-    assert (write (fd, json, strlen (json)) == (ssize_t)strlen (json));
+    assert (write (fd, json, strlen (json)) == (ssize_t) strlen (json));
     close (fd);
     setenv ("MK_TEST_EXPR", expr, 1);
     char command[512];
@@ -110,29 +109,29 @@ s_test_json_is (const char *json, const char *expr, const char *expect)
 static char *
 s_test_xml (const char *xml, const char *root_name, const char *path)
 {
-    xmlDocPtr doc =
-        xmlReadMemory (xml, (int)strlen (xml), "out.xml", "UTF-8",
-                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+    xmlDocPtr doc = xmlReadMemory (xml, (int) strlen (xml), "out.xml", "UTF-8",
+                                   XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
     if (!doc)
         return NULL;
     xmlNodePtr node = xmlDocGetRootElement (doc);
     char *result = NULL;
-    if (node && streq ((const char *)node->name, root_name)) {
+    if (node && streq ((const char *) node->name, root_name)) {
         //  path: element names separated by '/', each the first child of that name.
         char *copy = strdup (path);
         char *rest = copy;
         char *step;
         while (node && (step = strsep (&rest, "/")) && *step) {
             xmlNodePtr child = node->children;
-            while (child && !(child->type == XML_ELEMENT_NODE &&
-                              streq ((const char *)child->name, step)))
+            while (
+                child
+                && !(child->type == XML_ELEMENT_NODE && streq ((const char *) child->name, step)))
                 child = child->next;
             node = child;
         }
         free (copy);
         if (node) {
             xmlChar *text = xmlNodeGetContent (node);
-            result = strdup ((const char *)text);
+            result = strdup ((const char *) text);
             xmlFree (text);
         }
     }
@@ -145,8 +144,8 @@ s_test_xml_is (const char *xml, const char *root, const char *path, const char *
 {
     char *got = s_test_xml (xml, root, path);
     if (!got || !streq (got, expect))
-        fprintf (stderr, "maekinsh_out_test: <%s>/%s is '%s', not '%s' in:\n%s\n", root,
-                 path, got ? got : "(none)", expect, xml);
+        fprintf (stderr, "maekinsh_out_test: <%s>/%s is '%s', not '%s' in:\n%s\n", root, path,
+                 got ? got : "(none)", expect, xml);
     assert (got && streq (got, expect));
     free (got);
 }
@@ -179,8 +178,7 @@ static void
 s_test_expect (const char *what, const char *got, const char *expect)
 {
     if (!streq (got, expect))
-        fprintf (stderr, "maekinsh_out_test: %s:\n--- got\n%s--- expected\n%s", what, got,
-                 expect);
+        fprintf (stderr, "maekinsh_out_test: %s:\n--- got\n%s--- expected\n%s", what, got, expect);
     assert (streq (got, expect));
 }
 
@@ -196,15 +194,15 @@ s_test_vms (Maekin__Vm vms[3])
     uint64_t vm_memory[] = {2048, 512, 1536};
     for (int i = 0; i < 3; i++) {
         maekin__vm__init (&vms[i]);
-        vms[i].name = (char *)vm_names[i];
+        vms[i].name = (char *) vm_names[i];
         vms[i].uuid = "6f1c2a4e-0d1b-4a55-9a63-0c3f3e1f9a01";
-        vms[i].state = (char *)vm_states[i];
-        vms[i].host = (char *)vm_hosts[i];
-        vms[i].template_ = (char *)vm_templates[i];
+        vms[i].state = (char *) vm_states[i];
+        vms[i].host = (char *) vm_hosts[i];
+        vms[i].template_ = (char *) vm_templates[i];
         vms[i].vcpus = vm_vcpus[i];
         vms[i].memory_mb = vm_memory[i];
         vms[i].created = 1700000000;
-        vms[i].last_task = (uint64_t)i + 1;
+        vms[i].last_task = (uint64_t) i + 1;
     }
 }
 
@@ -233,14 +231,13 @@ s_test_basics (void)
     assert (maekinsh_out_format_parse ("table") == MAEKINSH_OUT_TABLE);
     assert (maekinsh_out_format_parse ("yaml") == -1);
     char name[32];
-    assert (streq (maekinsh_out_enum (&maekin__vm_op__descriptor,
-                                      MAEKIN__VM_OP__VM_OP_CREATE, name, sizeof name),
+    assert (streq (maekinsh_out_enum (&maekin__vm_op__descriptor, MAEKIN__VM_OP__VM_OP_CREATE, name,
+                                      sizeof name),
                    "create"));
-    assert (streq (maekinsh_out_enum (&maekin__vm_op__descriptor, 99, name, sizeof name),
-                   "99"));
+    assert (streq (maekinsh_out_enum (&maekin__vm_op__descriptor, 99, name, sizeof name), "99"));
     assert (maekinsh_out_plain ("/var/lib/maekin/é.img"));
-    assert (!maekinsh_out_plain ("a\nb") && !maekinsh_out_plain ("\xff") &&
-            !maekinsh_out_plain ("\xc0\xaf") && !maekinsh_out_plain ("\xc2\x9b"));
+    assert (!maekinsh_out_plain ("a\nb") && !maekinsh_out_plain ("\xff")
+            && !maekinsh_out_plain ("\xc0\xaf") && !maekinsh_out_plain ("\xc2\x9b"));
 }
 
 //  A VM list in two pages makes one table, one list reply; an empty list.
@@ -294,7 +291,7 @@ s_test_vm_lists (bool verbose)
     s_test_xml_is (text, "VmListReply", "vms/memory_mb", "2048");
     s_test_xml_is (text, "VmListReply", "vms/template", "small");
     s_test_xml_is (text, "VmListReply", "next", "");
-    xmlDocPtr doc = xmlReadMemory (text, (int)strlen (text), NULL, NULL, 0);
+    xmlDocPtr doc = xmlReadMemory (text, (int) strlen (text), NULL, NULL, 0);
     assert (doc && xmlChildElementCount (xmlDocGetRootElement (doc)) == 4);
     xmlFreeDoc (doc);
     if (verbose)
@@ -365,8 +362,7 @@ s_test_tasks (bool verbose)
     s_test_json_is (text, "d['error']", "\"bad \\ufffd\\ufffd\\ufffd byte\"");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, NULL, task_reply, 1, NULL);
-    s_test_xml_is (text, "Task", "error",
-                   "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd byte");
+    s_test_xml_is (text, "Task", "error", "bad \xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd byte");
     free (text);
     text = s_test_print (MAEKINSH_OUT_TABLE, NULL, task_reply, 1, NULL);
     assert (strstr (text, "error: bad \\xff\\xc0\\xaf byte\n"));
@@ -464,8 +460,7 @@ s_test_templates (void)
     created_env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE_REPLY;
     created_env.template_create_reply = &created;
     Maekin__Envelope *created_reply[] = {&created_env};
-    text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, created_reply, 1,
-                         NULL);
+    text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, created_reply, 1, NULL);
     s_test_expect ("template created", text, "created: template tiny\n");
     free (text);
     Maekin__TemplateShowReply shown = MAEKIN__TEMPLATE_SHOW_REPLY__INIT;
@@ -474,23 +469,20 @@ s_test_templates (void)
     shown_env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW_REPLY;
     shown_env.template_show_reply = &shown;
     Maekin__Envelope *shown_reply[] = {&shown_env};
-    text =
-        s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, shown_reply, 1, NULL);
+    text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, shown_reply, 1, NULL);
     s_test_expect ("template lines", text,
                    "name: tiny\nvcpus: 1\nmemory_mb: 64\ndisk_gb: 0\nimage: \n"
                    "os_type: linux\nnetwork: \nkernel: /boot/vmlinuz\n"
                    "initrd: /boot/initrd.img\ncmdline: console=ttyS0 quiet\n"
                    "created: 2023-11-14 22:13:20\n");
     free (text);
-    text =
-        s_test_print (MAEKINSH_OUT_JSON, &maekinsh_template_table, shown_reply, 1, NULL);
+    text = s_test_print (MAEKINSH_OUT_JSON, &maekinsh_template_table, shown_reply, 1, NULL);
     s_test_json_is (text,
                     "(d['name'], d['memory_mb'], d['cmdline'], d['template'] "
                     "if 'template' in d else None)",
                     "[\"tiny\", 64, \"console=ttyS0 quiet\", null]");
     free (text);
-    text =
-        s_test_print (MAEKINSH_OUT_XML, &maekinsh_template_table, shown_reply, 1, NULL);
+    text = s_test_print (MAEKINSH_OUT_XML, &maekinsh_template_table, shown_reply, 1, NULL);
     s_test_xml_is (text, "Template", "kernel", "/boot/vmlinuz");
     s_test_xml_is (text, "Template", "image", "");
     free (text);
@@ -502,14 +494,12 @@ s_test_templates (void)
     template_env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY;
     template_env.template_list_reply = &template_list;
     Maekin__Envelope *template_pages[] = {&template_env};
-    text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, template_pages, 1,
-                         NULL);
+    text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, template_pages, 1, NULL);
     s_test_expect ("template table", text,
                    "NAME  VCPUS  MEMORY  DISK  IMAGE  OS     NETWORK\n"
                    "tiny  1      64M     -     -      linux  -\n");
     free (text);
-    text = s_test_print (MAEKINSH_OUT_XML, &maekinsh_template_table, template_pages, 1,
-                         NULL);
+    text = s_test_print (MAEKINSH_OUT_XML, &maekinsh_template_table, template_pages, 1, NULL);
     s_test_xml_is (text, "TemplateListReply", "templates/os_type", "linux");
     free (text);
 }
@@ -541,18 +531,15 @@ s_test_events_errors (void)
                    "7    2023-11-14 22:13:20  web-1    running  12    -\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, &maekinsh_event_table, since_pages, 1, NULL);
-    s_test_json_is (text, "(d['events'][0]['time_us'], d['last'])",
-                    "[1700000000123456, 7]");
+    s_test_json_is (text, "(d['events'][0]['time_us'], d['last'])", "[1700000000123456, 7]");
     free (text);
 
     //  An error: one line on err; a document too for programs.
     capture_t capture;
-    maekinsh_out_format_t formats[] = {MAEKINSH_OUT_TABLE, MAEKINSH_OUT_JSON,
-                                       MAEKINSH_OUT_XML};
+    maekinsh_out_format_t formats[] = {MAEKINSH_OUT_TABLE, MAEKINSH_OUT_JSON, MAEKINSH_OUT_XML};
     for (int i = 0; i < 3; i++) {
         s_capture_open (&capture, formats[i]);
-        maekinsh_out_error (capture.self, 404, "no vm '%s'\n(in \"%s\")", "ghost",
-                            "vi\x1b[2J");
+        maekinsh_out_error (capture.self, 404, "no vm '%s'\n(in \"%s\")", "ghost", "vi\x1b[2J");
         s_capture_close (&capture);
         s_test_expect ("error line", capture.err_text,
                        "maekinsh: no vm 'ghost'\\n(in \"vi\\x1b[2J\")\n");
@@ -586,11 +573,9 @@ s_test_ends (void)
     accepted.task_id = 12;
     accepted.vm = &placed;
     s_capture_open (&capture, MAEKINSH_OUT_TABLE);
-    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted,
-                           false);
+    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted, false);
     accepted.vm = NULL;
-    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_STOP, "web-1", &accepted,
-                           true);
+    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_STOP, "web-1", &accepted, true);
     task.state = "dispatched";
     maekinsh_out_progress (capture.self, &task);
     task.state = "done";
@@ -613,33 +598,31 @@ s_test_ends (void)
                    "done: task 12 (create web-1): running on node1\n"
                    "done: task 12 (delete web-1)\n"
                    "deleted: template tiny\n");
-    s_test_expect (
-        "progress and failures", capture.err_text,
-        "task 12 (create web-1): dispatched\n"
-        "maekinsh: task 12 (create web-1 on node1) failed: libvirt: no space left\n"
-        "maekinsh: task 12 (create web-1 on node1) is still running after 300 s; "
-        "it goes on: follow it with `maekinsh task wait 12`\n");
+    s_test_expect ("progress and failures", capture.err_text,
+                   "task 12 (create web-1): dispatched\n"
+                   "maekinsh: task 12 (create web-1 on node1) failed: libvirt: no space left\n"
+                   "maekinsh: task 12 (create web-1 on node1) is still running after 300 s; "
+                   "it goes on: follow it with `maekinsh task wait 12`\n");
     s_capture_free (&capture);
 
     accepted.vm = &placed;
     s_capture_open (&capture, MAEKINSH_OUT_JSON);
-    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted,
-                           false);
+    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted, false);
     s_capture_close (&capture);
     s_test_json_is (capture.out_text, "(d['task_id'], d['vm']['name'], d['vm']['host'])",
                     "[12, \"web-1\", \"node1\"]");
     //  What maekinsh prints for programs, mk_codec reads back as the message it was.
     ProtobufCMessage *read = NULL;
     char *why = NULL;
-    assert (mk_codec_read (&maekin__task_accepted__descriptor, MK_CODEC_JSON,
-                           capture.out_text, capture.out_size, &read, &why) == 0);
-    assert (((Maekin__TaskAccepted *)read)->task_id == 12);
-    assert (streq (((Maekin__TaskAccepted *)read)->vm->state, "creating"));
+    assert (mk_codec_read (&maekin__task_accepted__descriptor, MK_CODEC_JSON, capture.out_text,
+                           capture.out_size, &read, &why)
+            == 0);
+    assert (((Maekin__TaskAccepted *) read)->task_id == 12);
+    assert (streq (((Maekin__TaskAccepted *) read)->vm->state, "creating"));
     protobuf_c_message_free_unpacked (read, NULL);
     s_capture_free (&capture);
     s_capture_open (&capture, MAEKINSH_OUT_XML);
-    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted,
-                           false);
+    maekinsh_out_accepted (capture.self, MAEKIN__VM_OP__VM_OP_CREATE, "web-1", &accepted, false);
     s_capture_close (&capture);
     s_test_xml_is (capture.out_text, "TaskAccepted", "task_id", "12");
     s_test_xml_is (capture.out_text, "TaskAccepted", "vm/state", "creating");

@@ -16,8 +16,7 @@ static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
      "the broker's stream endpoint (XPUB), for commands that follow streams"},
-    {"bus/timeout_ms", MK_CFG_INT, "5000",
-     "wait this long for each try of a request (ms)"},
+    {"bus/timeout_ms", MK_CFG_INT, "5000", "wait this long for each try of a request (ms)"},
     {"output/format", MK_CFG_STR, "table", "table, json or xml"},
     {"log/level", MK_CFG_STR, "warn", "debug, info, warn or error"},
     {"db/url", MK_CFG_STR, "", "the controller's database, for 'admin db' commands only"},
@@ -90,8 +89,7 @@ typedef struct {
 static void
 s_push (argv_t *list, char *arg)
 {
-    list->argv =
-        (char **)realloc (list->argv, (size_t)(list->argc + 2) * sizeof (char *));
+    list->argv = (char **) realloc (list->argv, (size_t) (list->argc + 2) * sizeof (char *));
     if (!list->argv)
         abort ();
     list->argv[list->argc++] = arg;
@@ -119,9 +117,8 @@ s_push_global (argv_t *globals, int argc, char **argv, int *i, bool *config_give
     if (output || streq (arg, "--timeout-ms")) {
         if (*i + 1 >= argc)
             return zsys_sprintf ("%s needs a value", arg);
-        s_push (globals,
-                zsys_sprintf ("%s=%s", output ? "--output-format" : "--bus-timeout_ms",
-                              argv[++*i]));
+        s_push (globals, zsys_sprintf ("%s=%s", output ? "--output-format" : "--bus-timeout_ms",
+                                       argv[++*i]));
     } else if (strncmp (arg, "--output=", 9) == 0)
         s_push (globals, zsys_sprintf ("--output-format=%s", arg + 9));
     else if (strncmp (arg, "--timeout-ms=", 13) == 0)
@@ -129,8 +126,8 @@ s_push_global (argv_t *globals, int argc, char **argv, int *i, bool *config_give
     else {
         //  As mk_cfg reads them: -c FILE and --key VALUE take the next argument.
         bool takes_value =
-            streq (arg, "-c") ||
-            (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') && !streq (arg, "--help"));
+            streq (arg, "-c")
+            || (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') && !streq (arg, "--help"));
         *config_given |= streq (arg, "-c");
         s_push (globals, strdup (arg));
         if (takes_value && *i + 1 < argc)
@@ -146,8 +143,7 @@ s_global_after (const char *arg)
 {
     char name[64];
     const char *equals = strchr (arg, '=');
-    snprintf (name, sizeof name, "%.*s", equals ? (int)(equals - arg) : (int)strlen (arg),
-              arg);
+    snprintf (name, sizeof name, "%.*s", equals ? (int) (equals - arg) : (int) strlen (arg), arg);
     return arg[0] == '-' && maekinsh_shell_is_global (name);
 }
 
@@ -234,8 +230,7 @@ s_check_settings (mk_cfg_t *cfg, int *format, int *level)
                              mk_cfg_str (cfg, "output/format"));
     int64_t timeout_ms = mk_cfg_int (cfg, "bus/timeout_ms");
     if (timeout_ms < 1 || timeout_ms > 3600000)
-        return zsys_sprintf ("--timeout-ms must be from 1 to 3600000 ms, not %" PRId64,
-                             timeout_ms);
+        return zsys_sprintf ("--timeout-ms must be from 1 to 3600000 ms, not %" PRId64, timeout_ms);
     if (!*mk_cfg_str (cfg, "bus/endpoint"))
         return strdup ("the bus endpoint is empty; give --bus-endpoint=tcp://HOST:7010");
     *level = mk_log_level_parse (mk_cfg_str (cfg, "log/level"));
@@ -257,8 +252,8 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
     int status = MAEKINSH_EXIT_USAGE;
     int format = MAEKINSH_OUT_TABLE, level = MK_LOG_WARN;
     if (!error)
-        cfg = mk_cfg_new ("maekinsh", "The Maekin shell.", s_schema, args.argc, args.argv,
-                          &error, &help);
+        cfg = mk_cfg_new ("maekinsh", "The Maekin shell.", s_schema, args.argc, args.argv, &error,
+                          &help);
     if (help) {
         free (help);
         help = maekinsh_cmd_help ();
@@ -270,16 +265,15 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
         error = s_check_settings (cfg, &format, &level);
     if (error)
         goto cleanup;
-    mk_log_init ("maekinsh", mk_cfg_verbose (cfg) ? MK_LOG_DEBUG : (mk_log_level_t)level);
+    mk_log_init ("maekinsh", mk_cfg_verbose (cfg) ? MK_LOG_DEBUG : (mk_log_level_t) level);
     const char *endpoint = mk_cfg_str (cfg, "bus/endpoint");
     const char *named = getenv ("MAEKINSH_CONFIG");
     if (named && *named && !s_is_file (named))
-        mk_debug ("MAEKINSH_CONFIG names '%s', which is not a file: looked further",
-                  named);
+        mk_debug ("MAEKINSH_CONFIG names '%s', which is not a file: looked further", named);
     mk_debug ("settings from %s; the broker at %s", file ? file : "no file", endpoint);
     if (mk_cfg_check_only (cfg)) {
-        fprintf (out, "maekinsh: configuration ok (the broker at %s, settings from %s)\n",
-                 endpoint, file ? file : "no file");
+        fprintf (out, "maekinsh: configuration ok (the broker at %s, settings from %s)\n", endpoint,
+                 file ? file : "no file");
         status = MAEKINSH_EXIT_OK;
         goto cleanup;
     }
@@ -303,13 +297,13 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
         goto cleanup;
     mk_client_t *client = mk_client_new (endpoint);
     if (!client) {
-        error = zsys_sprintf (
-            "cannot use '%s' as the bus endpoint (expected tcp://HOST:PORT)", endpoint);
+        error = zsys_sprintf ("cannot use '%s' as the bus endpoint (expected tcp://HOST:PORT)",
+                              endpoint);
         goto cleanup;
     }
-    maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t)format, out, err);
-    status = maekinsh_cmd_run (cmd, client, endpoint,
-                               (int)mk_cfg_int (cfg, "bus/timeout_ms"), output);
+    maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
+    status =
+        maekinsh_cmd_run (cmd, client, endpoint, (int) mk_cfg_int (cfg, "bus/timeout_ms"), output);
     maekinsh_out_destroy (&output);
     //  A request still queued for a broker that never answered must not leave after
     //  maekinsh has said it failed.

@@ -31,7 +31,7 @@ s_test_shell (const char **words)
     int argc = 1;
     for (; words[argc - 1]; argc++) {
         assert (argc < 47);
-        argv[argc] = (char *)words[argc - 1];
+        argv[argc] = (char *) words[argc - 1];
     }
     run_t run = {0, NULL, NULL, 0};
     size_t out_size, err_size;
@@ -49,14 +49,14 @@ s_test_shell (const char **words)
 static void
 s_test_expect (run_t *run, int status, const char *in_out, const char *in_err)
 {
-    bool good = run->status == status && (!in_out || strstr (run->out, in_out)) &&
-                (!in_err || strstr (run->err, in_err));
+    bool good = run->status == status && (!in_out || strstr (run->out, in_out))
+                && (!in_err || strstr (run->err, in_err));
     if (!good)
         fprintf (stderr,
                  "maekinsh_cmd_test: exit %d (expected %d)\n--- out (expected '%s')\n%s"
                  "--- err (expected '%s')\n%s---\n",
-                 run->status, status, in_out ? in_out : "", run->out,
-                 in_err ? in_err : "", run->err);
+                 run->status, status, in_out ? in_out : "", run->out, in_err ? in_err : "",
+                 run->err);
     assert (good);
     free (run->out);
     free (run->err);
@@ -77,9 +77,9 @@ static void
 s_fake_vm (Maekin__Vm *vm, const char *name, const char *state, const char *host)
 {
     maekin__vm__init (vm);
-    vm->name = (char *)name;
-    vm->state = (char *)state;
-    vm->host = (char *)host;
+    vm->name = (char *) name;
+    vm->state = (char *) state;
+    vm->host = (char *) host;
     vm->template_ = "tiny";
     vm->vcpus = 1;
     vm->memory_mb = 64;
@@ -100,7 +100,7 @@ s_fake_task_wait (fake_t *fake, mk_worker_t *worker, const mk_request_t *request
     task.host = task.id == 7 ? "node1" : "node2";
     if (task.id == 7) {
         const char *states[] = {"dispatched", "running", "done"};
-        task.state = (char *)states[fake->waits < 2 ? fake->waits : 2];
+        task.state = (char *) states[fake->waits < 2 ? fake->waits : 2];
         fake->waits++;
     } else if (task.id == 8) {
         task.state = "failed";
@@ -214,7 +214,7 @@ static void
 s_fake_cloud (zsock_t *pipe, void *args)
 {
     const char *services[] = {"cloud"};
-    mk_worker_t *worker = mk_worker_new ((const char *)args, services, 1);
+    mk_worker_t *worker = mk_worker_new ((const char *) args, services, 1);
     assert (worker);
     fake_t fake;
     memset (&fake, 0, sizeof fake);
@@ -248,7 +248,7 @@ s_fake_cloud (zsock_t *pipe, void *args)
             zpoller_destroy (&poller);
             mk_worker_destroy (&worker);
             zclock_sleep (400);
-            worker = mk_worker_new ((const char *)args, services, 1);
+            worker = mk_worker_new ((const char *) args, services, 1);
             poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
             fake.die = false;
             fake.died = true;
@@ -305,8 +305,7 @@ s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
     run_t run;
     int before;
     //  A list fetches every page; --limit one; in each format.
-    run = s_test_shell (
-        WORDS ("--bus-endpoint", bus, "--timeout-ms", "2000", "vm", "list"));
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "--timeout-ms", "2000", "vm", "list"));
     if (verbose)
         printf ("%s", run.out);
     s_test_expect (&run, MAEKINSH_EXIT_OK,
@@ -322,33 +321,28 @@ s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
     run = s_test_shell (WORDS ("--bus-endpoint=", bus, "vm", "list"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, NULL);
     run = s_test_shell (WORDS ("--output", "json", "--bus-endpoint", bus, "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK,
-                   "{\n  \"vms\": [\n    {\n      \"name\": \"web-1\",", NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "{\n  \"vms\": [\n    {\n      \"name\": \"web-1\",",
+                   NULL);
     run = s_test_shell (WORDS ("--output=xml", "--bus-endpoint", bus, "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK,
-                   "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
     assert (s_fake_count (cloud) == 7);
 
     //  maekinsh's own options anywhere on the command line, as in other clouds' CLIs;
     //  not after "--", nor where they are the value of a command's option (below).
-    run = s_test_shell (
-        WORDS ("vm", "show", "web-1", "--output", "json", "--bus-endpoint", bus));
+    run = s_test_shell (WORDS ("vm", "show", "web-1", "--output", "json", "--bus-endpoint", bus));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "{\n  \"name\": \"web-1\",", NULL);
-    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1",
-                               "--output=xml", "-v", "--timeout-ms", "2000"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK,
-                   "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1", "--output=xml",
+                               "-v", "--timeout-ms", "2000"));
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
     mk_log_init ("selftest", verbose ? MK_LOG_DEBUG : MK_LOG_WARN); //  after -v
     run = s_test_shell (WORDS ("vm", "list", "-n", "--bus-endpoint", bus));
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "configuration ok (the broker at tcp://",
-                   NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "configuration ok (the broker at tcp://", NULL);
     before = s_fake_count (cloud);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--output"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "maekinsh: --output needs a value\n");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--timeout-ms", "0"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--timeout-ms must be from 1");
-    run = s_test_shell (
-        WORDS ("--bus-endpoint", bus, "vm", "list", "--", "--output", "json"));
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--", "--output", "json"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "unexpected argument '--output'");
     assert (s_fake_count (cloud) == before);
 }
@@ -358,11 +352,10 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
 {
     run_t run;
     //  A retried mutation keeps its request id: the first try goes unanswered.
-    run = s_test_shell (
-        WORDS ("--bus-endpoint", bus, "--timeout-ms", "300", "vm", "start", "web-1"));
+    run =
+        s_test_shell (WORDS ("--bus-endpoint", bus, "--timeout-ms", "300", "vm", "start", "web-1"));
     assert (run.ms >= 300);
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (start web-1 on node1)\n",
-                   NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (start web-1 on node1)\n", NULL);
     zstr_send (cloud, "IDS");
     char *ids = zstr_recv (cloud);
     char id1[40], id2[40];
@@ -373,13 +366,12 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
 
     //  A controller lost mid-request (503), then away for a while (404), then back: the
     //  request is tried again until it is answered, with the same request id.
-    run = s_test_shell (
-        WORDS ("--bus-endpoint", bus, "--timeout-ms", "2000", "vm", "stop", "flaky"));
+    run =
+        s_test_shell (WORDS ("--bus-endpoint", bus, "--timeout-ms", "2000", "vm", "stop", "flaky"));
     if (verbose)
         printf ("  answered through a lost controller after %" PRId64 " ms\n", run.ms);
     assert (run.ms >= 400 && run.ms < 2000);
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (stop flaky on node1)\n",
-                   NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (stop flaky on node1)\n", NULL);
     zstr_send (cloud, "IDS");
     ids = zstr_recv (cloud);
     assert (sscanf (ids, "%d %39s %39s", &count, id1, id2) == 3);
@@ -389,8 +381,7 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
     //  A controller's own 503 is its answer: not tried again.
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "stop", "p5"));
     assert (run.ms < 1000);
-    s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL,
-                   "maekinsh: host 'node2' of VM 'p5' is down\n");
+    s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL, "maekinsh: host 'node2' of VM 'p5' is down\n");
     zstr_send (cloud, "IDS");
     ids = zstr_recv (cloud);
     assert (sscanf (ids, "%d %39s %39s", &count, id1, id2) == 3 && count == 5);
@@ -409,19 +400,16 @@ s_test_waits (const char *bus, bool verbose)
                    "accepted: task 7 (start web-1 on node1)\n"
                    "done: task 7 (start web-1): running on node1\n",
                    "task 7 (start web-1): dispatched\ntask 7 (start web-1): running\n");
-    run = s_test_shell (WORDS ("--bus-endpoint", bus, "--output", "json", "vm", "create",
-                               "web-9", "--template", "tiny", "--wait"));
-    s_test_expect (
-        &run, MAEKINSH_EXIT_ERROR, "\"state\": \"failed\"",
-        "maekinsh: task 8 (create web-9 on node2) failed: libvirt: no space left "
-        "on the pool\n");
-    run = s_test_shell (
-        WORDS ("--bus-endpoint", bus, "task", "wait", "9", "--timeout", "1"));
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "--output", "json", "vm", "create", "web-9",
+                               "--template", "tiny", "--wait"));
+    s_test_expect (&run, MAEKINSH_EXIT_ERROR, "\"state\": \"failed\"",
+                   "maekinsh: task 8 (create web-9 on node2) failed: libvirt: no space left "
+                   "on the pool\n");
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "task", "wait", "9", "--timeout", "1"));
     assert (run.ms >= 1000 && run.ms < 3000);
-    s_test_expect (
-        &run, MAEKINSH_EXIT_ERROR, NULL,
-        "is still running after 1 s; it goes on: follow it with `maekinsh task "
-        "wait 9`");
+    s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL,
+                   "is still running after 1 s; it goes on: follow it with `maekinsh task "
+                   "wait 9`");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "task", "wait", "99"));
     s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL, "maekinsh: no task 99\n");
 
@@ -445,11 +433,9 @@ s_test_usage (const char *bus, zactor_t *cloud)
     //  A usage error sends nothing.
     before = s_fake_count (cloud);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "create", "web-1"));
-    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL,
-                   "maekinsh: vm create: missing --template");
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "maekinsh: vm create: missing --template");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "--output", "yaml", "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL,
-                   "--output must be table, json or xml");
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--output must be table, json or xml");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "--timeout-ms", "0", "vm", "list"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--timeout-ms must be from 1");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "--frobnicate=1", "vm", "list"));
@@ -461,9 +447,8 @@ s_test_usage (const char *bus, zactor_t *cloud)
     run = s_test_shell (WORDS ("vm", "stop", "--help"));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "usage: maekinsh vm stop NAME [--wait]", NULL);
     //  A "-c" among a command's arguments is not the configuration option.
-    run =
-        s_test_shell (WORDS ("--bus-endpoint", bus, "template", "create", "t", "--vcpus",
-                             "1", "--memory", "64", "--kernel", "/k", "--cmdline", "-c"));
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "template", "create", "t", "--vcpus", "1",
+                               "--memory", "64", "--kernel", "/k", "--cmdline", "-c"));
     s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL, "the fake cloud does not know");
     assert (s_fake_count (cloud) == before + 1);
 }
@@ -478,26 +463,22 @@ s_test_unreachable (broker_router_opts_t *opts, bool verbose)
     char *empty_endpoint = zstr_recv (empty);
     run = s_test_shell (WORDS ("--bus-endpoint", empty_endpoint, "vm", "list"));
     assert (run.ms < 2000);
-    s_test_expect (
-        &run, MAEKINSH_EXIT_UNREACHABLE, NULL,
-        "no controller serves 'cloud'; is maekin-controller running? ('make run' "
-        "starts one)\n");
+    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, NULL,
+                   "no controller serves 'cloud'; is maekin-controller running? ('make run' "
+                   "starts one)\n");
     zstr_free (&empty_endpoint);
     zactor_destroy (&empty);
-    run = s_test_shell (WORDS ("--bus-endpoint", "tcp://127.0.0.1:1", "--timeout-ms",
-                               "100", "vm", "list"));
+    run = s_test_shell (
+        WORDS ("--bus-endpoint", "tcp://127.0.0.1:1", "--timeout-ms", "100", "vm", "list"));
     if (verbose)
         printf ("%s", run.err);
     assert (run.ms >= 300 && run.ms < 2000);
-    s_test_expect (
-        &run, MAEKINSH_EXIT_UNREACHABLE, NULL,
-        "maekinsh: the cloud could not be reached at tcp://127.0.0.1:1: no answer "
-        "within 100 ms, 3 tries; is it running? ('make run' starts one)\n");
-    run =
-        s_test_shell (WORDS ("--bus-endpoint", "tcp://127.0.0.1:1", "--timeout-ms", "100",
-                             "--output", "json", "vm", "create", "x", "--template", "t"));
-    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, "\"status\": 504",
-                   "could not be reached");
+    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, NULL,
+                   "maekinsh: the cloud could not be reached at tcp://127.0.0.1:1: no answer "
+                   "within 100 ms, 3 tries; is it running? ('make run' starts one)\n");
+    run = s_test_shell (WORDS ("--bus-endpoint", "tcp://127.0.0.1:1", "--timeout-ms", "100",
+                               "--output", "json", "vm", "create", "x", "--template", "t"));
+    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, "\"status\": 504", "could not be reached");
 }
 
 static void
@@ -522,14 +503,12 @@ s_test_config (const char *bus, const char *dir)
     s_test_expect (&run, MAEKINSH_EXIT_OK, "web-1", NULL);
     setenv ("MAEKIN_BUS", "tcp://127.0.0.1:1", 1);
     run = s_test_shell (WORDS ("--timeout-ms", "100", "vm", "list"));
-    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, NULL,
-                   "reached at tcp://127.0.0.1:1:");
+    s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, NULL, "reached at tcp://127.0.0.1:1:");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1"));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "web-1", NULL);
     run = s_test_shell (WORDS ("-n"));
     s_test_expect (&run, MAEKINSH_EXIT_OK,
-                   "configuration ok (the broker at tcp://127.0.0.1:1, settings from ",
-                   NULL);
+                   "configuration ok (the broker at tcp://127.0.0.1:1, settings from ", NULL);
     unsetenv ("MAEKIN_BUS");
 
     assert (mkdir ("var", 0700) == 0);

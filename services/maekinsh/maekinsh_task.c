@@ -3,10 +3,8 @@
 #include "maekinsh_cmd_def.h"
 #include "mk_state.h"
 
-
 static const maekinsh_cmd_opt_t s_task_list_opts[] = {
-    {"--state", "S", false,
-     "only tasks in this state (queued, running, done, failed, ...)"},
+    {"--state", "S", false, "only tasks in this state (queued, running, done, failed, ...)"},
     {"--host", "H", false, "only tasks on this host"},
     {"--vm", "NAME", false, "only tasks of VMs whose name starts with NAME"},
     {"--limit", "N", false, "at most N tasks (1..1000), one page; default: all"},
@@ -15,15 +13,14 @@ static const maekinsh_cmd_opt_t s_task_wait_opts[] = {
     {"--timeout", "S", false, "stop waiting after S seconds (default 300)"},
     {NULL, NULL, false, NULL}};
 
-const maekinsh_out_table_t maekinsh_task_table = {
-    &maekin__task__descriptor,
-    {{"ID", "id", MAEKINSH_OUT_COL_TEXT},
-     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
-     {"OP", "op", MAEKINSH_OUT_COL_TEXT},
-     {"VM", "vm", MAEKINSH_OUT_COL_TEXT},
-     {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
-     {"UPDATED", "updated", MAEKINSH_OUT_COL_TIME},
-     {"ERROR", "error", MAEKINSH_OUT_COL_TEXT}}};
+const maekinsh_out_table_t maekinsh_task_table = {&maekin__task__descriptor,
+                                                  {{"ID", "id", MAEKINSH_OUT_COL_TEXT},
+                                                   {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
+                                                   {"OP", "op", MAEKINSH_OUT_COL_TEXT},
+                                                   {"VM", "vm", MAEKINSH_OUT_COL_TEXT},
+                                                   {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
+                                                   {"UPDATED", "updated", MAEKINSH_OUT_COL_TIME},
+                                                   {"ERROR", "error", MAEKINSH_OUT_COL_TEXT}}};
 
 static char *
 s_build_task_wait (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
@@ -80,12 +77,10 @@ maekinsh_task_test (bool verbose)
 {
     maekinsh_cmd_t *cmd;
     const Maekin__Envelope *env;
-    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("task", "list", "--state", "failed",
-                                                  "--host", "node1", "--vm", "web-1",
-                                                  "--limit", "3"));
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("task", "list", "--state", "failed", "--host",
+                                                  "node1", "--vm", "web-1", "--limit", "3"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (TASK_LIST) &&
-            env->task_list->page->limit == 3);
+    assert (env->body_case == MAEKINSH_BODY (TASK_LIST) && env->task_list->page->limit == 3);
     assert (streq (env->task_list->page->filter_name, "web-1"));
     assert (streq (env->task_list->page->filter_state, "failed"));
     assert (streq (env->task_list->page->filter_host, "node1"));
@@ -97,8 +92,7 @@ maekinsh_task_test (bool verbose)
     cmd = maekinsh_cmd_test_good (
         MAEKINSH_WORDS ("task", "wait", "18446744073709551615", "--timeout", "5"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (TASK_WAIT) &&
-            env->task_wait->id == UINT64_MAX);
+    assert (env->body_case == MAEKINSH_BODY (TASK_WAIT) && env->task_wait->id == UINT64_MAX);
     assert (env->task_wait->timeout_ms == MAEKINSH_WAIT_MS && cmd->wait_s == 5);
     maekinsh_cmd_destroy (&cmd);
 }

@@ -33,20 +33,17 @@ static char *
 s_path (const char *option, const char *path)
 {
     if (!maekinsh_out_plain (path))
-        return zsys_sprintf ("%s holds a control character or bytes that are not UTF-8",
-                             option);
+        return zsys_sprintf ("%s holds a control character or bytes that are not UTF-8", option);
     if (path[0] != '/')
-        return zsys_sprintf (
-            "%s must be an absolute path (the agent opens it on its node), "
-            "not '%s'",
-            option, path);
+        return zsys_sprintf ("%s must be an absolute path (the agent opens it on its node), "
+                             "not '%s'",
+                             option, path);
     return NULL;
 }
 
 //  The options that are text: the paths, the OS type, the network, the command line.
 static char *
-s_template_text (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args,
-                 Maekin__Template *template_)
+s_template_text (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, Maekin__Template *template_)
 {
     const char *value;
     char *why;
@@ -56,26 +53,24 @@ s_template_text (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args,
         if ((value = maekinsh_cmd_arg (self, args, paths[i]))) {
             if ((why = s_path (paths[i], value)))
                 return why;
-            *fields[i] = (char *)value;
+            *fields[i] = (char *) value;
         }
     if ((value = maekinsh_cmd_arg (self, args, "--os-type"))) {
         static const char *const os_types[] = {"hvm", "linux", NULL};
         if ((why = maekinsh_cmd_one_of ("--os-type", value, os_types)))
             return why;
-        template_->os_type = (char *)value;
+        template_->os_type = (char *) value;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--network"))) {
         if (!maekinsh_out_plain (value) || strchr (value, '/'))
-            return zsys_sprintf ("--network must be a libvirt network name, not '%s'",
-                                 value);
-        template_->network = (char *)value;
+            return zsys_sprintf ("--network must be a libvirt network name, not '%s'", value);
+        template_->network = (char *) value;
     }
     if ((value = maekinsh_cmd_arg (self, args, "--cmdline"))) {
         if (!maekinsh_out_plain (value))
-            return zsys_sprintf (
-                "--cmdline holds a control character or bytes that are not "
-                "UTF-8");
-        template_->cmdline = (char *)value;
+            return zsys_sprintf ("--cmdline holds a control character or bytes that are not "
+                                 "UTF-8");
+        template_->cmdline = (char *) value;
     }
     return NULL;
 }
@@ -84,21 +79,21 @@ static char *
 s_build_template_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
 {
     Maekin__Template template_ = MAEKIN__TEMPLATE__INIT;
-    template_.name = (char *)args->operand;
+    template_.name = (char *) args->operand;
     //  Only that they are numbers: how many vCPUs and how much memory a template may
     //  have is the controller's to say.
     uint64_t number;
-    char *why = maekinsh_cmd_number ("--vcpus", maekinsh_cmd_arg (self, args, "--vcpus"),
-                                     0, UINT32_MAX, &number);
+    char *why = maekinsh_cmd_number ("--vcpus", maekinsh_cmd_arg (self, args, "--vcpus"), 0,
+                                     UINT32_MAX, &number);
     if (why)
         return why;
-    template_.vcpus = (uint32_t)number;
-    if ((why = maekinsh_cmd_number ("--memory", maekinsh_cmd_arg (self, args, "--memory"),
-                                    0, UINT64_MAX, &template_.memory_mb)))
+    template_.vcpus = (uint32_t) number;
+    if ((why = maekinsh_cmd_number ("--memory", maekinsh_cmd_arg (self, args, "--memory"), 0,
+                                    UINT64_MAX, &template_.memory_mb)))
         return why;
     const char *value;
-    if ((value = maekinsh_cmd_arg (self, args, "--disk")) &&
-        (why = maekinsh_cmd_number ("--disk", value, 0, UINT64_MAX, &template_.disk_gb)))
+    if ((value = maekinsh_cmd_arg (self, args, "--disk"))
+        && (why = maekinsh_cmd_number ("--disk", value, 0, UINT64_MAX, &template_.disk_gb)))
         return why;
     if ((why = s_template_text (self, args, &template_)))
         return why;
@@ -107,8 +102,7 @@ s_build_template_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
         return maekinsh_cmd_usage_error (self->def,
                                          "--os-type linux boots a kernel: give --kernel");
     if (!kernel && (*template_.initrd || *template_.cmdline))
-        return maekinsh_cmd_usage_error (self->def,
-                                         "--initrd and --cmdline need --kernel");
+        return maekinsh_cmd_usage_error (self->def, "--initrd and --cmdline need --kernel");
     Maekin__TemplateCreateRequest create = MAEKIN__TEMPLATE_CREATE_REQUEST__INIT;
     create.template_ = &template_;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
@@ -164,13 +158,11 @@ maekinsh_template_test (bool verbose)
 {
     maekinsh_cmd_t *cmd;
     const Maekin__Envelope *env;
-    cmd = maekinsh_cmd_test_good (
-        MAEKINSH_WORDS ("template", "create", "small", "--vcpus", "2", "--memory=512",
-                        "--disk", "10", "--image", "/var/lib/maekin/base.qcow2",
-                        "--os-type", "hvm", "--network", "default"));
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS (
+        "template", "create", "small", "--vcpus", "2", "--memory=512", "--disk", "10", "--image",
+        "/var/lib/maekin/base.qcow2", "--os-type", "hvm", "--network", "default"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_CREATE) &&
-            env->template_create->template_);
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_CREATE) && env->template_create->template_);
     const Maekin__Template *made = env->template_create->template_;
     assert (streq (made->name, "small") && made->vcpus == 2 && made->memory_mb == 512);
     assert (made->disk_gb == 10 && streq (made->image, "/var/lib/maekin/base.qcow2"));
@@ -180,16 +172,14 @@ maekinsh_template_test (bool verbose)
     snprintf (first_id, sizeof first_id, "%s", env->request_id);
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (
-        MAEKINSH_WORDS ("template", "create", "kern", "--vcpus", "1", "--memory", "64",
-                        "--os-type", "linux", "--kernel", "/boot/vmlinuz", "--initrd",
-                        "/boot/initrd.img", "--cmdline", "console=ttyS0 quiet"));
+        MAEKINSH_WORDS ("template", "create", "kern", "--vcpus", "1", "--memory", "64", "--os-type",
+                        "linux", "--kernel", "/boot/vmlinuz", "--initrd", "/boot/initrd.img",
+                        "--cmdline", "console=ttyS0 quiet"));
     env = maekinsh_cmd_request (cmd);
     made = env->template_create->template_;
-    assert (streq (made->kernel, "/boot/vmlinuz") &&
-            streq (made->initrd, "/boot/initrd.img"));
+    assert (streq (made->kernel, "/boot/vmlinuz") && streq (made->initrd, "/boot/initrd.img"));
     assert (streq (made->cmdline, "console=ttyS0 quiet") && made->disk_gb == 0);
-    assert (maekinsh_cmd_test_is_uuid (env->request_id) &&
-            !streq (env->request_id, first_id));
+    assert (maekinsh_cmd_test_is_uuid (env->request_id) && !streq (env->request_id, first_id));
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (
         MAEKINSH_WORDS ("template", "create", "zero", "--vcpus", "0", "--memory", "0"));
@@ -203,14 +193,14 @@ maekinsh_template_test (bool verbose)
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("template", "show", "small"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_SHOW) &&
-            streq (env->template_show->name, "small"));
+    assert (env->body_case == MAEKINSH_BODY (TEMPLATE_SHOW)
+            && streq (env->template_show->name, "small"));
     assert (!*env->request_id);
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("template", "delete", "small"));
     env = maekinsh_cmd_request (cmd);
     assert (env->body_case == MAEKINSH_BODY (TEMPLATE_DELETE));
-    assert (streq (env->template_delete->name, "small") &&
-            maekinsh_cmd_test_is_uuid (env->request_id));
+    assert (streq (env->template_delete->name, "small")
+            && maekinsh_cmd_test_is_uuid (env->request_id));
     maekinsh_cmd_destroy (&cmd);
 }

@@ -3,7 +3,6 @@
 #include "maekinsh_cmd_def.h"
 #include "mk_state.h"
 
-
 static const maekinsh_cmd_opt_t s_vm_create_opts[] = {
     {"--template", "T", true, "the template to make it from"},
     {"--host", "H", false, "put it on this host (default: the scheduler chooses)"},
@@ -17,21 +16,20 @@ static const maekinsh_cmd_opt_t s_vm_list_opts[] = {
     {"--limit", "N", false, "at most N VMs (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 
-const maekinsh_out_table_t maekinsh_vm_table = {
-    &maekin__vm__descriptor,
-    {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
-     {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
-     {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
-     {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
-     {"MEMORY", "memory_mb", MAEKINSH_OUT_COL_MB},
-     {"TEMPLATE", "template", MAEKINSH_OUT_COL_TEXT}}};
+const maekinsh_out_table_t maekinsh_vm_table = {&maekin__vm__descriptor,
+                                                {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
+                                                 {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
+                                                 {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
+                                                 {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
+                                                 {"MEMORY", "memory_mb", MAEKINSH_OUT_COL_MB},
+                                                 {"TEMPLATE", "template", MAEKINSH_OUT_COL_TEXT}}};
 
 static char *
 s_build_vm_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
 {
     Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;
-    create.name = (char *)args->operand;
-    create.template_ = (char *)maekinsh_cmd_arg (self, args, "--template");
+    create.name = (char *) args->operand;
+    create.template_ = (char *) maekinsh_cmd_arg (self, args, "--template");
     char *why = maekinsh_cmd_name ("template", create.template_);
     if (why)
         return why;
@@ -39,7 +37,7 @@ s_build_vm_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (host && (why = maekinsh_cmd_name ("host", host)))
         return why;
     if (host)
-        create.host = (char *)host;
+        create.host = (char *) host;
     if ((why = maekinsh_cmd_wait_args (self, args, false)))
         return why;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
@@ -56,7 +54,7 @@ s_build_vm_action (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (why)
         return why;
     Maekin__VmActionRequest action = MAEKIN__VM_ACTION_REQUEST__INIT;
-    action.name = (char *)args->operand;
+    action.name = (char *) args->operand;
     action.op = self->def->op;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKINSH_BODY (VM_ACTION);
@@ -66,12 +64,12 @@ s_build_vm_action (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
 }
 
 //  The rows of the actions on a VM differ only in their verb, operation and summary.
-#define VM_ACTION(verb_, op_, summary_)                                                  \
-    {                                                                                    \
-        .group = "vm", .verb = verb_, .operand = "NAME", .subject = "VM",                \
-        .summary = summary_, .opts = maekinsh_cmd_wait_opts, .build = s_build_vm_action, \
-        .request = MAEKINSH_BODY (VM_ACTION), .reply = MAEKINSH_BODY (TASK_ACCEPTED),    \
-        .mutating = true, .op = MAEKINSH_OP (op_)                                        \
+#define VM_ACTION(verb_, op_, summary_)                                                            \
+    {                                                                                              \
+        .group = "vm", .verb = verb_, .operand = "NAME", .subject = "VM", .summary = summary_,     \
+        .opts = maekinsh_cmd_wait_opts, .build = s_build_vm_action,                                \
+        .request = MAEKINSH_BODY (VM_ACTION), .reply = MAEKINSH_BODY (TASK_ACCEPTED),              \
+        .mutating = true, .op = MAEKINSH_OP (op_)                                                  \
     }
 
 const maekinsh_cmd_def_t maekinsh_vm_commands[] = {
@@ -119,25 +117,20 @@ maekinsh_vm_test (bool verbose)
 {
     maekinsh_cmd_t *cmd;
     const Maekin__Envelope *env;
-    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "create", "--template", "tiny",
-                                                  "web-1", "--host=node1", "--wait",
-                                                  "--timeout", "60"));
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "create", "--template", "tiny", "web-1",
+                                                  "--host=node1", "--wait", "--timeout", "60"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (VM_CREATE) &&
-            streq (env->vm_create->name, "web-1"));
-    assert (streq (env->vm_create->template_, "tiny") &&
-            streq (env->vm_create->host, "node1"));
-    assert (maekinsh_cmd_test_is_uuid (env->request_id) && cmd->wait &&
-            cmd->wait_s == 60);
+    assert (env->body_case == MAEKINSH_BODY (VM_CREATE) && streq (env->vm_create->name, "web-1"));
+    assert (streq (env->vm_create->template_, "tiny") && streq (env->vm_create->host, "node1"));
+    assert (maekinsh_cmd_test_is_uuid (env->request_id) && cmd->wait && cmd->wait_s == 60);
     maekinsh_cmd_destroy (&cmd);
-    cmd = maekinsh_cmd_test_good (
-        MAEKINSH_WORDS ("vm", "create", "web-1", "--template", "tiny"));
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "create", "web-1", "--template", "tiny"));
     env = maekinsh_cmd_request (cmd);
     assert (!*env->vm_create->host && !cmd->wait);
     maekinsh_cmd_destroy (&cmd);
-    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "list", "--host", "node1",
-                                                  "--state", "running", "--name-prefix",
-                                                  "web", "--limit", "10"));
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "list", "--host", "node1", "--state",
+                                                  "running", "--name-prefix", "web", "--limit",
+                                                  "10"));
     env = maekinsh_cmd_request (cmd);
     assert (env->body_case == MAEKINSH_BODY (VM_LIST) && env->vm_list->page->limit == 10);
     assert (streq (env->vm_list->page->filter_host, "node1"));
@@ -146,8 +139,7 @@ maekinsh_vm_test (bool verbose)
     maekinsh_cmd_destroy (&cmd);
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "show", "--", "web-1"));
     env = maekinsh_cmd_request (cmd);
-    assert (env->body_case == MAEKINSH_BODY (VM_SHOW) &&
-            streq (env->vm_show->name, "web-1"));
+    assert (env->body_case == MAEKINSH_BODY (VM_SHOW) && streq (env->vm_show->name, "web-1"));
     maekinsh_cmd_destroy (&cmd);
     struct {
         const char *verb;
@@ -157,13 +149,11 @@ maekinsh_vm_test (bool verbose)
                    {"resume", MAEKINSH_OP (RESUME)}, {"destroy", MAEKINSH_OP (DESTROY)},
                    {"delete", MAEKINSH_OP (DELETE)}};
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++) {
-        cmd = maekinsh_cmd_test_good (
-            MAEKINSH_WORDS ("vm", actions[i].verb, "web-1", "--wait"));
+        cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", actions[i].verb, "web-1", "--wait"));
         env = maekinsh_cmd_request (cmd);
-        assert (env->body_case == MAEKINSH_BODY (VM_ACTION) &&
-                env->vm_action->op == actions[i].op);
-        assert (streq (env->vm_action->name, "web-1") &&
-                maekinsh_cmd_test_is_uuid (env->request_id));
+        assert (env->body_case == MAEKINSH_BODY (VM_ACTION) && env->vm_action->op == actions[i].op);
+        assert (streq (env->vm_action->name, "web-1")
+                && maekinsh_cmd_test_is_uuid (env->request_id));
         assert (cmd->wait && cmd->wait_s == MAEKINSH_WAIT_DEFAULT_S);
         maekinsh_cmd_destroy (&cmd);
     }

@@ -73,7 +73,7 @@ s_now_ns (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
 static void
@@ -82,7 +82,7 @@ s_header_set (byte *header, int command)
     header[0] = S_MAGIC0;
     header[1] = S_MAGIC1;
     header[2] = S_VERSION;
-    header[3] = (byte)command;
+    header[3] = (byte) command;
 }
 
 //  The command of a header frame, or -2 if the frame is not a header of ours.
@@ -119,7 +119,7 @@ s_service_name (zframe_t *frame, char *name, size_t size)
 static void
 s_worker_frame_destroy (void **item)
 {
-    zframe_destroy ((zframe_t **)item);
+    zframe_destroy ((zframe_t **) item);
 }
 
 //  Send a message and take it; one that cannot be sent (its peer is gone) is dropped.
@@ -159,15 +159,15 @@ s_broker_handle_client (s_broker_t *self, zmsg_t *msg)
     zframe_t *client_id = zmsg_pop (msg);
     zframe_t *header = zmsg_pop (msg);
     char name[64];
-    if (!client_id || s_header_command (header) != S_CMD_REQUEST ||
-        s_service_name (zmsg_first (msg), name, sizeof name) != 0) {
+    if (!client_id || s_header_command (header) != S_CMD_REQUEST
+        || s_service_name (zmsg_first (msg), name, sizeof name) != 0) {
         self->dropped++;
         zframe_destroy (&client_id);
         zframe_destroy (&header);
         zmsg_destroy (&msg);
         return;
     }
-    zframe_t *worker_id = (zframe_t *)zhashx_lookup (self->services, name);
+    zframe_t *worker_id = (zframe_t *) zhashx_lookup (self->services, name);
     if (!worker_id) {
         s_header_set (zframe_data (header), S_CMD_NO_SERVICE);
         zmsg_prepend (msg, &header);
@@ -226,7 +226,7 @@ s_broker_drain (s_broker_t *self, zsock_t *sock, int batch)
 static void
 s_broker_actor (zsock_t *pipe, void *args)
 {
-    (void)args;
+    (void) args;
     s_broker_t self = {.pipe = pipe};
     self.clients = zsock_new (ZMQ_ROUTER);
     self.workers = zsock_new (ZMQ_ROUTER);
@@ -242,8 +242,7 @@ s_broker_actor (zsock_t *pipe, void *args)
     if (client_port < 0 || worker_port < 0)
         zstr_send (pipe, "");
     else
-        zstr_sendf (pipe, "tcp://127.0.0.1:%d\ntcp://127.0.0.1:%d", client_port,
-                    worker_port);
+        zstr_sendf (pipe, "tcp://127.0.0.1:%d\ntcp://127.0.0.1:%d", client_port, worker_port);
 
     zpoller_t *poller = zpoller_new (pipe, self.clients, self.workers, NULL);
     assert (poller);
@@ -257,12 +256,11 @@ s_broker_actor (zsock_t *pipe, void *args)
             running = command && streq (command, "$TERM") ? false : running;
             zstr_free (&command);
         }
-        running = running && s_broker_drain (&self, self.clients, 256) &&
-                  s_broker_drain (&self, self.workers, 256);
+        running = running && s_broker_drain (&self, self.clients, 256)
+                  && s_broker_drain (&self, self.workers, 256);
     }
     if (self.dropped)
-        fprintf (stderr, "bench_echo: broker dropped %" PRIu64 " messages\n",
-                 self.dropped);
+        fprintf (stderr, "bench_echo: broker dropped %" PRIu64 " messages\n", self.dropped);
     zpoller_destroy (&poller);
     zhashx_destroy (&self.services);
     zsock_destroy (&self.clients);
@@ -274,7 +272,7 @@ s_broker_actor (zsock_t *pipe, void *args)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
-    zsock_t *dealer = zsock_new_dealer ((const char *)args);
+    zsock_t *dealer = zsock_new_dealer ((const char *) args);
     zsock_signal (pipe, 0);
     if (!dealer) {
         zstr_send (pipe, "FAILED");
@@ -358,14 +356,14 @@ s_recv_reply (zsock_t *client)
     int64_t rc = -2;
     if (command == S_CMD_NO_SERVICE)
         fprintf (stderr, "bench_echo: the broker has no worker for '%s'\n", S_SERVICE);
-    else if (command != S_CMD_REPLY || zmsg_size (msg) != 4 || !corr ||
-             zframe_size (corr) != sizeof (uint64_t) ||
-             zframe_size (zmsg_last (msg)) != S_BODY_SIZE)
+    else if (command != S_CMD_REPLY || zmsg_size (msg) != 4 || !corr
+             || zframe_size (corr) != sizeof (uint64_t)
+             || zframe_size (zmsg_last (msg)) != S_BODY_SIZE)
         fprintf (stderr, "bench_echo: malformed reply (%zu frames)\n", zmsg_size (msg));
     else {
         uint64_t value;
         memcpy (&value, zframe_data (corr), sizeof value);
-        rc = value > INT64_MAX ? -2 : (int64_t)value;
+        rc = value > INT64_MAX ? -2 : (int64_t) value;
     }
     zmsg_destroy (&msg);
     return rc;
@@ -374,22 +372,21 @@ s_recv_reply (zsock_t *client)
 //  Run `count` round trips keeping `window` in flight, stopping early (after draining
 //  what is in flight) once limit_s has passed. Fills result if given. 0, or -1.
 static int
-s_run_window (zsock_t *client, int window, size_t count, double limit_s,
-              s_result_t *result)
+s_run_window (zsock_t *client, int window, size_t count, double limit_s, s_result_t *result)
 {
     byte body[S_BODY_SIZE];
     for (size_t i = 0; i < sizeof body; i++)
-        body[i] = (byte)('a' + i % 26);
+        body[i] = (byte) ('a' + i % 26);
     //  sent_ns[corr] is the send time of a request in flight, 0 once it is answered.
-    uint64_t *sent_ns = (uint64_t *)calloc (count, sizeof (uint64_t));
-    uint64_t *rtt_ns = (uint64_t *)calloc (count, sizeof (uint64_t));
+    uint64_t *sent_ns = (uint64_t *) calloc (count, sizeof (uint64_t));
+    uint64_t *rtt_ns = (uint64_t *) calloc (count, sizeof (uint64_t));
     assert (sent_ns && rtt_ns);
     int rc = 0;
     size_t next = 0, done = 0;
     uint64_t start = s_now_ns ();
-    uint64_t deadline = start + (uint64_t)(limit_s * 1e9);
+    uint64_t deadline = start + (uint64_t) (limit_s * 1e9);
     uint64_t now = start;
-    while (next < count && next < (size_t)window) {
+    while (next < count && next < (size_t) window) {
         sent_ns[next] = s_now_ns ();
         if (s_send_request (client, next, body) != 0) {
             rc = -1;
@@ -400,10 +397,9 @@ s_run_window (zsock_t *client, int window, size_t count, double limit_s,
     while (rc == 0 && done < next) {
         int64_t corr = s_recv_reply (client);
         now = s_now_ns ();
-        if (corr < 0 || (size_t)corr >= next || sent_ns[corr] == 0) {
+        if (corr < 0 || (size_t) corr >= next || sent_ns[corr] == 0) {
             if (corr >= 0)
-                fprintf (stderr, "bench_echo: unexpected correlation id %" PRId64 "\n",
-                         corr);
+                fprintf (stderr, "bench_echo: unexpected correlation id %" PRId64 "\n", corr);
             rc = -1;
             break;
         }
@@ -419,7 +415,7 @@ s_run_window (zsock_t *client, int window, size_t count, double limit_s,
     free (sent_ns);
     if (result && rc == 0) {
         result->done = done;
-        result->elapsed_s = (double)(now - start) / 1e9;
+        result->elapsed_s = (double) (now - start) / 1e9;
         result->rtt_ns = rtt_ns;
     } else
         free (rtt_ns);
@@ -429,7 +425,7 @@ s_run_window (zsock_t *client, int window, size_t count, double limit_s,
 static int
 s_compare_u64 (const void *a, const void *b)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    uint64_t x = *(const uint64_t *) a, y = *(const uint64_t *) b;
     return x < y ? -1 : x > y;
 }
 
@@ -437,9 +433,9 @@ s_compare_u64 (const void *a, const void *b)
 static double
 s_percentile_us (const uint64_t *sorted, size_t n, double p)
 {
-    size_t rank = (size_t)(p * (double)n + 0.999999);
+    size_t rank = (size_t) (p * (double) n + 0.999999);
     rank = rank < 1 ? 1 : rank > n ? n : rank;
-    return (double)sorted[rank - 1] / 1000.0;
+    return (double) sorted[rank - 1] / 1000.0;
 }
 
 static void
@@ -460,15 +456,15 @@ s_usage (FILE *out)
 
 //  Parse a whole decimal number in [min, max]. 0, or -1 with an error printed.
 static int
-s_parse_count (const char *option, const char *text, unsigned long long min,
-               unsigned long long max, unsigned long long *value)
+s_parse_count (const char *option, const char *text, unsigned long long min, unsigned long long max,
+               unsigned long long *value)
 {
     char *end;
     errno = 0;
     unsigned long long number = strtoull (text, &end, 10);
     if (errno || end == text || *end || *text == '-' || number < min || number > max) {
-        fprintf (stderr, "bench_echo: %s '%s' is not a number from %llu to %llu\n",
-                 option, text, min, max);
+        fprintf (stderr, "bench_echo: %s '%s' is not a number from %llu to %llu\n", option, text,
+                 min, max);
         return -1;
     }
     *value = number;
@@ -492,13 +488,12 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
         case 'n':
             if (s_parse_count ("-n", optarg, 1, 10000000, &value))
                 return 2;
-            opts->count = (size_t)value;
+            opts->count = (size_t) value;
             break;
         case 't':
             errno = 0;
             opts->limit_s = strtod (optarg, &end);
-            if (errno || end == optarg || *end || !(opts->limit_s > 0) ||
-                opts->limit_s > 86400) {
+            if (errno || end == optarg || *end || !(opts->limit_s > 0) || opts->limit_s > 86400) {
                 fprintf (stderr,
                          "bench_echo: -t '%s' is not a number of seconds "
                          "above 0\n",
@@ -515,13 +510,12 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
             for (char *item = strtok_r (list, ",", &save); item && rc == 0;
                  item = strtok_r (NULL, ",", &save)) {
                 if (opts->nwindows == S_WINDOWS_MAX) {
-                    fprintf (stderr, "bench_echo: -w lists more than %d windows\n",
-                             S_WINDOWS_MAX);
+                    fprintf (stderr, "bench_echo: -w lists more than %d windows\n", S_WINDOWS_MAX);
                     rc = 2;
                 } else if (s_parse_count ("-w", item, 1, S_WINDOW_MAX, &value))
                     rc = 2;
                 else
-                    opts->windows[opts->nwindows++] = (int)value;
+                    opts->windows[opts->nwindows++] = (int) value;
             }
             free (list);
             if (rc == 0 && opts->nwindows == 0) {
@@ -555,12 +549,12 @@ static int
 s_measure (zsock_t *client, int window, size_t count, double limit_s)
 {
     s_result_t result;
-    if (s_run_window (client, window, S_WARMUP, limit_s, NULL) ||
-        s_run_window (client, window, count, limit_s, &result))
+    if (s_run_window (client, window, S_WARMUP, limit_s, NULL)
+        || s_run_window (client, window, count, limit_s, &result))
         return -1;
     qsort (result.rtt_ns, result.done, sizeof (uint64_t), s_compare_u64);
-    printf ("echo window=%d roundtrips_per_s=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n",
-            window, (double)result.done / result.elapsed_s,
+    printf ("echo window=%d roundtrips_per_s=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n", window,
+            (double) result.done / result.elapsed_s,
             s_percentile_us (result.rtt_ns, result.done, 0.50),
             s_percentile_us (result.rtt_ns, result.done, 0.99), result.done);
     fflush (stdout);
@@ -598,8 +592,7 @@ main (int argc, char **argv)
     assert (worker);
     status = zstr_recv (worker);
     if (!status || !streq (status, "READY")) {
-        fprintf (stderr, "bench_echo: the worker could not register at '%s'\n",
-                 worker_endpoint);
+        fprintf (stderr, "bench_echo: the worker could not register at '%s'\n", worker_endpoint);
         goto cleanup;
     }
     client = zsock_new_dealer (client_endpoint);

@@ -59,15 +59,15 @@ s_now (void)
 {
     struct timespec ts;
     clock_gettime (CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 //  libvirt's default handler prints every error; ours are reported once, in context.
 static void
 s_quiet (void *data, virErrorPtr error)
 {
-    (void)data;
-    (void)error;
+    (void) data;
+    (void) error;
 }
 
 static xmlNodePtr
@@ -100,9 +100,9 @@ s_node_write (const char *path, int cpus)
     xmlNodePtr cpu = s_child (node, "cpu", NULL);
     s_child_number (cpu, "nodes", 1);
     s_child_number (cpu, "sockets", 1);
-    s_child_number (cpu, "cores", (unsigned long long)cpus);
+    s_child_number (cpu, "cores", (unsigned long long) cpus);
     s_child_number (cpu, "threads", 1);
-    s_child_number (cpu, "active", (unsigned long long)cpus);
+    s_child_number (cpu, "active", (unsigned long long) cpus);
     s_child_number (cpu, "mhz", 2000);
     s_child (cpu, "model", "x86_64");
     s_child_number (node, "memory", 16ULL << 30); //  KiB: 16 TiB
@@ -163,7 +163,7 @@ s_domain_xml_new (int host, size_t count)
     xmlNodePtr os = s_child (domain, "os", NULL);
     s_child (os, "type", "hvm");
 
-    char **xml = (char **)calloc (count, sizeof (char *));
+    char **xml = (char **) calloc (count, sizeof (char *));
     if (!xml)
         abort ();
     for (size_t i = 0; i < count; i++) {
@@ -175,7 +175,7 @@ s_domain_xml_new (int host, size_t count)
         xmlDocDumpMemory (doc, &mem, &size);
         if (!mem)
             abort ();
-        xml[i] = (char *)mem;
+        xml[i] = (char *) mem;
     }
     xmlFreeDoc (doc);
     return xml;
@@ -187,15 +187,14 @@ s_xml_free (char ***xml_p, size_t count)
     if (!*xml_p)
         return;
     for (size_t i = 0; i < count; i++)
-        free ((*xml_p)[i]);     //  xmlFree is free here: libxml2's default allocator
+        free ((*xml_p)[i]); //  xmlFree is free here: libxml2's default allocator
     free (*xml_p);
     *xml_p = NULL;
 }
 
 //  Define and start the domains, until all are or the time limit passes.
 static void
-s_host_define_start (s_host_t *self, virConnectPtr conn, char **xml,
-                     virDomainPtr *domains)
+s_host_define_start (s_host_t *self, virConnectPtr conn, char **xml, virDomainPtr *domains)
 {
     double deadline = s_now () + self->limit_s;
     for (size_t i = 0; i < self->count && s_now () < deadline; i++) {
@@ -233,9 +232,8 @@ s_host_destroy_undefine (s_host_t *self, virDomainPtr *domains)
             rc = virDomainUndefine (domain);
         }
         if (rc < 0) {
-            fprintf (stderr, "bench_libvirt_floor: %s of '%s' on '%s' failed: %s\n",
-                     action, virDomainGetName (domain), self->uri,
-                     virGetLastErrorMessage ());
+            fprintf (stderr, "bench_libvirt_floor: %s of '%s' on '%s' failed: %s\n", action,
+                     virDomainGetName (domain), self->uri, virGetLastErrorMessage ());
             self->rc = -1;
             return;
         }
@@ -249,9 +247,9 @@ s_host_destroy_undefine (s_host_t *self, virDomainPtr *domains)
 static void *
 s_host_run (void *arg)
 {
-    s_host_t *self = (s_host_t *)arg;
+    s_host_t *self = (s_host_t *) arg;
     char **xml = s_domain_xml_new (self->index, self->count);
-    virDomainPtr *domains = (virDomainPtr *)calloc (self->count, sizeof (virDomainPtr));
+    virDomainPtr *domains = (virDomainPtr *) calloc (self->count, sizeof (virDomainPtr));
     if (!domains)
         abort ();
     virConnectPtr conn = virConnectOpen (self->uri);
@@ -280,18 +278,17 @@ s_host_run (void *arg)
 static void
 s_usage (FILE *out)
 {
-    fprintf (
-        out,
-        "usage: bench_libvirt_floor [-a] [-j THREADS] [-n COUNT] [-t SECONDS]\n"
-        "  The libvirt floor: each thread, on its own test-driver host, defines and\n"
-        "  starts COUNT domains, then destroys and undefines them.\n"
-        "  -j THREADS  simulated hosts, one thread each, 1..%d (default: online "
-        "CPUs)\n"
-        "  -n COUNT    domains per thread, 1..%d (default 10000)\n"
-        "  -t SECONDS  time limit per phase (default 8); stops early if reached\n"
-        "  -a          the agent's domain XML (Maekin's tiny template), not a minimal one\n"
-        "  -h          this help\n",
-        S_THREADS_MAX, S_COUNT_MAX);
+    fprintf (out,
+             "usage: bench_libvirt_floor [-a] [-j THREADS] [-n COUNT] [-t SECONDS]\n"
+             "  The libvirt floor: each thread, on its own test-driver host, defines and\n"
+             "  starts COUNT domains, then destroys and undefines them.\n"
+             "  -j THREADS  simulated hosts, one thread each, 1..%d (default: online "
+             "CPUs)\n"
+             "  -n COUNT    domains per thread, 1..%d (default 10000)\n"
+             "  -t SECONDS  time limit per phase (default 8); stops early if reached\n"
+             "  -a          the agent's domain XML (Maekin's tiny template), not a minimal one\n"
+             "  -h          this help\n",
+             S_THREADS_MAX, S_COUNT_MAX);
 }
 
 //  Parse a whole decimal number in [min, max]. 0, or -1 with an error printed.
@@ -302,8 +299,8 @@ s_parse_count (const char *option, const char *text, long min, long max, long *v
     errno = 0;
     long number = strtol (text, &end, 10);
     if (errno || end == text || *end || number < min || number > max) {
-        fprintf (stderr, "bench_libvirt_floor: %s '%s' is not a number from %ld to %ld\n",
-                 option, text, min, max);
+        fprintf (stderr, "bench_libvirt_floor: %s '%s' is not a number from %ld to %ld\n", option,
+                 text, min, max);
         return -1;
     }
     *value = number;
@@ -317,7 +314,7 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
     long cpus = sysconf (_SC_NPROCESSORS_ONLN);
     *opts = (s_options_t){.threads = cpus < 1               ? 1
                                      : cpus > S_THREADS_MAX ? S_THREADS_MAX
-                                                            : (int)cpus,
+                                                            : (int) cpus,
                           .count = 10000,
                           .limit_s = 8};
     int opt;
@@ -335,18 +332,17 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
         case 'j':
             if (s_parse_count ("-j", optarg, 1, S_THREADS_MAX, &value))
                 return 2;
-            opts->threads = (int)value;
+            opts->threads = (int) value;
             break;
         case 'n':
             if (s_parse_count ("-n", optarg, 1, S_COUNT_MAX, &value))
                 return 2;
-            opts->count = (size_t)value;
+            opts->count = (size_t) value;
             break;
         case 't':
             errno = 0;
             opts->limit_s = strtod (optarg, &end);
-            if (errno || end == optarg || *end || !(opts->limit_s > 0) ||
-                opts->limit_s > 86400) {
+            if (errno || end == optarg || *end || !(opts->limit_s > 0) || opts->limit_s > 86400) {
                 fprintf (stderr,
                          "bench_libvirt_floor: -t '%s' is not a number of "
                          "seconds above 0\n",
@@ -381,10 +377,10 @@ s_hosts_prepare (s_host_t *hosts, const s_options_t *opts, const char *dir,
     for (int i = 0; i < opts->threads; i++) {
         char path[PATH_MAX];
         snprintf (path, sizeof path, "%s/node%d.xml", dir, i);
-        if (s_node_write (path, cpus < 1 ? 1 : (int)cpus))
+        if (s_node_write (path, cpus < 1 ? 1 : (int) cpus))
             return -1;
-        hosts[i] = (s_host_t){
-            .index = i, .count = opts->count, .limit_s = opts->limit_s, .phase = phase};
+        hosts[i] =
+            (s_host_t){.index = i, .count = opts->count, .limit_s = opts->limit_s, .phase = phase};
         snprintf (hosts[i].uri, sizeof hosts[i].uri, "test://%s", path);
     }
     return 0;
@@ -394,15 +390,14 @@ s_hosts_prepare (s_host_t *hosts, const s_options_t *opts, const char *dir,
 static int
 s_run (s_host_t *hosts, int threads, pthread_barrier_t *phase)
 {
-    pthread_t *tids = (pthread_t *)calloc ((size_t)threads, sizeof (pthread_t));
+    pthread_t *tids = (pthread_t *) calloc ((size_t) threads, sizeof (pthread_t));
     if (!tids)
         abort ();
     for (int i = 0; i < threads; i++) {
         int rc = pthread_create (&tids[i], NULL, s_host_run, &hosts[i]);
         if (rc) {
             //  The barrier counts every thread: without one, nothing can proceed.
-            fprintf (stderr, "bench_libvirt_floor: cannot start a thread: %s\n",
-                     strerror (rc));
+            fprintf (stderr, "bench_libvirt_floor: cannot start a thread: %s\n", strerror (rc));
             abort ();
         }
     }
@@ -430,9 +425,9 @@ s_run (s_host_t *hosts, int threads, pthread_barrier_t *phase)
         printf ("libvirt_floor xml=%s threads=%d define_start_per_s=%.0f "
                 "destroy_undefine_per_s=%.0f define_start_us=%.1f "
                 "destroy_undefine_us=%.1f n=%zu\n",
-                s_agent_xml ? "agent" : "minimal", threads, (double)started / (t1 - t0), (double)removed / (t2 - t1),
-                (t1 - t0) * threads / (double)started * 1e6,
-                (t2 - t1) * threads / (double)removed * 1e6, started);
+                s_agent_xml ? "agent" : "minimal", threads, (double) started / (t1 - t0),
+                (double) removed / (t2 - t1), (t1 - t0) * threads / (double) started * 1e6,
+                (t2 - t1) * threads / (double) removed * 1e6, started);
         if (removed < started)
             fprintf (stderr,
                      "bench_libvirt_floor: the time limit stopped destroy and "
@@ -460,31 +455,29 @@ main (int argc, char **argv)
 
     const char *tmp = getenv ("TMPDIR");
     char dir[PATH_MAX - 32];
-    snprintf (dir, sizeof dir, "%s/bench_libvirt_floor.XXXXXX",
-              tmp && *tmp ? tmp : "/tmp");
+    snprintf (dir, sizeof dir, "%s/bench_libvirt_floor.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp (dir)) {
-        fprintf (stderr, "bench_libvirt_floor: cannot create a directory from '%s': %s\n",
-                 dir, strerror (errno));
+        fprintf (stderr, "bench_libvirt_floor: cannot create a directory from '%s': %s\n", dir,
+                 strerror (errno));
         return 1;
     }
     //  The URI needs an absolute path, and TMPDIR may be relative.
     char *absolute = realpath (dir, NULL);
     if (!absolute) {
-        fprintf (stderr, "bench_libvirt_floor: cannot resolve '%s': %s\n", dir,
-                 strerror (errno));
+        fprintf (stderr, "bench_libvirt_floor: cannot resolve '%s': %s\n", dir, strerror (errno));
         rmdir (dir);
         return 1;
     }
     snprintf (dir, sizeof dir, "%s", absolute);
     free (absolute);
-    s_host_t *hosts = (s_host_t *)calloc ((size_t)opts.threads, sizeof (s_host_t));
+    s_host_t *hosts = (s_host_t *) calloc ((size_t) opts.threads, sizeof (s_host_t));
     if (!hosts)
         abort ();
     pthread_barrier_t phase;
-    pthread_barrier_init (&phase, NULL, (unsigned)opts.threads + 1);
+    pthread_barrier_init (&phase, NULL, (unsigned) opts.threads + 1);
     rc = 1;
-    if (s_hosts_prepare (hosts, &opts, dir, &phase) == 0 &&
-        s_run (hosts, opts.threads, &phase) == 0)
+    if (s_hosts_prepare (hosts, &opts, dir, &phase) == 0
+        && s_run (hosts, opts.threads, &phase) == 0)
         rc = 0;
 
     pthread_barrier_destroy (&phase);

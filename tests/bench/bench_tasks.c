@@ -22,9 +22,9 @@
 #include <time.h>
 
 typedef struct {
-    int64_t sent;       //  when the request left (usecs)
-    int64_t accepted;   //  when "accepted, task N" came back
-    int64_t done;       //  when the task's final event came
+    int64_t sent;     //  when the request left (usecs)
+    int64_t accepted; //  when "accepted, task N" came back
+    int64_t done;     //  when the task's final event came
     uint64_t task;
 } item_t;
 
@@ -62,24 +62,44 @@ main (int argc, char **argv)
     int opt;
     while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:h")) != -1) {
         switch (opt) {
-            case 'e': endpoint = optarg; break;
-            case 's': stream = optarg; break;
-            case 'n': count = atoi (optarg); break;
-            case 'w': window = atoi (optarg); break;
-            case 'm':
-                read_mode = streq (optarg, "read");
-                accept_mode = read_mode || streq (optarg, "accept");
-                if (!accept_mode && !streq (optarg, "done")) {
-                    s_usage (stderr);
-                    return 2;
-                }
-                break;
-            case 'r': rate = atoi (optarg); break;
-            case 't': template_ = optarg; break;
-            case 'p': prefix = optarg; break;
-            case 'l': log_path = optarg; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
+        case 'e':
+            endpoint = optarg;
+            break;
+        case 's':
+            stream = optarg;
+            break;
+        case 'n':
+            count = atoi (optarg);
+            break;
+        case 'w':
+            window = atoi (optarg);
+            break;
+        case 'm':
+            read_mode = streq (optarg, "read");
+            accept_mode = read_mode || streq (optarg, "accept");
+            if (!accept_mode && !streq (optarg, "done")) {
+                s_usage (stderr);
+                return 2;
+            }
+            break;
+        case 'r':
+            rate = atoi (optarg);
+            break;
+        case 't':
+            template_ = optarg;
+            break;
+        case 'p':
+            prefix = optarg;
+            break;
+        case 'l':
+            log_path = optarg;
+            break;
+        case 'h':
+            s_usage (stdout);
+            return 0;
+        default:
+            s_usage (stderr);
+            return 2;
         }
     }
     if (!endpoint || !stream || count < 1 || window < 1) {
@@ -89,9 +109,9 @@ main (int argc, char **argv)
     mk_log_init ("bench_tasks", MK_LOG_WARN);
     mk_client_t *client = mk_client_new (endpoint);
     zsock_t *sub = mk_sock_new (ZMQ_SUB, stream);
-    if (!accept_mode)       //  accepting needs no events; reading them would slow us
+    if (!accept_mode) //  accepting needs no events; reading them would slow us
         zsock_set_subscribe (sub, "event.task");
-    zclock_sleep (300);         //  let the subscription reach the broker
+    zclock_sleep (300); //  let the subscription reach the broker
     item_t *items = (item_t *) zmalloc ((size_t) count * sizeof (item_t));
     uint64_t *corrs = (uint64_t *) zmalloc ((size_t) count * sizeof (uint64_t));
     //  Task ids grow from the first one accepted: an array indexed by id - base.
@@ -152,15 +172,15 @@ main (int argc, char **argv)
                          || (zsock_events (sub) & ZMQ_POLLIN);
             if (next > 0 && !ready) {
                 //  ZMQ_FD only signals new events, so the event flags are read first.
-                struct pollfd fds[2] = {{.fd = zsock_fd (mk_client_sock (client)), .events = POLLIN},
-                                        {.fd = zsock_fd (sub), .events = POLLIN}};
+                struct pollfd fds[2] = {
+                    {.fd = zsock_fd (mk_client_sock (client)), .events = POLLIN},
+                    {.fd = zsock_fd (sub), .events = POLLIN}};
                 struct timespec pause = {next / 1000000, (next % 1000000) * 1000};
                 ppoll (fds, 1000000 / rate > 200 ? 2 : 0, &pause, NULL);
             }
             which = (zsock_events (mk_client_sock (client)) & ZMQ_POLLIN) ? mk_client_sock (client)
-                                                                         : NULL;
-        }
-        else
+                                                                          : NULL;
+        } else
             which = zpoller_wait (poller, 1000);
         int64_t now = zclock_usecs ();
         if (which == mk_client_sock (client)) {
@@ -171,27 +191,26 @@ main (int argc, char **argv)
                     if (read_mode && reply.env->status == MK_OK) {
                         items[i].accepted = now;
                         accepted++;
-                    }
-                    else if (!read_mode && reply.env->status == MK_ACCEPTED) {
+                    } else if (!read_mode && reply.env->status == MK_ACCEPTED) {
                         items[i].accepted = now;
                         items[i].task = reply.env->task_accepted->task_id;
                         if (!task_base)
-                            task_base = items[i].task > (uint64_t) i ? items[i].task - (uint64_t) i : 1;
+                            task_base =
+                                items[i].task > (uint64_t) i ? items[i].task - (uint64_t) i : 1;
                         uint64_t slot = items[i].task - task_base;
                         if (items[i].task >= task_base && slot < (uint64_t) count * 4) {
-                            if (by_task[slot] == -2) {       //  its event came first
+                            if (by_task[slot] == -2) { //  its event came first
                                 items[i].done = now;
                                 done++;
                             }
                             by_task[slot] = i;
                         }
                         accepted++;
-                    }
-                    else {
+                    } else {
                         if (errors < 5)
                             fprintf (stderr, "bench_tasks: %s: %d %s\n",
-                                     read_mode ? "template show" : "create",
-                                     reply.env->status, reply.env->reason);
+                                     read_mode ? "template show" : "create", reply.env->status,
+                                     reply.env->reason);
                         errors++;
                     }
                 }
@@ -214,8 +233,7 @@ main (int argc, char **argv)
                         items[i].done = now;
                         done++;
                         failed += streq (e->state, "failed");
-                    }
-                    else if (i == -1)
+                    } else if (i == -1)
                         by_task[slot] = -2;
                 }
             }
@@ -247,11 +265,16 @@ main (int argc, char **argv)
     printf ("tasks mode=%s rate=%d window=%d n=%d seconds=%.2f %s_per_s=%.0f %s_p50_us=%" PRId64
             " %s_p99_us=%" PRId64 " done_p50_us=%" PRId64 " done_p99_us=%" PRId64
             " failed=%d errors=%d\n",
-            read_mode ? "read" : accept_mode ? "accept" : "done", rate, window, count, seconds,
-            read_mode ? "answered" : accept_mode ? "accepted" : "done",
+            read_mode     ? "read"
+            : accept_mode ? "accept"
+                          : "done",
+            rate, window, count, seconds,
+            read_mode     ? "answered"
+            : accept_mode ? "accepted"
+                          : "done",
             (accept_mode ? accepted : done) / seconds, answer, s_percentile (accept_lat, na, 0.5),
-            answer, s_percentile (accept_lat, na, 0.99),
-            s_percentile (done_lat, nd, 0.5), s_percentile (done_lat, nd, 0.99), failed, errors);
+            answer, s_percentile (accept_lat, na, 0.99), s_percentile (done_lat, nd, 0.5),
+            s_percentile (done_lat, nd, 0.99), failed, errors);
     free (accept_lat);
     free (done_lat);
     free (by_task);

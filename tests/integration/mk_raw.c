@@ -59,7 +59,7 @@ main (int argc, char **argv)
         return 2;
     zmsg_t *msg = zmsg_new ();
     for (int i = 3; i < argc; i++)
-        zmsg_append (msg, &(zframe_t *) {s_frame (argv[i])});
+        zmsg_append (msg, &(zframe_t *){s_frame (argv[i])});
     zmsg_send (&msg, sock);
     zsock_set_rcvtimeo (sock, atoi (argv[2]));
     msg = zmsg_recv (sock);
@@ -81,8 +81,7 @@ main (int argc, char **argv)
                  && (env = mk_msg_unpack (zframe_data (frame), zframe_size (frame), &why))) {
             printf ("envelope status %d reason %s\n", env->status, env->reason);
             mk_msg_free (&env);
-        }
-        else {
+        } else {
             char *text = zframe_strdup (frame);
             bool printable = true;
             for (char *c = text; *c; c++)
