@@ -155,7 +155,7 @@ create_until_done() {
         out=$(sh --timeout-ms 1500 vm create "$1" --template tiny 2>&1) && return 0
         grep -q "exists already" <<<"$out" && return 0
         # Transient while a host's agent or the controller restarts: no host up yet.
-        grep -qiE "retry|database|reach|no reply|unavailable|lost|busy|no host that is up" <<<"$out" \
+        grep -qiE "retry|database|reach|no reply|unavailable|lost|busy|no host that is up|outcome is unknown" <<<"$out" \
             || { echo "create $1: $out" >&2; return 1; }
         sleep 0.2
     done
