@@ -38,9 +38,8 @@ s_pointer_type (ProtobufCType type)
     return type == PROTOBUF_C_TYPE_STRING || type == PROTOBUF_C_TYPE_MESSAGE;
 }
 
-//  The size of one value of a field's type, as protobuf-c lays it out.
-static size_t
-s_value_size (ProtobufCType type)
+size_t
+mk_codec_value_size (ProtobufCType type)
 {
     switch (type) {
     case PROTOBUF_C_TYPE_INT64:
@@ -237,7 +236,7 @@ s_json_message (const ProtobufCMessage *msg)
             value = json_object_new_array_ext ((int) count);
             for (size_t j = 0; j < count; j++)
                 json_object_array_add (
-                    value, s_json_value (field, array + j * s_value_size (field->type)));
+                    value, s_json_value (field, array + j * mk_codec_value_size (field->type)));
         } else
             value = s_json_value (field, s_member (msg, field));
         json_object_object_add (object, field->name, value);
@@ -290,7 +289,7 @@ s_xml_fields (xmlNodePtr node, const ProtobufCMessage *msg)
             size_t count = *(const size_t *) s_quantifier (msg, field);
             const char *array = *(const char *const *) s_member (msg, field);
             for (size_t j = 0; j < count; j++)
-                s_xml_value (node, field, array + j * s_value_size (field->type));
+                s_xml_value (node, field, array + j * mk_codec_value_size (field->type));
         } else
             s_xml_value (node, field, s_member (msg, field));
     }
@@ -417,7 +416,7 @@ s_set_integer (reader_t *self, const ProtobufCFieldDescriptor *field, bool negat
                        s_type_name (field));
     //  Two's complement, as the field's own type holds it.
     uint64_t bits = negative ? (uint64_t) 0 - magnitude : magnitude;
-    if (s_value_size (field->type) == sizeof (uint64_t))
+    if (mk_codec_value_size (field->type) == sizeof (uint64_t))
         *(uint64_t *) to = bits;
     else if (field->type == PROTOBUF_C_TYPE_ENUM)
         *(int *) to = (int) (int32_t) (uint32_t) bits;
@@ -563,7 +562,7 @@ s_repeated_alloc (ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, 
 {
     void **array = (void **) s_member (msg, field);
     assert (*array == NULL);
-    *array = count ? zmalloc (count * s_value_size (field->type)) : NULL;
+    *array = count ? zmalloc (count * mk_codec_value_size (field->type)) : NULL;
     *(size_t *) s_quantifier (msg, field) = 0;
     return *array;
 }
@@ -625,7 +624,7 @@ s_json_read_value (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDe
     bool textual = field->type == PROTOBUF_C_TYPE_STRING || field->type == PROTOBUF_C_TYPE_BYTES
                    || field->type == PROTOBUF_C_TYPE_ENUM || field->type == PROTOBUF_C_TYPE_FLOAT
                    || field->type == PROTOBUF_C_TYPE_DOUBLE
-                   || (s_value_size (field->type) == sizeof (uint64_t)
+                   || (mk_codec_value_size (field->type) == sizeof (uint64_t)
                        && field->type != PROTOBUF_C_TYPE_DOUBLE);
     if (type == json_type_string) {
         if (textual)
@@ -678,7 +677,7 @@ s_json_read_field (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDe
         json_object *item = json_object_array_get_idx (value, i);
         size_t back = s_path_push (self, NULL, (long) i);
         int rc = item ? s_json_read_value (self, msg, field, item,
-                                           array + i * s_value_size (field->type), depth)
+                                           array + i * mk_codec_value_size (field->type), depth)
                       : s_fail (self, "null is not an item");
         *done = i + 1; //  what it holds is freed with the message, read or half read
         s_path_pop (self, back);
@@ -861,7 +860,7 @@ s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node, int 
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
             done = (size_t *) s_quantifier (msg, field);
             s_path_push (self, NULL, (long) *done);
-            to = *(char **) to + *done * s_value_size (field->type);
+            to = *(char **) to + *done * mk_codec_value_size (field->type);
         }
         rc = s_given (self, msg, field);
         if (rc == 0)

@@ -55,6 +55,10 @@ char *mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, boo
 int mk_codec_read (const ProtobufCMessageDescriptor *descriptor, mk_codec_format_t format,
                    const char *text, size_t size, ProtobufCMessage **msg_p, char **error_p);
 
+//  The size of one value of a field's type as protobuf-c lays it out (an element of a
+//  repeated field, say).
+size_t mk_codec_value_size (ProtobufCType type);
+
 void mk_codec_test (bool verbose);
 
 #endif

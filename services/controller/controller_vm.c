@@ -116,6 +116,20 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     s_reply_accepted (self, request, task, &vm);
 }
 
+//  The VM of a request, into vm: true; else false, having answered 404 or the database's
+//  error.
+static bool
+s_vm_found (controller_t *self, const mk_request_t *request, const char *name, store_vm_t *vm)
+{
+    int rc = store_vm_get (self->db, name, vm);
+    if (rc < 0)
+        controller_reply_db_error (self, request);
+    else if (rc == 0)
+        controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)",
+                                 name);
+    return rc == 1;
+}
+
 void
 controller_vm_action (controller_t *self, const mk_request_t *request)
 {
@@ -131,15 +145,8 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
     }
     const char *name = action->name ? action->name : "";
     store_vm_t vm;
-    int rc = store_vm_get (self->db, name, &vm);
-    if (rc != 1) {
-        if (rc < 0)
-            controller_reply_db_error (self, request);
-        else
-            controller_reply_status (self, request, MK_NOT_FOUND,
-                                     "no VM named '%s' (maekinsh vm list)", name);
+    if (!s_vm_found (self, request, name, &vm))
         return;
-    }
     vm_state_t from = (vm_state_t) controller_fsm_vm_parse (vm.state);
     vm_transition_t to;
     const char *reason = NULL;
@@ -173,15 +180,8 @@ controller_vm_show (controller_t *self, const mk_request_t *request)
 {
     const char *name = request->env->vm_show->name ? request->env->vm_show->name : "";
     store_vm_t vm;
-    int rc = store_vm_get (self->db, name, &vm);
-    if (rc != 1) {
-        if (rc < 0)
-            controller_reply_db_error (self, request);
-        else
-            controller_reply_status (self, request, MK_NOT_FOUND,
-                                     "no VM named '%s' (maekinsh vm list)", name);
+    if (!s_vm_found (self, request, name, &vm))
         return;
-    }
     Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
     show.vm = controller_msg_vm (self, &vm);
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY, &show);

@@ -141,33 +141,6 @@ maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *b
     return buf;
 }
 
-//  The size of one element of a repeated field.
-static size_t
-s_element_size (ProtobufCType type)
-{
-    switch (type) {
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return sizeof (uint64_t);
-    case PROTOBUF_C_TYPE_DOUBLE:
-        return sizeof (double);
-    case PROTOBUF_C_TYPE_BOOL:
-        return sizeof (protobuf_c_boolean);
-    case PROTOBUF_C_TYPE_ENUM:
-        return sizeof (int);
-    case PROTOBUF_C_TYPE_STRING:
-    case PROTOBUF_C_TYPE_MESSAGE:
-        return sizeof (void *);
-    case PROTOBUF_C_TYPE_BYTES:
-        return sizeof (ProtobufCBinaryData);
-    default:
-        return sizeof (uint32_t);
-    }
-}
-
 //  A scalar value as text: a string field's own text, or buf holding the number, bool or
 //  enum name. *quoted says whether JSON writes it as a string.
 static const char *
@@ -242,7 +215,7 @@ static const void *
 s_element (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, size_t i)
 {
     const char *array = *(const char *const *) s_member (msg, field);
-    return array + i * s_element_size (field->type);
+    return array + i * mk_codec_value_size (field->type);
 }
 
 //  Local time for unix seconds; "-" for 0 (never).
