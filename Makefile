@@ -55,18 +55,21 @@ tests_of   = $(filter %_test.c,$(wildcard $(DIR_$(1))/*.c))
 CLASS_SRC := $(foreach p,$(PROGRAMS),$(call classes_of,$(p)))
 CLASS_TEST_SRC := $(foreach p,$(PROGRAMS),$(call tests_of,$(p)))
 LIB_SRC := $(filter-out %_test.c,$(wildcard common/*.c)) $(GEN_C)
-# What the self-tests need besides the classes they test: common's own self-tests, and
-# the broker's classes (a test agent or controller needs a real broker to talk to).
-TESTLIB_SRC := $(filter %_test.c,$(wildcard common/*.c)) $(call classes_of,maekin-broker)
+# What the self-tests need besides the classes they test: common's own self-tests, the
+# broker's classes (a test agent or controller needs a real broker to talk to), and the
+# fake peers of tests/support (a fake cloud for the agent, a fake agent for the controller).
+TESTLIB_SRC := $(filter %_test.c,$(wildcard common/*.c)) $(call classes_of,maekin-broker) \
+               $(wildcard tests/support/*.c)
 PROGRAMS  := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call main_of,$(p))),$(p)))
 
 
 obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
 
 # Each program's files see common/ and their own folder only; a self-test also sees the
-# broker's, to start one.
+# broker's, to start one, and tests/support's fake peers.
 $(foreach p,$(PROGRAMS),$(eval $(OBJ)/$(DIR_$(p))/%.o: INC := -I$(DIR_$(p))))
-$(foreach f,$(CLASS_TEST_SRC),$(eval $(call obj,$(f)): INC := -I$(dir $(f)) -Ibroker))
+$(foreach f,$(CLASS_TEST_SRC),$(eval $(call obj,$(f)): INC := -I$(dir $(f)) -Ibroker \
+                                                              -Itests/support))
 
 # `make` on a fresh machine installs what it lacks first, as `make run` and `make check`
 # do (or, not as root, says in one line what to run); then builds in a make of its own,

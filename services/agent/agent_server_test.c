@@ -12,17 +12,19 @@
 #include <libvirt/libvirt.h>
 
 #include "agent_libvirt.h"
+#include "broker_router.h"
 #include "mk_client.h"
+#include "mk_fake_peer.h"
 #include "mk_msg.h"
 #include "mk_worker.h"
 
+//  Frees one of the fake cloud's records (a zhashx or zlistx destructor).
 static void
 s_string_free (void **item)
 {
     free (*item);
     *item = NULL;
 }
-#include "broker_router.h"
 
 //  What the fake controller heard from one host.
 typedef struct {
@@ -35,10 +37,18 @@ typedef struct {
     char agent[64];     //  the agent's own service, as the reports name it
 } s_heard_t;
 
+//  What the fake `cloud` heard: each host's reports, and the events in order.
+typedef struct {
+    zhashx_t *hosts;  //  of s_heard_t by host name
+    zlistx_t *events; //  "host uuid name state"
+} s_cloud_t;
+
 //  The fake `cloud`'s answer to a report or an event, recorded in hosts and events.
-static void
-s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zlistx_t *events)
+static mk_fake_next_t
+s_cloud_answer (void *state, mk_worker_t *worker, const mk_request_t *request)
 {
+    zhashx_t *hosts = ((s_cloud_t *) state)->hosts;
+    zlistx_t *events = ((s_cloud_t *) state)->events;
     Maekin__Envelope *env = request->env;
     Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
     answer.status = MK_OK;
@@ -86,111 +96,55 @@ s_cloud_answer (mk_worker_t *worker, mk_request_t *request, zhashx_t *hosts, zli
     } else
         answer.status = MK_BAD_REQUEST;
     mk_worker_reply (worker, request->token, &answer);
+    return MK_FAKE_ANSWERED;
 }
 
-//  The fake `cloud`: answers reports and events, and records them. Pipe commands:
-//  "HOST name" -> "fulls lights vcpus memory_mb [name,name,]"; "EVENTS" -> one frame per
-//  event "host uuid name state" after a count; "SENDFULL name" -> "OK".
-static void
-s_cloud_actor (zsock_t *pipe, void *args)
-{
-    const char *endpoint = (const char *) args;
-    const char *services[] = {"cloud"};
-    mk_worker_t *worker = mk_worker_new (endpoint, services, 1);
-    assert (worker);
-    mk_worker_set_heartbeat (worker, 100);
-    zhashx_t *hosts = zhashx_new ();
-    zhashx_set_destructor (hosts, s_string_free);
-    zlistx_t *events = zlistx_new ();
-    zlistx_set_destructor (events, s_string_free);
-    zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
-    while (true) {
-        void *which = zpoller_wait (poller, 50);
-        mk_worker_tick (worker);
-        if (which == pipe) {
-            char *command = NULL, *name = NULL;
-            zstr_recvx (pipe, &command, &name, NULL);
-            bool term = !command || streq (command, "$TERM");
-            if (!term && streq (command, "EVENTS")) {
-                zmsg_t *msg = zmsg_new ();
-                zmsg_addstrf (msg, "%zu", zlistx_size (events));
-                for (char *e = (char *) zlistx_first (events); e; e = (char *) zlistx_next (events))
-                    zmsg_addstr (msg, e);
-                zmsg_send (&msg, pipe);
-            } else if (!term) {
-                s_heard_t *heard = (s_heard_t *) zhashx_lookup (hosts, name ? name : "");
-                if (streq (command, "SENDFULL") && heard)
-                    heard->send_full = true;
-                if (streq (command, "SENDFULL"))
-                    zstr_send (pipe, "OK");
-                else if (streq (command, "AGENT"))
-                    zstr_send (pipe, heard ? heard->agent : "");
-                else if (heard)
-                    zstr_sendf (pipe, "%zu %zu %" PRIu32 " %" PRIu64 " [%s]", heard->fulls,
-                                heard->lights, heard->vcpus, heard->memory_mb, heard->domains);
-                else
-                    zstr_send (pipe, "0 0 0 0 []");
-            }
-            zstr_free (&command);
-            zstr_free (&name);
-            if (term)
-                break;
-        } else if (which) {
-            mk_request_t request;
-            if (mk_worker_recv (worker, &request) != 1)
-                continue;
-            s_cloud_answer (worker, &request, hosts, events);
-            mk_request_clear (&request);
-        }
-    }
-    zpoller_destroy (&poller);
-    zlistx_destroy (&events);
-    zhashx_destroy (&hosts);
-    mk_worker_destroy (&worker);
-}
-
-//  What the fake cloud heard from a host (a new string).
+//  The fake `cloud`'s answers to the test: "HOST name" -> "fulls lights vcpus memory_mb
+//  [name,name,]"; "EVENTS" -> "count|e1|e2..." (each "host uuid name state"); "SENDFULL
+//  name" -> "OK" (the next light report is answered send_full); "AGENT name" -> the
+//  agent's own service as its reports name it.
 static char *
-s_cloud_host (zactor_t *cloud, const char *name)
+s_cloud_ask (void *state, const char *question, const char *name)
 {
-    zstr_sendx (cloud, "HOST", name, NULL);
-    return zstr_recv (cloud);
+    s_cloud_t *cloud = (s_cloud_t *) state;
+    if (streq (question, "EVENTS")) {
+        char *text = zsys_sprintf ("%zu", zlistx_size (cloud->events));
+        for (char *e = (char *) zlistx_first (cloud->events); e;
+             e = (char *) zlistx_next (cloud->events)) {
+            char *longer = zsys_sprintf ("%s|%s", text, e);
+            free (text);
+            text = longer;
+        }
+        return text;
+    }
+    s_heard_t *heard = (s_heard_t *) zhashx_lookup (cloud->hosts, name ? name : "");
+    if (streq (question, "SENDFULL")) {
+        if (heard)
+            heard->send_full = true;
+        return strdup ("OK");
+    }
+    if (streq (question, "AGENT"))
+        return strdup (heard ? heard->agent : "");
+    assert (streq (question, "HOST"));
+    if (!heard)
+        return strdup ("0 0 0 0 []");
+    return zsys_sprintf ("%zu %zu %" PRIu32 " %" PRIu64 " [%s]", heard->fulls, heard->lights,
+                         heard->vcpus, heard->memory_mb, heard->domains);
 }
 
 //  Waits until the fake cloud has at least `fulls` full reports from a host.
 static char *
-s_cloud_wait_full (zactor_t *cloud, const char *name, size_t fulls)
+s_cloud_wait_full (mk_fake_peer_t *cloud, const char *name, size_t fulls)
 {
     int64_t deadline = zclock_mono () + 3000;
     while (true) {
-        char *heard = s_cloud_host (cloud, name);
+        char *heard = mk_fake_peer_ask (cloud, "HOST", name);
         if ((size_t) atol (heard) >= fulls)
             return heard;
         assert (zclock_mono () < deadline);
         free (heard);
         zclock_sleep (20);
     }
-}
-
-//  The events the fake cloud received, as one string "count|e1|e2...".
-static char *
-s_cloud_events (zactor_t *cloud)
-{
-    zstr_send (cloud, "EVENTS");
-    zmsg_t *msg = zmsg_recv (cloud);
-    zchunk_t *text = zchunk_new (NULL, 256);
-    for (char *part = zmsg_popstr (msg); part; part = zmsg_popstr (msg)) {
-        if (zchunk_size (text))
-            zchunk_extend (text, "|", 1);
-        zchunk_extend (text, part, strlen (part));
-        free (part);
-    }
-    zchunk_extend (text, "", 1);
-    char *events = zsys_sprintf ("%s", (char *) zchunk_data (text));
-    zchunk_destroy (&text);
-    zmsg_destroy (&msg);
-    return events;
 }
 
 //  A task's outcome as the test client saw it.
@@ -317,14 +271,14 @@ s_task_ok (mk_client_t *client, const char *host, uint64_t task_id, int op,
 
 //  Waits until the fake cloud's events are as expected.
 static void
-s_expect_events (zactor_t *cloud, const char *expected, int wait_ms)
+s_expect_events (mk_fake_peer_t *cloud, const char *expected, int wait_ms)
 {
     int64_t deadline = zclock_mono () + wait_ms;
-    char *events = s_cloud_events (cloud);
+    char *events = mk_fake_peer_ask (cloud, "EVENTS", NULL);
     while (!streq (events, expected) && zclock_mono () < deadline) {
         zclock_sleep (20);
         free (events);
-        events = s_cloud_events (cloud);
+        events = mk_fake_peer_ask (cloud, "EVENTS", NULL);
     }
     if (!streq (events, expected))
         fprintf (stderr, "agent_server_test: events '%s', expected '%s'\n", events, expected);
@@ -334,7 +288,7 @@ s_expect_events (zactor_t *cloud, const char *expected, int wait_ms)
 
 //  The whole lifecycle of a domain on node1, repeats answered from memory.
 static void
-s_test_lifecycle (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+s_test_lifecycle (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bool verbose)
 {
     //  The whole lifecycle on node1.
     s_task_ok (client, "node1", 101, MAEKIN__VM_OP__VM_OP_CREATE, &web, "running", verbose);
@@ -372,14 +326,13 @@ s_test_lifecycle (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool
 
 //  A task batch to the agent's own service.
 static void
-s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+s_test_batch (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bool verbose)
 {
     s_outcome_t outcome;
     //  A task batch to the agent's own service: each item is answered in order, exactly
     //  as it would be on its own.
     {
-        zstr_sendx (cloud, "AGENT", "node1", NULL);
-        char *own = zstr_recv (cloud);
+        char *own = mk_fake_peer_ask (cloud, "AGENT", "node1");
         if (verbose)
             printf ("  the agent's own service: %s\n", own);
         assert (own && strncmp (own, "agent/", 6) == 0 && strlen (own) > 6);
@@ -489,7 +442,7 @@ s_test_batch (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool ver
 
 //  A task id used again, requests refused, and a full report asked for.
 static void
-s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+s_test_refusals (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bool verbose)
 {
     s_outcome_t outcome;
     char *heard;
@@ -541,8 +494,7 @@ s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool 
     assert (outcome.status == MK_OK && !strstr (outcome.domains, "web-1:"));
 
     //  A host that asks again gets a full report at once.
-    zstr_sendx (cloud, "SENDFULL", "node1", NULL);
-    char *ok = zstr_recv (cloud);
+    char *ok = mk_fake_peer_ask (cloud, "SENDFULL", "node1");
     free (ok);
     heard = s_cloud_wait_full (cloud, "node1", 2);
     free (heard);
@@ -550,7 +502,7 @@ s_test_refusals (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool 
 
 //  Events: the agent's own tasks do not echo, changes behind its back do.
 static void
-s_test_events (mk_client_t *client, zactor_t *cloud, Maekin__VmSpec web, bool verbose)
+s_test_events (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bool verbose)
 {
     //  node2 shares test:///default with this process: the agent's own tasks do not come
     //  back as events, a change made behind its back does.
@@ -665,7 +617,12 @@ agent_server_test (bool verbose)
     zactor_t *agent = agent_server_new (&opts);
     assert (agent);
     zclock_sleep (300);
-    zactor_t *cloud = zactor_new (s_cloud_actor, endpoint);
+    s_cloud_t heard_by_cloud = {zhashx_new (), zlistx_new ()};
+    zhashx_set_destructor (heard_by_cloud.hosts, s_string_free);
+    zlistx_set_destructor (heard_by_cloud.events, s_string_free);
+    const char *services[] = {"cloud"};
+    mk_fake_peer_t *cloud =
+        mk_fake_peer_new (endpoint, services, 1, s_cloud_answer, s_cloud_ask, &heard_by_cloud);
 
     //  Full reports for both hosts, with libvirt's figures and domains.
     char *heard = s_cloud_wait_full (cloud, "node1", 1);
@@ -694,7 +651,9 @@ agent_server_test (bool verbose)
 
     mk_client_destroy (&client);
     zactor_destroy (&agent);
-    zactor_destroy (&cloud);
+    mk_fake_peer_destroy (&cloud);
+    zhashx_destroy (&heard_by_cloud.hosts);
+    zlistx_destroy (&heard_by_cloud.events);
     zactor_destroy (&broker);
     free (endpoint);
     char *path = zsys_sprintf ("%s/node1.xml", dir);

@@ -6,9 +6,7 @@
 #include "mk_testdir.h"
 
 #include "broker_router.h"
-
-//  Task batches the stand-in agent was sent.
-static int s_fake_batches;
+#include "mk_fake_peer.h"
 
 //  The stand-in agent's answer to one task, packed; a VM named bad-* fails, as an agent's
 //  own error (not the broker's): the task fails, the host stays up.
@@ -35,55 +33,52 @@ s_fake_answer (const Maekin__Envelope *env)
     return mk_msg_pack (&reply);
 }
 
-//  A stand-in agent for host "n1" (and agent/fake, for batches): answers every task at
-//  once, as libvirt would.
+//  A batch for agent/fake: each item answered as on its own, in order; never a graceful
+//  stop.
 static void
-s_fake_agent (zsock_t *pipe, void *args)
+s_fake_batch (mk_worker_t *worker, const mk_request_t *request)
 {
-    const char *services[] = {"node/n1", "agent/fake"};
-    mk_worker_t *worker = mk_worker_new ((const char *) args, services, 2);
-    zsock_signal (pipe, 0);
-    zpoller_t *poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
-    while (true) {
-        void *which = zpoller_wait (poller, 100);
-        if (which == pipe)
-            break;
-        mk_worker_tick (worker);
-        if (which != mk_worker_sock (worker))
-            continue;
-        mk_request_t request;
-        if (mk_worker_recv (worker, &request) != 1)
-            continue;
-        if (streq (request.service, "agent/fake")) {
-            //  Each item answered as on its own, in order; never a graceful stop.
-            s_fake_batches++;
-            Maekin__TaskBatchRequest *batch = request.env->task_batch;
-            assert (batch && batch->n_items >= 2);
-            zframe_t **frames = (zframe_t **) zmalloc (batch->n_items * sizeof *frames);
-            for (size_t i = 0; i < batch->n_items; i++) {
-                assert (streq (batch->items[i]->service, "node/n1"));
-                Maekin__Envelope *item = mk_msg_unpack (batch->items[i]->request.data,
-                                                        batch->items[i]->request.len, NULL);
-                assert (item && item->task_dispatch->op != MAEKIN__VM_OP__VM_OP_STOP);
-                frames[i] = s_fake_answer (item);
-                mk_msg_free (&item);
-            }
-            mk_worker_reply_batch (worker, request.token, frames, batch->n_items);
-            free (frames);
-            mk_request_clear (&request);
-            continue;
-        }
-        zframe_t *answer = s_fake_answer (request.env);
-        if (request.env->task_dispatch->op == MAEKIN__VM_OP__VM_OP_STOP) {
-            Maekin__Envelope running = MAEKIN__ENVELOPE__INIT;
-            running.status = MK_OK;
-            mk_worker_progress (worker, request.token, &running);
-        }
-        mk_worker_reply_frame (worker, request.token, &answer);
-        mk_request_clear (&request);
+    Maekin__TaskBatchRequest *batch = request->env->task_batch;
+    assert (batch && batch->n_items >= 2);
+    zframe_t **frames = (zframe_t **) zmalloc (batch->n_items * sizeof *frames);
+    for (size_t i = 0; i < batch->n_items; i++) {
+        assert (streq (batch->items[i]->service, "node/n1"));
+        Maekin__Envelope *item =
+            mk_msg_unpack (batch->items[i]->request.data, batch->items[i]->request.len, NULL);
+        assert (item && item->task_dispatch->op != MAEKIN__VM_OP__VM_OP_STOP);
+        frames[i] = s_fake_answer (item);
+        mk_msg_free (&item);
     }
-    zpoller_destroy (&poller);
-    mk_worker_destroy (&worker);
+    mk_worker_reply_batch (worker, request->token, frames, batch->n_items);
+    free (frames);
+}
+
+//  The stand-in agent for host "n1" (and agent/fake, for batches): answers every task at
+//  once, as libvirt would, and counts the batches (its state).
+static mk_fake_next_t
+s_fake_handle (void *state, mk_worker_t *worker, const mk_request_t *request)
+{
+    if (streq (request->service, "agent/fake")) {
+        (*(int *) state)++;
+        s_fake_batch (worker, request);
+        return MK_FAKE_ANSWERED;
+    }
+    zframe_t *answer = s_fake_answer (request->env);
+    if (request->env->task_dispatch->op == MAEKIN__VM_OP__VM_OP_STOP) {
+        Maekin__Envelope running = MAEKIN__ENVELOPE__INIT;
+        running.status = MK_OK;
+        mk_worker_progress (worker, request->token, &running);
+    }
+    mk_worker_reply_frame (worker, request->token, &answer);
+    return MK_FAKE_ANSWERED;
+}
+
+//  "BATCHES": how many task batches the stand-in agent was sent.
+static char *
+s_fake_ask (void *state, const char *question, const char *arg)
+{
+    assert (streq (question, "BATCHES"));
+    return zsys_sprintf ("%d", *(int *) state);
 }
 
 static Maekin__Envelope *
@@ -240,7 +235,8 @@ typedef struct {
     char *endpoint; //  the broker's
     controller_opts_t opts;
     zactor_t *controller;
-    zactor_t *agent; //  the stand-in agent, once started
+    mk_fake_peer_t *agent; //  the stand-in agent, once started
+    int batches;           //  task batches it was sent (its state)
     mk_client_t *client;
 } test_t;
 
@@ -351,7 +347,9 @@ s_test_vms (test_t *self, bool verbose)
     Maekin__Envelope *reply = NULL;
     //  No host is up yet: nowhere to place a VM.
     assert (s_create (client, "web-1", "tiny", NULL, NULL) == MK_INSUFFICIENT);
-    self->agent = zactor_new (s_fake_agent, self->endpoint);
+    const char *services[] = {"node/n1", "agent/fake"};
+    self->agent =
+        mk_fake_peer_new (self->endpoint, services, 2, s_fake_handle, s_fake_ask, &self->batches);
     s_register (client, true, 0);
 
     //  Create, with a request id; the retry gets the first answer and makes nothing new.
@@ -587,7 +585,8 @@ s_test_batches (test_t *self, bool verbose)
     assert (s_register_as (client, false, 0, "agent/fake", &send_full) == MK_OK && !send_full);
     //  Two creates at once are one batch of the controller's unless it happened to read
     //  the first alone: a few rounds make that certain.
-    for (int round = 0; round < 10 && !s_fake_batches; round++) {
+    long batches = 0;
+    for (int round = 0; round < 10 && !batches; round++) {
         char names[2][24];
         snprintf (names[0], sizeof names[0], "b-%d", round);
         snprintf (names[1], sizeof names[1], "bad-b%d", round);
@@ -613,10 +612,11 @@ s_test_batches (test_t *self, bool verbose)
         state = s_vm_state (client, names[0]);
         assert (streq (state, "running"));
         free (state);
+        batches = mk_fake_peer_ask_number (self->agent, "BATCHES", NULL);
     }
     if (verbose)
-        printf ("  task batches: %d\n", s_fake_batches);
-    assert (s_fake_batches >= 1);
+        printf ("  task batches: %ld\n", batches);
+    assert (batches >= 1);
 }
 
 static void
@@ -630,7 +630,7 @@ s_test_agent_gone (test_t *self)
     assert (s_create (client, "web-3", "tiny", NULL, &task) == MK_ACCEPTED);
     assert (streq (s_wait (client, task), "done"));
     //  (Its host goes down by its silence, whatever the broker says of its service.)
-    zactor_destroy (&self->agent);
+    mk_fake_peer_destroy (&self->agent);
     Maekin__HostShowRequest hshow = MAEKIN__HOST_SHOW_REQUEST__INIT;
     hshow.name = "n1";
     env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;

@@ -8,6 +8,7 @@
 #include "maekinsh_cmd_def.h"
 
 #include "broker_router.h"
+#include "mk_fake_peer.h"
 #include "mk_msg.h"
 #include "mk_testdir.h"
 #include "mk_worker.h"
@@ -68,8 +69,7 @@ typedef struct {
     char ids[8][40]; //  request ids of the VmActionRequests received
     int id_count;
     bool ignored; //  the first VmActionRequest went unanswered
-    bool die;     //  the worker is to disconnect now, and come back
-    bool died;    //  it did, once
+    bool died;    //  the worker disconnected and came back, once
     int waits;    //  TaskWaitRequests for task 7 so far
 } fake_t;
 
@@ -122,9 +122,10 @@ s_fake_task_wait (fake_t *fake, mk_worker_t *worker, const mk_request_t *request
     mk_worker_reply (worker, request->token, &reply);
 }
 
-static void
-s_fake_handle (fake_t *fake, mk_worker_t *worker, const mk_request_t *request)
+static mk_fake_next_t
+s_fake_handle (void *state, mk_worker_t *worker, const mk_request_t *request)
 {
+    fake_t *fake = (fake_t *) state;
     const Maekin__Envelope *env = request->env;
     fake->requests++;
     Maekin__Envelope reply = MAEKIN__ENVELOPE__INIT;
@@ -160,12 +161,14 @@ s_fake_handle (fake_t *fake, mk_worker_t *worker, const mk_request_t *request)
             break;
         }
         if (streq (env->vm_action->name, "flaky") && !fake->died) {
-            fake->die = true; //  as if the controller restarted mid-request
-            return;
+            //  As if the controller restarted mid-request: the broker answers the open
+            //  request 503, then knows no worker for 'cloud' until this one comes back.
+            fake->died = true;
+            return MK_FAKE_RESTART;
         }
         if (!fake->ignored) {
             fake->ignored = true; //  as if the reply were lost: the client retries
-            return;
+            return MK_FAKE_ANSWERED;
         }
         vms[0].name = env->vm_action->name;
         vms[0].state = "starting";
@@ -185,7 +188,7 @@ s_fake_handle (fake_t *fake, mk_worker_t *worker, const mk_request_t *request)
         break;
     case MAEKINSH_BODY (TASK_WAIT):
         s_fake_task_wait (fake, worker, request);
-        return;
+        return MK_FAKE_ANSWERED;
     case MAEKINSH_BODY (VM_SHOW):
         if (streq (env->vm_show->name, "web-1")) {
             vm_reply.vm = &vms[0];
@@ -206,67 +209,21 @@ s_fake_handle (fake_t *fake, mk_worker_t *worker, const mk_request_t *request)
         reply.reason = "the fake cloud does not know this request";
     }
     mk_worker_reply (worker, request->token, &reply);
+    return MK_FAKE_ANSWERED;
 }
 
-//  The fake cloud as an actor. Commands: "COUNT" (requests so far), "IDS" (how many
-//  VmActionRequests, and the first two request ids).
-static void
-s_fake_cloud (zsock_t *pipe, void *args)
+//  The fake cloud's answers to the test: "COUNT" (requests so far), "IDS" (how many
+//  VmActionRequests, and the last two request ids).
+static char *
+s_fake_ask (void *state, const char *question, const char *arg)
 {
-    const char *services[] = {"cloud"};
-    mk_worker_t *worker = mk_worker_new ((const char *) args, services, 1);
-    assert (worker);
-    fake_t fake;
-    memset (&fake, 0, sizeof fake);
-    zpoller_t *poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
-    zsock_signal (pipe, 0);
-    while (true) {
-        void *which = zpoller_wait (poller, 100);
-        if (which == pipe) {
-            char *command = zstr_recv (pipe);
-            if (!command || streq (command, "$TERM")) {
-                zstr_free (&command);
-                break;
-            }
-            if (streq (command, "COUNT"))
-                zstr_sendf (pipe, "%d", fake.requests);
-            else if (streq (command, "IDS"))
-                zstr_sendf (pipe, "%d %s %s", fake.id_count,
-                            fake.ids[fake.id_count > 1 ? fake.id_count - 2 : 0],
-                            fake.ids[fake.id_count > 0 ? fake.id_count - 1 : 0]);
-            zstr_free (&command);
-        } else if (which) {
-            mk_request_t request;
-            if (mk_worker_recv (worker, &request) == 1) {
-                s_fake_handle (&fake, worker, &request);
-                mk_request_clear (&request);
-            }
-        }
-        if (fake.die) {
-            //  DISCONNECT: the broker answers the open request 503, then knows no
-            //  worker for 'cloud' until this one comes back.
-            zpoller_destroy (&poller);
-            mk_worker_destroy (&worker);
-            zclock_sleep (400);
-            worker = mk_worker_new ((const char *) args, services, 1);
-            poller = zpoller_new (pipe, mk_worker_sock (worker), NULL);
-            fake.die = false;
-            fake.died = true;
-        }
-        mk_worker_tick (worker);
-    }
-    zpoller_destroy (&poller);
-    mk_worker_destroy (&worker);
-}
-
-static int
-s_fake_count (zactor_t *cloud)
-{
-    zstr_send (cloud, "COUNT");
-    char *count = zstr_recv (cloud);
-    int number = atoi (count);
-    zstr_free (&count);
-    return number;
+    fake_t *fake = (fake_t *) state;
+    if (streq (question, "COUNT"))
+        return zsys_sprintf ("%d", fake->requests);
+    assert (streq (question, "IDS"));
+    return zsys_sprintf ("%d %s %s", fake->id_count,
+                         fake->ids[fake->id_count > 1 ? fake->id_count - 2 : 0],
+                         fake->ids[fake->id_count > 0 ? fake->id_count - 1 : 0]);
 }
 
 static void
@@ -300,7 +257,7 @@ s_test_env_restore (const char *name, char *saved)
 //  A list fetches every page; --limit one; in each format; maekinsh's own options
 //  anywhere.
 static void
-s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
+s_test_pages (const char *bus, mk_fake_peer_t *cloud, bool verbose)
 {
     run_t run;
     int before;
@@ -314,10 +271,10 @@ s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
                    "db-1   stopped  -      1      64M     tiny\n"
                    "web-2  running  node2  1      64M     tiny\n",
                    NULL);
-    assert (s_fake_count (cloud) == 2);
+    assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == 2);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1"));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "web-1", NULL);
-    assert (s_fake_count (cloud) == 3);
+    assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == 3);
     run = s_test_shell (WORDS ("--bus-endpoint=", bus, "vm", "list"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, NULL);
     run = s_test_shell (WORDS ("--output", "json", "--bus-endpoint", bus, "vm", "list"));
@@ -325,7 +282,7 @@ s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
                    NULL);
     run = s_test_shell (WORDS ("--output=xml", "--bus-endpoint", bus, "vm", "list"));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "<VmListReply>\n  <vms>\n    <name>web-1</name>", NULL);
-    assert (s_fake_count (cloud) == 7);
+    assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == 7);
 
     //  maekinsh's own options anywhere on the command line, as in other clouds' CLIs;
     //  not after "--", nor where they are the value of a command's option (below).
@@ -337,18 +294,18 @@ s_test_pages (const char *bus, zactor_t *cloud, bool verbose)
     mk_log_init ("selftest", verbose ? MK_LOG_DEBUG : MK_LOG_WARN); //  after -v
     run = s_test_shell (WORDS ("vm", "list", "-n", "--bus-endpoint", bus));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "configuration ok (the broker at tcp://", NULL);
-    before = s_fake_count (cloud);
+    before = mk_fake_peer_ask_number (cloud, "COUNT", NULL);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--output"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "maekinsh: --output needs a value\n");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--timeout-ms", "0"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--timeout-ms must be from 1");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--", "--output", "json"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "unexpected argument '--output'");
-    assert (s_fake_count (cloud) == before);
+    assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == before);
 }
 
 static void
-s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
+s_test_retries (const char *bus, mk_fake_peer_t *cloud, bool verbose)
 {
     run_t run;
     //  A retried mutation keeps its request id: the first try goes unanswered.
@@ -356,8 +313,7 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
         s_test_shell (WORDS ("--bus-endpoint", bus, "--timeout-ms", "300", "vm", "start", "web-1"));
     assert (run.ms >= 300);
     s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (start web-1 on node1)\n", NULL);
-    zstr_send (cloud, "IDS");
-    char *ids = zstr_recv (cloud);
+    char *ids = mk_fake_peer_ask (cloud, "IDS", NULL);
     char id1[40], id2[40];
     int count = 0;
     assert (sscanf (ids, "%d %39s %39s", &count, id1, id2) == 3);
@@ -372,8 +328,7 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
         printf ("  answered through a lost controller after %" PRId64 " ms\n", run.ms);
     assert (run.ms >= 400 && run.ms < 2000);
     s_test_expect (&run, MAEKINSH_EXIT_OK, "accepted: task 7 (stop flaky on node1)\n", NULL);
-    zstr_send (cloud, "IDS");
-    ids = zstr_recv (cloud);
+    ids = mk_fake_peer_ask (cloud, "IDS", NULL);
     assert (sscanf (ids, "%d %39s %39s", &count, id1, id2) == 3);
     assert (count == 4 && maekinsh_cmd_test_is_uuid (id1) && streq (id1, id2));
     zstr_free (&ids);
@@ -382,8 +337,7 @@ s_test_retries (const char *bus, zactor_t *cloud, bool verbose)
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "stop", "p5"));
     assert (run.ms < 1000);
     s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL, "maekinsh: host 'node2' of VM 'p5' is down\n");
-    zstr_send (cloud, "IDS");
-    ids = zstr_recv (cloud);
+    ids = mk_fake_peer_ask (cloud, "IDS", NULL);
     assert (sscanf (ids, "%d %39s %39s", &count, id1, id2) == 3 && count == 5);
     zstr_free (&ids);
 }
@@ -426,12 +380,12 @@ s_test_waits (const char *bus, bool verbose)
 }
 
 static void
-s_test_usage (const char *bus, zactor_t *cloud)
+s_test_usage (const char *bus, mk_fake_peer_t *cloud)
 {
     run_t run;
     int before;
     //  A usage error sends nothing.
-    before = s_fake_count (cloud);
+    before = mk_fake_peer_ask_number (cloud, "COUNT", NULL);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "create", "web-1"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "maekinsh: vm create: missing --template");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "--output", "yaml", "vm", "list"));
@@ -450,7 +404,7 @@ s_test_usage (const char *bus, zactor_t *cloud)
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "template", "create", "t", "--vcpus", "1",
                                "--memory", "64", "--kernel", "/k", "--cmdline", "-c"));
     s_test_expect (&run, MAEKINSH_EXIT_ERROR, NULL, "the fake cloud does not know");
-    assert (s_fake_count (cloud) == before + 1);
+    assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == before + 1);
 }
 
 static void
@@ -557,7 +511,11 @@ maekinsh_shell_test (bool verbose)
     assert (router);
     zstr_send (router, "ENDPOINT");
     char *endpoint = zstr_recv (router);
-    zactor_t *cloud = zactor_new (s_fake_cloud, endpoint);
+    fake_t fake;
+    memset (&fake, 0, sizeof fake);
+    const char *served[] = {"cloud"};
+    mk_fake_peer_t *cloud =
+        mk_fake_peer_new (endpoint, served, 1, s_fake_handle, s_fake_ask, &fake);
     for (int tries = 0; tries < 100; tries++) {
         zstr_send (router, "STATS");
         char *workers, *services, *open, *routed;
@@ -579,7 +537,7 @@ maekinsh_shell_test (bool verbose)
     s_test_unreachable (&opts, verbose);
     s_test_config (bus, dir);
 
-    zactor_destroy (&cloud);
+    mk_fake_peer_destroy (&cloud);
     zstr_free (&endpoint);
     zactor_destroy (&router);
     assert (chdir (saved_cwd) == 0);
