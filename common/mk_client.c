@@ -149,6 +149,79 @@ mk_reply_clear (mk_reply_t *reply)
     mk_msg_free (&reply->env);
 }
 
+//  One call's state across its attempts.
+typedef struct {
+    int timeout_ms;              //  how long one attempt waits
+    mk_progress_fn *progress;    //  told of each progress reply, or NULL
+    void *arg;                   //  progress's argument
+    uint64_t sent[32];           //  the correlation ids of the attempts so far
+    int attempts;                //  how many were sent
+    int timeouts;                //  how many went unanswered
+    int64_t give_up;             //  when the whole call ends (monotonic ms)
+    Maekin__Envelope *answer;    //  the answer, once there is one
+    Maekin__Envelope *transient; //  the last transient error, if it comes to that
+    //  The request may have reached the service: an attempt went unanswered, or the
+    //  broker lost the worker that held it. From then on only the service's own answer
+    //  (the first answer again, by the request id) says what happened, so the broker's
+    //  "no worker" (the service restarting) is tried again too.
+    bool delivered;
+    bool heard; //  the bus answered something of ours: it is there
+} call_t;
+
+//  Takes one reply to one of the call's attempts: an answer, or a transient error of the
+//  broker's. Returns true if the call is to be tried again.
+static bool
+s_call_take (mk_client_t *self, call_t *call, mk_reply_t *reply)
+{
+    int status = reply->env->status;
+    if (reply->broker
+        && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
+            || (call->delivered && status == MK_NOT_FOUND))) {
+        //  The service went away or is busy: try again shortly, same id.
+        call->delivered |= status == MK_UNAVAILABLE;
+        mk_msg_free (&call->transient);
+        call->transient = reply->env;
+        reply->env = NULL;
+        return true;
+    }
+    call->answer = reply->env;
+    reply->env = NULL;
+    self->last_broker = reply->broker;
+    return false;
+}
+
+//  Waits for the answer to the call's attempts until the last one times out. Returns
+//  true if a transient error says to try again.
+static bool
+s_call_wait (mk_client_t *self, call_t *call)
+{
+    int64_t deadline = zclock_mono () + call->timeout_ms;
+    if (deadline > call->give_up)
+        deadline = call->give_up;
+    bool retry = false;
+    while (!call->answer && !retry) {
+        int64_t left = deadline - zclock_mono ();
+        mk_reply_t reply;
+        if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
+            call->timeouts++;
+            call->delivered = true;
+            break;
+        }
+        bool ours = false;
+        for (int i = 0; i < call->attempts; i++)
+            ours |= reply.corr == call->sent[i];
+        call->heard |= ours;
+        if (ours && reply.progress) {
+            if (call->progress)
+                call->progress (reply.env, call->arg);
+            deadline = zclock_mono () + call->timeout_ms;
+        } else if (ours)
+            retry = s_call_take (self, call, &reply);
+        mk_reply_clear (&reply);
+    }
+    return retry;
+}
+
 Maekin__Envelope *
 mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, int timeout_ms,
                 int retries, mk_progress_fn *progress, void *arg)
@@ -164,73 +237,29 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, i
     //  whole call takes at most (retries + 1) * timeout_ms: silence costs one attempt;
     //  the broker's transient errors are tried again within that time, pausing longer
     //  each time.
-    uint64_t sent[32];
-    int attempts = 0, timeouts = 0;
-    int64_t give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
+    call_t call = {.timeout_ms = timeout_ms, .progress = progress, .arg = arg};
+    call.give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
     int pause = 50;
-    Maekin__Envelope *answer = NULL;
-    Maekin__Envelope *transient = NULL; //  the last transient error, if it comes to that
-    //  The request may have reached the service: an attempt went unanswered, or the
-    //  broker lost the worker that held it. From then on only the service's own answer
-    //  (the first answer again, by the request id) says what happened, so the broker's
-    //  "no worker" (the service restarting) is tried again too.
-    bool delivered = false;
-    bool heard = false; //  the bus answered something of ours: it is there
     self->last_broker = false;
     self->last_unknown = false;
-    while (!answer && timeouts <= retries && attempts < 32 && zclock_mono () < give_up) {
+    while (!call.answer && call.timeouts <= retries && call.attempts < 32
+           && zclock_mono () < call.give_up) {
         uint64_t corr = mk_client_send (self, service, env);
         if (corr == 0)
             break;
-        sent[attempts++] = corr;
-        int64_t deadline = zclock_mono () + timeout_ms;
-        if (deadline > give_up)
-            deadline = give_up;
-        bool retry = false;
-        while (!answer && !retry) {
-            int64_t left = deadline - zclock_mono ();
-            mk_reply_t reply;
-            if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
-                timeouts++;
-                delivered = true;
-                break;
-            }
-            bool ours = false;
-            for (int i = 0; i < attempts; i++)
-                ours |= reply.corr == sent[i];
-            heard |= ours;
-            if (ours && reply.progress) {
-                if (progress)
-                    progress (reply.env, arg);
-                deadline = zclock_mono () + timeout_ms;
-            } else if (ours) {
-                int status = reply.env->status;
-                if (reply.broker
-                    && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
-                        || (delivered && status == MK_NOT_FOUND))) {
-                    //  The service went away or is busy: try again shortly, same id.
-                    delivered |= status == MK_UNAVAILABLE;
-                    mk_msg_free (&transient);
-                    transient = reply.env;
-                    reply.env = NULL;
-                    retry = true;
-                } else {
-                    answer = reply.env;
-                    reply.env = NULL;
-                    self->last_broker = reply.broker;
-                }
-            }
-            mk_reply_clear (&reply);
-        }
-        if (retry && zclock_mono () + pause < give_up) {
+        call.sent[call.attempts++] = corr;
+        bool retry = s_call_wait (self, &call);
+        if (retry && zclock_mono () + pause < call.give_up) {
             zclock_sleep (pause);
             pause = pause < 800 ? pause * 2 : 1000;
         }
-        if (!answer)
+        if (!call.answer)
             mk_debug ("mk_client: no answer from '%s' yet (attempt %d), retrying", service,
-                      attempts);
+                      call.attempts);
     }
-    if (!answer && delivered && heard) {
+    Maekin__Envelope *answer = call.answer;
+    int attempts = call.attempts;
+    if (!answer && call.delivered && call.heard) {
         //  Time is up and the service may have done it: say so, not "unreachable" (the
         //  bus is there: it answered).
         self->last_unknown = true;
@@ -239,14 +268,14 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, i
             "no answer from '%s' within %d ms (%d attempt%s, the last: %s); the request may "
             "have been carried out",
             service, (retries + 1) * timeout_ms, attempts, attempts == 1 ? "" : "s",
-            transient ? transient->reason : "no reply");
+            call.transient ? call.transient->reason : "no reply");
     }
-    if (!answer && transient) {
-        answer = transient;
-        transient = NULL;
+    if (!answer && call.transient) {
+        answer = call.transient;
+        call.transient = NULL;
         self->last_broker = true;
     }
-    mk_msg_free (&transient);
+    mk_msg_free (&call.transient);
     if (env->request_id == request_id)
         env->request_id = NULL;
     if (!answer)
