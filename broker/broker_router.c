@@ -642,64 +642,90 @@ s_serve_one (mk_worker_t *worker, int status, const char *expect_service)
     mk_request_clear (&request);
 }
 
-void
-broker_router_test (bool verbose)
+//  What the tests share: a router, its endpoint, a client, and the worker that serves
+//  "cloud" and "node/a" from the second test until it says goodbye.
+typedef struct {
+    zactor_t *router;    //  the router under test
+    char *endpoint;      //  its endpoint
+    mk_client_t *client; //  a client connected to it
+    mk_worker_t *worker; //  the worker serving "cloud" and "node/a"
+} fixture_t;
+
+//  No worker: an answer at once, not a timeout.
+static void
+s_test_no_worker (fixture_t *fx)
 {
-    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000};
-    zactor_t *router = broker_router_new (&opts);
-    assert (router);
-    zstr_send (router, "ENDPOINT");
-    char *endpoint = zstr_recv (router);
-    mk_client_t *client = mk_client_new (endpoint);
-
-    //  No worker: an answer at once, not a timeout.
     int64_t start = zclock_mono ();
-    assert (s_call_status (client, "cloud", 2000) == 404);
+    assert (s_call_status (fx->client, "cloud", 2000) == 404);
     assert (zclock_mono () - start < 1000);
+}
 
-    //  A worker serving two services gets requests for each; replies come back.
+//  A worker serving two services gets requests for each; replies come back.
+static void
+s_test_two_services (fixture_t *fx)
+{
     const char *services[] = {"cloud", "node/a"};
-    mk_worker_t *worker = mk_worker_new (endpoint, services, 2);
-    mk_worker_set_heartbeat (worker, 50);
-    s_until_workers (router, 1);
+    fx->worker = mk_worker_new (fx->endpoint, services, 2);
+    mk_worker_set_heartbeat (fx->worker, 50);
+    s_until_workers (fx->router, 1);
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-    uint64_t corr = mk_client_send (client, "node/a", &env);
-    s_serve_one (worker, 201, "node/a");
+    uint64_t corr = mk_client_send (fx->client, "node/a", &env);
+    s_serve_one (fx->worker, 201, "node/a");
     mk_reply_t reply;
-    assert (mk_client_recv (client, &reply, 2000) == 0);
+    assert (mk_client_recv (fx->client, &reply, 2000) == 0);
     assert (reply.corr == corr && reply.env->status == 201 && streq (reply.service, "node/a"));
     mk_reply_clear (&reply);
+}
 
-    //  Two workers of one service share the load.
+//  Two workers of one service share the load.
+static void
+s_test_share_load (fixture_t *fx)
+{
     const char *cloud[] = {"cloud"};
-    mk_worker_t *second = mk_worker_new (endpoint, cloud, 1);
-    s_until_workers (router, 2);
-    mk_client_send (client, "cloud", &env);
-    mk_client_send (client, "cloud", &env);
-    s_serve_one (worker, 200, "cloud");
+    mk_worker_t *second = mk_worker_new (fx->endpoint, cloud, 1);
+    s_until_workers (fx->router, 2);
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    mk_client_send (fx->client, "cloud", &env);
+    mk_client_send (fx->client, "cloud", &env);
+    s_serve_one (fx->worker, 200, "cloud");
     s_serve_one (second, 200, "cloud");
+    mk_reply_t reply;
     for (int i = 0; i < 2; i++) {
-        assert (mk_client_recv (client, &reply, 2000) == 0 && reply.env->status == 200);
+        assert (mk_client_recv (fx->client, &reply, 2000) == 0 && reply.env->status == 200);
         mk_reply_clear (&reply);
     }
     mk_worker_destroy (&second);
+}
 
-    //  Bounded: with max_pending 2 and a silent worker, the third open request is refused.
-    mk_client_send (client, "node/a", &env);
-    mk_client_send (client, "node/a", &env);
-    assert (s_call_status (client, "node/a", 2000) == 429);
+//  Bounded: with max_pending 2 and a silent worker, the third open request is refused.
+static void
+s_test_bounded (fixture_t *fx)
+{
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    mk_client_send (fx->client, "node/a", &env);
+    mk_client_send (fx->client, "node/a", &env);
+    assert (s_call_status (fx->client, "node/a", 2000) == 429);
+}
 
-    //  A worker that says goodbye leaves its open requests answered with 503.
-    mk_worker_destroy (&worker);
+//  A worker that says goodbye leaves its open requests answered with 503.
+static void
+s_test_goodbye (fixture_t *fx)
+{
+    mk_worker_destroy (&fx->worker);
+    mk_reply_t reply;
     for (int i = 0; i < 2; i++) {
-        assert (mk_client_recv (client, &reply, 2000) == 0);
+        assert (mk_client_recv (fx->client, &reply, 2000) == 0);
         assert (reply.env->status == 503 && strstr (reply.env->reason, "lost"));
         mk_reply_clear (&reply);
     }
-    assert (s_call_status (client, "node/a", 2000) == 404);
+    assert (s_call_status (fx->client, "node/a", 2000) == 404);
+}
 
-    //  Malformed traffic is answered or dropped, and the broker carries on.
-    zsock_t *raw = s_raw (endpoint);
+//  Malformed traffic is answered or dropped, and the broker carries on.
+static void
+s_test_malformed (fixture_t *fx)
+{
+    zsock_t *raw = s_raw (fx->endpoint);
     zstr_send (raw, "not a maekin frame");
     zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REQUEST)});
@@ -741,76 +767,95 @@ broker_router_test (bool verbose)
     zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
     zmsg_addstr (msg, "quiet");
     zmsg_send (&msg, raw);
-    s_until_served (router, "quiet");
-    mk_client_send (client, "quiet", &env);
-    assert (mk_client_recv (client, &reply, 2000) == 0);
+    s_until_served (fx->router, "quiet");
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    mk_client_send (fx->client, "quiet", &env);
+    mk_reply_t reply;
+    assert (mk_client_recv (fx->client, &reply, 2000) == 0);
     assert (reply.env->status == 503);
     mk_reply_clear (&reply);
     zsock_destroy (&raw);
+}
 
-    //  A worker whose connection is gone is dropped at the first failed send, and the
-    //  request goes to a live worker of the service instead of failing.
-    raw = s_raw (endpoint);
-    size_t before = s_workers (router);
-    msg = zmsg_new ();
+//  A raw worker READYs for service and then its connection goes: linger 0, closed.
+static void
+s_raw_worker_gone (fixture_t *fx, const char *service)
+{
+    zsock_t *raw = s_raw (fx->endpoint);
+    zmsg_t *msg = zmsg_new ();
     zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
-    zmsg_addstr (msg, "svc");
+    zmsg_addstr (msg, service);
     zmsg_send (&msg, raw);
-    s_until_served (router, "svc");
+    s_until_served (fx->router, service);
     zsock_set_linger (raw, 0);
     zsock_destroy (&raw);
+}
+
+//  A worker whose connection is gone is dropped at the first failed send, and the
+//  request goes to a live worker of the service instead of failing.
+static void
+s_test_dead_worker (fixture_t *fx)
+{
+    size_t before = s_workers (fx->router);
+    s_raw_worker_gone (fx, "svc");
     const char *svc[] = {"svc"};
-    mk_worker_t *live = mk_worker_new (endpoint, svc, 1);
-    s_until_workers (router, before + 2);
+    mk_worker_t *live = mk_worker_new (fx->endpoint, svc, 1);
+    s_until_workers (fx->router, before + 2);
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    mk_reply_t reply;
     for (int i = 0; i < 2; i++) {
-        uint64_t asked = mk_client_send (client, "svc", &env);
+        uint64_t asked = mk_client_send (fx->client, "svc", &env);
         s_serve_one (live, 200, "svc");
-        assert (mk_client_recv (client, &reply, 2000) == 0);
+        assert (mk_client_recv (fx->client, &reply, 2000) == 0);
         assert (reply.corr == asked && reply.env->status == 200);
         mk_reply_clear (&reply);
     }
     mk_worker_destroy (&live);
+}
 
-    //  The only worker of a service is gone: the service goes with it, and the request
-    //  that found out is answered, not lost (nor read after the service was freed).
-    raw = s_raw (endpoint);
-    msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_READY)});
-    zmsg_addstr (msg, "lonely");
-    zmsg_send (&msg, raw);
-    s_until_served (router, "lonely");
-    zsock_set_linger (raw, 0);
-    zsock_destroy (&raw);
+//  The only worker of a service is gone: the service goes with it, and the request
+//  that found out is answered, not lost (nor read after the service was freed).
+static void
+s_test_lonely_worker_gone (fixture_t *fx)
+{
+    s_raw_worker_gone (fx, "lonely");
     zclock_sleep (30);
-    int lonely = s_call_status (client, "lonely", 2000);
+    int lonely = s_call_status (fx->client, "lonely", 2000);
     assert (lonely == 404 || lonely == 503);
+}
 
-    zstr_send (router, "STATS");
+//  The router's counts: nothing left open, every request routed counted.
+static void
+s_test_stats (fixture_t *fx)
+{
+    zstr_send (fx->router, "STATS");
     char *workers, *services_n, *open, *routed;
-    zstr_recvx (router, &workers, &services_n, &open, &routed, NULL);
+    zstr_recvx (fx->router, &workers, &services_n, &open, &routed, NULL);
     assert (streq (open, "0") && atoi (routed) >= 5);
     zstr_free (&workers);
     zstr_free (&services_n);
     zstr_free (&open);
     zstr_free (&routed);
+}
 
-    mk_client_destroy (&client);
-    free (endpoint);
-    zactor_destroy (&router);
-
-    //  A timeout of its own answers 504 for a worker that never replies.
+//  A timeout of its own answers 504 for a worker that never replies.
+static void
+s_test_timeout (void)
+{
     broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100};
-    router = broker_router_new (&quick);
+    zactor_t *router = broker_router_new (&quick);
     zstr_send (router, "ENDPOINT");
-    endpoint = zstr_recv (router);
-    client = mk_client_new (endpoint);
+    char *endpoint = zstr_recv (router);
+    mk_client_t *client = mk_client_new (endpoint);
     const char *slow[] = {"slow"};
-    worker = mk_worker_new (endpoint, slow, 1);
+    mk_worker_t *worker = mk_worker_new (endpoint, slow, 1);
     mk_worker_set_heartbeat (worker, 50);
     s_until_workers (router, 1);
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     mk_client_send (client, "slow", &env);
     int64_t until = zclock_mono () + 2000;
     bool got = false;
+    mk_reply_t reply;
     while (!got && zclock_mono () < until) {
         mk_worker_tick (worker);
         if (mk_client_recv (client, &reply, 20) == 0) {
@@ -829,6 +874,34 @@ broker_router_test (bool verbose)
     mk_client_destroy (&client);
     free (endpoint);
     zactor_destroy (&router);
+}
+
+void
+broker_router_test (bool verbose)
+{
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000};
+    fixture_t fx = {NULL};
+    fx.router = broker_router_new (&opts);
+    assert (fx.router);
+    zstr_send (fx.router, "ENDPOINT");
+    fx.endpoint = zstr_recv (fx.router);
+    fx.client = mk_client_new (fx.endpoint);
+
+    s_test_no_worker (&fx);
+    s_test_two_services (&fx);
+    s_test_share_load (&fx);
+    s_test_bounded (&fx);
+    s_test_goodbye (&fx);
+    s_test_malformed (&fx);
+    s_test_dead_worker (&fx);
+    s_test_lonely_worker_gone (&fx);
+    s_test_stats (&fx);
+
+    mk_client_destroy (&fx.client);
+    free (fx.endpoint);
+    zactor_destroy (&fx.router);
+
+    s_test_timeout ();
 
     //  An endpoint that cannot be bound is refused.
     broker_router_opts_t bad = {"nonsense://", 50, 10, 100};

@@ -104,6 +104,83 @@ s_help (const char *program, const char *summary, const mk_cfg_item_t *schema)
     return result;
 }
 
+//  Finds the file that -c names, if any. The options end at "--" or the first argument
+//  that is not one (a command's own -c is the command's). Returns 0, or -1 with error.
+static int
+s_find_file (int argc, char **argv, const char **file, char **error)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (streq (arg, "--") || arg[0] != '-' || !arg[1])
+            break;
+        if (streq (arg, "-c")) {
+            if (i + 1 >= argc) {
+                *error = zsys_sprintf ("-c needs a file name");
+                return -1;
+            }
+            *file = argv[++i];
+        } else if (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') && !streq (arg, "--help"))
+            i++; //  --section-key VALUE: skip the value
+    }
+    return 0;
+}
+
+//  Loads the values the ZPL file sets. Returns 0, or -1 with error.
+static int
+s_load_file (mk_cfg_t *self, const char *file, char **error)
+{
+    if (!zsys_file_exists (file)) {
+        *error = zsys_sprintf ("config '%s': no such file", file);
+        return -1;
+    }
+    zconfig_t *root = zconfig_load (file);
+    if (!root) {
+        *error = zsys_sprintf ("config '%s': not valid ZPL (sections and 'key = value' lines, "
+                               "indented by 4 spaces)",
+                               file);
+        return -1;
+    }
+    char where[300];
+    snprintf (where, sizeof where, "config '%s'", file);
+    int rc = s_load_tree (self, root, "", where, error);
+    zconfig_destroy (&root);
+    return rc;
+}
+
+//  Sets the value a --section-key=VALUE or --section-key VALUE option at argv[*i]
+//  gives, moving *i past a separate value. Returns 0, or -1 with error.
+static int
+s_set_option (mk_cfg_t *self, int argc, char **argv, int *i, char **error)
+{
+    const char *arg = argv[*i];
+    //  The key is short; the value is taken whole, however long.
+    const char *equals = strchr (arg, '=');
+    size_t length = equals ? (size_t) (equals - arg - 2) : strlen (arg + 2);
+    char key[128];
+    if (length >= sizeof key) {
+        *error = zsys_sprintf ("unknown option '%.40s...' (-h lists them)", arg);
+        return -1;
+    }
+    memcpy (key, arg + 2, length);
+    key[length] = 0;
+    const char *value = equals ? equals + 1 : NULL;
+    for (char *c = key; *c; c++)
+        if (*c == '-')
+            *c = '/';
+    if (!value) {
+        if (*i + 1 >= argc) {
+            *error = zsys_sprintf ("%s needs a value", arg);
+            return -1;
+        }
+        value = argv[++*i];
+    }
+    if (s_index (self->schema, key) < 0) {
+        *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);
+        return -1;
+    }
+    return s_set (self, key, value, "option", error) ? -1 : 0;
+}
+
 mk_cfg_t *
 mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schema, int argc,
             char **argv, char **error, char **help)
@@ -119,42 +196,10 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
     for (int i = 0; i < count; i++)
         self->values[i] = strdup (schema[i].value);
 
-    //  The file first, wherever -c stands among the options, so flags override it. The
-    //  options end at "--" or the first argument that is not one (a command's own -c is
-    //  the command's).
+    //  The file first, wherever -c stands among the options, so flags override it.
     const char *file = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        if (streq (arg, "--") || arg[0] != '-' || !arg[1])
-            break;
-        if (streq (arg, "-c")) {
-            if (i + 1 >= argc) {
-                *error = zsys_sprintf ("-c needs a file name");
-                goto fail;
-            }
-            file = argv[++i];
-        } else if (strncmp (arg, "--", 2) == 0 && !strchr (arg, '=') && !streq (arg, "--help"))
-            i++; //  --section-key VALUE: skip the value
-    }
-    if (file) {
-        if (!zsys_file_exists (file)) {
-            *error = zsys_sprintf ("config '%s': no such file", file);
-            goto fail;
-        }
-        zconfig_t *root = zconfig_load (file);
-        if (!root) {
-            *error = zsys_sprintf ("config '%s': not valid ZPL (sections and 'key = value' lines, "
-                                   "indented by 4 spaces)",
-                                   file);
-            goto fail;
-        }
-        char where[300];
-        snprintf (where, sizeof where, "config '%s'", file);
-        int rc = s_load_tree (self, root, "", where, error);
-        zconfig_destroy (&root);
-        if (rc)
-            goto fail;
-    }
+    if (s_find_file (argc, argv, &file, error) || (file && s_load_file (self, file, error)))
+        goto fail;
     int i = 1;
     for (; i < argc; i++) {
         const char *arg = argv[i];
@@ -171,32 +216,7 @@ mk_cfg_new (const char *program, const char *summary, const mk_cfg_item_t *schem
             i++;
             break;
         } else if (strncmp (arg, "--", 2) == 0 && strlen (arg) > 2) {
-            //  The key is short; the value is taken whole, however long.
-            const char *equals = strchr (arg, '=');
-            size_t length = equals ? (size_t) (equals - arg - 2) : strlen (arg + 2);
-            char key[128];
-            if (length >= sizeof key) {
-                *error = zsys_sprintf ("unknown option '%.40s...' (-h lists them)", arg);
-                goto fail;
-            }
-            memcpy (key, arg + 2, length);
-            key[length] = 0;
-            const char *value = equals ? equals + 1 : NULL;
-            for (char *c = key; *c; c++)
-                if (*c == '-')
-                    *c = '/';
-            if (!value) {
-                if (i + 1 >= argc) {
-                    *error = zsys_sprintf ("%s needs a value", arg);
-                    goto fail;
-                }
-                value = argv[++i];
-            }
-            if (s_index (schema, key) < 0) {
-                *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);
-                goto fail;
-            }
-            if (s_set (self, key, value, "option", error))
+            if (s_set_option (self, argc, argv, &i, error))
                 goto fail;
         } else if (arg[0] == '-' && arg[1]) {
             *error = zsys_sprintf ("unknown option '%s' (-h lists them)", arg);

@@ -149,6 +149,79 @@ mk_reply_clear (mk_reply_t *reply)
     mk_msg_free (&reply->env);
 }
 
+//  One call's state across its attempts.
+typedef struct {
+    int timeout_ms;              //  how long one attempt waits
+    mk_progress_fn *progress;    //  told of each progress reply, or NULL
+    void *arg;                   //  progress's argument
+    uint64_t sent[32];           //  the correlation ids of the attempts so far
+    int attempts;                //  how many were sent
+    int timeouts;                //  how many went unanswered
+    int64_t give_up;             //  when the whole call ends (monotonic ms)
+    Maekin__Envelope *answer;    //  the answer, once there is one
+    Maekin__Envelope *transient; //  the last transient error, if it comes to that
+    //  The request may have reached the service: an attempt went unanswered, or the
+    //  broker lost the worker that held it. From then on only the service's own answer
+    //  (the first answer again, by the request id) says what happened, so the broker's
+    //  "no worker" (the service restarting) is tried again too.
+    bool delivered;
+    bool heard; //  the bus answered something of ours: it is there
+} call_t;
+
+//  Takes one reply to one of the call's attempts: an answer, or a transient error of the
+//  broker's. Returns true if the call is to be tried again.
+static bool
+s_call_take (mk_client_t *self, call_t *call, mk_reply_t *reply)
+{
+    int status = reply->env->status;
+    if (reply->broker
+        && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
+            || (call->delivered && status == MK_NOT_FOUND))) {
+        //  The service went away or is busy: try again shortly, same id.
+        call->delivered |= status == MK_UNAVAILABLE;
+        mk_msg_free (&call->transient);
+        call->transient = reply->env;
+        reply->env = NULL;
+        return true;
+    }
+    call->answer = reply->env;
+    reply->env = NULL;
+    self->last_broker = reply->broker;
+    return false;
+}
+
+//  Waits for the answer to the call's attempts until the last one times out. Returns
+//  true if a transient error says to try again.
+static bool
+s_call_wait (mk_client_t *self, call_t *call)
+{
+    int64_t deadline = zclock_mono () + call->timeout_ms;
+    if (deadline > call->give_up)
+        deadline = call->give_up;
+    bool retry = false;
+    while (!call->answer && !retry) {
+        int64_t left = deadline - zclock_mono ();
+        mk_reply_t reply;
+        if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
+            call->timeouts++;
+            call->delivered = true;
+            break;
+        }
+        bool ours = false;
+        for (int i = 0; i < call->attempts; i++)
+            ours |= reply.corr == call->sent[i];
+        call->heard |= ours;
+        if (ours && reply.progress) {
+            if (call->progress)
+                call->progress (reply.env, call->arg);
+            deadline = zclock_mono () + call->timeout_ms;
+        } else if (ours)
+            retry = s_call_take (self, call, &reply);
+        mk_reply_clear (&reply);
+    }
+    return retry;
+}
+
 Maekin__Envelope *
 mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, int timeout_ms,
                 int retries, mk_progress_fn *progress, void *arg)
@@ -164,73 +237,29 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, i
     //  whole call takes at most (retries + 1) * timeout_ms: silence costs one attempt;
     //  the broker's transient errors are tried again within that time, pausing longer
     //  each time.
-    uint64_t sent[32];
-    int attempts = 0, timeouts = 0;
-    int64_t give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
+    call_t call = {.timeout_ms = timeout_ms, .progress = progress, .arg = arg};
+    call.give_up = zclock_mono () + (int64_t) (retries + 1) * timeout_ms;
     int pause = 50;
-    Maekin__Envelope *answer = NULL;
-    Maekin__Envelope *transient = NULL; //  the last transient error, if it comes to that
-    //  The request may have reached the service: an attempt went unanswered, or the
-    //  broker lost the worker that held it. From then on only the service's own answer
-    //  (the first answer again, by the request id) says what happened, so the broker's
-    //  "no worker" (the service restarting) is tried again too.
-    bool delivered = false;
-    bool heard = false; //  the bus answered something of ours: it is there
     self->last_broker = false;
     self->last_unknown = false;
-    while (!answer && timeouts <= retries && attempts < 32 && zclock_mono () < give_up) {
+    while (!call.answer && call.timeouts <= retries && call.attempts < 32
+           && zclock_mono () < call.give_up) {
         uint64_t corr = mk_client_send (self, service, env);
         if (corr == 0)
             break;
-        sent[attempts++] = corr;
-        int64_t deadline = zclock_mono () + timeout_ms;
-        if (deadline > give_up)
-            deadline = give_up;
-        bool retry = false;
-        while (!answer && !retry) {
-            int64_t left = deadline - zclock_mono ();
-            mk_reply_t reply;
-            if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
-                timeouts++;
-                delivered = true;
-                break;
-            }
-            bool ours = false;
-            for (int i = 0; i < attempts; i++)
-                ours |= reply.corr == sent[i];
-            heard |= ours;
-            if (ours && reply.progress) {
-                if (progress)
-                    progress (reply.env, arg);
-                deadline = zclock_mono () + timeout_ms;
-            } else if (ours) {
-                int status = reply.env->status;
-                if (reply.broker
-                    && (status == MK_UNAVAILABLE || status == MK_TOO_MANY
-                        || (delivered && status == MK_NOT_FOUND))) {
-                    //  The service went away or is busy: try again shortly, same id.
-                    delivered |= status == MK_UNAVAILABLE;
-                    mk_msg_free (&transient);
-                    transient = reply.env;
-                    reply.env = NULL;
-                    retry = true;
-                } else {
-                    answer = reply.env;
-                    reply.env = NULL;
-                    self->last_broker = reply.broker;
-                }
-            }
-            mk_reply_clear (&reply);
-        }
-        if (retry && zclock_mono () + pause < give_up) {
+        call.sent[call.attempts++] = corr;
+        bool retry = s_call_wait (self, &call);
+        if (retry && zclock_mono () + pause < call.give_up) {
             zclock_sleep (pause);
             pause = pause < 800 ? pause * 2 : 1000;
         }
-        if (!answer)
+        if (!call.answer)
             mk_debug ("mk_client: no answer from '%s' yet (attempt %d), retrying", service,
-                      attempts);
+                      call.attempts);
     }
-    if (!answer && delivered && heard) {
+    Maekin__Envelope *answer = call.answer;
+    int attempts = call.attempts;
+    if (!answer && call.delivered && call.heard) {
         //  Time is up and the service may have done it: say so, not "unreachable" (the
         //  bus is there: it answered).
         self->last_unknown = true;
@@ -239,14 +268,14 @@ mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, i
             "no answer from '%s' within %d ms (%d attempt%s, the last: %s); the request may "
             "have been carried out",
             service, (retries + 1) * timeout_ms, attempts, attempts == 1 ? "" : "s",
-            transient ? transient->reason : "no reply");
+            call.transient ? call.transient->reason : "no reply");
     }
-    if (!answer && transient) {
-        answer = transient;
-        transient = NULL;
+    if (!answer && call.transient) {
+        answer = call.transient;
+        call.transient = NULL;
         self->last_broker = true;
     }
-    mk_msg_free (&transient);
+    mk_msg_free (&call.transient);
     if (env->request_id == request_id)
         env->request_id = NULL;
     if (!answer)
@@ -347,12 +376,12 @@ s_scripted_call (const int *script, int timeout_ms, int retries, bool *unknown)
 }
 
 //  The self-test plays the broker with a ROUTER: it answers, errs, and stays silent.
-void
-mk_client_test (bool verbose)
+//  A request that may have reached the service is tried until the service answers:
+//  after a silent attempt, the broker's "no worker" (the service restarting) is not
+//  the answer. Before any attempt could have reached it, it is.
+static void
+s_test_retries (void)
 {
-    //  A request that may have reached the service is tried until the service answers:
-    //  after a silent attempt, the broker's "no worker" (the service restarting) is not
-    //  the answer. Before any attempt could have reached it, it is.
     bool unknown = false;
     assert (
         s_scripted_call ((const int[]){0, MK_NOT_FOUND, MK_NOT_FOUND, MK_OK, -1}, 300, 3, &unknown)
@@ -372,82 +401,114 @@ mk_client_test (bool verbose)
                              100, 1, &unknown)
                 == MK_TIMEOUT
             && unknown);
+}
 
-    zsock_t *router = mk_sock_new (ZMQ_ROUTER, "@tcp://127.0.0.1:*");
-    char *endpoint = mk_sock_endpoint (router);
-    mk_client_t *client = mk_client_new (endpoint);
-    assert (client);
+//  What the tests against a hand-driven broker share: the broker's ROUTER, a client of
+//  it, and the request the client sent as the broker received it.
+typedef struct {
+    zsock_t *router;            //  the broker, played by hand
+    char *endpoint;             //  its endpoint
+    mk_client_t *client;        //  the client under test
+    Maekin__VmShowRequest show; //  the request's body
+    Maekin__Envelope env;       //  the request
+    uint64_t corr;              //  the request's correlation id
+    zframe_t *identity;         //  the client's identity at the router
+    zframe_t *header;           //  the request's header frame
+    char *service;              //  the service the request named
+    zframe_t *corr_frame;       //  the request's correlation frame
+} fixture_t;
 
+//  A request arrives at the broker as five frames: identity, header, service,
+//  correlation id, body.
+static void
+s_test_request (fixture_t *fx)
+{
     Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
-    show.name = "web-1";
+    fx->show = show;
+    fx->show.name = "web-1";
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-    env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
-    env.vm_show = &show;
-    uint64_t corr = mk_client_send (client, "cloud", &env);
-    assert (corr);
+    fx->env = env;
+    fx->env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
+    fx->env.vm_show = &fx->show;
+    fx->corr = mk_client_send (fx->client, "cloud", &fx->env);
+    assert (fx->corr);
 
-    zmsg_t *msg = zmsg_recv (router);
+    zmsg_t *msg = zmsg_recv (fx->router);
     assert (zmsg_size (msg) == 5);
-    zframe_t *identity = zmsg_pop (msg);
-    zframe_t *header = zmsg_pop (msg);
-    assert (mk_wire_parse_header (header, NULL) == MK_WIRE_REQUEST);
-    char *service = zmsg_popstr (msg);
-    assert (streq (service, "cloud"));
-    zframe_t *corr_frame = zmsg_pop (msg);
+    fx->identity = zmsg_pop (msg);
+    fx->header = zmsg_pop (msg);
+    assert (mk_wire_parse_header (fx->header, NULL) == MK_WIRE_REQUEST);
+    fx->service = zmsg_popstr (msg);
+    assert (streq (fx->service, "cloud"));
+    fx->corr_frame = zmsg_pop (msg);
     zmsg_destroy (&msg);
+}
 
-    //  A progress message, then the reply.
+//  A progress message, then the reply.
+static void
+s_test_progress (fixture_t *fx)
+{
     Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
     answer.status = MK_OK;
     mk_wire_command_t commands[] = {MK_WIRE_PROGRESS, MK_WIRE_REPLY};
     for (int i = 0; i < 2; i++) {
-        msg = zmsg_new ();
-        zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+        zmsg_t *msg = zmsg_new ();
+        zmsg_append (msg, &(zframe_t *){zframe_dup (fx->identity)});
         zmsg_append (msg, &(zframe_t *){mk_wire_header (commands[i])});
-        zmsg_addstr (msg, service);
-        zmsg_append (msg, &(zframe_t *){zframe_dup (corr_frame)});
+        zmsg_addstr (msg, fx->service);
+        zmsg_append (msg, &(zframe_t *){zframe_dup (fx->corr_frame)});
         zmsg_append (msg, &(zframe_t *){mk_msg_pack (&answer)});
-        zmsg_send (&msg, router);
+        zmsg_send (&msg, fx->router);
     }
     mk_reply_t reply;
-    assert (mk_client_recv (client, &reply, 1000) == 0);
-    assert (reply.progress && reply.corr == corr);
+    assert (mk_client_recv (fx->client, &reply, 1000) == 0);
+    assert (reply.progress && reply.corr == fx->corr);
     mk_reply_clear (&reply);
-    assert (mk_client_recv (client, &reply, 1000) == 0);
-    assert (!reply.progress && reply.corr == corr && reply.env->status == MK_OK);
+    assert (mk_client_recv (fx->client, &reply, 1000) == 0);
+    assert (!reply.progress && reply.corr == fx->corr && reply.env->status == MK_OK);
     assert (streq (reply.service, "cloud"));
     mk_reply_clear (&reply);
+}
 
-    //  A broker error arrives as an envelope with status and reason.
-    msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+//  A broker error arrives as an envelope with status and reason; garbage from the broker
+//  is skipped, not trusted.
+static void
+s_test_broker_error (fixture_t *fx)
+{
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (fx->identity)});
     zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_ERROR)});
     zmsg_addstr (msg, "cloud");
-    zmsg_append (msg, &(zframe_t *){zframe_dup (corr_frame)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (fx->corr_frame)});
     zmsg_addmem (msg, "\x01\x94", 2);
     zmsg_addstr (msg, "no worker serves 'cloud'");
-    zmsg_send (&msg, router);
+    zmsg_send (&msg, fx->router);
     //  Garbage from the broker is skipped, not trusted.
     msg = zmsg_new ();
-    zmsg_append (msg, &(zframe_t *){zframe_dup (identity)});
+    zmsg_append (msg, &(zframe_t *){zframe_dup (fx->identity)});
     zmsg_addstr (msg, "garbage");
-    zmsg_send (&msg, router);
-    assert (mk_client_recv (client, &reply, 1000) == 0);
+    zmsg_send (&msg, fx->router);
+    mk_reply_t reply;
+    assert (mk_client_recv (fx->client, &reply, 1000) == 0);
     assert (reply.env->status == 404 && strstr (reply.env->reason, "no worker"));
     assert (reply.broker);
     mk_reply_clear (&reply);
-    assert (mk_client_recv (client, &reply, 50) == -1);
+    assert (mk_client_recv (fx->client, &reply, 50) == -1);
+}
 
-    //  A call with no answer times out after its retries, keeping its request id.
+//  A call with no answer times out after its retries, keeping its request id.
+static void
+s_test_call_timeout (fixture_t *fx)
+{
     int64_t start = zclock_mono ();
-    Maekin__Envelope *result = mk_client_call (client, "cloud", &env, 50, 2, NULL, NULL);
+    Maekin__Envelope *result = mk_client_call (fx->client, "cloud", &fx->env, 50, 2, NULL, NULL);
     assert (result->status == MK_TIMEOUT && strstr (result->reason, "3 attempts"));
     assert (zclock_mono () - start < 5000); //  bounded, whatever the machine's speed
     assert (zclock_mono () - start >= 150);
     mk_msg_free (&result);
     char *ids[3];
     for (int i = 0; i < 3; i++) {
-        msg = zmsg_recv (router);
+        zmsg_t *msg = zmsg_recv (fx->router);
         assert (zmsg_size (msg) == 5);
         zframe_t *body = zmsg_last (msg);
         const char *why;
@@ -459,13 +520,30 @@ mk_client_test (bool verbose)
     assert (strlen (ids[0]) == 36 && streq (ids[0], ids[1]) && streq (ids[1], ids[2]));
     for (int i = 0; i < 3; i++)
         free (ids[i]);
-    assert (env.request_id == NULL);
+    assert (fx->env.request_id == NULL);
+}
 
-    freen (service);
-    zframe_destroy (&corr_frame);
-    zframe_destroy (&header);
-    zframe_destroy (&identity);
-    mk_client_destroy (&client);
-    zsock_destroy (&router);
-    freen (endpoint);
+void
+mk_client_test (bool verbose)
+{
+    s_test_retries ();
+
+    fixture_t fx = {NULL};
+    fx.router = mk_sock_new (ZMQ_ROUTER, "@tcp://127.0.0.1:*");
+    fx.endpoint = mk_sock_endpoint (fx.router);
+    fx.client = mk_client_new (fx.endpoint);
+    assert (fx.client);
+
+    s_test_request (&fx);
+    s_test_progress (&fx);
+    s_test_broker_error (&fx);
+    s_test_call_timeout (&fx);
+
+    freen (fx.service);
+    zframe_destroy (&fx.corr_frame);
+    zframe_destroy (&fx.header);
+    zframe_destroy (&fx.identity);
+    mk_client_destroy (&fx.client);
+    zsock_destroy (&fx.router);
+    freen (fx.endpoint);
 }

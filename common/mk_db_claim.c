@@ -355,16 +355,13 @@ s_set (mk_db_t *db, int lapses, long pid, const char *pidns, int64_t renewed)
     assert (mk_stmt_step (stmt) == MK_DB_DONE);
 }
 
+//  Nobody holds a new database; we take it, check it, renew it and take it again.
 static void
-s_test_claims (const char *url, bool verbose)
+s_test_claim_take (mk_db_t *db)
 {
-    mk_db_t *db = mk_db_open (url, NULL);
-    assert (db && mk_db_migrate (db, NULL) == 0);
-    assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
     const claim_t *me = s_me ();
-
-    //  Nobody holds a new database; we take it, and then it names this process.
     char *holder = NULL;
+    //  Nobody holds a new database; we take it, and then it names this process.
     assert (mk_db_claim_holder (db, &holder) == 0 && holder == NULL);
     assert (mk_db_claim (db, "test", true, &holder) == 0 && holder == NULL);
     assert (mk_db_claim_holder (db, &holder) == 1);
@@ -378,6 +375,12 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_claim_renew (db, "test") == 0);
     assert (mk_db_commit (db) == 0);
     assert (mk_db_claim (db, "test", true, &holder) == 0);
+}
+
+//  The check fences a takeover out until the holder's transaction ends.
+static void
+s_test_claim_fence (mk_db_t *db, const char *url)
+{
     //  The check fences a takeover out until the holder's transaction ends: another
     //  connection can neither change the row (MySQL: the row is locked) nor write at
     //  all (SQLite: the holder has the database) meanwhile.
@@ -401,7 +404,15 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_exec (other, "UPDATE meta SET value = value WHERE name = 'controller'") == 0);
     assert (mk_db_commit (other) == 0);
     mk_db_destroy (&other);
+}
 
+//  A live process of this boot holds the claim while it renews it, or always if it
+//  does not lapse.
+static void
+s_test_claim_live_holder (mk_db_t *db, bool verbose)
+{
+    const claim_t *me = s_me ();
+    char *holder = NULL;
     //  A live process of this boot, renewed just now: refused, and the message says who.
     long parent = (long) getppid ();
     s_set (db, 1, parent, me->pidns, s_boot_ms () - 300);
@@ -434,6 +445,15 @@ s_test_claims (const char *url, bool verbose)
     snprintf (expect, sizeof expect, "other-role, process %ld on %s", parent, me->host);
     assert (strstr (holder, expect) && !strstr (holder, "renewed"));
     zstr_free (&holder);
+}
+
+//  A gone process holds nothing; one in another pid namespace holds the claim while
+//  it renews it.
+static void
+s_test_claim_foreign (mk_db_t *db, const char *url)
+{
+    const claim_t *me = s_me ();
+    char *holder = NULL;
     //  A process of this boot that is gone holds nothing, however fresh its claim.
     pid_t child = fork ();
     assert (child >= 0);
@@ -450,7 +470,7 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_claim_holder (db, &holder) == 1
             && strstr (holder, "another machine or namespace"));
     zstr_free (&holder);
-    start = zclock_mono ();
+    int64_t start = zclock_mono ();
     pid_t writer = fork ();
     assert (writer >= 0);
     if (writer == 0) {
@@ -468,7 +488,13 @@ s_test_claims (const char *url, bool verbose)
     start = zclock_mono ();
     assert (mk_db_claim (db, "test", true, &holder) == 0);
     assert (zclock_mono () - start >= MK_DB_CLAIM_LAPSE_MS);
+}
 
+//  A row that does not parse holds nothing; given up, the claim is gone.
+static void
+s_test_claim_garbage (mk_db_t *db)
+{
+    char *holder = NULL;
     //  A row that does not parse holds nothing; given up, the claim is gone.
     assert (mk_db_exec (db, "UPDATE meta SET value = 'garbage' WHERE name = 'controller'") == 0);
     assert (mk_db_claim_holder (db, &holder) == 0);
@@ -477,6 +503,20 @@ s_test_claims (const char *url, bool verbose)
     assert (mk_db_claim_holder (db, &holder) == 0);
     char value[VALUE_SIZE];
     assert (s_read (db, CLAIM_GET, value, sizeof value) == 0);
+}
+
+//  Every check of the claim, on the database at url, from no claim at all.
+static void
+s_test_claims (const char *url, bool verbose)
+{
+    mk_db_t *db = mk_db_open (url, NULL);
+    assert (db && mk_db_migrate (db, NULL) == 0);
+    assert (mk_db_exec (db, "DELETE FROM meta WHERE name = 'controller'") == 0);
+    s_test_claim_take (db);
+    s_test_claim_fence (db, url);
+    s_test_claim_live_holder (db, verbose);
+    s_test_claim_foreign (db, url);
+    s_test_claim_garbage (db);
     mk_db_destroy (&db);
 }
 

@@ -59,12 +59,10 @@ s_assert_open_fails (const char *url, const char *want, bool exact, bool verbose
     free (error);
 }
 
-//  The checks every backend passes, on a database just migrated, its tables empty.
+//  A cached statement inserts; a duplicate is a constraint violation; a row reads back.
 static void
-s_test_common (mk_db_t *db, bool verbose)
+s_test_insert (mk_db_t *db, bool mysql, bool verbose)
 {
-    bool mysql = streq (mk_db_backend (db), "mysql");
-
     //  Insert through a cached statement: the same text gives the same statement.
     const char *insert = "INSERT INTO hosts (name, state, vcpus, memory_mb) VALUES (?, ?, ?, ?)";
     mk_stmt_t *first = mk_db_prepare (db, insert);
@@ -100,11 +98,16 @@ s_test_common (mk_db_t *db, bool verbose)
     assert (mk_stmt_int (stmt, 5) == 16384);
     assert (mk_stmt_int (stmt, 6) == 0);
     assert (mk_stmt_step (stmt) == MK_DB_DONE);
+}
 
+//  What a change counts, and how a statement starts over, binds NULL and sums.
+static void
+s_test_statements (mk_db_t *db)
+{
     //  An UPDATE that changes nothing still counts the rows it found, on every backend.
     assert (mk_db_exec (db, "UPDATE hosts SET state = 'up' WHERE name = 'node-1'") == 0);
     assert (mk_db_changes (db) == 1);
-    stmt = mk_db_prepare (db, "UPDATE hosts SET vcpus = ? WHERE name = ?");
+    mk_stmt_t *stmt = mk_db_prepare (db, "UPDATE hosts SET vcpus = ? WHERE name = ?");
     assert (mk_stmt_bind_int (stmt, 1, 8) == 0);
     assert (mk_stmt_bind_text (stmt, 2, "node-1") == 0);
     assert (mk_stmt_step (stmt) == MK_DB_DONE);
@@ -143,14 +146,18 @@ s_test_common (mk_db_t *db, bool verbose)
 
     //  Sums and counts read as numbers (MySQL gives SUM as a decimal).
     assert (s_count (db, "SELECT SUM(memory_mb) FROM hosts") == 2 * 16384);
+}
 
-    //  Blobs round-trip, zero bytes and all; an empty blob is a blob, not NULL.
+//  Blobs round-trip, zero bytes and all; an empty blob is a blob, not NULL.
+static void
+s_test_blobs (mk_db_t *db)
+{
     uint8_t data[300];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t) (i * 7);
     assert (data[0] == 0 && memchr (data + 1, 0, sizeof data - 1));
     const char *put = "INSERT INTO requests (id, reply, created) VALUES (?, ?, ?)";
-    stmt = mk_db_prepare (db, put);
+    mk_stmt_t *stmt = mk_db_prepare (db, put);
     assert (mk_stmt_bind_text (stmt, 1, "req-1") == 0);
     assert (mk_stmt_bind_blob (stmt, 2, data, sizeof data) == 0);
     assert (mk_stmt_bind_int (stmt, 3, 1700000000123) == 0);
@@ -179,16 +186,21 @@ s_test_common (mk_db_t *db, bool verbose)
     blob = mk_stmt_blob (stmt, 0, &size);
     assert (blob && size == 0);
     mk_stmt_reset (stmt);
+}
 
-    //  100 KB of text and of blob round-trip whole, after shorter values in the same
-    //  statement.
+//  100 KB of text and of blob round-trip whole, after shorter values in the same
+//  statement.
+static void
+s_test_big_values (mk_db_t *db)
+{
+    const char *put = "INSERT INTO requests (id, reply, created) VALUES (?, ?, ?)";
     size_t big = 100 * 1024;
     char *text = (char *) malloc (big + 1);
     assert (text);
     for (size_t i = 0; i < big; i++)
         text[i] = (char) ('a' + i % 26);
     text[big] = 0;
-    stmt = mk_db_prepare (db, "SELECT ?");
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT ?");
     assert (mk_stmt_bind_text (stmt, 1, "short") == 0);
     assert (mk_stmt_step (stmt) == MK_DB_ROW);
     assert (streq (mk_stmt_text (stmt, 0), "short"));
@@ -205,7 +217,8 @@ s_test_common (mk_db_t *db, bool verbose)
     stmt = mk_db_prepare (db, "SELECT id, reply FROM requests ORDER BY created, id");
     int rows = 0;
     while (mk_stmt_step (stmt) == MK_DB_ROW) {
-        blob = mk_stmt_blob (stmt, 1, &size);
+        size_t size = 0;
+        const void *blob = mk_stmt_blob (stmt, 1, &size);
         if (streq (mk_stmt_text (stmt, 0), "req-big"))
             assert (size == big && memcmp (blob, text, big) == 0);
         rows++;
@@ -213,7 +226,12 @@ s_test_common (mk_db_t *db, bool verbose)
     assert (rows == 3);
     mk_stmt_reset (stmt);
     free (text);
+}
 
+//  Transactions roll back and commit; bad SQL fails cleanly and says why.
+static void
+s_test_transactions (mk_db_t *db)
+{
     //  A rollback undoes; rolling back with no transaction open is harmless.
     assert (mk_db_begin (db) == 0);
     assert (mk_db_begin (db) == -1); //  one at a time
@@ -237,6 +255,18 @@ s_test_common (mk_db_t *db, bool verbose)
     assert (mk_db_prepare (db, "SELECT name FROM nowhere") == NULL);
     assert (strstr (mk_db_error (db), "nowhere"));
     assert (s_count (db, "SELECT count(*) FROM hosts") == 3); //  still usable
+}
+
+//  The checks every backend passes, on a database just migrated, its tables empty.
+static void
+s_test_common (mk_db_t *db, bool verbose)
+{
+    bool mysql = streq (mk_db_backend (db), "mysql");
+    s_test_insert (db, mysql, verbose);
+    s_test_statements (db);
+    s_test_blobs (db);
+    s_test_big_values (db);
+    s_test_transactions (db);
 }
 
 //  The tables of the schema, for a test to start from an empty MySQL database.
@@ -281,10 +311,10 @@ s_kill (mk_db_t *db, mk_db_t *killer)
     zstr_free (&sql);
 }
 
-//  The same checks on a MySQL or MariaDB server, and what only a server can do: refuse a
-//  password, be unreachable, drop a connection.
-static void
-s_test_mysql (const char *url, bool verbose)
+//  Opens the MySQL database at url, emptied and migrated, and checks its session and
+//  that migrating again changes nothing.
+static mk_db_t *
+s_mysql_open (const char *url)
 {
     int latest = mk_db_latest_version ();
     char *error = NULL;
@@ -315,32 +345,14 @@ s_test_mysql (const char *url, bool verbose)
     assert (mk_db_migrate (db, &error) == 0);
     assert (s_count (db, tables) == objects);
     assert (s_count (db, "SELECT count(*) FROM meta") == 1);
+    return db;
+}
 
-    s_test_common (db, verbose);
-
-    //  Several statements in one exec, every result drained; the connection goes on.
-    assert (mk_db_exec (db, "SELECT 1; UPDATE hosts SET last_seen = 5; SELECT 2") == 0);
-    assert (s_count (db, "SELECT count(*) FROM hosts WHERE last_seen = 5") == 3);
-    assert (mk_db_exec (db, "SELECT 1; SELECT nothing FROM nowhere; SELECT 2") == -1);
-    assert (strstr (mk_db_error (db), "nowhere"));
-    assert (s_count (db, "SELECT count(*) FROM hosts") == 3);
-
-    //  A commit persists across close and reopen; a deleted row's id is not given again.
-    mk_db_destroy (&db);
-    db = mk_db_open (url, &error);
-    assert (db && !error);
-    assert (mk_db_migrate (db, NULL) == 0);
-    assert (s_count (db, "SELECT count(*) FROM hosts WHERE name = 'node-3'") == 1);
-    int64_t last = s_count (db, "SELECT MAX(id) FROM hosts");
-    assert (mk_db_exec (db, "DELETE FROM hosts WHERE name = 'node-3'") == 0);
-    assert (mk_db_changes (db) == 1);
-    s_insert_host (db, "node-4", MK_DB_DONE);
-    assert (mk_db_last_insert_id (db) > last);
-
-    //  The server drops the connection between two calls (as a restart would): the next
-    //  call outside a transaction connects again, its statement prepared again.
-    mk_db_t *killer = mk_db_open (url, &error);
-    assert (killer && !error);
+//  The server drops the connection between two calls (as a restart would): the next
+//  call outside a transaction connects again, its statement prepared again.
+static void
+s_test_mysql_reconnect (mk_db_t *db, mk_db_t *killer)
+{
     int64_t before = s_connection_id (db);
     s_kill (db, killer);
     assert (s_count (db, "SELECT count(*) FROM hosts") == 3); //  cached statement
@@ -355,7 +367,7 @@ s_test_mysql (const char *url, bool verbose)
     s_kill (db, killer);
     //  A statement resting on a row when another call connects again has lost its rows,
     //  and says so; it runs again once reset.
-    stmt = mk_db_prepare (db, "SELECT name FROM hosts ORDER BY id");
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT name FROM hosts ORDER BY id");
     assert (mk_stmt_step (stmt) == MK_DB_ROW);
     assert (streq (mk_stmt_text (stmt, 0), "node-1"));
     s_kill (db, killer);
@@ -370,9 +382,13 @@ s_test_mysql (const char *url, bool verbose)
     s_insert_host (db, "node-6", MK_DB_DONE);
     assert (mk_db_commit (db) == 0);
     assert (s_count (db, "SELECT count(*) FROM hosts") == 5);
+}
 
-    //  Inside a transaction the loss fails the call and every call after it until the
-    //  caller rolls back: nothing of the transaction is applied.
+//  Inside a transaction the loss fails the call and every call after it until the
+//  caller rolls back: nothing of the transaction is applied.
+static void
+s_test_mysql_lost_transaction (mk_db_t *db, mk_db_t *killer, bool verbose)
+{
     assert (mk_db_begin (db) == 0);
     s_insert_host (db, "node-7", MK_DB_DONE);
     s_kill (db, killer);
@@ -401,9 +417,16 @@ s_test_mysql (const char *url, bool verbose)
     s_kill (db, killer);
     assert (mk_db_rollback (db) == 0);
     assert (s_count (db, "SELECT count(*) FROM hosts") == 6);
-    mk_db_destroy (&killer);
+}
 
-    //  A database from a newer program is refused.
+//  A database from a newer program is refused; the database is dropped after.
+static void
+s_test_mysql_newer (mk_db_t **db_p, const char *url)
+{
+    mk_db_t *db = *db_p;
+    *db_p = NULL;
+    int latest = mk_db_latest_version ();
+    char *error = NULL;
     assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'") == 0);
     mk_db_destroy (&db);
     db = mk_db_open (url, &error);
@@ -417,7 +440,14 @@ s_test_mysql (const char *url, bool verbose)
     zstr_free (&want);
     assert (mk_db_exec (db, MYSQL_DROP_ALL) == 0);
     mk_db_destroy (&db);
+}
 
+//  A wrong password, an unreachable server and bad URLs fail, and say why without
+//  quoting the password.
+static void
+s_test_mysql_bad_urls (const char *url, bool verbose)
+{
+    char *error = NULL;
     //  A wrong password names the user and the host, never the password.
     char *wrong = s_url_with_password (url, "not-the-Secret");
     s_assert_open_fails (wrong, "Access denied for user", false, verbose);
@@ -463,10 +493,47 @@ s_test_mysql (const char *url, bool verbose)
     }
 }
 
-void
-mk_db_test (bool verbose)
+//  The same checks on a MySQL or MariaDB server, and what only a server can do: refuse a
+//  password, be unreachable, drop a connection.
+static void
+s_test_mysql (const char *url, bool verbose)
 {
-    //  The schema: versions 1, 2, ... each written for every dialect.
+    char *error = NULL;
+    mk_db_t *db = s_mysql_open (url);
+    s_test_common (db, verbose);
+
+    //  Several statements in one exec, every result drained; the connection goes on.
+    assert (mk_db_exec (db, "SELECT 1; UPDATE hosts SET last_seen = 5; SELECT 2") == 0);
+    assert (s_count (db, "SELECT count(*) FROM hosts WHERE last_seen = 5") == 3);
+    assert (mk_db_exec (db, "SELECT 1; SELECT nothing FROM nowhere; SELECT 2") == -1);
+    assert (strstr (mk_db_error (db), "nowhere"));
+    assert (s_count (db, "SELECT count(*) FROM hosts") == 3);
+
+    //  A commit persists across close and reopen; a deleted row's id is not given again.
+    mk_db_destroy (&db);
+    db = mk_db_open (url, &error);
+    assert (db && !error);
+    assert (mk_db_migrate (db, NULL) == 0);
+    assert (s_count (db, "SELECT count(*) FROM hosts WHERE name = 'node-3'") == 1);
+    int64_t last = s_count (db, "SELECT MAX(id) FROM hosts");
+    assert (mk_db_exec (db, "DELETE FROM hosts WHERE name = 'node-3'") == 0);
+    assert (mk_db_changes (db) == 1);
+    s_insert_host (db, "node-4", MK_DB_DONE);
+    assert (mk_db_last_insert_id (db) > last);
+    mk_db_t *killer = mk_db_open (url, &error);
+    assert (killer && !error);
+    s_test_mysql_reconnect (db, killer);
+    s_test_mysql_lost_transaction (db, killer, verbose);
+    mk_db_destroy (&killer);
+
+    s_test_mysql_newer (&db, url);
+    s_test_mysql_bad_urls (url, verbose);
+}
+
+//  The schema: versions 1, 2, ... each written for every dialect.
+static void
+s_test_schema (void)
+{
     size_t count;
     const mk_db_migration_t *migrations = mk_db_schema (&count);
     assert (count > 0);
@@ -477,9 +544,13 @@ mk_db_test (bool verbose)
     }
     int latest = mk_db_latest_version ();
     assert (latest == (int) count);
+}
 
-    char *dir = mk_testdir_new ("mk_db_test");
-
+//  Open and migrate a new SQLite database, run the common checks, and reopen it.
+static void
+s_test_sqlite (const char *dir, bool verbose)
+{
+    int latest = mk_db_latest_version ();
     //  Open and migrate a new database.
     char *error = NULL;
     char *url = s_url (dir, "maekin.db", NULL);
@@ -531,11 +602,16 @@ mk_db_test (bool verbose)
     assert (mk_db_last_insert_id (db) > 3);
     mk_db_destroy (&db);
     zstr_free (&url);
+}
 
-    //  The WAL is checkpointed in the background: the database file grows while the
-    //  connection stays open, without a commit doing the copying.
-    url = s_url (dir, "checkpoint.db", NULL);
-    db = mk_db_open (url, &error);
+//  The WAL is checkpointed in the background: the database file grows while the
+//  connection stays open, without a commit doing the copying.
+static void
+s_test_sqlite_checkpoint (const char *dir, bool verbose)
+{
+    char *error = NULL;
+    char *url = s_url (dir, "checkpoint.db", NULL);
+    mk_db_t *db = mk_db_open (url, &error);
     assert (db && mk_db_migrate (db, NULL) == 0);
     char *dbfile = zsys_sprintf ("%s/checkpoint.db", dir);
     struct stat before;
@@ -565,10 +641,15 @@ mk_db_test (bool verbose)
     zstr_free (&dbfile);
     mk_db_destroy (&db);
     zstr_free (&url);
+}
 
-    //  A failed migration leaves nothing behind.
-    url = s_url (dir, "clash.db", "?synchronous=off");
-    db = mk_db_open (url, &error);
+//  A failed migration leaves nothing behind.
+static void
+s_test_sqlite_failed_migration (const char *dir, bool verbose)
+{
+    char *error = NULL;
+    char *url = s_url (dir, "clash.db", "?synchronous=off");
+    mk_db_t *db = mk_db_open (url, &error);
     assert (db);
     assert (mk_db_exec (db, "CREATE TABLE tasks (x INT)") == 0);
     assert (mk_db_migrate (db, &error) == -1);
@@ -584,10 +665,16 @@ mk_db_test (bool verbose)
             == 0);
     mk_db_destroy (&db);
     zstr_free (&url);
+}
 
-    //  A database from a newer program is refused.
-    url = s_url (dir, "newer.db", NULL);
-    db = mk_db_open (url, &error);
+//  A database from a newer program is refused, as is a bad schema version.
+static void
+s_test_sqlite_newer (const char *dir, bool verbose)
+{
+    int latest = mk_db_latest_version ();
+    char *error = NULL;
+    char *url = s_url (dir, "newer.db", NULL);
+    mk_db_t *db = mk_db_open (url, &error);
     assert (db && mk_db_migrate (db, &error) == 0);
     assert (mk_db_exec (db, "UPDATE meta SET value = '99' WHERE name = 'schema_version'") == 0);
     mk_db_destroy (&db);
@@ -607,21 +694,30 @@ mk_db_test (bool verbose)
     assert (strstr (mk_db_error (db), "bad schema version 'x1'"));
     mk_db_destroy (&db);
     zstr_free (&url);
+}
 
-    //  A database in memory, for tests that need no file.
-    db = mk_db_open ("sqlite::memory:", &error);
+//  A database in memory, for tests that need no file.
+static void
+s_test_sqlite_memory (void)
+{
+    int latest = mk_db_latest_version ();
+    char *error = NULL;
+    mk_db_t *db = mk_db_open ("sqlite::memory:", &error);
     assert (db && !error);
     assert (mk_db_migrate (db, &error) == 0);
     assert (mk_db_schema_version (db) == latest);
-    mk_db_destroy (&db);
+}
 
-    //  URLs that cannot work fail with a message and no file left behind.
+//  URLs that cannot work fail with a message and no file left behind.
+static void
+s_test_sqlite_bad_urls (const char *dir, bool verbose)
+{
     s_assert_open_fails ("foo:bar",
                          "db: unsupported database 'foo:' (this build supports sqlite:, mysql:)",
                          true, verbose);
     s_assert_open_fails ("postgres://maekin:secret@db1/maekin", "unsupported database 'postgres:'",
                          false, verbose);
-    error = NULL;
+    char *error = NULL;
     assert (mk_db_open ("postgres://maekin:secret@db1/maekin", &error) == NULL);
     assert (!strstr (error, "secret"));
     zstr_free (&error);
@@ -630,7 +726,7 @@ mk_db_test (bool verbose)
     assert (mk_db_open (NULL, &error) == NULL && error);
     zstr_free (&error);
     s_assert_open_fails ("sqlite:", "no SQLite file given", false, verbose);
-    url = s_url (dir, "never.db", "?synchronous=fast");
+    char *url = s_url (dir, "never.db", "?synchronous=fast");
     s_assert_open_fails (url, "bad synchronous 'fast'", false, verbose);
     zstr_free (&url);
     url = s_url (dir, "never.db", "?cache=big");
@@ -642,18 +738,22 @@ mk_db_test (bool verbose)
     url = s_url (dir, "never.db", "?synchronous=off&synchronous=full");
     s_assert_open_fails (url, "given twice", false, verbose);
     zstr_free (&url);
-    path = zsys_sprintf ("%s/never.db", dir);
+    char *path = zsys_sprintf ("%s/never.db", dir);
     assert (!zsys_file_exists (path));
     zstr_free (&path);
+}
 
-    //  Files that cannot be opened say what to check.
-    path = zsys_sprintf ("%s/missing/maekin.db", dir);
-    want = zsys_sprintf (
+//  Files that cannot be opened say what to check.
+static void
+s_test_sqlite_bad_files (const char *dir, bool verbose)
+{
+    char *path = zsys_sprintf ("%s/missing/maekin.db", dir);
+    char *want = zsys_sprintf (
         "db: cannot open '%s': unable to open database file (does the directory exist?)", path);
     s_assert_open_fails (path, want, true, verbose);
     zstr_free (&want);
     zstr_free (&path);
-    url = zsys_sprintf ("sqlite:%s", dir);
+    char *url = zsys_sprintf ("sqlite:%s", dir);
     s_assert_open_fails (url, "(it is a directory)", false, verbose);
     zstr_free (&url);
     path = zsys_sprintf ("%s/notes.txt", dir);
@@ -664,6 +764,20 @@ mk_db_test (bool verbose)
     fclose (file);
     s_assert_open_fails (path, "file is not a database", false, verbose);
     zstr_free (&path);
+}
+
+void
+mk_db_test (bool verbose)
+{
+    s_test_schema ();
+    char *dir = mk_testdir_new ("mk_db_test");
+    s_test_sqlite (dir, verbose);
+    s_test_sqlite_checkpoint (dir, verbose);
+    s_test_sqlite_failed_migration (dir, verbose);
+    s_test_sqlite_newer (dir, verbose);
+    s_test_sqlite_memory ();
+    s_test_sqlite_bad_urls (dir, verbose);
+    s_test_sqlite_bad_files (dir, verbose);
 
     char *gone = strdup (dir);
     mk_testdir_remove (&dir);

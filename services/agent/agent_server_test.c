@@ -324,6 +324,68 @@ s_test_lifecycle (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web
     assert (!again.ok && streq (again.error, outcome.error));
 }
 
+//  Checks the answers to the batch s_test_batch sends: each item is answered in order,
+//  exactly as it would be on its own.
+static void
+s_check_batch_answers (Maekin__Envelope **answers, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        if (i != 3 && i != 4 && i != 5)
+            assert (answers[i]->status == MK_OK && answers[i]->task_result->ok);
+    assert (answers[0]->task_result->task_id == 301
+            && streq (answers[0]->task_result->state, "running"));
+    assert (answers[1]->task_result->task_id == 302
+            && streq (answers[1]->task_result->state, "running"));
+    //  A task seen before: the same answer, libvirt not touched again.
+    assert (answers[2]->task_result->task_id == 301
+            && streq (answers[2]->task_result->state, "running"));
+    assert (answers[3]->status == MK_BAD_REQUEST
+            && strstr (answers[3]->reason, "on its own, not in a task_batch"));
+    assert (answers[4]->status == MK_BAD_REQUEST
+            && strstr (answers[4]->reason, "item 4 of a task_batch"));
+    assert (answers[5]->status == MK_NOT_FOUND
+            && strstr (answers[5]->reason, "does not serve 'node/nowhere'"));
+    assert (answers[6]->task_result->task_id == 305
+            && streq (answers[6]->task_result->state, "stopped"));
+}
+
+//  A batch larger than MK_BATCH_MAX is refused whole, with the limit.
+static void
+s_test_batch_too_big (mk_client_t *client, const char *own, Maekin__Envelope *env,
+                      Maekin__TaskBatchItem **pointers, size_t count)
+{
+    Maekin__TaskBatchRequest *batch = env->task_batch;
+    Maekin__TaskBatchItem **many =
+        (Maekin__TaskBatchItem **) zmalloc ((MK_BATCH_MAX + 1) * sizeof (Maekin__TaskBatchItem *));
+    for (size_t i = 0; i <= MK_BATCH_MAX; i++)
+        many[i] = pointers[i % count];
+    batch->items = many;
+    batch->n_items = MK_BATCH_MAX + 1;
+    Maekin__Envelope *reply = mk_client_call (client, own, env, 5000, 0, NULL, NULL);
+    assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "at most 64"));
+    mk_msg_free (&reply);
+    free (many);
+    batch->items = pointers;
+    batch->n_items = count;
+}
+
+//  The agent's own service takes a task batch, not a task on its own.
+static void
+s_test_lone_dispatch (mk_client_t *client, const char *own, Maekin__VmSpec *one)
+{
+    Maekin__TaskDispatchRequest lone = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
+    lone.task_id = 306;
+    lone.op = MAEKIN__VM_OP__VM_OP_START;
+    lone.vm = one;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
+    env.task_dispatch = &lone;
+    Maekin__Envelope *reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
+    assert (reply && reply->status == MK_BAD_REQUEST
+            && strstr (reply->reason, "takes task_batch requests"));
+    mk_msg_free (&reply);
+}
+
 //  A task batch to the agent's own service.
 static void
 s_test_batch (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bool verbose)
@@ -383,57 +445,18 @@ s_test_batch (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web, bo
                         answers[i]->reason ? answers[i]->reason : "",
                         answers[i]->task_result ? answers[i]->task_result->state : "");
         }
-        for (size_t i = 0; i < N; i++)
-            if (i != 3 && i != 4 && i != 5)
-                assert (answers[i]->status == MK_OK && answers[i]->task_result->ok);
-        assert (answers[0]->task_result->task_id == 301
-                && streq (answers[0]->task_result->state, "running"));
-        assert (answers[1]->task_result->task_id == 302
-                && streq (answers[1]->task_result->state, "running"));
-        //  A task seen before: the same answer, libvirt not touched again.
-        assert (answers[2]->task_result->task_id == 301
-                && streq (answers[2]->task_result->state, "running"));
-        assert (answers[3]->status == MK_BAD_REQUEST
-                && strstr (answers[3]->reason, "on its own, not in a task_batch"));
-        assert (answers[4]->status == MK_BAD_REQUEST
-                && strstr (answers[4]->reason, "item 4 of a task_batch"));
-        assert (answers[5]->status == MK_NOT_FOUND
-                && strstr (answers[5]->reason, "does not serve 'node/nowhere'"));
-        assert (answers[6]->task_result->task_id == 305
-                && streq (answers[6]->task_result->state, "stopped"));
+        s_check_batch_answers (answers, N);
         for (size_t i = 0; i < N; i++)
             mk_msg_free (&answers[i]);
         mk_msg_free (&reply);
-        //  A batch larger than MK_BATCH_MAX is refused whole, with the limit.
-        Maekin__TaskBatchItem **many = (Maekin__TaskBatchItem **) zmalloc (
-            (MK_BATCH_MAX + 1) * sizeof (Maekin__TaskBatchItem *));
-        for (size_t i = 0; i <= MK_BATCH_MAX; i++)
-            many[i] = pointers[i % N];
-        batch.items = many;
-        batch.n_items = MK_BATCH_MAX + 1;
-        reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
-        assert (reply->status == MK_BAD_REQUEST && strstr (reply->reason, "at most 64"));
-        mk_msg_free (&reply);
-        free (many);
-        batch.items = pointers;
-        batch.n_items = N;
+        s_test_batch_too_big (client, own, &env, pointers, N);
         //  A batch goes to the agent's service, and only a batch does.
         outcome = s_call (client, "node1", &env);
         assert (outcome.status == MK_BAD_REQUEST
                 && strstr (outcome.reason, "takes task_dispatch and domain_list"));
         for (size_t i = 0; i < N; i++)
             zframe_destroy (&items[i].request);
-        Maekin__TaskDispatchRequest lone = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
-        lone.task_id = 306;
-        lone.op = MAEKIN__VM_OP__VM_OP_START;
-        lone.vm = &one;
-        env = (Maekin__Envelope) MAEKIN__ENVELOPE__INIT;
-        env.body_case = MAEKIN__ENVELOPE__BODY_TASK_DISPATCH;
-        env.task_dispatch = &lone;
-        reply = mk_client_call (client, own, &env, 5000, 0, NULL, NULL);
-        assert (reply && reply->status == MK_BAD_REQUEST
-                && strstr (reply->reason, "takes task_batch requests"));
-        mk_msg_free (&reply);
+        s_test_lone_dispatch (client, own, &one);
         s_task_ok (client, "node1", 307, MAEKIN__VM_OP__VM_OP_DELETE, &one, "", verbose);
         s_task_ok (client, "node2", 308, MAEKIN__VM_OP__VM_OP_DELETE, &two, "", verbose);
         zstr_free (&own);

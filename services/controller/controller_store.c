@@ -675,33 +675,29 @@ s_event_body (const void *body, size_t size, void *arg)
     (*(size_t *) arg) += size;
 }
 
-//  The store's checks on the database at url, which holds none of the schema's tables.
+//  Templates: insert once, read back, none by an unknown name.
 static void
-s_test_store (const char *url, bool verbose)
+s_test_templates (mk_db_t *db, int64_t now, store_template_t *tiny)
 {
-    char *error = NULL;
-    mk_db_t *db = mk_db_open (url, &error);
-    if (!db)
-        printf ("controller_store_test: cannot open the database: %s\n", error);
-    assert (db);
-    assert (mk_db_migrate (db, &error) == 0);
-    if (verbose)
-        printf (" * store on %s\n", mk_db_backend (db));
-    int64_t now = 1700000000;
-
-    store_template_t tiny = {.name = "tiny", .spec = {.vcpus = 1, .memory_mb = 64}, .created = now};
-    COPY (tiny.spec.kernel, "/boot/vmlinuz");
-    assert (store_template_insert (db, &tiny) == 1);
-    assert (store_template_insert (db, &tiny) == MK_DB_CONSTRAINT);
+    *tiny =
+        (store_template_t){.name = "tiny", .spec = {.vcpus = 1, .memory_mb = 64}, .created = now};
+    COPY (tiny->spec.kernel, "/boot/vmlinuz");
+    assert (store_template_insert (db, tiny) == 1);
+    assert (store_template_insert (db, tiny) == MK_DB_CONSTRAINT);
     store_template_t got;
     assert (store_template_get (db, "tiny", &got) == 1);
     assert (got.spec.memory_mb == 64 && streq (got.spec.kernel, "/boot/vmlinuz"));
     assert (store_template_get (db, "huge", &got) == 0);
+}
 
+//  VMs: insert, read, page through with filters, usage per host.
+static void
+s_test_vms (mk_db_t *db, int64_t now, const store_template_t *tiny)
+{
     //  VMs: insert, read, page through with filters, usage per host.
     assert (mk_db_begin (db) == 0);
     for (int i = 0; i < 5; i++) {
-        store_vm_t vm = {.spec = tiny.spec, .last_task = (uint64_t) i + 1};
+        store_vm_t vm = {.spec = tiny->spec, .last_task = (uint64_t) i + 1};
         snprintf (vm.name, sizeof vm.name, "web-%d", i);
         snprintf (vm.uuid, sizeof vm.uuid, "00000000-0000-0000-0000-00000000000%d", i % 10);
         COPY (vm.template_, "tiny");
@@ -711,7 +707,7 @@ s_test_store (const char *url, bool verbose)
         assert (store_vm_insert (db, &vm, now) == 1);
     }
     //  Names and MACs are unique.
-    store_vm_t dup = {.spec = tiny.spec};
+    store_vm_t dup = {.spec = tiny->spec};
     COPY (dup.name, "web-0");
     COPY (dup.uuid, "x");
     COPY (dup.mac, "52:54:00:00:01:00");
@@ -744,7 +740,12 @@ s_test_store (const char *url, bool verbose)
     assert (store_vm_set_state (db, "nothing", "running", 9, now) == 0);
     assert (store_vm_delete (db, "web-4") == 1);
     assert (store_vm_get (db, "web-4", &vm) == 0);
+}
 
+//  Tasks: ids grow, updates stick, open ones are found, paging newest first.
+static void
+s_test_tasks (mk_db_t *db, int64_t now)
+{
     //  Tasks: ids grow, updates stick, open ones are found, paging newest first.
     store_task_t task = {.op = MAEKIN__VM_OP__VM_OP_CREATE};
     COPY (task.vm, "web-0");
@@ -760,10 +761,15 @@ s_test_store (const char *url, bool verbose)
     assert (read.attempts == 2 && read.updated == now + 1);
     int open = 0;
     assert (store_task_open (db, s_count_task, &open) == 1 && open == 1);
-    page = (store_page_t){.limit = 10, .state = "failed"};
+    store_page_t page = (store_page_t){.limit = 10, .state = "failed"};
     open = 0;
     assert (store_task_list (db, &page, s_count_task, &open) == 1);
+}
 
+//  Hosts: save twice (update), change state, list.
+static void
+s_test_hosts (mk_db_t *db, int64_t now)
+{
     //  Hosts: save twice (update), change state, list.
     store_host_t host = {.name = "node1", .state = "up", .vcpus = 4, .memory_mb = 8192};
     assert (store_host_save (db, &host) == 0);
@@ -771,7 +777,12 @@ s_test_store (const char *url, bool verbose)
     assert (store_host_save (db, &host) == 0);
     assert (store_host_save (db, &host) == 0); //  unchanged: found, so not inserted again
     assert (store_host_set_state (db, "node1", "down", now) == 1);
+}
 
+//  Requests remember their first reply, and a fingerprint of the request.
+static void
+s_test_requests (mk_db_t *db)
+{
     //  Requests remember their first reply.
     //  Requests remember their first reply, and a fingerprint of the request (all 64 bits).
     zchunk_t *reply = NULL;
@@ -783,7 +794,12 @@ s_test_store (const char *url, bool verbose)
     assert (fingerprint == 0xfedcba9876543210ULL);
     assert (zchunk_size (reply) == 6 && memcmp (zchunk_data (reply), "answer", 6) == 0);
     zchunk_destroy (&reply);
+}
 
+//  Events in batches.
+static void
+s_test_events (mk_db_t *db, int64_t now)
+{
     //  Events in batches.
     assert (store_events_last (db, "event.vm") == 0);
     assert (store_events_save (db, "event.vm", 3, "abc", 3, now) == 1);
@@ -793,7 +809,29 @@ s_test_store (const char *url, bool verbose)
     assert (store_events_since (db, "event.vm", 3, 10, s_event_body, &bytes) == 1 && bytes == 2);
     bytes = 0;
     assert (store_events_since (db, "event.vm", 0, 10, s_event_body, &bytes) == 2 && bytes == 5);
+}
 
+//  The store's checks on the database at url, which holds none of the schema's tables.
+static void
+s_test_store (const char *url, bool verbose)
+{
+    char *error = NULL;
+    mk_db_t *db = mk_db_open (url, &error);
+    if (!db)
+        printf ("controller_store_test: cannot open the database: %s\n", error);
+    assert (db);
+    assert (mk_db_migrate (db, &error) == 0);
+    if (verbose)
+        printf (" * store on %s\n", mk_db_backend (db));
+    int64_t now = 1700000000;
+
+    store_template_t tiny;
+    s_test_templates (db, now, &tiny);
+    s_test_vms (db, now, &tiny);
+    s_test_tasks (db, now);
+    s_test_hosts (db, now);
+    s_test_requests (db);
+    s_test_events (db, now);
     mk_db_destroy (&db);
 }
 

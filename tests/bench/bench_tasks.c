@@ -52,47 +52,67 @@ s_usage (FILE *out)
                   "[-m done|accept|read] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]\n");
 }
 
-int
-main (int argc, char **argv)
+//  One run: the options it was given and what it has seen so far.
+typedef struct {
+    const char *endpoint;  //  the broker's client endpoint
+    const char *stream;    //  the broker's stream (XPUB) endpoint
+    const char *template_; //  the template each VM is created from
+    const char *prefix;    //  the prefix of VM names and request ids
+    const char *log_path;  //  where to write each request's latencies, or NULL
+    int count;             //  how many requests to send
+    int window;            //  how many may be open at once
+    int rate;              //  requests a second at most, or 0 for no limit
+    bool accept_mode;      //  the window counts requests not yet answered
+    bool read_mode;        //  template shows instead of creations
+    mk_client_t *client;   //  the client the requests go through
+    zsock_t *sub;          //  the subscription to event.task
+    item_t *items;         //  one per request, by send order
+    uint64_t *corrs;       //  each request's correlation id, by send order
+    uint64_t task_base;    //  the first task id: by_task is indexed by id - base
+    int *by_task;          //  request index by task, -1 unknown, -2 done before accepted
+    int sent, accepted, done, failed, errors;
+    uint64_t first_corr; //  the correlation id of the first request
+    int64_t start;       //  when the run started (usecs)
+} bench_t;
+
+//  Reads the command line into self. Returns -1 to go on, else the exit status.
+static int
+s_parse_args (bench_t *self, int argc, char **argv)
 {
-    const char *endpoint = NULL, *stream = NULL, *template_ = "tiny", *prefix = "bench";
-    const char *log_path = NULL;
-    int count = 2000, window = 1, rate = 0;
-    bool accept_mode = false, read_mode = false;
     int opt;
     while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:h")) != -1) {
         switch (opt) {
         case 'e':
-            endpoint = optarg;
+            self->endpoint = optarg;
             break;
         case 's':
-            stream = optarg;
+            self->stream = optarg;
             break;
         case 'n':
-            count = atoi (optarg);
+            self->count = atoi (optarg);
             break;
         case 'w':
-            window = atoi (optarg);
+            self->window = atoi (optarg);
             break;
         case 'm':
-            read_mode = streq (optarg, "read");
-            accept_mode = read_mode || streq (optarg, "accept");
-            if (!accept_mode && !streq (optarg, "done")) {
+            self->read_mode = streq (optarg, "read");
+            self->accept_mode = self->read_mode || streq (optarg, "accept");
+            if (!self->accept_mode && !streq (optarg, "done")) {
                 s_usage (stderr);
                 return 2;
             }
             break;
         case 'r':
-            rate = atoi (optarg);
+            self->rate = atoi (optarg);
             break;
         case 't':
-            template_ = optarg;
+            self->template_ = optarg;
             break;
         case 'p':
-            prefix = optarg;
+            self->prefix = optarg;
             break;
         case 'l':
-            log_path = optarg;
+            self->log_path = optarg;
             break;
         case 'h':
             s_usage (stdout);
@@ -102,155 +122,173 @@ main (int argc, char **argv)
             return 2;
         }
     }
-    if (!endpoint || !stream || count < 1 || window < 1) {
+    if (!self->endpoint || !self->stream || self->count < 1 || self->window < 1) {
         s_usage (stderr);
         return 2;
     }
-    mk_log_init ("bench_tasks", MK_LOG_WARN);
-    mk_client_t *client = mk_client_new (endpoint);
-    zsock_t *sub = mk_sock_new (ZMQ_SUB, stream);
-    if (!accept_mode) //  accepting needs no events; reading them would slow us
-        zsock_set_subscribe (sub, "event.task");
-    zclock_sleep (300); //  let the subscription reach the broker
-    item_t *items = (item_t *) zmalloc ((size_t) count * sizeof (item_t));
-    uint64_t *corrs = (uint64_t *) zmalloc ((size_t) count * sizeof (uint64_t));
-    //  Task ids grow from the first one accepted: an array indexed by id - base.
-    uint64_t task_base = 0;
-    int *by_task = (int *) malloc ((size_t) count * 4 * sizeof (int));
-    for (int i = 0; i < count * 4; i++)
-        by_task[i] = -1;
+    return -1;
+}
 
-    int sent = 0, accepted = 0, done = 0, failed = 0, errors = 0;
-    uint64_t first_corr = 0;
-    int64_t start = zclock_usecs ();
-    zpoller_t *poller = zpoller_new (mk_client_sock (client), sub, NULL);
-    int64_t deadline = zclock_mono () + 600000;
-    while ((accept_mode ? accepted + errors : done + errors) < count) {
-        int open = accept_mode ? sent - accepted - errors : sent - done - errors;
-        //  Paced: the i-th request may leave at start + i / rate.
-        int64_t due = rate ? start + (int64_t) sent * 1000000 / rate : 0;
-        while (sent < count && open < window && (!rate || zclock_usecs () >= due)) {
-            due = rate ? start + (int64_t) (sent + 1) * 1000000 / rate : 0;
-            char name[64], request_id[80];
-            snprintf (name, sizeof name, "%s-%d", prefix, sent);
-            snprintf (request_id, sizeof request_id, "%s-%d-%" PRId64, prefix, sent, start);
-            Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;
-            create.name = name;
-            create.template_ = (char *) template_;
-            Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-            env.request_id = request_id;
-            env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
-            env.vm_create = &create;
-            Maekin__TemplateShowRequest show = MAEKIN__TEMPLATE_SHOW_REQUEST__INIT;
-            if (read_mode) {
-                show.name = (char *) template_;
-                env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW;
-                env.template_show = &show;
-            }
-            items[sent].sent = zclock_usecs ();
-            uint64_t corr = mk_client_send (client, "cloud", &env);
-            if (!first_corr)
-                first_corr = corr;
-            corrs[sent] = corr;
-            sent++;
-            open++;
+//  Sends requests while the window has room and the rate allows.
+static void
+s_send_requests (bench_t *self)
+{
+    int open = self->accept_mode ? self->sent - self->accepted - self->errors
+                                 : self->sent - self->done - self->errors;
+    int rate = self->rate;
+    //  Paced: the i-th request may leave at start + i / rate.
+    int64_t due = rate ? self->start + (int64_t) self->sent * 1000000 / rate : 0;
+    while (self->sent < self->count && open < self->window && (!rate || zclock_usecs () >= due)) {
+        int sent = self->sent;
+        due = rate ? self->start + (int64_t) (sent + 1) * 1000000 / rate : 0;
+        char name[64], request_id[80];
+        snprintf (name, sizeof name, "%s-%d", self->prefix, sent);
+        snprintf (request_id, sizeof request_id, "%s-%d-%" PRId64, self->prefix, sent, self->start);
+        Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;
+        create.name = name;
+        create.template_ = (char *) self->template_;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.request_id = request_id;
+        env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
+        env.vm_create = &create;
+        Maekin__TemplateShowRequest show = MAEKIN__TEMPLATE_SHOW_REQUEST__INIT;
+        if (self->read_mode) {
+            show.name = (char *) self->template_;
+            env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW;
+            env.template_show = &show;
         }
-        if (zclock_mono () > deadline) {
-            fprintf (stderr, "bench_tasks: gave up after 600 s: %d accepted, %d done of %d\n",
-                     accepted, done, count);
-            return 1;
-        }
-        void *which;
-        if (rate && sent < count) {
-            //  Open loop: sleep to the next request's time, to the microsecond (poll's
-            //  milliseconds would send bursts). Answers are stamped when we wake, so at
-            //  rates with more than 200 us between requests an answer wakes us too; at
-            //  higher rates that stamp is at most one interval late, and waking for
-            //  every answer would cost the machine under test more than it corrects.
-            int64_t next = start + (int64_t) sent * 1000000 / rate - zclock_usecs ();
-            bool ready = (zsock_events (mk_client_sock (client)) & ZMQ_POLLIN)
-                         || (zsock_events (sub) & ZMQ_POLLIN);
-            if (next > 0 && !ready) {
-                //  ZMQ_FD only signals new events, so the event flags are read first.
-                struct pollfd fds[2] = {
-                    {.fd = zsock_fd (mk_client_sock (client)), .events = POLLIN},
-                    {.fd = zsock_fd (sub), .events = POLLIN}};
-                struct timespec pause = {next / 1000000, (next % 1000000) * 1000};
-                ppoll (fds, 1000000 / rate > 200 ? 2 : 0, &pause, NULL);
-            }
-            which = (zsock_events (mk_client_sock (client)) & ZMQ_POLLIN) ? mk_client_sock (client)
-                                                                          : NULL;
-        } else
-            which = zpoller_wait (poller, 1000);
-        int64_t now = zclock_usecs ();
-        if (which == mk_client_sock (client)) {
-            mk_reply_t reply;
-            while (mk_client_recv (client, &reply, 0) == 0) {
-                int i = (int) (reply.corr - first_corr);
-                if (i >= 0 && i < count) {
-                    if (read_mode && reply.env->status == MK_OK) {
-                        items[i].accepted = now;
-                        accepted++;
-                    } else if (!read_mode && reply.env->status == MK_ACCEPTED) {
-                        items[i].accepted = now;
-                        items[i].task = reply.env->task_accepted->task_id;
-                        if (!task_base)
-                            task_base =
-                                items[i].task > (uint64_t) i ? items[i].task - (uint64_t) i : 1;
-                        uint64_t slot = items[i].task - task_base;
-                        if (items[i].task >= task_base && slot < (uint64_t) count * 4) {
-                            if (by_task[slot] == -2) { //  its event came first
-                                items[i].done = now;
-                                done++;
-                            }
-                            by_task[slot] = i;
-                        }
-                        accepted++;
-                    } else {
-                        if (errors < 5)
-                            fprintf (stderr, "bench_tasks: %s: %d %s\n",
-                                     read_mode ? "template show" : "create", reply.env->status,
-                                     reply.env->reason);
-                        errors++;
-                    }
-                }
-                mk_reply_clear (&reply);
-            }
-        }
-        while (zsock_events (sub) & ZMQ_POLLIN) {
-            zmsg_t *msg = zmsg_recv (sub);
-            zframe_t *body = zmsg_last (msg);
-            const char *why;
-            Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
-            bool batch = env && env->body_case == MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY;
-            for (size_t k = 0; batch && task_base && k < env->events_since_reply->n_events; k++) {
-                Maekin__Event *e = env->events_since_reply->events[k];
-                bool final = streq (e->state, "done") || streq (e->state, "failed");
-                uint64_t slot = e->task_id - task_base;
-                if (final && e->task_id >= task_base && slot < (uint64_t) count * 4) {
-                    int i = by_task[slot];
-                    if (i >= 0 && !items[i].done) {
-                        items[i].done = now;
-                        done++;
-                        failed += streq (e->state, "failed");
-                    } else if (i == -1)
-                        by_task[slot] = -2;
-                }
-            }
-            mk_msg_free (&env);
-            zmsg_destroy (&msg);
-        }
+        self->items[sent].sent = zclock_usecs ();
+        uint64_t corr = mk_client_send (self->client, "cloud", &env);
+        if (!self->first_corr)
+            self->first_corr = corr;
+        self->corrs[sent] = corr;
+        self->sent++;
+        open++;
     }
-    int64_t elapsed = zclock_usecs () - start;
-    FILE *log = log_path ? fopen (log_path, "w") : NULL;
-    if (log_path && !log)
-        fprintf (stderr, "bench_tasks: cannot write '%s'\n", log_path);
-    for (int i = 0; log && i < count; i++)
-        fprintf (log, "%" PRId64 " %" PRId64 " %" PRId64 "\n", items[i].sent - start,
-                 items[i].accepted ? items[i].accepted - items[i].sent : -1,
-                 items[i].done ? items[i].done - items[i].sent : -1);
+}
+
+//  Waits for answers or events, or (open loop) for the next request's time. Returns the
+//  client's socket if it has answers to read, else NULL or the subscription.
+static void *
+s_wait (bench_t *self, zpoller_t *poller)
+{
+    zsock_t *client_sock = mk_client_sock (self->client);
+    int rate = self->rate;
+    if (!(rate && self->sent < self->count))
+        return zpoller_wait (poller, 1000);
+    //  Open loop: sleep to the next request's time, to the microsecond (poll's
+    //  milliseconds would send bursts). Answers are stamped when we wake, so at
+    //  rates with more than 200 us between requests an answer wakes us too; at
+    //  higher rates that stamp is at most one interval late, and waking for
+    //  every answer would cost the machine under test more than it corrects.
+    int64_t next = self->start + (int64_t) self->sent * 1000000 / rate - zclock_usecs ();
+    bool ready =
+        (zsock_events (client_sock) & ZMQ_POLLIN) || (zsock_events (self->sub) & ZMQ_POLLIN);
+    if (next > 0 && !ready) {
+        //  ZMQ_FD only signals new events, so the event flags are read first.
+        struct pollfd fds[2] = {{.fd = zsock_fd (client_sock), .events = POLLIN},
+                                {.fd = zsock_fd (self->sub), .events = POLLIN}};
+        struct timespec pause = {next / 1000000, (next % 1000000) * 1000};
+        ppoll (fds, 1000000 / rate > 200 ? 2 : 0, &pause, NULL);
+    }
+    return (zsock_events (client_sock) & ZMQ_POLLIN) ? client_sock : NULL;
+}
+
+//  Records a creation's acceptance at now, and its completion if its event came first.
+static void
+s_accept_task (bench_t *self, int i, uint64_t task, int64_t now)
+{
+    item_t *item = &self->items[i];
+    item->accepted = now;
+    item->task = task;
+    if (!self->task_base)
+        self->task_base = item->task > (uint64_t) i ? item->task - (uint64_t) i : 1;
+    uint64_t slot = item->task - self->task_base;
+    if (item->task >= self->task_base && slot < (uint64_t) self->count * 4) {
+        if (self->by_task[slot] == -2) { //  its event came first
+            item->done = now;
+            self->done++;
+        }
+        self->by_task[slot] = i;
+    }
+    self->accepted++;
+}
+
+//  Reads every answer waiting on the client's socket, stamping them with now.
+static void
+s_read_replies (bench_t *self, int64_t now)
+{
+    mk_reply_t reply;
+    while (mk_client_recv (self->client, &reply, 0) == 0) {
+        int i = (int) (reply.corr - self->first_corr);
+        if (i >= 0 && i < self->count) {
+            if (self->read_mode && reply.env->status == MK_OK) {
+                self->items[i].accepted = now;
+                self->accepted++;
+            } else if (!self->read_mode && reply.env->status == MK_ACCEPTED)
+                s_accept_task (self, i, reply.env->task_accepted->task_id, now);
+            else {
+                if (self->errors < 5)
+                    fprintf (stderr, "bench_tasks: %s: %d %s\n",
+                             self->read_mode ? "template show" : "create", reply.env->status,
+                             reply.env->reason);
+                self->errors++;
+            }
+        }
+        mk_reply_clear (&reply);
+    }
+}
+
+//  Reads every event batch waiting on the subscription, stamping final ones with now.
+static void
+s_read_events (bench_t *self, int64_t now)
+{
+    while (zsock_events (self->sub) & ZMQ_POLLIN) {
+        zmsg_t *msg = zmsg_recv (self->sub);
+        zframe_t *body = zmsg_last (msg);
+        const char *why;
+        Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+        bool batch = env && env->body_case == MAEKIN__ENVELOPE__BODY_EVENTS_SINCE_REPLY;
+        for (size_t k = 0; batch && self->task_base && k < env->events_since_reply->n_events; k++) {
+            Maekin__Event *e = env->events_since_reply->events[k];
+            bool final = streq (e->state, "done") || streq (e->state, "failed");
+            uint64_t slot = e->task_id - self->task_base;
+            if (final && e->task_id >= self->task_base && slot < (uint64_t) self->count * 4) {
+                int i = self->by_task[slot];
+                if (i >= 0 && !self->items[i].done) {
+                    self->items[i].done = now;
+                    self->done++;
+                    self->failed += streq (e->state, "failed");
+                } else if (i == -1)
+                    self->by_task[slot] = -2;
+            }
+        }
+        mk_msg_free (&env);
+        zmsg_destroy (&msg);
+    }
+}
+
+//  Writes each request's send time and latencies to the -l file, if one was given.
+static void
+s_write_log (bench_t *self)
+{
+    FILE *log = self->log_path ? fopen (self->log_path, "w") : NULL;
+    if (self->log_path && !log)
+        fprintf (stderr, "bench_tasks: cannot write '%s'\n", self->log_path);
+    for (int i = 0; log && i < self->count; i++)
+        fprintf (log, "%" PRId64 " %" PRId64 " %" PRId64 "\n", self->items[i].sent - self->start,
+                 self->items[i].accepted ? self->items[i].accepted - self->items[i].sent : -1,
+                 self->items[i].done ? self->items[i].done - self->items[i].sent : -1);
     if (log)
         fclose (log);
+}
+
+//  Prints the run's one line of figures.
+static void
+s_print_figures (bench_t *self, int64_t elapsed)
+{
+    item_t *items = self->items;
+    int count = self->count;
     int64_t *accept_lat = (int64_t *) malloc ((size_t) count * sizeof (int64_t));
     int64_t *done_lat = (int64_t *) malloc ((size_t) count * sizeof (int64_t));
     size_t na = 0, nd = 0;
@@ -260,6 +298,7 @@ main (int argc, char **argv)
         if (items[i].done)
             done_lat[nd++] = items[i].done - items[i].sent;
     }
+    bool read_mode = self->read_mode, accept_mode = self->accept_mode;
     double seconds = (double) elapsed / 1e6;
     const char *answer = read_mode ? "answer" : "accept";
     printf ("tasks mode=%s rate=%d window=%d n=%d seconds=%.2f %s_per_s=%.0f %s_p50_us=%" PRId64
@@ -268,20 +307,65 @@ main (int argc, char **argv)
             read_mode     ? "read"
             : accept_mode ? "accept"
                           : "done",
-            rate, window, count, seconds,
+            self->rate, self->window, count, seconds,
             read_mode     ? "answered"
             : accept_mode ? "accepted"
                           : "done",
-            (accept_mode ? accepted : done) / seconds, answer, s_percentile (accept_lat, na, 0.5),
-            answer, s_percentile (accept_lat, na, 0.99), s_percentile (done_lat, nd, 0.5),
-            s_percentile (done_lat, nd, 0.99), failed, errors);
+            (accept_mode ? self->accepted : self->done) / seconds, answer,
+            s_percentile (accept_lat, na, 0.5), answer, s_percentile (accept_lat, na, 0.99),
+            s_percentile (done_lat, nd, 0.5), s_percentile (done_lat, nd, 0.99), self->failed,
+            self->errors);
     free (accept_lat);
     free (done_lat);
-    free (by_task);
-    free (corrs);
-    free (items);
+}
+
+int
+main (int argc, char **argv)
+{
+    bench_t bench = {.template_ = "tiny", .prefix = "bench", .count = 2000, .window = 1};
+    bench_t *self = &bench;
+    int status = s_parse_args (self, argc, argv);
+    if (status >= 0)
+        return status;
+    int count = self->count;
+    mk_log_init ("bench_tasks", MK_LOG_WARN);
+    self->client = mk_client_new (self->endpoint);
+    self->sub = mk_sock_new (ZMQ_SUB, self->stream);
+    if (!self->accept_mode) //  accepting needs no events; reading them would slow us
+        zsock_set_subscribe (self->sub, "event.task");
+    zclock_sleep (300); //  let the subscription reach the broker
+    self->items = (item_t *) zmalloc ((size_t) count * sizeof (item_t));
+    self->corrs = (uint64_t *) zmalloc ((size_t) count * sizeof (uint64_t));
+    //  Task ids grow from the first one accepted: an array indexed by id - base.
+    self->by_task = (int *) malloc ((size_t) count * 4 * sizeof (int));
+    for (int i = 0; i < count * 4; i++)
+        self->by_task[i] = -1;
+
+    self->start = zclock_usecs ();
+    zpoller_t *poller = zpoller_new (mk_client_sock (self->client), self->sub, NULL);
+    int64_t deadline = zclock_mono () + 600000;
+    while ((self->accept_mode ? self->accepted + self->errors : self->done + self->errors)
+           < count) {
+        s_send_requests (self);
+        if (zclock_mono () > deadline) {
+            fprintf (stderr, "bench_tasks: gave up after 600 s: %d accepted, %d done of %d\n",
+                     self->accepted, self->done, count);
+            return 1;
+        }
+        void *which = s_wait (self, poller);
+        int64_t now = zclock_usecs ();
+        if (which == mk_client_sock (self->client))
+            s_read_replies (self, now);
+        s_read_events (self, now);
+    }
+    int64_t elapsed = zclock_usecs () - self->start;
+    s_write_log (self);
+    s_print_figures (self, elapsed);
+    free (self->by_task);
+    free (self->corrs);
+    free (self->items);
     zpoller_destroy (&poller);
-    zsock_destroy (&sub);
-    mk_client_destroy (&client);
-    return errors || failed ? 1 : 0;
+    zsock_destroy (&self->sub);
+    mk_client_destroy (&self->client);
+    return self->errors || self->failed ? 1 : 0;
 }
