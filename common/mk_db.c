@@ -12,17 +12,24 @@
 #include <stdarg.h>
 #include <sys/stat.h>
 
+//  The most statements with rows queued at once (mk_stmt_queue).
+#define QUEUED_MAX 16
+
 struct _mk_db_t {
-    const mk_db_driver_t *driver; //  the backend's functions
-    void *conn;                   //  the backend's connection
-    zhashx_t *stmts;              //  SQL text -> mk_stmt_t, each prepared once
-    char *error;                  //  the last error's text, "" if none yet
+    const mk_db_driver_t *driver;  //  the backend's functions
+    void *conn;                    //  the backend's connection
+    zhashx_t *stmts;               //  SQL text -> mk_stmt_t, each prepared once
+    char *error;                   //  the last error's text, "" if none yet
+    mk_stmt_t *queued[QUEUED_MAX]; //  statements with rows queued, in order
+    size_t nqueued;                //  how many
 };
 
 struct _mk_stmt_t {
-    mk_db_t *db;  //  the database that prepared and caches it
-    void *handle; //  the backend's statement
-    char *sql;    //  its text, for messages
+    mk_db_t *db;    //  the database that prepared and caches it
+    void *handle;   //  the backend's statement
+    char *sql;      //  its text, for messages
+    char table[64]; //  the table an INSERT, UPDATE or DELETE writes, else ""
+    size_t rows;    //  rows queued
 };
 
 //  The backends this build has; the first also opens a URL without a scheme.
@@ -194,12 +201,15 @@ mk_db_open (const char *url, char **error)
     return self;
 }
 
+static void s_discard (mk_db_t *self);
+
 void
 mk_db_destroy (mk_db_t **self_p)
 {
     assert (self_p);
     mk_db_t *self = *self_p;
     if (self) {
+        s_discard (self);
         zhashx_destroy (&self->stmts);
         self->driver->close (self->conn);
         free (self->error);
@@ -236,15 +246,77 @@ mk_db_changes (mk_db_t *self)
     return self->driver->changes (self->conn);
 }
 
+//  Drop every queued row.
+static void
+s_discard (mk_db_t *self)
+{
+    for (size_t i = 0; i < self->nqueued; i++) {
+        self->driver->discard (self->queued[i]->handle);
+        self->queued[i]->rows = 0;
+    }
+    self->nqueued = 0;
+}
+
+//  Run the queued rows, statement after statement: MK_DB_DONE, or the first failure's
+//  code (logged, with the cause recorded) after dropping the rest.
+static int
+s_flush (mk_db_t *self)
+{
+    int rc = MK_DB_DONE;
+    size_t i = 0;
+    for (; rc == MK_DB_DONE && i < self->nqueued; i++) {
+        mk_stmt_t *stmt = self->queued[i];
+        rc = self->driver->flush (stmt->handle);
+        if (rc != MK_DB_DONE) {
+            s_set_error (self, self->driver->errmsg (self->conn));
+            if (rc == MK_DB_CONSTRAINT)
+                mk_debug ("db: '%s' (%zu rows) refused: %s", stmt->sql, stmt->rows, self->error);
+            else
+                mk_error ("db: '%s' (%zu rows) failed: %s", stmt->sql, stmt->rows, self->error);
+        }
+        stmt->rows = 0;
+    }
+    for (; i < self->nqueued; i++) {
+        self->driver->discard (self->queued[i]->handle);
+        self->queued[i]->rows = 0;
+    }
+    self->nqueued = 0;
+    return rc;
+}
+
 //  The quiet versions of exec, prepare and step record the cause and leave the telling
-//  to their caller: the public function logs it, mk_db_migrate returns it.
+//  to their caller: the public function logs it, mk_db_migrate returns it. Each runs the
+//  queued rows first (a rollback drops them).
 static int
 s_exec (mk_db_t *self, const char *sql)
 {
+    if (streq (sql, "ROLLBACK"))
+        s_discard (self);
+    else if (self->nqueued && s_flush (self) != MK_DB_DONE)
+        return -1;
     if (self->driver->exec (self->conn, sql) == 0)
         return 0;
     s_set_error (self, self->driver->errmsg (self->conn));
     return -1;
+}
+
+//  The table a statement that writes one table names ("INSERT INTO t", "UPDATE t",
+//  "DELETE FROM t"), into table; "" for any other.
+static void
+s_written_table (const char *sql, char *table, size_t size)
+{
+    static const char *const verbs[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
+    *table = 0;
+    for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
+        size_t length = strlen (verbs[i]);
+        if (strncasecmp (sql, verbs[i], length) == 0) {
+            const char *name = sql + length;
+            size_t n = strspn (name, "abcdefghijklmnopqrstuvwxyz"
+                                     "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+            if (n < size)
+                snprintf (table, size, "%.*s", (int) n, name);
+        }
+    }
 }
 
 static mk_stmt_t *
@@ -266,6 +338,7 @@ s_prepare (mk_db_t *self, const char *sql)
     stmt->handle = handle;
     stmt->sql = strdup (sql);
     assert (stmt->sql);
+    s_written_table (sql, stmt->table, sizeof stmt->table);
     zhashx_insert (self->stmts, sql, stmt);
     return stmt;
 }
@@ -274,6 +347,13 @@ static int
 s_step (mk_stmt_t *self)
 {
     const mk_db_driver_t *driver = self->db->driver;
+    if (self->db->nqueued) {
+        int flushed = s_flush (self->db);
+        if (flushed != MK_DB_DONE) {
+            driver->reset (self->handle);
+            return flushed;
+        }
+    }
     int rc = driver->step (self->handle);
     if (rc == MK_DB_ERROR || rc == MK_DB_CONSTRAINT) {
         s_set_error (self->db, driver->errmsg (self->db->conn));
@@ -327,6 +407,7 @@ int
 mk_db_rollback (mk_db_t *self)
 {
     assert (self);
+    s_discard (self);
     if (!self->driver->in_transaction (self->conn) || s_exec (self, "ROLLBACK") == 0)
         return 0;
     mk_error ("db: cannot roll back a transaction: %s", self->error);
@@ -420,6 +501,45 @@ mk_stmt_reset (mk_stmt_t *self)
 {
     assert (self);
     self->db->driver->reset (self->handle);
+}
+
+int
+mk_stmt_queue (mk_stmt_t *self)
+{
+    assert (self);
+    assert (*self->table); //  only a statement that writes one table
+    mk_db_t *db = self->db;
+    if (!db->driver->queue) {
+        int rc = mk_stmt_step (self);
+        return rc == MK_DB_DONE ? 0 : rc == MK_DB_ROW ? MK_DB_ERROR : rc;
+    }
+    if (!self->rows) {
+        //  Two statements on one table never wait together, nor more than the list holds.
+        bool flush = db->nqueued == QUEUED_MAX;
+        for (size_t i = 0; !flush && i < db->nqueued; i++)
+            flush = streq (db->queued[i]->table, self->table);
+        int rc = flush ? s_flush (db) : MK_DB_DONE;
+        if (rc != MK_DB_DONE) {
+            db->driver->reset (self->handle);
+            return rc;
+        }
+        db->queued[db->nqueued++] = self;
+    }
+    if (db->driver->queue (self->handle) != 0) {
+        s_set_error (db, db->driver->errmsg (db->conn));
+        mk_error ("db: cannot queue a row of '%s': %s", self->sql, db->error);
+        return MK_DB_ERROR;
+    }
+    self->rows++;
+    return 0;
+}
+
+int
+mk_db_flush (mk_db_t *self)
+{
+    assert (self);
+    int rc = s_flush (self);
+    return rc == MK_DB_DONE ? 0 : rc;
 }
 
 int

@@ -107,6 +107,24 @@ const void *mk_stmt_blob (mk_stmt_t *self, int column, size_t *size);
 //  Reset the statement and clear its bindings.
 void mk_stmt_reset (mk_stmt_t *self);
 
+//  Queue the row bound to a statement that writes one table (INSERT INTO, UPDATE,
+//  DELETE FROM) to run with the statement's other queued rows in one round trip: one bulk
+//  execution on MySQL; SQLite, which has no round trips to save, runs it at once. The
+//  bindings are cleared for the next row. Queued rows run before anything else does on
+//  the database (another statement's step, an exec, a commit; mk_db_flush runs them on
+//  demand), statement after statement in the order each was first queued and each one's
+//  rows in order; a rollback drops them. So a transaction still reads its own writes,
+//  and two statements on one table never wait together (queueing the second runs the
+//  first's rows first). How many rows a queued row changed is not told: queue what the
+//  caller knows the outcome of (an insert of a key it knows to be new, an update of a row
+//  it knows is there). Returns 0, or MK_DB_CONSTRAINT or MK_DB_ERROR if the rows this
+//  one made run first failed (then this row is dropped too).
+int mk_stmt_queue (mk_stmt_t *self);
+
+//  Run every queued row now: 0, or MK_DB_CONSTRAINT or MK_DB_ERROR (logged), after
+//  which the rows not run are dropped and the transaction should be rolled back.
+int mk_db_flush (mk_db_t *self);
+
 //  The id given to the row last inserted through this database.
 int64_t mk_db_last_insert_id (mk_db_t *self);
 

@@ -71,6 +71,15 @@ typedef struct {
     const void *(*column_blob) (void *stmt, int column, size_t *size);
     //  Reset the statement and clear its bindings.
     void (*reset) (void *stmt);
+
+    //  Rows to run later in one round trip, for a backend that has round trips (NULL
+    //  where each row is as cheap run at once; mk_db then steps it). queue moves the
+    //  bound row to the statement's queue and clears the bindings (0 or -1); flush runs
+    //  the queued rows in order as one execution and empties the queue (MK_DB_DONE,
+    //  MK_DB_CONSTRAINT or MK_DB_ERROR); discard empties it. reset leaves the queue be.
+    int (*queue) (void *stmt);
+    int (*flush) (void *stmt);
+    void (*discard) (void *stmt);
 } mk_db_driver_t;
 
 extern const mk_db_driver_t mk_db_sqlite_driver;

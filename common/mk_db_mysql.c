@@ -118,6 +118,9 @@ struct _s_stmt_t {
     s_state_t state;          //  executed or not, and rows left or not
     unsigned nparams;         //  placeholders in sql
     s_param_t *params;        //  their values
+    s_param_t *queued;        //  rows queued to run in one execution, nparams each
+    unsigned nqueued;         //  how many rows
+    unsigned max_queued;      //  rows allocated
     MYSQL_BIND *param_binds;  //  the same, as the library takes them
     unsigned ncolumns;        //  columns of the current result, 0 if none
     unsigned max_columns;     //  columns allocated below
@@ -640,6 +643,7 @@ s_prepare_operation (s_conn_t *conn, void *arg, unsigned *code)
 }
 
 static void s_finalize (void *stmt);
+static void s_discard (void *stmt);
 
 static void *
 s_prepare (void *conn, const char *sql)
@@ -684,6 +688,8 @@ s_finalize (void *stmt)
         mysql_stmt_close (self->handle);
     }
     s_clear_params (self);
+    s_discard (self);
+    free (self->queued);
     for (unsigned i = 0; i < self->max_columns; i++)
         free (self->columns[i].data);
     free (self->columns);
@@ -1008,6 +1014,144 @@ s_reset (void *stmt)
     s_clear_params (self);
 }
 
+//  ---------------------------------------------------------------- queued rows
+
+//  Move the bound row to the queue.
+static int
+s_queue (void *stmt)
+{
+    s_stmt_t *self = (s_stmt_t *) stmt;
+    if (self->nqueued == self->max_queued) {
+        unsigned more = self->max_queued ? 2 * self->max_queued : 64;
+        s_param_t *grown = (s_param_t *) realloc (
+            self->queued, (size_t) more * (self->nparams ? self->nparams : 1) * sizeof (s_param_t));
+        assert (grown);
+        self->queued = grown;
+        self->max_queued = more;
+    }
+    //  The values move with their buffers; the bindings are left clear.
+    memcpy (self->queued + (size_t) self->nqueued * self->nparams, self->params,
+            self->nparams * sizeof (s_param_t));
+    for (unsigned i = 0; i < self->nparams; i++)
+        self->params[i] = (s_param_t){.type = MYSQL_TYPE_NULL};
+    self->nqueued++;
+    return 0;
+}
+
+static void
+s_discard (void *stmt)
+{
+    s_stmt_t *self = (s_stmt_t *) stmt;
+    for (size_t i = 0; i < (size_t) self->nqueued * self->nparams; i++)
+        free (self->queued[i].data);
+    self->nqueued = 0;
+}
+
+//  One parameter's values for every queued row, as array binding takes them: a column of
+//  numbers or of pointers and lengths, and a NULL indicator per row.
+typedef struct {
+    long long *numbers;
+    char **data;
+    unsigned long *lengths;
+    char *indicators;
+} s_column_values_t;
+
+//  Bind parameter i of every queued row into bind, its arrays in values.
+static void
+s_bind_queued (s_stmt_t *self, unsigned i, MYSQL_BIND *bind, s_column_values_t *values)
+{
+    unsigned rows = self->nqueued;
+    memset (bind, 0, sizeof *bind);
+    bind->buffer_type = MYSQL_TYPE_NULL;
+    values->indicators = (char *) zmalloc (rows);
+    for (unsigned row = 0; row < rows; row++) {
+        enum enum_field_types type = self->queued[(size_t) row * self->nparams + i].type;
+        values->indicators[row] =
+            type == MYSQL_TYPE_NULL ? STMT_INDICATOR_NULL : STMT_INDICATOR_NONE;
+        //  One column has one type: the store binds each the same way every row.
+        assert (type == MYSQL_TYPE_NULL || bind->buffer_type == MYSQL_TYPE_NULL
+                || bind->buffer_type == type);
+        if (type != MYSQL_TYPE_NULL)
+            bind->buffer_type = type;
+    }
+    bind->u.indicator = values->indicators;
+    if (bind->buffer_type == MYSQL_TYPE_LONGLONG) {
+        values->numbers = (long long *) zmalloc (rows * sizeof (long long));
+        for (unsigned row = 0; row < rows; row++)
+            values->numbers[row] = self->queued[(size_t) row * self->nparams + i].value;
+        bind->buffer = values->numbers;
+    } else if (bind->buffer_type != MYSQL_TYPE_NULL) {
+        values->data = (char **) zmalloc (rows * sizeof (char *));
+        values->lengths = (unsigned long *) zmalloc (rows * sizeof (unsigned long));
+        for (unsigned row = 0; row < rows; row++) {
+            s_param_t *param = &self->queued[(size_t) row * self->nparams + i];
+            values->data[row] = param->data ? param->data : (char *) "";
+            values->lengths[row] = param->length;
+        }
+        bind->buffer = values->data;
+        bind->length = values->lengths;
+    }
+}
+
+//  Execute every queued row in one round trip (MariaDB's bulk execution).
+static int
+s_bulk_operation (s_conn_t *conn, void *arg, unsigned *code)
+{
+    s_stmt_t *self = (s_stmt_t *) arg;
+    if (!self->handle || self->generation != conn->generation)
+        if (s_prepare_handle (self, code))
+            return -1;
+    MYSQL_STMT *handle = self->handle;
+    s_column_values_t *values =
+        (s_column_values_t *) zmalloc ((self->nparams ? self->nparams : 1) * sizeof *values);
+    for (unsigned i = 0; i < self->nparams; i++)
+        s_bind_queued (self, i, &self->param_binds[i], &values[i]);
+    unsigned rows = self->nqueued, none = 0;
+    int rc = 0;
+    if (mysql_stmt_attr_set (handle, STMT_ATTR_ARRAY_SIZE, &rows)
+        || mysql_stmt_bind_param (handle, self->param_binds) || mysql_stmt_execute (handle)) {
+        *code = mysql_stmt_errno (handle);
+        s_set_error (conn, "%s", mysql_stmt_error (handle));
+        rc = *code == ER_DUP_ENTRY || *code == ER_DUP_ENTRY_WITH_KEY_NAME ? MK_DB_CONSTRAINT : -1;
+    } else
+        conn->changes = (int) mysql_stmt_affected_rows (handle);
+    mysql_stmt_attr_set (handle, STMT_ATTR_ARRAY_SIZE, &none);
+    for (unsigned i = 0; i < self->nparams; i++) {
+        free (values[i].numbers);
+        free (values[i].data);
+        free (values[i].lengths);
+        free (values[i].indicators);
+    }
+    free (values);
+    return rc;
+}
+
+static int
+s_flush (void *stmt)
+{
+    s_stmt_t *self = (s_stmt_t *) stmt;
+    if (self->nqueued == 0)
+        return MK_DB_DONE;
+    int rc;
+    s_free_result (self);
+    if (self->nqueued == 1) {
+        //  One row: executed as any statement is, with the queued values in place of the
+        //  bindings (which may hold the row a caller is about to step).
+        s_param_t *bound = self->params;
+        self->params = self->queued;
+        rc = s_step (self);
+        self->params = bound;
+        s_free_result (self);
+        s_discard (self);
+        return rc;
+    }
+    s_free_result (self);
+    rc = s_run (self->conn, s_bulk_operation, self);
+    s_discard (self);
+    self->state = STMT_READY;
+    return rc == 0 ? MK_DB_DONE : rc == MK_DB_CONSTRAINT ? MK_DB_CONSTRAINT : MK_DB_ERROR;
+}
+
 static const char *const s_options[] = {"socket", NULL};
 
 const mk_db_driver_t mk_db_mysql_driver = {
@@ -1035,4 +1179,7 @@ const mk_db_driver_t mk_db_mysql_driver = {
     .column_text = s_column_text,
     .column_blob = s_column_blob,
     .reset = s_reset,
+    .queue = s_queue,
+    .flush = s_flush,
+    .discard = s_discard,
 };

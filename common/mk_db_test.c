@@ -257,6 +257,106 @@ s_test_transactions (mk_db_t *db)
     assert (s_count (db, "SELECT count(*) FROM hosts") == 3); //  still usable
 }
 
+//  Queues one request row: id, a reply of `size` bytes of `fill`.
+static void
+s_queue_request (mk_db_t *db, const char *id, size_t size, char fill, int expected)
+{
+    mk_stmt_t *stmt = mk_db_prepare (
+        db, "INSERT INTO requests (id, reply, created, fingerprint) VALUES (?, ?, ?, ?)");
+    assert (stmt);
+    char *reply = (char *) malloc (size + 1);
+    memset (reply, fill, size);
+    assert (mk_stmt_bind_text (stmt, 1, id) == 0);
+    assert (mk_stmt_bind_blob (stmt, 2, reply, size) == 0);
+    assert (mk_stmt_bind_int (stmt, 3, 1) == 0);
+    assert (mk_stmt_bind_int (stmt, 4, (int64_t) size) == 0);
+    free (reply);
+    assert (mk_stmt_queue (stmt) == expected);
+}
+
+//  Queues an event row of stream "q" (another table than requests).
+static void
+s_queue_event (mk_db_t *db, int64_t seq)
+{
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "INSERT INTO events (stream, seq, body, created) VALUES ('q', ?, ?, ?)");
+    assert (stmt);
+    assert (mk_stmt_bind_int (stmt, 1, seq) == 0);
+    assert (mk_stmt_bind_blob (stmt, 2, "", 0) == 0);
+    assert (mk_stmt_bind_int (stmt, 3, seq) == 0);
+    assert (mk_stmt_queue (stmt) == 0);
+}
+
+//  Queued rows: run before any read, commit or exec, in order; a rollback drops them; a
+//  refused row fails the commit and nothing of the transaction is kept. Empties the
+//  requests and events tables.
+static void
+s_test_queue (mk_db_t *db)
+{
+    assert (mk_db_exec (db, "DELETE FROM requests") == 0);
+    assert (mk_db_exec (db, "DELETE FROM events") == 0);
+    //  Many rows of two tables, interleaved, with blobs big and empty; a read sees them.
+    assert (mk_db_begin (db) == 0);
+    char id[32];
+    for (int i = 0; i < 300; i++) {
+        snprintf (id, sizeof id, "q-%d", i);
+        s_queue_request (db, id, i == 7 ? 100000 : (size_t) i % 3, 'a' + (char) (i % 26), 0);
+        s_queue_event (db, i);
+    }
+    assert (s_count (db, "SELECT count(*) FROM requests") == 300);
+    assert (s_count (db, "SELECT count(*) FROM events WHERE stream = 'q'") == 300);
+    assert (s_count (db, "SELECT length(reply) FROM requests WHERE id = 'q-7'") == 100000);
+    assert (s_count (db, "SELECT sum(fingerprint = length(reply)) FROM requests") == 300);
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT reply FROM requests WHERE id = 'q-28'");
+    assert (mk_stmt_step (stmt) == MK_DB_ROW);
+    size_t size = 0;
+    assert (memcmp (mk_stmt_blob (stmt, 0, &size), "c", 1) == 0 && size == 1);
+    mk_stmt_reset (stmt);
+    //  Rows of one statement run in order; a second statement on the same table runs
+    //  the first's rows first, so an update finds the row queued before it.
+    s_queue_request (db, "q-300", 1, 'x', 0);
+    stmt = mk_db_prepare (db, "UPDATE requests SET created = ? WHERE id = ?");
+    assert (mk_stmt_bind_int (stmt, 1, 42) == 0 && mk_stmt_bind_text (stmt, 2, "q-300") == 0);
+    assert (mk_stmt_queue (stmt) == 0);
+    stmt = mk_db_prepare (db, "UPDATE requests SET created = ? WHERE id = ?");
+    assert (mk_stmt_bind_int (stmt, 1, 43) == 0 && mk_stmt_bind_text (stmt, 2, "q-300") == 0);
+    assert (mk_stmt_queue (stmt) == 0);
+    assert (mk_db_flush (db) == 0);
+    assert (s_count (db, "SELECT created FROM requests WHERE id = 'q-300'") == 43);
+    assert (mk_db_commit (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM requests") == 301);
+
+    //  A rollback drops what is queued: nothing runs later.
+    assert (mk_db_begin (db) == 0);
+    s_queue_request (db, "q-dropped", 1, 'd', 0);
+    s_queue_event (db, 1000);
+    assert (mk_db_rollback (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM requests WHERE id = 'q-dropped'") == 0);
+    assert (s_count (db, "SELECT count(*) FROM events WHERE seq = 1000") == 0);
+
+    //  A duplicate among queued rows fails the commit; nothing of the transaction stays.
+    //  (SQLite runs each row at once: the duplicate is refused as it is queued.)
+    bool sqlite = streq (mk_db_backend (db), "sqlite");
+    assert (mk_db_begin (db) == 0);
+    s_queue_event (db, 2000);
+    s_queue_request (db, "q-new", 1, 'n', 0);
+    s_queue_request (db, "q-5", 1, 'n', sqlite ? MK_DB_CONSTRAINT : 0); //  there already
+    s_queue_request (db, "q-newer", 1, 'n', 0);
+    if (!sqlite)
+        assert (mk_db_commit (db) == -1);
+    assert (strstr (mk_db_error (db), "q-5") || strstr (mk_db_error (db), "UNIQUE"));
+    assert (mk_db_rollback (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM requests WHERE id LIKE 'q-new%'") == 0);
+    assert (s_count (db, "SELECT count(*) FROM events WHERE seq = 2000") == 0);
+    //  The statements work again after.
+    assert (mk_db_begin (db) == 0);
+    s_queue_request (db, "q-again", 1, 'g', 0);
+    assert (mk_db_commit (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM requests") == 302);
+    assert (mk_db_exec (db, "DELETE FROM requests") == 0);
+    assert (mk_db_exec (db, "DELETE FROM events") == 0);
+}
+
 //  The checks every backend passes, on a database just migrated, its tables empty.
 static void
 s_test_common (mk_db_t *db, bool verbose)
@@ -267,6 +367,7 @@ s_test_common (mk_db_t *db, bool verbose)
     s_test_blobs (db);
     s_test_big_values (db);
     s_test_transactions (db);
+    s_test_queue (db);
 }
 
 //  The tables of the schema, for a test to start from an empty MySQL database.
@@ -291,11 +392,10 @@ s_connection_id (mk_db_t *db)
     return s_count (db, "SELECT CONNECTION_ID()");
 }
 
-//  Kill db's connection from another one, as a server restart would end it.
+//  Kill connection id from another one, as a server restart would end it.
 static void
-s_kill (mk_db_t *db, mk_db_t *killer)
+s_kill_id (mk_db_t *killer, int64_t id)
 {
-    int64_t id = s_connection_id (db);
     char *sql = zsys_sprintf ("KILL CONNECTION %" PRId64, id);
     assert (mk_db_exec (killer, sql) == 0);
     zstr_free (&sql);
@@ -309,6 +409,13 @@ s_kill (mk_db_t *db, mk_db_t *killer)
         zclock_sleep (1);
     }
     zstr_free (&sql);
+}
+
+//  Kill db's connection from another one.
+static void
+s_kill (mk_db_t *db, mk_db_t *killer)
+{
+    s_kill_id (killer, s_connection_id (db));
 }
 
 //  Opens the MySQL database at url, emptied and migrated, and checks its session and
@@ -417,6 +524,16 @@ s_test_mysql_lost_transaction (mk_db_t *db, mk_db_t *killer, bool verbose)
     s_kill (db, killer);
     assert (mk_db_rollback (db) == 0);
     assert (s_count (db, "SELECT count(*) FROM hosts") == 6);
+    //  Rows queued when the connection goes fail the commit, and none is kept.
+    int64_t id = s_connection_id (db);
+    assert (mk_db_begin (db) == 0);
+    s_queue_request (db, "lost-1", 1, 'l', 0);
+    s_queue_request (db, "lost-2", 1, 'l', 0);
+    s_kill_id (killer, id);
+    assert (mk_db_commit (db) == -1);
+    assert (strstr (mk_db_error (db), "rolled back"));
+    assert (mk_db_rollback (db) == 0);
+    assert (s_count (db, "SELECT count(*) FROM requests WHERE id LIKE 'lost-%'") == 0);
 }
 
 //  A database from a newer program is refused; the database is dropped after.
