@@ -823,6 +823,7 @@ s_test_sqlite_memory (void)
     assert (db && !error);
     assert (mk_db_migrate (db, &error) == 0);
     assert (mk_db_schema_version (db) == latest);
+    mk_db_destroy (&db);
 }
 
 //  URLs that cannot work fail with a message and no file left behind.
