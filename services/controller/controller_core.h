@@ -113,6 +113,7 @@ typedef struct {
     uint64_t next_ask;   //  the next such correlation id (high bit set: never a task id)
     zlistx_t *waiters;   //  waiter_t (owned)
     int64_t next_sweep;  //  when to look for overdue tasks (mono ms)
+    uint64_t next_task;  //  the id the next task gets (the controller gives them)
     uint64_t accepted;   //  tasks accepted since start
     uint64_t finished;   //  tasks finished since start
 

@@ -154,6 +154,14 @@ controller_load (controller_t *self)
         free (memory);
         return -1;
     }
+    //  Task ids are the controller's to give, so a batch's task rows are written
+    //  together; only the controller holding the claim writes them.
+    int64_t last_task = store_task_last_id (self->db);
+    if (last_task < 0) {
+        free (memory);
+        return -1;
+    }
+    self->next_task = (uint64_t) last_task + 1;
     for (size_t i = 0; i < hosts; i++) {
         sched_host_t *host = controller_sched_host (self->sched, memory[i].name);
         if (host) {

@@ -80,6 +80,12 @@ typedef void (store_row_fn) (const void *row, void *arg);
 
 //  Every function returns 0 (or a count), 1 for "found", MK_DB_CONSTRAINT for a
 //  duplicate, or -1 on a database error (logged by mk_db).
+//
+//  The writes of every accepted task are queued (mk_stmt_queue): request_save,
+//  vm_insert, vm_set_state, task_insert and task_update return 1 once their row is
+//  queued, and run with the other rows of their statement in one round trip before the
+//  next read or the commit; a failure of theirs may show there instead. They are for rows
+//  whose outcome the controller knows: a key it checked is new, a row it holds.
 
 //  The first reply to a request id, if any: 1, *reply (a new chunk) and the fingerprint
 //  of the request it answered (0 if not known), or 0.
@@ -108,11 +114,13 @@ int store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void
 int store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),
                     void *arg);
 
-//  Inserts a task and returns its id (> 0), or -1.
-int64_t store_task_insert (mk_db_t *db, const store_task_t *task, int64_t now);
+//  Inserts a task with the id the controller gave it (store_task_last_id + 1 and on).
+int store_task_insert (mk_db_t *db, const store_task_t *task, int64_t now);
 int store_task_update (mk_db_t *db, uint64_t id, const char *state, const char *error,
                        uint32_t attempts, int64_t now);
 int store_task_get (mk_db_t *db, uint64_t id, store_task_t *task);
+//  The highest task id given (0 if none), or -1.
+int64_t store_task_last_id (mk_db_t *db);
 //  Tasks newest first; page->after is a task id as text.
 int store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 //  Tasks not yet final, oldest first (to resume them after a restart).

@@ -66,18 +66,18 @@ uint64_t
 controller_task_new (controller_t *self, const char *vm, const char *host, Maekin__VmOp op,
                      vm_state_t from, vm_transition_t to, const store_vm_t *spec)
 {
-    store_task_t row = {.op = op};
+    store_task_t row = {.id = self->next_task, .op = op};
     snprintf (row.vm, sizeof row.vm, "%s", vm);
     snprintf (row.host, sizeof row.host, "%s", host);
     snprintf (row.state, sizeof row.state, "%s", controller_fsm_task_name (TASK_QUEUED));
     snprintf (row.from_state, sizeof row.from_state, "%s", controller_fsm_vm_name (from));
-    int64_t id = store_task_insert (self->db, &row, self->now);
-    if (id <= 0) {
+    if (store_task_insert (self->db, &row, self->now) != 1) {
         self->failed = true;
         return 0;
     }
+    uint64_t id = self->next_task++;
     inflight_t *task = (inflight_t *) zmalloc (sizeof (inflight_t));
-    task->id = (uint64_t) id;
+    task->id = id;
     snprintf (task->vm, sizeof task->vm, "%s", vm);
     snprintf (task->host, sizeof task->host, "%s", host);
     task->op = op;
