@@ -29,6 +29,7 @@ struct _mk_stmt_t {
     void *handle;   //  the backend's statement
     char *sql;      //  its text, for messages
     char table[64]; //  the table an INSERT, UPDATE or DELETE writes, else ""
+    int kind;       //  0 INSERT, 1 UPDATE, 2 DELETE: the order queued rows run in
     size_t rows;    //  rows queued
 };
 
@@ -257,11 +258,19 @@ s_discard (mk_db_t *self)
     self->nqueued = 0;
 }
 
-//  Run the queued rows, statement after statement: MK_DB_DONE, or the first failure's
-//  code (logged, with the cause recorded) after dropping the rest.
+//  Run the queued rows, statement after statement: the inserts, then the updates, then
+//  the deletes, each in the order first queued. MK_DB_DONE, or the first failure's code
+//  (logged, with the cause recorded) after dropping the rest.
 static int
 s_flush (mk_db_t *self)
 {
+    //  A stable sort by kind (few statements: an insertion sort).
+    for (size_t i = 1; i < self->nqueued; i++)
+        for (size_t j = i; j > 0 && self->queued[j - 1]->kind > self->queued[j]->kind; j--) {
+            mk_stmt_t *swap = self->queued[j];
+            self->queued[j] = self->queued[j - 1];
+            self->queued[j - 1] = swap;
+        }
     int rc = MK_DB_DONE;
     size_t i = 0;
     for (; rc == MK_DB_DONE && i < self->nqueued; i++) {
@@ -301,9 +310,9 @@ s_exec (mk_db_t *self, const char *sql)
 }
 
 //  The table a statement that writes one table names ("INSERT INTO t", "UPDATE t",
-//  "DELETE FROM t"), into table; "" for any other.
+//  "DELETE FROM t"), into table ("" for any other), and which of the three it is.
 static void
-s_written_table (const char *sql, char *table, size_t size)
+s_written_table (const char *sql, char *table, size_t size, int *kind)
 {
     static const char *const verbs[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
     *table = 0;
@@ -315,6 +324,7 @@ s_written_table (const char *sql, char *table, size_t size)
                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
             if (n < size)
                 snprintf (table, size, "%.*s", (int) n, name);
+            *kind = (int) i;
         }
     }
 }
@@ -338,7 +348,7 @@ s_prepare (mk_db_t *self, const char *sql)
     stmt->handle = handle;
     stmt->sql = strdup (sql);
     assert (stmt->sql);
-    s_written_table (sql, stmt->table, sizeof stmt->table);
+    s_written_table (sql, stmt->table, sizeof stmt->table, &stmt->kind);
     zhashx_insert (self->stmts, sql, stmt);
     return stmt;
 }
@@ -514,11 +524,7 @@ mk_stmt_queue (mk_stmt_t *self)
         return rc == MK_DB_DONE ? 0 : rc == MK_DB_ROW ? MK_DB_ERROR : rc;
     }
     if (!self->rows) {
-        //  Two statements on one table never wait together, nor more than the list holds.
-        bool flush = db->nqueued == QUEUED_MAX;
-        for (size_t i = 0; !flush && i < db->nqueued; i++)
-            flush = streq (db->queued[i]->table, self->table);
-        int rc = flush ? s_flush (db) : MK_DB_DONE;
+        int rc = db->nqueued == QUEUED_MAX ? s_flush (db) : MK_DB_DONE;
         if (rc != MK_DB_DONE) {
             db->driver->reset (self->handle);
             return rc;

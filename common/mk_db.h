@@ -112,13 +112,15 @@ void mk_stmt_reset (mk_stmt_t *self);
 //  execution on MySQL; SQLite, which has no round trips to save, runs it at once. The
 //  bindings are cleared for the next row. Queued rows run before anything else does on
 //  the database (another statement's step, an exec, a commit; mk_db_flush runs them on
-//  demand), statement after statement in the order each was first queued and each one's
-//  rows in order; a rollback drops them. So a transaction still reads its own writes,
-//  and two statements on one table never wait together (queueing the second runs the
-//  first's rows first). How many rows a queued row changed is not told: queue what the
-//  caller knows the outcome of (an insert of a key it knows to be new, an update of a row
-//  it knows is there). Returns 0, or MK_DB_CONSTRAINT or MK_DB_ERROR if the rows this
-//  one made run first failed (then this row is dropped too).
+//  demand), and a rollback drops them: a transaction still reads its own writes. They
+//  run statement by statement: every queued INSERT's rows, then every UPDATE's, then
+//  every DELETE's, each statement's rows in order. So queue only rows whose order
+//  against other statements' rows does not matter but for that: an update of a row
+//  inserted before it is fine; a delete then an insert of the same key is not (read in
+//  between, and the delete runs first). And queue only rows whose outcome the caller
+//  knows (an insert of a key it knows to be new, an update of a row it holds): how many
+//  rows a queued one changed is not told. Returns 0, or MK_DB_CONSTRAINT or MK_DB_ERROR
+//  if the rows this one made run first failed (then this row is dropped too).
 int mk_stmt_queue (mk_stmt_t *self);
 
 //  Run every queued row now: 0, or MK_DB_CONSTRAINT or MK_DB_ERROR (logged), after

@@ -312,8 +312,8 @@ s_test_queue (mk_db_t *db)
     size_t size = 0;
     assert (memcmp (mk_stmt_blob (stmt, 0, &size), "c", 1) == 0 && size == 1);
     mk_stmt_reset (stmt);
-    //  Rows of one statement run in order; a second statement on the same table runs
-    //  the first's rows first, so an update finds the row queued before it.
+    //  Rows of one statement run in order, and inserts before updates, so an update
+    //  finds the row queued before it.
     s_queue_request (db, "q-300", 1, 'x', 0);
     stmt = mk_db_prepare (db, "UPDATE requests SET created = ? WHERE id = ?");
     assert (mk_stmt_bind_int (stmt, 1, 42) == 0 && mk_stmt_bind_text (stmt, 2, "q-300") == 0);

@@ -4,6 +4,7 @@
 #
 #   bench_echo           the bare bus floor: client -> broker -> worker and back
 #   bench_libvirt_floor  define+start and destroy+undefine on libvirt's test driver
+#   bench_db_floor       the rows of each create, written in batches by one bare client
 
 # Where this fragment is included must not change the default goal: if it comes before
 # the Makefile's first rule, the goal is left for that rule to set.
@@ -40,6 +41,14 @@ $(OUT)/bench/bench_libvirt_floor: $(OBJ)/tests/bench/bench_libvirt_floor.o \
 # bench_tasks drives Maekin itself, through the client library.
 programs: $(OUT)/bench/bench_tasks
 $(OUT)/bench/bench_tasks: $(OBJ)/tests/bench/bench_tasks.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
+# The database floor writes the controller's rows with the controller's own SQL.
+programs: $(OUT)/bench/bench_db_floor
+$(OBJ)/tests/bench/bench_db_floor.o: INC := -Iservices/controller
+$(OUT)/bench/bench_db_floor: $(OBJ)/tests/bench/bench_db_floor.o \
+		$(OBJ)/services/controller/controller_store.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 

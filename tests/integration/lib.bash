@@ -128,22 +128,25 @@ is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
 
 # mysql_fresh: the private MariaDB of tests/run.sh, its tables dropped so the controller
 # migrates a new schema. Sets url (for DB_URL) and server (its directory, for
-# tests/mariadb.sh kill|resume).
+# tests/mariadb.sh kill|resume), and what mysql_do needs.
 mysql_fresh() {
     url=${MK_TEST_MYSQL_URL:-}
     [ -n "$url" ] || fail "MK_TEST_MYSQL_URL is not set (tests/run.sh starts a private MariaDB and sets it)"
     # mysql://USER:PASSWORD@/DATABASE?socket=PATH, as tests/mariadb.sh prints it.
-    local socket user password database
-    socket=$(sed -n 's|.*[?&]socket=\([^&]*\).*|\1|p' <<<"$url")
-    user=$(sed -n 's|^mysql://\([^:@]*\).*|\1|p' <<<"$url")
-    password=$(sed -n 's|^mysql://[^:@]*:\([^@]*\)@.*|\1|p' <<<"$url")
-    database=$(sed -n 's|^mysql://[^/]*/\([^?]*\).*|\1|p' <<<"$url")
-    [ -n "$socket" ] && [ -n "$user" ] && [ -n "$database" ] || fail "cannot read '$url'"
-    server=$(dirname "$socket")
-    mariadb --no-defaults --protocol=socket --socket="$socket" --user="$user" \
-        --password="$password" "$database" \
-        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
+    mysql_socket=$(sed -n 's|.*[?&]socket=\([^&]*\).*|\1|p' <<<"$url")
+    mysql_user=$(sed -n 's|^mysql://\([^:@]*\).*|\1|p' <<<"$url")
+    mysql_password=$(sed -n 's|^mysql://[^:@]*:\([^@]*\)@.*|\1|p' <<<"$url")
+    mysql_database=$(sed -n 's|^mysql://[^/]*/\([^?]*\).*|\1|p' <<<"$url")
+    [ -n "$mysql_socket" ] && [ -n "$mysql_user" ] && [ -n "$mysql_database" ] \
+        || fail "cannot read '$url'"
+    server=$(dirname "$mysql_socket")
+    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
         || fail "cannot reach the test database"
+}
+# mysql_do ARGS...: the mariadb client on the test database (after mysql_fresh).
+mysql_do() {
+    mariadb --no-defaults --protocol=socket --socket="$mysql_socket" --user="$mysql_user" \
+        --password="$mysql_password" "$mysql_database" "$@"
 }
 
 # create_until_done NAME: creates a VM from 'tiny', retrying what a restart or an
