@@ -38,9 +38,9 @@ $(OUT)/bench/bench_libvirt_floor: $(OBJ)/tests/bench/bench_libvirt_floor.o \
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
-# bench_tasks drives Maekin itself, through the client library.
-programs: $(OUT)/bench/bench_tasks
-$(OUT)/bench/bench_tasks: $(OBJ)/tests/bench/bench_tasks.o $(LIB)
+# bench_tasks and bench_reads drive Maekin itself, through the client library.
+programs: $(OUT)/bench/bench_tasks $(OUT)/bench/bench_reads
+$(OUT)/bench/bench_tasks $(OUT)/bench/bench_reads: $(OUT)/bench/%: $(OBJ)/tests/bench/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
