@@ -17,7 +17,6 @@
 #include "agent_server_int.h"
 
 #include <assert.h>
-#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,109 +29,6 @@
 
 //  The deadline is checked this often (or at a quarter of it, if less).
 #define S_DEADLINE_POLL_MS 100
-
-//  A work with a host's thread, as the actor follows it.
-typedef struct {
-    agent_work_t *work; //  the thread's until its last word
-    size_t answered;    //  jobs whose results were handled (or failed as overdue)
-    int64_t heard_at;   //  mono ms: handed over, or last heard of, or its turn began
-    bool overdue;       //  its jobs failed by the deadline; the thread still has it
-} s_pending_t;
-
-void
-agent_server_uuid_key (const char *uuid, char key[VIR_UUID_STRING_BUFLEN])
-{
-    size_t i = 0;
-    for (; uuid && uuid[i] && i < VIR_UUID_STRING_BUFLEN - 1; i++)
-        key[i] = (char) tolower ((unsigned char) uuid[i]);
-    key[i] = 0;
-}
-
-void
-agent_server_known_set (agent_server_host_t *host, const char *uuid, const char *state)
-{
-    char key[VIR_UUID_STRING_BUFLEN];
-    agent_server_uuid_key (uuid, key);
-    if (!*key)
-        return;
-    //  Not defined, or libvirt could not say: the controller knows nothing for sure.
-    if (!state || !*state || streq (state, "unknown"))
-        zhashx_delete (host->known, key);
-    else
-        zhashx_update (host->known, key, mk_strdup (state));
-}
-
-agent_server_host_t *
-agent_server_host_by_name (agent_server_t *self, const char *name)
-{
-    for (size_t i = 0; i < self->host_count; i++)
-        if (streq (self->hosts[i].name, name))
-            return &self->hosts[i];
-    return NULL;
-}
-
-//  ---------------------------------------------------------------- the hand-off
-
-agent_job_t *
-agent_server_job (agent_server_t *self, agent_server_host_t *host, agent_job_kind_t kind, void *ref)
-{
-    if (!host->filling)
-        host->filling = agent_work_new ();
-    agent_job_t *job = agent_work_add (host->filling, kind);
-    job->ref = ref;
-    return job;
-}
-
-void
-agent_server_flush (agent_server_t *self)
-{
-    for (size_t i = 0; i < self->host_count; i++) {
-        agent_server_host_t *host = &self->hosts[i];
-        if (!host->filling || !host->filling->count)
-            continue;
-        s_pending_t *pending = (s_pending_t *) zmalloc (sizeof (s_pending_t));
-        host->filling->owner = host;
-        pending->work = host->filling;
-        pending->heard_at = zclock_mono ();
-        host->queued += host->filling->count;
-        zlistx_add_end (host->pending, pending);
-        agent_host_send (host->thread, &host->filling);
-    }
-}
-
-static double
-s_deadline_s (agent_server_t *self)
-{
-    return self->libvirt_timeout_ms / 1000.0;
-}
-
-bool
-agent_server_full (agent_server_t *self, agent_server_host_t *host, size_t jobs)
-{
-    size_t gathered = host->filling ? host->filling->count : 0;
-    return host->queued + gathered + jobs > AGENT_SERVER_QUEUE_MAX;
-}
-
-char *
-agent_server_busy (agent_server_t *self, agent_server_host_t *host, size_t jobs)
-{
-    if (host->stuck_since)
-        return zsys_sprintf ("libvirt on host '%s' has not answered for %.0f s; the host "
-                             "takes tasks again once it does",
-                             host->name,
-                             (zclock_mono () - host->stuck_since) / 1000.0 + s_deadline_s (self));
-    if (agent_server_full (self, host, jobs))
-        return zsys_sprintf ("host '%s' is busy: %zu jobs wait for its libvirt (at most %d)",
-                             host->name, host->queued, AGENT_SERVER_QUEUE_MAX);
-    return NULL;
-}
-
-char *
-agent_server_overdue (agent_server_t *self, agent_server_host_t *host)
-{
-    return zsys_sprintf ("libvirt on host '%s' did not answer within %g s", host->name,
-                         s_deadline_s (self));
-}
 
 //  One job's result (or its failure by the deadline) to the file that asked for it.
 static void
@@ -155,7 +51,7 @@ static void
 s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
 {
     agent_server_host_t *host = (agent_server_host_t *) work->owner;
-    s_pending_t *pending = (s_pending_t *) zlistx_first (host->pending);
+    agent_server_pending_t *pending = (agent_server_pending_t *) zlistx_first (host->pending);
     assert (work && pending && pending->work == work && done <= work->count);
     int64_t now = zclock_mono ();
     pending->heard_at = now;
@@ -174,13 +70,13 @@ s_host_word (agent_server_t *self, agent_work_t *work, size_t done)
     zlistx_delete (host->pending, zlistx_cursor (host->pending));
     free (pending);
     agent_work_destroy (&work);
-    s_pending_t *next = (s_pending_t *) zlistx_first (host->pending);
+    agent_server_pending_t *next = (agent_server_pending_t *) zlistx_first (host->pending);
     if (next)
         next->heard_at = now;
     if (was_overdue && !(next && next->overdue)) {
         mk_warn ("agent_server: libvirt on host '%s' answered again after %.1f s; what "
                  "it did late goes into a full report",
-                 host->name, (now - host->stuck_since) / 1000.0 + s_deadline_s (self));
+                 host->name, (now - host->stuck_since) / 1000.0 + agent_server_deadline_s (self));
         host->stuck_since = 0;
         host->full_wanted++;
     }
@@ -210,8 +106,8 @@ s_host_overdue (agent_server_t *self, agent_server_host_t *host)
 {
     char *why = agent_server_overdue (self, host);
     size_t failed = 0;
-    for (s_pending_t *p = (s_pending_t *) zlistx_first (host->pending); p;
-         p = (s_pending_t *) zlistx_next (host->pending)) {
+    for (agent_server_pending_t *p = (agent_server_pending_t *) zlistx_first (host->pending); p;
+         p = (agent_server_pending_t *) zlistx_next (host->pending)) {
         for (size_t i = p->answered; i < p->work->count; i++, failed++)
             s_job_done (self, host, &p->work->jobs[i], why);
         p->answered = p->work->count;
@@ -233,7 +129,7 @@ s_check_deadlines (zloop_t *loop, int timer_id, void *arg)
     int64_t now = zclock_mono ();
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
-        s_pending_t *oldest = (s_pending_t *) zlistx_first (host->pending);
+        agent_server_pending_t *oldest = (agent_server_pending_t *) zlistx_first (host->pending);
         if (oldest && !oldest->overdue && now - oldest->heard_at >= self->libvirt_timeout_ms)
             s_host_overdue (self, host);
     }
@@ -304,8 +200,8 @@ s_server_destroy (agent_server_t **self_p)
         if (host->thread && zlistx_size (host->pending))
             mk_info ("agent_server: host '%s': waiting for libvirt to end its calls", host->name);
         agent_host_destroy (&host->thread);
-        for (s_pending_t *p = (s_pending_t *) zlistx_first (host->pending); p;
-             p = (s_pending_t *) zlistx_next (host->pending)) {
+        for (agent_server_pending_t *p = (agent_server_pending_t *) zlistx_first (host->pending); p;
+             p = (agent_server_pending_t *) zlistx_next (host->pending)) {
             //  Lists and events not answered are now (tasks are not: the controller
             //  sends them again), so that what they refer to is freed.
             for (size_t j = p->answered; j < p->work->count; j++)
@@ -475,7 +371,7 @@ agent_server_actor (zsock_t *pipe, void *args)
     }
     zstr_send (pipe, "OK");
     mk_info ("agent_server: serving %zu host%s on %s; libvirt calls have %g s", self->host_count,
-             self->host_count == 1 ? "" : "s", self->endpoint, s_deadline_s (self));
+             self->host_count == 1 ? "" : "s", self->endpoint, agent_server_deadline_s (self));
     agent_report_all (self->loop, -1, self);
     zloop_start (self->loop);
     s_server_destroy (&self);

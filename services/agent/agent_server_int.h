@@ -21,6 +21,14 @@
 
 typedef struct _agent_task_t agent_task_t;
 
+//  A work with a host's thread, as the actor follows it.
+typedef struct {
+    agent_work_t *work; //  the thread's until its last word
+    size_t answered;    //  jobs whose results were handled (or failed as overdue)
+    int64_t heard_at;   //  mono ms: handed over, or last heard of, or its turn began
+    bool overdue;       //  its jobs failed by the deadline; the thread still has it
+} agent_server_pending_t;
+
 //  One host as the actor sees it: its thread, what `cloud` was told, its hand-off.
 typedef struct {
     char *name;                            //  the host's name
@@ -72,7 +80,7 @@ typedef struct {
     uint64_t seq;                                //  sequence of requests to `cloud`
 } agent_server_t;
 
-//  agent_server.c: hosts, the hand-off, helpers.
+//  agent_server_int.c: hosts, the hand-off, helpers.
 agent_server_host_t *agent_server_host_by_name (agent_server_t *self, const char *name);
 //  A new job for a host's thread, handed over at the end of this turn of the loop.
 agent_job_t *agent_server_job (agent_server_t *self, agent_server_host_t *host,
@@ -83,6 +91,8 @@ void agent_server_flush (agent_server_t *self);
 char *agent_server_busy (agent_server_t *self, agent_server_host_t *host, size_t jobs);
 //  True if the host's queue cannot take this many more jobs.
 bool agent_server_full (agent_server_t *self, agent_server_host_t *host, size_t jobs);
+//  A libvirt call's deadline, in seconds.
+double agent_server_deadline_s (agent_server_t *self);
 //  "libvirt on host 'X' did not answer within N s" (a new string).
 char *agent_server_overdue (agent_server_t *self, agent_server_host_t *host);
 //  What the controller now knows of a domain.

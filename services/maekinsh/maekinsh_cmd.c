@@ -5,7 +5,7 @@
 
 #include "maekinsh_admin.h"
 
-#include "maekinsh_shell.h"
+#include "maekinsh_settings.h"
 #include "mk_msg.h"
 #include "mk_name.h"
 
@@ -167,8 +167,8 @@ maekinsh_cmd_help (void)
              "for failed or did not end in time; 2 bad usage or configuration (nothing\n"
              "was sent); 3 the cloud could not be reached; 4 the outcome is unknown (the\n"
              "cloud took the request and did not answer in time: see 'maekinsh task list').\n",
-             maekinsh_shell_default ("bus/endpoint"), maekinsh_shell_default ("bus/timeout_ms"),
-             MAEKINSH_RETRIES);
+             maekinsh_settings_default ("bus/endpoint"),
+             maekinsh_settings_default ("bus/timeout_ms"), MAEKINSH_RETRIES);
     fclose (file);
     return help;
 }
@@ -232,7 +232,7 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
             const char *value = equals ? equals + 1 : NULL;
             int index = maekinsh_cmd_opt_index (def, name);
             //  The shell takes these out of a command's arguments (s_global_args).
-            if (index < 0 && maekinsh_shell_is_global (name))
+            if (index < 0 && maekinsh_settings_is_global (name))
                 return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s %s'", name,
                                      def->group, def->verb);
             if (index < 0)

@@ -6,52 +6,12 @@
 
 #include "maekinsh_admin.h"
 #include "maekinsh_cmd_def.h"
+#include "maekinsh_settings.h"
 
 #include "mk_cfg.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
-
-static const mk_cfg_item_t s_schema[] = {
-    {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
-    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
-     "the broker's stream endpoint (XPUB), for commands that follow streams"},
-    {"bus/timeout_ms", MK_CFG_INT, "5000", "wait this long for each try of a request (ms)"},
-    {"output/format", MK_CFG_STR, "table", "table, json or xml"},
-    {"log/level", MK_CFG_STR, "warn", "debug, info, warn or error"},
-    {"db/url", MK_CFG_STR, "", "the controller's database, for 'admin db' commands only"},
-    {NULL, 0, NULL, NULL}};
-
-const char *
-maekinsh_shell_default (const char *key)
-{
-    for (const mk_cfg_item_t *item = s_schema; item->key; item++)
-        if (streq (item->key, key))
-            return item->value;
-    assert (false);
-    return "";
-}
-
-//  Options of maekinsh itself, given before the command or among its arguments.
-bool
-maekinsh_shell_is_global (const char *name)
-{
-    const char *globals[] = {"-c",
-                             "-v",
-                             "-n",
-                             "--output",
-                             "--timeout-ms",
-                             "--bus-endpoint",
-                             "--output-format",
-                             "--bus-timeout_ms",
-                             "--log-level",
-                             "--bus-stream_out",
-                             "--db-url"};
-    for (size_t i = 0; i < sizeof globals / sizeof globals[0]; i++)
-        if (streq (name, globals[i]))
-            return true;
-    return false;
-}
 
 static bool
 s_is_file (const char *path)
@@ -144,7 +104,7 @@ s_global_after (const char *arg)
     char name[64];
     const char *equals = strchr (arg, '=');
     snprintf (name, sizeof name, "%.*s", equals ? (int) (equals - arg) : (int) strlen (arg), arg);
-    return arg[0] == '-' && maekinsh_shell_is_global (name);
+    return arg[0] == '-' && maekinsh_settings_is_global (name);
 }
 
 //  True if arg is an option of the command that takes the next argument as its value.
@@ -252,8 +212,8 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
     int status = MAEKINSH_EXIT_USAGE;
     int format = MAEKINSH_OUT_TABLE, level = MK_LOG_WARN;
     if (!error)
-        cfg = mk_cfg_new ("maekinsh", "The Maekin shell.", s_schema, args.argc, args.argv, &error,
-                          &help);
+        cfg = mk_cfg_new ("maekinsh", "The Maekin shell.", maekinsh_settings_schema (), args.argc,
+                          args.argv, &error, &help);
     if (help) {
         free (help);
         help = maekinsh_cmd_help ();

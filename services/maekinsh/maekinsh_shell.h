@@ -22,12 +22,6 @@ int maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err);
 //  $HOME/.config/maekin/maekinsh.cfg and /etc/maekin/maekinsh.cfg.
 char *maekinsh_shell_config_file (void);
 
-//  The default of a setting ("bus/endpoint"), for the help.
-const char *maekinsh_shell_default (const char *key);
-
-//  True if name ("--output", "-v") is an option of maekinsh itself, not of a command.
-bool maekinsh_shell_is_global (const char *name);
-
 void maekinsh_shell_test (bool verbose);
 
 #endif
