@@ -564,7 +564,7 @@ store_events_save (mk_db_t *db, const char *stream, uint64_t last_seq, const voi
     mk_stmt_bind_int (stmt, 2, (int64_t) last_seq);
     mk_stmt_bind_blob (stmt, 3, body, size);
     mk_stmt_bind_int (stmt, 4, now);
-    return s_change (db, stmt);
+    return s_queue (stmt);
 }
 
 int64_t

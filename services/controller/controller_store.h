@@ -82,7 +82,7 @@ typedef void (store_row_fn) (const void *row, void *arg);
 //  duplicate, or -1 on a database error (logged by mk_db).
 //
 //  The writes of every accepted task are queued (mk_stmt_queue): request_save,
-//  vm_insert, vm_set_state, task_insert and task_update return 1 once their row is
+//  vm_insert, vm_set_state, task_insert, task_update and events_save return 1 once their row is
 //  queued, and run with the other rows of their statement in one round trip before the
 //  next read or the commit; a failure of theirs may show there instead. They are for rows
 //  whose outcome the controller knows: a key it checked is new, a row it holds.
