@@ -2,6 +2,7 @@
     migration runner. */
 #include "maekin.h"
 #include "mk_db_driver.h"
+#include "mk_str.h"
 #include "mk_testdir.h"
 
 #include <assert.h>
@@ -22,6 +23,7 @@ struct _mk_db_t {
     char *error;                   //  the last error's text, "" if none yet
     mk_stmt_t *queued[QUEUED_MAX]; //  statements with rows queued, in order
     size_t nqueued;                //  how many
+    char *poison;                  //  why queued rows of the open transaction failed, or NULL
 };
 
 struct _mk_stmt_t {
@@ -211,6 +213,7 @@ mk_db_destroy (mk_db_t **self_p)
     mk_db_t *self = *self_p;
     if (self) {
         s_discard (self);
+        zstr_free (&self->poison);
         zhashx_destroy (&self->stmts);
         self->driver->close (self->conn);
         free (self->error);
@@ -278,6 +281,11 @@ s_flush (mk_db_t *self)
         rc = self->driver->flush (stmt->handle);
         if (rc != MK_DB_DONE) {
             s_set_error (self, self->driver->errmsg (self->conn));
+            //  Rows the transaction's caller was told were written are not: it must not
+            //  commit (whatever step or exec ran them first failed too, but may have been
+            //  some other caller's).
+            if (!self->poison && self->driver->in_transaction (self->conn))
+                self->poison = mk_strdup (self->error);
             if (rc == MK_DB_CONSTRAINT)
                 mk_debug ("db: '%s' (%zu rows) refused: %s", stmt->sql, stmt->rows, self->error);
             else
@@ -299,10 +307,21 @@ s_flush (mk_db_t *self)
 static int
 s_exec (mk_db_t *self, const char *sql)
 {
+    bool ending = streq (sql, "ROLLBACK") || streq (sql, self->driver->begin_sql)
+                  || streq (sql, self->driver->snapshot_sql);
     if (streq (sql, "ROLLBACK"))
         s_discard (self);
     else if (self->nqueued && s_flush (self) != MK_DB_DONE)
         return -1;
+    if (self->poison && streq (sql, "COMMIT")) {
+        char *cause = zsys_sprintf ("rows queued in this transaction failed (%s); roll it back",
+                                    self->poison);
+        s_set_error (self, cause);
+        free (cause);
+        return -1;
+    }
+    if (ending)
+        zstr_free (&self->poison);
     if (self->driver->exec (self->conn, sql) == 0)
         return 0;
     s_set_error (self, self->driver->errmsg (self->conn));

@@ -124,7 +124,8 @@ void mk_stmt_reset (mk_stmt_t *self);
 int mk_stmt_queue (mk_stmt_t *self);
 
 //  Run every queued row now: 0, or MK_DB_CONSTRAINT or MK_DB_ERROR (logged), after
-//  which the rows not run are dropped and the transaction should be rolled back.
+//  which the rows not run are dropped. Queued rows that fail inside a transaction, run by
+//  whatever call, make its commit fail: roll it back.
 int mk_db_flush (mk_db_t *self);
 
 //  The id given to the row last inserted through this database.

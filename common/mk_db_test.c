@@ -348,6 +348,18 @@ s_test_queue (mk_db_t *db)
     assert (mk_db_rollback (db) == 0);
     assert (s_count (db, "SELECT count(*) FROM requests WHERE id LIKE 'q-new%'") == 0);
     assert (s_count (db, "SELECT count(*) FROM events WHERE seq = 2000") == 0);
+    //  Queued rows that fail when a read runs them fail the read, and the commit after,
+    //  even if the read's caller went on: they were some other caller's.
+    assert (mk_db_begin (db) == 0);
+    s_queue_request (db, "q-6", 1, 'n', sqlite ? MK_DB_CONSTRAINT : 0); //  there already
+    if (!sqlite) {
+        stmt = mk_db_prepare (db, "SELECT count(*) FROM hosts");
+        assert (mk_stmt_step (stmt) == MK_DB_CONSTRAINT);
+        assert (s_count (db, "SELECT count(*) FROM requests WHERE id = 'q-6'") == 1);
+        assert (mk_db_commit (db) == -1);
+        assert (strstr (mk_db_error (db), "rows queued in this transaction failed"));
+    }
+    assert (mk_db_rollback (db) == 0);
     //  The statements work again after.
     assert (mk_db_begin (db) == 0);
     s_queue_request (db, "q-again", 1, 'g', 0);
