@@ -65,7 +65,8 @@ typedef struct {
     int64_t sent_at;    //  when it was sent, or last said it is running (mono ms)
     bool marked;        //  its dispatch is recorded in the database
     bool retrying;      //  its id is in the retry list
-    zframe_t *packed;   //  its dispatch, packed when it was accepted; NULL once sent
+    zframe_t *packed;   //  its dispatch, packed when it was accepted (or first read), kept
+                        //  until it ends
 } inflight_t;
 
 //  Tasks sent in one task_batch to an agent process: their ids, in the batch's order.

@@ -6,6 +6,29 @@
     again later; the broker's word that no agent serves a host leaves it waiting. */
 #include "controller_core.h"
 
+//  Says that a host's tasks are tried again later: at most once a second per host, with
+//  how many, so ten thousand tasks held for a silent agent are one line, not ten thousand.
+static void
+s_retry_said (controller_t *self, const inflight_t *task, int backoff, const char *why)
+{
+    sched_host_t *host = controller_sched_host (self->sched, task->host);
+    int64_t now = zclock_mono ();
+    if (host && now - host->retries_told < 1000) {
+        host->retries_untold++;
+        return;
+    }
+    uint64_t more = host ? host->retries_untold : 0;
+    char others[64] = "";
+    if (more)
+        snprintf (others, sizeof others, " (and %" PRIu64 " more since the last such line)", more);
+    mk_info ("controller: task %" PRIu64 " for host '%s' tried again in %d ms%s: %s", task->id,
+             task->host, backoff, others, why);
+    if (host) {
+        host->retries_told = now;
+        host->retries_untold = 0;
+    }
+}
+
 //  An agent's answer for one task: its result, a refusal, or the broker's word that no
 //  agent could take it.
 static void
@@ -32,14 +55,12 @@ s_task_answer (controller_t *self, inflight_t *task, const Maekin__Envelope *env
         //  waits until its agent reports again).
         int backoff = 250 << (task->attempts < 4 ? task->attempts : 4);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
-        mk_info ("controller: task %" PRIu64 " for host '%s' tried again in %d ms: %s", task->id,
-                 task->host, backoff, env->reason);
+        s_retry_said (self, task, backoff, env->reason);
     } else if (env->status == MK_UNAVAILABLE) {
         //  The agent is there but cannot act now (its libvirt is away): try again later.
         int backoff = 250 << (task->attempts < 6 ? task->attempts : 6);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
-        mk_info ("controller: task %" PRIu64 " on host '%s' retried in %d ms: %s", task->id,
-                 task->host, backoff, env->reason);
+        s_retry_said (self, task, backoff, env->reason);
     } else if (env->status == MK_TOO_MANY) {
         int backoff = 100 << (task->attempts < 8 ? task->attempts : 8);
         controller_task_retry_later (self, task, zclock_mono () + backoff);
@@ -224,10 +245,11 @@ controller_dispatch_send (controller_t *self, zlistx_t *marks)
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
         if (!task || task->sent)
             continue;
-        zframe_t *frame = task->packed;
-        task->packed = NULL;
+        //  The packed dispatch is kept until the task ends: a task tried again (its agent
+        //  away, ten thousand of them say) reads nothing.
+        zframe_t *frame = task->packed ? zframe_dup (task->packed) : NULL;
         if (!frame) {
-            //  Sent before and lost, or resumed after a restart: from the VM's row.
+            //  Resumed after a restart: from the VM's row.
             store_vm_t vm;
             int rc = store_vm_get (self->db, task->vm, &vm);
             if (rc != 1) {
@@ -239,6 +261,7 @@ controller_dispatch_send (controller_t *self, zlistx_t *marks)
                 continue;
             }
             frame = controller_task_frame (task, &vm);
+            task->packed = zframe_dup (frame);
         }
         outbound_t *out = (outbound_t *) zmalloc (sizeof (outbound_t));
         out->task = task;

@@ -23,6 +23,8 @@ typedef struct {
     uint32_t vm_count;       //  VMs placed on it
     int64_t last_seen;       //  unix seconds of its last report
     int64_t last_seen_mono;  //  the same, monotonic ms, for the timeout
+    int64_t retries_told;    //  mono ms the log last said its tasks are retried
+    uint64_t retries_untold; //  tasks retried since, not yet in the log
 } sched_host_t;
 
 typedef struct _controller_sched_t controller_sched_t;

@@ -212,18 +212,25 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
 
 //  ---------------------------------------------------------------- requests: tasks, events
 
-//  Retries that are due; entries whose task ended or went out are dropped.
+//  Retries that are due, at most RETRIES_PER_TICK of them a tick, so that thousands held
+//  for an agent that is away go out over a few ticks, not in one batch that stalls every
+//  request behind it; entries whose task ended or went out are dropped.
+#define RETRIES_PER_TICK 1024
 static void
 s_retries_due (controller_t *self, int64_t mono)
 {
-    for (void *key = zlistx_first (self->retries); key; key = zlistx_next (self->retries)) {
+    size_t due = 0;
+    for (void *key = zlistx_first (self->retries); key && due < RETRIES_PER_TICK;
+         key = zlistx_next (self->retries)) {
         inflight_t *task = (inflight_t *) zhashx_lookup (self->inflight, key);
         if (task && !task->sent && task->retry_at > mono)
             continue;
         if (task && !task->sent) {
             sched_host_t *host = controller_sched_host (self->sched, task->host);
-            if (host && host->up)
+            if (host && host->up) {
                 zlistx_add_end (self->dispatch, key);
+                due++;
+            }
         }
         if (task) {
             task->retry_at = 0;
