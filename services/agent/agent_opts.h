@@ -5,6 +5,7 @@
 #define AGENT_OPTS_H_INCLUDED
 
 #include "maekin.h"
+#include "mk_hosts.h"
 #include "mk_wire.h"
 
 //  The longest report period, graceful stop and libvirt deadline the options take.
@@ -19,11 +20,9 @@
 //  agent's own (agent/<id>, for task batches).
 #define AGENT_HOSTS_MAX (MK_WIRE_SERVICES_MAX - 1)
 
-//  One host the agent drives.
-typedef struct {
-    const char *name; //  served as node/<name>; a valid mk_name, <= 58 bytes
-    const char *uri;  //  its libvirt URI, e.g. qemu:///system
-} agent_opts_host_t;
+//  One host the agent drives: served as node/<name>; its value, its libvirt URI
+//  (qemu:///system).
+typedef mk_host_pair_t agent_opts_host_t;
 
 typedef struct {
     const char *endpoint;           //  the broker's request endpoint

@@ -242,7 +242,7 @@ s_hosts_start (agent_server_t *self, const agent_opts_t *opts, char **error)
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
         host->name = mk_strdup (opts->hosts[i].name);
-        host->uri = mk_strdup (opts->hosts[i].uri);
+        host->uri = mk_strdup (opts->hosts[i].value);
         host->index = i;
         host->known = zhashx_new ();
         zhashx_set_destructor (host->known, s_string_free);
