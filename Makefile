@@ -43,10 +43,11 @@ LIB     := $(OBJ)/libmaekin.a
 TESTLIB := $(OBJ)/libmaekin-test.a
 
 # Each program is a directory: <main>.c holds main(), the other files are its classes.
-PROGRAMS      := maekin-broker maekin-controller maekin-agent maekinsh
+PROGRAMS      := maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh
 DIR_maekin-broker     := broker
 DIR_maekin-controller := services/controller
 DIR_maekin-agent      := services/agent
+DIR_maekin-monitor    := services/monitor
 DIR_maekinsh          := services/maekinsh
 main_of   = $(DIR_$(1))/$(notdir $(DIR_$(1))).c
 # A program's classes; the self-tests (*_test.c) go into mk_selftest only.

@@ -5,6 +5,8 @@
 #include "mk_wire.h"
 
 #include <ctype.h>
+#include <limits.h>
+#include <unistd.h>
 
 mk_host_pair_t *
 mk_hosts_parse (const char *text, const char *setting, const char *value_name, size_t max,
@@ -89,8 +91,26 @@ mk_hosts_parse (const char *text, const char *setting, const char *value_name, s
 }
 
 void
+mk_hosts_this_machine (char *text, size_t size, const char *value)
+{
+    char name[HOST_NAME_MAX + 1] = "";
+    if (gethostname (name, sizeof name) != 0 || !*name)
+        snprintf (name, sizeof name, "localhost");
+    name[HOST_NAME_MAX] = 0;
+    for (char *c = name; *c; c++)
+        *c = (char) tolower ((unsigned char) *c);
+    snprintf (text, size, "%s=%s", name, value);
+}
+
+void
 mk_hosts_test (bool verbose)
 {
+    char mine[MK_HOSTS_DEFAULT_MAX];
+    mk_hosts_this_machine (mine, sizeof mine, "proc");
+    size_t length = strlen (mine);
+    assert (length > 5 && streq (mine + length - 5, "=proc") && mine[0] != '=');
+    for (char *c = mine; *c; c++)
+        assert (!isupper ((unsigned char) *c));
     size_t count;
     char *error;
     mk_host_pair_t *hosts = mk_hosts_parse (" node1 = test:///tmp/a.xml ,node2=qemu:///system,",

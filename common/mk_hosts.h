@@ -21,6 +21,11 @@ typedef struct {
 mk_host_pair_t *mk_hosts_parse (const char *text, const char *setting, const char *value_name,
                                 size_t max, size_t *count, char **error);
 
+//  The setting's default: this machine's name, in lower case ("localhost" if it has none),
+//  "=" and value, into text (MK_HOSTS_DEFAULT_MAX bytes hold any).
+#define MK_HOSTS_DEFAULT_MAX 320
+void mk_hosts_this_machine (char *text, size_t size, const char *value);
+
 void mk_hosts_test (bool verbose);
 
 #endif

@@ -13,7 +13,7 @@ bus=tcp://127.0.0.1:$port
 stream_in=tcp://127.0.0.1:$((port + 1))
 stream_out=tcp://127.0.0.1:$((port + 2))
 
-for program in maekin-broker maekin-controller maekin-agent maekinsh; do
+for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
     [ -x "$build/$program" ] || { echo "run: $build/$program is missing; run 'make' first" >&2; exit 1; }
 done
 for p in $port $((port + 1)) $((port + 2)); do
@@ -62,6 +62,15 @@ for host in $hosts; do
         --agent-domain_type=test --agent-console_dir="$var/consoles" &
     pids+=($!)
 done
+# One monitor for the simulated hosts: each its own synthetic load (they share this
+# machine's /proc, as the test driver's domains share no real hypervisor).
+monitored="" load=15
+for host in $hosts; do
+    monitored="$monitored${monitored:+,}$host=synthetic:$load:$((load + 20))"
+    load=$((load + 25))
+done
+"$build/maekin-monitor" --bus-stream_in="$stream_in" --monitor-hosts="$monitored" &
+pids+=($!)
 
 sh="$build/maekinsh --bus-endpoint=$bus"
 for i in $(seq 50); do
@@ -74,7 +83,8 @@ $sh template show small >/dev/null 2>&1 || $sh template create small --vcpus 2 -
 cat <<TEXT
 
 Maekin is running: broker at $bus, controller with its database in $var/maekin.db,
-agents for$hosts on libvirt's test driver. In another terminal, from this directory:
+agents for$hosts on libvirt's test driver, and a monitor publishing their (synthetic)
+metrics every 5 s. In another terminal, from this directory:
 
     build/maekinsh host list
     build/maekinsh template list

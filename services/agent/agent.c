@@ -3,13 +3,11 @@
     tasks there. See agent_server.h. */
 #include "maekin.h"
 
-#include <ctype.h>
-#include <limits.h>
-#include <unistd.h>
-
 #include "agent_opts.h"
 #include "agent_server.h"
+#include "mk_actor.h"
 #include "mk_cfg.h"
+#include "mk_hosts.h"
 
 static mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
@@ -27,13 +25,8 @@ int
 main (int argc, char **argv)
 {
     //  By default the agent drives this machine's libvirt, under the machine's name.
-    char name[HOST_NAME_MAX + 1] = "localhost", hosts[HOST_NAME_MAX + 32];
-    if (gethostname (name, sizeof name) != 0 || !*name)
-        snprintf (name, sizeof name, "localhost");
-    name[HOST_NAME_MAX] = 0;
-    for (char *c = name; *c; c++)
-        *c = (char) tolower ((unsigned char) *c);
-    snprintf (hosts, sizeof hosts, "%s=qemu:///system", name);
+    char hosts[MK_HOSTS_DEFAULT_MAX];
+    mk_hosts_this_machine (hosts, sizeof hosts, "qemu:///system");
     s_schema[1].value = hosts;
 
     int exit_code;
@@ -71,20 +64,7 @@ main (int argc, char **argv)
         return mk_cfg_check_done (&cfg, "maekin-agent");
     }
     zactor_t *server = error ? NULL : agent_server_new (&opts);
-    if (error) {
-        fprintf (stderr, "maekin-agent: %s\n", error);
-        exit_code = 2;
-    } else if (!server) {
-        fprintf (stderr, "maekin-agent: cannot start (the reason is logged above)\n");
-        exit_code = 1;
-    } else {
-        //  Wait for SIGINT or SIGTERM: CZMQ's handler sets zsys_interrupted.
-        while (!zsys_interrupted)
-            zclock_sleep (100);
-        mk_info ("stopping");
-        zactor_destroy (&server);
-        exit_code = 0;
-    }
+    exit_code = mk_actor_serve ("maekin-agent", &server, error);
     free (error);
     free (list);
     mk_cfg_destroy (&cfg);

@@ -26,6 +26,7 @@
 #include <libvirt/virterror.h>
 
 #include "agent_domxml.h"
+#include "mk_actor.h"
 
 //  The deadline is checked this often (or at a quarter of it, if less).
 #define S_DEADLINE_POLL_MS 100
@@ -363,13 +364,9 @@ agent_server_actor (zsock_t *pipe, void *args)
 {
     char *error = NULL;
     agent_server_t *self = s_server_new (pipe, (const agent_opts_t *) args, &error);
-    zsock_signal (pipe, 0);
-    if (!self) {
-        zstr_sendx (pipe, "ERROR", error, NULL);
-        free (error);
+    mk_actor_ready (pipe, error);
+    if (!self)
         return;
-    }
-    zstr_send (pipe, "OK");
     mk_info ("agent_server: serving %zu host%s on %s; libvirt calls have %g s", self->host_count,
              self->host_count == 1 ? "" : "s", self->endpoint, agent_server_deadline_s (self));
     agent_report_all (self->loop, -1, self);
@@ -387,14 +384,5 @@ agent_server_new (const agent_opts_t *opts)
         mk_error ("agent_server: libvirt cannot start: %s", virGetLastErrorMessage ());
         return NULL;
     }
-    zactor_t *self = zactor_new (agent_server_actor, (void *) opts);
-    char *status = NULL, *error = NULL;
-    zstr_recvx (self, &status, &error, NULL);
-    if (!status || !streq (status, "OK")) {
-        mk_error ("%s", error ? error : "agent_server: the actor did not start");
-        zactor_destroy (&self);
-    }
-    zstr_free (&status);
-    zstr_free (&error);
-    return self;
+    return mk_actor_start (agent_server_actor, (void *) opts);
 }

@@ -32,7 +32,8 @@ char *monitor_opts_check (const monitor_opts_t *opts);
 monitor_host_t *monitor_hosts_parse (const char *text, size_t *count, char **error);
 
 //  Start the actor; NULL (logged) if the options are bad or a source cannot be made.
-//  Its pipe answers "STATS": samples published, and samples that failed, as two frames.
+//  Its pipe answers "STATS" with one frame: "PUBLISHED FAILED", the samples published and
+//  those a source could not take, so far.
 zactor_t *monitor_server_new (const monitor_opts_t *opts);
 
 void monitor_server_test (bool verbose);

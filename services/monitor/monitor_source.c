@@ -21,13 +21,13 @@
 #define S_SYNTH_MEMORY_KB (16ULL * 1024 * 1024)
 
 struct _monitor_source_t {
-    char *name;         //  as given
-    bool synthetic;     //  else /proc
-    unsigned cpu_pct;   //  synthetic: CPUs this busy
-    unsigned mem_pct;   //  synthetic: memory this used
-    int64_t started;    //  synthetic: mono ms its counters start from
-    long hz;            //  /proc/stat's ticks a second
-    char *text;         //  a buffer for one file
+    char *name;       //  as given
+    bool synthetic;   //  else /proc
+    unsigned cpu_pct; //  synthetic: CPUs this busy
+    unsigned mem_pct; //  synthetic: memory this used
+    int64_t started;  //  synthetic: mono ms its counters start from
+    long hz;          //  /proc/stat's ticks a second
+    char *text;       //  a buffer for one file
 };
 
 monitor_source_t *
@@ -40,10 +40,10 @@ monitor_source_new (const char *description, char **error)
     if (strncmp (description, "synthetic:", 10) == 0) {
         unsigned cpu = 0, mem = 0;
         char tail = 0;
-        if (sscanf (description + 10, "%u,%u%c", &cpu, &mem, &tail) != 2 || cpu > 100
+        if (sscanf (description + 10, "%u:%u%c", &cpu, &mem, &tail) != 2 || cpu > 100
             || mem > 100) {
-            *error = zsys_sprintf ("monitor source '%.64s': write synthetic:CPU,MEMORY, each "
-                                   "a percentage from 0 to 100 (synthetic:40,60)",
+            *error = zsys_sprintf ("monitor source '%.64s': write synthetic:CPU:MEMORY, each "
+                                   "a percentage from 0 to 100 (synthetic:40:60)",
                                    description);
             monitor_source_destroy (&self);
             return NULL;
@@ -54,7 +54,7 @@ monitor_source_new (const char *description, char **error)
         self->started = zclock_mono ();
     } else if (!streq (description, "proc")) {
         *error = zsys_sprintf ("monitor source '%.64s': 'proc' (this machine's /proc) or "
-                               "'synthetic:CPU,MEMORY'",
+                               "'synthetic:CPU:MEMORY'",
                                description);
         monitor_source_destroy (&self);
         return NULL;
@@ -262,9 +262,9 @@ s_sample_synthetic (monitor_source_t *self, monitor_sample_t *sample)
     uint64_t all = elapsed * S_SYNTH_CPUS;
     uint64_t busy = all * self->cpu_pct / 100;
     sample->cpus = S_SYNTH_CPUS;
-    sample->cpu_ms[0] = busy * 7 / 10; //  user
+    sample->cpu_ms[0] = busy * 7 / 10;        //  user
     sample->cpu_ms[2] = busy - busy * 7 / 10; //  system
-    sample->cpu_ms[3] = all - busy; //  idle
+    sample->cpu_ms[3] = all - busy;           //  idle
     for (int i = 0; i < 3; i++)
         sample->load_x100[i] = S_SYNTH_CPUS * self->cpu_pct;
     sample->memory_total_kb = S_SYNTH_MEMORY_KB;
@@ -359,8 +359,8 @@ monitor_source_test (bool verbose)
     monitor_source_destroy (&proc);
 
     //  A synthetic host at 25% CPU and 50% memory: its figures say so.
-    monitor_source_t *synth = monitor_source_new ("synthetic:25,50", &error);
-    assert (synth && !error && streq (monitor_source_name (synth), "synthetic:25,50"));
+    monitor_source_t *synth = monitor_source_new ("synthetic:25:50", &error);
+    assert (synth && !error && streq (monitor_source_name (synth), "synthetic:25:50"));
     zclock_sleep (20);
     assert (monitor_source_sample (synth, &sample) == 0);
     uint64_t busy = sample.cpu_ms[0] + sample.cpu_ms[2];
@@ -371,11 +371,17 @@ monitor_source_test (bool verbose)
     monitor_source_destroy (&synth);
 
     //  Descriptions that are not one: refused with what to write.
-    const char *bad[] = {"", "procs", "synthetic:", "synthetic:101,0", "synthetic:5",
-                         "synthetic:5,5,5", "synthetic:-1,5"};
+    const char *bad[] = {"",
+                         "procs",
+                         "synthetic:",
+                         "synthetic:101:0",
+                         "synthetic:5",
+                         "synthetic:5,5",
+                         "synthetic:5:5:5",
+                         "synthetic:-1:5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert (monitor_source_new (bad[i], &error) == NULL);
-        assert (error && (strstr (error, "synthetic:CPU,MEMORY")));
+        assert (error && (strstr (error, "synthetic:CPU:MEMORY")));
         zstr_free (&error);
     }
 }

@@ -1,6 +1,6 @@
 /*  monitor_source: where a host's samples come from. "proc" reads this machine's /proc
     and statvfs (no shell-outs). Simulated hosts share one /proc (network namespaces do
-    too), so a host may instead name "synthetic:CPU,MEMORY": a generator of the figures
+    too), so a host may instead name "synthetic:CPU:MEMORY": a generator of the figures
     of an 8-CPU, 16 GiB host whose CPUs are CPU percent busy and whose memory is MEMORY
     percent used, its counters moving with time as a real host's do. It stands in for
     /proc as libvirt's test driver stands in for a hypervisor: the sample says which
@@ -36,7 +36,7 @@ typedef struct {
 
 typedef struct _monitor_source_t monitor_source_t;
 
-//  A source by its description ("proc" or "synthetic:CPU,MEMORY", percentages 0..100).
+//  A source by its description ("proc" or "synthetic:CPU:MEMORY", percentages 0..100).
 //  NULL and *error (a new string) if the description is not one.
 monitor_source_t *monitor_source_new (const char *description, char **error);
 void monitor_source_destroy (monitor_source_t **self_p);

@@ -1,0 +1,60 @@
+/*  maekin-monitor: one per node (the paper's monitoring agent). Samples each host it
+    serves every interval and publishes the samples on the broker's stream as
+    metric.host.<host>. See monitor_server.h and monitor_source.h. */
+#include "maekin.h"
+
+#include "mk_actor.h"
+#include "mk_cfg.h"
+#include "mk_hosts.h"
+#include "monitor_server.h"
+
+static mk_cfg_item_t s_schema[] = {
+    {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
+    {"monitor/hosts", MK_CFG_STR, "",
+     "hosts to sample, comma-separated name=source pairs (source: proc, or synthetic:CPU:MEMORY "
+     "for a simulated host)"},
+    {"monitor/interval_ms", MK_CFG_INT, "5000", "how often each host is sampled"},
+    {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
+    {NULL, 0, NULL, NULL}};
+
+int
+main (int argc, char **argv)
+{
+    //  By default the monitor samples this machine's /proc, under the machine's name.
+    char hosts[MK_HOSTS_DEFAULT_MAX];
+    mk_hosts_this_machine (hosts, sizeof hosts, "proc");
+    s_schema[1].value = hosts;
+
+    int exit_code;
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-monitor",
+                                 "The Maekin monitor: samples this node's hosts and "
+                                 "publishes their metrics on the bus.",
+                                 s_schema, argc, argv, &exit_code);
+    if (!cfg)
+        return exit_code;
+    size_t count = 0;
+    char *error = NULL;
+    monitor_host_t *list = monitor_hosts_parse (mk_cfg_str (cfg, "monitor/hosts"), &count, &error);
+    int64_t interval_ms = mk_cfg_int (cfg, "monitor/interval_ms");
+    monitor_opts_t opts = {
+        .stream_in = mk_cfg_str (cfg, "bus/stream_in"),
+        .hosts = list,
+        .host_count = count,
+        //  Out of range is refused by the check, not wrapped around.
+        .interval_ms = (int) (interval_ms > MONITOR_INTERVAL_MAX_MS ? MONITOR_INTERVAL_MAX_MS + 1
+                              : interval_ms < 0                     ? -1
+                                                                    : interval_ms),
+    };
+    if (!error)
+        error = monitor_opts_check (&opts);
+    if (!error && mk_cfg_check_only (cfg)) {
+        free (list);
+        return mk_cfg_check_done (&cfg, "maekin-monitor");
+    }
+    zactor_t *server = error ? NULL : monitor_server_new (&opts);
+    exit_code = mk_actor_serve ("maekin-monitor", &server, error);
+    free (error);
+    free (list);
+    mk_cfg_destroy (&cfg);
+    return exit_code;
+}

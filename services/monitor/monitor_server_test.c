@@ -1,0 +1,115 @@
+/*  monitor_server's self-test: a monitor for two simulated hosts publishing through a
+    real stream proxy (broker_stream) to a subscriber, which reads each host's samples. */
+#include "monitor_server.h"
+
+#include "broker_stream.h"
+#include "mk_msg.h"
+#include "mk_sock.h"
+
+//  The next sample on sub (topic and message); false if none came within a while.
+static bool
+s_next (zsock_t *sub, char **topic, Maekin__Envelope **env)
+{
+    zmsg_t *msg = zmsg_recv (sub);
+    if (!msg)
+        return false;
+    *topic = zmsg_popstr (msg);
+    zframe_t *body = zmsg_pop (msg);
+    assert (*topic && body && zmsg_size (msg) == 0);
+    *env = mk_msg_unpack (zframe_data (body), zframe_size (body), NULL);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+    assert (*env && (*env)->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE);
+    return true;
+}
+
+//  The share of CPU time busy between two samples, in percent.
+static unsigned
+s_busy (const Maekin__CpuTimes *before, const Maekin__CpuTimes *after)
+{
+    uint64_t busy = (after->user - before->user) + (after->system - before->system);
+    uint64_t idle = after->idle - before->idle;
+    return busy + idle ? (unsigned) (busy * 100 / (busy + idle)) : 0;
+}
+
+//  Bad options: refused with what is wrong, nothing started.
+static void
+s_test_refusals (const char *in)
+{
+    monitor_host_t one[] = {{"n1", "synthetic:1:1"}};
+    monitor_opts_t opts = {in, one, 1, 5};
+    char *error = monitor_opts_check (&opts);
+    assert (error && strstr (error, "'monitor/interval_ms' must be at least 10"));
+    free (error);
+    assert (monitor_server_new (&opts) == NULL);
+    opts.interval_ms = 100;
+    opts.host_count = 0;
+    error = monitor_opts_check (&opts);
+    assert (error && strstr (error, "must name 1 to"));
+    free (error);
+    monitor_host_t bad[] = {{"n1", "synthetic:500:1"}};
+    opts = (monitor_opts_t){in, bad, 1, 100};
+    assert (monitor_server_new (&opts) == NULL);
+    size_t count = 0;
+    monitor_host_t *hosts = monitor_hosts_parse ("a=proc, b = synthetic:5:6", &count, &error);
+    assert (hosts && count == 2 && streq (hosts[1].name, "b"));
+    assert (streq (hosts[1].source, "synthetic:5:6"));
+    free (hosts);
+    assert (!monitor_hosts_parse ("a", &count, &error) && strstr (error, "name=source"));
+    free (error);
+}
+
+void
+monitor_server_test (bool verbose)
+{
+    zactor_t *stream = broker_stream_new ("tcp://127.0.0.1:*", "tcp://127.0.0.1:*");
+    assert (stream);
+    zstr_send (stream, "ENDPOINTS");
+    char *in, *out;
+    zstr_recvx (stream, &in, &out, NULL);
+    s_test_refusals (in);
+    zsock_t *sub = mk_sock_new (ZMQ_SUB, out);
+    zsock_set_subscribe (sub, "metric.host.");
+    zsock_set_rcvtimeo (sub, 10000);
+
+    monitor_host_t hosts[] = {{"busy", "synthetic:80:50"}, {"idle", "synthetic:10:20"}};
+    monitor_opts_t opts = {in, hosts, 2, 20};
+    zactor_t *monitor = monitor_server_new (&opts);
+    assert (monitor);
+    //  Two samples of each host: their load is the one each source was given.
+    Maekin__CpuTimes first[2];
+    int seen[2] = {0, 0};
+    while (seen[0] < 2 || seen[1] < 2) {
+        char *topic = NULL;
+        Maekin__Envelope *env = NULL;
+        assert (s_next (sub, &topic, &env));
+        Maekin__HostSample *sample = env->host_sample;
+        int which = streq (sample->host, "busy") ? 0 : 1;
+        assert (streq (topic, which ? "metric.host.idle" : "metric.host.busy"));
+        assert (streq (sample->source, hosts[which].source) && sample->interval_ms == 20);
+        assert (sample->cpus == 8 && sample->cpu && sample->n_interfaces == 2);
+        uint64_t free_pct = (sample->memory_available_kb * 100 + sample->memory_total_kb / 2)
+                            / sample->memory_total_kb;
+        assert (free_pct == (which ? 80u : 50u));
+        if (seen[which] == 0)
+            first[which] = *sample->cpu;
+        else if (seen[which] == 1) {
+            unsigned busy = s_busy (&first[which], sample->cpu);
+            if (verbose)
+                printf (" * host %s: %u%% busy between two samples\n", sample->host, busy);
+            assert (busy >= (which ? 9u : 79u) && busy <= (which ? 11u : 81u));
+        }
+        seen[which]++;
+        zstr_free (&topic);
+        mk_msg_free (&env);
+    }
+    zstr_send (monitor, "STATS");
+    char *stats = zstr_recv (monitor);
+    assert (stats && strtoull (stats, NULL, 10) >= 4 && strstr (stats, " 0"));
+    zstr_free (&stats);
+    zactor_destroy (&monitor);
+    zsock_destroy (&sub);
+    zactor_destroy (&stream);
+    free (in);
+    free (out);
+}
