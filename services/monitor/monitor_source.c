@@ -217,8 +217,9 @@ s_filesystems (monitor_source_t *self, monitor_sample_t *sample)
     sample->fs_count = 0;
     if (s_read (self, "/proc/self/mounts") != 0)
         return;
-    for (char *line = strtok (self->text, "\n"); line && sample->fs_count < MONITOR_FS_MAX;
-         line = strtok (NULL, "\n")) {
+    char *rest = NULL;
+    for (char *line = strtok_r (self->text, "\n", &rest); line && sample->fs_count < MONITOR_FS_MAX;
+         line = strtok_r (NULL, "\n", &rest)) {
         char device[256], mount[256];
         if (sscanf (line, "%255s %255s", device, mount) != 2 || device[0] != '/')
             continue;
@@ -229,7 +230,7 @@ s_filesystems (monitor_source_t *self, monitor_sample_t *sample)
         if (seen || strlen (mount) >= sizeof sample->fs[0].name || statvfs (mount, &info) != 0)
             continue;
         monitor_counters_t *fs = &sample->fs[sample->fs_count++];
-        snprintf (fs->name, sizeof fs->name, "%s", mount);
+        snprintf (fs->name, sizeof fs->name, "%.63s", mount); //  (shorter, as checked)
         fs->a = (uint64_t) info.f_blocks * info.f_frsize / 1024;
         fs->b = (uint64_t) info.f_bavail * info.f_frsize / 1024;
     }
