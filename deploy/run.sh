@@ -92,6 +92,7 @@ metrics every 5 s. In another terminal, from this directory:
     build/maekinsh vm list
     build/maekinsh vm stop web-1 --wait
     build/maekinsh task list
+    build/maekinsh metrics tail --count 6
     build/maekinsh --help
 
 Ctrl-C stops the cloud; its state stays in $var for the next 'make run'.

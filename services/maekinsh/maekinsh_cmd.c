@@ -18,7 +18,7 @@
 //  The nouns, in the order the help lists them; each file holds its rows.
 static const maekinsh_cmd_def_t *const s_nouns[] = {
     maekinsh_host_commands, maekinsh_template_commands, maekinsh_vm_commands,
-    maekinsh_task_commands, maekinsh_event_commands};
+    maekinsh_task_commands, maekinsh_event_commands,    maekinsh_metrics_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -845,6 +845,12 @@ s_run_one (maekinsh_cmd_t *self)
     return status;
 }
 
+void
+maekinsh_cmd_set_stream (maekinsh_cmd_t *self, const char *stream_out)
+{
+    self->stream_out = stream_out;
+}
+
 int
 maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *endpoint, int timeout_ms,
                   maekinsh_out_t *out)
@@ -858,6 +864,8 @@ maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *endpoin
     maekinsh_out_set_table (out, self->def->table);
     if (self->def->run == MAEKINSH_CMD_WAIT)
         status = s_wait (self, self->task_id, "");
+    else if (self->def->run == MAEKINSH_CMD_FOLLOW)
+        status = self->def->follow (self);
     else if (self->def->run == MAEKINSH_CMD_LIST)
         status = s_run_list (self);
     else

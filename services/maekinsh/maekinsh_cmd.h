@@ -55,6 +55,9 @@ int maekinsh_cmd_run (maekinsh_cmd_t *self, mk_client_t *client, const char *end
                       int timeout_ms, maekinsh_out_t *out);
 
 //  The help listing every command (a new string).
+//  The broker's stream endpoint (XPUB), for commands that follow a stream (borrowed).
+void maekinsh_cmd_set_stream (maekinsh_cmd_t *self, const char *stream_out);
+
 char *maekinsh_cmd_help (void);
 
 void maekinsh_cmd_test (bool verbose);

@@ -31,26 +31,28 @@ typedef char *(maekinsh_cmd_build_fn) (maekinsh_cmd_t *self, const maekinsh_cmd_
 
 //  How a command runs once its request is built.
 typedef enum {
-    MAEKINSH_CMD_ONE,  //  one request, one answer (and with --wait, the task followed)
-    MAEKINSH_CMD_LIST, //  page after page
-    MAEKINSH_CMD_WAIT, //  a task followed to its end
+    MAEKINSH_CMD_ONE,    //  one request, one answer (and with --wait, the task followed)
+    MAEKINSH_CMD_LIST,   //  page after page
+    MAEKINSH_CMD_WAIT,   //  a task followed to its end
+    MAEKINSH_CMD_FOLLOW, //  a stream followed: the row's follow prints what comes
 } maekinsh_cmd_run_t;
 
 typedef struct {
-    const char *group;                   //  "vm"; NULL ends a noun's rows
-    const char *verb;                    //  "create"
-    const char *operand;                 //  "NAME", "ID", "STREAM"; NULL for none
-    const char *subject;                 //  what the operand names, for errors
-    const char *summary;                 //  one line of help
-    const maekinsh_cmd_opt_t *opts;      //  terminated by a NULL name
-    maekinsh_cmd_build_fn *build;        //  makes the request
-    maekinsh_cmd_run_t run;              //  how it runs
-    Maekin__Envelope__BodyCase request;  //  the body of its request
-    Maekin__Envelope__BodyCase reply;    //  the body of a good reply
-    bool mutating;                       //  its request carries a request id
-    Maekin__VmOp op;                     //  the operation of a VM action
-    const char *const *(*states) (void); //  what --state may name, for lists
-    const maekinsh_out_table_t *table;   //  a list's columns for people
+    const char *group;                    //  "vm"; NULL ends a noun's rows
+    const char *verb;                     //  "create"
+    const char *operand;                  //  "NAME", "ID", "STREAM"; NULL for none
+    const char *subject;                  //  what the operand names, for errors
+    const char *summary;                  //  one line of help
+    const maekinsh_cmd_opt_t *opts;       //  terminated by a NULL name
+    maekinsh_cmd_build_fn *build;         //  makes the request
+    maekinsh_cmd_run_t run;               //  how it runs
+    Maekin__Envelope__BodyCase request;   //  the body of its request
+    Maekin__Envelope__BodyCase reply;     //  the body of a good reply
+    bool mutating;                        //  its request carries a request id
+    Maekin__VmOp op;                      //  the operation of a VM action
+    const char *const *(*states) (void);  //  what --state may name, for lists
+    const maekinsh_out_table_t *table;    //  a list's columns for people
+    int (*follow) (maekinsh_cmd_t *self); //  MAEKINSH_CMD_FOLLOW: its exit status
 } maekinsh_cmd_def_t;
 
 struct _maekinsh_cmd_t {
@@ -61,11 +63,14 @@ struct _maekinsh_cmd_t {
     bool wait;                     //  --wait: follow the accepted task to its end
     int wait_s;                    //  give up waiting after this many seconds
     uint64_t task_id;              //  task wait: the task
+    char topic[96];                //  a followed stream's topic (prefix)
+    uint64_t count;                //  a followed stream: stop after this many; 0: never
     //  Borrowed while the command runs:
-    mk_client_t *client;  //  the bus
-    const char *endpoint; //  the broker's endpoint, for errors
-    int timeout_ms;       //  each attempt of a request
-    maekinsh_out_t *out;  //  where replies go
+    mk_client_t *client;    //  the bus
+    const char *endpoint;   //  the broker's endpoint, for errors
+    const char *stream_out; //  the broker's stream endpoint, for followed streams
+    int timeout_ms;         //  each attempt of a request
+    maekinsh_out_t *out;    //  where replies go
 };
 
 #define MAEKINSH_BODY(name) MAEKIN__ENVELOPE__BODY_##name
@@ -77,6 +82,7 @@ extern const maekinsh_cmd_def_t maekinsh_template_commands[];
 extern const maekinsh_cmd_def_t maekinsh_vm_commands[];
 extern const maekinsh_cmd_def_t maekinsh_task_commands[];
 extern const maekinsh_cmd_def_t maekinsh_event_commands[];
+extern const maekinsh_cmd_def_t maekinsh_metrics_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -140,5 +146,6 @@ void maekinsh_template_test (bool verbose);
 void maekinsh_vm_test (bool verbose);
 void maekinsh_task_test (bool verbose);
 void maekinsh_event_test (bool verbose);
+void maekinsh_metrics_test (bool verbose);
 
 #endif

@@ -755,3 +755,15 @@ maekinsh_out_error (maekinsh_out_t *self, int status, const char *format, ...)
     }
     free (reason);
 }
+
+maekinsh_out_format_t
+maekinsh_out_format (maekinsh_out_t *self)
+{
+    return self->format;
+}
+
+int
+maekinsh_out_line (maekinsh_out_t *self, const char *line)
+{
+    return fprintf (self->out, "%s\n", line) < 0 || fflush (self->out) != 0 ? -1 : 0;
+}

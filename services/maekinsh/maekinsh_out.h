@@ -95,6 +95,13 @@ bool maekinsh_out_plain (const char *text);
 const char *maekinsh_out_enum (const ProtobufCEnumDescriptor *descriptor, int value, char *buf,
                                size_t size);
 
+//  The format asked for.
+maekinsh_out_format_t maekinsh_out_format (maekinsh_out_t *self);
+
+//  Print one line now (a followed stream's), with a newline: 0, or -1 if it could not
+//  be written.
+int maekinsh_out_line (maekinsh_out_t *self, const char *line);
+
 void maekinsh_out_test (bool verbose);
 
 #endif

@@ -262,6 +262,7 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
         goto cleanup;
     }
     maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
+    maekinsh_cmd_set_stream (cmd, mk_cfg_str (cfg, "bus/stream_out"));
     status =
         maekinsh_cmd_run (cmd, client, endpoint, (int) mk_cfg_int (cfg, "bus/timeout_ms"), output);
     maekinsh_out_destroy (&output);

@@ -38,6 +38,16 @@ monitor_opts_check (const monitor_opts_t *opts)
     if (opts->interval_ms < MONITOR_INTERVAL_MIN_MS || opts->interval_ms > MONITOR_INTERVAL_MAX_MS)
         return zsys_sprintf ("'monitor/interval_ms' must be at least %d and at most %d",
                              MONITOR_INTERVAL_MIN_MS, MONITOR_INTERVAL_MAX_MS);
+    for (size_t i = 0; i < opts->host_count; i++) {
+        char *why = NULL;
+        monitor_source_t *source = monitor_source_new (opts->hosts[i].source, &why);
+        monitor_source_destroy (&source);
+        if (why) {
+            char *error = zsys_sprintf ("'monitor/hosts': host '%s': %s", opts->hosts[i].name, why);
+            free (why);
+            return error;
+        }
+    }
     return NULL;
 }
 

@@ -16,7 +16,8 @@ s_next (zsock_t *sub, char **topic, Maekin__Envelope **env)
     *topic = zmsg_popstr (msg);
     zframe_t *body = zmsg_pop (msg);
     assert (*topic && body && zmsg_size (msg) == 0);
-    *env = mk_msg_unpack (zframe_data (body), zframe_size (body), NULL);
+    const char *why = NULL;
+    *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
     zframe_destroy (&body);
     zmsg_destroy (&msg);
     assert (*env && (*env)->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE);

@@ -1,6 +1,8 @@
 /*  mk_raw: sends one hand-made multipart message to a Maekin bus endpoint and prints
     the answer, to test how the real programs take malformed input.
     usage: mk_raw ENDPOINT TIMEOUT_MS FRAME...
+           mk_raw pub:STREAM_IN DURATION_MS FRAME...  (publishes the message every 20 ms
+           for DURATION_MS, to a broker's stream: what a subscriber makes of it)
     FRAME: hdr:COMMAND (a Maekin header, e.g. hdr:REQUEST, hdr9:REQUEST for version 9),
            id:N (an 8-byte correlation id), hex:BYTES, env:BODY (a valid envelope of an
            empty message, e.g. env:vm_list), or text as it is.
@@ -54,6 +56,20 @@ main (int argc, char **argv)
         return 2;
     }
     mk_log_init ("mk_raw", MK_LOG_WARN);
+    if (strncmp (argv[1], "pub:", 4) == 0) {
+        zsock_t *pub = mk_sock_new (ZMQ_PUB, argv[1] + 4);
+        if (!pub)
+            return 2;
+        for (int64_t end = zclock_mono () + atoi (argv[2]); zclock_mono () < end;
+             zclock_sleep (20)) {
+            zmsg_t *msg = zmsg_new ();
+            for (int i = 3; i < argc; i++)
+                zmsg_append (msg, &(zframe_t *){s_frame (argv[i])});
+            zmsg_send (&msg, pub);
+        }
+        zsock_destroy (&pub);
+        return 0;
+    }
     zsock_t *sock = mk_sock_new (ZMQ_DEALER, argv[1]);
     if (!sock)
         return 2;

@@ -1,0 +1,48 @@
+#!/bin/bash
+# Metrics from the monitor to `maekinsh metrics tail`: a monitor for two simulated hosts
+# of different loads publishes through the real broker's stream; the tail shows each
+# host's samples as lines for people and as JSON; garbage on the stream is counted and
+# ignored; bad settings and arguments are refused with one line and nothing runs.
+. "$(dirname "$0")/lib.bash"
+
+start_broker
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
+    --monitor-hosts="node1=synthetic:80:50,node2=synthetic:10:20" --monitor-interval_ms=100
+mtail() { timeout 60 "$MK_BUILD/maekinsh" --bus-stream_out=$STREAM_OUT metrics tail "$@"; }
+
+out=$(mtail --count 6) || fail "metrics tail: $out"
+[ "$(wc -l <<<"$out")" -eq 6 ] || fail "6 samples asked, $(wc -l <<<"$out") lines: $out"
+grep -q "  node1  cpu " <<<"$out" && grep -q "  node2  cpu " <<<"$out" \
+    || fail "both hosts' samples expected: $out"
+ok "metrics tail: six samples, both hosts: $(head -n 1 <<<"$out")"
+# A host's second sample onwards shows its load since the one before.
+out=$(mtail --host node1 --count 3) || fail "metrics tail --host: $out"
+! grep -qv "  node1  " <<<"$out" || fail "--host node1 showed another host: $out"
+grep -qE "node1  cpu  (79|80|81)%" <<<"$(tail -n +2 <<<"$out")" \
+    || fail "node1 runs at 80%: $out"
+ok "metrics tail --host node1: only node1, at its 80%"
+json=$(mtail --host node2 --count 1 --output json) || fail "metrics tail json: $json"
+grep -q '"host": *"node2"' <<<"$json" && grep -q '"source": *"synthetic:10:20"' <<<"$json" \
+    || fail "a JSON sample of node2 expected: $json"
+[ "$(wc -l <<<"$json")" -eq 1 ] || fail "one JSON object a line expected: $json"
+ok "metrics tail --output json: one object a line"
+
+# Garbage on the stream under the same topic: counted, ignored, the tail goes on.
+"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 3000 metric.host.node1 "not a protobuf" &
+raw=$!
+out=$(mtail --host node1 --count 5 2>"$T/tail.err") || fail "metrics tail with garbage: $out"
+wait $raw
+[ "$(wc -l <<<"$out")" -eq 5 ] || fail "5 samples expected beside the garbage: $out"
+grep -qE "[0-9]+ messages? on the stream (was|were) not a host's sample; ignored" "$T/tail.err" \
+    || fail "the garbage is not counted: $(cat "$T/tail.err")"
+ok "garbage on the stream: $(cat "$T/tail.err")"
+
+# Bad input: one line, exit 2, nothing runs.
+expect_fail "tail --count 0" 2 "--count" mtail --count 0
+expect_fail "tail --host Bad!" 2 "host" mtail --host 'Bad!'
+expect_fail "a monitor source that is none" 2 "synthetic:CPU:MEMORY" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a=bogus -n
+expect_fail "a monitor interval too short" 2 "interval_ms" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a=proc --monitor-interval_ms=1 -n
+expect_fail "a monitor host without a source" 2 "name=source" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a -n
