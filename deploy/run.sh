@@ -54,7 +54,7 @@ trap stop INT TERM EXIT
 "$build/maekin-broker" --bus-endpoint="$bus" --bus-stream_in="$stream_in" \
     --bus-stream_out="$stream_out" &
 pids+=($!)
-"$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" \
+"$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
     --db-url="sqlite:$var/maekin.db" &
 pids+=($!)
 for host in $hosts; do

@@ -13,6 +13,8 @@
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
+    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
+     "the broker's subscribers' endpoint, for the monitors' metrics"},
     {"db/url", MK_CFG_STR, "sqlite:var/maekin.db",
      "the database: sqlite:PATH or mysql://USER:PASSWORD@HOST[:PORT]/DATABASE"},
     {"controller/host_timeout_ms", MK_CFG_INT, "6000", "a host silent this long is down"},
@@ -57,6 +59,7 @@ main (int argc, char **argv)
     controller_opts_t opts = {
         .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
         .stream_in = mk_cfg_str (cfg, "bus/stream_in"),
+        .stream_out = mk_cfg_str (cfg, "bus/stream_out"),
         .db_url = mk_cfg_str (cfg, "db/url"),
         .host_timeout_ms = (int) mk_cfg_int (cfg, "controller/host_timeout_ms"),
         .task_timeout_ms = (int) (mk_cfg_int (cfg, "controller/task_timeout_s") * 1000),

@@ -96,6 +96,9 @@ typedef struct {
     mk_worker_t *worker;         //  serves `cloud`
     mk_client_t *client;         //  dispatches tasks to node/<host> and agent/<id>
     zsock_t *pub;                //  publishes events to the broker's stream
+    zsock_t *metrics;            //  the monitors' samples (SUB), or NULL (controller_metrics.c)
+    uint64_t metrics_taken;      //  samples kept
+    uint64_t metrics_ignored;    //  messages on the metric topics that were not samples
     controller_sched_t *sched;   //  hosts and placement
     controller_events_t *events; //  the event streams
     zhashx_t *templates;         //  name -> store_template_t (owned): few, read by every create
@@ -288,5 +291,9 @@ void controller_dispatch_answer (controller_t *self, const mk_reply_t *reply);
 int controller_load (controller_t *self);
 //  The filters of request ids and VM names, from the database: 0 or -1.
 int controller_load_filters (controller_t *self);
+
+//  controller_metrics.c: take the monitors' samples waiting on self->metrics (a bounded
+//  number a turn), each into its host's measures for placement and `host show`.
+void controller_metrics_drain (controller_t *self);
 
 #endif

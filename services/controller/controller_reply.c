@@ -180,6 +180,10 @@ controller_msg_host (controller_t *self, const sched_host_t *row)
     host->vm_count = row->vm_count;
     host->last_seen = row->last_seen;
     host->uri = controller_arena_str (self, row->uri);
+    host->cpu_busy_pct = row->cpu_busy_pct;
+    host->memory_used_mb = row->memory_used_mb;
+    host->load1_x100 = row->load1_x100;
+    host->sampled = row->sampled;
     return host;
 }
 

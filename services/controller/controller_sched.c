@@ -7,6 +7,7 @@ struct _controller_sched_t {
     size_t size;          //  room in the array
     int cpu_ratio;        //  vCPU overcommit, percent
     int mem_ratio;        //  memory overcommit, percent
+    int busy_pct;         //  a host's measured CPU from which it counts as busy
 };
 
 controller_sched_t *
@@ -16,7 +17,35 @@ controller_sched_new (int cpu_ratio, int mem_ratio)
     controller_sched_t *self = (controller_sched_t *) zmalloc (sizeof (controller_sched_t));
     self->cpu_ratio = cpu_ratio;
     self->mem_ratio = mem_ratio;
+    self->busy_pct = SCHED_BUSY_PCT_DEFAULT;
     return self;
+}
+
+void
+controller_sched_set_busy (controller_sched_t *self, int busy_pct)
+{
+    self->busy_pct = busy_pct;
+}
+
+void
+controller_sched_measure (controller_sched_t *self, sched_host_t *host, uint64_t busy_ms,
+                          uint64_t all_ms, uint64_t memory_used_mb, uint64_t memory_mb,
+                          uint32_t load1_x100, int64_t sampled)
+{
+    //  Counters that went back are a reboot's: no share until the next sample.
+    bool later = host->sampled && all_ms > host->cpu_all_ms && busy_ms >= host->cpu_busy_ms;
+    if (later)
+        host->cpu_busy_pct =
+            (uint32_t) ((busy_ms - host->cpu_busy_ms) * 100 / (all_ms - host->cpu_all_ms));
+    else if (!host->sampled)
+        host->cpu_busy_pct = all_ms ? (uint32_t) (busy_ms * 100 / all_ms) : 0;
+    host->cpu_busy_ms = busy_ms;
+    host->cpu_all_ms = all_ms;
+    host->memory_used_mb = memory_used_mb;
+    host->memory_seen_mb = memory_mb;
+    host->load1_x100 = load1_x100;
+    host->sampled = sampled;
+    host->sampled_mono = zclock_mono ();
 }
 
 void
@@ -114,6 +143,18 @@ s_fits (controller_sched_t *self, sched_host_t *host, uint32_t vcpus, uint64_t m
            && host->memory_mb_used + memory_mb <= mem_room;
 }
 
+//  True if the host's fresh sample shows it busy for a VM of this memory.
+static bool
+s_busy (controller_sched_t *self, const sched_host_t *host, uint64_t memory_mb)
+{
+    if (!host->sampled || zclock_mono () - host->sampled_mono > SCHED_SAMPLE_FRESH_MS)
+        return false;
+    uint64_t available = host->memory_seen_mb > host->memory_used_mb
+                             ? host->memory_seen_mb - host->memory_used_mb
+                             : 0;
+    return host->cpu_busy_pct >= (uint32_t) self->busy_pct || available < memory_mb;
+}
+
 sched_host_t *
 controller_sched_place (controller_sched_t *self, uint32_t vcpus, uint64_t memory_mb,
                         const char *want, const char **reason)
@@ -130,9 +171,16 @@ controller_sched_place (controller_sched_t *self, uint32_t vcpus, uint64_t memor
             return host;
         return NULL;
     }
+    sched_host_t *busy = NULL; //  the first that fits, busy as it is
     for (size_t i = 0; i < self->count; i++)
-        if (s_fits (self, self->hosts[i], vcpus, memory_mb))
-            return self->hosts[i];
+        if (s_fits (self, self->hosts[i], vcpus, memory_mb)) {
+            if (!s_busy (self, self->hosts[i], memory_mb))
+                return self->hosts[i];
+            if (!busy)
+                busy = self->hosts[i];
+        }
+    if (busy)
+        return busy;
     *reason = "no host that is up has enough free vCPUs and memory";
     return NULL;
 }
@@ -204,4 +252,31 @@ controller_sched_test (bool verbose)
     controller_sched_destroy (&over);
     controller_sched_destroy (&sched);
     assert (sched == NULL);
+    //  Measured load: a busy host is passed over while another with room is not busy.
+    controller_sched_t *load = controller_sched_new (400, 100);
+    const char *loaded[] = {"a", "b"};
+    for (int i = 0; i < 2; i++) {
+        sched_host_t *host = controller_sched_require (load, loaded[i]);
+        host->up = true;
+        host->vcpus = 8;
+        host->memory_mb = 16384;
+    }
+    sched_host_t *a = controller_sched_host (load, "a"), *b = controller_sched_host (load, "b");
+    assert (controller_sched_place (load, 1, 64, NULL, &reason) == a); //  none measured
+    controller_sched_measure (load, a, 900, 1000, 1000, 16384, 720, 1000);
+    assert (a->cpu_busy_pct == 90 && controller_sched_place (load, 1, 64, NULL, &reason) == b);
+    //  Its next sample: busy 10% of the time since the last one: chosen again.
+    controller_sched_measure (load, a, 1000, 2000, 1000, 16384, 80, 2000);
+    assert (a->cpu_busy_pct == 10 && controller_sched_place (load, 1, 64, NULL, &reason) == a);
+    //  Memory measured short for the VM makes it busy too, whatever its reservations.
+    controller_sched_measure (load, a, 1100, 3000, 16000, 16384, 80, 3000);
+    assert (controller_sched_place (load, 1, 512, NULL, &reason) == b);
+    assert (controller_sched_place (load, 1, 256, NULL, &reason) == a);
+    //  Both busy: the first with room, as without measures; counters that went back (a
+    //  reboot) give no share until the next sample.
+    controller_sched_measure (load, b, 950, 1000, 100, 16384, 800, 3000);
+    assert (controller_sched_place (load, 1, 512, NULL, &reason) == a);
+    controller_sched_measure (load, b, 10, 20, 100, 16384, 800, 4000);
+    assert (b->cpu_busy_pct == 95 && b->cpu_all_ms == 20);
+    controller_sched_destroy (&load);
 }

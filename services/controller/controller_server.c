@@ -402,6 +402,7 @@ s_server_destroy (controller_t *self)
     mk_worker_destroy (&self->worker);
     mk_client_destroy (&self->client);
     zsock_destroy (&self->pub);
+    zsock_destroy (&self->metrics);
     controller_events_destroy (&self->events);
     controller_sched_destroy (&self->sched);
     zhashx_destroy (&self->inflight);
@@ -496,6 +497,12 @@ s_server_init (controller_t *self)
     self->pub = mk_sock_new (ZMQ_PUB, self->opts.stream_in);
     if (!self->worker || !self->client || !self->pub)
         return -1;
+    if (self->opts.stream_out && *self->opts.stream_out) {
+        self->metrics = mk_sock_new (ZMQ_SUB, self->opts.stream_out);
+        if (!self->metrics)
+            return -1;
+        zsock_set_subscribe (self->metrics, "metric.host.");
+    }
     self->sched = controller_sched_new (self->opts.cpu_ratio, self->opts.mem_ratio);
     self->events = controller_events_new (self->pub);
     self->inflight = controller_id_hash_new ();
@@ -559,6 +566,11 @@ s_server_actor (zsock_t *pipe, void *args)
         zpoller_new (pipe, mk_worker_sock (self.worker), mk_client_sock (self.client), NULL);
     zpoller_t *reads = zpoller_new (pipe, mk_worker_sock (self.worker), NULL);
     zpoller_t *pipe_only = zpoller_new (pipe, NULL);
+    //  Samples are read whenever requests are: they write nothing.
+    if (self.metrics) {
+        zpoller_add (all, self.metrics);
+        zpoller_add (reads, self.metrics);
+    }
     bool running = true;
     while (running) {
         if (self.lost) { //  nothing more to do but wait for the end
@@ -570,6 +582,8 @@ s_server_actor (zsock_t *pipe, void *args)
         void *which = zpoller_wait (poller, wait);
         if (which == pipe)
             running = s_handle_pipe (&self);
+        else if (which && which == self.metrics)
+            controller_metrics_drain (&self);
         else if (zpoller_terminated (poller))
             break;
         s_batch (&self);

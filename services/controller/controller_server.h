@@ -15,6 +15,8 @@
 typedef struct {
     const char *endpoint;   //  the broker's request endpoint
     const char *stream_in;  //  the broker's publishers' endpoint (XSUB)
+    const char *stream_out; //  the broker's subscribers' endpoint (XPUB), for the monitors'
+                            //  metrics; NULL or "" for none
     const char *db_url;     //  the database, e.g. "sqlite:var/maekin.db"
     int host_timeout_ms;    //  a host whose agent has not reported for this long is down
     int task_timeout_ms;    //  a dispatched task without an answer for this long fails

@@ -658,9 +658,16 @@ controller_server_test (bool verbose)
     zactor_t *broker = broker_router_new (&bopts);
     zstr_send (broker, "ENDPOINT");
     test_t self = {.endpoint = zstr_recv (broker)};
-    self.opts = (controller_opts_t){
-        self.endpoint, "inproc://controller_server_test",    url, 1000, 5000, 100, 100, 256,
-        3600,          "/srv/images/:/var/lib/maekin/images"};
+    self.opts = (controller_opts_t){.endpoint = self.endpoint,
+                                    .stream_in = "inproc://controller_server_test",
+                                    .db_url = url,
+                                    .host_timeout_ms = 1000,
+                                    .task_timeout_ms = 5000,
+                                    .cpu_ratio = 100,
+                                    .mem_ratio = 100,
+                                    .batch_max = 256,
+                                    .request_ttl_s = 3600,
+                                    .image_dirs = "/srv/images/:/var/lib/maekin/images"};
     self.controller = controller_server_new (&self.opts, NULL);
     assert (self.controller);
     self.client = mk_client_new (self.endpoint);

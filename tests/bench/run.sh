@@ -59,7 +59,7 @@ start_cloud() {
     "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
         --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
     PIDS[broker]=$!
-    "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in \
+    "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
         --db-url="${DB_URL:-sqlite:$T/var/maekin.db?synchronous=full}" --log-level=warn \
         --controller-host_timeout_ms=30000 2>>"$T/controller.log" &
     PIDS[controller]=$!

@@ -33,7 +33,7 @@ mkdir -p "$T/nodes"
 "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
     --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
 pids+=($!)
-"$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in \
+"$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
     --db-url="sqlite:$T/maekin.db?synchronous=full" --log-level=warn \
     --controller-host_timeout_ms=60000 2>>"$T/controller.log" &
 controller=$!

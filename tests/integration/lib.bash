@@ -77,7 +77,7 @@ start_broker() {
         --bus-stream_out=$STREAM_OUT
 }
 start_controller() {
-    start controller "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
+    start controller "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
         --db-url="${DB_URL:-sqlite:$T/maekin.db}" --controller-host_timeout_ms=1500 "$@"
 }
 # node NAME CPUS MEMORY_MB: a test-driver node file; prints its URI.
