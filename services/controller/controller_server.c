@@ -582,10 +582,12 @@ s_server_actor (zsock_t *pipe, void *args)
         void *which = zpoller_wait (poller, wait);
         if (which == pipe)
             running = s_handle_pipe (&self);
-        else if (which && which == self.metrics)
-            controller_metrics_drain (&self);
         else if (zpoller_terminated (poller))
             break;
+        //  Every turn, not only when the poller names it first: a busy worker socket
+        //  would otherwise leave the samples to pile up unread.
+        if (self.metrics)
+            controller_metrics_drain (&self);
         s_batch (&self);
         mk_worker_tick (self.worker);
     }
