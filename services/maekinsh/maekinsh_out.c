@@ -231,13 +231,19 @@ s_time (int64_t seconds, char *buf, size_t size)
     return buf;
 }
 
-//  Fields that hold a time, shown as local time to people (as numbers to programs).
-static bool
-s_is_time (const ProtobufCFieldDescriptor *field, bool *micro)
+//  Fields that hold a time, shown as local time to people (as numbers to programs): how
+//  many of their units make a second, or 0 for a field that is no time.
+static int64_t
+s_time_unit (const ProtobufCFieldDescriptor *field)
 {
-    *micro = streq (field->name, "time_us");
-    return *micro || streq (field->name, "created") || streq (field->name, "updated")
-           || streq (field->name, "last_seen");
+    if (streq (field->name, "time_us"))
+        return 1000000;
+    if (streq (field->name, "time_ms") || streq (field->name, "sampled"))
+        return 1000;
+    return streq (field->name, "created") || streq (field->name, "updated")
+                   || streq (field->name, "last_seen")
+               ? 1
+               : 0;
 }
 
 static const char *
@@ -325,11 +331,12 @@ s_lines_value (FILE *file, const ProtobufCFieldDescriptor *field, const void *va
         return;
     }
     char buf[64], when[64];
-    bool quoted, micro;
+    bool quoted;
     const char *text = s_scalar (field, value, buf, sizeof buf, &quoted);
-    if (s_is_time (field, &micro)) {
+    int64_t unit = s_time_unit (field);
+    if (unit) {
         int64_t number = strtoll (text, NULL, 10);
-        text = s_time (micro ? number / 1000000 : number, when, sizeof when);
+        text = number ? s_time (number / unit, when, sizeof when) : "-";
     }
     char *clean = s_term_text (text);
     fprintf (file, "%s: %s\n", key, clean);
