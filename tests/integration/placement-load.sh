@@ -28,3 +28,21 @@ ok "four creates went to the idle node2, not to node1, first by name but busy"
 expect_ok "create v5" sh vm create v5 --template tiny --wait
 [ "$(field vm v5 host)" = node1 ] || fail "v5 went to $(field vm v5 host): node2 is full, node1 is left"
 ok "with node2 full, the busy node1 takes the fifth"
+
+# Garbage and truncated samples on the metric stream: the controller counts them, says
+# so once, and goes on taking the monitor's samples.
+"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node1 "not a protobuf" &
+raw=$!
+"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node2 hex:0a05 &
+raw2=$!
+wait $raw $raw2
+# (The sample's time in unix ms, from JSON: for people it is a time to the second.)
+sampled() { sh --output json host show node1 | tr -d '\n' \
+                | sed -n 's/.*"sampled": *"\{0,1\}\([0-9]*\).*/\1/p'; }
+before=$(sampled)
+[ -n "$before" ] || fail "host show node1 --output json has no sampled time"
+newer() { [ "$(sampled)" != "$before" ]; }
+eventually 30 "the controller goes on taking samples after the garbage" newer
+grep -q "on the metric stream is not a host's sample" "$T/controller.log" \
+    || fail "the controller does not say it ignored the garbage"
+ok "garbage on the metric stream: counted, said once, ignored"
