@@ -66,3 +66,53 @@ echo "scale creates $(cat "$T/out")"
 "$build/bench/bench_reads" -e $bus -x x -c "$vms" || exit 1
 echo "scale controller_rss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$controller/status)" \
     "peak_kib=$(awk '/VmHWM/ { print $2 }' /proc/$controller/status)"
+
+# The metric path (issue 15, its first part: host samples): one monitor publishing a
+# synthetic sample for each of the hosts every 5 s, the default interval. The
+# controller's CPU over a quiet window without it, then with it; the monitor's own CPU
+# and RSS. The full benchmark (50 VMs a host, accept latency under it) comes with the
+# guests' samples.
+hz=$(getconf CLK_TCK)
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+window=20
+before=$(ticks $controller)
+sleep $window
+idle=$(( $(ticks $controller) - before ))
+list=""
+for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70))"; done
+"$build/maekin-monitor" --bus-stream_in=$stream_in --monitor-hosts="$list" \
+    --monitor-interval_ms=5000 --log-level=warn 2>>"$T/monitor.log" &
+monitor=$!
+pids+=($monitor)
+sleep 6 # its first samples, and the controller's first of each host
+before=$(ticks $controller)
+mbefore=$(ticks $monitor)
+sleep $window
+busy=$(( $(ticks $controller) - before ))
+mbusy=$(( $(ticks $monitor) - mbefore ))
+messages=$(( hosts * window / 5 ))
+measured=$(sh --output json host list | grep -cE '"sampled": *"?[1-9]')
+[ "$measured" -ge "$hosts" ] || { echo "scale: only $measured of $hosts hosts measured"; exit 1; }
+awk -v hz=$hz -v w=$window -v idle=$idle -v busy=$busy -v m=$messages -v mb=$mbusy \
+    -v hosts=$hosts -v measured=$measured -v rss="$(awk '/VmRSS/ { print $2 }' /proc/$monitor/status)" \
+    'BEGIN {
+        extra = (busy - idle) / hz; if (extra < 0) extra = 0
+        printf "scale metrics hosts=%d measured=%d messages_per_s=%d controller_cpu_pct_without=%.2f", hosts, measured, m / w, idle * 100 / hz / w
+        printf " controller_cpu_pct_with=%.2f controller_cpu_us_per_message=%.1f", busy * 100 / hz / w, extra * 1e6 / m
+        printf " monitor_cpu_pct=%.2f monitor_rss_kib=%s\n", mb * 100 / hz / w, rss
+        printf "metric path: the controller'"'"'s share of a core for it: %.2f%% (target: under 25%%)\n", extra * 100 / w
+    }'
+
+# A monitor of this machine's own /proc (no guests yet): its cost per sample, taken every
+# 10 ms for 10 s, and what that is at the default interval; its RSS.
+"$build/maekin-monitor" --bus-stream_in=$stream_in --monitor-hosts="real=proc" \
+    --monitor-interval_ms=10 --log-level=warn 2>>"$T/monitor.log" &
+real=$!
+pids+=($real)
+sleep 1
+before=$(ticks $real)
+sleep 10
+per_sample=$(( ($(ticks $real) - before) * 1000000 / hz / 1000 ))
+echo "monitor of /proc: cpu_us_per_sample=$per_sample" \
+    "cpu_pct_at_5s=$(awk -v u=$per_sample 'BEGIN { printf "%.3f", u / 5e6 * 100 }')" \
+    "rss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$real/status) (targets: under 1% and 8 MB)"
