@@ -5,6 +5,7 @@
     slow the task path. A message that is no sample is counted and ignored. */
 #include "controller_core.h"
 
+#include "mk_metric.h"
 #include "mk_sock.h"
 
 //  At most this many samples a turn of the loop: requests never wait behind a flood.
@@ -18,9 +19,8 @@ s_take (controller_t *self, const Maekin__HostSample *sample)
         self->metrics_ignored++; //  a host no agent serves here, or no CPU figures
         return;
     }
-    const Maekin__CpuTimes *cpu = sample->cpu;
-    uint64_t busy = cpu->user + cpu->nice + cpu->system + cpu->irq + cpu->softirq + cpu->steal;
-    uint64_t all = busy + cpu->idle + cpu->iowait;
+    uint64_t busy, all;
+    mk_metric_cpu (sample->cpu, &busy, &all);
     uint64_t total_mb = sample->memory_total_kb / 1024;
     uint64_t available_mb = sample->memory_available_kb / 1024;
     controller_sched_measure (self->sched, host, busy, all,

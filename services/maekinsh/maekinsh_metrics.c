@@ -5,6 +5,7 @@
 #include "maekinsh_cmd_def.h"
 
 #include "mk_codec.h"
+#include "mk_metric.h"
 #include "mk_msg.h"
 #include "mk_sock.h"
 
@@ -36,12 +37,6 @@ typedef struct {
     uint64_t disk_read, disk_written, net_rx, net_tx;
 } s_last_t;
 
-static uint64_t
-s_cpu_busy (const Maekin__CpuTimes *cpu)
-{
-    return cpu->user + cpu->nice + cpu->system + cpu->irq + cpu->softirq + cpu->steal;
-}
-
 //  Bytes as 812, 12K, 3.4M, 1.2G (powers of 1024).
 static void
 s_bytes (char *text, size_t size, double bytes)
@@ -64,10 +59,7 @@ static void
 s_line (const Maekin__HostSample *sample, s_last_t *last, char *line, size_t size)
 {
     s_last_t now = {.time_ms = sample->time_ms};
-    if (sample->cpu) {
-        now.busy_ms = s_cpu_busy (sample->cpu);
-        now.all_ms = now.busy_ms + sample->cpu->idle + sample->cpu->iowait;
-    }
+    mk_metric_cpu (sample->cpu, &now.busy_ms, &now.all_ms);
     for (size_t i = 0; i < sample->n_disks; i++) {
         now.disk_read += sample->disks[i]->read_bytes;
         now.disk_written += sample->disks[i]->write_bytes;

@@ -3,6 +3,7 @@
 #include "monitor_server.h"
 
 #include "broker_stream.h"
+#include "mk_metric.h"
 #include "mk_msg.h"
 #include "mk_sock.h"
 
@@ -22,15 +23,6 @@ s_next (zsock_t *sub, char **topic, Maekin__Envelope **env)
     zmsg_destroy (&msg);
     assert (*env && (*env)->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE);
     return true;
-}
-
-//  The share of CPU time busy between two samples, in percent.
-static unsigned
-s_busy (const Maekin__CpuTimes *before, const Maekin__CpuTimes *after)
-{
-    uint64_t busy = (after->user - before->user) + (after->system - before->system);
-    uint64_t idle = after->idle - before->idle;
-    return busy + idle ? (unsigned) (busy * 100 / (busy + idle)) : 0;
 }
 
 //  Bad options: refused with what is wrong, nothing started.
@@ -95,7 +87,7 @@ monitor_server_test (bool verbose)
         if (seen[which] == 0)
             first[which] = *sample->cpu;
         else if (seen[which] == 1) {
-            unsigned busy = s_busy (&first[which], sample->cpu);
+            unsigned busy = mk_metric_cpu_pct (&first[which], sample->cpu);
             if (verbose)
                 printf (" * host %s: %u%% busy between two samples\n", sample->host, busy);
             assert (busy >= (which ? 9u : 79u) && busy <= (which ? 11u : 81u));

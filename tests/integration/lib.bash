@@ -126,6 +126,13 @@ eventually() {
 }
 is() { [ "$(field "$1" "$2" "$3")" = "$4" ]; }
 
+# recv_q PID: the bytes waiting unread in a (stopped) process's TCP receive queues from
+# the broker: what was sent to it and not yet taken.
+recv_q() {
+    ss -tnpH state established "( dport = :${BUS##*:} )" 2>/dev/null \
+        | grep "pid=$1," | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # mysql_fresh: the private MariaDB of tests/run.sh, its tables dropped so the controller
 # migrates a new schema. Sets url (for DB_URL) and server (its directory, for
 # tests/mariadb.sh kill|resume), and what mysql_do needs.

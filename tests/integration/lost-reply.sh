@@ -12,17 +12,14 @@ eventually 10 "node1 is up" is host node1 state up
 expect_ok "template tiny" sh template create tiny --vcpus 1 --memory 64
 
 ctl=${PIDS[controller]}
-# What waits unread in the stopped controller's TCP receive queue from the broker.
-recv_q() { ss -tnpH state established "( dport = :${BUS##*:} )" 2>/dev/null \
-               | grep "pid=$ctl," | awk '{ s += $1 } END { print s + 0 }'; }
 # A long name makes the request much larger than the broker's heartbeats (6 bytes a
 # second) that also pile up there.
 vm=u1-$(printf 'x%.0s' $(seq 56))
 kill -STOP "$ctl"
-before=$(recv_q)
+before=$(recv_q "$ctl")
 sh -v --timeout-ms 4000 vm create "$vm" --template tiny > "$T/u1.out" 2> "$T/u1.err" &
 client=$!
-queued() { [ $(( $(recv_q) - before )) -ge 120 ]; }
+queued() { [ $(( $(recv_q "$ctl") - before )) -ge 120 ]; }
 eventually 30 "the create waits at the stopped controller" queued
 stop broker KILL
 # The controller takes the request and commits it; its answer goes nowhere.
@@ -50,7 +47,7 @@ eventually 30 "the VM runs" is vm "$vm" state running
 # be reached; the VM was made once.
 kill -STOP "$ctl"
 vm2=u2-$(printf 'y%.0s' $(seq 56))
-before=$(recv_q)
+before=$(recv_q "$ctl")
 sh --timeout-ms 5000 vm create "$vm2" --template tiny > "$T/u2.out" 2>&1 &
 client=$!
 eventually 30 "the second create waits at the stopped controller" queued

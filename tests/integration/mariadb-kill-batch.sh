@@ -28,14 +28,12 @@ eventually 10 "another session holds the MAC counter's row" holds
 
 # Forty creates wait at the stopped controller, so that one batch takes them all.
 ctl=${PIDS[controller]}
-recv_q() { ss -tnpH state established "( dport = :${BUS##*:} )" 2>/dev/null \
-               | grep "pid=$ctl," | awk '{ s += $1 } END { print s + 0 }'; }
 kill -STOP "$ctl"
-before=$(recv_q)
+before=$(recv_q "$ctl")
 timeout 120 "$MK_BUILD/bench/bench_tasks" -e "$BUS" -s "$STREAM_OUT" -n 40 -w 64 -m accept \
     -p b >"$T/burst.log" 2>&1 &
 burst=$!
-queued() { [ $(( $(recv_q) - before )) -ge 2400 ]; }
+queued() { [ $(( $(recv_q "$ctl") - before )) -ge 2400 ]; }
 eventually 30 "40 creates wait at the stopped controller" queued
 kill -CONT "$ctl"
 # The batch's rows, written and not committed: read through the dirty-read level.
