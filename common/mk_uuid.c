@@ -80,15 +80,74 @@ mk_uuid_new (mk_uuid_t *uuid)
     uuid->bytes[7] = (uint8_t) s_counter;
     uuid->bytes[8] = (uint8_t) (0x80 | (random[2] & 0x3f));
     memcpy (uuid->bytes + 9, random + 3, 7);
+    mk_uuid_format (uuid->bytes, uuid->text);
+}
+
+void
+mk_uuid_format (const uint8_t *bytes, char *text)
+{
     static const char hex[] = "0123456789abcdef";
-    char *out = uuid->text;
     for (int i = 0; i < 16; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10)
-            *out++ = '-';
-        *out++ = hex[uuid->bytes[i] >> 4];
-        *out++ = hex[uuid->bytes[i] & 15];
+            *text++ = '-';
+        *text++ = hex[bytes[i] >> 4];
+        *text++ = hex[bytes[i] & 15];
     }
-    *out = 0;
+    *text = 0;
+}
+
+static int
+s_nibble (char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+int
+mk_uuid_parse (const char *text, uint8_t *bytes)
+{
+    if (!text || strlen (text) != 36)
+        return -1;
+    for (int i = 0, at = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            if (text[at++] != '-')
+                return -1;
+        int high = s_nibble (text[at]), low = s_nibble (text[at + 1]);
+        if (high < 0 || low < 0)
+            return -1;
+        bytes[i] = (uint8_t) (high << 4 | low);
+        at += 2;
+    }
+    return 0;
+}
+
+static size_t
+s_uuid_hash (const void *key)
+{
+    size_t hash;
+    memcpy (&hash, (const uint8_t *) key + 8, sizeof hash); //  the random half
+    return hash;
+}
+
+static int
+s_uuid_compare (const void *a, const void *b)
+{
+    return memcmp (a, b, 16);
+}
+
+zhashx_t *
+mk_uuid_table_new (void)
+{
+    zhashx_t *table = zhashx_new ();
+    assert (table);
+    zhashx_set_key_hasher (table, s_uuid_hash);
+    zhashx_set_key_comparator (table, s_uuid_compare);
+    zhashx_set_key_duplicator (table, NULL);
+    zhashx_set_key_destructor (table, NULL);
+    zhashx_set_destructor (table, (zhashx_destructor_fn *) zstr_free);
+    return table;
 }
 
 static int
@@ -107,7 +166,13 @@ mk_uuid_test (bool verbose)
         printf ("  %s\n", a.text);
     assert (strlen (a.text) == 36 && a.text[8] == '-' && a.text[13] == '-' && a.text[18] == '-'
             && a.text[23] == '-');
-    assert (a.text[14] == '7');           //  version 7
+    assert (a.text[14] == '7'); //  version 7
+    uint8_t back[16];
+    assert (mk_uuid_parse (a.text, back) == 0 && memcmp (back, a.bytes, 16) == 0);
+    assert (mk_uuid_parse ("C2D7E8F9-5A4B-4C3D-9E2F-1A0B9C8D7E6F", back) == 0 && back[0] == 0xc2);
+    assert (mk_uuid_parse ("c2d7e8f9-5a4b-4c3d-9e2f-1a0b9c8d7e6", back) == -1);
+    assert (mk_uuid_parse ("c2d7e8f9x5a4b-4c3d-9e2f-1a0b9c8d7e6f", back) == -1);
+    assert (mk_uuid_parse ("g2d7e8f9-5a4b-4c3d-9e2f-1a0b9c8d7e6f", back) == -1);
     assert (strchr ("89ab", a.text[19])); //  RFC 9562 variant
     //  The time in the first 48 bits is now.
     uint64_t ms = 0;

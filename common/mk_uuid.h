@@ -19,6 +19,15 @@ typedef struct {
 //  A new UUID, greater than any this thread made before.
 void mk_uuid_new (mk_uuid_t *uuid);
 
+//  16 bytes as canonical text (37 chars with the NUL), and back: 0, or -1 if text is not
+//  8-4-4-4-12 hexadecimal digits.
+void mk_uuid_format (const uint8_t *bytes, char *text);
+int mk_uuid_parse (const char *text, uint8_t *bytes);
+
+//  A table keyed by 16-byte UUIDs that its items hold themselves: insert with the key
+//  pointing into the item (nothing is copied); items are freed with free ().
+zhashx_t *mk_uuid_table_new (void);
+
 void mk_uuid_test (bool verbose);
 
 #endif

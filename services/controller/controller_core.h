@@ -99,6 +99,7 @@ typedef struct {
     zsock_t *metrics;            //  the monitors' samples (SUB), or NULL (controller_metrics.c)
     uint64_t metrics_taken;      //  samples kept
     uint64_t metrics_ignored;    //  messages on the metric topics that were not samples
+    zhashx_t *metric_vms;        //  host -> mk_metric_vms_t: its VMs' latest values
     controller_sched_t *sched;   //  hosts and placement
     controller_events_t *events; //  the event streams
     zhashx_t *templates;         //  name -> store_template_t (owned): few, read by every create

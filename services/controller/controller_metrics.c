@@ -1,8 +1,10 @@
 /*  controller_metrics: the monitors' samples (metric.host.<host> on the broker's stream),
     each kept as its host's measures: CPU busy since the host's previous sample, memory in
-    use, load. Placement reads them (controller_sched) and `host show` shows them. Only
-    the latest of each host is kept, in memory; nothing is written here, so samples never
-    slow the task path. A message that is no sample is counted and ignored. */
+    use, load; and its VMs' latest values (mk_metric_vms merges a host's full and delta
+    messages). Placement reads them (controller_sched) and `host show` shows them. Only
+    the latest of each host and VM is kept, in memory; nothing is written here, so
+    samples never slow the task path. A message that is no sample is counted and
+    ignored. */
 #include "controller_core.h"
 
 #include "mk_metric.h"
@@ -26,6 +28,13 @@ s_take (controller_t *self, const Maekin__HostSample *sample)
     controller_sched_measure (self->sched, host, busy, all,
                               total_mb > available_mb ? total_mb - available_mb : 0, total_mb,
                               sample->load1_x100, sample->time_ms);
+    mk_metric_vms_t *vms = (mk_metric_vms_t *) zhashx_lookup (self->metric_vms, sample->host);
+    if (!vms) {
+        vms = mk_metric_vms_new ();
+        zhashx_insert (self->metric_vms, sample->host, vms);
+    }
+    if (mk_metric_vms_take (vms, sample) > 0)
+        self->metrics_ignored++; //  entries with no UUID: the rest is taken
     self->metrics_taken++;
 }
 

@@ -4,6 +4,8 @@
     file of its resource (see controller_core.h). */
 #include "controller_core.h"
 
+#include "mk_metric.h"
+
 #include "mk_sock.h"
 
 static size_t
@@ -403,6 +405,7 @@ s_server_destroy (controller_t *self)
     mk_client_destroy (&self->client);
     zsock_destroy (&self->pub);
     zsock_destroy (&self->metrics);
+    zhashx_destroy (&self->metric_vms);
     controller_events_destroy (&self->events);
     controller_sched_destroy (&self->sched);
     zhashx_destroy (&self->inflight);
@@ -502,6 +505,8 @@ s_server_init (controller_t *self)
         if (!self->metrics)
             return -1;
         zsock_set_subscribe (self->metrics, "metric.host.");
+        self->metric_vms = zhashx_new ();
+        zhashx_set_destructor (self->metric_vms, (zhashx_destructor_fn *) mk_metric_vms_destroy);
     }
     self->sched = controller_sched_new (self->opts.cpu_ratio, self->opts.mem_ratio);
     self->events = controller_events_new (self->pub);

@@ -845,6 +845,17 @@ s_run_one (maekinsh_cmd_t *self)
     return status;
 }
 
+Maekin__Envelope *
+maekinsh_cmd_ask (maekinsh_cmd_t *self, Maekin__Envelope *request,
+                  Maekin__Envelope__BodyCase expect, int *status)
+{
+    Maekin__Envelope *reply = s_call (self, request, self->timeout_ms);
+    *status = s_check (self, reply, expect);
+    if (*status != MAEKINSH_EXIT_OK)
+        mk_msg_free (&reply);
+    return reply;
+}
+
 void
 maekinsh_cmd_set_stream (maekinsh_cmd_t *self, const char *stream_out)
 {

@@ -65,6 +65,7 @@ struct _maekinsh_cmd_t {
     uint64_t task_id;              //  task wait: the task
     char topic[96];                //  a followed stream's topic (prefix)
     uint64_t count;                //  a followed stream: stop after this many; 0: never
+    const char *vm;                //  metrics tail --vm: the VM's name or UUID, borrowed
     //  Borrowed while the command runs:
     mk_client_t *client;    //  the bus
     const char *endpoint;   //  the broker's endpoint, for errors
@@ -135,6 +136,12 @@ char *maekinsh_cmd_task_id (maekinsh_cmd_t *self, const char *text);
 //  Keeps the request built on the caller's stack as self->request; a mutating row's
 //  request gets a new request id.
 void maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env);
+
+//  For a row's follow: one request to 'cloud' (the caller's), and its reply if it is a
+//  good one of the kind expected (the caller's too); else NULL, the error printed and
+//  *status the exit status.
+Maekin__Envelope *maekinsh_cmd_ask (maekinsh_cmd_t *self, Maekin__Envelope *request,
+                                    Maekin__Envelope__BodyCase expect, int *status);
 
 //  For the self-tests: a NULL-ended list of words; a command parsed that must be good;
 //  true if text is a UUID in its canonical form. Each noun tests its rows.

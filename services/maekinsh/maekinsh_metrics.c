@@ -1,18 +1,23 @@
 /*  maekinsh_metrics: the rows of maekinsh_cmd's table for metrics. `metrics tail`
     follows the monitors' samples on the broker's stream (metric.host.<host>), as they
     come: a line a sample for people (rates from the host's previous sample), or one
-    JSON object (or XML document) a line with --output. */
+    JSON object (or XML document) a line with --output, the HostSample as published.
+    With --vm, a line each time the VM's host publishes, with the VM's latest values
+    (a host's message leaves out the VMs whose values held still: mk_metric_vms keeps
+    the picture); with --output, a HostSample holding that VM alone. */
 #include "maekinsh_cmd_def.h"
 
 #include "mk_codec.h"
 #include "mk_metric.h"
 #include "mk_msg.h"
 #include "mk_sock.h"
+#include "mk_uuid.h"
 
 #include <inttypes.h>
 
 static const maekinsh_cmd_opt_t s_tail_opts[] = {
     {"--host", "NAME", false, "only this host's samples"},
+    {"--vm", "NAME|UUID", false, "this VM's values (each time its host publishes)"},
     {"--count", "N", false, "stop after N samples (default: until interrupted)"},
     {NULL, NULL, false, NULL}};
 
@@ -24,6 +29,19 @@ s_build_tail (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (why)
         return why;
     snprintf (self->topic, sizeof self->topic, "metric.host.%s", host ? host : "");
+    self->vm = maekinsh_cmd_arg (self, args, "--vm");
+    uint8_t uuid[16];
+    if (self->vm && mk_uuid_parse (self->vm, uuid) != 0) {
+        //  A name: the follow asks the cloud for its UUID first.
+        if ((why = maekinsh_cmd_name ("VM", self->vm)))
+            return why;
+        Maekin__VmShowRequest show = MAEKIN__VM_SHOW_REQUEST__INIT;
+        show.name = (char *) self->vm;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_VM_SHOW;
+        env.vm_show = &show;
+        maekinsh_cmd_finish (self, &env);
+    }
     const char *count = maekinsh_cmd_arg (self, args, "--count");
     if (count && (why = maekinsh_cmd_number ("--count", count, 1, 1000000000, &self->count)))
         return why;
@@ -94,10 +112,133 @@ s_line (const Maekin__HostSample *sample, s_last_t *last, char *line, size_t siz
     *last = now;
 }
 
-//  Follows the stream until --count samples, or until interrupted.
+//  One line for people of a VM's latest values.
+static void
+s_vm_line (const Maekin__HostSample *sample, const char *vm_name, const mk_metric_vm_t *vm,
+           char *line, size_t size)
+{
+    char when[32], memory[16], rss[16], io[4][16];
+    time_t secs = (time_t) (vm->time_ms / 1000);
+    struct tm tm;
+    strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r (&secs, &tm));
+    s_bytes (memory, sizeof memory, (double) vm->memory_kb * 1024);
+    s_bytes (rss, sizeof rss, (double) vm->rss_kb * 1024);
+    uint64_t rates[4] = {vm->disk_read_bps, vm->disk_write_bps, vm->net_rx_bps, vm->net_tx_bps};
+    for (int i = 0; i < 4; i++)
+        s_bytes (io[i], sizeof io[i], (double) rates[i]);
+    snprintf (line, size,
+              "%s  %s on %s  cpu %3u.%u%%  mem %s used of %s  disk r %s/s w %s/s  "
+              "net rx %s/s tx %s/s (%u/%u packets/s)",
+              when, vm_name, sample->host, vm->cpu_permille / 10, vm->cpu_permille % 10, rss,
+              memory, io[0], io[1], io[2], io[3], vm->net_rx_pps, vm->net_tx_pps);
+}
+
+//  The VM's values as a HostSample holding it alone, for --output.
+static char *
+s_vm_doc (const Maekin__HostSample *sample, const mk_metric_vm_t *vm, mk_codec_format_t format)
+{
+    Maekin__VmSample one = MAEKIN__VM_SAMPLE__INIT;
+    one.uuid.data = (uint8_t *) vm->uuid;
+    one.uuid.len = 16;
+    one.state = vm->state;
+    one.vcpus = vm->vcpus;
+    one.cpu_permille = vm->cpu_permille;
+    one.memory_kb = vm->memory_kb;
+    one.rss_kb = vm->rss_kb;
+    one.disk_read_bps = vm->disk_read_bps;
+    one.disk_write_bps = vm->disk_write_bps;
+    one.net_rx_bps = vm->net_rx_bps;
+    one.net_tx_bps = vm->net_tx_bps;
+    one.net_rx_pps = vm->net_rx_pps;
+    one.net_tx_pps = vm->net_tx_pps;
+    Maekin__VmSample *list[] = {&one};
+    Maekin__HostSample doc = MAEKIN__HOST_SAMPLE__INIT;
+    doc.host = sample->host;
+    doc.time_ms = sample->time_ms;
+    doc.interval_ms = sample->interval_ms;
+    doc.vms_time_ms = vm->time_ms;
+    doc.vm_count = sample->vm_count;
+    doc.n_vms = 1;
+    doc.vms = list;
+    return mk_codec_write ((const ProtobufCMessage *) &doc, format, false);
+}
+
+//  What a follow keeps: each host's last line's figures and its VMs' picture.
+typedef struct {
+    s_last_t last;
+    mk_metric_vms_t *vms;
+} s_host_state_t;
+
+static void
+s_host_state_destroy (s_host_state_t **self_p)
+{
+    if (*self_p) {
+        mk_metric_vms_destroy (&(*self_p)->vms);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  The line (a new string) for one sample, or NULL if it has none to print: with --vm,
+//  a host that does not have the VM. Its host's state is kept in hosts.
+static char *
+s_sample_line (maekinsh_cmd_t *self, zhashx_t *hosts, const Maekin__HostSample *sample,
+               const uint8_t *vm_uuid)
+{
+    s_host_state_t *host = (s_host_state_t *) zhashx_lookup (hosts, sample->host);
+    if (!host) {
+        host = (s_host_state_t *) zmalloc (sizeof (s_host_state_t));
+        host->vms = mk_metric_vms_new ();
+        zhashx_insert (hosts, sample->host, host);
+    }
+    mk_metric_vms_take (host->vms, sample);
+    maekinsh_out_format_t format = maekinsh_out_format (self->out);
+    mk_codec_format_t codec = format == MAEKINSH_OUT_JSON ? MK_CODEC_JSON : MK_CODEC_XML;
+    if (vm_uuid) {
+        const mk_metric_vm_t *vm = mk_metric_vms_lookup (host->vms, vm_uuid);
+        if (!vm)
+            return NULL;
+        if (format != MAEKINSH_OUT_TABLE)
+            return s_vm_doc (sample, vm, codec);
+        char *line = (char *) malloc (512);
+        s_vm_line (sample, self->vm, vm, line, 512);
+        return line;
+    }
+    if (format != MAEKINSH_OUT_TABLE)
+        return mk_codec_write ((const ProtobufCMessage *) sample, codec, false);
+    char *line = (char *) malloc (512);
+    s_line (sample, &host->last, line, 512);
+    return line;
+}
+
+//  --vm: its UUID, parsed or asked of the cloud (the request the build made).
+static int
+s_vm_uuid (maekinsh_cmd_t *self, uint8_t *uuid)
+{
+    if (!self->vm || mk_uuid_parse (self->vm, uuid) == 0)
+        return MAEKINSH_EXIT_OK;
+    int status;
+    Maekin__Envelope *reply =
+        maekinsh_cmd_ask (self, self->request, MAEKIN__ENVELOPE__BODY_VM_SHOW_REPLY, &status);
+    if (!reply)
+        return status;
+    const Maekin__Vm *vm = reply->vm_show_reply->vm;
+    if (!vm || mk_uuid_parse (vm->uuid, uuid) != 0) {
+        maekinsh_out_error (self->out, MK_INTERNAL, "the cloud gave VM '%s' no UUID", self->vm);
+        status = MAEKINSH_EXIT_ERROR;
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  Follows the stream until --count lines, or until interrupted.
 static int
 s_follow (maekinsh_cmd_t *self)
 {
+    uint8_t vm_uuid[16];
+    int status = s_vm_uuid (self, vm_uuid);
+    if (status != MAEKINSH_EXIT_OK)
+        return status;
     zsock_t *sub = mk_sock_new (ZMQ_SUB, self->stream_out ? self->stream_out : "");
     if (!sub) {
         maekinsh_out_error (self->out, MK_BAD_REQUEST,
@@ -107,11 +248,10 @@ s_follow (maekinsh_cmd_t *self)
     }
     zsock_set_subscribe (sub, self->topic);
     zsock_set_rcvtimeo (sub, 200);
-    zhashx_t *hosts = zhashx_new (); //  host -> s_last_t
-    zhashx_set_destructor (hosts, (zhashx_destructor_fn *) zstr_free);
-    uint64_t samples = 0, garbage = 0;
-    int status = MAEKINSH_EXIT_OK;
-    while (!zsys_interrupted && (!self->count || samples < self->count)) {
+    zhashx_t *hosts = zhashx_new (); //  host -> s_host_state_t
+    zhashx_set_destructor (hosts, (zhashx_destructor_fn *) s_host_state_destroy);
+    uint64_t lines = 0, garbage = 0;
+    while (!zsys_interrupted && (!self->count || lines < self->count)) {
         zmsg_t *msg = zmsg_recv (sub);
         if (!msg)
             continue;
@@ -126,29 +266,17 @@ s_follow (maekinsh_cmd_t *self)
             mk_msg_free (&env);
             continue;
         }
-        const Maekin__HostSample *sample = env->host_sample;
-        char *line = NULL;
-        if (maekinsh_out_format (self->out) == MAEKINSH_OUT_TABLE) {
-            s_last_t *last = (s_last_t *) zhashx_lookup (hosts, sample->host);
-            if (!last) {
-                last = (s_last_t *) zmalloc (sizeof (s_last_t));
-                zhashx_insert (hosts, sample->host, last);
-            }
-            line = (char *) malloc (512);
-            s_line (sample, last, line, 512);
-        } else
-            line = mk_codec_write (
-                (const ProtobufCMessage *) sample,
-                maekinsh_out_format (self->out) == MAEKINSH_OUT_JSON ? MK_CODEC_JSON : MK_CODEC_XML,
-                false);
+        char *line = s_sample_line (self, hosts, env->host_sample, self->vm ? vm_uuid : NULL);
         mk_msg_free (&env);
-        int rc = line ? maekinsh_out_line (self->out, line) : -1;
+        if (!line)
+            continue;
+        int rc = maekinsh_out_line (self->out, line);
         free (line);
         if (rc != 0) {
             status = MAEKINSH_EXIT_ERROR;
             break;
         }
-        samples++;
+        lines++;
     }
     if (garbage)
         maekinsh_out_error (self->out, MK_OK,
@@ -179,6 +307,37 @@ maekinsh_metrics_test (bool verbose)
         MAEKINSH_WORDS ("metrics", "tail", "--host", "node1", "--count", "3"));
     assert (streq (cmd->topic, "metric.host.node1") && cmd->count == 3);
     maekinsh_cmd_destroy (&cmd);
+    //  --vm by UUID needs nothing of the cloud; by name, the build asks for its UUID.
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("metrics", "tail", "--vm", "0190a5c4-2b3d-7e4f-8a1b-2c3d4e5f6a7b"));
+    assert (!maekinsh_cmd_request (cmd) && streq (cmd->vm, "0190a5c4-2b3d-7e4f-8a1b-2c3d4e5f6a7b"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("metrics", "tail", "--vm", "web-1"));
+    const Maekin__Envelope *show = maekinsh_cmd_request (cmd);
+    assert (show && show->body_case == MAEKIN__ENVELOPE__BODY_VM_SHOW);
+    assert (streq (show->vm_show->name, "web-1"));
+    maekinsh_cmd_destroy (&cmd);
+    char *error = NULL, *help = NULL;
+    const char **bad = MAEKINSH_WORDS ("metrics", "tail", "--vm", "bad name");
+    assert (!maekinsh_cmd_new (4, (char **) bad, &error, &help) && error && strstr (error, "VM"));
+    free (error);
+    free (help);
+    //  A VM's line: its rates as the monitor measured them.
+    mk_metric_vm_t vm = {.time_ms = 1700000000000,
+                         .vcpus = 2,
+                         .cpu_permille = 505,
+                         .memory_kb = 2 * 1024 * 1024,
+                         .rss_kb = 1024 * 1024,
+                         .net_rx_bps = 2048,
+                         .net_rx_pps = 3};
+    Maekin__HostSample on = MAEKIN__HOST_SAMPLE__INIT;
+    on.host = "node2";
+    char vm_line[512];
+    s_vm_line (&on, "web-1", &vm, vm_line, sizeof vm_line);
+    if (verbose)
+        printf ("  %s\n", vm_line);
+    assert (strstr (vm_line, "web-1 on node2  cpu  50.5%  mem 1.0G used of 2.0G"));
+    assert (strstr (vm_line, "net rx 2.0K/s tx 0/s (3/0 packets/s)"));
     //  A line for people: CPU since the previous sample, rates over its time.
     Maekin__CpuTimes cpu = MAEKIN__CPU_TIMES__INIT;
     cpu.user = 1000;

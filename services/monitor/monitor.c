@@ -11,9 +11,15 @@
 static mk_cfg_item_t s_schema[] = {
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
     {"monitor/hosts", MK_CFG_STR, "",
-     "hosts to sample, comma-separated name=source pairs (source: proc, or synthetic:CPU:MEMORY "
-     "for a simulated host)"},
+     "hosts to sample, comma-separated name=source pairs (source: proc, or "
+     "synthetic:CPU:MEMORY[:VMS] for a simulated host and its guests)"},
     {"monitor/interval_ms", MK_CFG_INT, "5000", "how often each host is sampled"},
+    {"monitor/guests_uri", MK_CFG_STR, "qemu:///system",
+     "libvirt of the host sampled from /proc, for its guests' values (empty: none)"},
+    {"monitor/full_every", MK_CFG_INT, "12",
+     "every this many messages name all of a host's VMs; the others only those that moved"},
+    {"monitor/compare_encodings", MK_CFG_BOOL, "false",
+     "also measure what one message per VM would cost, said in the log at exit (benchmark)"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -23,7 +29,7 @@ main (int argc, char **argv)
     //  By default the monitor samples this machine's /proc, under the machine's name.
     char hosts[MK_HOSTS_DEFAULT_MAX];
     mk_hosts_this_machine (hosts, sizeof hosts, "proc");
-    s_schema[1].value = hosts;
+    s_schema[1].value = hosts; //  "monitor/hosts"
 
     int exit_code;
     mk_cfg_t *cfg = mk_cfg_main ("maekin-monitor",
@@ -36,6 +42,7 @@ main (int argc, char **argv)
     char *error = NULL;
     monitor_host_t *list = monitor_hosts_parse (mk_cfg_str (cfg, "monitor/hosts"), &count, &error);
     int64_t interval_ms = mk_cfg_int (cfg, "monitor/interval_ms");
+    int64_t full_every = mk_cfg_int (cfg, "monitor/full_every");
     monitor_opts_t opts = {
         .stream_in = mk_cfg_str (cfg, "bus/stream_in"),
         .hosts = list,
@@ -44,6 +51,11 @@ main (int argc, char **argv)
         .interval_ms = (int) (interval_ms > MONITOR_INTERVAL_MAX_MS ? MONITOR_INTERVAL_MAX_MS + 1
                               : interval_ms < 0                     ? -1
                                                                     : interval_ms),
+        .full_every = (int) (full_every > MONITOR_FULL_EVERY_MAX ? MONITOR_FULL_EVERY_MAX + 1
+                             : full_every < 0                    ? 0
+                                                                 : full_every),
+        .guests_uri = mk_cfg_str (cfg, "monitor/guests_uri"),
+        .compare = mk_cfg_bool (cfg, "monitor/compare_encodings"),
     };
     if (!error)
         error = monitor_opts_check (&opts);

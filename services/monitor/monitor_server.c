@@ -2,6 +2,8 @@
     timer that samples every host and publishes its samples in one pass. */
 #include "monitor_server.h"
 
+#include "monitor_encode.h"
+#include "monitor_guests.h"
 #include "monitor_source.h"
 
 #include "mk_actor.h"
@@ -13,8 +15,10 @@
 
 typedef struct {
     char name[64];
-    char topic[80]; //  metric.host.<name>
     monitor_source_t *source;
+    monitor_encoder_t *encoder;
+    monitor_guests_t *guests; //  its guests' values from libvirt, or NULL
+    monitor_vms_t *vms;       //  ... as they came back, for the next message
 } s_host_t;
 
 typedef struct {
@@ -23,8 +27,11 @@ typedef struct {
     s_host_t *hosts;
     size_t host_count;
     int interval_ms;
-    uint64_t published; //  samples sent
-    uint64_t failed;    //  samples a source could not take
+    bool compare;         //  measure what one message per VM would cost
+    uint64_t published;   //  samples sent
+    uint64_t failed;      //  samples a source could not take
+    uint64_t guests_late; //  intervals a libvirt call was still out
+    monitor_encode_stats_t stats;
     monitor_sample_t sample;
 } s_server_t;
 
@@ -35,12 +42,16 @@ monitor_opts_check (const monitor_opts_t *opts)
         return zsys_sprintf ("'bus/stream_in' names no endpoint");
     if (opts->host_count < 1 || opts->host_count > MONITOR_HOSTS_MAX)
         return zsys_sprintf ("'monitor/hosts' must name 1 to %d hosts", MONITOR_HOSTS_MAX);
+    if (opts->full_every < 1 || opts->full_every > MONITOR_FULL_EVERY_MAX)
+        return zsys_sprintf ("'monitor/full_every' must be at least 1 and at most %d",
+                             MONITOR_FULL_EVERY_MAX);
     if (opts->interval_ms < MONITOR_INTERVAL_MIN_MS || opts->interval_ms > MONITOR_INTERVAL_MAX_MS)
         return zsys_sprintf ("'monitor/interval_ms' must be at least %d and at most %d",
                              MONITOR_INTERVAL_MIN_MS, MONITOR_INTERVAL_MAX_MS);
     for (size_t i = 0; i < opts->host_count; i++) {
         char *why = NULL;
-        monitor_source_t *source = monitor_source_new (opts->hosts[i].source, &why);
+        monitor_source_t *source =
+            monitor_source_new (opts->hosts[i].name, opts->hosts[i].source, &why);
         monitor_source_destroy (&source);
         if (why) {
             char *error = zsys_sprintf ("'monitor/hosts': host '%s': %s", opts->hosts[i].name, why);
@@ -60,101 +71,48 @@ monitor_hosts_parse (const char *text, size_t *count, char **error)
                                               count, error);
 }
 
-//  The sample as the message it is published as: pointers into sample and parts.
-typedef struct {
-    Maekin__HostSample msg;
-    Maekin__CpuTimes cpu;
-    Maekin__FsSample fs[MONITOR_FS_MAX];
-    Maekin__FsSample *fs_p[MONITOR_FS_MAX];
-    Maekin__DiskSample disks[MONITOR_DISK_MAX];
-    Maekin__DiskSample *disks_p[MONITOR_DISK_MAX];
-    Maekin__NetSample nets[MONITOR_NET_MAX];
-    Maekin__NetSample *nets_p[MONITOR_NET_MAX];
-} s_message_t;
-
-static void
-s_message (s_message_t *m, const char *host, const char *source, int interval_ms,
-           monitor_sample_t *sample)
+//  Take the guests' values that came back from libvirt: the next message carries them.
+static int
+s_guests_back (zloop_t *loop, zmq_pollitem_t *item, void *arg)
 {
-    maekin__host_sample__init (&m->msg);
-    maekin__cpu_times__init (&m->cpu);
-    m->msg.host = (char *) host;
-    m->msg.source = (char *) source;
-    m->msg.time_ms = zclock_time ();
-    m->msg.interval_ms = (uint32_t) interval_ms;
-    m->msg.cpus = sample->cpus;
-    uint64_t *cpu[] = {&m->cpu.user,   &m->cpu.nice, &m->cpu.system,  &m->cpu.idle,
-                       &m->cpu.iowait, &m->cpu.irq,  &m->cpu.softirq, &m->cpu.steal};
-    for (int i = 0; i < 8; i++)
-        *cpu[i] = sample->cpu_ms[i];
-    m->msg.cpu = &m->cpu;
-    m->msg.load1_x100 = sample->load_x100[0];
-    m->msg.load5_x100 = sample->load_x100[1];
-    m->msg.load15_x100 = sample->load_x100[2];
-    m->msg.memory_total_kb = sample->memory_total_kb;
-    m->msg.memory_available_kb = sample->memory_available_kb;
-    m->msg.swap_total_kb = sample->swap_total_kb;
-    m->msg.swap_free_kb = sample->swap_free_kb;
-    for (size_t i = 0; i < sample->fs_count; i++) {
-        maekin__fs_sample__init (&m->fs[i]);
-        m->fs[i].mount = sample->fs[i].name;
-        m->fs[i].total_kb = sample->fs[i].a;
-        m->fs[i].free_kb = sample->fs[i].b;
-        m->fs_p[i] = &m->fs[i];
-    }
-    m->msg.n_filesystems = sample->fs_count;
-    m->msg.filesystems = m->fs_p;
-    for (size_t i = 0; i < sample->disk_count; i++) {
-        maekin__disk_sample__init (&m->disks[i]);
-        m->disks[i].name = sample->disks[i].name;
-        m->disks[i].read_bytes = sample->disks[i].a;
-        m->disks[i].write_bytes = sample->disks[i].b;
-        m->disks[i].reads = sample->disks[i].c;
-        m->disks[i].writes = sample->disks[i].d;
-        m->disks_p[i] = &m->disks[i];
-    }
-    m->msg.n_disks = sample->disk_count;
-    m->msg.disks = m->disks_p;
-    for (size_t i = 0; i < sample->net_count; i++) {
-        maekin__net_sample__init (&m->nets[i]);
-        m->nets[i].name = sample->nets[i].name;
-        m->nets[i].rx_bytes = sample->nets[i].a;
-        m->nets[i].tx_bytes = sample->nets[i].b;
-        m->nets[i].rx_packets = sample->nets[i].c;
-        m->nets[i].tx_packets = sample->nets[i].d;
-        m->nets_p[i] = &m->nets[i];
-    }
-    m->msg.n_interfaces = sample->net_count;
-    m->msg.interfaces = m->nets_p;
+    s_host_t *host = (s_host_t *) arg;
+    monitor_vms_destroy (&host->vms);
+    host->vms = monitor_guests_take (host->guests);
+    return 0;
 }
 
-//  Sample every host and publish: two frames, the topic and the envelope.
+//  Sample one host and publish its message: two frames, the topic and the envelope.
+static void
+s_sample_host (s_server_t *self, s_host_t *host)
+{
+    if (monitor_source_sample (host->source, &self->sample) != 0) {
+        self->failed++;
+        return;
+    }
+    int64_t now = zclock_time ();
+    monitor_vms_t none = {now, 0, NULL};
+    monitor_vms_t *vms = monitor_source_guests (host->source);
+    const monitor_vms_t *carried = vms ? vms : host->guests ? host->vms : &none;
+    zmsg_t *msg = monitor_encoder_message (host->encoder, now, &self->sample, carried, &self->stats,
+                                           self->compare);
+    if (zmsg_send (&msg, self->pub) == 0)
+        self->published++;
+    zmsg_destroy (&msg);
+    monitor_vms_destroy (&vms);
+    if (host->guests) {
+        //  Values go out once; then ask for the next (unless the last call still hangs).
+        monitor_vms_destroy (&host->vms);
+        if (!monitor_guests_ask (host->guests))
+            self->guests_late++;
+    }
+}
+
 static int
 s_sample_all (zloop_t *loop, int timer_id, void *arg)
 {
     s_server_t *self = (s_server_t *) arg;
-    s_message_t *m = (s_message_t *) malloc (sizeof (s_message_t));
-    assert (m);
-    for (size_t i = 0; i < self->host_count; i++) {
-        s_host_t *host = &self->hosts[i];
-        if (monitor_source_sample (host->source, &self->sample) != 0) {
-            self->failed++;
-            continue;
-        }
-        s_message (m, host->name, monitor_source_name (host->source), self->interval_ms,
-                   &self->sample);
-        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
-        env.status = MK_OK;
-        env.body_case = MAEKIN__ENVELOPE__BODY_HOST_SAMPLE;
-        env.host_sample = &m->msg;
-        zmsg_t *msg = zmsg_new ();
-        zmsg_addstr (msg, host->topic);
-        zmsg_append (msg, &(zframe_t *){mk_msg_pack (&env)});
-        if (zmsg_send (&msg, self->pub) == 0)
-            self->published++;
-        zmsg_destroy (&msg);
-    }
-    free (m);
+    for (size_t i = 0; i < self->host_count; i++)
+        s_sample_host (self, &self->hosts[i]);
     return 0;
 }
 
@@ -167,7 +125,8 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     if (!command || streq (command, "$TERM"))
         rc = -1;
     else if (streq (command, "STATS"))
-        zstr_sendf (reader, "%" PRIu64 " %" PRIu64, self->published, self->failed);
+        zstr_sendf (reader, "%" PRIu64 " %" PRIu64 " %" PRIu64, self->published, self->failed,
+                    self->guests_late);
     zstr_free (&command);
     return rc;
 }
@@ -178,8 +137,13 @@ s_server_destroy (s_server_t **self_p)
     s_server_t *self = *self_p;
     if (!self)
         return;
-    for (size_t i = 0; i < self->host_count; i++)
-        monitor_source_destroy (&self->hosts[i].source);
+    for (size_t i = 0; i < self->host_count; i++) {
+        s_host_t *host = &self->hosts[i];
+        monitor_source_destroy (&host->source);
+        monitor_encoder_destroy (&host->encoder);
+        monitor_guests_destroy (&host->guests);
+        monitor_vms_destroy (&host->vms);
+    }
     free (self->hosts);
     zsock_destroy (&self->pub);
     free (self);
@@ -200,9 +164,8 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
     for (size_t i = 0; i < opts->host_count; i++) {
         s_host_t *host = &self->hosts[i];
         snprintf (host->name, sizeof host->name, "%s", opts->hosts[i].name);
-        snprintf (host->topic, sizeof host->topic, "metric.host.%s", host->name);
         char *why = NULL;
-        host->source = monitor_source_new (opts->hosts[i].source, &why);
+        host->source = monitor_source_new (opts->hosts[i].name, opts->hosts[i].source, &why);
         self->host_count = i + 1;
         if (!host->source) {
             *error = zsys_sprintf ("monitor: host '%s': %s", host->name, why);
@@ -210,7 +173,13 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
             s_server_destroy (&self);
             return NULL;
         }
+        host->encoder = monitor_encoder_new (host->name, opts->hosts[i].source, opts->interval_ms,
+                                             (unsigned) opts->full_every);
+        //  A real host's guests come from its hypervisor; a synthetic host makes its own.
+        if (opts->guests_uri && *opts->guests_uri && streq (opts->hosts[i].source, "proc"))
+            host->guests = monitor_guests_new (opts->guests_uri);
     }
+    self->compare = opts->compare;
     self->pub = mk_sock_new (ZMQ_PUB, opts->stream_in);
     if (!self->pub) {
         *error = zsys_sprintf ("monitor: cannot publish to '%s'", opts->stream_in);
@@ -232,9 +201,24 @@ s_actor (zsock_t *pipe, void *args)
              ((const monitor_opts_t *) args)->stream_in);
     zloop_t *loop = zloop_new ();
     zloop_reader (loop, pipe, s_handle_pipe, self);
+    for (size_t i = 0; i < self->host_count; i++)
+        if (self->hosts[i].guests) {
+            zmq_pollitem_t item = {NULL, monitor_guests_fd (self->hosts[i].guests), ZMQ_POLLIN, 0};
+            zloop_poller (loop, &item, s_guests_back, &self->hosts[i]);
+            monitor_guests_ask (self->hosts[i].guests); //  ready for the first message
+        }
     zloop_timer (loop, (size_t) self->interval_ms, 0, s_sample_all, self);
     zloop_start (loop);
     zloop_destroy (&loop);
+    monitor_encode_stats_t *st = &self->stats;
+    mk_info ("monitor: published %" PRIu64 " messages, %" PRIu64 " bytes (%" PRIu64
+             " full; VM entries: %" PRIu64 " sent, %" PRIu64 " left out as unchanged); %" PRIu64
+             " samples failed, %" PRIu64 " intervals with a libvirt call still out",
+             st->messages, st->bytes, st->full, st->vms_sent, st->vms_left_out, self->failed,
+             self->guests_late);
+    if (self->compare)
+        mk_info ("monitor: as one message per VM, the same values: %" PRIu64 " bytes",
+                 st->per_vm_bytes);
     s_server_destroy (&self);
 }
 

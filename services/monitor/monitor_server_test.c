@@ -30,10 +30,17 @@ static void
 s_test_refusals (const char *in)
 {
     monitor_host_t one[] = {{"n1", "synthetic:1:1"}};
-    monitor_opts_t opts = {in, one, 1, 5};
+    monitor_opts_t opts = {in, one, 1, 5, 12, NULL, false};
     char *error = monitor_opts_check (&opts);
     assert (error && strstr (error, "'monitor/interval_ms' must be at least 10"));
     free (error);
+    opts.interval_ms = 100;
+    opts.full_every = 0;
+    error = monitor_opts_check (&opts);
+    assert (error && strstr (error, "'monitor/full_every' must be at least 1"));
+    free (error);
+    opts.full_every = 12;
+    opts.interval_ms = 5;
     assert (monitor_server_new (&opts) == NULL);
     opts.interval_ms = 100;
     opts.host_count = 0;
@@ -41,7 +48,7 @@ s_test_refusals (const char *in)
     assert (error && strstr (error, "must name 1 to"));
     free (error);
     monitor_host_t bad[] = {{"n1", "synthetic:500:1"}};
-    opts = (monitor_opts_t){in, bad, 1, 100};
+    opts = (monitor_opts_t){in, bad, 1, 100, 12, NULL, false};
     assert (monitor_server_new (&opts) == NULL);
     size_t count = 0;
     monitor_host_t *hosts = monitor_hosts_parse ("a=proc, b = synthetic:5:6", &count, &error);
@@ -65,32 +72,44 @@ monitor_server_test (bool verbose)
     zsock_set_subscribe (sub, "metric.host.");
     zsock_set_rcvtimeo (sub, 10000);
 
-    monitor_host_t hosts[] = {{"busy", "synthetic:80:50"}, {"idle", "synthetic:10:20"}};
-    monitor_opts_t opts = {in, hosts, 2, 20};
+    //  Two simulated hosts (one with three guests), and this machine with the guests of
+    //  libvirt's test driver (one domain, "test", whose state is all it tells).
+    monitor_host_t hosts[] = {
+        {"busy", "synthetic:80:50:3"}, {"idle", "synthetic:10:20"}, {"real", "proc"}};
+    monitor_opts_t opts = {in, hosts, 3, 20, 4, "test:///default", false};
     zactor_t *monitor = monitor_server_new (&opts);
     assert (monitor);
-    //  Two samples of each host: their load is the one each source was given.
+    //  Two samples of each simulated host: their load is the one each source was given.
     Maekin__CpuTimes first[2];
-    int seen[2] = {0, 0};
-    while (seen[0] < 2 || seen[1] < 2) {
+    int seen[3] = {0, 0, 0};
+    bool full_seen = false, real_guest = false;
+    while (seen[0] < 2 || seen[1] < 2 || !full_seen || !real_guest) {
         char *topic = NULL;
         Maekin__Envelope *env = NULL;
         assert (s_next (sub, &topic, &env));
         Maekin__HostSample *sample = env->host_sample;
-        int which = streq (sample->host, "busy") ? 0 : 1;
-        assert (streq (topic, which ? "metric.host.idle" : "metric.host.busy"));
+        int which = streq (sample->host, "busy") ? 0 : streq (sample->host, "idle") ? 1 : 2;
+        assert (streq (topic + strlen ("metric.host."), sample->host));
         assert (streq (sample->source, hosts[which].source) && sample->interval_ms == 20);
-        assert (sample->cpus == 8 && sample->cpu && sample->n_interfaces == 2);
-        uint64_t free_pct = (sample->memory_available_kb * 100 + sample->memory_total_kb / 2)
-                            / sample->memory_total_kb;
-        assert (free_pct == (which ? 80u : 50u));
-        if (seen[which] == 0)
-            first[which] = *sample->cpu;
-        else if (seen[which] == 1) {
-            unsigned busy = mk_metric_cpu_pct (&first[which], sample->cpu);
-            if (verbose)
-                printf (" * host %s: %u%% busy between two samples\n", sample->host, busy);
-            assert (busy >= (which ? 9u : 79u) && busy <= (which ? 11u : 81u));
+        if (which == 2) {
+            //  The test driver's domain, once the first call came back.
+            real_guest = real_guest || (sample->n_vms == 1 && sample->vms[0]->state == 1);
+            assert (sample->vm_count <= 1);
+        } else {
+            assert (sample->cpus == 8 && sample->cpu && sample->n_interfaces == 2);
+            uint64_t free_pct = (sample->memory_available_kb * 100 + sample->memory_total_kb / 2)
+                                / sample->memory_total_kb;
+            assert (free_pct == (which ? 80u : 50u));
+            assert (sample->vm_count == (which ? 0u : 3u) && sample->vms_time_ms > 0);
+            full_seen = full_seen || (which == 0 && sample->full && sample->n_vms == 3);
+            if (seen[which] == 0)
+                first[which] = *sample->cpu;
+            else if (seen[which] == 1) {
+                unsigned busy = mk_metric_cpu_pct (&first[which], sample->cpu);
+                if (verbose)
+                    printf (" * host %s: %u%% busy between two samples\n", sample->host, busy);
+                assert (busy >= (which ? 9u : 79u) && busy <= (which ? 11u : 81u));
+            }
         }
         seen[which]++;
         zstr_free (&topic);
@@ -98,7 +117,7 @@ monitor_server_test (bool verbose)
     }
     zstr_send (monitor, "STATS");
     char *stats = zstr_recv (monitor);
-    assert (stats && strtoull (stats, NULL, 10) >= 4 && strstr (stats, " 0"));
+    assert (stats && strtoull (stats, NULL, 10) >= 4 && strstr (stats, " 0 "));
     zstr_free (&stats);
     zactor_destroy (&monitor);
     zsock_destroy (&sub);

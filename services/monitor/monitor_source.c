@@ -6,6 +6,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,41 +22,51 @@
 #define S_SYNTH_CPUS      8
 #define S_SYNTH_MEMORY_KB (16ULL * 1024 * 1024)
 
+//  A synthetic host's guests: each has 2 vCPUs and 2 GiB.
+#define S_SYNTH_VM_VCPUS     2
+#define S_SYNTH_VM_MEMORY_KB (2ULL * 1024 * 1024)
+
 struct _monitor_source_t {
     char *name;       //  as given
+    char *host;       //  the host it samples
     bool synthetic;   //  else /proc
     unsigned cpu_pct; //  synthetic: CPUs this busy
     unsigned mem_pct; //  synthetic: memory this used
+    unsigned vms;     //  synthetic: guests
     int64_t started;  //  synthetic: mono ms its counters start from
     long hz;          //  /proc/stat's ticks a second
     char *text;       //  a buffer for one file
 };
 
 monitor_source_t *
-monitor_source_new (const char *description, char **error)
+monitor_source_new (const char *host, const char *description, char **error)
 {
-    assert (description && error);
+    assert (host && description && error);
     *error = NULL;
     monitor_source_t *self = (monitor_source_t *) zmalloc (sizeof (monitor_source_t));
     self->name = mk_strdup (description);
+    self->host = mk_strdup (host);
     if (strncmp (description, "synthetic:", 10) == 0) {
-        unsigned cpu = 0, mem = 0;
+        unsigned cpu = 0, mem = 0, vms = 0;
         char tail = 0;
-        if (sscanf (description + 10, "%u:%u%c", &cpu, &mem, &tail) != 2 || cpu > 100
-            || mem > 100) {
-            *error = zsys_sprintf ("monitor source '%.64s': write synthetic:CPU:MEMORY, each "
-                                   "a percentage from 0 to 100 (synthetic:40:60)",
-                                   description);
+        int fields = sscanf (description + 10, "%u:%u%c%u%c", &cpu, &mem, &tail, &vms, &tail);
+        if ((fields != 2 && (fields != 4 || tail != ':')) || cpu > 100 || mem > 100
+            || vms > MONITOR_SYNTH_VMS_MAX || strchr (description, '-')) {
+            *error = zsys_sprintf ("monitor source '%.64s': write synthetic:CPU:MEMORY[:VMS], CPU "
+                                   "and MEMORY percentages from 0 to 100, VMS from 0 to %d "
+                                   "(synthetic:40:60:10)",
+                                   description, MONITOR_SYNTH_VMS_MAX);
             monitor_source_destroy (&self);
             return NULL;
         }
         self->synthetic = true;
         self->cpu_pct = cpu;
         self->mem_pct = mem;
+        self->vms = vms;
         self->started = zclock_mono ();
     } else if (!streq (description, "proc")) {
         *error = zsys_sprintf ("monitor source '%.64s': 'proc' (this machine's /proc) or "
-                               "'synthetic:CPU:MEMORY'",
+                               "'synthetic:CPU:MEMORY[:VMS]'",
                                description);
         monitor_source_destroy (&self);
         return NULL;
@@ -74,6 +86,7 @@ monitor_source_destroy (monitor_source_t **self_p)
     monitor_source_t *self = *self_p;
     if (self) {
         free (self->name);
+        free (self->host);
         free (self->text);
         free (self);
         *self_p = NULL;
@@ -283,6 +296,59 @@ s_sample_synthetic (monitor_source_t *self, monitor_sample_t *sample)
     sample->nets[1] = (monitor_counters_t){"eth0", io, io / 2, io / 15, io / 30};
 }
 
+//  Guest i's CPU time after elapsed ms: even guests busy at the host's share, odd ones
+//  swinging 20 points about it over a period of their own (one to seven minutes), as a
+//  real guest's load moves. The time is the integral of that share.
+static uint64_t
+s_synthetic_cpu_ms (unsigned cpu_pct, unsigned i, uint64_t elapsed)
+{
+    double base = cpu_pct / 100.0 * (double) elapsed;
+    if (i % 2 == 0)
+        return (uint64_t) (base * S_SYNTH_VM_VCPUS);
+    double period = 60000.0 * (1 + i % 7), swing = 0.2 * period / (2 * M_PI);
+    double wave = swing * (1 - cos (2 * M_PI * (double) elapsed / period));
+    return (uint64_t) ((base + wave) * S_SYNTH_VM_VCPUS);
+}
+
+monitor_vms_t *
+monitor_source_guests (monitor_source_t *self)
+{
+    if (!self->synthetic)
+        return NULL;
+    monitor_vms_t *vms = (monitor_vms_t *) zmalloc (sizeof (monitor_vms_t));
+    vms->time_ms = zclock_time ();
+    vms->count = self->vms;
+    vms->vms = (monitor_vm_t *) calloc (self->vms ? self->vms : 1, sizeof (monitor_vm_t));
+    assert (vms->vms);
+    uint64_t elapsed = (uint64_t) (zclock_mono () - self->started) + 1;
+    //  Each guest's UUID from the host's name and its number, the same at every start.
+    unsigned char digest[crypto_generichash_BYTES_MIN];
+    crypto_generichash (digest, sizeof digest, (const unsigned char *) self->host,
+                        strlen (self->host), NULL, 0);
+    for (unsigned i = 0; i < self->vms; i++) {
+        monitor_vm_t *vm = &vms->vms[i];
+        memcpy (vm->uuid, digest, 16);
+        vm->uuid[6] = (uint8_t) (0x40 | (vm->uuid[6] & 0x0f)); //  version 4: made up
+        vm->uuid[8] = (uint8_t) (0x80 | (vm->uuid[8] & 0x3f));
+        vm->uuid[14] = (uint8_t) (i >> 8);
+        vm->uuid[15] = (uint8_t) i;
+        vm->state = 1; //  running
+        vm->vcpus = S_SYNTH_VM_VCPUS;
+        vm->cpu_ms = s_synthetic_cpu_ms (self->cpu_pct, i, elapsed);
+        vm->memory_kb = S_SYNTH_VM_MEMORY_KB;
+        vm->rss_kb = S_SYNTH_VM_MEMORY_KB * self->mem_pct / 100;
+        //  Steady I/O, a different rate for each guest: (1 + i % 5) * 10 kB/s received.
+        uint64_t io = elapsed * (1 + i % 5) * 10;
+        vm->disk_read_bytes = io / 2;
+        vm->disk_write_bytes = io;
+        vm->net_rx_bytes = io;
+        vm->net_tx_bytes = io / 4;
+        vm->net_rx_packets = io / 1000;
+        vm->net_tx_packets = io / 4000;
+    }
+    return vms;
+}
+
 int
 monitor_source_sample (monitor_source_t *self, monitor_sample_t *sample)
 {
@@ -342,7 +408,7 @@ monitor_source_test (bool verbose)
     s_test_parsers ();
     char *error = NULL;
     //  This machine's /proc: some CPU time, memory, an interface (lo at least), "/".
-    monitor_source_t *proc = monitor_source_new ("proc", &error);
+    monitor_source_t *proc = monitor_source_new ("h", "proc", &error);
     assert (proc && !error);
     monitor_sample_t sample;
     assert (monitor_source_sample (proc, &sample) == 0);
@@ -360,7 +426,7 @@ monitor_source_test (bool verbose)
     monitor_source_destroy (&proc);
 
     //  A synthetic host at 25% CPU and 50% memory: its figures say so.
-    monitor_source_t *synth = monitor_source_new ("synthetic:25:50", &error);
+    monitor_source_t *synth = monitor_source_new ("h", "synthetic:25:50", &error);
     assert (synth && !error && streq (monitor_source_name (synth), "synthetic:25:50"));
     zclock_sleep (20);
     assert (monitor_source_sample (synth, &sample) == 0);
@@ -369,7 +435,39 @@ monitor_source_test (bool verbose)
     assert (all > 0 && busy * 100 / all == 25);
     assert (sample.memory_available_kb * 2 == sample.memory_total_kb);
     assert (sample.load_x100[0] == 200);
+    monitor_vms_t *vms = monitor_source_guests (synth);
+    assert (vms && vms->count == 0);
+    monitor_vms_destroy (&vms);
     monitor_source_destroy (&synth);
+    monitor_source_t *proc_again = monitor_source_new ("h", "proc", &error);
+    assert (monitor_source_guests (proc_again) == NULL); //  those come from libvirt
+    monitor_source_destroy (&proc_again);
+
+    //  With guests: each its own UUID, the same for the same host; running; CPU time
+    //  that grows at about the host's share (the odd ones swing about it).
+    synth = monitor_source_new ("h", "synthetic:50:25:300", &error);
+    monitor_source_t *twin = monitor_source_new ("h", "synthetic:50:25:300", &error);
+    monitor_source_t *other = monitor_source_new ("h2", "synthetic:50:25:300", &error);
+    zclock_sleep (100);
+    vms = monitor_source_guests (synth);
+    monitor_vms_t *same = monitor_source_guests (twin), *not_same = monitor_source_guests (other);
+    assert (vms->count == 300 && vms->time_ms > 0);
+    for (size_t i = 0; i < vms->count; i++) {
+        monitor_vm_t *vm = &vms->vms[i];
+        assert (memcmp (vm->uuid, same->vms[i].uuid, 16) == 0);
+        assert (memcmp (vm->uuid, not_same->vms[i].uuid, 16) != 0);
+        for (size_t j = 0; j < i; j++)
+            assert (memcmp (vm->uuid, vms->vms[j].uuid, 16) != 0);
+        assert (vm->state == 1 && vm->vcpus == 2 && vm->rss_kb * 4 == vm->memory_kb);
+        assert (vm->cpu_ms >= 90 && vm->cpu_ms <= 300); //  ~100 ms at 50% of 2 vCPUs
+        assert (vm->net_rx_bytes > 0 && vm->disk_write_bytes > vm->disk_read_bytes);
+    }
+    monitor_vms_destroy (&vms);
+    monitor_vms_destroy (&same);
+    monitor_vms_destroy (&not_same);
+    monitor_source_destroy (&synth);
+    monitor_source_destroy (&twin);
+    monitor_source_destroy (&other);
 
     //  Descriptions that are not one: refused with what to write.
     const char *bad[] = {"",
@@ -378,11 +476,15 @@ monitor_source_test (bool verbose)
                          "synthetic:101:0",
                          "synthetic:5",
                          "synthetic:5,5",
-                         "synthetic:5:5:5",
+                         "synthetic:5:5:",
+                         "synthetic:5:5:x",
+                         "synthetic:5:5:5:5",
+                         "synthetic:5:5:5000000",
+                         "synthetic:5:5:-1",
                          "synthetic:-1:5"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert (monitor_source_new (bad[i], &error) == NULL);
-        assert (error && (strstr (error, "synthetic:CPU:MEMORY")));
+        assert (monitor_source_new ("h", bad[i], &error) == NULL);
+        assert (error && (strstr (error, "synthetic:CPU:MEMORY[:VMS]")));
         zstr_free (&error);
     }
 }
