@@ -1,7 +1,9 @@
 #!/bin/bash
 # Builds a tiny real guest for integration tests: OUTDIR/vmlinuz (the Debian 12 cloud kernel)
 # and OUTDIR/initrd.gz (busybox + virtio modules + an /init that writes MAEKIN-GUEST-BOOTED to
-# /dev/ttyS0, then prints "maekin-guest alive N" there every second until the domain is destroyed).
+# /dev/ttyS0, then prints "maekin-guest alive N" there every second until the domain is destroyed;
+# with a NIC, it brings eth0 up as 10.99.0.2/24 and pings 10.99.0.1 each second, so the guest's
+# network counters move whether or not anything answers).
 # Installs what it needs. Cached: with both files newer than this script it does nothing.
 # usage: tests/guest/build-guest.sh OUTDIR
 set -eu
@@ -76,12 +78,17 @@ exec </dev/console >/dev/console 2>&1
 for m in $modules; do
     insmod /lib/modules/\$m.ko || echo "maekin-guest: insmod \$m failed"
 done
+if [ -e /sys/class/net/eth0 ]; then
+    ip link set eth0 up
+    ip addr add 10.99.0.2/24 dev eth0
+fi
 echo MAEKIN-GUEST-BOOTED >/dev/ttyS0
 n=0
 while :; do
     sleep 1
     n=\$((n + 1))
     echo "maekin-guest alive \$n" >/dev/ttyS0
+    [ -e /sys/class/net/eth0 ] && ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1
 done
 EOF
 chmod 755 "$root/init"
