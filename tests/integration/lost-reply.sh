@@ -9,18 +9,23 @@ start_broker
 start_controller
 start_agent node1 "$(node node1 8 8192)"
 eventually 10 "node1 is up" is host node1 state up
-expect_ok "template tiny" sh template create tiny --vcpus 1 --memory 64
+# Names of the longest kind make a create (about 205 bytes) larger than anything else
+# that reaches the stopped controller: the broker's heartbeats (6 bytes a second) and
+# the agent's reports (108 bytes each, so the agent is held while the create goes in;
+# one report may still be on its way).
+tpl=tiny-$(printf 't%.0s' $(seq 58))
+expect_ok "template $tpl" sh template create "$tpl" --vcpus 1 --memory 64
 
 ctl=${PIDS[controller]}
-# A long name makes the request much larger than the broker's heartbeats (6 bytes a
-# second) that also pile up there.
-vm=u1-$(printf 'x%.0s' $(seq 56))
-kill -STOP "$ctl"
+agent=${PIDS[agent-node1]}
+vm=u1-$(printf 'x%.0s' $(seq 60))
+queued() { [ $(( $(recv_q "$ctl") - before )) -ge 200 ]; }
+kill -STOP "$agent" "$ctl"
 before=$(recv_q "$ctl")
-sh -v --timeout-ms 4000 vm create "$vm" --template tiny > "$T/u1.out" 2> "$T/u1.err" &
+sh -v --timeout-ms 4000 vm create "$vm" --template "$tpl" > "$T/u1.out" 2> "$T/u1.err" &
 client=$!
-queued() { [ $(( $(recv_q "$ctl") - before )) -ge 120 ]; }
 eventually 30 "the create waits at the stopped controller" queued
+kill -CONT "$agent"
 stop broker KILL
 # The controller takes the request and commits it; its answer goes nowhere.
 kill -CONT "$ctl"
@@ -45,12 +50,13 @@ eventually 30 "the VM runs" is vm "$vm" state running
 # The same, but the controller does not come back within the client's time: the client
 # says the outcome is unknown (exit 4) and how to find it, not that the cloud could not
 # be reached; the VM was made once.
-kill -STOP "$ctl"
-vm2=u2-$(printf 'y%.0s' $(seq 56))
+vm2=u2-$(printf 'y%.0s' $(seq 60))
+kill -STOP "$agent" "$ctl"
 before=$(recv_q "$ctl")
-sh --timeout-ms 5000 vm create "$vm2" --template tiny > "$T/u2.out" 2>&1 &
+sh --timeout-ms 5000 vm create "$vm2" --template "$tpl" > "$T/u2.out" 2>&1 &
 client=$!
 eventually 30 "the second create waits at the stopped controller" queued
+kill -CONT "$agent"
 stop broker KILL
 kill -CONT "$ctl"
 committed2() { [ "$(sqlite3 "$T/maekin.db" "SELECT count(*) FROM vms WHERE name = '$vm2'")" = 1 ]; }
