@@ -333,17 +333,26 @@ s_exec (mk_db_t *self, const char *sql)
 static void
 s_written_table (const char *sql, char *table, size_t size, int *kind)
 {
-    static const char *const verbs[] = {"INSERT INTO ", "UPDATE ", "DELETE FROM "};
+    //  An insert that ignores a row whose key is there already is still an insert:
+    //  SQLite says "OR IGNORE", MySQL "IGNORE".
+    static const struct {
+        const char *verb;
+        int kind;
+    } verbs[] = {{"INSERT INTO ", 0},
+                 {"INSERT OR IGNORE INTO ", 0},
+                 {"INSERT IGNORE INTO ", 0},
+                 {"UPDATE ", 1},
+                 {"DELETE FROM ", 2}};
     *table = 0;
     for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++) {
-        size_t length = strlen (verbs[i]);
-        if (strncasecmp (sql, verbs[i], length) == 0) {
+        size_t length = strlen (verbs[i].verb);
+        if (strncasecmp (sql, verbs[i].verb, length) == 0) {
             const char *name = sql + length;
             size_t n = strspn (name, "abcdefghijklmnopqrstuvwxyz"
                                      "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
             if (n < size)
                 snprintf (table, size, "%.*s", (int) n, name);
-            *kind = (int) i;
+            *kind = verbs[i].kind;
         }
     }
 }

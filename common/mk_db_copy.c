@@ -173,7 +173,7 @@ s_fresh (const char *url)
     }
     if (streq (mk_db_backend (db), "mysql"))
         assert (mk_db_exec (db, "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, "
-                                "requests, events")
+                                "requests, events, metrics")
                 == 0);
     assert (mk_db_migrate (db, &error) == 0);
     return db;
@@ -210,6 +210,10 @@ s_fill (mk_db_t *db)
     assert (stmt && mk_stmt_bind_text (stmt, 1, "event.vm") == 0
             && mk_stmt_bind_int (stmt, 2, 1) == 0 && mk_stmt_bind_blob (stmt, 3, "", 0) == 0
             && mk_stmt_bind_int (stmt, 4, 6) == 0 && mk_stmt_step (stmt) == MK_DB_DONE);
+    stmt = mk_db_prepare (db, "INSERT INTO metrics (step, kind, subject, t, samples, cpu, mem_kb, "
+                              "rx, tx, rd, wr) VALUES (60, 1, ?, 120, 12, 250, 1024, 1, 2, 3, 4)");
+    assert (stmt && mk_stmt_bind_blob (stmt, 1, "\x01\x00\x02", 3) == 0
+            && mk_stmt_step (stmt) == MK_DB_DONE);
     assert (mk_db_commit (db) == 0);
 }
 
@@ -219,13 +223,17 @@ s_check (mk_db_t *db)
 {
     size_t count;
     const mk_db_table_t *tables = mk_db_tables (&count);
-    int64_t expect[] = {1, 1, 1, 2, 1, 1};
+    int64_t expect[] = {1, 1, 1, 2, 1, 1, 1};
     assert (count == sizeof expect / sizeof expect[0]);
     for (size_t i = 0; i < count; i++)
         assert (mk_db_count (db, tables[i].name, NULL) == expect[i]);
     mk_stmt_t *stmt = mk_db_prepare (db, "SELECT cmdline FROM templates WHERE id = 3");
     assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
     assert (streq (mk_stmt_text (stmt, 0), "console=ttyS0 \"q\" é"));
+    mk_stmt_reset (stmt);
+    stmt = mk_db_prepare (db, "SELECT cpu FROM metrics WHERE subject = ?");
+    assert (stmt && mk_stmt_bind_blob (stmt, 1, "\x01\x00\x02", 3) == 0
+            && mk_stmt_step (stmt) == MK_DB_ROW && mk_stmt_int (stmt, 0) == 250);
     mk_stmt_reset (stmt);
     stmt = mk_db_prepare (db, "SELECT reply FROM requests WHERE id = 'req-1'");
     assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
@@ -278,7 +286,7 @@ mk_db_copy_test (bool verbose)
     //  A copy, and a second one that finds the destination full.
     s_fill (a);
     char *error = NULL;
-    assert (mk_db_copy (a, b, false, false, &error) == 7 && !error);
+    assert (mk_db_copy (a, b, false, false, &error) == 8 && !error);
     s_check (b);
     assert (mk_db_copy (a, b, false, false, &error) == -1);
     if (verbose)
@@ -292,7 +300,7 @@ mk_db_copy_test (bool verbose)
                            "('extra', 'down', 1, 1)")
             == 0);
     assert (mk_db_commit (b) == 0);
-    assert (mk_db_copy (a, b, true, false, &error) == 7 && !error);
+    assert (mk_db_copy (a, b, true, false, &error) == 8 && !error);
     s_check (b);
     //  Fenced, the copy needs the claim on its destination: not held, or held by
     //  another, it writes nothing; ours, it copies.
@@ -305,7 +313,7 @@ mk_db_copy_test (bool verbose)
     assert (mk_db_count (b, "hosts", "name = 'extra'") == 1);
     char *holder = NULL;
     assert (mk_db_claim (b, "test", false, &holder) == 0);
-    assert (mk_db_copy (a, b, true, true, &error) == 7 && !error);
+    assert (mk_db_copy (a, b, true, true, &error) == 8 && !error);
     s_check (b);
     assert (mk_db_claim_release (b) == 0);
     //  A source at another schema version is refused before anything is written.
@@ -323,12 +331,12 @@ mk_db_copy_test (bool verbose)
     const char *mysql = getenv ("MK_TEST_MYSQL_URL");
     if (mysql && *mysql) {
         mk_db_t *m = s_fresh (mysql);
-        assert (mk_db_copy (a, m, false, false, &error) == 7 && !error);
+        assert (mk_db_copy (a, m, false, false, &error) == 8 && !error);
         s_check (m);
         char *url_d = zsys_sprintf ("sqlite:%s/d.db", dir);
         mk_db_t *d = s_fresh (url_d);
         free (url_d);
-        assert (mk_db_copy (m, d, false, false, &error) == 7 && !error);
+        assert (mk_db_copy (m, d, false, false, &error) == 8 && !error);
         s_check (d);
         mk_db_destroy (&d);
         mk_db_destroy (&m);

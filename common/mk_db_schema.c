@@ -170,6 +170,39 @@ static const mk_db_migration_t s_migrations[] = {
      .sql[MK_DB_MYSQL] =
          "ALTER TABLE requests ADD COLUMN IF NOT EXISTS fingerprint BIGINT NOT NULL DEFAULT 0;\n"
          "CREATE UNIQUE INDEX IF NOT EXISTS vms_mac ON vms (mac);\n"},
+    //  Monitoring history (controller_history): the averages of each host and VM over
+    //  each step (a minute, ten minutes) that ended; subject is a host's name or a VM's
+    //  UUID (16 bytes), by kind. Rows are found by subject and time, and expire by time.
+    {.version = 3,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE metrics (\n"
+                          "    step INTEGER NOT NULL,\n"
+                          "    kind INTEGER NOT NULL,\n"
+                          "    subject BLOB NOT NULL,\n"
+                          "    t INTEGER NOT NULL,\n"
+                          "    samples INTEGER NOT NULL,\n"
+                          "    cpu INTEGER NOT NULL,\n"
+                          "    mem_kb INTEGER NOT NULL,\n"
+                          "    rx INTEGER NOT NULL,\n"
+                          "    tx INTEGER NOT NULL,\n"
+                          "    rd INTEGER NOT NULL,\n"
+                          "    wr INTEGER NOT NULL,\n"
+                          "    PRIMARY KEY (step, kind, subject, t)\n"
+                          ") WITHOUT ROWID;\n"
+                          "CREATE INDEX metrics_t ON metrics (step, t);\n",
+     .sql[MK_DB_MYSQL] = "CREATE TABLE IF NOT EXISTS metrics (\n"
+                         "    step INT NOT NULL,\n"
+                         "    kind TINYINT NOT NULL,\n"
+                         "    subject VARBINARY(64) NOT NULL,\n"
+                         "    t BIGINT NOT NULL,\n"
+                         "    samples INT NOT NULL,\n"
+                         "    cpu INT NOT NULL,\n"
+                         "    mem_kb BIGINT NOT NULL,\n"
+                         "    rx BIGINT NOT NULL,\n"
+                         "    tx BIGINT NOT NULL,\n"
+                         "    rd BIGINT NOT NULL,\n"
+                         "    wr BIGINT NOT NULL,\n"
+                         "    PRIMARY KEY (step, kind, subject, t),\n"
+                         "    KEY metrics_t (step, t)\n" MYSQL_TABLE},
 };
 
 const mk_db_migration_t *
@@ -196,6 +229,7 @@ static const mk_db_table_t s_tables[] = {
      "ittitttiii"},
     {"requests", "id, reply, created, fingerprint", "tbii"},
     {"events", "stream, seq, body, created", "tibi"},
+    {"metrics", "step, kind, subject, t, samples, cpu, mem_kb, rx, tx, rd, wr", "iibiiiiiiii"},
 };
 
 const mk_db_table_t *

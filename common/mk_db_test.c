@@ -383,7 +383,8 @@ s_test_common (mk_db_t *db, bool verbose)
 }
 
 //  The tables of the schema, for a test to start from an empty MySQL database.
-#define MYSQL_DROP_ALL "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events"
+#define MYSQL_DROP_ALL                                                                             \
+    "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics"
 
 //  The MySQL URL with its password replaced; the caller frees it.
 static char *
@@ -460,7 +461,7 @@ s_mysql_open (const char *url)
     const char *tables = "SELECT count(*) FROM information_schema.tables "
                          "WHERE table_schema = DATABASE()";
     int64_t objects = s_count (db, tables);
-    assert (objects == 7);
+    assert (objects == 8);
     assert (mk_db_migrate (db, &error) == 0);
     assert (s_count (db, tables) == objects);
     assert (s_count (db, "SELECT count(*) FROM meta") == 1);

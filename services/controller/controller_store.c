@@ -865,7 +865,8 @@ s_test_store (const char *url, bool verbose)
 }
 
 //  The tables of the schema, for a test to start from an empty MySQL database.
-#define MYSQL_DROP_ALL "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events"
+#define MYSQL_DROP_ALL                                                                             \
+    "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics"
 
 void
 controller_store_test (bool verbose)

@@ -196,7 +196,7 @@ mysql_reset() {
     local socket=${url##*socket=}
     mariadb --no-defaults --protocol=socket --socket="$socket" --user=maekin_test \
         --password=maekin-test-pw maekin_test \
-        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events'
+        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics'
 }
 echo "== maekin on MariaDB: the same, beside the SQLite figures above"
 for _ in $(seq "$repeat"); do

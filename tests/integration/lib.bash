@@ -147,7 +147,7 @@ mysql_fresh() {
     [ -n "$mysql_socket" ] && [ -n "$mysql_user" ] && [ -n "$mysql_database" ] \
         || fail "cannot read '$url'"
     server=$(dirname "$mysql_socket")
-    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events' \
+    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics' \
         || fail "cannot reach the test database"
 }
 # mysql_do ARGS...: the mariadb client on the test database (after mysql_fresh).
