@@ -25,6 +25,12 @@ static const mk_cfg_item_t s_schema[] = {
     {"sched/mem_ratio", MK_CFG_INT, "100", "memory overcommit in percent"},
     {"storage/image_dirs", MK_CFG_STR, "/var/lib/maekin/images:/var/lib/libvirt/images",
      "directories (':'-separated) that templates' images, kernels and initrds must be in"},
+    {"metrics/raw_points", MK_CFG_INT, "24", "each host's and VM's latest samples kept in memory"},
+    {"metrics/fine_step_s", MK_CFG_INT, "60", "the history's fine averages: over this long"},
+    {"metrics/fine_keep_s", MK_CFG_INT, "86400", "... kept this long"},
+    {"metrics/coarse_step_s", MK_CFG_INT, "600",
+     "the history's coarse averages: over this long (a multiple of the fine step)"},
+    {"metrics/coarse_keep_s", MK_CFG_INT, "2592000", "... kept this long"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -45,7 +51,12 @@ main (int argc, char **argv)
                   {"controller/batch_max", 1, 65536},
                   {"controller/request_ttl_s", 60, 31536000},
                   {"sched/cpu_ratio", 1, 10000},
-                  {"sched/mem_ratio", 1, 10000}};
+                  {"sched/mem_ratio", 1, 10000},
+                  {"metrics/raw_points", 1, 100000},
+                  {"metrics/fine_step_s", 1, 86400},
+                  {"metrics/fine_keep_s", 1, 315360000},
+                  {"metrics/coarse_step_s", 1, 864000},
+                  {"metrics/coarse_keep_s", 1, 315360000}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int64_t value = mk_cfg_int (cfg, ranges[i].key);
         if (value < ranges[i].min || value > ranges[i].max) {
@@ -68,7 +79,19 @@ main (int argc, char **argv)
         .cpu_ratio = (int) mk_cfg_int (cfg, "sched/cpu_ratio"),
         .mem_ratio = (int) mk_cfg_int (cfg, "sched/mem_ratio"),
         .image_dirs = mk_cfg_str (cfg, "storage/image_dirs"),
+        .history = {(int) mk_cfg_int (cfg, "metrics/raw_points"),
+                    (int) mk_cfg_int (cfg, "metrics/fine_step_s"),
+                    (int) mk_cfg_int (cfg, "metrics/fine_keep_s"),
+                    (int) mk_cfg_int (cfg, "metrics/coarse_step_s"),
+                    (int) mk_cfg_int (cfg, "metrics/coarse_keep_s")},
     };
+    char *why = controller_history_check (&opts.history);
+    if (why) {
+        fprintf (stderr, "maekin-controller: %s\n", why);
+        free (why);
+        mk_cfg_destroy (&cfg);
+        return 2;
+    }
     //  Each storage directory absolute, and not the root: "/" would let in every file.
     const char *dirs = opts.image_dirs;
     while (*dirs) {

@@ -91,21 +91,22 @@ typedef struct {
 
 typedef struct {
     controller_opts_t opts;
-    zsock_t *pipe;               //  our actor pipe
-    mk_db_t *db;                 //  the cloud's state
-    mk_worker_t *worker;         //  serves `cloud`
-    mk_client_t *client;         //  dispatches tasks to node/<host> and agent/<id>
-    zsock_t *pub;                //  publishes events to the broker's stream
-    zsock_t *metrics;            //  the monitors' samples (SUB), or NULL (controller_metrics.c)
-    uint64_t metrics_taken;      //  samples kept
-    uint64_t metrics_ignored;    //  messages on the metric topics that were not samples
-    zhashx_t *metric_vms;        //  host -> mk_metric_vms_t: its VMs' latest values
-    controller_sched_t *sched;   //  hosts and placement
-    controller_events_t *events; //  the event streams
-    zhashx_t *templates;         //  name -> store_template_t (owned): few, read by every create
-    mk_bloom_t *request_ids;     //  every request id stored: most new ones need no lookup
-    mk_bloom_t *vm_names;        //  every VM name stored: most new names need no lookup
-    controller_mac_t macs;       //  the MACs of new VMs
+    zsock_t *pipe;                 //  our actor pipe
+    mk_db_t *db;                   //  the cloud's state
+    mk_worker_t *worker;           //  serves `cloud`
+    mk_client_t *client;           //  dispatches tasks to node/<host> and agent/<id>
+    zsock_t *pub;                  //  publishes events to the broker's stream
+    zsock_t *metrics;              //  the monitors' samples (SUB), or NULL (controller_metrics.c)
+    uint64_t metrics_taken;        //  samples kept
+    uint64_t metrics_ignored;      //  messages on the metric topics that were not samples
+    zhashx_t *metric_vms;          //  host -> mk_metric_vms_t: its VMs' latest values
+    controller_history_t *history; //  the hosts' and VMs' values over time
+    controller_sched_t *sched;     //  hosts and placement
+    controller_events_t *events;   //  the event streams
+    zhashx_t *templates;           //  name -> store_template_t (owned): few, read by every create
+    mk_bloom_t *request_ids;       //  every request id stored: most new ones need no lookup
+    mk_bloom_t *vm_names;          //  every VM name stored: most new names need no lookup
+    controller_mac_t macs;         //  the MACs of new VMs
 
     //  Tasks (controller_task.c, controller_dispatch.c).
     zhashx_t *inflight;  //  task id -> inflight_t (owned)
@@ -296,5 +297,7 @@ int controller_load_filters (controller_t *self);
 //  controller_metrics.c: take the monitors' samples waiting on self->metrics (a bounded
 //  number a turn), each into its host's measures for placement and `host show`.
 void controller_metrics_drain (controller_t *self);
+//  A host's or VM's history: its averages since a time (maekinsh metrics history).
+void controller_metrics_history (controller_t *self, const mk_request_t *request);
 
 #endif

@@ -1,14 +1,16 @@
 /*  controller_metrics: the monitors' samples (metric.host.<host> on the broker's stream),
     each kept as its host's measures: CPU busy since the host's previous sample, memory in
     use, load; and its VMs' latest values (mk_metric_vms merges a host's full and delta
-    messages). Placement reads them (controller_sched) and `host show` shows them. Only
-    the latest of each host and VM is kept, in memory; nothing is written here, so
-    samples never slow the task path. A message that is no sample is counted and
-    ignored. */
+    messages). Placement reads them (controller_sched) and `host show` shows them; the
+    history (controller_history) averages them over time, written by the batches a
+    bounded number of rows at a time, so samples never slow the task path. A message
+    that is no sample is counted and ignored. */
 #include "controller_core.h"
 
 #include "mk_metric.h"
+#include "mk_name.h"
 #include "mk_sock.h"
+#include "mk_uuid.h"
 
 //  At most this many samples a turn of the loop: requests never wait behind a flood.
 #define METRICS_PER_TURN 1000
@@ -35,6 +37,11 @@ s_take (controller_t *self, const Maekin__HostSample *sample)
     }
     if (mk_metric_vms_take (vms, sample) > 0)
         self->metrics_ignored++; //  entries with no UUID: the rest is taken
+    //  The history counts what each VM holds at this sample, told or unchanged.
+    int64_t now_ms = zclock_time ();
+    controller_history_add_host (self->history, sample, now_ms);
+    for (const mk_metric_vm_t *vm = mk_metric_vms_first (vms); vm; vm = mk_metric_vms_next (vms))
+        controller_history_add_vm (self->history, vm, now_ms);
     self->metrics_taken++;
 }
 
@@ -60,4 +67,75 @@ controller_metrics_drain (controller_t *self)
         }
         mk_msg_free (&env);
     }
+}
+
+static void *
+s_arena_alloc (void *arg, size_t size)
+{
+    return controller_arena_new ((controller_t *) arg, size);
+}
+
+void
+controller_metrics_history (controller_t *self, const mk_request_t *request)
+{
+    const Maekin__MetricsHistoryRequest *ask = request->env->metrics_history;
+    bool by_host = ask->host && *ask->host, by_vm = ask->vm && *ask->vm;
+    if (by_host == by_vm) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "name a host or a VM (one of them) for its history");
+        return;
+    }
+    int64_t now = zclock_time () / 1000;
+    if (ask->since_s < 0 || ask->since_s > now) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "the history since %" PRId64 " is not in the past (unix seconds)",
+                                 ask->since_s);
+        return;
+    }
+    Maekin__MetricsHistoryReply reply = MAEKIN__METRICS_HISTORY_REPLY__INIT;
+    uint8_t uuid[16];
+    const void *subject;
+    size_t size;
+    if (by_host) {
+        if (!controller_sched_host (self->sched, ask->host)) {
+            controller_reply_status (self, request, MK_NOT_FOUND,
+                                     "no host named '%.64s' (maekinsh host list)", ask->host);
+            return;
+        }
+        reply.host = ask->host;
+        subject = ask->host;
+        size = strlen (ask->host);
+    } else {
+        if (mk_uuid_parse (ask->vm, uuid) != 0) {
+            store_vm_t vm;
+            int rc = mk_name_check (ask->vm) ? 0 : store_vm_get (self->db, ask->vm, &vm);
+            if (rc < 0) {
+                controller_reply_db_error (self, request);
+                return;
+            }
+            if (rc == 0 || mk_uuid_parse (vm.uuid, uuid) != 0) {
+                controller_reply_status (self, request, MK_NOT_FOUND,
+                                         "no VM named '%.64s' (maekinsh vm list)", ask->vm);
+                return;
+            }
+        }
+        reply.vm = controller_arena_new (self, 37);
+        mk_uuid_format (uuid, reply.vm);
+        subject = uuid;
+        size = sizeof uuid;
+    }
+    char *error = NULL;
+    int status = controller_history_query (
+        self->history, self->db, by_host ? HISTORY_HOST : HISTORY_VM, subject, size, ask->since_s,
+        now, ask->step_s, s_arena_alloc, self, &reply, &error);
+    if (status != 0) {
+        if (status == MK_BAD_REQUEST)
+            controller_reply_status (self, request, status, "%s", error);
+        else
+            controller_reply_db_error (self, request);
+        free (error);
+        return;
+    }
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_METRICS_HISTORY_REPLY,
+                           &reply);
 }

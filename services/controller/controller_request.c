@@ -43,6 +43,7 @@ static const route_t s_routes[] = {
     ROUTE (TASK_SHOW, controller_task_show, AUTH_READ, 0),
     ROUTE (TASK_WAIT, controller_task_wait, AUTH_READ, 0),
     ROUTE (EVENTS_SINCE, s_events_since, AUTH_READ, 0),
+    ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_READ, 0),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

@@ -344,7 +344,14 @@ s_batch (controller_t *self)
         && (controller_events_save (self->events, self->db, self->now) != 0
             || controller_mac_save (&self->macs, self->db) != 0))
         self->failed = true;
-    if (!self->failed && mk_db_commit (self->db) == 0)
+    //  The metrics' history rides along, a little a batch while requests wait.
+    controller_history_roll (self->history, self->now);
+    if (!self->failed
+        && controller_history_save (self->history, self->db, self->now, requests ? 256 : 2048) != 0)
+        self->failed = true;
+    bool committed = !self->failed && mk_db_commit (self->db) == 0;
+    controller_history_saved (self->history, committed);
+    if (committed)
         s_batch_release (self);
     else
         s_batch_undo (self, handled);
@@ -406,6 +413,7 @@ s_server_destroy (controller_t *self)
     zsock_destroy (&self->pub);
     zsock_destroy (&self->metrics);
     zhashx_destroy (&self->metric_vms);
+    controller_history_destroy (&self->history);
     controller_events_destroy (&self->events);
     controller_sched_destroy (&self->sched);
     zhashx_destroy (&self->inflight);
@@ -508,6 +516,16 @@ s_server_init (controller_t *self)
         self->metric_vms = zhashx_new ();
         zhashx_set_destructor (self->metric_vms, (zhashx_destructor_fn *) mk_metric_vms_destroy);
     }
+    controller_history_opts_t history = CONTROLLER_HISTORY_DEFAULTS;
+    if (self->opts.history.raw_points)
+        history = self->opts.history;
+    char *error = NULL;
+    self->history = controller_history_new (&history, &error);
+    if (!self->history) {
+        mk_error ("controller: %s", error);
+        free (error);
+        return -1;
+    }
     self->sched = controller_sched_new (self->opts.cpu_ratio, self->opts.mem_ratio);
     self->events = controller_events_new (self->pub);
     self->inflight = controller_id_hash_new ();
@@ -528,7 +546,7 @@ s_server_init (controller_t *self)
     self->retries = zlistx_new ();
     self->arena = zlistx_new ();
     zlistx_set_destructor (self->arena, controller_free);
-    if (controller_load (self) != 0)
+    if (controller_load (self) != 0 || controller_history_load (self->history, self->db) != 0)
         return -1;
     return 0;
 }

@@ -12,6 +12,8 @@
 
 #include "maekin.h"
 
+#include "controller_history.h"
+
 typedef struct {
     const char *endpoint;   //  the broker's request endpoint
     const char *stream_in;  //  the broker's publishers' endpoint (XSUB)
@@ -25,6 +27,7 @@ typedef struct {
     int batch_max;          //  messages handled in one transaction at most
     int request_ttl_s;      //  how long a request id's answer is remembered
     const char *image_dirs; //  where templates' images, kernels and initrds may be (':')
+    controller_history_opts_t history; //  the metrics' history; all 0: the defaults
 } controller_opts_t;
 
 //  Open the database, take its claim (one controller per database, see mk_db_claim;

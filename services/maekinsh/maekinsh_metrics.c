@@ -287,7 +287,91 @@ s_follow (maekinsh_cmd_t *self)
     return status;
 }
 
+static const maekinsh_cmd_opt_t s_history_opts[] = {
+    {"--host", "NAME", false, "this host's history"},
+    {"--vm", "NAME|UUID", false, "this VM's history"},
+    {"--since", "DURATION", false, "this far back: 90s, 30m, 6h, 7d (default: 1h)"},
+    {"--step", "DURATION", false, "one point a step (default: the finest kept that long)"},
+    {NULL, NULL, false, NULL}};
+
+//  "90", "90s", "30m", "6h", "7d": seconds, or a usage error (a new string).
+static char *
+s_duration (const char *what, const char *text, uint64_t max, uint64_t *seconds)
+{
+    size_t length = strlen (text);
+    uint64_t unit = 1;
+    char digits[24];
+    if (length > 0 && length < sizeof digits) {
+        char last = text[length - 1];
+        unit = last == 'd' ? 86400 : last == 'h' ? 3600 : last == 'm' ? 60 : 1;
+        memcpy (digits, text, length + 1);
+        if (last == 'd' || last == 'h' || last == 'm' || last == 's')
+            digits[length - 1] = 0;
+    } else
+        digits[0] = 0;
+    uint64_t count = 0;
+    if (!*digits || maekinsh_cmd_number (what, digits, 1, max / unit, &count) != NULL)
+        return zsys_sprintf ("%s must be a duration from 1s to %" PRIu64
+                             "d, as 90s, 30m, 6h or 7d (not '%.32s')",
+                             what, max / 86400, text);
+    *seconds = count * unit;
+    return NULL;
+}
+
+static char *
+s_build_history (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
+{
+    const char *host = maekinsh_cmd_arg (self, args, "--host");
+    const char *vm = maekinsh_cmd_arg (self, args, "--vm");
+    if (!host == !vm)
+        return strdup ("name a host (--host) or a VM (--vm), one of them");
+    uint8_t uuid[16];
+    char *why = host                            ? maekinsh_cmd_name ("host", host)
+                : mk_uuid_parse (vm, uuid) != 0 ? maekinsh_cmd_name ("VM", vm)
+                                                : NULL;
+    if (why)
+        return why;
+    const char *since = maekinsh_cmd_arg (self, args, "--since");
+    const char *step = maekinsh_cmd_arg (self, args, "--step");
+    uint64_t back = 3600, step_s = 0;
+    if (since && (why = s_duration ("--since", since, 3650 * 86400ULL, &back)))
+        return why;
+    if (step && (why = s_duration ("--step", step, 86400 * 10ULL, &step_s)))
+        return why;
+    Maekin__MetricsHistoryRequest ask = MAEKIN__METRICS_HISTORY_REQUEST__INIT;
+    ask.host = (char *) host;
+    ask.vm = (char *) vm;
+    int64_t now = zclock_time () / 1000;
+    ask.since_s = now > (int64_t) back ? now - (int64_t) back : 0;
+    ask.step_s = (uint32_t) step_s;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_METRICS_HISTORY;
+    env.metrics_history = &ask;
+    maekinsh_cmd_finish (self, &env);
+    return NULL;
+}
+
+//  A history's points for people: averages of each step (CPU in thousandths of a CPU).
+static const maekinsh_out_table_t s_point_table = {
+    &maekin__metric_point__descriptor,
+    {{"TIME", "t", MAEKINSH_OUT_COL_TIME},
+     {"SAMPLES", "samples", MAEKINSH_OUT_COL_ID},
+     {"CPU/1000", "cpu_permille", MAEKINSH_OUT_COL_ID},
+     {"MEM_KB", "mem_kb", MAEKINSH_OUT_COL_ID},
+     {"RX_B/S", "net_rx_bps", MAEKINSH_OUT_COL_ID},
+     {"TX_B/S", "net_tx_bps", MAEKINSH_OUT_COL_ID},
+     {"READ_B/S", "disk_read_bps", MAEKINSH_OUT_COL_ID},
+     {"WRITE_B/S", "disk_write_bps", MAEKINSH_OUT_COL_ID}}};
+
 const maekinsh_cmd_def_t maekinsh_metrics_commands[] = {
+    {.group = "metrics",
+     .verb = "history",
+     .summary = "a host's or VM's averages over time, as the controller keeps them",
+     .opts = s_history_opts,
+     .build = s_build_history,
+     .request = MAEKINSH_BODY (METRICS_HISTORY),
+     .reply = MAEKINSH_BODY (METRICS_HISTORY_REPLY),
+     .table = &s_point_table},
     {.group = "metrics",
      .verb = "tail",
      .summary = "follow the hosts' metrics as the monitors publish them",
@@ -322,6 +406,30 @@ maekinsh_metrics_test (bool verbose)
     assert (!maekinsh_cmd_new (4, (char **) bad, &error, &help) && error && strstr (error, "VM"));
     free (error);
     free (help);
+    //  history: durations in s, m, h, d; a host or a VM, one of them.
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("metrics", "history", "--vm", "web-1", "--since", "2h", "--step", "10m"));
+    const Maekin__Envelope *ask = maekinsh_cmd_request (cmd);
+    assert (ask && ask->body_case == MAEKIN__ENVELOPE__BODY_METRICS_HISTORY);
+    assert (streq (ask->metrics_history->vm, "web-1") && ask->metrics_history->step_s == 600);
+    int64_t back = zclock_time () / 1000 - ask->metrics_history->since_s;
+    assert (back >= 7200 && back <= 7260);
+    maekinsh_cmd_destroy (&cmd);
+    const char *bad_history[][8] = {{"metrics", "history", NULL},
+                                    {"metrics", "history", "--host", "a", "--vm", "b", NULL},
+                                    {"metrics", "history", "--host", "a", "--since", "h", NULL},
+                                    {"metrics", "history", "--host", "a", "--since", "-1h", NULL},
+                                    {"metrics", "history", "--host", "a", "--step", "0s", NULL},
+                                    {"metrics", "history", "--host", "a", "--step", "1w", NULL},
+                                    {"metrics", "history", "--host", "bad name", NULL}};
+    for (size_t i = 0; i < sizeof bad_history / sizeof bad_history[0]; i++) {
+        int argc = 0;
+        while (bad_history[i][argc])
+            argc++;
+        assert (!maekinsh_cmd_new (argc, (char **) bad_history[i], &error, &help) && error);
+        free (error);
+        free (help);
+    }
     //  A VM's line: its rates as the monitor measured them.
     mk_metric_vm_t vm = {.time_ms = 1700000000000,
                          .vcpus = 2,

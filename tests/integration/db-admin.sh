@@ -11,8 +11,11 @@ state=sqlite:$T/maekin.db
 # A new database: made and migrated by the admin command, before any controller.
 expect_fail "status of a database that is not there" 1 "no database at" admin "$state" status
 expect_ok "migrate makes the schema" admin "$state" migrate
-[ "$(admin "$state" status | awk '/^schema/ { print $2 }')" = 2 ] || fail "schema is not 2"
-ok "status says schema 2"
+status=$(admin "$state" status)
+latest=$(awk '/^latest/ { print $2 }' <<<"$status")
+[ "$(awk '/^schema/ { print $2 }' <<<"$status")" = "$latest" ] && [ "${latest:-0}" -ge 3 ] \
+    && grep -q "^verdict  *current" <<<"$status" || fail "status after migrate: $status"
+ok "status says schema $latest, current"
 
 start_broker
 start_controller
