@@ -310,7 +310,10 @@ s_duration (const char *what, const char *text, uint64_t max, uint64_t *seconds)
     } else
         digits[0] = 0;
     uint64_t count = 0;
-    if (!*digits || maekinsh_cmd_number (what, digits, 1, max / unit, &count) != NULL)
+    char *why = *digits ? maekinsh_cmd_number (what, digits, 1, max / unit, &count) : NULL;
+    bool bad = !*digits || why;
+    free (why);
+    if (bad)
         return zsys_sprintf ("%s must be a duration from 1s to %" PRIu64
                              "d, as 90s, 30m, 6h or 7d (not '%.32s')",
                              what, max / 86400, text);
