@@ -183,6 +183,10 @@ int mk_db_claim_release (mk_db_t *self);
 //  mk_db_claim) and *holder (a new string); 0 and NULL when nobody does; -1 on an error.
 int mk_db_claim_holder (mk_db_t *self, char **holder);
 
+//  For tests on a shared MySQL database: "DROP TABLE IF EXISTS" every table of the
+//  schema, meta too (a new string).
+char *mk_db_drop_all_sql (void);
+
 void mk_db_test (bool verbose);
 void mk_db_url_test (bool verbose);
 void mk_db_claim_test (bool verbose);

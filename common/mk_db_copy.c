@@ -171,10 +171,11 @@ s_fresh (const char *url)
         printf ("mk_db_copy_test: cannot open %s: %s\n", url, error);
         assert (false);
     }
-    if (streq (mk_db_backend (db), "mysql"))
-        assert (mk_db_exec (db, "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, "
-                                "requests, events, metrics")
-                == 0);
+    if (streq (mk_db_backend (db), "mysql")) {
+        char *drop = mk_db_drop_all_sql ();
+        assert (mk_db_exec (db, drop) == 0);
+        free (drop);
+    }
     assert (mk_db_migrate (db, &error) == 0);
     return db;
 }

@@ -238,3 +238,16 @@ mk_db_tables (size_t *count)
     *count = sizeof s_tables / sizeof s_tables[0];
     return s_tables;
 }
+
+char *
+mk_db_drop_all_sql (void)
+{
+    char *sql = strdup ("DROP TABLE IF EXISTS meta");
+    for (size_t i = 0; sql && i < sizeof s_tables / sizeof s_tables[0]; i++) {
+        char *longer = zsys_sprintf ("%s, %s", sql, s_tables[i].name);
+        free (sql);
+        sql = longer;
+    }
+    assert (sql);
+    return sql;
+}

@@ -2,6 +2,7 @@
 #include "controller_history.h"
 
 #include "mk_msg.h"
+#include "mk_uuid.h"
 
 #include <inttypes.h>
 
@@ -50,8 +51,9 @@ typedef struct {
 
 struct _controller_history_t {
     controller_history_opts_t opts;
-    zhashx_t *subjects; //  "h:NAME" or "v:HEX" -> s_subject_t
-    s_row_t *rows;      //  the queue: count rows from head
+    zhashx_t *hosts; //  name -> s_subject_t
+    zhashx_t *vms;   //  UUID (16 bytes, held by the item) -> s_subject_t
+    s_row_t *rows;   //  the queue: count rows from head
     size_t head, count, capacity;
     size_t in_flight;  //  rows at the head written in the open transaction
     int64_t floor[2];  //  the last step written, fine and coarse (unix s)
@@ -83,8 +85,9 @@ controller_history_new (const controller_history_opts_t *opts, char **error)
         return NULL;
     controller_history_t *self = (controller_history_t *) zmalloc (sizeof (controller_history_t));
     self->opts = *opts;
-    self->subjects = zhashx_new ();
-    zhashx_set_destructor (self->subjects, (zhashx_destructor_fn *) zstr_free);
+    self->hosts = zhashx_new ();
+    zhashx_set_destructor (self->hosts, (zhashx_destructor_fn *) zstr_free);
+    self->vms = mk_uuid_table_new ();
     return self;
 }
 
@@ -94,7 +97,8 @@ controller_history_destroy (controller_history_t **self_p)
     controller_history_t *self = *self_p;
     if (!self)
         return;
-    zhashx_destroy (&self->subjects);
+    zhashx_destroy (&self->hosts);
+    zhashx_destroy (&self->vms);
     free (self->rows);
     free (self);
     *self_p = NULL;
@@ -119,23 +123,26 @@ controller_history_load (controller_history_t *self, mk_db_t *db)
 
 //  ---------------------------------------------------------------- taking samples
 
+//  A host by its name (a string), a VM by its 16-byte UUID.
+static zhashx_t *
+s_table (controller_history_t *self, int kind)
+{
+    return kind == HISTORY_HOST ? self->hosts : self->vms;
+}
+
 static s_subject_t *
 s_subject (controller_history_t *self, int kind, const void *subject, size_t size)
 {
-    char key[2 + 2 * S_SUBJECT_MAX + 1];
-    key[0] = kind == HISTORY_HOST ? 'h' : 'v';
-    key[1] = ':';
-    for (size_t i = 0; i < size && i < S_SUBJECT_MAX; i++)
-        snprintf (key + 2 + 2 * i, 3, "%02x", ((const uint8_t *) subject)[i]);
-    key[2 + 2 * (size < S_SUBJECT_MAX ? size : S_SUBJECT_MAX)] = 0;
-    s_subject_t *it = (s_subject_t *) zhashx_lookup (self->subjects, key);
+    zhashx_t *table = s_table (self, kind);
+    s_subject_t *it = (s_subject_t *) zhashx_lookup (table, subject);
     if (!it) {
         it = (s_subject_t *) zmalloc (sizeof (s_subject_t)
                                       + (size_t) self->opts.raw_points * sizeof (s_point_t));
         it->kind = kind;
-        it->size = size < S_SUBJECT_MAX ? size : S_SUBJECT_MAX;
+        //  A host's name stays a string (its NUL from zmalloc): names are at most 63.
+        it->size = size < S_SUBJECT_MAX - 1 ? size : S_SUBJECT_MAX - 1;
         memcpy (it->subject, subject, it->size);
-        zhashx_insert (self->subjects, key, it);
+        zhashx_insert (table, it->subject, it);
     }
     return it;
 }
@@ -290,22 +297,30 @@ controller_history_roll (controller_history_t *self, int64_t now_s)
     //  Those silent for a coarse step, their steps closed, are forgotten.
     int64_t idle_ms = (now_s - self->opts.coarse_step_s) * 1000;
     zlistx_t *idle = zlistx_new ();
-    for (s_subject_t *subject = (s_subject_t *) zhashx_first (self->subjects); subject;
-         subject = (s_subject_t *) zhashx_next (self->subjects)) {
-        if (subject->fine.start < fine) {
-            s_queue (self, 0, subject, &subject->fine);
-            memset (&subject->fine, 0, sizeof subject->fine);
+    for (int kind = HISTORY_HOST; kind <= HISTORY_VM; kind++) {
+        zhashx_t *table = s_table (self, kind);
+        for (s_subject_t *subject = (s_subject_t *) zhashx_first (table); subject;
+             subject = (s_subject_t *) zhashx_next (table)) {
+            if (subject->fine.start < fine) {
+                s_queue (self, 0, subject, &subject->fine);
+                memset (&subject->fine, 0, sizeof subject->fine);
+            }
+            if (subject->coarse.start < coarse) {
+                s_queue (self, 1, subject, &subject->coarse);
+                memset (&subject->coarse, 0, sizeof subject->coarse);
+            }
+            if (subject->last_ms < idle_ms)
+                zlistx_add_end (idle, subject);
         }
-        if (subject->coarse.start < coarse) {
-            s_queue (self, 1, subject, &subject->coarse);
-            memset (&subject->coarse, 0, sizeof subject->coarse);
+        //  Deleted by a copy of the key: the item holding it is freed on the way.
+        for (s_subject_t *subject = (s_subject_t *) zlistx_first (idle); subject;
+             subject = (s_subject_t *) zlistx_next (idle)) {
+            uint8_t key[S_SUBJECT_MAX];
+            memcpy (key, subject->subject, sizeof key);
+            zhashx_delete (table, key);
         }
-        if (subject->last_ms < idle_ms)
-            zlistx_add_end (idle, (void *) zhashx_cursor (self->subjects));
+        zlistx_purge (idle);
     }
-    for (const char *key = (const char *) zlistx_first (idle); key;
-         key = (const char *) zlistx_next (idle))
-        zhashx_delete (self->subjects, key);
     zlistx_destroy (&idle);
 }
 
@@ -485,13 +500,7 @@ controller_history_query (controller_history_t *self, mk_db_t *db, int kind, con
     const controller_history_opts_t *o = &self->opts;
     if (since_s <= 0 || since_s < now_s - o->coarse_keep_s)
         since_s = now_s - o->coarse_keep_s;
-    char name[2 + 2 * S_SUBJECT_MAX + 1];
-    name[0] = kind == HISTORY_HOST ? 'h' : 'v';
-    name[1] = ':';
-    for (size_t i = 0; i < size && i < S_SUBJECT_MAX; i++)
-        snprintf (name + 2 + 2 * i, 3, "%02x", ((const uint8_t *) key)[i]);
-    name[2 + 2 * (size < S_SUBJECT_MAX ? size : S_SUBJECT_MAX)] = 0;
-    s_subject_t *subject = (s_subject_t *) zhashx_lookup (self->subjects, name);
+    s_subject_t *subject = (s_subject_t *) zhashx_lookup (s_table (self, kind), key);
     //  The source: raw samples, fine steps or coarse steps.
     int64_t oldest_raw = now_s;
     if (subject && subject->ring_count) {

@@ -67,7 +67,8 @@ void controller_history_saved (controller_history_t *self, bool committed);
 //  Rows waiting to be written.
 size_t controller_history_queued (controller_history_t *self);
 
-//  A subject's points since since_s, at step_s (0: the finest kept that far back; below
+//  A subject's points (a host: its name, a string of size bytes; a VM: its 16-byte UUID)
+//  since since_s, at step_s (0: the finest kept that far back; below
 //  the fine step, the raw samples; else a multiple of the fine or the coarse step):
 //  into reply's points (allocated by the caller's alloc), with its step. 0, or an HTTP
 //  status with *error (a new string) saying what to ask instead.

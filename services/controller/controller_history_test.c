@@ -184,6 +184,14 @@ s_test_on (const char *url, bool verbose)
     controller_history_roll (history, now + 60);
     assert (controller_history_queued (history) == 0);
 
+    //  A subject silent for a coarse step is forgotten, its raw samples with it.
+    arena = zlistx_new ();
+    zlistx_set_destructor (arena, (zlistx_destructor_fn *) zstr_free);
+    assert (s_query (history, db, HISTORY_VM, vm.uuid, 16, now - 300, now, 1, arena, &reply) == 1);
+    controller_history_roll (history, now + 60 + 300 + 60);
+    assert (s_query (history, db, HISTORY_VM, vm.uuid, 16, now - 300, now, 1, arena, &reply) == 0);
+    zlistx_destroy (&arena);
+
     controller_history_destroy (&history);
     mk_db_destroy (&db);
 }

@@ -865,8 +865,6 @@ s_test_store (const char *url, bool verbose)
 }
 
 //  The tables of the schema, for a test to start from an empty MySQL database.
-#define MYSQL_DROP_ALL                                                                             \
-    "DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics"
 
 void
 controller_store_test (bool verbose)
@@ -890,7 +888,9 @@ controller_store_test (bool verbose)
     for (int pass = 0; pass < 2; pass++) {
         mk_db_t *db = mk_db_open (mysql, NULL);
         assert (db);
-        assert (mk_db_exec (db, MYSQL_DROP_ALL) == 0);
+        char *drop = mk_db_drop_all_sql ();
+        assert (mk_db_exec (db, drop) == 0);
+        free (drop);
         mk_db_destroy (&db);
         if (pass == 0)
             s_test_store (mysql, verbose);
