@@ -1,6 +1,7 @@
 /*  mk_metric: what a HostSample's figures mean (mk_metric.h). */
 #include "mk_metric.h"
 
+#include "mk_limits.h"
 #include "mk_uuid.h"
 
 void
@@ -83,6 +84,10 @@ mk_metric_vms_take (mk_metric_vms_t *self, const Maekin__HostSample *sample)
         if (in->gone) {
             if (vm)
                 zhashx_delete (self->vms, in->uuid.data);
+            continue;
+        }
+        if (!vm && zhashx_size (self->vms) >= MK_REPORT_DOMAINS_MAX) {
+            refused++; //  no host runs more guests than its agent may report
             continue;
         }
         if (!vm) {
@@ -186,6 +191,20 @@ s_test_vms (void)
     const mk_metric_vm_t *first = mk_metric_vms_first (set);
     assert (mk_metric_vms_next (set) == NULL);
     assert (mk_metric_vms_size (set) == 1 && first == mk_metric_vms_lookup (set, uuids[2]));
+    //  Deltas naming ever more new VMs stop at what a host may run: the rest is refused.
+    enum { MANY = MK_REPORT_DOMAINS_MAX + 10 };
+    uint8_t (*many)[16] = (uint8_t (*)[16]) calloc (MANY, 16);
+    Maekin__VmSample *more = (Maekin__VmSample *) calloc (MANY, sizeof (Maekin__VmSample));
+    Maekin__VmSample **more_list = (Maekin__VmSample **) calloc (MANY, sizeof (void *));
+    assert (many && more && more_list);
+    for (uint32_t i = 0; i < MANY; i++)
+        memcpy (many[i], &i, sizeof i);
+    s_test_sample (&sample, more, more_list, MANY, false, 6000, 30, many);
+    assert (mk_metric_vms_take (set, &sample) == 11);
+    assert (mk_metric_vms_size (set) == MK_REPORT_DOMAINS_MAX);
+    free (many);
+    free (more);
+    free (more_list);
     mk_metric_vms_destroy (&set);
 }
 

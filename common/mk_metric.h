@@ -35,7 +35,8 @@ void mk_metric_vms_destroy (mk_metric_vms_t **self_p);
 
 //  Take a sample's VMs: a full sample replaces the set; a delta adds and updates the VMs
 //  it names and drops those gone. Returns how many entries were refused (a UUID that is
-//  not 16 bytes): those are ignored.
+//  not 16 bytes, or a new VM beyond MK_REPORT_DOMAINS_MAX for one host): those are
+//  ignored.
 size_t mk_metric_vms_take (mk_metric_vms_t *self, const Maekin__HostSample *sample);
 
 //  A VM's values, or NULL if the host has none for it.
