@@ -12,6 +12,8 @@
 #define S_SUBJECT_MAX 64
 //  At most this many points in one answer.
 #define S_POINTS_MAX 10000
+//  Subjects a roll looks at: a pass over 100,000 is a hundred short slices, not one stall.
+#define S_SWEEP_SLICE 1024
 
 //  One raw sample's values; rates in bytes a second (up to 4 GB/s).
 typedef struct {
@@ -19,6 +21,12 @@ typedef struct {
     uint64_t mem_kb;
     uint32_t cpu, rx, tx, rd, wr;
 } s_point_t;
+
+//  The same, as the ring keeps it: 28 bytes, as 100,000 VMs keep raw_points of them.
+typedef struct {
+    uint32_t t_s, mem_kb; //  memory clipped at 4 TiB
+    uint32_t cpu, rx, tx, rd, wr;
+} s_raw_t;
 
 //  The sums of a step being filled.
 typedef struct {
@@ -33,11 +41,12 @@ typedef struct {
     size_t size;
     s_acc_t fine, coarse;
     int64_t last_ms; //  its last sample came
+    size_t index;    //  in the history's array of all subjects
     //  A host's counters in its sample before, for its rates.
     int64_t prev_ms;
     uint64_t prev_busy, prev_all, prev_rx, prev_tx, prev_rd, prev_wr;
     size_t ring_at, ring_count;
-    s_point_t ring[]; //  opts.raw_points of them
+    s_raw_t ring[]; //  opts.raw_points of them
 } s_subject_t;
 
 typedef struct {
@@ -51,9 +60,13 @@ typedef struct {
 
 struct _controller_history_t {
     controller_history_opts_t opts;
-    zhashx_t *hosts; //  name -> s_subject_t
-    zhashx_t *vms;   //  UUID (16 bytes, held by the item) -> s_subject_t
-    s_row_t *rows;   //  the queue: count rows from head
+    zhashx_t *hosts;   //  name -> s_subject_t
+    zhashx_t *vms;     //  UUID (16 bytes, held by the item) -> s_subject_t
+    s_subject_t **all; //  every subject, for the rolls' passes
+    size_t all_count, all_capacity;
+    size_t cursor; //  the pass under way is at this index
+    bool passing;  //  a pass is under way
+    s_row_t *rows; //  the queue: count rows from head
     size_t head, count, capacity;
     size_t in_flight;  //  rows at the head written in the open transaction
     int64_t floor[2];  //  the last step written, fine and coarse (unix s)
@@ -99,6 +112,7 @@ controller_history_destroy (controller_history_t **self_p)
         return;
     zhashx_destroy (&self->hosts);
     zhashx_destroy (&self->vms);
+    free (self->all);
     free (self->rows);
     free (self);
     *self_p = NULL;
@@ -137,12 +151,20 @@ s_subject (controller_history_t *self, int kind, const void *subject, size_t siz
     s_subject_t *it = (s_subject_t *) zhashx_lookup (table, subject);
     if (!it) {
         it = (s_subject_t *) zmalloc (sizeof (s_subject_t)
-                                      + (size_t) self->opts.raw_points * sizeof (s_point_t));
+                                      + (size_t) self->opts.raw_points * sizeof (s_raw_t));
         it->kind = kind;
         //  A host's name stays a string (its NUL from zmalloc): names are at most 63.
         it->size = size < S_SUBJECT_MAX - 1 ? size : S_SUBJECT_MAX - 1;
         memcpy (it->subject, subject, it->size);
         zhashx_insert (table, it->subject, it);
+        if (self->all_count == self->all_capacity) {
+            self->all_capacity = self->all_capacity ? self->all_capacity * 2 : 256;
+            self->all =
+                (s_subject_t **) realloc (self->all, self->all_capacity * sizeof (s_subject_t *));
+            assert (self->all);
+        }
+        it->index = self->all_count;
+        self->all[self->all_count++] = it;
     }
     return it;
 }
@@ -209,7 +231,14 @@ s_acc_add (controller_history_t *self, int which, s_subject_t *subject, int64_t 
 static void
 s_take (controller_history_t *self, s_subject_t *subject, const s_point_t *p)
 {
-    subject->ring[subject->ring_at] = *p;
+    s_raw_t *raw = &subject->ring[subject->ring_at];
+    raw->t_s = (uint32_t) (p->t_ms / 1000);
+    raw->mem_kb = p->mem_kb > UINT32_MAX ? UINT32_MAX : (uint32_t) p->mem_kb;
+    raw->cpu = p->cpu;
+    raw->rx = p->rx;
+    raw->tx = p->tx;
+    raw->rd = p->rd;
+    raw->wr = p->wr;
     subject->ring_at = (subject->ring_at + 1) % (size_t) self->opts.raw_points;
     if (subject->ring_count < (size_t) self->opts.raw_points)
         subject->ring_count++;
@@ -286,42 +315,59 @@ controller_history_add_vm (controller_history_t *self, const mk_metric_vm_t *vm,
     s_take (self, subject, &p);
 }
 
+//  Forgets a subject: the last of the array takes its place.
+static void
+s_forget (controller_history_t *self, s_subject_t *subject)
+{
+    size_t index = subject->index;
+    self->all[index] = self->all[--self->all_count];
+    self->all[index]->index = index;
+    //  Deleted by a copy of the key: the item holding it is freed on the way.
+    uint8_t key[S_SUBJECT_MAX];
+    memcpy (key, subject->subject, sizeof key);
+    zhashx_delete (s_table (self, subject->kind), key);
+}
+
 void
 controller_history_roll (controller_history_t *self, int64_t now_s)
 {
     int64_t fine = now_s - now_s % self->opts.fine_step_s;
-    if (fine == self->fine_now)
-        return;
-    self->fine_now = fine;
-    int64_t coarse = now_s - now_s % self->opts.coarse_step_s;
-    //  Those silent for a coarse step, their steps closed, are forgotten.
-    int64_t idle_ms = (now_s - self->opts.coarse_step_s) * 1000;
-    zlistx_t *idle = zlistx_new ();
-    for (int kind = HISTORY_HOST; kind <= HISTORY_VM; kind++) {
-        zhashx_t *table = s_table (self, kind);
-        for (s_subject_t *subject = (s_subject_t *) zhashx_first (table); subject;
-             subject = (s_subject_t *) zhashx_next (table)) {
-            if (subject->fine.start < fine) {
-                s_queue (self, 0, subject, &subject->fine);
-                memset (&subject->fine, 0, sizeof subject->fine);
-            }
-            if (subject->coarse.start < coarse) {
-                s_queue (self, 1, subject, &subject->coarse);
-                memset (&subject->coarse, 0, sizeof subject->coarse);
-            }
-            if (subject->last_ms < idle_ms)
-                zlistx_add_end (idle, subject);
-        }
-        //  Deleted by a copy of the key: the item holding it is freed on the way.
-        for (s_subject_t *subject = (s_subject_t *) zlistx_first (idle); subject;
-             subject = (s_subject_t *) zlistx_next (idle)) {
-            uint8_t key[S_SUBJECT_MAX];
-            memcpy (key, subject->subject, sizeof key);
-            zhashx_delete (table, key);
-        }
-        zlistx_purge (idle);
+    if (fine != self->fine_now) {
+        self->fine_now = fine;
+        self->passing = true;
+        self->cursor = 0;
     }
-    zlistx_destroy (&idle);
+    if (!self->passing)
+        return;
+    //  A slice of the pass: steps that ended are closed (those of a subject still sampled
+    //  close at its next sample too, whichever comes first: the row is the same), and
+    //  those silent for a coarse step, their steps closed, are forgotten.
+    int64_t coarse = now_s - now_s % self->opts.coarse_step_s;
+    int64_t idle_ms = (now_s - self->opts.coarse_step_s) * 1000;
+    size_t end = self->cursor + S_SWEEP_SLICE;
+    while (self->cursor < self->all_count && self->cursor < end) {
+        s_subject_t *subject = self->all[self->cursor];
+        if (subject->fine.start < fine) {
+            s_queue (self, 0, subject, &subject->fine);
+            memset (&subject->fine, 0, sizeof subject->fine);
+        }
+        if (subject->coarse.start < coarse) {
+            s_queue (self, 1, subject, &subject->coarse);
+            memset (&subject->coarse, 0, sizeof subject->coarse);
+        }
+        if (subject->last_ms < idle_ms)
+            s_forget (self, subject); //  the last takes its place, looked at next
+        else
+            self->cursor++;
+    }
+    if (self->cursor >= self->all_count)
+        self->passing = false;
+}
+
+bool
+controller_history_busy (controller_history_t *self)
+{
+    return self->count > 0 || self->passing;
 }
 
 size_t
@@ -506,7 +552,7 @@ controller_history_query (controller_history_t *self, mk_db_t *db, int kind, con
     if (subject && subject->ring_count) {
         size_t first = (subject->ring_at + (size_t) o->raw_points - subject->ring_count)
                        % (size_t) o->raw_points;
-        oldest_raw = subject->ring[first].t_ms / 1000;
+        oldest_raw = subject->ring[first].t_s;
     }
     if (step_s == 0)
         step_s = since_s >= oldest_raw               ? 0
@@ -537,10 +583,10 @@ controller_history_query (controller_history_t *self, mk_db_t *db, int kind, con
         for (size_t i = 0; subject && i < subject->ring_count; i++) {
             size_t at = (subject->ring_at + (size_t) o->raw_points - subject->ring_count + i)
                         % (size_t) o->raw_points;
-            const s_point_t *p = &subject->ring[at];
-            if (p->t_ms / 1000 >= since_s)
-                s_sum_add (&sum, p->t_ms / 1000, 1, p->cpu, p->mem_kb, p->rx, p->tx, p->rd, p->wr,
-                           alloc, arg);
+            const s_raw_t *p = &subject->ring[at];
+            if (p->t_s >= since_s)
+                s_sum_add (&sum, p->t_s, 1, p->cpu, p->mem_kb, p->rx, p->tx, p->rd, p->wr, alloc,
+                           arg);
         }
     } else if (s_query_rows (self, db, which, subject, kind, key, size, since_s, &sum, alloc, arg)
                != 0) {

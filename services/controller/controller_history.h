@@ -5,11 +5,12 @@
     (a day, a month). A step is the controller's own clock's: a sample counts in the step
     in which it came.
 
-    Never in the task path's way: a step's rows are made when it ends (one pass over the
-    subjects a fine step), queued in memory, and written a bounded number a batch inside
-    the batch's own transaction (one bulk statement on MySQL); expired rows are deleted
-    a bounded number a batch too. A row is dropped from the queue only once its batch
-    committed; a failed batch leaves it for the next. Rows are written with INSERT OR
+    Never in the task path's way: a step's rows are made when it ends (at a subject's
+    first sample in the next step, or by a pass over the subjects each fine step, made
+    in slices of a bounded size, one a batch), queued in memory, and written a bounded
+    number a batch inside the batch's own transaction (one bulk statement on MySQL);
+    expired rows are deleted a bounded number a batch too. A row is dropped from the queue only once
+   its batch committed; a failed batch leaves it for the next. Rows are written with INSERT OR
     IGNORE, so a step written twice (a commit whose answer was lost) is no failure. */
 #ifndef CONTROLLER_HISTORY_H_INCLUDED
 #define CONTROLLER_HISTORY_H_INCLUDED
@@ -27,10 +28,10 @@ typedef struct {
     int coarse_keep_s; //  2592000: for 30 days
 } controller_history_opts_t;
 
-//  The defaults: 24 samples, minutes for a day, ten minutes for 30 days.
+//  The defaults: 12 samples (a minute at 5 s), minutes for a day, ten minutes for 30 days.
 #define CONTROLLER_HISTORY_DEFAULTS                                                                \
     {                                                                                              \
-        24, 60, 86400, 600, 2592000                                                                \
+        12, 60, 86400, 600, 2592000                                                                \
     }
 
 #define HISTORY_HOST 0
@@ -55,8 +56,12 @@ void controller_history_add_host (controller_history_t *self, const Maekin__Host
 void controller_history_add_vm (controller_history_t *self, const mk_metric_vm_t *vm,
                                 int64_t now_ms);
 
-//  Close the steps that ended by now_s: their averages join the queue of rows.
+//  Close the steps that ended by now_s: their averages join the queue of rows. One
+//  slice of the pass each call; the pass starts when a fine step does.
 void controller_history_roll (controller_history_t *self, int64_t now_s);
+
+//  True while rows wait to be written or a pass is under way: batches are wanted.
+bool controller_history_busy (controller_history_t *self);
 
 //  In the caller's transaction: up to max rows of the queue, then up to max expired rows
 //  deleted. 0, or -1 (the transaction is to be rolled back). Then say whether it was

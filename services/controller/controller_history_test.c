@@ -1,7 +1,7 @@
 /*  controller_history's self-test: two simulated hours of a host and a VM sampled every
     5 s, at a compressed clock, into a real SQLite database: the averages are right, the
-    rows stay within their bound, a failed batch loses nothing and a restart writes
-    nothing twice. */
+    rows stay within their bound, a failed batch loses nothing, a restart writes nothing
+    twice and a pass over many subjects is made in slices. */
 #include "controller_history.h"
 
 #include "mk_testdir.h"
@@ -191,6 +191,30 @@ s_test_on (const char *url, bool verbose)
     controller_history_roll (history, now + 60 + 300 + 60);
     assert (s_query (history, db, HISTORY_VM, vm.uuid, 16, now - 300, now, 1, arena, &reply) == 0);
     zlistx_destroy (&arena);
+
+    //  A pass over many subjects is made in slices: 3,000 VMs sampled once in a step,
+    //  silent since. The first roll of the next step closes some of their steps, not all;
+    //  the history wants batches until the pass is done, and then every step is queued.
+    int64_t step = now + 900 - (now + 900) % 300; //  a coarse step's start: it stays open
+    while (controller_history_busy (history))
+        s_batch (history, db, step, true);
+    for (unsigned i = 0; i < 3000; i++) {
+        mk_metric_vm_t many = {.uuid = {9, (uint8_t) (i >> 8), (uint8_t) i}, .cpu_permille = 5};
+        controller_history_add_vm (history, &many, step * 1000);
+    }
+    controller_history_roll (history, step + 60);
+    size_t first = controller_history_queued (history);
+    assert (first > 0 && first < 3000 && controller_history_busy (history));
+    int slices = 1;
+    while (controller_history_queued (history) < 3000) {
+        controller_history_roll (history, step + 60);
+        assert (++slices < 10);
+    }
+    assert (slices >= 3 && controller_history_queued (history) == 3000);
+    while (controller_history_busy (history))
+        s_batch (history, db, step + 60, true);
+    if (verbose)
+        printf (" * 3,000 subjects closed in %d slices of the pass\n", slices);
 
     controller_history_destroy (&history);
     mk_db_destroy (&db);
