@@ -5,12 +5,13 @@
 #   bench_echo           the bare bus floor: client -> broker -> worker and back
 #   bench_libvirt_floor  define+start and destroy+undefine on libvirt's test driver
 #   bench_db_floor       the rows of each create, written in batches by one bare client
+#   bench_memory_floor   the memory of a process with the monitor's libraries, doing nothing
 
 # Where this fragment is included must not change the default goal: if it comes before
 # the Makefile's first rule, the goal is left for that rule to set.
 bench_default_goal := $(.DEFAULT_GOAL)
 
-BENCH_PROGRAMS := bench_echo bench_libvirt_floor
+BENCH_PROGRAMS := bench_echo bench_libvirt_floor bench_memory_floor
 BENCH_BIN      := $(BENCH_PROGRAMS:%=$(OUT)/bench/%)
 BENCH_OBJ      := $(BENCH_PROGRAMS:%=$(OBJ)/tests/bench/%.o)
 
@@ -28,7 +29,7 @@ $(BENCH_OBJ): $(OBJ)/tests/bench/%.o: tests/bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(OUT)/bench/bench_echo: $(OUT)/bench/%: $(OBJ)/tests/bench/%.o
+$(OUT)/bench/bench_echo $(OUT)/bench/bench_memory_floor: $(OUT)/bench/%: $(OBJ)/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 

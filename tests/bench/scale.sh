@@ -13,6 +13,7 @@ per_agent=${PER_AGENT:-50}
 vms=${VMS:-100000}
 T=$(mktemp -d /tmp/maekin-scale.XXXXXX)
 pids=()
+agent_pids=()
 cleanup() {
     local rc=$?
     for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null; done
@@ -52,6 +53,7 @@ for first in $(seq 1 "$per_agent" "$hosts"); do
     "$build/maekin-agent" --bus-endpoint=$bus --agent-hosts="$list" --agent-domain_type=test \
         --log-level=warn 2>>"$T/agent$agents.log" &
     pids+=($!)
+    agent_pids+=($!)
 done
 SECONDS=0
 until [ "$(sh host list --state up 2>/dev/null | tail -n +2 | wc -l)" -ge "$hosts" ]; do
@@ -67,21 +69,40 @@ echo "scale creates $(cat "$T/out")"
 echo "scale controller_rss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$controller/status)" \
     "peak_kib=$(awk '/VmHWM/ { print $2 }' /proc/$controller/status)"
 
-# The metric path (issue 15, its first part: host samples): one monitor publishing a
-# synthetic sample for each of the hosts every 5 s, the default interval. The
-# controller's CPU over a quiet window without it, then with it; the monitor's own CPU
-# and RSS. The full benchmark (50 VMs a host, accept latency under it) comes with the
-# guests' samples.
+# The metric path: one monitor publishing for each of the hosts and its 50 synthetic
+# guests every 5 s, the default interval (the values of 100,000 VMs, which the controller
+# keeps and rolls into its history). The controller's CPU over a quiet window without
+# it, then with it; the monitor's own CPU, RSS and bytes, beside what one message per VM
+# would have cost; and the accept latency at 5,000 creates/s without, then with, that
+# load (the agents paused, as in run.sh: the accept path alone; their tasks run after).
 hz=$(getconf CLK_TCK)
 ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+rate_field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$2"; }
+drained() {
+    [ -z "$(sh task list --state queued --limit 1 | tail -n +2)" ] &&
+        [ -z "$(sh task list --state running --limit 1 | tail -n +2)" ]
+}
+accept_latency() { # PREFIX: 25,000 creates at 5,000/s, then their tasks run to the end
+    kill -STOP "${agent_pids[@]}"
+    "$build/bench/bench_tasks" -e $bus -s $stream_out -n 25000 -w 100000 -m accept -r 5000 \
+        -p "$1" > "$T/lat.$1" 2>>"$T/client.log" || { kill -CONT "${agent_pids[@]}"; cat "$T/lat.$1"; exit 1; }
+    kill -CONT "${agent_pids[@]}"
+    SECONDS=0
+    until drained; do
+        [ $SECONDS -lt 300 ] || { echo "scale: the tasks of $1 did not finish"; exit 1; }
+        sleep 1
+    done
+}
 window=20
+accept_latency q
 before=$(ticks $controller)
 sleep $window
 idle=$(( $(ticks $controller) - before ))
 list=""
-for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70))"; done
+for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70)):50"; done
 "$build/maekin-monitor" --bus-stream_in=$stream_in --monitor-hosts="$list" \
-    --monitor-interval_ms=5000 --log-level=warn 2>>"$T/monitor.log" &
+    --monitor-interval_ms=5000 --monitor-compare_encodings=true --log-level=info \
+    2>>"$T/monitor.log" &
 monitor=$!
 pids+=($monitor)
 sleep 6 # its first samples, and the controller's first of each host
@@ -90,29 +111,61 @@ mbefore=$(ticks $monitor)
 sleep $window
 busy=$(( $(ticks $controller) - before ))
 mbusy=$(( $(ticks $monitor) - mbefore ))
+mrss=$(awk '/VmRSS/ { print $2 }' /proc/$monitor/status)
+crss=$(awk '/VmRSS/ { print $2 }' /proc/$controller/status)
 messages=$(( hosts * window / 5 ))
 measured=$(sh --output json host list | grep -cE '"sampled": *"?[1-9]')
 [ "$measured" -ge "$hosts" ] || { echo "scale: only $measured of $hosts hosts measured"; exit 1; }
+accept_latency m
+kill -TERM $monitor
+wait $monitor
+bytes=$(sed -n 's/.*published \([0-9]*\) messages, \([0-9]*\) bytes.*/\1 \2/p' "$T/monitor.log")
+per_vm=$(sed -n 's/.*one message per VM, the same values: \([0-9]*\) bytes.*/\1/p' "$T/monitor.log")
+[ -n "$bytes" ] && [ -n "$per_vm" ] || { echo "scale: the monitor did not count its bytes"; exit 1; }
 awk -v hz=$hz -v w=$window -v idle=$idle -v busy=$busy -v m=$messages -v mb=$mbusy \
-    -v hosts=$hosts -v measured=$measured -v rss="$(awk '/VmRSS/ { print $2 }' /proc/$monitor/status)" \
+    -v hosts=$hosts -v measured=$measured -v rss="$mrss" -v crss="$crss" -v bytes="$bytes" -v per_vm="$per_vm" \
     'BEGIN {
         extra = (busy - idle) / hz; if (extra < 0) extra = 0
-        printf "scale metrics hosts=%d measured=%d messages_per_s=%d controller_cpu_pct_without=%.2f", hosts, measured, m / w, idle * 100 / hz / w
+        split(bytes, b, " ")
+        printf "scale metrics hosts=%d vms_per_host=50 measured=%d messages_per_s=%d controller_cpu_pct_without=%.2f", hosts, measured, m / w, idle * 100 / hz / w
         printf " controller_cpu_pct_with=%.2f controller_cpu_us_per_message=%.1f", busy * 100 / hz / w, extra * 1e6 / m
-        printf " monitor_cpu_pct=%.2f monitor_rss_kib=%s\n", mb * 100 / hz / w, rss
+        printf " controller_rss_kib=%s monitor_cpu_pct=%.2f monitor_rss_kib=%s\n", crss, mb * 100 / hz / w, rss
         printf "metric path: the controller'"'"'s share of a core for it: %.2f%% (target: under 25%%)\n", extra * 100 / w
+        printf "metric bytes: %d messages, %.0f bytes a message (a host and its 50 VMs); one message per VM would have taken %.2f times the bytes\n", b[1], b[2] / b[1], per_vm / b[2]
     }'
+echo "accept at 5,000 creates/s without metrics: p50_us=$(rate_field accept_p50_us "$T/lat.q")" \
+    "p99_us=$(rate_field accept_p99_us "$T/lat.q"); with them:" \
+    "p50_us=$(rate_field accept_p50_us "$T/lat.m") p99_us=$(rate_field accept_p99_us "$T/lat.m")"
 
-# A monitor of this machine's own /proc (no guests yet): its cost per sample, taken every
+# A monitor of this machine's own /proc and of 50 guests on libvirt's test driver (the
+# bulk stats call of each interval; the driver answers with the guests' state alone, so
+# a QEMU guest's full values cost more to decode): its cost per sample, taken every
 # 10 ms for 10 s, and what that is at the default interval; its RSS.
+guests="$T/guests.xml"
+{
+    echo "<node><cpu><nodes>1</nodes><sockets>1</sockets><cores>64</cores><threads>1</threads><active>64</active><mhz>2000</mhz></cpu><memory>1073741824</memory>"
+    for g in $(seq 50); do
+        printf "<domain type='test'><name>g%d</name><uuid>6695eb01-f6a4-8304-79aa-97f2502e%04d</uuid><memory>65536</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>\n" $g $g
+    done
+    echo "</node>"
+} > "$guests"
 "$build/maekin-monitor" --bus-stream_in=$stream_in --monitor-hosts="real=proc" \
-    --monitor-interval_ms=10 --log-level=warn 2>>"$T/monitor.log" &
+    --monitor-guests_uri="test://$guests" --monitor-interval_ms=10 --log-level=warn \
+    2>>"$T/monitor.log" &
 real=$!
 pids+=($real)
+# The baseline beside it: a process with the monitor's libraries, its stream socket and
+# one stats call on the same libvirt, doing nothing else.
+"$build/bench/bench_memory_floor" $stream_in "test://$guests" 2>>"$T/monitor.log" &
+floor=$!
+pids+=($floor)
 sleep 1
 before=$(ticks $real)
 sleep 10
 per_sample=$(( ($(ticks $real) - before) * 1000000 / hz / 1000 ))
-echo "monitor of /proc: cpu_us_per_sample=$per_sample" \
+rss=$(awk '/VmRSS/ { print $2 }' /proc/$real/status)
+floor_rss=$(awk '/VmRSS/ { print $2 }' /proc/$floor/status)
+echo "monitor of /proc and 50 guests: cpu_us_per_sample=$per_sample" \
     "cpu_pct_at_5s=$(awk -v u=$per_sample 'BEGIN { printf "%.3f", u / 5e6 * 100 }')" \
-    "rss_kib=$(awk '/VmRSS/ { print $2 }' /proc/$real/status) (targets: under 1% and 8 MB)"
+    "rss_kib=$rss beside the libraries' floor_rss_kib=$floor_rss: its own $((rss - floor_rss)) KiB" \
+    "(targets: under 1% and 8 MB)"
