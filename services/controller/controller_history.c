@@ -35,17 +35,22 @@ typedef struct {
     uint64_t cpu, mem, rx, tx, rd, wr;
 } s_acc_t;
 
+//  A host's counters in its sample before, for its rates.
 typedef struct {
-    int kind;
-    uint8_t subject[S_SUBJECT_MAX];
-    size_t size;
+    int64_t ms;
+    uint64_t busy, all, rx, tx, rd, wr;
+} s_prev_t;
+
+//  One host or VM: what a VM needs in about 520 bytes with the default 12 raw points, a
+//  host's name and counters after its ring, a VM's UUID there (100,000 VMs keep this).
+typedef struct {
+    uint8_t kind, size;
+    uint32_t index; //  in the history's array of all subjects
+    uint32_t ring_at, ring_count;
+    int64_t last_ms;  //  its last sample came
+    uint8_t *subject; //  its key: a host's name (a string) or a VM's UUID, after the ring
+    s_prev_t *prev;   //  a host's, after its name; NULL for a VM
     s_acc_t fine, coarse;
-    int64_t last_ms; //  its last sample came
-    size_t index;    //  in the history's array of all subjects
-    //  A host's counters in its sample before, for its rates.
-    int64_t prev_ms;
-    uint64_t prev_busy, prev_all, prev_rx, prev_tx, prev_rd, prev_wr;
-    size_t ring_at, ring_count;
     s_raw_t ring[]; //  opts.raw_points of them
 } s_subject_t;
 
@@ -150,11 +155,20 @@ s_subject (controller_history_t *self, int kind, const void *subject, size_t siz
     zhashx_t *table = s_table (self, kind);
     s_subject_t *it = (s_subject_t *) zhashx_lookup (table, subject);
     if (!it) {
-        it = (s_subject_t *) zmalloc (sizeof (s_subject_t)
-                                      + (size_t) self->opts.raw_points * sizeof (s_raw_t));
-        it->kind = kind;
         //  A host's name stays a string (its NUL from zmalloc): names are at most 63.
-        it->size = size < S_SUBJECT_MAX - 1 ? size : S_SUBJECT_MAX - 1;
+        size_t ring = (size_t) self->opts.raw_points * sizeof (s_raw_t);
+        size_t key = kind == HISTORY_HOST ? S_SUBJECT_MAX : 16;
+        size_t prev = kind == HISTORY_HOST ? sizeof (s_prev_t) : 0;
+        //  After the ring (28 bytes a point), the counters at an 8-byte boundary.
+        size_t tail = (sizeof (s_subject_t) + ring + 7) & ~(size_t) 7;
+        uint8_t *block = (uint8_t *) zmalloc (tail + prev + key);
+        it = (s_subject_t *) block;
+        it->kind = (uint8_t) kind;
+        it->size = (uint8_t) (size < key - 1 ? size : key - 1);
+        if (kind == HISTORY_VM)
+            it->size = 16;
+        it->prev = prev ? (s_prev_t *) (block + tail) : NULL;
+        it->subject = block + tail + prev;
         memcpy (it->subject, subject, it->size);
         zhashx_insert (table, it->subject, it);
         if (self->all_count == self->all_capacity) {
@@ -163,7 +177,7 @@ s_subject (controller_history_t *self, int kind, const void *subject, size_t siz
                 (s_subject_t **) realloc (self->all, self->all_capacity * sizeof (s_subject_t *));
             assert (self->all);
         }
-        it->index = self->all_count;
+        it->index = (uint32_t) self->all_count;
         self->all[self->all_count++] = it;
     }
     return it;
@@ -239,8 +253,8 @@ s_take (controller_history_t *self, s_subject_t *subject, const s_point_t *p)
     raw->tx = p->tx;
     raw->rd = p->rd;
     raw->wr = p->wr;
-    subject->ring_at = (subject->ring_at + 1) % (size_t) self->opts.raw_points;
-    if (subject->ring_count < (size_t) self->opts.raw_points)
+    subject->ring_at = (subject->ring_at + 1) % (uint32_t) self->opts.raw_points;
+    if (subject->ring_count < (uint32_t) self->opts.raw_points)
         subject->ring_count++;
     subject->last_ms = p->t_ms;
     int64_t now_s = p->t_ms / 1000;
@@ -273,26 +287,21 @@ controller_history_add_host (controller_history_t *self, const Maekin__HostSampl
         rd += sample->disks[i]->read_bytes;
         wr += sample->disks[i]->write_bytes;
     }
-    int64_t ms = sample->time_ms - subject->prev_ms;
-    if (subject->prev_ms && ms > 0 && all > subject->prev_all && busy >= subject->prev_busy) {
+    s_prev_t *prev = subject->prev;
+    int64_t ms = sample->time_ms - prev->ms;
+    if (prev->ms && ms > 0 && all > prev->all && busy >= prev->busy) {
         s_point_t p = {.t_ms = now_ms};
-        p.cpu = (uint32_t) ((busy - subject->prev_busy) * 1000 / (all - subject->prev_all));
+        p.cpu = (uint32_t) ((busy - prev->busy) * 1000 / (all - prev->all));
         p.mem_kb = sample->memory_total_kb > sample->memory_available_kb
                        ? sample->memory_total_kb - sample->memory_available_kb
                        : 0;
-        p.rx = s_rate (subject->prev_rx, rx, ms);
-        p.tx = s_rate (subject->prev_tx, tx, ms);
-        p.rd = s_rate (subject->prev_rd, rd, ms);
-        p.wr = s_rate (subject->prev_wr, wr, ms);
+        p.rx = s_rate (prev->rx, rx, ms);
+        p.tx = s_rate (prev->tx, tx, ms);
+        p.rd = s_rate (prev->rd, rd, ms);
+        p.wr = s_rate (prev->wr, wr, ms);
         s_take (self, subject, &p);
     }
-    subject->prev_ms = sample->time_ms;
-    subject->prev_busy = busy;
-    subject->prev_all = all;
-    subject->prev_rx = rx;
-    subject->prev_tx = tx;
-    subject->prev_rd = rd;
-    subject->prev_wr = wr;
+    *prev = (s_prev_t){sample->time_ms, busy, all, rx, tx, rd, wr};
 }
 
 static uint32_t
@@ -319,12 +328,12 @@ controller_history_add_vm (controller_history_t *self, const mk_metric_vm_t *vm,
 static void
 s_forget (controller_history_t *self, s_subject_t *subject)
 {
-    size_t index = subject->index;
+    uint32_t index = subject->index;
     self->all[index] = self->all[--self->all_count];
     self->all[index]->index = index;
     //  Deleted by a copy of the key: the item holding it is freed on the way.
-    uint8_t key[S_SUBJECT_MAX];
-    memcpy (key, subject->subject, sizeof key);
+    uint8_t key[S_SUBJECT_MAX] = {0};
+    memcpy (key, subject->subject, subject->size);
     zhashx_delete (s_table (self, subject->kind), key);
 }
 
