@@ -106,16 +106,21 @@ for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h
 monitor=$!
 pids+=($monitor)
 sleep 6 # its first samples, and the controller's first of each host
+# A whole minute with it: its history rows are written once a minute.
 before=$(ticks $controller)
 mbefore=$(ticks $monitor)
-sleep $window
-busy=$(( $(ticks $controller) - before ))
-mbusy=$(( $(ticks $monitor) - mbefore ))
+sleep 60
+busy=$(( ($(ticks $controller) - before) * window / 60 ))
+mbusy=$(( ($(ticks $monitor) - mbefore) * window / 60 ))
 mrss=$(awk '/VmRSS/ { print $2 }' /proc/$monitor/status)
 crss=$(awk '/VmRSS/ { print $2 }' /proc/$controller/status)
 messages=$(( hosts * window / 5 ))
 measured=$(sh --output json host list | grep -cE '"sampled": *"?[1-9]')
 [ "$measured" -ge "$hosts" ] || { echo "scale: only $measured of $hosts hosts measured"; exit 1; }
+# The minute's turn, when every subject's step closes and the history writes 100,000
+# rows (and at ten minutes twice that), falls inside this run: it starts two seconds
+# before it.
+sleep $(( (62 - $(date +%s) % 60) % 60 ))
 accept_latency m
 kill -TERM $monitor
 wait $monitor
