@@ -1,6 +1,8 @@
 /*  mk_uuid: time-ordered UUIDs. */
 #include "mk_uuid.h"
 
+#include "mk_hash.h"
+
 #include <assert.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -123,28 +125,11 @@ mk_uuid_parse (const char *text, uint8_t *bytes)
     return 0;
 }
 
-//  UUIDs come from outside too (a monitor names its guests): with a fixed hash, many
-//  that share a half would all fall in one chain, and CZMQ's table grows itself without
-//  end over a long chain. SipHash under a key drawn at start leaves nothing to aim at.
-static uint8_t s_hash_key[crypto_shorthash_KEYBYTES];
-static pthread_once_t s_hash_once = PTHREAD_ONCE_INIT;
-
-static void
-s_hash_init (void)
-{
-    if (sodium_init () < 0)
-        abort ();
-    randombytes_buf (s_hash_key, sizeof s_hash_key);
-}
-
+//  UUIDs come from outside too (a monitor names its guests): mk_hash, not their bytes.
 static size_t
 s_uuid_hash (const void *key)
 {
-    uint8_t out[crypto_shorthash_BYTES];
-    crypto_shorthash (out, (const unsigned char *) key, 16, s_hash_key);
-    size_t hash;
-    memcpy (&hash, out, sizeof hash);
-    return hash;
+    return mk_hash (key, 16);
 }
 
 static int
@@ -156,7 +141,6 @@ s_uuid_compare (const void *a, const void *b)
 zhashx_t *
 mk_uuid_table_new (void)
 {
-    pthread_once (&s_hash_once, s_hash_init);
     zhashx_t *table = zhashx_new ();
     assert (table);
     zhashx_set_key_hasher (table, s_uuid_hash);
