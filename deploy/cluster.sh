@@ -86,10 +86,11 @@ stop_all() {
     for n in $(ip netns list | awk -v p="mk$id-" 'index($1, p) == 1 { print $1 }'); do
         ip netns del "$n" || echo "cluster.sh: cannot delete namespace $n" >&2
     done
-    rm -f "$dir/nodes.count"
+    rm -f "$dir/nodes.count" "$dir/build"
 }
 
 start_all() {
+    build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory $build: run make first"
     for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
         [ -x "$build/$program" ] || die "$build/$program is missing: run make first"
     done
@@ -112,6 +113,7 @@ start_all() {
         "$src/deploy/make-node.sh" "node$i" 16 32768 >"$dir/nodes/node$i.xml" || exit 2
     done
     echo "$nodes" >"$dir/nodes.count"
+    echo "$build" >"$dir/build" # for status and exec: the programs it started
     launch 1 broker "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
         --bus-stream_out=$stream_out
     launch 1 controller "$build/maekin-controller" --bus-endpoint=$bus \
@@ -167,6 +169,8 @@ status() {
     return $rc
 }
 
+# Status and exec use the build the cluster was started from.
+[ "$command" != start ] && [ -f "$dir/build" ] && build=$(cat "$dir/build")
 case $command in
     start) start_all ;;
     stop) stop_all ;;
