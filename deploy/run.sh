@@ -69,7 +69,9 @@ for host in $hosts; do
     monitored="$monitored${monitored:+,}$host=synthetic:$load:$((load + 20))"
     load=$((load + 25))
 done
-"$build/maekin-monitor" --bus-stream_in="$stream_in" --monitor-hosts="$monitored" &
+"$build/maekin-monitor" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
+    --multicast-interface=127.0.0.1 \
+    --monitor-hosts="$monitored" &
 pids+=($!)
 
 sh="$build/maekinsh --bus-endpoint=$bus"

@@ -20,6 +20,20 @@ static mk_cfg_item_t s_schema[] = {
      "every this many messages name all of a host's VMs; the others only those that moved"},
     {"monitor/compare_encodings", MK_CFG_BOOL, "false",
      "also measure what one message per VM would cost, said in the log at exit (benchmark)"},
+    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
+     "the broker's stream, heard for the cluster's view and to know the broker is there"},
+    {"monitor/info_endpoint", MK_CFG_STR, "ipc://@maekin-monitor",
+     "where this node's view of the cluster is answered (maekinsh host info --local)"},
+    {"cloud/name", MK_CFG_STR, "maekin", "the cloud's name: datagrams of another are dropped"},
+    {"multicast/mode", MK_CFG_STR, "fallback",
+     "off; fallback: to the group too while the broker is away; only: never to the broker"},
+    {"multicast/group", MK_CFG_STR, "239.192.77.1", "the monitors' multicast group"},
+    {"multicast/port", MK_CFG_INT, "7020", "... and its UDP port"},
+    {"multicast/interface", MK_CFG_STR, "",
+     "the IPv4 address of the interface for the group (empty: the route's; 127.0.0.1: "
+     "this machine only)"},
+    {"multicast/window_ms", MK_CFG_INT, "30000",
+     "datagrams sent further than this from our clock are dropped as stale"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -56,6 +70,23 @@ main (int argc, char **argv)
                                                                  : full_every),
         .guests_uri = mk_cfg_str (cfg, "monitor/guests_uri"),
         .compare = mk_cfg_bool (cfg, "monitor/compare_encodings"),
+        .stream_out = mk_cfg_str (cfg, "bus/stream_out"),
+        .info_endpoint = mk_cfg_str (cfg, "monitor/info_endpoint"),
+    };
+    const char *mode = mk_cfg_str (cfg, "multicast/mode");
+    opts.mcast_mode = streq (mode, "only")       ? MONITOR_MCAST_ONLY
+                      : streq (mode, "fallback") ? MONITOR_MCAST_FALLBACK
+                                                 : MONITOR_MCAST_OFF;
+    if (!error && !streq (mode, "off") && !streq (mode, "only") && !streq (mode, "fallback"))
+        error = zsys_sprintf ("'multicast/mode' must be off, fallback or only, not '%.32s'", mode);
+    int64_t port = mk_cfg_int (cfg, "multicast/port"),
+            window = mk_cfg_int (cfg, "multicast/window_ms");
+    opts.mcast = (monitor_mcast_opts_t){
+        .group = mk_cfg_str (cfg, "multicast/group"),
+        .port = (int) (port < 0 || port > 65535 ? 0 : port),
+        .interface = mk_cfg_str (cfg, "multicast/interface"),
+        .cloud = monitor_dgram_cloud (mk_cfg_str (cfg, "cloud/name")),
+        .window_ms = window < 0 ? 0 : window,
     };
     if (!error)
         error = monitor_opts_check (&opts);

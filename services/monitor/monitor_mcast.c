@@ -24,23 +24,34 @@ s_address (const char *text, struct in_addr *address)
     return text && inet_pton (AF_INET, text, address) == 1;
 }
 
+char *
+monitor_mcast_check (const monitor_mcast_opts_t *opts)
+{
+    struct in_addr group, interface;
+    char *error = NULL;
+    if (!s_address (opts->group, &group))
+        error = zsys_sprintf ("'multicast/group' must be an IPv4 address, not '%.64s'",
+                              opts->group ? opts->group : "");
+    else if (opts->port < 1 || opts->port > 65535)
+        error = zsys_sprintf ("'multicast/port' must be from 1 to 65535");
+    else if (opts->interface && *opts->interface && !s_address (opts->interface, &interface))
+        error = zsys_sprintf ("'multicast/interface' must be an IPv4 address, not '%.64s'",
+                              opts->interface);
+    else if (opts->window_ms < 1000)
+        error = zsys_sprintf ("'multicast/window_ms' must be at least 1000");
+    return error;
+}
+
 monitor_mcast_t *
 monitor_mcast_new (const monitor_mcast_opts_t *opts, char **error)
 {
     struct in_addr group, interface = {htonl (INADDR_ANY)};
-    *error = NULL;
-    if (!s_address (opts->group, &group))
-        *error = zsys_sprintf ("'multicast/group' must be an IPv4 address, not '%.64s'",
-                               opts->group ? opts->group : "");
-    else if (opts->port < 1 || opts->port > 65535)
-        *error = zsys_sprintf ("'multicast/port' must be from 1 to 65535");
-    else if (opts->interface && *opts->interface && !s_address (opts->interface, &interface))
-        *error = zsys_sprintf ("'multicast/interface' must be an IPv4 address, not '%.64s'",
-                               opts->interface);
-    else if (opts->window_ms < 1000)
-        *error = zsys_sprintf ("'multicast/window_ms' must be at least 1000");
+    *error = monitor_mcast_check (opts);
     if (*error)
         return NULL;
+    s_address (opts->group, &group);
+    if (opts->interface && *opts->interface)
+        s_address (opts->interface, &interface);
     int fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         *error = zsys_sprintf ("multicast: cannot open a UDP socket: %s", strerror (errno));

@@ -20,6 +20,9 @@ typedef struct {
 
 typedef struct _monitor_mcast_t monitor_mcast_t;
 
+//  NULL, or what is wrong with the options (a new string).
+char *monitor_mcast_check (const monitor_mcast_opts_t *opts);
+
 //  The socket, bound to the port and joined to the group; NULL and *error (a new
 //  string) if the options are bad or the system refuses.
 monitor_mcast_t *monitor_mcast_new (const monitor_mcast_opts_t *opts, char **error);

@@ -5,6 +5,7 @@
 #include "monitor_encode.h"
 #include "monitor_guests.h"
 #include "monitor_source.h"
+#include "monitor_view.h"
 
 #include "mk_actor.h"
 #include "mk_hosts.h"
@@ -15,6 +16,7 @@
 
 typedef struct {
     char name[64];
+    uint64_t sender; //  its id on the multicast group
     monitor_source_t *source;
     monitor_encoder_t *encoder;
     monitor_guests_t *guests; //  its guests' values from libvirt, or NULL
@@ -33,6 +35,14 @@ typedef struct {
     uint64_t guests_late; //  intervals a libvirt call was still out
     monitor_encode_stats_t stats;
     monitor_sample_t sample;
+    zsock_t *sub;           //  the broker's stream, or NULL
+    zsock_t *info;          //  the view's endpoint, or NULL
+    monitor_view_t *view;   //  every host heard
+    monitor_mcast_t *mcast; //  the group, or NULL
+    monitor_mcast_mode_t mode;
+    int64_t echo_ms;      //  when the stream last brought back one of ours
+    bool away;            //  the broker is taken to be away
+    uint64_t undecodable; //  datagrams that passed the filter but held no sample
 } s_server_t;
 
 char *
@@ -48,6 +58,11 @@ monitor_opts_check (const monitor_opts_t *opts)
     if (opts->interval_ms < MONITOR_INTERVAL_MIN_MS || opts->interval_ms > MONITOR_INTERVAL_MAX_MS)
         return zsys_sprintf ("'monitor/interval_ms' must be at least %d and at most %d",
                              MONITOR_INTERVAL_MIN_MS, MONITOR_INTERVAL_MAX_MS);
+    if (opts->mcast_mode != MONITOR_MCAST_OFF) {
+        char *why = monitor_mcast_check (&opts->mcast);
+        if (why)
+            return why;
+    }
     for (size_t i = 0; i < opts->host_count; i++) {
         char *why = NULL;
         monitor_source_t *source =
@@ -95,7 +110,11 @@ s_sample_host (s_server_t *self, s_host_t *host)
     const monitor_vms_t *carried = vms ? vms : host->guests ? host->vms : &none;
     zmsg_t *msg = monitor_encoder_message (host->encoder, now, &self->sample, carried, &self->stats,
                                            self->compare);
-    if (zmsg_send (&msg, self->pub) == 0)
+    if (self->mcast && (self->mode == MONITOR_MCAST_ONLY || self->away)) {
+        zframe_t *body = zmsg_last (msg);
+        monitor_mcast_send (self->mcast, host->sender, zframe_data (body), zframe_size (body));
+    }
+    if (self->mode == MONITOR_MCAST_ONLY || zmsg_send (&msg, self->pub) == 0)
         self->published++;
     zmsg_destroy (&msg);
     monitor_vms_destroy (&vms);
@@ -107,10 +126,125 @@ s_sample_host (s_server_t *self, s_host_t *host)
     }
 }
 
+//  In fallback mode: is the broker away? It is when the stream has not brought back one
+//  of our own messages for three intervals (at least 3 s).
+static void
+s_check_broker (s_server_t *self)
+{
+    if (self->mode != MONITOR_MCAST_FALLBACK || !self->sub)
+        return;
+    int64_t quiet = zclock_mono () - self->echo_ms;
+    int64_t limit = 3 * (int64_t) self->interval_ms > 3000 ? 3 * (int64_t) self->interval_ms : 3000;
+    bool away = quiet > limit;
+    if (away && !self->away)
+        mk_warn ("monitor: the broker's stream has not brought our samples back for %" PRId64
+                 " ms; sending them to the multicast group too",
+                 quiet);
+    else if (!away && self->away)
+        mk_info ("monitor: the broker's stream is back; multicast stops");
+    self->away = away;
+}
+
+//  The view takes a sample that came one way or the other.
+static void
+s_hear (s_server_t *self, const void *data, size_t size, const char *via)
+{
+    const char *why = NULL;
+    Maekin__Envelope *env = mk_msg_unpack (data, size, &why);
+    if (env && env->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE) {
+        monitor_view_take (self->view, env->host_sample, via, zclock_time ());
+        if (streq (via, "stream"))
+            for (size_t i = 0; i < self->host_count; i++)
+                if (streq (self->hosts[i].name, env->host_sample->host))
+                    self->echo_ms = zclock_mono ();
+    } else
+        self->undecodable++;
+    mk_msg_free (&env);
+}
+
+static int
+s_stream_in (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_server_t *self = (s_server_t *) arg;
+    for (int i = 0; i < 64; i++) {
+        zmsg_t *msg = mk_sock_recv_nowait (reader);
+        if (!msg)
+            break;
+        zframe_t *body = zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
+        if (body)
+            s_hear (self, zframe_data (body), zframe_size (body), "stream");
+        else
+            self->undecodable++;
+        zmsg_destroy (&msg);
+    }
+    s_check_broker (self);
+    return 0;
+}
+
+static int
+s_mcast_in (zloop_t *loop, zmq_pollitem_t *item, void *arg)
+{
+    s_server_t *self = (s_server_t *) arg;
+    const uint8_t *payload;
+    size_t size;
+    for (int i = 0; i < 256; i++) {
+        int verdict = monitor_mcast_recv (self->mcast, &payload, &size);
+        if (verdict < 0)
+            break;
+        if (verdict == MONITOR_DGRAM_OK)
+            s_hear (self, payload, size, "multicast");
+    }
+    return 0;
+}
+
+//  A question about the view: an Envelope asking host_list, answered with all of it.
+static int
+s_info_in (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    s_server_t *self = (s_server_t *) arg;
+    zmsg_t *msg = mk_sock_recv_nowait (reader);
+    if (!msg)
+        return 0;
+    //  From a REQ: identity, empty delimiter, body.
+    zframe_t *identity = zmsg_pop (msg);
+    zframe_t *empty = zmsg_pop (msg);
+    zframe_t *body = zmsg_pop (msg);
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    Maekin__HostListReply list = MAEKIN__HOST_LIST_REPLY__INIT;
+    const char *why = NULL;
+    Maekin__Envelope *ask = body && zmsg_size (msg) == 0
+                                ? mk_msg_unpack (zframe_data (body), zframe_size (body), &why)
+                                : NULL;
+    if (ask && ask->body_case == MAEKIN__ENVELOPE__BODY_HOST_LIST) {
+        list.hosts = monitor_view_hosts (self->view, zclock_time (), &list.n_hosts);
+        answer.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST_REPLY;
+        answer.host_list_reply = &list;
+    } else {
+        answer.status = MK_BAD_REQUEST;
+        answer.reason = "a monitor answers only host_list (maekinsh host info --local)";
+    }
+    if (identity && empty && zframe_size (empty) == 0) {
+        zmsg_t *reply = zmsg_new ();
+        zmsg_append (reply, &identity);
+        zmsg_append (reply, &empty);
+        zframe_t *packed = mk_msg_pack (&answer);
+        zmsg_append (reply, &packed);
+        zmsg_send (&reply, reader);
+    }
+    free (list.hosts);
+    mk_msg_free (&ask);
+    zframe_destroy (&identity);
+    zframe_destroy (&empty);
+    zframe_destroy (&body);
+    zmsg_destroy (&msg);
+    return 0;
+}
+
 static int
 s_sample_all (zloop_t *loop, int timer_id, void *arg)
 {
     s_server_t *self = (s_server_t *) arg;
+    s_check_broker (self);
     for (size_t i = 0; i < self->host_count; i++)
         s_sample_host (self, &self->hosts[i]);
     return 0;
@@ -146,6 +280,10 @@ s_server_destroy (s_server_t **self_p)
     }
     free (self->hosts);
     zsock_destroy (&self->pub);
+    zsock_destroy (&self->sub);
+    zsock_destroy (&self->info);
+    monitor_view_destroy (&self->view);
+    monitor_mcast_destroy (&self->mcast);
     free (self);
     *self_p = NULL;
 }
@@ -173,6 +311,7 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
             s_server_destroy (&self);
             return NULL;
         }
+        host->sender = monitor_dgram_sender (host->name);
         host->encoder = monitor_encoder_new (host->name, opts->hosts[i].source, opts->interval_ms,
                                              (unsigned) opts->full_every);
         //  A real host's guests come from its hypervisor; a synthetic host makes its own.
@@ -180,11 +319,32 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
             host->guests = monitor_guests_new (opts->guests_uri);
     }
     self->compare = opts->compare;
+    self->view = monitor_view_new ();
+    self->mode = opts->mcast_mode;
+    self->echo_ms = zclock_mono (); //  a start's grace before the broker is missed
     self->pub = mk_sock_new (ZMQ_PUB, opts->stream_in);
-    if (!self->pub) {
+    if (!self->pub)
         *error = zsys_sprintf ("monitor: cannot publish to '%s'", opts->stream_in);
-        s_server_destroy (&self);
+    if (!*error && opts->stream_out && *opts->stream_out) {
+        self->sub = mk_sock_new (ZMQ_SUB, opts->stream_out);
+        if (self->sub)
+            zsock_set_subscribe (self->sub, "metric.host.");
+        else
+            *error = zsys_sprintf ("monitor: cannot hear the stream at '%s'", opts->stream_out);
     }
+    if (!*error && opts->info_endpoint && *opts->info_endpoint) {
+        //  Another monitor answering there (two on one machine) costs this one only
+        //  its answers: it samples and publishes all the same.
+        self->info = mk_sock_new (ZMQ_ROUTER, opts->info_endpoint);
+        if (!self->info)
+            mk_warn ("monitor: cannot answer at '%s' (monitor/info_endpoint: another monitor "
+                     "there?); maekinsh host info --local will not reach this one",
+                     opts->info_endpoint);
+    }
+    if (!*error && self->mode != MONITOR_MCAST_OFF)
+        self->mcast = monitor_mcast_new (&opts->mcast, error);
+    if (*error)
+        s_server_destroy (&self);
     return self;
 }
 
@@ -207,6 +367,14 @@ s_actor (zsock_t *pipe, void *args)
             zloop_poller (loop, &item, s_guests_back, &self->hosts[i]);
             monitor_guests_ask (self->hosts[i].guests); //  ready for the first message
         }
+    if (self->sub)
+        zloop_reader (loop, self->sub, s_stream_in, self);
+    if (self->info)
+        zloop_reader (loop, self->info, s_info_in, self);
+    if (self->mcast) {
+        zmq_pollitem_t item = {NULL, monitor_mcast_fd (self->mcast), ZMQ_POLLIN, 0};
+        zloop_poller (loop, &item, s_mcast_in, self);
+    }
     zloop_timer (loop, (size_t) self->interval_ms, 0, s_sample_all, self);
     zloop_start (loop);
     zloop_destroy (&loop);
@@ -219,6 +387,18 @@ s_actor (zsock_t *pipe, void *args)
     if (self->compare)
         mk_info ("monitor: as one message per VM, the same values: %" PRIu64 " bytes",
                  st->per_vm_bytes);
+    if (self->mcast) {
+        monitor_dgram_filter_t *filter = monitor_mcast_filter (self->mcast);
+        char counts[256] = "";
+        for (int v = 0; v < MONITOR_DGRAM_VERDICTS; v++)
+            snprintf (counts + strlen (counts), sizeof counts - strlen (counts), "%s%s %" PRIu64,
+                      v ? ", " : "", monitor_dgram_verdict_name ((monitor_dgram_verdict_t) v),
+                      monitor_dgram_filter_count (filter, (monitor_dgram_verdict_t) v));
+        mk_info ("monitor: multicast: %" PRIu64 " datagrams sent, %" PRIu64
+                 " not sent; received: %s; %" PRIu64 " taken held no sample",
+                 monitor_mcast_sent (self->mcast), monitor_mcast_send_failed (self->mcast), counts,
+                 self->undecodable);
+    }
     s_server_destroy (&self);
 }
 

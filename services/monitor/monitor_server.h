@@ -9,6 +9,15 @@
 
 #include "maekin.h"
 
+#include "monitor_mcast.h"
+
+//  When the monitor sends its messages to the multicast group.
+typedef enum {
+    MONITOR_MCAST_OFF,      //  never: the broker's stream only
+    MONITOR_MCAST_FALLBACK, //  while the broker's stream does not bring its own back
+    MONITOR_MCAST_ONLY      //  always, and never to the broker (the paper's mode)
+} monitor_mcast_mode_t;
+
 //  One host: its name (as the agent serves node/<name>) and its source's description.
 typedef struct {
     const char *name;
@@ -23,6 +32,11 @@ typedef struct {
     int full_every;              //  a full message every this many (1 .. MONITOR_FULL_EVERY_MAX)
     const char *guests_uri;      //  libvirt of the host sampled from /proc; NULL or "": none
     bool compare;                //  also measure what one message per VM would cost
+    const char *stream_out;      //  the broker's stream, heard for the view and for its
+                                 //  own messages' echo; NULL or "": not heard
+    const char *info_endpoint;   //  where the view is answered (host info); NULL or "": not
+    monitor_mcast_mode_t mcast_mode;
+    monitor_mcast_opts_t mcast; //  the group, when mcast_mode is not off
 } monitor_opts_t;
 
 #define MONITOR_HOSTS_MAX       4096
@@ -41,6 +55,12 @@ monitor_host_t *monitor_hosts_parse (const char *text, size_t *count, char **err
 //  Its pipe answers "STATS" with one frame: "PUBLISHED FAILED LATE", the samples
 //  published, those a source could not take, and the intervals at which a libvirt call
 //  for the guests' values was still out, so far.
+//
+//  The view (monitor_view) holds every host heard on the stream or the group; the info
+//  endpoint (a ROUTER) answers an Envelope asking host_list with a host_list_reply of
+//  it. In fallback mode, when the stream has not brought back one of the monitor's own
+//  messages for three intervals (at least 3 s), the broker is taken to be away and the
+//  messages go to the group too, until the stream brings one back.
 zactor_t *monitor_server_new (const monitor_opts_t *opts);
 
 void monitor_server_test (bool verbose);

@@ -30,7 +30,8 @@ static void
 s_test_refusals (const char *in)
 {
     monitor_host_t one[] = {{"n1", "synthetic:1:1"}};
-    monitor_opts_t opts = {in, one, 1, 5, 12, NULL, false};
+    monitor_opts_t opts = {
+        .stream_in = in, .hosts = one, .host_count = 1, .interval_ms = 5, .full_every = 12};
     char *error = monitor_opts_check (&opts);
     assert (error && strstr (error, "'monitor/interval_ms' must be at least 10"));
     free (error);
@@ -48,7 +49,8 @@ s_test_refusals (const char *in)
     assert (error && strstr (error, "must name 1 to"));
     free (error);
     monitor_host_t bad[] = {{"n1", "synthetic:500:1"}};
-    opts = (monitor_opts_t){in, bad, 1, 100, 12, NULL, false};
+    opts = (monitor_opts_t){
+        .stream_in = in, .hosts = bad, .host_count = 1, .interval_ms = 100, .full_every = 12};
     assert (monitor_server_new (&opts) == NULL);
     size_t count = 0;
     monitor_host_t *hosts = monitor_hosts_parse ("a=proc, b = synthetic:5:6", &count, &error);
@@ -76,7 +78,16 @@ monitor_server_test (bool verbose)
     //  libvirt's test driver (one domain, "test", whose state is all it tells).
     monitor_host_t hosts[] = {
         {"busy", "synthetic:80:50:3"}, {"idle", "synthetic:10:20"}, {"real", "proc"}};
-    monitor_opts_t opts = {in, hosts, 3, 20, 4, "test:///default", false};
+    //  It hears the stream too, and answers what it heard at an endpoint of its own.
+    char *info = zsys_sprintf ("ipc://@maekin-monitor-test-%d", (int) getpid ());
+    monitor_opts_t opts = {.stream_in = in,
+                           .hosts = hosts,
+                           .host_count = 3,
+                           .interval_ms = 20,
+                           .full_every = 4,
+                           .guests_uri = "test:///default",
+                           .stream_out = out,
+                           .info_endpoint = info};
     zactor_t *monitor = monitor_server_new (&opts);
     assert (monitor);
     //  Two samples of each simulated host: their load is the one each source was given.
@@ -115,6 +126,44 @@ monitor_server_test (bool verbose)
         zstr_free (&topic);
         mk_msg_free (&env);
     }
+    //  Its view: the three hosts, heard through the stream, up; a question it does not
+    //  answer is refused with a reason.
+    zsock_t *ask = zsock_new_req (info);
+    Maekin__Envelope question = MAEKIN__ENVELOPE__INIT;
+    Maekin__HostListRequest list = MAEKIN__HOST_LIST_REQUEST__INIT;
+    question.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST;
+    question.host_list = &list;
+    Maekin__Envelope *answer = NULL;
+    const char *why = NULL;
+    for (int tries = 0; tries < 500; tries++) {
+        zframe_t *packed = mk_msg_pack (&question);
+        zframe_send (&packed, ask, 0);
+        zframe_t *back = zframe_recv (ask);
+        assert (back);
+        mk_msg_free (&answer);
+        answer = mk_msg_unpack (zframe_data (back), zframe_size (back), &why);
+        zframe_destroy (&back);
+        assert (answer && answer->body_case == MAEKIN__ENVELOPE__BODY_HOST_LIST_REPLY);
+        if (answer->host_list_reply->n_hosts == 3)
+            break;
+        zclock_sleep (10);
+    }
+    Maekin__HostListReply *heard = answer->host_list_reply;
+    assert (heard->n_hosts == 3 && streq (heard->hosts[0]->name, "busy"));
+    for (size_t i = 0; i < 3; i++)
+        assert (streq (heard->hosts[i]->state, "up")
+                && streq (heard->hosts[i]->heard_via, "stream"));
+    assert (heard->hosts[0]->cpu_busy_pct >= 70 && heard->hosts[0]->cpu_busy_pct <= 90);
+    mk_msg_free (&answer);
+    zstr_send (ask, "not an envelope");
+    zframe_t *back = zframe_recv (ask);
+    answer = mk_msg_unpack (zframe_data (back), zframe_size (back), &why);
+    assert (answer && answer->status == MK_BAD_REQUEST && strstr (answer->reason, "host_list"));
+    zframe_destroy (&back);
+    mk_msg_free (&answer);
+    zsock_destroy (&ask);
+    free (info);
+
     zstr_send (monitor, "STATS");
     char *stats = zstr_recv (monitor);
     assert (stats && strtoull (stats, NULL, 10) >= 4 && strstr (stats, " 0 "));

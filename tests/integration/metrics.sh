@@ -8,7 +8,8 @@
 
 start_broker
 start_controller
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
+    --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:4,node2=synthetic:10:20" --monitor-interval_ms=100 \
     --monitor-full_every=5
 mtail() { timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT \
