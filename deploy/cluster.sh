@@ -6,9 +6,12 @@
 # nodes share the machine's CPU and memory, not their network counters). Node 1 also
 # runs the broker and the controller with its SQLite database, as in the paper.
 #
-#   usage: deploy/cluster.sh start [-n NODES] [-d DIR] [-b BUILD]   (3 nodes, var/cluster, build)
+#   usage: deploy/cluster.sh start [-n NODES] [-d DIR] [-b BUILD] [-i MS] [-m MODE]
+#          (3 nodes, var/cluster, build; the monitors' interval, 5000; their multicast
+#          mode: fallback, only or off)
 #          deploy/cluster.sh status [-d DIR]
 #          deploy/cluster.sh exec [-d DIR] NODE COMMAND...   (e.g. 2 maekinsh host list)
+#          deploy/cluster.sh down|up [-d DIR] PROCESS   (stop or start again: broker, agent2, ...)
 #          deploy/cluster.sh stop [-d DIR]
 #
 # Needs root (network namespaces). Everything it makes is named after DIR: two clusters
@@ -30,10 +33,12 @@ usage() {
 [ $# -ge 1 ] || usage
 command=$1
 shift
-nodes=3 dir=$src/var/cluster build=$src/build
-while getopts n:d:b:h opt; do
+nodes=3 dir=$src/var/cluster build=$src/build interval=5000 mode=fallback
+while getopts n:d:b:i:m:h opt; do
     case $opt in
         n) nodes=$OPTARG ;;
+        i) interval=$OPTARG ;;
+        m) mode=$OPTARG ;;
         d) dir=$OPTARG ;;
         b) build=$OPTARG ;;
         *) usage ;;
@@ -44,6 +49,13 @@ case $nodes in
     '' | 0* | *[!0-9]*) die "-n takes a number of nodes from 1 to 200, not '$nodes'" ;;
 esac
 [ "$nodes" -le 200 ] || die "-n takes a number of nodes from 1 to 200, not '$nodes'"
+case $interval in
+    '' | 0* | *[!0-9]*) die "-i takes the monitors' interval in ms, not '$interval'" ;;
+esac
+case $mode in
+    fallback | only | off) ;;
+    *) die "-m takes fallback, only or off, not '$mode'" ;;
+esac
 [ "$(id -u)" -eq 0 ] || die "network namespaces need root: run it as root (sudo)"
 command -v ip >/dev/null || die "needs 'ip' (Debian package iproute2)"
 mkdir -p "$dir" || die "cannot make $dir"
@@ -62,6 +74,8 @@ bus=tcp://$broker_ip:7010 stream_in=tcp://$broker_ip:7011 stream_out=tcp://$brok
 launch() { # node name program args...
     local node=$1 name=$2
     shift 2
+    # How to start it again (up): its node and arguments, one a line.
+    printf '%s\n' "$node" "$@" >"$dir/cmd/$name"
     ip netns exec "$(ns "$node")" unshare -u --propagation private sh -c \
         'hostname "$0" && exec "$@"' "node$node" "$@" >>"$dir/logs/$name.log" 2>&1 &
     echo "$! $name" >>"$dir/pids"
@@ -96,7 +110,7 @@ start_all() {
     done
     [ ! -f "$dir/pids" ] || die "a cluster runs from $dir already ('cluster.sh stop -d $dir' first)"
     stop_all 2>/dev/null # what a crashed launcher left
-    mkdir -p "$dir/logs" "$dir/nodes"
+    mkdir -p "$dir/logs" "$dir/nodes" "$dir/cmd"
     ip netns add "$hub" || die "cannot add network namespace $hub"
     ip -n "$hub" link add br0 type bridge && ip -n "$hub" link set br0 up \
         && ip -n "$hub" link set lo up || die "cannot make the bridge"
@@ -123,6 +137,8 @@ start_all() {
         launch "$i" "agent$i" "$build/maekin-agent" --bus-endpoint=$bus \
             --agent-hosts="node$i=test://$dir/nodes/node$i.xml" --agent-domain_type=test
         launch "$i" "monitor$i" "$build/maekin-monitor" --bus-stream_in=$stream_in \
+            --bus-stream_out=$stream_out --monitor-interval_ms="$interval" \
+            --multicast-mode="$mode" \
             --monitor-hosts="node$i=synthetic:$((10 + i * 7 % 60)):$((20 + i * 11 % 50))"
     done
     # Up when every node's host is.
@@ -150,6 +166,25 @@ in_node() { # node command...
         --bus-stream_out=$stream_out "${@:2}"
     MAEKIN_BUS=$bus ip netns exec "$(ns "$node")" unshare -u sh -c 'hostname "$0" && exec "$@"' \
         "node$node" "$@"
+}
+
+# Stops one process, or starts it again as it was started.
+down_one() { # name
+    local pid
+    pid=$(awk -v n="$1" '$2 == n { print $1 }' "$dir/pids")
+    [ -n "$pid" ] || die "no process '$1' runs here (cluster.sh status names them)"
+    kill -TERM "$pid" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    awk -v n="$1" '$2 != n' "$dir/pids" >"$dir/pids.new" && mv "$dir/pids.new" "$dir/pids"
+}
+up_one() { # name
+    [ -f "$dir/cmd/$1" ] || die "no process '$1' was started here"
+    ! awk -v n="$1" '$2 == n { found = 1 } END { exit !found }' "$dir/pids" \
+        || die "'$1' runs already"
+    local -a args
+    mapfile -t args <"$dir/cmd/$1"
+    launch "${args[0]}" "$1" "${args[@]:1}"
 }
 
 status() {
@@ -182,6 +217,11 @@ case $command in
         [ "$1" -ge 1 ] && [ "$1" -le "$(cat "$dir/nodes.count")" ] || die "no node $1 here"
         in_node "$@"
         ;;
+    down | up)
+        [ $# -eq 1 ] || usage
+        [ -f "$dir/nodes.count" ] || die "no cluster runs from $dir"
+        "${command}_one" "$1"
+        ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$command' (start, status, exec, stop)" ;;
+    *) die "unknown command '$command' (start, status, exec, down, up, stop)" ;;
 esac

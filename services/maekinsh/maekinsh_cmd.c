@@ -744,6 +744,12 @@ s_run_list (maekinsh_cmd_t *self)
     return status;
 }
 
+int
+maekinsh_cmd_run_list (maekinsh_cmd_t *self)
+{
+    return s_run_list (self);
+}
+
 bool
 maekinsh_cmd_final (const char *state)
 {

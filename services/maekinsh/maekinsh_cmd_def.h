@@ -66,6 +66,8 @@ struct _maekinsh_cmd_t {
     char topic[96];                //  a followed stream's topic (prefix)
     uint64_t count;                //  a followed stream: stop after this many; 0: never
     const char *vm;                //  metrics tail --vm: the VM's name or UUID, borrowed
+    bool local;                    //  host info --local: this node's monitor only
+    const char *monitor;           //  host info: this node's monitor's endpoint, borrowed
     //  Borrowed while the command runs:
     mk_client_t *client;    //  the bus
     const char *endpoint;   //  the broker's endpoint, for errors
@@ -102,6 +104,9 @@ int maekinsh_cmd_opt_index (const maekinsh_cmd_def_t *def, const char *name);
 
 //  True if a task in this state has ended: done, failed or cancelled.
 bool maekinsh_cmd_final (const char *state);
+
+//  Runs the command's list request, every page, into its output: its exit status.
+int maekinsh_cmd_run_list (maekinsh_cmd_t *self);
 
 //  Helpers for the builders. Those that return char * return NULL, or a usage error (a
 //  new string, one line).
