@@ -5,12 +5,15 @@
 #include "broker_router.h"
 #include "broker_stream.h"
 #include "mk_cfg.h"
+#include "mk_limits.h"
+#include "mk_wire.h"
 
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "request endpoint (ROUTER) to bind"},
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "publishers' endpoint (XSUB) to bind"},
     {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012", "subscribers' endpoint (XPUB) to bind"},
-    {"bus/heartbeat_ms", MK_CFG_INT, "1000", "heartbeat interval in ms"},
+    {"bus/heartbeat_ms", MK_CFG_INT, MK_STRINGIFY (MK_WIRE_HEARTBEAT_MS),
+     "heartbeat interval in ms (the workers' is " MK_STRINGIFY (MK_WIRE_HEARTBEAT_MS) ")"},
     {"broker/max_pending", MK_CFG_INT, "20000", "open requests one worker may hold"},
     {"broker/timeout_s", MK_CFG_INT, "300", "answer 504 after this long without a reply"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
@@ -39,12 +42,17 @@ main (int argc, char **argv)
         .heartbeat_ms = (int) heartbeat_ms,
         .max_pending = (int) max_pending,
         .timeout_ms = (int) (timeout_s * 1000),
+        .events = BROKER_EVENTS_ENDPOINT,
     };
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-broker");
     zactor_t *router = broker_router_new (&opts);
-    zactor_t *stream =
-        broker_stream_new (mk_cfg_str (cfg, "bus/stream_in"), mk_cfg_str (cfg, "bus/stream_out"));
+    //  The stream takes the router's own events too, inside the process (bound first:
+    //  the last endpoint bound is the one the stream says it has).
+    char *stream_in =
+        zsys_sprintf ("%s,%s", BROKER_EVENTS_ENDPOINT, mk_cfg_str (cfg, "bus/stream_in"));
+    zactor_t *stream = broker_stream_new (stream_in, mk_cfg_str (cfg, "bus/stream_out"));
+    free (stream_in);
     if (!router || !stream) {
         fprintf (stderr, "maekin-broker: cannot bind its endpoints (in use? see the log above)\n");
         zactor_destroy (&router);

@@ -1,5 +1,6 @@
 /*  broker_router: routes requests to workers by service name (proto/BUS.md). */
 #include "broker_router.h"
+#include "broker_stream.h"
 
 #include "mk_client.h"
 #include "mk_msg.h"
@@ -44,6 +45,7 @@ typedef struct {
     zsock_t *pipe;   //  our actor pipe
     zsock_t *router; //  the request socket
     broker_router_opts_t opts;
+    zsock_t *events;                           //  "bus.gone" to the stream, or NULL
     zhashx_t *workers;                         //  key -> worker_t (owned)
     zhashx_t *services;                        //  name -> service_t (owned)
     pending_t *pending;                        //  the ring of open requests
@@ -151,9 +153,10 @@ s_pending_release (router_t *self, pending_t *slot)
     self->open--;
 }
 
-//  Fails every open request a worker holds, then forgets the worker.
+//  Fails every open request a worker holds, then forgets the worker; with say, publishes
+//  the services it leaves without a worker.
 static void
-s_worker_delete (router_t *self, worker_t *worker, const char *why)
+s_worker_delete (router_t *self, worker_t *worker, const char *why, bool say)
 {
     mk_info ("broker_router: worker %s serving '%s'%s gone: %s", worker->key,
              worker->count ? worker->services[0]->name : "", worker->count > 1 ? " and more" : "",
@@ -169,6 +172,12 @@ s_worker_delete (router_t *self, worker_t *worker, const char *why)
             s_pending_release (self, slot);
         }
     }
+    //  The services it leaves without a worker, said on the stream: the controller
+    //  takes their hosts down now, not when their reports are missed.
+    char *gone[MK_WIRE_SERVICES_MAX];
+    Maekin__ServicesGone said = MAEKIN__SERVICES_GONE__INIT;
+    said.services = gone;
+    said.reason = (char *) why;
     for (size_t i = 0; i < worker->count; i++) {
         zlistx_t *list = worker->services[i]->workers;
         void *handle = zlistx_find (list, worker);
@@ -176,9 +185,24 @@ s_worker_delete (router_t *self, worker_t *worker, const char *why)
             zlistx_delete (list, handle);
         //  A service nobody serves is forgotten (its requests went with the worker), so
         //  names that come and go do not pile up.
-        if (zlistx_size (list) == 0)
+        if (zlistx_size (list) == 0) {
+            gone[said.n_services++] = strdup (worker->services[i]->name);
             zhashx_delete (self->services, worker->services[i]->name);
+        }
     }
+    if (self->events && say && said.n_services) {
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_SERVICES_GONE;
+        env.services_gone = &said;
+        zmsg_t *msg = zmsg_new ();
+        zmsg_addstr (msg, "bus.gone");
+        zframe_t *body = mk_msg_pack (&env);
+        zmsg_append (msg, &body);
+        zmsg_send (&msg, self->events); //  a PUB drops rather than blocks
+        zmsg_destroy (&msg);
+    }
+    for (size_t i = 0; i < said.n_services; i++)
+        free (gone[i]);
     zhashx_delete (self->workers, worker->key);
 }
 
@@ -211,7 +235,9 @@ s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg
     //  A READY from a known worker (it thought us dead) starts it afresh.
     worker_t *old = (worker_t *) zhashx_lookup (self->workers, key);
     if (old)
-        s_worker_delete (self, old, "registered again");
+        //  Not said gone: the same peer serves again at once (its services are read
+        //  from this READY).
+        s_worker_delete (self, old, "registered again", false);
     worker_t *worker = (worker_t *) zmalloc (sizeof (worker_t));
     snprintf (worker->key, sizeof worker->key, "%s", key);
     worker->identity = zframe_dup (identity);
@@ -327,7 +353,7 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
                           "the worker's queue is full; retry later");
             return;
         }
-        s_worker_delete (self, worker, "its connection is gone");
+        s_worker_delete (self, worker, "its connection is gone", true);
         //  The service goes with its last worker: look it up again.
         service = (service_t *) zhashx_lookup (self->services, name);
         if (!service) {
@@ -426,7 +452,7 @@ s_handle_message (router_t *self, zmsg_t *msg)
     if (command == MK_WIRE_REPLY || command == MK_WIRE_PROGRESS)
         s_handle_answer (self, worker, command, msg);
     else if (command == MK_WIRE_DISCONNECT)
-        s_worker_delete (self, worker, "disconnected");
+        s_worker_delete (self, worker, "disconnected", true);
     else if (command != MK_WIRE_HEARTBEAT)
         mk_warn ("broker_router: unexpected %s from worker %s dropped",
                  mk_wire_command_name (command), key);
@@ -446,7 +472,7 @@ s_tick (router_t *self)
             s_send_command (self, w->identity, MK_WIRE_HEARTBEAT);
     }
     for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
-        s_worker_delete (self, w, "no heartbeat");
+        s_worker_delete (self, w, "no heartbeat", true);
     zlistx_destroy (&dead);
     for (size_t i = 0; self->open > 0 && i < PENDING_SLOTS; i++) {
         pending_t *slot = &self->pending[i];
@@ -504,6 +530,13 @@ broker_router_actor (zsock_t *pipe, void *args)
         return;
     }
     zstr_send (pipe, "OK");
+    if (self.opts.events) {
+        self.events = zsock_new (ZMQ_PUB);
+        assert (self.events);
+        if (zsock_connect (self.events, "%s", self.opts.events) != 0)
+            mk_warn ("broker_router: cannot publish to %s; lost workers are not said",
+                     self.opts.events);
+    }
     self.workers = zhashx_new ();
     zhashx_set_destructor (self.workers, s_worker_free);
     self.services = zhashx_new ();
@@ -548,6 +581,7 @@ broker_router_actor (zsock_t *pipe, void *args)
         zframe_destroy (&self.headers[command]);
     free (self.pending);
     zsock_destroy (&self.router);
+    zsock_destroy (&self.events);
 }
 
 zactor_t *
@@ -842,7 +876,7 @@ s_test_stats (fixture_t *fx)
 static void
 s_test_timeout (void)
 {
-    broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100};
+    broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100, NULL};
     zactor_t *router = broker_router_new (&quick);
     zstr_send (router, "ENDPOINT");
     char *endpoint = zstr_recv (router);
@@ -879,7 +913,17 @@ s_test_timeout (void)
 void
 broker_router_test (bool verbose)
 {
-    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000};
+    //  What the router says of workers it loses, through a stream as in the broker.
+    zactor_t *stream =
+        broker_stream_new ("inproc://broker-router-test-events", "tcp://127.0.0.1:*");
+    assert (stream);
+    zstr_send (stream, "ENDPOINTS");
+    char *stream_in, *stream_out;
+    zstr_recvx (stream, &stream_in, &stream_out, NULL);
+    zsock_t *said = zsock_new_sub (stream_out, "bus.gone");
+    assert (said);
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000,
+                                 "inproc://broker-router-test-events"};
     fixture_t fx = {NULL};
     fx.router = broker_router_new (&opts);
     assert (fx.router);
@@ -897,6 +941,32 @@ broker_router_test (bool verbose)
     s_test_lonely_worker_gone (&fx);
     s_test_stats (&fx);
 
+    //  The quiet worker's service was said gone, with why; every message is whole.
+    bool quiet_said = false;
+    zmsg_t *msg;
+    zsock_set_rcvtimeo (said, 5000);
+    while (!quiet_said && (msg = zmsg_recv (said))) {
+        assert (zmsg_size (msg) == 2);
+        char *topic = zmsg_popstr (msg);
+        zframe_t *body = zmsg_pop (msg);
+        const char *why = NULL;
+        Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
+        assert (streq (topic, "bus.gone") && env
+                && env->body_case == MAEKIN__ENVELOPE__BODY_SERVICES_GONE);
+        for (size_t i = 0; i < env->services_gone->n_services; i++)
+            if (streq (env->services_gone->services[i], "quiet")) {
+                assert (strstr (env->services_gone->reason, "heartbeat"));
+                quiet_said = true;
+            }
+        mk_msg_free (&env);
+        zframe_destroy (&body);
+        zstr_free (&topic);
+        zmsg_destroy (&msg);
+    }
+    assert (quiet_said);
+    if (verbose)
+        printf (" * a worker expired: its service said gone on the stream\n");
+
     mk_client_destroy (&fx.client);
     free (fx.endpoint);
     zactor_destroy (&fx.router);
@@ -904,6 +974,10 @@ broker_router_test (bool verbose)
     s_test_timeout ();
 
     //  An endpoint that cannot be bound is refused.
-    broker_router_opts_t bad = {"nonsense://", 50, 10, 100};
+    broker_router_opts_t bad = {"nonsense://", 50, 10, 100, NULL};
     assert (broker_router_new (&bad) == NULL);
+    zsock_destroy (&said);
+    zactor_destroy (&stream);
+    zstr_free (&stream_in);
+    zstr_free (&stream_out);
 }

@@ -11,7 +11,12 @@ typedef struct {
     int heartbeat_ms;     //  heartbeat interval
     int max_pending;      //  open requests one worker may hold
     int timeout_ms;       //  a request with no reply after this gets 504
+    const char *events;   //  where to publish "bus.gone" (services left without a
+                          //  worker) to the stream; NULL: nowhere
 } broker_router_opts_t;
+
+//  The endpoint inside the broker's process where the stream takes its router's events.
+#define BROKER_EVENTS_ENDPOINT "inproc://maekin-broker-events"
 
 //  Start the router actor; NULL (logged) if its endpoint cannot be bound. Commands on
 //  the actor: "ENDPOINT" returns the bound endpoint; "STATS" returns four numbers as

@@ -7,8 +7,8 @@
 #define MK_WIRE_VERSION      1
 #define MK_WIRE_SERVICE_MAX  63 //  bytes in a service name
 #define MK_WIRE_SERVICES_MAX 64 //  services in one READY
-#define MK_WIRE_HEARTBEAT_MS 1000
-#define MK_WIRE_LIVENESS     3
+#define MK_WIRE_HEARTBEAT_MS 500
+#define MK_WIRE_LIVENESS     4
 
 typedef enum {
     MK_WIRE_READY = 1,

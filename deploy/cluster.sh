@@ -12,6 +12,7 @@
 #          deploy/cluster.sh status [-d DIR]
 #          deploy/cluster.sh exec [-d DIR] NODE COMMAND...   (e.g. 2 maekinsh host list)
 #          deploy/cluster.sh down|up [-d DIR] PROCESS   (stop or start again: broker, agent2, ...)
+#          deploy/cluster.sh link [-d DIR] NODE down|up   (its veth on the bridge)
 #          deploy/cluster.sh stop [-d DIR]
 #
 # Needs root (network namespaces). Everything it makes is named after DIR: two clusters
@@ -222,6 +223,14 @@ case $command in
         [ -f "$dir/nodes.count" ] || die "no cluster runs from $dir"
         "${command}_one" "$1"
         ;;
+    link)
+        [ $# -eq 2 ] || usage
+        [ -f "$dir/nodes.count" ] || die "no cluster runs from $dir"
+        case $1 in '' | *[!0-9]*) die "link takes a node number, not '$1'" ;; esac
+        [ "$1" -ge 1 ] && [ "$1" -le "$(cat "$dir/nodes.count")" ] || die "no node $1 here"
+        case $2 in up | down) ;; *) die "link takes down or up, not '$2'" ;; esac
+        ip -n "$hub" link set "mk$id-v$1" "$2" || die "cannot set node $1's link $2"
+        ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$command' (start, status, exec, down, up, stop)" ;;
+    *) die "unknown command '$command' (start, status, exec, down, up, link, stop)" ;;
 esac

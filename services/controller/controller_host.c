@@ -129,6 +129,7 @@ controller_host_register (controller_t *self, const mk_request_t *request)
     snprintf (host->uri, sizeof host->uri, "%s", h->uri ? h->uri : "");
     host->last_seen = self->now;
     host->last_seen_mono = zclock_mono ();
+    host->gone = false;
 
     Maekin__HostRegisterReply answer = MAEKIN__HOST_REGISTER_REPLY__INIT;
     if (!was_up || changed) {
@@ -228,6 +229,15 @@ controller_host_tick (controller_t *self, int64_t mono, int64_t stall)
         sched_host_t *host = controller_sched_at (self->sched, i);
         if (stall > TICK_MS)
             host->last_seen_mono += stall;
+        if (host->gone) {
+            host->gone = false;
+            if (host->up || host->unknown) {
+                char detail[128];
+                snprintf (detail, sizeof detail, "its agent left the bus (%s)", host->gone_why);
+                controller_host_set_state (self, host, false, detail);
+                continue;
+            }
+        }
         if ((host->up || host->unknown)
             && host->last_seen_mono + self->opts.host_timeout_ms < mono) {
             char detail[96];

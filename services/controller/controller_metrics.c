@@ -47,6 +47,24 @@ s_take (controller_t *self, const Maekin__HostSample *sample)
     self->metrics_taken++;
 }
 
+//  The broker says services lost their last worker: the hosts of node/<host> among them
+//  go down at the next tick (inside a batch), not when their reports are missed.
+static void
+s_gone (controller_t *self, const Maekin__ServicesGone *gone)
+{
+    for (size_t i = 0; i < gone->n_services; i++) {
+        const char *service = gone->services[i];
+        if (strncmp (service, "node/", 5) != 0)
+            continue;
+        sched_host_t *host = controller_sched_host (self->sched, service + 5);
+        if (!host)
+            continue;
+        host->gone = true;
+        snprintf (host->gone_why, sizeof host->gone_why, "%s",
+                  gone->reason && *gone->reason ? gone->reason : "gone");
+    }
+}
+
 void
 controller_metrics_drain (controller_t *self)
 {
@@ -61,9 +79,11 @@ controller_metrics_drain (controller_t *self)
         zmsg_destroy (&msg);
         if (env && env->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE)
             s_take (self, env->host_sample);
+        else if (env && env->body_case == MAEKIN__ENVELOPE__BODY_SERVICES_GONE)
+            s_gone (self, env->services_gone);
         else {
             if (self->metrics_ignored++ % 1000 == 0)
-                mk_warn ("controller: a message on the metric stream is not a host's sample "
+                mk_warn ("controller: a message on the stream is not a host's sample "
                          "(%s); ignored (%" PRIu64 " so far)",
                          why ? why : "another body", self->metrics_ignored);
         }

@@ -23,6 +23,8 @@ typedef struct {
     uint32_t vm_count;       //  VMs placed on it
     int64_t last_seen;       //  unix seconds of its last report
     int64_t last_seen_mono;  //  the same, monotonic ms, for the timeout
+    bool gone;               //  the broker said its agent left the bus: down at the next tick
+    char gone_why[64];       //  ... and why (the broker's words)
     int64_t retries_told;    //  mono ms the log last said its tasks are retried
     uint64_t retries_untold; //  tasks retried since, not yet in the log
     //  Measured by the host's monitor (controller_sched_measure); 0 before a sample.

@@ -515,6 +515,7 @@ s_server_init (controller_t *self)
         if (!self->metrics)
             return -1;
         zsock_set_subscribe (self->metrics, "metric.host.");
+        zsock_set_subscribe (self->metrics, "bus.gone");
         self->metric_vms = zhashx_new ();
         zhashx_set_destructor (self->metric_vms, (zhashx_destructor_fn *) mk_metric_vms_destroy);
     }

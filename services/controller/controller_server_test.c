@@ -654,7 +654,7 @@ controller_server_test (bool verbose)
 {
     char *dir = mk_testdir_new ("controller_server");
     char *url = zsys_sprintf ("sqlite:%s/state.db", dir);
-    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000};
+    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000, NULL};
     zactor_t *broker = broker_router_new (&bopts);
     zstr_send (broker, "ENDPOINT");
     test_t self = {.endpoint = zstr_recv (broker)};

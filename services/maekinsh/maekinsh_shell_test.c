@@ -506,7 +506,7 @@ maekinsh_shell_test (bool verbose)
     char *dir = mk_testdir_new ("maekinsh_shell_test");
     assert (chdir (dir) == 0);
 
-    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 1000, 100, 60000};
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 1000, 100, 60000, NULL};
     zactor_t *router = broker_router_new (&opts);
     assert (router);
     zstr_send (router, "ENDPOINT");
