@@ -69,6 +69,14 @@ eventually 30 "the monitors read them and go on hearing each other" heard_after 
 cluster up -d "$dir" broker || fail "the broker would not start again"
 eventually 60 "with the broker back, every node hears all three through the stream again" \
     all_heard_via stream
+# What the monitors sent to the group is not sent again to the stream: a tail after the
+# broker's return has each host's samples once each.
+out=$(timeout 60 "$MK_SRC/deploy/cluster.sh" exec -d "$dir" 2 maekinsh metrics tail --count 12 \
+    --output json) || fail "metrics tail after the broker's return: $out"
+pairs=$(grep -oE '"(host|time_ms)": *"?[^",]+' <<<"$out" | paste - - | sort)
+[ "$(wc -l <<<"$pairs")" -eq 12 ] && [ -z "$(uniq -d <<<"$pairs")" ] \
+    || fail "12 samples, each once, expected: $pairs"
+ok "the stream resumes with nothing duplicated: 12 samples, 12 (host, time) pairs"
 
 # Each monitor says at exit what it dropped: every kind was seen by every monitor.
 cluster stop -d "$dir" || fail "stop"
