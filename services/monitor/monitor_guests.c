@@ -349,9 +349,10 @@ monitor_guests_test (bool verbose)
     assert (vms && vms->count == 1 && vms->vms[0].state == VIR_DOMAIN_RUNNING);
     assert (vms->time_ms > 0);
     monitor_vms_destroy (&vms);
-    //  Asked twice before it came back: the second is refused, not queued.
+    //  Asked again, the answer comes once, whole. (That an ask while a call is still out
+    //  is refused depends on the call being slow: guest.sh holds a real libvirtd under
+    //  SIGSTOP for it, where the host's samples go on without the guests'.)
     assert (monitor_guests_ask (guests));
-    assert (!monitor_guests_ask (guests));
     zmq_pollitem_t item = {NULL, monitor_guests_fd (guests), ZMQ_POLLIN, 0};
     assert (zmq_poll (&item, 1, 30000) == 1);
     vms = monitor_guests_take (guests);
