@@ -95,6 +95,7 @@ metrics every 5 s. In another terminal, from this directory:
     build/maekinsh vm stop web-1 --wait
     build/maekinsh task list
     build/maekinsh metrics tail --count 6
+    build/maekinsh host info --local
     build/maekinsh --help
 
 Ctrl-C stops the cloud; its state stays in $var for the next 'make run'.
