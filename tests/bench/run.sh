@@ -9,6 +9,8 @@
 #   4. The same on MariaDB, beside bench_db_floor (a bare client writing the same rows
 #      in batches); the crash test at full size.
 #   5. scale.sh: one controller at 100,000 VMs on 2,000 simulated hosts (SCALE=0 skips it).
+#   6. traffic.sh: each node's bytes a second on its interface, N nodes in namespaces, the
+#      paper's experiment (TRAFFIC=0 skips it; about 25 minutes).
 # usage: tests/bench/run.sh BUILD_DIR    (environment: HOSTS=100 AGENTS=2 N=20000 REPEAT=3)
 # These virtual machines drift by ±20% over minutes, so the figures compared with their
 # baselines (the floor, the done rate, the accept rate) are each measured REPEAT times,
@@ -237,3 +239,6 @@ fi
 
 # One controller at 100,000 VMs (tests/bench/scale.sh).
 [ "${SCALE:-1}" = 0 ] || "$src/tests/bench/scale.sh" "$build" || exit 1
+
+# Each node's traffic, the paper's experiment (tests/bench/traffic.sh).
+[ "${TRAFFIC:-1}" = 0 ] || "$src/tests/bench/traffic.sh" "$build" || exit 1
