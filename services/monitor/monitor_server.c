@@ -328,7 +328,14 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
     if (!*error && opts->stream_out && *opts->stream_out) {
         self->sub = mk_sock_new (ZMQ_SUB, opts->stream_out);
         if (self->sub)
-            zsock_set_subscribe (self->sub, "metric.host.");
+            //  Its own hosts' topics only: the echo that says the broker is there. The
+            //  whole stream would cost every node every host's samples, growing with the
+            //  cloud; with the broker there, the cloud answers for all (host info).
+            for (size_t i = 0; i < self->host_count; i++) {
+                char topic[96];
+                snprintf (topic, sizeof topic, "metric.host.%s", self->hosts[i].name);
+                zsock_set_subscribe (self->sub, topic);
+            }
         else
             *error = zsys_sprintf ("monitor: cannot hear the stream at '%s'", opts->stream_out);
     }

@@ -56,7 +56,8 @@ monitor_host_t *monitor_hosts_parse (const char *text, size_t *count, char **err
 //  published, those a source could not take, and the intervals at which a libvirt call
 //  for the guests' values was still out, so far.
 //
-//  The view (monitor_view) holds every host heard on the stream or the group; the info
+//  The view (monitor_view) holds every host heard on the stream (its own hosts' topics
+//  only) or the group; the info
 //  endpoint (a ROUTER) answers an Envelope asking host_list with a host_list_reply of
 //  it. In fallback mode, when the stream has not brought back one of the monitor's own
 //  messages for three intervals (at least 3 s), the broker is taken to be away and the

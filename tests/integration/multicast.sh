@@ -1,6 +1,7 @@
 #!/bin/bash
 # Monitors without the broker (deploy/cluster.sh, three nodes in namespaces): with the
-# broker up each node's view comes through its stream; with it stopped the monitors
+# broker up each monitor hears its own samples come back on the stream and the cloud
+# answers host info for all; with it stopped the monitors
 # send to the multicast group and hear each other, so `host info --local` answers on
 # every node, and `host info` falls back to it; garbage, truncated, foreign and replayed
 # datagrams on the group are dropped and counted while the monitors go on; with the
@@ -11,6 +12,19 @@ dir=$T/cluster
 cluster() { "$MK_SRC/deploy/cluster.sh" "$@"; }
 trap 'rc=$?; cluster stop -d "$dir" >/dev/null 2>&1; cleanup $rc' EXIT
 on() { local node=$1; shift; cluster exec -d "$dir" "$node" "$@"; }
+# Each node's view has its own host, up, heard through the stream (a monitor hears only
+# its own hosts' topics there: the echo that says the broker is there).
+own_heard_via_stream() {
+    local node out
+    for node in 1 2 3; do
+        out=$(on $node maekinsh host info --local 2>&1) || return 1
+        grep -qE "^node$node +up .* stream " <<<"$out" || return 1
+    done
+}
+# The cloud, through the broker, has all three up.
+cloud_has_all() {
+    [ "$(on 2 maekinsh host info 2>/dev/null | grep -cE '^node[123] +up ')" -eq 3 ]
+}
 # Every node's view names all three hosts, up, heard via $1.
 all_heard_via() {
     local node out
@@ -21,7 +35,8 @@ all_heard_via() {
 }
 
 out=$(cluster start -n 3 -d "$dir" -b "$MK_BUILD" -i 300 2>&1) || fail "start: $out"
-eventually 60 "every node hears all three through the broker's stream" all_heard_via stream
+eventually 60 "every node hears its own host through the broker's stream" own_heard_via_stream
+eventually 30 "host info through the broker: all three up" cloud_has_all
 
 cluster down -d "$dir" broker || fail "the broker would not stop"
 eventually 60 "with the broker stopped, every node hears all three over multicast" \
@@ -67,8 +82,9 @@ heard_after() { # ms
 eventually 30 "the monitors read them and go on hearing each other" heard_after "$sent_ms"
 
 cluster up -d "$dir" broker || fail "the broker would not start again"
-eventually 60 "with the broker back, every node hears all three through the stream again" \
-    all_heard_via stream
+eventually 60 "with the broker back, every node hears its own through the stream again" \
+    own_heard_via_stream
+eventually 30 "and host info through the broker has all three up" cloud_has_all
 # What the monitors sent to the group is not sent again to the stream: a tail after the
 # broker's return has each host's samples once each.
 out=$(timeout 60 "$MK_SRC/deploy/cluster.sh" exec -d "$dir" 2 maekinsh metrics tail --count 12 \
