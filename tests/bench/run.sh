@@ -11,6 +11,7 @@
 #   5. scale.sh: one controller at 100,000 VMs on 2,000 simulated hosts (SCALE=0 skips it).
 #   6. traffic.sh: each node's bytes a second on its interface, N nodes in namespaces, the
 #      paper's experiment (TRAFFIC=0 skips it; about 25 minutes).
+#   7. detect.sh: the time to detect a dead node, 20 tries (DETECT=0 skips it).
 # usage: tests/bench/run.sh BUILD_DIR    (environment: HOSTS=100 AGENTS=2 N=20000 REPEAT=3)
 # These virtual machines drift by ±20% over minutes, so the figures compared with their
 # baselines (the floor, the done rate, the accept rate) are each measured REPEAT times,
@@ -242,3 +243,6 @@ fi
 
 # Each node's traffic, the paper's experiment (tests/bench/traffic.sh).
 [ "${TRAFFIC:-1}" = 0 ] || "$src/tests/bench/traffic.sh" "$build" || exit 1
+
+# The time to detect a dead node (tests/bench/detect.sh).
+[ "${DETECT:-1}" = 0 ] || "$src/tests/bench/detect.sh" "$build" || exit 1
