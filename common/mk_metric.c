@@ -20,9 +20,15 @@ mk_metric_cpu_pct (const Maekin__CpuTimes *before, const Maekin__CpuTimes *after
     uint64_t busy0, all0, busy1, all1;
     mk_metric_cpu (before, &busy0, &all0);
     mk_metric_cpu (after, &busy1, &all1);
+    return mk_metric_busy_share (busy0, all0, busy1, all1, 100);
+}
+
+unsigned
+mk_metric_busy_share (uint64_t busy0, uint64_t all0, uint64_t busy1, uint64_t all1, unsigned scale)
+{
     if (all1 <= all0 || busy1 < busy0)
         return 0;
-    return (unsigned) ((busy1 - busy0) * 100 / (all1 - all0));
+    return (unsigned) ((busy1 - busy0) * scale / (all1 - all0));
 }
 
 //  ---------------------------------------------------------------- a host's VMs
@@ -227,5 +233,8 @@ mk_metric_test (bool verbose)
     assert (mk_metric_cpu_pct (&a, &b) == 75);
     assert (mk_metric_cpu_pct (&b, &a) == 0); //  went back: a reboot
     assert (mk_metric_cpu_pct (&a, &a) == 0);
+    //  In thousandths, and since boot from nothing before.
+    assert (mk_metric_busy_share (100, 400, 850, 1400, 1000) == 750);
+    assert (mk_metric_busy_share (0, 0, 250, 1000, 100) == 25);
     s_test_vms ();
 }

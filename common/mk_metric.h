@@ -13,6 +13,11 @@ void mk_metric_cpu (const Maekin__CpuTimes *cpu, uint64_t *busy_ms, uint64_t *al
 //  the counters went back, as after a reboot).
 unsigned mk_metric_cpu_pct (const Maekin__CpuTimes *before, const Maekin__CpuTimes *after);
 
+//  The same from busy and total ms before and after, out of scale (100: percent, 1000:
+//  thousandths); before 0 and 0: the share since boot.
+unsigned mk_metric_busy_share (uint64_t busy0, uint64_t all0, uint64_t busy1, uint64_t all1,
+                               unsigned scale);
+
 //  A VM's latest values (its VmSample's).
 typedef struct {
     uint8_t uuid[16];

@@ -291,7 +291,7 @@ controller_history_add_host (controller_history_t *self, const Maekin__HostSampl
     int64_t ms = sample->time_ms - prev->ms;
     if (prev->ms && ms > 0 && all > prev->all && busy >= prev->busy) {
         s_point_t p = {.t_ms = now_ms};
-        p.cpu = (uint32_t) ((busy - prev->busy) * 1000 / (all - prev->all));
+        p.cpu = mk_metric_busy_share (prev->busy, prev->all, busy, all, 1000);
         p.mem_kb = sample->memory_total_kb > sample->memory_available_kb
                        ? sample->memory_total_kb - sample->memory_available_kb
                        : 0;

@@ -1,6 +1,8 @@
 /*  controller_sched: the hosts as the controller sees them, and placement. */
 #include "controller_sched.h"
 
+#include "mk_metric.h"
+
 struct _controller_sched_t {
     sched_host_t **hosts; //  sorted by name, owned
     size_t count;         //  hosts known
@@ -36,9 +38,9 @@ controller_sched_measure (controller_sched_t *self, sched_host_t *host, uint64_t
     bool later = host->sampled && all_ms > host->cpu_all_ms && busy_ms >= host->cpu_busy_ms;
     if (later)
         host->cpu_busy_pct =
-            (uint32_t) ((busy_ms - host->cpu_busy_ms) * 100 / (all_ms - host->cpu_all_ms));
+            mk_metric_busy_share (host->cpu_busy_ms, host->cpu_all_ms, busy_ms, all_ms, 100);
     else if (!host->sampled)
-        host->cpu_busy_pct = all_ms ? (uint32_t) (busy_ms * 100 / all_ms) : 0;
+        host->cpu_busy_pct = mk_metric_busy_share (0, 0, busy_ms, all_ms, 100);
     host->cpu_busy_ms = busy_ms;
     host->cpu_all_ms = all_ms;
     host->memory_used_mb = memory_used_mb;

@@ -58,11 +58,10 @@ monitor_view_take (monitor_view_t *self, const Maekin__HostSample *sample, const
     if (sample->cpu) {
         uint64_t busy, all;
         mk_metric_cpu (sample->cpu, &busy, &all);
-        host->cpu_busy_pct =
-            all > entry->all_ms && busy >= entry->busy_ms && entry->all_ms
-                ? (uint32_t) ((busy - entry->busy_ms) * 100 / (all - entry->all_ms))
-            : all ? (uint32_t) (busy * 100 / all)
-                  : 0;
+        //  Between its last two samples; at the first, or after a reboot, since boot.
+        bool later = entry->all_ms && all > entry->all_ms && busy >= entry->busy_ms;
+        host->cpu_busy_pct = mk_metric_busy_share (later ? entry->busy_ms : 0,
+                                                   later ? entry->all_ms : 0, busy, all, 100);
         entry->busy_ms = busy;
         entry->all_ms = all;
     }
