@@ -76,3 +76,9 @@ expect_fail "a synthetic host with too many guests" 2 "VMS from 0 to 4096" \
     "$MK_BUILD/maekin-monitor" --monitor-hosts=a=synthetic:1:1:5000 -n
 expect_fail "a full refresh never" 2 "full_every" \
     "$MK_BUILD/maekin-monitor" --monitor-hosts=a=proc --monitor-full_every=0 -n
+expect_fail "a multicast mode that is none" 2 "off, fallback or only" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a=proc --multicast-mode=sometimes -n
+expect_fail "a multicast group that is no address" 2 "'multicast/group' must be an IPv4" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a=proc --multicast-group=239.1 -n
+expect_fail "a multicast port out of range" 2 "'multicast/port'" \
+    "$MK_BUILD/maekin-monitor" --monitor-hosts=a=proc --multicast-port=70000 -n
