@@ -52,7 +52,8 @@ typedef struct {
     uint64_t next_token;                       //  the next token to try
     size_t open;                               //  open requests
     uint64_t routed;                           //  requests handed to workers
-    int64_t next_heartbeat;                    //  when to heartbeat and expire (mono ms)
+    int64_t next_tick;                         //  when to expire workers and requests (mono ms)
+    int64_t next_beat;                         //  when to heartbeat the workers (mono ms)
     zframe_t *headers[MK_WIRE_DISCONNECT + 1]; //  one header frame per command, sent by reference
 } router_t;
 
@@ -458,19 +459,31 @@ s_handle_message (router_t *self, zmsg_t *msg)
                  mk_wire_command_name (command), key);
 }
 
-//  Heartbeats, expires dead workers and requests past their deadline.
+//  Expiry is checked four times an interval: a silent worker is forgotten at most a
+//  quarter interval after its liveness ran out.
+static int64_t
+s_tick_ms (router_t *self)
+{
+    return self->opts.heartbeat_ms >= 4 ? self->opts.heartbeat_ms / 4 : 1;
+}
+
+//  Expires dead workers and requests past their deadline; heartbeats every
+//  MK_WIRE_BROKER_BEATS intervals.
 static void
 s_tick (router_t *self)
 {
     int64_t now = zclock_mono ();
     zlistx_t *dead = zlistx_new ();
+    bool beat = now >= self->next_beat;
     for (worker_t *w = (worker_t *) zhashx_first (self->workers); w;
          w = (worker_t *) zhashx_next (self->workers)) {
         if (w->expiry < now)
             zlistx_add_end (dead, w);
-        else
+        else if (beat)
             s_send_command (self, w->identity, MK_WIRE_HEARTBEAT);
     }
+    if (beat)
+        self->next_beat = now + (int64_t) self->opts.heartbeat_ms * MK_WIRE_BROKER_BEATS;
     for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
         s_worker_delete (self, w, "no heartbeat", true);
     zlistx_destroy (&dead);
@@ -485,7 +498,7 @@ s_tick (router_t *self)
             s_pending_release (self, slot);
         }
     }
-    self->next_heartbeat = now + self->opts.heartbeat_ms;
+    self->next_tick = now + s_tick_ms (self);
 }
 
 static bool
@@ -545,12 +558,13 @@ broker_router_actor (zsock_t *pipe, void *args)
     self.next_token = 1;
     for (int command = MK_WIRE_READY; command <= MK_WIRE_DISCONNECT; command++)
         self.headers[command] = mk_wire_header ((mk_wire_command_t) command);
-    self.next_heartbeat = zclock_mono () + self.opts.heartbeat_ms;
+    self.next_tick = zclock_mono () + s_tick_ms (&self);
+    self.next_beat = zclock_mono () + (int64_t) self.opts.heartbeat_ms * MK_WIRE_BROKER_BEATS;
 
     zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
     bool running = true;
     while (running) {
-        int wait = (int) (self.next_heartbeat - zclock_mono ());
+        int wait = (int) (self.next_tick - zclock_mono ());
         zsock_t *which = (zsock_t *) zpoller_wait (poller, wait > 0 ? wait : 0);
         if (which == pipe)
             running = s_handle_pipe (&self);
@@ -567,7 +581,7 @@ broker_router_actor (zsock_t *pipe, void *args)
             }
         } else if (zpoller_terminated (poller))
             break;
-        if (zclock_mono () >= self.next_heartbeat)
+        if (zclock_mono () >= self.next_tick)
             s_tick (&self);
     }
     //  Say goodbye so workers register again at once with the next broker.

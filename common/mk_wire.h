@@ -7,8 +7,15 @@
 #define MK_WIRE_VERSION      1
 #define MK_WIRE_SERVICE_MAX  63 //  bytes in a service name
 #define MK_WIRE_SERVICES_MAX 64 //  services in one READY
-#define MK_WIRE_HEARTBEAT_MS 500
-#define MK_WIRE_LIVENESS     4
+//  Liveness (proto/BUS.md): a worker heartbeats every MK_WIRE_HEARTBEAT_MS it sent
+//  nothing else, and the broker forgets a worker silent for MK_WIRE_LIVENESS of those
+//  (2.4 s: a dead node is down within 3 s). The broker needs only to be heard now and
+//  then, so it heartbeats each worker every MK_WIRE_BROKER_BEATS intervals, and a worker
+//  that hears nothing for MK_WIRE_LIVENESS of those registers again. A dead broker is
+//  found sooner anyway: the next broker answers a stranger's heartbeat with DISCONNECT.
+#define MK_WIRE_HEARTBEAT_MS 800
+#define MK_WIRE_LIVENESS     3
+#define MK_WIRE_BROKER_BEATS 4
 
 typedef enum {
     MK_WIRE_READY = 1,

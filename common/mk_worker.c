@@ -13,6 +13,7 @@ struct _mk_worker_t {
     int64_t last_sent;  //  when we last sent anything (mono ms)
     int64_t last_heard; //  when we last heard the broker (mono ms)
     int64_t last_ready; //  when we last sent READY
+    uint64_t readies;   //  how many READYs we sent
 };
 
 static int
@@ -34,6 +35,7 @@ s_send_command (mk_worker_t *self, mk_wire_command_t command)
         for (size_t i = 0; i < self->count; i++)
             zmsg_addstr (msg, self->services[i]);
         self->last_ready = zclock_mono ();
+        self->readies++;
     }
     s_send (self, &msg);
 }
@@ -204,11 +206,18 @@ mk_worker_recv_nowait (mk_worker_t *self, mk_request_t *request)
     return msg ? s_take (self, msg, request) : -1;
 }
 
+//  How long the broker may be silent: it heartbeats every MK_WIRE_BROKER_BEATS intervals.
+static int64_t
+s_broker_silence_ms (mk_worker_t *self)
+{
+    return (int64_t) self->heartbeat_ms * MK_WIRE_BROKER_BEATS * MK_WIRE_LIVENESS;
+}
+
 void
 mk_worker_tick (mk_worker_t *self)
 {
     int64_t now = zclock_mono ();
-    int64_t dead_after = (int64_t) self->heartbeat_ms * MK_WIRE_LIVENESS;
+    int64_t dead_after = s_broker_silence_ms (self);
     if (now - self->last_heard > dead_after && now - self->last_ready > dead_after) {
         mk_debug ("mk_worker: broker silent for %d ms, registering again",
                   (int) (now - self->last_heard));
@@ -220,7 +229,13 @@ mk_worker_tick (mk_worker_t *self)
 bool
 mk_worker_connected (mk_worker_t *self)
 {
-    return zclock_mono () - self->last_heard <= (int64_t) self->heartbeat_ms * MK_WIRE_LIVENESS;
+    return zclock_mono () - self->last_heard <= s_broker_silence_ms (self);
+}
+
+uint64_t
+mk_worker_readies (mk_worker_t *self)
+{
+    return self->readies;
 }
 
 void
@@ -313,7 +328,7 @@ mk_worker_test (bool verbose)
     msg = s_expect (router, MK_WIRE_HEARTBEAT);
     zmsg_destroy (&msg);
     assert (mk_worker_connected (worker));
-    zclock_sleep (160);
+    zclock_sleep (50 * MK_WIRE_BROKER_BEATS * MK_WIRE_LIVENESS + 10);
     assert (!mk_worker_connected (worker));
     mk_worker_tick (worker);
     msg = s_expect (router, MK_WIRE_READY);

@@ -1,7 +1,7 @@
 /*  mk_worker: a worker on the bus (proto/BUS.md). Serves one or more services on one
     socket, heartbeats, and registers again when the broker restarts. The caller polls
     mk_worker_sock, calls mk_worker_recv when it is readable and mk_worker_tick at least
-    once a heartbeat interval. */
+    twice a heartbeat interval. */
 #ifndef MK_WORKER_H_INCLUDED
 #define MK_WORKER_H_INCLUDED
 
@@ -45,11 +45,17 @@ int mk_worker_reply_frame (mk_worker_t *self, uint64_t token, zframe_t **body_p)
 //  Answer a task_batch: count packed answers, one per item in its order (destroyed).
 int mk_worker_reply_batch (mk_worker_t *self, uint64_t token, zframe_t **answers, size_t count);
 
-//  Heartbeat and check the broker's liveness; call at least every heartbeat interval.
+//  Heartbeat if nothing was sent for an interval, and register again if the broker was
+//  silent too long; call at least twice an interval (a heartbeat is then never more than
+//  1.5 intervals after the last message, well inside the broker's MK_WIRE_LIVENESS).
 void mk_worker_tick (mk_worker_t *self);
 
 //  True if the broker was heard from within the liveness period.
 bool mk_worker_connected (mk_worker_t *self);
+
+//  How many times the worker said READY: when it grows, the broker had forgotten us (it
+//  restarted, or the link was down), and whoever depends on us may want to know now.
+uint64_t mk_worker_readies (mk_worker_t *self);
 
 //  Heartbeat interval in ms (default MK_WIRE_HEARTBEAT_MS), mostly for tests.
 void mk_worker_set_heartbeat (mk_worker_t *self, int interval_ms);

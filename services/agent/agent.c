@@ -8,13 +8,15 @@
 #include "mk_actor.h"
 #include "mk_cfg.h"
 #include "mk_hosts.h"
+#include "mk_limits.h"
 
 static mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"agent/hosts", MK_CFG_STR, "", "hosts to drive, comma-separated name=uri pairs"},
     {"agent/domain_type", MK_CFG_STR, "kvm", "domain type of new VMs: kvm, qemu or test"},
     {"agent/console_dir", MK_CFG_STR, "", "directory for serial console logs; none: a pty"},
-    {"agent/report_ms", MK_CFG_INT, "2000", "period of the liveness report to the controller"},
+    {"agent/report_ms", MK_CFG_INT, MK_STRINGIFY (AGENT_REPORT_MS),
+     "period of the light report to the controller (liveness is the bus's heartbeats)"},
     {"agent/stop_timeout_s", MK_CFG_INT, "60", "a graceful stop is forced after this long"},
     {"agent/libvirt_timeout_ms", MK_CFG_INT, "30000",
      "a task whose libvirt call takes longer fails; other hosts never wait for it"},

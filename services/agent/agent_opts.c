@@ -72,8 +72,10 @@ agent_opts_test (bool verbose)
     free (error);
     zchunk_destroy (&many);
 
-    agent_opts_t opts = {
-        .report_ms = 2000, .stop_timeout_ms = 60000, .domain_type = "kvm", .console_dir = ""};
+    agent_opts_t opts = {.report_ms = AGENT_REPORT_MS,
+                         .stop_timeout_ms = 60000,
+                         .domain_type = "kvm",
+                         .console_dir = ""};
     assert (agent_opts_check (&opts) == NULL);
     opts.domain_type = "xen";
     error = agent_opts_check (&opts);

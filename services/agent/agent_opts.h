@@ -9,7 +9,10 @@
 #include "mk_wire.h"
 
 //  The longest report period, graceful stop and libvirt deadline the options take.
-#define AGENT_REPORT_MS_MAX  3600000
+#define AGENT_REPORT_MS_MAX 3600000
+//  The default report period: a light report (a host's domains unchanged) is a backstop,
+//  not the liveness signal; the bus's heartbeats find a dead node within 3 s.
+#define AGENT_REPORT_MS      10000
 #define AGENT_STOP_S_MAX     86400
 #define AGENT_LIBVIRT_MS_MIN 100
 #define AGENT_LIBVIRT_MS_MAX 3600000

@@ -173,6 +173,13 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
 {
     agent_server_t *self = (agent_server_t *) arg;
     mk_worker_tick (self->worker);
+    //  Registered again: the broker had lost us (the link was down, or it restarted) and
+    //  may have said so; the controller hears from us now, not at the next report.
+    uint64_t readies = mk_worker_readies (self->worker);
+    if (readies != self->readies) {
+        self->readies = readies;
+        agent_report_all (loop, timer_id, self);
+    }
     return 0;
 }
 
@@ -287,6 +294,7 @@ s_bus_start (agent_server_t *self)
     if (!self->client)
         return -1;
     mk_worker_set_heartbeat (self->worker, self->heartbeat_ms);
+    self->readies = mk_worker_readies (self->worker);
     return 0;
 }
 
@@ -300,7 +308,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     self->endpoint = mk_strdup (opts->endpoint);
     self->domain_type = mk_strdup (opts->domain_type);
     self->console_dir = mk_strdup (opts->console_dir);
-    self->report_ms = opts->report_ms > 0 ? opts->report_ms : 2000;
+    self->report_ms = opts->report_ms > 0 ? opts->report_ms : AGENT_REPORT_MS;
     self->stop_timeout_ms = opts->stop_timeout_ms;
     self->libvirt_timeout_ms =
         opts->libvirt_timeout_ms > 0 ? opts->libvirt_timeout_ms : AGENT_LIBVIRT_MS_DEFAULT;
@@ -351,7 +359,8 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     zloop_reader (self->loop, mk_client_sock (self->client), agent_report_replies, self);
     zloop_reader (self->loop, self->event_pull, agent_report_events, self);
     zloop_reader (self->loop, self->results, s_handle_results, self);
-    zloop_timer (self->loop, (size_t) self->heartbeat_ms, 0, s_tick, self);
+    zloop_timer (self->loop, (size_t) (self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1), 0,
+                 s_tick, self);
     zloop_timer (self->loop, (size_t) self->report_ms, 0, agent_report_all, self);
     int poll_ms = self->libvirt_timeout_ms / 4;
     zloop_timer (self->loop, (size_t) (poll_ms < S_DEADLINE_POLL_MS ? poll_ms : S_DEADLINE_POLL_MS),

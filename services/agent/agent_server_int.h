@@ -66,6 +66,7 @@ typedef struct {
     int stop_timeout_ms;        //  graceful stop, then power off
     int libvirt_timeout_ms;     //  a libvirt call's deadline
     int heartbeat_ms;           //  bus heartbeat interval
+    uint64_t readies;           //  the worker's READYs when we last looked
     agent_server_host_t *hosts; //  the hosts served
     size_t host_count;          //  how many
     agent_events_t *events;     //  libvirt's event loop thread

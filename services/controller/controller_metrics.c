@@ -48,7 +48,7 @@ s_take (controller_t *self, const Maekin__HostSample *sample)
 }
 
 //  The broker says services lost their last worker: the hosts of node/<host> among them
-//  go down at the next tick (inside a batch), not when their reports are missed.
+//  go down at a tick brought forward to this turn's batch, not when reports are missed.
 static void
 s_gone (controller_t *self, const Maekin__ServicesGone *gone)
 {
@@ -62,6 +62,7 @@ s_gone (controller_t *self, const Maekin__ServicesGone *gone)
         host->gone = true;
         snprintf (host->gone_why, sizeof host->gone_why, "%s",
                   gone->reason && *gone->reason ? gone->reason : "gone");
+        self->next_tick = 0;
     }
 }
 
