@@ -69,7 +69,7 @@ for host in $hosts; do
     monitored="$monitored${monitored:+,}$host=synthetic:$load:$((load + 20))"
     load=$((load + 25))
 done
-"$build/maekin-monitor" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
+"$build/maekin-monitor" --bus-stream_in="$stream_in" \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="$monitored" &
 pids+=($!)

@@ -20,8 +20,6 @@ static mk_cfg_item_t s_schema[] = {
      "every this many messages name all of a host's VMs; the others only those that moved"},
     {"monitor/compare_encodings", MK_CFG_BOOL, "false",
      "also measure what one message per VM would cost, said in the log at exit (benchmark)"},
-    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
-     "the broker's stream, heard for the cluster's view and to know the broker is there"},
     {"monitor/info_endpoint", MK_CFG_STR, "ipc://@maekin-monitor",
      "where this node's view of the cluster is answered (maekinsh host info --local)"},
     {"cloud/name", MK_CFG_STR, "maekin", "the cloud's name: datagrams of another are dropped"},
@@ -70,7 +68,6 @@ main (int argc, char **argv)
                                                                  : full_every),
         .guests_uri = mk_cfg_str (cfg, "monitor/guests_uri"),
         .compare = mk_cfg_bool (cfg, "monitor/compare_encodings"),
-        .stream_out = mk_cfg_str (cfg, "bus/stream_out"),
         .info_endpoint = mk_cfg_str (cfg, "monitor/info_endpoint"),
     };
     const char *mode = mk_cfg_str (cfg, "multicast/mode");

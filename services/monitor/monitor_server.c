@@ -35,12 +35,13 @@ typedef struct {
     uint64_t guests_late; //  intervals a libvirt call was still out
     monitor_encode_stats_t stats;
     monitor_sample_t sample;
-    zsock_t *sub;           //  the broker's stream, or NULL
+    zsock_t *pub_events;    //  the stream connection's events (ZeroMQ's socket monitor)
     zsock_t *info;          //  the view's endpoint, or NULL
     monitor_view_t *view;   //  every host heard
     monitor_mcast_t *mcast; //  the group, or NULL
     monitor_mcast_mode_t mode;
-    int64_t echo_ms;      //  when the stream last brought back one of ours
+    bool connected;       //  the stream's connection is up
+    int64_t lost_ms;      //  when it went down (or we started), mono
     bool away;            //  the broker is taken to be away
     uint64_t undecodable; //  datagrams that passed the filter but held no sample
 } s_server_t;
@@ -96,6 +97,19 @@ s_guests_back (zloop_t *loop, zmq_pollitem_t *item, void *arg)
     return 0;
 }
 
+//  The view takes a sample: our own, or one heard on the group.
+static void
+s_hear (s_server_t *self, const void *data, size_t size, const char *via)
+{
+    const char *why = NULL;
+    Maekin__Envelope *env = mk_msg_unpack (data, size, &why);
+    if (env && env->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE)
+        monitor_view_take (self->view, env->host_sample, via, zclock_time ());
+    else
+        self->undecodable++;
+    mk_msg_free (&env);
+}
+
 //  Sample one host and publish its message: two frames, the topic and the envelope.
 static void
 s_sample_host (s_server_t *self, s_host_t *host)
@@ -110,6 +124,7 @@ s_sample_host (s_server_t *self, s_host_t *host)
     const monitor_vms_t *carried = vms ? vms : host->guests ? host->vms : &none;
     zmsg_t *msg = monitor_encoder_message (host->encoder, now, &self->sample, carried, &self->stats,
                                            self->compare);
+    s_hear (self, zframe_data (zmsg_last (msg)), zframe_size (zmsg_last (msg)), "local");
     if (self->mcast && (self->mode == MONITOR_MCAST_ONLY || self->away)) {
         zframe_t *body = zmsg_last (msg);
         monitor_mcast_send (self->mcast, host->sender, zframe_data (body), zframe_size (body));
@@ -126,58 +141,46 @@ s_sample_host (s_server_t *self, s_host_t *host)
     }
 }
 
-//  In fallback mode: is the broker away? It is when the stream has not brought back one
-//  of our own messages for three intervals (at least 3 s).
+//  Whether the broker is away: its stream's connection has been down for an interval
+//  (at least a second). The connection says so at no cost in bytes: a broker that stops
+//  closes it, and one whose node dies leaves our samples unacknowledged, which ends it
+//  after ZMQ_TCP_MAXRT. (An echo of our own samples said it too, at the price of every
+//  sample coming back to every node.)
 static void
 s_check_broker (s_server_t *self)
 {
-    if (self->mode != MONITOR_MCAST_FALLBACK || !self->sub)
-        return;
-    int64_t quiet = zclock_mono () - self->echo_ms;
-    int64_t limit = 3 * (int64_t) self->interval_ms > 3000 ? 3 * (int64_t) self->interval_ms : 3000;
-    bool away = quiet > limit;
+    int64_t grace = self->interval_ms > 1000 ? self->interval_ms : 1000;
+    int64_t lost_for = zclock_mono () - self->lost_ms;
+    bool away = !self->connected && lost_for >= grace;
     if (away && !self->away)
-        mk_warn ("monitor: the broker's stream has not brought our samples back for %" PRId64
-                 " ms; sending them to the multicast group too",
-                 quiet);
+        mk_warn ("monitor: the broker's stream has been unreachable for %" PRId64 " ms%s", lost_for,
+                 self->mode == MONITOR_MCAST_FALLBACK ? "; sending to the multicast group too"
+                                                      : "");
     else if (!away && self->away)
-        mk_info ("monitor: the broker's stream is back; multicast stops");
+        mk_info ("monitor: the broker's stream is back%s",
+                 self->mode == MONITOR_MCAST_FALLBACK ? "; multicast stops" : "");
     self->away = away;
 }
 
-//  The view takes a sample that came one way or the other.
-static void
-s_hear (s_server_t *self, const void *data, size_t size, const char *via)
-{
-    const char *why = NULL;
-    Maekin__Envelope *env = mk_msg_unpack (data, size, &why);
-    if (env && env->body_case == MAEKIN__ENVELOPE__BODY_HOST_SAMPLE) {
-        monitor_view_take (self->view, env->host_sample, via, zclock_time ());
-        if (streq (via, "stream"))
-            for (size_t i = 0; i < self->host_count; i++)
-                if (streq (self->hosts[i].name, env->host_sample->host))
-                    self->echo_ms = zclock_mono ();
-    } else
-        self->undecodable++;
-    mk_msg_free (&env);
-}
-
+//  The stream's connection went up or down.
 static int
-s_stream_in (zloop_t *loop, zsock_t *reader, void *arg)
+s_pub_event (zloop_t *loop, zsock_t *reader, void *arg)
 {
     s_server_t *self = (s_server_t *) arg;
-    for (int i = 0; i < 64; i++) {
-        zmsg_t *msg = mk_sock_recv_nowait (reader);
-        if (!msg)
-            break;
-        zframe_t *body = zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
-        if (body)
-            s_hear (self, zframe_data (body), zframe_size (body), "stream");
-        else
-            self->undecodable++;
-        zmsg_destroy (&msg);
+    zmsg_t *msg = mk_sock_recv_nowait (reader);
+    zframe_t *head = msg ? zmsg_first (msg) : NULL;
+    if (head && zframe_size (head) >= 2) {
+        uint16_t event;
+        memcpy (&event, zframe_data (head), 2); //  host order, as libzmq writes it
+        if (event == ZMQ_EVENT_CONNECTED)
+            self->connected = true;
+        else if (event == ZMQ_EVENT_DISCONNECTED && self->connected) {
+            self->connected = false;
+            self->lost_ms = zclock_mono ();
+        }
+        s_check_broker (self);
     }
-    s_check_broker (self);
+    zmsg_destroy (&msg);
     return 0;
 }
 
@@ -259,8 +262,8 @@ s_handle_pipe (zloop_t *loop, zsock_t *reader, void *arg)
     if (!command || streq (command, "$TERM"))
         rc = -1;
     else if (streq (command, "STATS"))
-        zstr_sendf (reader, "%" PRIu64 " %" PRIu64 " %" PRIu64, self->published, self->failed,
-                    self->guests_late);
+        zstr_sendf (reader, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %d", self->published, self->failed,
+                    self->guests_late, self->away);
     zstr_free (&command);
     return rc;
 }
@@ -280,7 +283,7 @@ s_server_destroy (s_server_t **self_p)
     }
     free (self->hosts);
     zsock_destroy (&self->pub);
-    zsock_destroy (&self->sub);
+    zsock_destroy (&self->pub_events);
     zsock_destroy (&self->info);
     monitor_view_destroy (&self->view);
     monitor_mcast_destroy (&self->mcast);
@@ -321,24 +324,25 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
     self->compare = opts->compare;
     self->view = monitor_view_new ();
     self->mode = opts->mcast_mode;
-    self->echo_ms = zclock_mono (); //  a start's grace before the broker is missed
-    self->pub = mk_sock_new (ZMQ_PUB, opts->stream_in);
-    if (!self->pub)
-        *error = zsys_sprintf ("monitor: cannot publish to '%s'", opts->stream_in);
-    if (!*error && opts->stream_out && *opts->stream_out) {
-        self->sub = mk_sock_new (ZMQ_SUB, opts->stream_out);
-        if (self->sub)
-            //  Its own hosts' topics only: the echo that says the broker is there. The
-            //  whole stream would cost every node every host's samples, growing with the
-            //  cloud; with the broker there, the cloud answers for all (host info).
-            for (size_t i = 0; i < self->host_count; i++) {
-                char topic[96];
-                snprintf (topic, sizeof topic, "metric.host.%s", self->hosts[i].name);
-                zsock_set_subscribe (self->sub, topic);
-            }
-        else
-            *error = zsys_sprintf ("monitor: cannot hear the stream at '%s'", opts->stream_out);
-    }
+    self->lost_ms = zclock_mono (); //  a start's grace before the broker is missed
+    //  Samples not acknowledged for two intervals (at least 2 s) end the connection:
+    //  the broker's node is gone. Its events say when the stream is up or down. Both
+    //  are set before it connects (options apply to connections made after them).
+    self->pub = mk_sock_new (ZMQ_PUB, NULL);
+    int maxrt = self->interval_ms > 1000 ? 2 * self->interval_ms : 2000;
+    void *handle = zsock_resolve (self->pub);
+    char *events = zsys_sprintf ("inproc://monitor-pub-events-%p", (void *) self);
+    int rc = zmq_setsockopt (handle, ZMQ_TCP_MAXRT, &maxrt, sizeof maxrt);
+    if (rc == 0)
+        rc = zmq_socket_monitor (handle, events, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED);
+    self->pub_events = rc == 0 ? zsock_new_pair (events) : NULL;
+    zstr_free (&events);
+    if (!self->pub_events)
+        *error = zsys_sprintf ("monitor: cannot watch the stream's connection: %s",
+                               zmq_strerror (zmq_errno ()));
+    else if (zsock_attach (self->pub, opts->stream_in, false) != 0)
+        *error = zsys_sprintf ("monitor: cannot publish to '%s': %s", opts->stream_in,
+                               zmq_strerror (zmq_errno ()));
     if (!*error && opts->info_endpoint && *opts->info_endpoint) {
         //  Another monitor answering there (two on one machine) costs this one only
         //  its answers: it samples and publishes all the same.
@@ -374,8 +378,7 @@ s_actor (zsock_t *pipe, void *args)
             zloop_poller (loop, &item, s_guests_back, &self->hosts[i]);
             monitor_guests_ask (self->hosts[i].guests); //  ready for the first message
         }
-    if (self->sub)
-        zloop_reader (loop, self->sub, s_stream_in, self);
+    zloop_reader (loop, self->pub_events, s_pub_event, self);
     if (self->info)
         zloop_reader (loop, self->info, s_info_in, self);
     if (self->mcast) {
@@ -387,10 +390,11 @@ s_actor (zsock_t *pipe, void *args)
     zloop_destroy (&loop);
     monitor_encode_stats_t *st = &self->stats;
     mk_info ("monitor: published %" PRIu64 " messages, %" PRIu64 " bytes (%" PRIu64
-             " full; VM entries: %" PRIu64 " sent, %" PRIu64 " left out as unchanged); %" PRIu64
-             " samples failed, %" PRIu64 " intervals with a libvirt call still out",
-             st->messages, st->bytes, st->full, st->vms_sent, st->vms_left_out, self->failed,
-             self->guests_late);
+             " full; VM entries: %" PRIu64 " sent, %" PRIu64 " left out as unchanged; %" PRIu64
+             " metric values); %" PRIu64 " samples failed, %" PRIu64
+             " intervals with a libvirt call still out",
+             st->messages, st->bytes, st->full, st->vms_sent, st->vms_left_out, st->values,
+             self->failed, self->guests_late);
     if (self->compare)
         mk_info ("monitor: as one message per VM, the same values: %" PRIu64 " bytes",
                  st->per_vm_bytes);

@@ -32,8 +32,6 @@ typedef struct {
     int full_every;              //  a full message every this many (1 .. MONITOR_FULL_EVERY_MAX)
     const char *guests_uri;      //  libvirt of the host sampled from /proc; NULL or "": none
     bool compare;                //  also measure what one message per VM would cost
-    const char *stream_out;      //  the broker's stream, heard for the view and for its
-                                 //  own messages' echo; NULL or "": not heard
     const char *info_endpoint;   //  where the view is answered (host info); NULL or "": not
     monitor_mcast_mode_t mcast_mode;
     monitor_mcast_opts_t mcast; //  the group, when mcast_mode is not off
@@ -52,16 +50,17 @@ char *monitor_opts_check (const monitor_opts_t *opts);
 monitor_host_t *monitor_hosts_parse (const char *text, size_t *count, char **error);
 
 //  Start the actor; NULL (logged) if the options are bad or a source cannot be made.
-//  Its pipe answers "STATS" with one frame: "PUBLISHED FAILED LATE", the samples
-//  published, those a source could not take, and the intervals at which a libvirt call
-//  for the guests' values was still out, so far.
+//  Its pipe answers "STATS" with one frame: "PUBLISHED FAILED LATE AWAY", the samples
+//  published, those a source could not take, the intervals at which a libvirt call
+//  for the guests' values was still out, so far, and 1 if the broker is taken to be
+//  away (0 if not).
 //
-//  The view (monitor_view) holds every host heard on the stream (its own hosts' topics
-//  only) or the group; the info
-//  endpoint (a ROUTER) answers an Envelope asking host_list with a host_list_reply of
-//  it. In fallback mode, when the stream has not brought back one of the monitor's own
-//  messages for three intervals (at least 3 s), the broker is taken to be away and the
-//  messages go to the group too, until the stream brings one back.
+//  The view (monitor_view) holds its own hosts' samples and every host heard on the
+//  group; the info endpoint (a ROUTER) answers an Envelope asking host_list with a
+//  host_list_reply of it. The broker is away when the connection to its stream has
+//  been down for an interval (at least a second): closed by the broker, or ended by the
+//  kernel when our samples go unacknowledged for two intervals (ZMQ_TCP_MAXRT). In
+//  fallback mode the messages then go to the group too, until the connection is back.
 zactor_t *monitor_server_new (const monitor_opts_t *opts);
 
 void monitor_server_test (bool verbose);

@@ -25,6 +25,20 @@ s_next (zsock_t *sub, char **topic, Maekin__Envelope **env)
     return true;
 }
 
+//  Whether the monitor takes the broker to be away: the fourth of its STATS.
+static int
+s_away (zactor_t *monitor)
+{
+    zstr_send (monitor, "STATS");
+    char *stats = zstr_recv (monitor);
+    assert (stats);
+    unsigned long long published, failed, late;
+    int away = -1;
+    assert (sscanf (stats, "%llu %llu %llu %d", &published, &failed, &late, &away) == 4);
+    zstr_free (&stats);
+    return away;
+}
+
 //  Bad options: refused with what is wrong, nothing started.
 static void
 s_test_refusals (const char *in)
@@ -78,7 +92,7 @@ monitor_server_test (bool verbose)
     //  libvirt's test driver (one domain, "test", whose state is all it tells).
     monitor_host_t hosts[] = {
         {"busy", "synthetic:80:50:3"}, {"idle", "synthetic:10:20"}, {"real", "proc"}};
-    //  It hears the stream too, and answers what it heard at an endpoint of its own.
+    //  It answers what it knows at an endpoint of its own.
     char *info = zsys_sprintf ("ipc://@maekin-monitor-test-%d", (int) getpid ());
     monitor_opts_t opts = {.stream_in = in,
                            .hosts = hosts,
@@ -86,7 +100,6 @@ monitor_server_test (bool verbose)
                            .interval_ms = 20,
                            .full_every = 4,
                            .guests_uri = "test:///default",
-                           .stream_out = out,
                            .info_endpoint = info};
     zactor_t *monitor = monitor_server_new (&opts);
     assert (monitor);
@@ -126,8 +139,8 @@ monitor_server_test (bool verbose)
         zstr_free (&topic);
         mk_msg_free (&env);
     }
-    //  Its view: the three hosts, heard through the stream, up; a question it does not
-    //  answer is refused with a reason.
+    //  Its view: the three hosts, its own, up; a question it does not answer is refused
+    //  with a reason.
     zsock_t *ask = zsock_new_req (info);
     Maekin__Envelope question = MAEKIN__ENVELOPE__INIT;
     Maekin__HostListRequest list = MAEKIN__HOST_LIST_REQUEST__INIT;
@@ -152,7 +165,7 @@ monitor_server_test (bool verbose)
     assert (heard->n_hosts == 3 && streq (heard->hosts[0]->name, "busy"));
     for (size_t i = 0; i < 3; i++)
         assert (streq (heard->hosts[i]->state, "up")
-                && streq (heard->hosts[i]->heard_via, "stream"));
+                && streq (heard->hosts[i]->heard_via, "local"));
     assert (heard->hosts[0]->cpu_busy_pct >= 70 && heard->hosts[0]->cpu_busy_pct <= 90);
     mk_msg_free (&answer);
     zstr_send (ask, "not an envelope");
@@ -167,9 +180,26 @@ monitor_server_test (bool verbose)
     zstr_send (monitor, "STATS");
     char *stats = zstr_recv (monitor);
     assert (stats && strtoull (stats, NULL, 10) >= 4 && strstr (stats, " 0 "));
+    assert (s_away (monitor) == 0);
     zstr_free (&stats);
-    zactor_destroy (&monitor);
+
+    //  The broker's stream gone: the connection says so, and the monitor takes the broker
+    //  to be away after its grace (a second); the stream back where it was, it is not.
     zsock_destroy (&sub);
+    zactor_destroy (&stream);
+    int64_t since = zclock_mono ();
+    while (s_away (monitor) != 1 && zclock_mono () - since < 30000)
+        zclock_sleep (20);
+    assert (s_away (monitor) == 1);
+    stream = broker_stream_new (in, out);
+    assert (stream);
+    since = zclock_mono ();
+    while (s_away (monitor) != 0 && zclock_mono () - since < 30000)
+        zclock_sleep (20);
+    assert (s_away (monitor) == 0);
+    if (verbose)
+        printf (" * the stream's connection lost and back: away, then not\n");
+    zactor_destroy (&monitor);
     zactor_destroy (&stream);
     free (in);
     free (out);

@@ -100,7 +100,7 @@ sleep $window
 idle=$(( $(ticks $controller) - before ))
 list=""
 for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70)):50"; done
-"$build/maekin-monitor" --bus-stream_in=$stream_in --bus-stream_out= --multicast-mode=off \
+"$build/maekin-monitor" --bus-stream_in=$stream_in --multicast-mode=off \
     --monitor-info_endpoint= --monitor-hosts="$list" \
     --monitor-interval_ms=5000 --monitor-compare_encodings=true --log-level=info \
     2>>"$T/monitor.log" &
@@ -155,7 +155,7 @@ guests="$T/guests.xml"
     done
     echo "</node>"
 } > "$guests"
-"$build/maekin-monitor" --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
+"$build/maekin-monitor" --bus-stream_in=$stream_in \
     --multicast-interface=127.0.0.1 --monitor-hosts="real=proc" \
     --monitor-guests_uri="test://$guests" --monitor-interval_ms=10 --log-level=warn \
     2>>"$T/monitor.log" &

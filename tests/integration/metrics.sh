@@ -8,7 +8,7 @@
 
 start_broker
 start_controller
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:4,node2=synthetic:10:20" --monitor-interval_ms=100 \
     --monitor-full_every=5

@@ -1,46 +1,54 @@
 #!/bin/bash
 # Monitors without the broker (deploy/cluster.sh, three nodes in namespaces): with the
-# broker up each monitor hears its own samples come back on the stream and the cloud
-# answers host info for all; with it stopped the monitors
-# send to the multicast group and hear each other, so `host info --local` answers on
-# every node, and `host info` falls back to it; garbage, truncated, foreign and replayed
-# datagrams on the group are dropped and counted while the monitors go on; with the
-# broker back the views come through the stream again.
+# broker up each monitor's view has its own host and the cloud answers host info for
+# all; with it stopped (its stream's connection closed) the monitors send to the
+# multicast group and hear each other, so `host info --local` answers on every node,
+# and `host info` falls back to it; garbage, truncated, foreign and replayed datagrams
+# on the group are dropped and counted while the monitors go on; with the broker back
+# each monitor says its stream is back and the stream has each sample once.
 . "$(dirname "$0")/lib.bash"
 
 dir=$T/cluster
 cluster() { "$MK_SRC/deploy/cluster.sh" "$@"; }
 trap 'rc=$?; cluster stop -d "$dir" >/dev/null 2>&1; cleanup $rc' EXIT
 on() { local node=$1; shift; cluster exec -d "$dir" "$node" "$@"; }
-# Each node's view has its own host, up, heard through the stream (a monitor hears only
-# its own hosts' topics there: the echo that says the broker is there).
-own_heard_via_stream() {
+# Each node's view has its own host, up (its own samples: "local"), and no other.
+own_local() {
     local node out
     for node in 1 2 3; do
         out=$(on $node maekinsh host info --local 2>&1) || return 1
-        grep -qE "^node$node +up .* stream " <<<"$out" || return 1
+        grep -qE "^node$node +up .* local " <<<"$out" || return 1
+        [ "$(grep -cE '^node[123] ' <<<"$out")" -eq 1 ] || return 1
+    done
+}
+# Every monitor said its stream is back after it was away.
+all_back() {
+    local n
+    for n in 1 2 3; do
+        grep -q "the broker's stream is back" "$dir/logs/monitor$n.log" || return 1
     done
 }
 # The cloud, through the broker, has all three up.
 cloud_has_all() {
     [ "$(on 2 maekinsh host info 2>/dev/null | grep -cE '^node[123] +up ')" -eq 3 ]
 }
-# Every node's view names all three hosts, up, heard via $1.
-all_heard_via() {
+# Every node's view names all three hosts, up: the two others heard over multicast.
+all_heard_via_multicast() {
     local node out
     for node in 1 2 3; do
         out=$(on $node maekinsh host info --local 2>&1) || return 1
-        [ "$(grep -cE "^node[123] +up .* $1 " <<<"$out")" -eq 3 ] || return 1
+        [ "$(grep -cE "^node[123] +up .* multicast " <<<"$out")" -ge 2 ] || return 1
+        [ "$(grep -cE "^node[123] +up " <<<"$out")" -eq 3 ] || return 1
     done
 }
 
 out=$(cluster start -n 3 -d "$dir" -b "$MK_BUILD" -i 300 2>&1) || fail "start: $out"
-eventually 60 "every node hears its own host through the broker's stream" own_heard_via_stream
+eventually 60 "every node's view has its own host, and no other while the broker is there" own_local
 eventually 30 "host info through the broker: all three up" cloud_has_all
 
 cluster down -d "$dir" broker || fail "the broker would not stop"
-eventually 60 "with the broker stopped, every node hears all three over multicast" \
-    all_heard_via multicast
+eventually 60 "with the broker stopped, every node hears the others over multicast" \
+    all_heard_via_multicast
 out=$(on 3 maekinsh --timeout-ms 500 host info 2>"$T/err") || fail "host info: $out $(cat "$T/err")"
 grep -q "asking this node's monitor" "$T/err" && [ "$(grep -c '^node[123] ' <<<"$out")" -eq 3 ] \
     || fail "host info without the broker: $out $(cat "$T/err")"
@@ -82,8 +90,7 @@ heard_after() { # ms
 eventually 30 "the monitors read them and go on hearing each other" heard_after "$sent_ms"
 
 cluster up -d "$dir" broker || fail "the broker would not start again"
-eventually 60 "with the broker back, every node hears its own through the stream again" \
-    own_heard_via_stream
+eventually 60 "with the broker back, every monitor says its stream is back" all_back
 eventually 30 "and host info through the broker has all three up" cloud_has_all
 # What the monitors sent to the group is not sent again to the stream: a tail after the
 # broker's return has each host's samples once each.
@@ -93,6 +100,35 @@ pairs=$(grep -oE '"(host|time_ms)": *"?[^",]+' <<<"$out" | paste - - | sort)
 [ "$(wc -l <<<"$pairs")" -eq 12 ] && [ -z "$(uniq -d <<<"$pairs")" ] \
     || fail "12 samples, each once, expected: $pairs"
 ok "the stream resumes with nothing duplicated: 12 samples, 12 (host, time) pairs"
+
+# The broker's node cut off (its link down: nothing is closed): the samples of nodes 2
+# and 3 go unacknowledged, the kernel ends their connections, and they fall back to the
+# group, where they hear each other; with the link back, their streams are back.
+said() { grep -c "$1" "$dir/logs/monitor$2.log"; }
+away2=$(said "unreachable for" 2) away3=$(said "unreachable for" 3)
+back2=$(said "stream is back" 2) back3=$(said "stream is back" 3)
+down_ms=$(date +%s%3N)
+cluster link -d "$dir" 1 down || fail "node 1's link would not go down"
+both_said() { # what count2 count3
+    [ "$(said "$1" 2)" -gt "$2" ] && [ "$(said "$1" 3)" -gt "$3" ]
+}
+eventually 60 "node 1 cut off: the monitors of nodes 2 and 3 take the broker to be away" \
+    both_said "unreachable for" "$away2" "$away3"
+hear_each_other() {
+    local node
+    for node in 2 3; do
+        on $node maekinsh host info --local --output json | python3 -c '
+import json, sys
+hosts = {h["name"]: h for h in json.load(sys.stdin)["hosts"]}
+other = hosts.get(sys.argv[1])
+sys.exit(0 if other and other["heard_via"] == "multicast" and other["sampled"] > int(sys.argv[2])
+         else 1)' "node$((5 - node))" "$down_ms" || return 1
+    done
+}
+eventually 30 "and hear each other over multicast" hear_each_other
+cluster link -d "$dir" 1 up || fail "node 1's link would not come up"
+eventually 60 "with the link back, their streams are back" \
+    both_said "stream is back" "$back2" "$back3"
 
 # Each monitor says at exit what it dropped: every kind was seen by every monitor.
 cluster stop -d "$dir" || fail "stop"
