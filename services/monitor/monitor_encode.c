@@ -259,6 +259,38 @@ s_vm_entries (monitor_encoder_t *self, const monitor_vms_t *vms, bool full,
     return n;
 }
 
+//  The metric values a message holds: its numbers and its nested messages' numbers,
+//  less the times it was taken and the interval (they date the values; they are not
+//  values). A gone VM's entry holds none.
+static uint64_t
+s_values (const ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    if (d == &maekin__vm_sample__descriptor && ((const Maekin__VmSample *) m)->gone)
+        return 0;
+    uint64_t values = 0;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        const char *at = (const char *) m + f->offset;
+        if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
+            if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+                size_t n = *(const size_t *) ((const char *) m + f->quantifier_offset);
+                ProtobufCMessage *const *items = *(ProtobufCMessage *const *const *) at;
+                for (size_t j = 0; j < n; j++)
+                    values += s_values (items[j]);
+            } else if (*(ProtobufCMessage *const *) at)
+                values += s_values (*(ProtobufCMessage *const *) at);
+            continue;
+        }
+        bool number = f->type != PROTOBUF_C_TYPE_BOOL && f->type != PROTOBUF_C_TYPE_STRING
+                      && f->type != PROTOBUF_C_TYPE_BYTES;
+        bool dating = streq (f->name, "time_ms") || streq (f->name, "vms_time_ms")
+                      || streq (f->name, "interval_ms");
+        values += number && !dating && f->label != PROTOBUF_C_LABEL_REPEATED;
+    }
+    return values;
+}
+
 //  What the VM entries would cost as one message each (topic "metric.vm.<uuid>", an
 //  Envelope holding the host, the time and the one VM), for the benchmark's comparison.
 static uint64_t
@@ -294,6 +326,7 @@ monitor_encoder_message (monitor_encoder_t *self, int64_t time_ms, const monitor
 {
     s_host_msg_t *m = (s_host_msg_t *) malloc (sizeof (s_host_msg_t));
     assert (m);
+    uint64_t left_out = stats->vms_left_out;
     s_host_msg (m, self, time_ms, sample);
     Maekin__VmSample **entries = NULL, *gone = NULL;
     size_t gone_count = 0;
@@ -318,6 +351,10 @@ monitor_encoder_message (monitor_encoder_t *self, int64_t time_ms, const monitor
     stats->messages++;
     stats->full += m->msg.full;
     stats->bytes += bytes;
+    //  A VM left out stands for its last values: the receiver has them.
+    Maekin__VmSample any = MAEKIN__VM_SAMPLE__INIT;
+    stats->values +=
+        s_values (&m->msg.base) + (stats->vms_left_out - left_out) * s_values (&any.base);
     if (compare) {
         //  The host's values alone, then one message per VM entry.
         size_t n = m->msg.n_vms;

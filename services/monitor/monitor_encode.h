@@ -19,6 +19,9 @@ typedef struct {
     uint64_t full;            //  full messages among them
     uint64_t vms_sent;        //  VM entries sent (gone ones included)
     uint64_t vms_left_out;    //  VM entries left out as unchanged
+    uint64_t values;          //  metric values the messages deliver: every number that
+                              //  measures something (not times, flags or names), those
+                              //  of the VMs left out as unchanged included
     uint64_t per_vm_bytes;    //  what the same values would have cost as a host message
                               //  and one message per VM (measured only when asked)
 } monitor_encode_stats_t;

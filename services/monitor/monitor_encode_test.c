@@ -111,12 +111,19 @@ monitor_encode_test (bool verbose)
     space[0].cpu_ms = 15000 + 5000 * 2 * 51 / 100; //  51% since the last: within a point
     space[1].cpu_ms = 6000 + 5000 * 2 * 60 / 100;  //  from 20% to 60%
     space[0].net_rx_bytes = 1500000 + 5 * 105000;
+    uint64_t values = stats.values;
     assert (s_round (encoder, picture, &sample, &vms, &stats, &full) == 2 && !full);
+    uint64_t three_vms = stats.values - values;
     assert (s_vm (picture, 2)->cpu_permille == 600 && !s_vm (picture, 4));
     assert (s_vm (picture, 1)->cpu_permille == 500 && s_vm (picture, 1)->net_rx_bps == 100000);
     //  No VM values this time (libvirt late): none sent, and the full message waits.
+    values = stats.values;
     assert (s_round (encoder, picture, &sample, NULL, &stats, &full) == 0 && !full);
     assert (mk_metric_vms_size (picture) == 3);
+    //  Values delivered: the host's, and eleven for each VM there, sent or left out as
+    //  unchanged (VM 3); none for the gone one.
+    uint64_t host_values = stats.values - values;
+    assert (host_values >= 20 && three_vms == host_values + 3 * 11);
     //  Then the full one: every VM (the gone VM is not named again).
     s_vms (&vms, space, 3, 25000, busier, rx);
     space[0].cpu_ms = 20100 + 5000 * 2 * 50 / 100;
@@ -152,6 +159,9 @@ monitor_encode_test (bool verbose)
     assert (second.bytes < second.per_vm_bytes && first.bytes < first.per_vm_bytes);
     assert (second.vms_left_out == 1); //  VM 0 is idle: its rates stay 0
     assert (third.bytes * 4 < second.bytes && third.vms_left_out == 50);
+    //  Sent or left out, the receiver has every VM's values each time.
+    assert (first.values == second.values && second.values == third.values);
+    assert (third.values > 50 * 11);
     mk_metric_vms_destroy (&picture50);
     monitor_encoder_destroy (&many);
 
