@@ -3,14 +3,20 @@
 # namespace, as the paper's cluster: a hub namespace holds a bridge, each node has a
 # veth on it (eth0, 10.88.0.I/24, a route for multicast), and runs its agent (libvirt's
 # test driver, a node file of its own) and its monitor (a synthetic load of its own:
-# nodes share the machine's CPU and memory, not their network counters). Node 1 also
+# nodes share the machine's CPU and memory, not their network counters; the test
+# driver's domains live in the agent's process, out of the monitor's sight, so -g says
+# how many synthetic guests each monitor reports in their stead). Node 1 also
 # runs the broker and the controller with its SQLite database, as in the paper.
 #
 #   usage: deploy/cluster.sh start [-n NODES] [-d DIR] [-b BUILD] [-i MS] [-m MODE]
+#          [-g "COUNT..."] [-e]
 #          (3 nodes, var/cluster, build; the monitors' interval, 5000; their multicast
-#          mode: fallback, only or off)
+#          mode: fallback, only or off; -g: how many guests each node's monitor reports,
+#          one count a node, default none; -e: the network alone, no Maekin process)
 #          deploy/cluster.sh status [-d DIR]
 #          deploy/cluster.sh exec [-d DIR] NODE COMMAND...   (e.g. 2 maekinsh host list)
+#          deploy/cluster.sh run [-d DIR] NODE NAME COMMAND...   (in the background,
+#          stopped with the rest: another system beside Maekin, as the benchmark's gmond)
 #          deploy/cluster.sh down|up [-d DIR] PROCESS   (stop or start again: broker, agent2, ...)
 #          deploy/cluster.sh link [-d DIR] NODE down|up   (its veth on the bridge)
 #          deploy/cluster.sh stop [-d DIR]
@@ -34,9 +40,11 @@ usage() {
 [ $# -ge 1 ] || usage
 command=$1
 shift
-nodes=3 dir=$src/var/cluster build=$src/build interval=5000 mode=fallback
-while getopts n:d:b:i:m:h opt; do
+nodes=3 dir=$src/var/cluster build=$src/build interval=5000 mode=fallback empty=0 guests=""
+while getopts n:d:b:i:m:g:eh opt; do
     case $opt in
+        e) empty=1 ;;
+        g) guests=$OPTARG ;;
         n) nodes=$OPTARG ;;
         i) interval=$OPTARG ;;
         m) mode=$OPTARG ;;
@@ -53,6 +61,11 @@ esac
 case $interval in
     '' | 0* | *[!0-9]*) die "-i takes the monitors' interval in ms, not '$interval'" ;;
 esac
+for count in $guests; do
+    case $count in
+        '' | *[!0-9]*) die "-g takes guest counts (numbers, one a node), not '$guests'" ;;
+    esac
+done
 case $mode in
     fallback | only | off) ;;
     *) die "-m takes fallback, only or off, not '$mode'" ;;
@@ -101,12 +114,12 @@ stop_all() {
     for n in $(ip netns list | awk -v p="mk$id-" 'index($1, p) == 1 { print $1 }'); do
         ip netns del "$n" || echo "cluster.sh: cannot delete namespace $n" >&2
     done
-    rm -f "$dir/nodes.count" "$dir/build"
+    rm -f "$dir/nodes.count" "$dir/build" "$dir/empty"
 }
 
 start_all() {
     build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory $build: run make first"
-    for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
+    [ "$empty" -eq 1 ] || for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
         [ -x "$build/$program" ] || die "$build/$program is missing: run make first"
     done
     [ ! -f "$dir/pids" ] || die "a cluster runs from $dir already ('cluster.sh stop -d $dir' first)"
@@ -129,18 +142,26 @@ start_all() {
     done
     echo "$nodes" >"$dir/nodes.count"
     echo "$build" >"$dir/build" # for status and exec: the programs it started
+    if [ "$empty" -eq 1 ]; then
+        touch "$dir/empty" "$dir/pids"
+        echo "network of $nodes nodes up, nothing running (cluster.sh run starts a program)"
+        return
+    fi
     launch 1 broker "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
         --bus-stream_out=$stream_out
     launch 1 controller "$build/maekin-controller" --bus-endpoint=$bus \
         --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
         --db-url="sqlite:$dir/maekin.db"
+    local -a counts
+    read -r -a counts <<<"$guests"
     for i in $(seq "$nodes"); do
+        local vms=${counts[$((i - 1))]:-0}
         launch "$i" "agent$i" "$build/maekin-agent" --bus-endpoint=$bus \
             --agent-hosts="node$i=test://$dir/nodes/node$i.xml" --agent-domain_type=test
         launch "$i" "monitor$i" "$build/maekin-monitor" --bus-stream_in=$stream_in \
-            --bus-stream_out=$stream_out --monitor-interval_ms="$interval" \
+            --monitor-interval_ms="$interval" \
             --multicast-mode="$mode" \
-            --monitor-hosts="node$i=synthetic:$((10 + i * 7 % 60)):$((20 + i * 11 % 50))"
+            --monitor-hosts="node$i=synthetic:$((10 + i * 7 % 60)):$((20 + i * 11 % 50)):$vms"
     done
     # Up when every node's host is.
     local up=0
@@ -201,7 +222,7 @@ status() {
             rc=1
         fi
     done <"$dir/pids"
-    in_node 1 maekinsh host list || rc=1
+    [ -f "$dir/empty" ] || in_node 1 maekinsh host list || rc=1
     return $rc
 }
 
@@ -218,6 +239,16 @@ case $command in
         [ "$1" -ge 1 ] && [ "$1" -le "$(cat "$dir/nodes.count")" ] || die "no node $1 here"
         in_node "$@"
         ;;
+    run)
+        [ $# -ge 3 ] || usage
+        [ -f "$dir/nodes.count" ] || die "no cluster runs from $dir"
+        case $1 in '' | *[!0-9]*) die "run takes a node number, not '$1'" ;; esac
+        [ "$1" -ge 1 ] && [ "$1" -le "$(cat "$dir/nodes.count")" ] || die "no node $1 here"
+        case $2 in '' | *[!A-Za-z0-9_-]*) die "run takes a name of letters and digits, not '$2'" ;; esac
+        ! awk -v n="$2" '$2 == n { found = 1 } END { exit !found }' "$dir/pids" \
+            || die "'$2' runs already"
+        launch "$@"
+        ;;
     down | up)
         [ $# -eq 1 ] || usage
         [ -f "$dir/nodes.count" ] || die "no cluster runs from $dir"
@@ -232,5 +263,5 @@ case $command in
         ip -n "$hub" link set "mk$id-v$1" "$2" || die "cannot set node $1's link $2"
         ;;
     -h | --help | help) usage ;;
-    *) die "unknown command '$command' (start, status, exec, down, up, link, stop)" ;;
+    *) die "unknown command '$command' (start, status, exec, run, down, up, link, stop)" ;;
 esac
