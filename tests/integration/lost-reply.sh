@@ -9,17 +9,17 @@ start_broker
 start_controller
 start_agent node1 "$(node node1 8 8192)"
 eventually 10 "node1 is up" is host node1 state up
-# Names of the longest kind make a create (about 205 bytes) larger than anything else
-# that reaches the stopped controller: the broker's heartbeats (6 bytes a second) and
-# the agent's reports (108 bytes each, so the agent is held while the create goes in;
-# one report may still be on its way).
+# Names of the longest kind make a create (199 bytes on the wire) larger than anything
+# else that reaches the stopped controller: the broker's heartbeats (6 bytes every
+# 3.2 s) and the agent's reports (108 bytes each, so the agent is held while the create
+# goes in; one report may still be on its way). 160 bytes queued is the create.
 tpl=tiny-$(printf 't%.0s' $(seq 58))
 expect_ok "template $tpl" sh template create "$tpl" --vcpus 1 --memory 64
 
 ctl=${PIDS[controller]}
 agent=${PIDS[agent-node1]}
 vm=u1-$(printf 'x%.0s' $(seq 60))
-queued() { [ $(( $(recv_q "$ctl") - before )) -ge 200 ]; }
+queued() { [ $(( $(recv_q "$ctl") - before )) -ge 160 ]; }
 kill -STOP "$agent" "$ctl"
 before=$(recv_q "$ctl")
 sh -v --timeout-ms 4000 vm create "$vm" --template "$tpl" > "$T/u1.out" 2> "$T/u1.err" &
