@@ -117,6 +117,11 @@ stop_all() {
     rm -f "$dir/nodes.count" "$dir/build" "$dir/empty"
 }
 
+no_ipv6() { # namespace
+    ip netns exec "$1" sysctl -q -w net.ipv6.conf.all.disable_ipv6=1 \
+        net.ipv6.conf.default.disable_ipv6=1 >/dev/null 2>&1 || true
+}
+
 start_all() {
     build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory $build: run make first"
     [ "$empty" -eq 1 ] || for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
@@ -126,6 +131,9 @@ start_all() {
     stop_all 2>/dev/null # what a crashed launcher left
     mkdir -p "$dir/logs" "$dir/nodes" "$dir/cmd"
     ip netns add "$hub" || die "cannot add network namespace $hub"
+    # IPv4 alone: IPv6's own chatter (router solicitations, listener reports from every
+    # node to every node) would grow each node's traffic with the cluster's size.
+    no_ipv6 "$hub"
     ip -n "$hub" link add br0 type bridge && ip -n "$hub" link set br0 up \
         && ip -n "$hub" link set lo up || die "cannot make the bridge"
     local i
@@ -133,6 +141,7 @@ start_all() {
         local n
         n=$(ns "$i")
         ip netns add "$n" || die "cannot add network namespace $n"
+        no_ipv6 "$n"
         ip link add "mk$id-v$i" netns "$hub" type veth peer name eth0 netns "$n" \
             && ip -n "$hub" link set "mk$id-v$i" master br0 up \
             && ip -n "$n" addr add "$subnet.$i/24" dev eth0 \
