@@ -9,13 +9,16 @@
 #include "mk_wire.h"
 
 //  The longest report period, graceful stop and libvirt deadline the options take.
-#define AGENT_REPORT_MS_MAX 3600000
-//  The default report period: a light report (a host's domains unchanged) is a backstop,
-//  not the liveness signal; the bus's heartbeats find a dead node within 3 s.
-#define AGENT_REPORT_MS      10000
+#define AGENT_REPORT_MS_MAX  3600000
 #define AGENT_STOP_S_MAX     86400
 #define AGENT_LIBVIRT_MS_MIN 100
 #define AGENT_LIBVIRT_MS_MAX 3600000
+
+//  The default report period: a light report (a host's domains unchanged) is a backstop,
+//  not the liveness signal; the bus's heartbeats find a dead node within 3 s.
+#define AGENT_REPORT_MS 10000
+//  How often a lost libvirt connection is tried again (the report period if shorter).
+#define AGENT_CHECK_MS 2000
 //  A libvirt call that has not answered after this long fails its task (the default).
 #define AGENT_LIBVIRT_MS_DEFAULT 30000
 

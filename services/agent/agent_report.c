@@ -44,7 +44,7 @@ s_report_send (agent_server_t *self, agent_server_host_t *host, const agent_job_
     bool full = job != NULL;
     Maekin__Host info = MAEKIN__HOST__INIT;
     info.name = host->name;
-    info.state = "up";
+    info.state = host->disconnected ? "down" : "up";
     info.vcpus = host->vcpus;
     info.memory_mb = host->memory_mb;
     info.uri = host->uri;
@@ -108,6 +108,10 @@ int
 agent_report_all (zloop_t *loop, int timer_id, void *arg)
 {
     agent_server_t *self = (agent_server_t *) arg;
+    int64_t now = zclock_mono ();
+    bool report = now >= self->next_report;
+    if (report)
+        self->next_report = now + self->report_ms;
     for (size_t i = 0; i < self->host_count; i++) {
         agent_server_host_t *host = &self->hosts[i];
         //  An idle thread is asked how its connection is (and to open it again).
@@ -117,7 +121,7 @@ agent_report_all (zloop_t *loop, int timer_id, void *arg)
             host->check_queued = true;
         }
         //  Until it is open again, the host is not reported: the controller sees it down.
-        if (!host->disconnected)
+        if (report && !host->disconnected)
             s_report_host (self, host);
     }
     agent_server_flush (self);
@@ -136,11 +140,16 @@ agent_report_link (agent_server_t *self, agent_server_host_t *host, const agent_
     if (!work->alive && !host->disconnected)
         mk_error ("agent_server: host '%s': lost the connection to libvirt at '%s'; "
                   "connecting again every %d ms",
-                  host->name, host->uri, self->report_ms);
+                  host->name, host->uri, agent_server_check_ms (self));
     if (!work->alive) {
+        bool news = !host->disconnected;
         host->disconnected = true;
         if (work->lost)
             mk_debug ("agent_server: host '%s': %s", host->name, work->lost);
+        //  Said once, now: the controller takes the host down at once (it would after
+        //  three missed reports). Until libvirt answers, the host is not reported.
+        if (news && host->full_ever)
+            s_report_send (self, host, NULL);
     }
 }
 

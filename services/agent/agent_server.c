@@ -178,6 +178,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     uint64_t readies = mk_worker_readies (self->worker);
     if (readies != self->readies) {
         self->readies = readies;
+        self->next_report = 0;
         agent_report_all (loop, timer_id, self);
     }
     return 0;
@@ -361,7 +362,7 @@ s_server_new (zsock_t *pipe, const agent_opts_t *opts, char **error)
     zloop_reader (self->loop, self->results, s_handle_results, self);
     zloop_timer (self->loop, (size_t) (self->heartbeat_ms / 2 > 0 ? self->heartbeat_ms / 2 : 1), 0,
                  s_tick, self);
-    zloop_timer (self->loop, (size_t) self->report_ms, 0, agent_report_all, self);
+    zloop_timer (self->loop, (size_t) agent_server_check_ms (self), 0, agent_report_all, self);
     int poll_ms = self->libvirt_timeout_ms / 4;
     zloop_timer (self->loop, (size_t) (poll_ms < S_DEADLINE_POLL_MS ? poll_ms : S_DEADLINE_POLL_MS),
                  0, s_check_deadlines, self);

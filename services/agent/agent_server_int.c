@@ -68,6 +68,12 @@ agent_server_flush (agent_server_t *self)
     }
 }
 
+int
+agent_server_check_ms (agent_server_t *self)
+{
+    return self->report_ms < AGENT_CHECK_MS ? self->report_ms : AGENT_CHECK_MS;
+}
+
 double
 agent_server_deadline_s (agent_server_t *self)
 {

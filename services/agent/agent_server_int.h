@@ -67,6 +67,7 @@ typedef struct {
     int libvirt_timeout_ms;     //  a libvirt call's deadline
     int heartbeat_ms;           //  bus heartbeat interval
     uint64_t readies;           //  the worker's READYs when we last looked
+    int64_t next_report;        //  when the next light reports are due (mono ms)
     agent_server_host_t *hosts; //  the hosts served
     size_t host_count;          //  how many
     agent_events_t *events;     //  libvirt's event loop thread
@@ -94,6 +95,9 @@ char *agent_server_busy (agent_server_t *self, agent_server_host_t *host, size_t
 bool agent_server_full (agent_server_t *self, agent_server_host_t *host, size_t jobs);
 //  A libvirt call's deadline, in seconds.
 double agent_server_deadline_s (agent_server_t *self);
+//  How often each host's libvirt connection is checked (and opened again if lost): the
+//  report period, at most AGENT_CHECK_MS; the light reports go every report_ms.
+int agent_server_check_ms (agent_server_t *self);
 //  "libvirt on host 'X' did not answer within N s" (a new string).
 char *agent_server_overdue (agent_server_t *self, agent_server_host_t *host);
 //  What the controller now knows of a domain.
@@ -117,6 +121,8 @@ bool agent_task_stopping (agent_server_t *self, agent_server_host_t *host, const
 size_t agent_task_stops (agent_task_t *self);
 
 //  agent_report.c: reports to `cloud`, drift, libvirt's events forwarded.
+//  Checks each idle host's connection, and sends the light reports when they are due
+//  (at once if next_report is 0).
 int agent_report_all (zloop_t *loop, int timer_id, void *arg);
 //  A REPORT, STATE or CHECK job's result, or (overdue set) its deadline passed.
 void agent_report_done (agent_server_t *self, agent_server_host_t *host, agent_job_t *job,

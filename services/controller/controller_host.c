@@ -78,6 +78,13 @@ s_host_changed (const sched_host_t *host, const Maekin__Host *h)
            || strcmp (host->uri, h->uri ? h->uri : "") != 0;
 }
 
+//  A report that says its agent cannot reach the host's libvirt.
+static bool
+s_says_down (const Maekin__Host *h)
+{
+    return h->state && streq (h->state, "down");
+}
+
 //  A report that only says its host is alive: light, from the agent of the last full
 //  report, for a host up with the same figures. Handling it writes nothing.
 bool
@@ -86,6 +93,7 @@ controller_host_report_is_ping (controller_t *self, const Maekin__HostRegisterRe
     const Maekin__Host *h = report->host;
     const sched_host_t *host = h && h->name ? controller_sched_host (self->sched, h->name) : NULL;
     return host && host->up && !host->unsaved && !report->full && !s_host_changed (host, h)
+           && !s_says_down (h)
            && (!report->agent || !*report->agent || streq (report->agent, host->agent));
 }
 
@@ -115,6 +123,17 @@ controller_host_register (controller_t *self, const mk_request_t *request)
         return;
     }
     Maekin__Host *h = report->host;
+    if (s_says_down (h) && !report->full) {
+        //  Its agent lost libvirt: down now, not when three reports are missed. The agent
+        //  reports again (a full report) once libvirt answers.
+        sched_host_t *known = controller_sched_host (self->sched, h->name);
+        if (known && (known->up || known->unknown))
+            controller_host_set_state (self, known, false, "its agent cannot reach libvirt");
+        Maekin__HostRegisterReply noted = MAEKIN__HOST_REGISTER_REPLY__INIT;
+        controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY,
+                               &noted);
+        return;
+    }
     sched_host_t *host = controller_sched_require (self->sched, h->name);
     //  Another agent process than the one whose full report we had (or none since we
     //  started): it may have restarted, on a libvirt that lost domains, between two light
