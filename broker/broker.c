@@ -13,7 +13,8 @@ static const mk_cfg_item_t s_schema[] = {
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "publishers' endpoint (XSUB) to bind"},
     {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012", "subscribers' endpoint (XPUB) to bind"},
     {"bus/heartbeat_ms", MK_CFG_INT, MK_STRINGIFY (MK_WIRE_HEARTBEAT_MS),
-     "heartbeat interval in ms (the workers' is " MK_STRINGIFY (MK_WIRE_HEARTBEAT_MS) ")"},
+     "the workers' heartbeat interval in ms (theirs is " MK_STRINGIFY (
+         MK_WIRE_HEARTBEAT_MS) "): one silent for three of these is forgotten"},
     {"broker/max_pending", MK_CFG_INT, "20000", "open requests one worker may hold"},
     {"broker/timeout_s", MK_CFG_INT, "300", "answer 504 after this long without a reply"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},

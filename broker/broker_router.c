@@ -467,8 +467,19 @@ s_tick_ms (router_t *self)
     return self->opts.heartbeat_ms >= 4 ? self->opts.heartbeat_ms / 4 : 1;
 }
 
-//  Expires dead workers and requests past their deadline; heartbeats every
-//  MK_WIRE_BROKER_BEATS intervals.
+//  How often the broker heartbeats its workers: every MK_WIRE_BROKER_BEATS intervals, of
+//  its own or the workers' default, whichever is shorter. A worker gives up on a broker
+//  it has not heard for MK_WIRE_LIVENESS of those at its own interval, and a broker told
+//  to expect slower workers must still be heard by those at the default.
+static int64_t
+s_beat_ms (router_t *self)
+{
+    int interval = self->opts.heartbeat_ms < MK_WIRE_HEARTBEAT_MS ? self->opts.heartbeat_ms
+                                                                  : MK_WIRE_HEARTBEAT_MS;
+    return (int64_t) interval * MK_WIRE_BROKER_BEATS;
+}
+
+//  Expires dead workers and requests past their deadline; heartbeats every s_beat_ms.
 static void
 s_tick (router_t *self)
 {
@@ -483,7 +494,7 @@ s_tick (router_t *self)
             s_send_command (self, w->identity, MK_WIRE_HEARTBEAT);
     }
     if (beat)
-        self->next_beat = now + (int64_t) self->opts.heartbeat_ms * MK_WIRE_BROKER_BEATS;
+        self->next_beat = now + s_beat_ms (self);
     for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
         s_worker_delete (self, w, "no heartbeat", true);
     zlistx_destroy (&dead);
@@ -559,7 +570,7 @@ broker_router_actor (zsock_t *pipe, void *args)
     for (int command = MK_WIRE_READY; command <= MK_WIRE_DISCONNECT; command++)
         self.headers[command] = mk_wire_header ((mk_wire_command_t) command);
     self.next_tick = zclock_mono () + s_tick_ms (&self);
-    self.next_beat = zclock_mono () + (int64_t) self.opts.heartbeat_ms * MK_WIRE_BROKER_BEATS;
+    self.next_beat = zclock_mono () + s_beat_ms (&self);
 
     zpoller_t *poller = zpoller_new (pipe, self.router, NULL);
     bool running = true;

@@ -108,8 +108,10 @@ int
 agent_report_all (zloop_t *loop, int timer_id, void *arg)
 {
     agent_server_t *self = (agent_server_t *) arg;
+    //  Due within half a tick counts as due: a timer that fires a little early does not
+    //  push the reports a whole tick late.
     int64_t now = zclock_mono ();
-    bool report = now >= self->next_report;
+    bool report = now + agent_server_check_ms (self) / 2 >= self->next_report;
     if (report)
         self->next_report = now + self->report_ms;
     for (size_t i = 0; i < self->host_count; i++) {
@@ -120,8 +122,11 @@ agent_report_all (zloop_t *loop, int timer_id, void *arg)
             agent_server_job (self, host, AGENT_JOB_CHECK, NULL);
             host->check_queued = true;
         }
-        //  Until it is open again, the host is not reported: the controller sees it down.
-        if (report && !host->disconnected)
+        //  Until it is open again, the host's report says it is down (the first went when
+        //  the connection was lost; these in case that one was not heard).
+        if (report && host->disconnected && host->full_ever)
+            s_report_send (self, host, NULL);
+        else if (report && !host->disconnected)
             s_report_host (self, host);
     }
     agent_server_flush (self);
@@ -136,6 +141,7 @@ agent_report_link (agent_server_t *self, agent_server_host_t *host, const agent_
                  host->uri);
         host->disconnected = false;
         host->full_wanted++;
+        s_report_host (self, host); //  its full report now, not at the next slot
     }
     if (!work->alive && !host->disconnected)
         mk_error ("agent_server: host '%s': lost the connection to libvirt at '%s'; "
@@ -146,8 +152,8 @@ agent_report_link (agent_server_t *self, agent_server_host_t *host, const agent_
         host->disconnected = true;
         if (work->lost)
             mk_debug ("agent_server: host '%s': %s", host->name, work->lost);
-        //  Said once, now: the controller takes the host down at once (it would after
-        //  three missed reports). Until libvirt answers, the host is not reported.
+        //  Said now: the controller takes the host down at once (it would after three
+        //  missed reports), and again at each report until libvirt answers.
         if (news && host->full_ever)
             s_report_send (self, host, NULL);
     }

@@ -275,7 +275,16 @@ controller_host_seen_unwritable (controller_t *self, const mk_request_t *request
     sched_host_t *host = name ? controller_sched_host (self->sched, name) : NULL;
     if (!host)
         return false;
-    if (!host->up || host->unsaved) {
+    if (s_says_down (report->host) && !report->full) {
+        //  Down in memory at once (placement passes it over); the database keeps what it
+        //  had, and the agent's full report, once it has libvirt again, makes it up.
+        if (host->up)
+            mk_warn ("controller: host '%s' is down: its agent cannot reach libvirt (not "
+                     "recorded: the database takes no writes)",
+                     host->name);
+        host->up = false;
+        host->unsaved = false;
+    } else if (!host->up || host->unsaved) {
         if (!host->unsaved)
             mk_info ("controller: host '%s' reported while the database takes no writes: "
                      "up, and recorded when the database takes writes again",

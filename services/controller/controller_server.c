@@ -7,6 +7,7 @@
 #include "mk_metric.h"
 
 #include "mk_sock.h"
+#include "mk_wire.h"
 
 static size_t
 s_id_hash (const void *key)
@@ -558,22 +559,33 @@ s_server_init (controller_t *self)
 //  reload failed); the pipe and the requests while writes back off (agents' answers wait on their
 //  socket); everything otherwise.
 static zpoller_t *
-s_poller (controller_t *self, zpoller_t *all, zpoller_t *reads, zpoller_t *pipe_only, int *wait)
+s_poller_for (controller_t *self, zpoller_t *all, zpoller_t *reads, zpoller_t *pipe_only,
+              int64_t *until)
 {
-    int64_t mono = zclock_mono ();
-    if (mono < self->pause_until) {
-        *wait = (int) (self->pause_until - mono);
+    if (zclock_mono () < self->pause_until) {
+        *until = self->pause_until;
         return pipe_only;
     }
-    if (self->write_backoff && mono < self->write_retry_at) {
-        *wait = (int) (self->write_retry_at - mono);
+    if (self->write_backoff && zclock_mono () < self->write_retry_at) {
+        *until = self->write_retry_at;
         return reads;
     }
     //  While the history has work, batches follow one another (each bounded).
-    *wait = self->next_tick > mono && !controller_history_busy (self->history)
-                ? (int) (self->next_tick - mono)
-                : 0;
+    *until = controller_history_busy (self->history) ? 0 : self->next_tick;
     return all;
+}
+
+//  The poller of this turn and how long it may wait: never over half a heartbeat
+//  interval, paused or not, so that the worker's heartbeat goes out in time.
+static zpoller_t *
+s_poller (controller_t *self, zpoller_t *all, zpoller_t *reads, zpoller_t *pipe_only, int *wait)
+{
+    int64_t until;
+    zpoller_t *poller = s_poller_for (self, all, reads, pipe_only, &until);
+    int64_t left = until - zclock_mono ();
+    int64_t most = MK_WIRE_HEARTBEAT_MS / 2;
+    *wait = (int) (left <= 0 ? 0 : left < most ? left : most);
+    return poller;
 }
 
 static void
