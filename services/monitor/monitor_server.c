@@ -172,7 +172,7 @@ s_pub_event (zloop_t *loop, zsock_t *reader, void *arg)
     if (head && zframe_size (head) >= 2) {
         uint16_t event;
         memcpy (&event, zframe_data (head), 2); //  host order, as libzmq writes it
-        if (event == ZMQ_EVENT_CONNECTED)
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             self->connected = true;
         else if (event == ZMQ_EVENT_DISCONNECTED && self->connected) {
             self->connected = false;
@@ -326,15 +326,27 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
     self->mode = opts->mcast_mode;
     self->lost_ms = zclock_mono (); //  a start's grace before the broker is missed
     //  Samples not acknowledged for two intervals (at least 2 s) end the connection:
-    //  the broker's node is gone. Its events say when the stream is up or down. Both
-    //  are set before it connects (options apply to connections made after them).
+    //  the broker's node is gone. With no sample in flight (nobody subscribes), TCP's
+    //  keepalive finds it: probes after an interval of silence, two a second apart. A
+    //  connection attempt to a node that does not answer gives up after 2 s and the
+    //  next begins, so the stream is back soon after the node. The connection's events
+    //  say when it is up (the bus's handshake done) or down. All are set before it
+    //  connects (options apply to the connections made after them).
     self->pub = mk_sock_new (ZMQ_PUB, NULL);
     int maxrt = self->interval_ms > 1000 ? 2 * self->interval_ms : 2000;
+    int idle_s = self->interval_ms > 1000 ? self->interval_ms / 1000 : 1;
+    int on = 1, probes = 2, probe_s = 1, connect_ms = 2000;
     void *handle = zsock_resolve (self->pub);
     char *events = zsys_sprintf ("inproc://monitor-pub-events-%p", (void *) self);
     int rc = zmq_setsockopt (handle, ZMQ_TCP_MAXRT, &maxrt, sizeof maxrt);
+    rc = rc ? rc : zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE, &on, sizeof on);
+    rc = rc ? rc : zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_IDLE, &idle_s, sizeof idle_s);
+    rc = rc ? rc : zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_INTVL, &probe_s, sizeof probe_s);
+    rc = rc ? rc : zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_CNT, &probes, sizeof probes);
+    rc = rc ? rc : zmq_setsockopt (handle, ZMQ_CONNECT_TIMEOUT, &connect_ms, sizeof connect_ms);
     if (rc == 0)
-        rc = zmq_socket_monitor (handle, events, ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED);
+        rc = zmq_socket_monitor (handle, events,
+                                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
     self->pub_events = rc == 0 ? zsock_new_pair (events) : NULL;
     zstr_free (&events);
     if (!self->pub_events)

@@ -57,10 +57,11 @@ monitor_host_t *monitor_hosts_parse (const char *text, size_t *count, char **err
 //
 //  The view (monitor_view) holds its own hosts' samples and every host heard on the
 //  group; the info endpoint (a ROUTER) answers an Envelope asking host_list with a
-//  host_list_reply of it. The broker is away when the connection to its stream has
-//  been down for an interval (at least a second): closed by the broker, or ended by the
-//  kernel when our samples go unacknowledged for two intervals (ZMQ_TCP_MAXRT). In
-//  fallback mode the messages then go to the group too, until the connection is back.
+//  host_list_reply of it. The broker is away from the first sample after the connection
+//  to its stream has been down for an interval (at least a second): closed by the
+//  broker, or ended by the kernel when our samples go unacknowledged for two intervals
+//  (ZMQ_TCP_MAXRT) or its keepalive probes are not answered. In fallback mode the
+//  messages then go to the group too, until the connection is back.
 zactor_t *monitor_server_new (const monitor_opts_t *opts);
 
 void monitor_server_test (bool verbose);

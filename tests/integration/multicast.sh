@@ -101,19 +101,15 @@ pairs=$(grep -oE '"(host|time_ms)": *"?[^",]+' <<<"$out" | paste - - | sort)
     || fail "12 samples, each once, expected: $pairs"
 ok "the stream resumes with nothing duplicated: 12 samples, 12 (host, time) pairs"
 
-# The broker's node cut off (its link down: nothing is closed): the samples of nodes 2
-# and 3 go unacknowledged, the kernel ends their connections, and they fall back to the
-# group, where they hear each other; with the link back, their streams are back.
+# The broker's node cut off (its link down: nothing is closed): with the controller
+# subscribed, the samples of nodes 2 and 3 go unacknowledged and the kernel ends their
+# connections; with nobody subscribed, no sample is sent and TCP's keepalive finds it.
+# Either way they fall back to the group, where they hear each other; with the link
+# back, their streams are back.
 said() { grep -c "$1" "$dir/logs/monitor$2.log"; }
-away2=$(said "unreachable for" 2) away3=$(said "unreachable for" 3)
-back2=$(said "stream is back" 2) back3=$(said "stream is back" 3)
-down_ms=$(date +%s%3N)
-cluster link -d "$dir" 1 down || fail "node 1's link would not go down"
 both_said() { # what count2 count3
     [ "$(said "$1" 2)" -gt "$2" ] && [ "$(said "$1" 3)" -gt "$3" ]
 }
-eventually 60 "node 1 cut off: the monitors of nodes 2 and 3 take the broker to be away" \
-    both_said "unreachable for" "$away2" "$away3"
 hear_each_other() {
     local node
     for node in 2 3; do
@@ -125,10 +121,23 @@ sys.exit(0 if other and other["heard_via"] == "multicast" and other["sampled"] >
          else 1)' "node$((5 - node))" "$down_ms" || return 1
     done
 }
-eventually 30 "and hear each other over multicast" hear_each_other
-cluster link -d "$dir" 1 up || fail "node 1's link would not come up"
-eventually 60 "with the link back, their streams are back" \
-    both_said "stream is back" "$back2" "$back3"
+cut_off() { # how
+    local away2 away3 back2 back3
+    away2=$(said "unreachable for" 2) away3=$(said "unreachable for" 3)
+    back2=$(said "stream is back" 2) back3=$(said "stream is back" 3)
+    down_ms=$(date +%s%3N)
+    cluster link -d "$dir" 1 down || fail "node 1's link would not go down"
+    eventually 60 "node 1 cut off ($1): nodes 2 and 3 take the broker to be away" \
+        both_said "unreachable for" "$away2" "$away3"
+    eventually 30 "and hear each other over multicast" hear_each_other
+    cluster link -d "$dir" 1 up || fail "node 1's link would not come up"
+    eventually 60 "with the link back, their streams are back" \
+        both_said "stream is back" "$back2" "$back3"
+}
+cut_off "samples in flight"
+cluster down -d "$dir" controller || fail "the controller would not stop"
+cut_off "nobody subscribed"
+cluster up -d "$dir" controller || fail "the controller would not start again"
 
 # Each monitor says at exit what it dropped: every kind was seen by every monitor.
 cluster stop -d "$dir" || fail "stop"
