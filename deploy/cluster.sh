@@ -123,7 +123,8 @@ no_ipv6() { # namespace
 }
 
 start_all() {
-    build=$(cd "$build" 2>/dev/null && pwd) || die "no build directory $build: run make first"
+    [ "$empty" -eq 1 ] || build=$(cd "$build" 2>/dev/null && pwd) \
+        || die "no build directory $build: run make first"
     [ "$empty" -eq 1 ] || for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
         [ -x "$build/$program" ] || die "$build/$program is missing: run make first"
     done

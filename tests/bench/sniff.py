@@ -4,13 +4,14 @@ bytes as the interface counters count them (Ethernet header on), both directions
 
 usage: sniff.py INTERFACE SECONDS
 
-Prints one line: "stream mcast gmond gmond_values":
+Prints one line: "stream mcast gmond gmond_values gmond_value_bytes":
   stream        bytes of TCP segments to or from ports 7011 and 7012 (the broker's
                 metric stream: the monitors' samples, their ACKs);
   mcast         bytes of UDP datagrams to port 7020 (Maekin's monitors' group);
   gmond         bytes of UDP datagrams to port 8649 (Ganglia's gmond);
   gmond_values  how many of those carried a value (XDR message ids 129-135; 128 is
-                metadata, 136 a request for it).
+                metadata, 136 a request for it);
+  gmond_value_bytes  the bytes of those.
 Run on the interface of the node that holds the broker: every sample and ACK of the
 stream crosses it once, and every datagram sent to a group arrives there (or leaves it).
 """
@@ -32,7 +33,7 @@ def main():
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_IP))
     sock.bind((interface, 0))
     sock.settimeout(0.5)
-    stream = mcast = gmond = gmond_values = 0
+    stream = mcast = gmond = gmond_values = gmond_value_bytes = 0
     end = time.monotonic() + seconds
     while time.monotonic() < end:
         try:
@@ -55,7 +56,8 @@ def main():
             gmond += len(frame)
             if len(l4) >= 12 and 129 <= struct.unpack("!I", l4[8:12])[0] <= 135:
                 gmond_values += 1
-    print(stream, mcast, gmond, gmond_values)
+                gmond_value_bytes += len(frame)
+    print(stream, mcast, gmond, gmond_values, gmond_value_bytes)
 
 
 if __name__ == "__main__":

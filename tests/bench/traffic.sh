@@ -108,7 +108,7 @@ start_maekin() { # mode n
     done
 }
 start_gmond() { # n
-    cluster start -e -n "$1" -d "$T/c" >"$T/start.log" 2>&1 \
+    cluster start -e -n "$1" -d "$T/c" -b "$build" >"$T/start.log" 2>&1 \
         || { echo "traffic.sh: $(cat "$T/start.log")"; exit 1; }
     local i
     for i in $(seq "$1"); do
@@ -130,7 +130,7 @@ for system in $systems; do
         cluster stop -d "$T/c" >/dev/null
         # The metric bytes received and the values delivered across the network, over
         # the window.
-        read -r stream mcast gmond sent <"$T/sniffed"
+        read -r stream mcast gmond sent sent_bytes <"$T/sniffed"
         case $system in
             fallback)
                 bytes=$stream
@@ -141,7 +141,7 @@ for system in $systems; do
             gmond)
                 bytes=$((gmond * (n - 1)))
                 delivered=$(awk -v r="$(gmond_takes)" -v n="$n" -v w="$window" 'BEGIN { print r * n * (n - 1) * w }')
-                [ "$n" -gt 1 ] && echo "$n $gmond $sent" >>"$T/gmond-datagrams" ;;
+                [ "$n" -gt 1 ] && echo "$n $sent_bytes $sent" >>"$T/gmond-datagrams" ;;
         esac
         rm -rf "$T/c" # a new cloud each time: its database too
         paste "$T/before" "$T/after" | awk -v w="$window" -v name="$system" -v n="$n" \
@@ -162,7 +162,7 @@ for system in $systems; do
 done
 [ -f "$T/gmond-datagrams" ] && awk -v r="$(gmond_takes)" '
     { bytes += $2; values += $3 }
-    END { if (values) printf "gmond takes %.2f values a second a host; its value datagrams: %.1f bytes each (values sent only)\n", r, bytes / values }' \
+    END { if (values) printf "gmond takes %.2f values a second a host; a value datagram is %.1f bytes on the wire\n", r, bytes / values }' \
     "$T/gmond-datagrams"
 echo "fallback: Maekin, the broker path (its default); only: Maekin's monitors on multicast"
 echo "alone; gmond: Ganglia's, stock configuration. B/value: the monitoring traffic's bytes"
