@@ -144,6 +144,7 @@ for system in $systems; do
                 [ "$n" -gt 1 ] && echo "$n $sent_bytes $sent" >>"$T/gmond-datagrams" ;;
         esac
         rm -rf "$T/c" # a new cloud each time: its database too
+        echo "$system $bytes $delivered" >>"$T/pooled"
         paste "$T/before" "$T/after" | awk -v w="$window" -v name="$system" -v n="$n" \
             -v delivered="$delivered" -v bytes="$bytes" '
             { rx = ($5 - $2) / w; tx = ($6 - $3) / w
@@ -160,6 +161,11 @@ for system in $systems; do
                              "-", "-", per }'
     done
 done
+# Over all of a system's runs: gmond sends each value 20 to 90 s apart, so one minute of
+# it at one size is a sample, and all its minutes together are its figure.
+awk '$3 > 0 { bytes[$1] += $2; values[$1] += $3 }
+     END { for (s in bytes) printf "%s over all its runs: %.1f bytes a delivered value\n", s, bytes[s] / values[s] }' \
+    "$T/pooled" | sort
 [ -f "$T/gmond-datagrams" ] && awk -v r="$(gmond_takes)" '
     { bytes += $2; values += $3 }
     END { if (values) printf "gmond takes %.2f values a second a host; a value datagram is %.1f bytes on the wire\n", r, bytes / values }' \
