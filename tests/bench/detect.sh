@@ -5,15 +5,9 @@
 # up to one poll late); then both started again and node2 up before the next try.
 # Half the tries kill the processes, half set the node's link down (then up again).
 # usage: tests/bench/detect.sh BUILD_DIR   (as root; environment: TRIES=20)
-set -u
-build=$(cd "${1:-build}" && pwd)
-src=$(cd "$(dirname "$0")/../.." && pwd)
+name=detect.sh
+. "$(dirname "$0")/cluster.bash"
 tries=${TRIES:-20}
-[ "$(id -u)" -eq 0 ] || { echo "detect.sh: needs root (network namespaces)"; exit 2; }
-T=$(mktemp -d /tmp/maekin-detect.XXXXXX)
-cluster() { "$src/deploy/cluster.sh" "$@"; }
-trap 'cluster stop -d "$T/c" >/dev/null 2>&1; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
 out=$(cluster start -n 3 -d "$T/c" -b "$build" 2>&1) || { echo "detect.sh: $out"; exit 1; }
 state() { cluster exec -d "$T/c" 1 maekinsh host list | awk '$1 == "node2" { print $2 }'; }
 until_state() { # state -> ms it took, or fails after 30 s

@@ -28,16 +28,14 @@
 # usage: tests/bench/traffic.sh BUILD_DIR   (as root; environment: NODES="1 2 3 4 5 8"
 #        WINDOW=60 seconds, WARMUP=15 seconds, GMOND_WARMUP=120 seconds,
 #        SYSTEMS="fallback only gmond")
-set -u
-build=$(cd "${1:-build}" && pwd)
-src=$(cd "$(dirname "$0")/../.." && pwd)
+name=traffic.sh
+. "$(dirname "$0")/cluster.bash"
 nodes_list=${NODES:-1 2 3 4 5 8 16 32}
 systems=${SYSTEMS:-fallback only gmond}
 window=${WINDOW:-60}
 warmup=${WARMUP:-15}
 gmond_warmup=${GMOND_WARMUP:-120}
 interval=5000 # the monitors' default
-[ "$(id -u)" -eq 0 ] || { echo "traffic.sh: needs root (network namespaces)"; exit 2; }
 case " $systems " in
     *" gmond "*)
         # Its daemon is not started by the package: we start one a node.
@@ -45,11 +43,6 @@ case " $systems " in
             || { echo "traffic.sh: cannot install ganglia-monitor"; exit 1; }
         ;;
 esac
-T=$(mktemp -d /tmp/maekin-traffic.XXXXXX)
-cluster() { "$src/deploy/cluster.sh" "$@"; }
-trap 'cluster stop -d "$T/c" >/dev/null 2>&1; rm -rf "$T"' EXIT
-trap 'exit 1' INT TERM
-id=$(printf '%s' "$T/c" | md5sum | cut -c1-6)
 
 # Table 1: how many of the five VMs each host holds, for N = 1..5.
 placement() { # n -> a count a host
@@ -62,8 +55,8 @@ placement() { # n -> a count a host
 counters() { # n
     local i
     for i in $(seq "$1"); do
-        echo "$i $(ip netns exec "mk$id-n$i" cat /sys/class/net/eth0/statistics/rx_bytes)" \
-            "$(ip netns exec "mk$id-n$i" cat /sys/class/net/eth0/statistics/tx_bytes)"
+        echo "$i $(cluster exec -d "$T/c" "$i" cat /sys/class/net/eth0/statistics/rx_bytes)" \
+            "$(cluster exec -d "$T/c" "$i" cat /sys/class/net/eth0/statistics/tx_bytes)"
     done
 }
 # The values a second one gmond takes, from its configuration: each metric of a
@@ -124,7 +117,7 @@ for system in $systems; do
         if [ "$system" = gmond ]; then start_gmond "$n"; else start_maekin "$system" "$n"; fi
         if [ "$system" = gmond ]; then sleep "$gmond_warmup"; else sleep "$warmup"; fi
         counters "$n" >"$T/before"
-        ip netns exec "mk$id-n1" python3 "$src/tests/bench/sniff.py" eth0 "$window" >"$T/sniffed" \
+        cluster exec -d "$T/c" 1 python3 "$src/tests/bench/sniff.py" eth0 "$window" >"$T/sniffed" \
             || { echo "traffic.sh: sniff.py failed"; exit 1; }
         counters "$n" >"$T/after"
         cluster stop -d "$T/c" >/dev/null
