@@ -11,6 +11,7 @@ struct _mk_client_t {
     uint64_t next_corr; //  the next correlation id to use
     bool last_broker;   //  the last call's answer came from the broker
     bool last_unknown;  //  the last call may have been carried out, unanswered
+    char *token;        //  the credential requests carry unless they name their own
 };
 
 mk_client_t *
@@ -35,9 +36,19 @@ mk_client_destroy (mk_client_t **self_p)
     if (self) {
         zsock_destroy (&self->sock);
         free (self->endpoint);
+        mk_client_set_token (self, NULL);
         free (self);
         *self_p = NULL;
     }
+}
+
+void
+mk_client_set_token (mk_client_t *self, const char *token)
+{
+    if (self->token)
+        memset (self->token, 0, strlen (self->token));
+    free (self->token);
+    self->token = token && *token ? strdup (token) : NULL;
 }
 
 zsock_t *
@@ -56,7 +67,15 @@ mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env)
 int
 mk_client_send_as (mk_client_t *self, const char *service, uint64_t corr, Maekin__Envelope *env)
 {
+    Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+    bool stamp = self->token && !env->credential;
+    if (stamp) {
+        credential.token = self->token;
+        env->credential = &credential;
+    }
     zframe_t *body = mk_msg_pack (env);
+    if (stamp)
+        env->credential = NULL;
     return mk_client_send_frame_as (self, service, corr, &body);
 }
 

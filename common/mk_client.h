@@ -24,6 +24,10 @@ typedef struct {
 mk_client_t *mk_client_new (const char *endpoint);
 void mk_client_destroy (mk_client_t **self_p);
 
+//  The credential (a session's token or an API key) every request sent from now on
+//  carries, unless it names its own; NULL or "" for none. Copied.
+void mk_client_set_token (mk_client_t *self, const char *token);
+
 //  The socket, for a poller or zloop of the caller's.
 zsock_t *mk_client_sock (mk_client_t *self);
 

@@ -203,6 +203,50 @@ static const mk_db_migration_t s_migrations[] = {
                          "    wr BIGINT NOT NULL,\n"
                          "    PRIMARY KEY (step, kind, subject, t),\n"
                          "    KEY metrics_t (step, t)\n" MYSQL_TABLE},
+    //  Users and their credentials (issue 17). A password is kept as its Argon2id string
+    //  ('' for none: the user cannot log in); a session's token or an API key only as the
+    //  BLAKE2b digest of its text (mk_secret), which is how a request's is looked up.
+    //  expires and revoked are unix seconds, 0 for never.
+    {.version = 4,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE users (\n"
+                          "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+                          "    name VARCHAR(64) NOT NULL UNIQUE,\n"
+                          "    password VARCHAR(255) NOT NULL DEFAULT '',\n"
+                          "    admin INT NOT NULL DEFAULT 0,\n"
+                          "    disabled INT NOT NULL DEFAULT 0,\n"
+                          "    created BIGINT NOT NULL,\n"
+                          "    last_login BIGINT NOT NULL DEFAULT 0\n"
+                          ");\n"
+                          "CREATE TABLE credentials (\n"
+                          "    digest CHAR(64) NOT NULL PRIMARY KEY,\n"
+                          "    kind INT NOT NULL,\n"
+                          "    user_id BIGINT NOT NULL,\n"
+                          "    name VARCHAR(64) NOT NULL DEFAULT '',\n"
+                          "    read_only INT NOT NULL DEFAULT 0,\n"
+                          "    created BIGINT NOT NULL,\n"
+                          "    expires BIGINT NOT NULL DEFAULT 0,\n"
+                          "    revoked BIGINT NOT NULL DEFAULT 0\n"
+                          ");\n"
+                          "CREATE INDEX credentials_user ON credentials (user_id);\n",
+     .sql[MK_DB_MYSQL] = "CREATE TABLE IF NOT EXISTS users (\n"
+                         "    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+                         "    name VARCHAR(64) NOT NULL,\n"
+                         "    password VARCHAR(255) NOT NULL DEFAULT '',\n"
+                         "    admin INT NOT NULL DEFAULT 0,\n"
+                         "    disabled INT NOT NULL DEFAULT 0,\n"
+                         "    created BIGINT NOT NULL,\n"
+                         "    last_login BIGINT NOT NULL DEFAULT 0,\n"
+                         "    UNIQUE KEY users_name (name)\n" MYSQL_TABLE
+                         "CREATE TABLE IF NOT EXISTS credentials (\n"
+                         "    digest CHAR(64) NOT NULL PRIMARY KEY,\n"
+                         "    kind INT NOT NULL,\n"
+                         "    user_id BIGINT NOT NULL,\n"
+                         "    name VARCHAR(64) NOT NULL DEFAULT '',\n"
+                         "    read_only INT NOT NULL DEFAULT 0,\n"
+                         "    created BIGINT NOT NULL,\n"
+                         "    expires BIGINT NOT NULL DEFAULT 0,\n"
+                         "    revoked BIGINT NOT NULL DEFAULT 0,\n"
+                         "    KEY credentials_user (user_id)\n" MYSQL_TABLE},
 };
 
 const mk_db_migration_t *
@@ -230,6 +274,9 @@ static const mk_db_table_t s_tables[] = {
     {"requests", "id, reply, created, fingerprint", "tbii"},
     {"events", "stream, seq, body, created", "tibi"},
     {"metrics", "step, kind, subject, t, samples, cpu, mem_kb, rx, tx, rd, wr", "iibiiiiiiii"},
+    {"users", "id, name, password, admin, disabled, created, last_login", "ittiiii"},
+    {"credentials", "digest, kind, user_id, name, read_only, created, expires, revoked",
+     "tiitiiii"},
 };
 
 const mk_db_table_t *

@@ -12,6 +12,7 @@ enum {
     MK_OK = 200,
     MK_ACCEPTED = 202,
     MK_BAD_REQUEST = 400,
+    MK_UNAUTHORIZED = 401,
     MK_FORBIDDEN = 403,
     MK_NOT_FOUND = 404,
     MK_CONFLICT = 409,

@@ -163,7 +163,10 @@ start_all() {
         --bus-stream_out=$stream_out
     launch 1 controller "$build/maekin-controller" --bus-endpoint=$bus \
         --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
-        --db-url="sqlite:$dir/maekin.db"
+        --db-url="sqlite:$dir/maekin.db" --auth-admin_password_file="$dir/admin-password"
+    # maekinsh in every node logs in as the administrator: its token in $dir/config.
+    in_node 1 "$src/deploy/login-admin.sh" "$build" "$bus" "$dir/admin-password" >/dev/null \
+        || { stop_all; exit 1; }
     local -a counts
     read -r -a counts <<<"$guests"
     for i in $(seq "$nodes"); do
@@ -198,7 +201,7 @@ in_node() { # node command...
     shift
     [ "$1" = maekinsh ] && set -- "$build/maekinsh" --bus-endpoint=$bus \
         --bus-stream_out=$stream_out "${@:2}"
-    MAEKIN_BUS=$bus ip netns exec "$(ns "$node")" unshare -u sh -c 'hostname "$0" && exec "$@"' \
+    XDG_CONFIG_HOME=$dir/config MAEKIN_BUS=$bus ip netns exec "$(ns "$node")" unshare -u sh -c 'hostname "$0" && exec "$@"' \
         "node$node" "$@"
 }
 

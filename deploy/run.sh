@@ -55,8 +55,17 @@ trap stop INT TERM EXIT
     --bus-stream_out="$stream_out" &
 pids+=($!)
 "$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
-    --db-url="sqlite:$var/maekin.db" &
+    --db-url="sqlite:$var/maekin.db" --auth-admin_password_file="$var/admin-password" &
 pids+=($!)
+# maekinsh logs in as the administrator (the token kept in ~/.config/maekin/tokens), with
+# the password the controller made at its first start.
+if deploy/login-admin.sh "$build" "$bus" "$var/admin-password" >/dev/null 2>"$var/login.err"; then
+    login="maekinsh is logged in as admin; its first password is in $var/admin-password
+(change it with 'build/maekinsh user passwd admin')."
+else
+    login="maekinsh could not log in as admin ($(tail -n 1 "$var/login.err"));
+log in with 'build/maekinsh login admin'."
+fi
 for host in $hosts; do
     "$build/maekin-agent" --bus-endpoint="$bus" --agent-hosts="$host=test://$var/nodes/$host.xml" \
         --agent-domain_type=test --agent-console_dir="$var/consoles" &
@@ -86,8 +95,13 @@ cat <<TEXT
 
 Maekin is running: broker at $bus, controller with its database in $var/maekin.db,
 agents for$hosts on libvirt's test driver, and a monitor publishing their (synthetic)
-metrics every 5 s. In another terminal, from this directory:
+metrics every 5 s.
 
+$login
+
+In another terminal, from this directory:
+
+    build/maekinsh whoami
     build/maekinsh host list
     build/maekinsh template list
     build/maekinsh vm create web-1 --template tiny --wait

@@ -19,9 +19,11 @@
 #ifndef CONTROLLER_CORE_H_INCLUDED
 #define CONTROLLER_CORE_H_INCLUDED
 
+#include "controller_auth.h"
 #include "controller_events.h"
 #include "controller_fsm.h"
 #include "controller_mac.h"
+#include "controller_pwhash.h"
 #include "controller_sched.h"
 #include "controller_server.h"
 #include "controller_store.h"
@@ -38,6 +40,8 @@
 //  A dispatch unanswered this long is sent again (the broker that held it may have died;
 //  agents are idempotent by task id, so a second copy does no harm).
 #define REDISPATCH_MS 10000
+//  Revoked and expired credentials are forgotten this long after they ended.
+#define CRED_KEEP_S (30 * 86400)
 //  Correlation ids: a task's dispatch is its task id; a task batch has bit 62 set; a
 //  question asked of an agent for a client has bit 63 set.
 #define CORR_BATCH (1ULL << 62)
@@ -107,6 +111,14 @@ typedef struct {
     mk_bloom_t *request_ids;       //  every request id stored: most new ones need no lookup
     mk_bloom_t *vm_names;          //  every VM name stored: most new names need no lookup
     controller_mac_t macs;         //  the MACs of new VMs
+
+    //  Users and their credentials (controller_auth.c, controller_user.c).
+    controller_auth_t *auth;    //  users, live credentials, failed logins
+    controller_caller_t caller; //  who made the request being handled
+    char caller_digest[65];     //  a parked request's caller's credential (controller_user.c)
+    zactor_t *pwhash;           //  checks and hashes passwords off this thread
+    zlistx_t *jobs;             //  requests parked while their passwords are checked
+    uint64_t next_job;          //  the next job's id
 
     //  Tasks (controller_task.c, controller_dispatch.c).
     zhashx_t *inflight;  //  task id -> inflight_t (owned)
@@ -219,6 +231,23 @@ void controller_vm_create (controller_t *self, const mk_request_t *request);
 void controller_vm_action (controller_t *self, const mk_request_t *request);
 void controller_vm_show (controller_t *self, const mk_request_t *request);
 void controller_vm_list (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_user.c
+
+void controller_user_login (controller_t *self, const mk_request_t *request);
+void controller_user_logout (controller_t *self, const mk_request_t *request);
+void controller_user_whoami (controller_t *self, const mk_request_t *request);
+void controller_user_create (controller_t *self, const mk_request_t *request);
+void controller_user_list (controller_t *self, const mk_request_t *request);
+void controller_user_show (controller_t *self, const mk_request_t *request);
+void controller_user_passwd (controller_t *self, const mk_request_t *request);
+void controller_user_disable (controller_t *self, const mk_request_t *request);
+void controller_user_delete (controller_t *self, const mk_request_t *request);
+//  The parked requests whose passwords were checked: finished, inside the batch.
+void controller_user_jobs (controller_t *self);
+void controller_user_jobs_init (controller_t *self);
+//  At start: with no users, the administrator, its password in a file. 0 or -1.
+int controller_user_init (controller_t *self);
 
 //  ---------------------------------------------------------------- controller_template.c
 

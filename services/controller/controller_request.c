@@ -44,6 +44,15 @@ static const route_t s_routes[] = {
     ROUTE (TASK_WAIT, controller_task_wait, AUTH_READ, 0),
     ROUTE (EVENTS_SINCE, s_events_since, AUTH_READ, 0),
     ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_READ, 0),
+    ROUTE (LOGIN, controller_user_login, AUTH_ANYONE, WRITES),
+    ROUTE (LOGOUT, controller_user_logout, AUTH_SELF, WRITES),
+    ROUTE (WHOAMI, controller_user_whoami, AUTH_SELF, 0),
+    ROUTE (USER_CREATE, controller_user_create, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (USER_LIST, controller_user_list, AUTH_ADMIN, 0),
+    ROUTE (USER_SHOW, controller_user_show, AUTH_SELF, 0),
+    ROUTE (USER_PASSWD, controller_user_passwd, AUTH_SELF, WRITES | MUTATES),
+    ROUTE (USER_DISABLE, controller_user_disable, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (USER_DELETE, controller_user_delete, AUTH_ADMIN, WRITES | MUTATES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -182,8 +191,10 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
         return;
     }
     const char *reason = NULL;
-    if (controller_auth_check (env, route->action, &reason) != 0) {
-        controller_reply_status (self, request, MK_FORBIDDEN, "%s", reason);
+    int refused =
+        controller_auth_check (self->auth, env, route->action, self->now, &self->caller, &reason);
+    if (refused) {
+        controller_reply_status (self, request, refused, "%s", reason);
         return;
     }
     if ((route->flags & MUTATES) && env->request_id && *env->request_id) {
@@ -194,4 +205,5 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     }
     route->handler (self, request);
     self->fingerprint = 0;
+    self->caller = (controller_caller_t){NULL, NULL};
 }

@@ -71,7 +71,9 @@ s_tick (controller_t *self)
     controller_host_tick (self, mono, stall);
     controller_task_tick (self, mono);
     if (mono >= self->next_expiry) {
-        if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0)
+        //  Ended credentials are kept a while (who held what, when), then forgotten.
+        if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0
+            || store_cred_expire (self->db, self->now - CRED_KEEP_S) < 0)
             self->failed = true;
         else if (mk_bloom_count (self->request_ids) > FILTER_CAPACITY
                  || mk_bloom_count (self->vm_names) > FILTER_CAPACITY) {
@@ -105,6 +107,7 @@ static bool s_reload (controller_t *self);
 static void
 s_serve_reads (controller_t *self)
 {
+    self->now = zclock_time () / 1000;
     for (int handled = 0; handled < self->opts.batch_max; handled++) {
         mk_request_t request;
         int rc = mk_worker_recv_nowait (self->worker, &request);
@@ -258,6 +261,7 @@ s_batch_read (controller_t *self)
         }
         handled++;
     }
+    controller_user_jobs (self);
     while (handled < 2 * self->opts.batch_max) {
         mk_reply_t reply;
         if (mk_client_recv (self->client, &reply, 0) != 0)
@@ -326,7 +330,8 @@ s_batch (controller_t *self)
     }
     zsock_t *client = mk_client_sock (self->client);
     bool requests = mk_worker_pending (self->worker);
-    bool results = (zsock_events (client) & ZMQ_POLLIN) != 0;
+    bool results = (zsock_events (client) & ZMQ_POLLIN) != 0
+                   || (zsock_events (zactor_sock (self->pwhash)) & ZMQ_POLLIN) != 0;
     bool tick = zclock_mono () >= self->next_tick;
     bool history = controller_history_busy (self->history);
     if (!requests && !results && !tick && !history && zlistx_size (self->marks) == 0)
@@ -431,6 +436,9 @@ s_server_destroy (controller_t *self)
     zlistx_destroy (&self->marks);
     zlistx_destroy (&self->retries);
     zlistx_destroy (&self->arena);
+    zlistx_destroy (&self->jobs);
+    zactor_destroy (&self->pwhash);
+    controller_auth_destroy (&self->auth);
     mk_db_destroy (&self->db);
 }
 
@@ -505,11 +513,9 @@ s_server_init (controller_t *self)
     int rc = s_server_open (self);
     if (rc != 0)
         return rc;
-    const char *services[] = {"cloud"};
-    self->worker = mk_worker_new (self->opts.endpoint, services, 1);
     self->client = mk_client_new (self->opts.endpoint);
     self->pub = mk_sock_new (ZMQ_PUB, self->opts.stream_in);
-    if (!self->worker || !self->client || !self->pub)
+    if (!self->client || !self->pub)
         return -1;
     if (self->opts.stream_out && *self->opts.stream_out) {
         self->metrics = mk_sock_new (ZMQ_SUB, self->opts.stream_out);
@@ -550,9 +556,20 @@ s_server_init (controller_t *self)
     self->retries = zlistx_new ();
     self->arena = zlistx_new ();
     zlistx_set_destructor (self->arena, controller_free);
-    if (controller_load (self) != 0 || controller_history_load (self->history, self->db) != 0)
+    self->auth = controller_auth_new (self->opts.enforce);
+    self->pwhash = controller_pwhash_new ();
+    controller_user_jobs_init (self);
+    if (!self->opts.enforce)
+        mk_warn ("controller: authorisation is OFF: every request is admitted, as the "
+                 "administrator's; for a closed lab or a benchmark only");
+    if (controller_load (self) != 0 || controller_history_load (self->history, self->db) != 0
+        || controller_user_init (self) != 0)
         return -1;
-    return 0;
+    //  On the bus last: loading, and hashing a first administrator's password, take time
+    //  the broker would count as missed heartbeats.
+    const char *services[] = {"cloud"};
+    self->worker = mk_worker_new (self->opts.endpoint, services, 1);
+    return self->worker ? 0 : -1;
 }
 
 //  What the loop waits on, and for how long: only the pipe while paused (the database away, a
@@ -603,8 +620,8 @@ s_server_actor (zsock_t *pipe, void *args)
     }
     zstr_send (pipe, "OK");
     controller_dispatch_send (&self, self.marks);
-    zpoller_t *all =
-        zpoller_new (pipe, mk_worker_sock (self.worker), mk_client_sock (self.client), NULL);
+    zpoller_t *all = zpoller_new (pipe, mk_worker_sock (self.worker), mk_client_sock (self.client),
+                                  self.pwhash, NULL);
     zpoller_t *reads = zpoller_new (pipe, mk_worker_sock (self.worker), NULL);
     zpoller_t *pipe_only = zpoller_new (pipe, NULL);
     //  Samples are read whenever requests are: they write nothing.

@@ -28,6 +28,9 @@ typedef struct {
     int request_ttl_s;      //  how long a request id's answer is remembered
     const char *image_dirs; //  where templates' images, kernels and initrds may be (':')
     controller_history_opts_t history; //  the metrics' history; all 0: the defaults
+    bool enforce;                      //  authorisation on: requests need a credential
+    int session_ttl_s;                 //  a session's life at most (and by default)
+    const char *admin_password_file;   //  where the first administrator's password goes
 } controller_opts_t;
 
 //  Open the database, take its claim (one controller per database, see mk_db_claim;

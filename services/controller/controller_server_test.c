@@ -5,6 +5,8 @@
 #include "mk_limits.h"
 #include "mk_testdir.h"
 
+#include <sys/stat.h>
+
 #include "broker_router.h"
 #include "mk_fake_peer.h"
 
@@ -237,7 +239,9 @@ typedef struct {
     zactor_t *controller;
     mk_fake_peer_t *agent; //  the stand-in agent, once started
     int batches;           //  task batches it was sent (its state)
-    mk_client_t *client;
+    mk_client_t *client;   //  logged in as the administrator
+    char token[64];        //  its session's token
+    char *password_file;   //  where the controller put the administrator's password
 } test_t;
 
 //  Waits until the controller serves 'cloud' on the broker (it registers as it starts).
@@ -256,6 +260,218 @@ s_until_serving (mk_client_t *client)
             return;
     }
     assert (!"the controller serves 'cloud' within 30 s");
+}
+
+//  Logs in: the status, and the token into token (64 bytes) if 200.
+static int
+s_login (mk_client_t *client, const char *user, const char *password, char *token)
+{
+    Maekin__LoginRequest login = MAEKIN__LOGIN_REQUEST__INIT;
+    login.user = (char *) user;
+    login.password = (char *) password;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_LOGIN;
+    env.login = &login;
+    Maekin__Envelope *reply = s_call (client, &env);
+    int status = reply->status;
+    if (status == MK_OK) {
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_LOGIN_REPLY
+                && strncmp (reply->login_reply->token, "mkt_", 4) == 0
+                && strlen (reply->login_reply->token) == 47 && reply->login_reply->expires > 0
+                && streq (reply->login_reply->user->name, user));
+        snprintf (token, 64, "%s", reply->login_reply->token);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  The administrator's password, as the controller wrote it at its first start.
+static char *
+s_admin_password (test_t *self)
+{
+    struct stat st;
+    assert (stat (self->password_file, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FILE *file = fopen (self->password_file, "r");
+    assert (file);
+    char line[128] = "";
+    assert (fgets (line, sizeof line, file));
+    fclose (file);
+    line[strcspn (line, "\n")] = 0;
+    assert (strlen (line) == 24);
+    return strdup (line);
+}
+
+//  Sends one request with a body of `type`, as `token`; the reply.
+static Maekin__Envelope *
+s_as (mk_client_t *client, const char *token, Maekin__Envelope__BodyCase type, void *body)
+{
+    Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+    credential.token = (char *) token;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.credential = &credential;
+    env.body_case = type;
+    env.host_list = (Maekin__HostListRequest *) body;
+    return s_call (client, &env);
+}
+
+static int
+s_status_as (mk_client_t *client, const char *token, Maekin__Envelope__BodyCase type, void *body,
+             const char *reason)
+{
+    Maekin__Envelope *reply = s_as (client, token, type, body);
+    int status = reply->status;
+    if (reason && !(reply->reason && strstr (reply->reason, reason))) {
+        fprintf (stderr, "expected '%s' in '%s'\n", reason, reply->reason ? reply->reason : "");
+        assert (false);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  Users and sessions: logins right and wrong, what a user who is not the administrator
+//  may do, passwords, logout, disable, delete, and failed logins slowed down.
+static void
+s_test_users (test_t *self)
+{
+    mk_client_t *client = self->client;
+    char alice[64], again[64], bad[64];
+    Maekin__WhoamiRequest whoami = MAEKIN__WHOAMI_REQUEST__INIT;
+    Maekin__Envelope *reply = s_as (client, self->token, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami);
+    assert (reply->status == MK_OK && streq (reply->whoami_reply->user->name, "admin")
+            && reply->whoami_reply->user->admin
+            && streq (reply->whoami_reply->credential, "session")
+            && reply->whoami_reply->user->sessions == 1 && reply->whoami_reply->user->last_login);
+    mk_msg_free (&reply);
+    //  Without a credential, only a login.
+    Maekin__HostListRequest hosts = MAEKIN__HOST_LIST_REQUEST__INIT;
+    assert (s_status_as (client, NULL, MAEKIN__ENVELOPE__BODY_HOST_LIST, &hosts, "log in")
+            == MK_UNAUTHORIZED);
+    //  A new user: by the administrator only, with a password long enough.
+    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
+    create.name = "alice";
+    create.password = "short";
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, "at least")
+        == MK_BAD_REQUEST);
+    create.name = "Alice";
+    create.password = "alice-secret-1";
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, "user name")
+        == MK_BAD_REQUEST);
+    create.name = "alice";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
+            == MK_OK);
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, "exists")
+            == MK_CONFLICT);
+    assert (s_login (client, "alice", "alice-secret-2", alice) == MK_UNAUTHORIZED);
+    assert (s_login (client, "nobody", "alice-secret-1", alice) == MK_UNAUTHORIZED);
+    assert (s_login (client, "alice", "alice-secret-1", alice) == MK_OK);
+    //  Alice sees to herself only, for now.
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL) == MK_OK);
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_HOST_LIST, &hosts,
+                         "Virtual Infrastructure")
+            == MK_FORBIDDEN);
+    create.name = "mallory";
+    assert (
+        s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, "administrator")
+        == MK_FORBIDDEN);
+    Maekin__UserShowRequest show = MAEKIN__USER_SHOW_REQUEST__INIT;
+    show.name = "admin";
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_SHOW, &show, "administrator")
+            == MK_FORBIDDEN);
+    show.name = "alice";
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_SHOW, &show, NULL) == MK_OK);
+    //  Her own password: with the old one, which must be right; her other sessions end,
+    //  the one she changed it in goes on.
+    assert (s_login (client, "alice", "alice-secret-1", again) == MK_OK);
+    Maekin__UserPasswdRequest passwd = MAEKIN__USER_PASSWD_REQUEST__INIT;
+    passwd.password = "alice-secret-3";
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_PASSWD, &passwd, "current")
+            == MK_BAD_REQUEST);
+    passwd.old_password = "wrong-password";
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_PASSWD, &passwd, "wrong")
+            == MK_FORBIDDEN);
+    passwd.old_password = "alice-secret-1";
+    passwd.name = "admin";
+    assert (
+        s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_PASSWD, &passwd, "administrator")
+        == MK_FORBIDDEN);
+    passwd.name = "";
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_USER_PASSWD, &passwd, NULL)
+            == MK_OK);
+    assert (s_status_as (client, again, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, "not valid")
+            == MK_UNAUTHORIZED);
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL) == MK_OK);
+    assert (s_login (client, "alice", "alice-secret-1", again) == MK_UNAUTHORIZED);
+    //  Logout ends the session; its token is refused after.
+    Maekin__LogoutRequest logout = MAEKIN__LOGOUT_REQUEST__INIT;
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_LOGOUT, &logout, NULL) == MK_OK);
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, "not valid")
+            == MK_UNAUTHORIZED);
+    //  Disabled: her live session is refused at once, and she cannot log in.
+    assert (s_login (client, "alice", "alice-secret-3", alice) == MK_OK);
+    Maekin__UserDisableRequest disable = MAEKIN__USER_DISABLE_REQUEST__INIT;
+    disable.name = "admin";
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DISABLE, &disable, "yourself")
+        == MK_CONFLICT);
+    disable.name = "alice";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DISABLE, &disable, NULL)
+            == MK_OK);
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL)
+            == MK_UNAUTHORIZED);
+    assert (s_login (client, "alice", "alice-secret-3", again) == MK_FORBIDDEN);
+    disable.enable = true;
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DISABLE, &disable, NULL)
+            == MK_OK);
+    assert (s_login (client, "alice", "alice-secret-3", alice) == MK_OK);
+    //  The list, paged by name.
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.limit = 1;
+    Maekin__UserListRequest list = MAEKIN__USER_LIST_REQUEST__INIT;
+    list.page = &page;
+    reply = s_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_LIST, &list);
+    assert (reply->status == MK_OK && reply->user_list_reply->n_users == 1
+            && streq (reply->user_list_reply->users[0]->name, "admin")
+            && streq (reply->user_list_reply->next, "admin"));
+    mk_msg_free (&reply);
+    page.after = "admin";
+    reply = s_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_LIST, &list);
+    assert (reply->status == MK_OK && reply->user_list_reply->n_users == 1
+            && streq (reply->user_list_reply->users[0]->name, "alice")
+            && reply->user_list_reply->users[0]->sessions == 1);
+    mk_msg_free (&reply);
+    //  Deleted: gone, and so are her sessions.
+    Maekin__UserDeleteRequest delete_ = MAEKIN__USER_DELETE_REQUEST__INIT;
+    delete_.name = "alice";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DELETE, &delete_, NULL)
+            == MK_OK);
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DELETE, &delete_, "no user")
+        == MK_NOT_FOUND);
+    assert (s_status_as (client, alice, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL)
+            == MK_UNAUTHORIZED);
+    //  Failed logins: five, then the next waits, even with the right password.
+    char *password = s_admin_password (self);
+    for (int i = 0; i < 5; i++)
+        assert (s_login (client, "admin", "not-the-password", bad) == MK_UNAUTHORIZED);
+    Maekin__LoginRequest login = MAEKIN__LOGIN_REQUEST__INIT;
+    login.user = "admin";
+    login.password = password;
+    assert (s_status_as (client, NULL, MAEKIN__ENVELOPE__BODY_LOGIN, &login, "try again in")
+            == MK_TOO_MANY);
+    //  Bad input: a name that is no name, an over-long password, a session too long.
+    login.user = "ad min";
+    assert (s_status_as (client, NULL, MAEKIN__ENVELOPE__BODY_LOGIN, &login, "user name")
+            == MK_BAD_REQUEST);
+    login.user = "admin";
+    login.ttl_s = 10;
+    assert (s_status_as (client, NULL, MAEKIN__ENVELOPE__BODY_LOGIN, &login, "60 to")
+            == MK_BAD_REQUEST);
+    free (password);
+    //  The administrator's session was never touched.
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL)
+            == MK_OK);
 }
 
 static void
@@ -487,11 +703,18 @@ s_test_bad_input (test_t *self)
     reply = s_call (client, &env);
     assert (reply->status == MK_BAD_REQUEST);
     mk_msg_free (&reply);
+    //  A stranger: another user's name on the administrator's token, a forged token.
     Maekin__Credential who = MAEKIN__CREDENTIAL__INIT;
     who.user = "mallory";
+    who.token = self->token;
     env.credential = &who;
     reply = s_call (client, &env);
-    assert (reply->status == MK_FORBIDDEN);
+    assert (reply->status == MK_UNAUTHORIZED && strstr (reply->reason, "another user"));
+    mk_msg_free (&reply);
+    who.user = NULL;
+    who.token = "mkt_forgedforgedforgedforgedforgedforgedfor";
+    reply = s_call (client, &env);
+    assert (reply->status == MK_UNAUTHORIZED && strstr (reply->reason, "not valid"));
     mk_msg_free (&reply);
     //  Lists say what they allow: a page of at most MK_LIST_MAX, a known state, a cursor
     //  of the list's own kind; events too.
@@ -657,7 +880,8 @@ controller_server_test (bool verbose)
     broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000, NULL};
     zactor_t *broker = broker_router_new (&bopts);
     zstr_send (broker, "ENDPOINT");
-    test_t self = {.endpoint = zstr_recv (broker)};
+    test_t self = {.endpoint = zstr_recv (broker),
+                   .password_file = zsys_sprintf ("%s/admin-password", dir)};
     self.opts = (controller_opts_t){.endpoint = self.endpoint,
                                     .stream_in = "inproc://controller_server_test",
                                     .db_url = url,
@@ -667,11 +891,24 @@ controller_server_test (bool verbose)
                                     .mem_ratio = 100,
                                     .batch_max = 256,
                                     .request_ttl_s = 3600,
-                                    .image_dirs = "/srv/images/:/var/lib/maekin/images"};
+                                    .image_dirs = "/srv/images/:/var/lib/maekin/images",
+                                    .enforce = true,
+                                    .session_ttl_s = 3600,
+                                    .admin_password_file = self.password_file};
     self.controller = controller_server_new (&self.opts, NULL);
     assert (self.controller);
     self.client = mk_client_new (self.endpoint);
+    //  The first login waits for the controller to be on the bus.
+    char *password = s_admin_password (&self);
+    int status = MK_NOT_FOUND;
+    for (int64_t until = zclock_mono () + 30000; status != MK_OK && zclock_mono () < until;)
+        if ((status = s_login (self.client, "admin", password, self.token)) != MK_OK)
+            zclock_sleep (20);
+    assert (status == MK_OK);
+    free (password);
+    mk_client_set_token (self.client, self.token);
     s_until_serving (self.client);
+    s_test_users (&self);
 
     s_test_templates (&self);
     s_test_vms (&self, verbose);
@@ -684,6 +921,7 @@ controller_server_test (bool verbose)
     zactor_destroy (&self.controller);
     zactor_destroy (&broker);
     free (self.endpoint);
+    freen (self.password_file);
     freen (url);
     mk_testdir_remove (&dir);
 }

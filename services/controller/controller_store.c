@@ -3,12 +3,12 @@
 
 #define SPEC_COLUMNS "vcpus, memory_mb, disk_gb, image, os_type, network, kernel, initrd, cmdline"
 
-static void
-s_copy (char *to, size_t size, const char *from)
+void
+store_copy (char *to, size_t size, const char *from)
 {
     snprintf (to, size, "%s", from ? from : "");
 }
-#define COPY(field, text) s_copy ((field), sizeof (field), (text))
+#define COPY(field, text) store_copy ((field), sizeof (field), (text))
 
 //  Binds a spec's nine columns from index `at`.
 static void
@@ -39,9 +39,8 @@ s_read_spec (mk_stmt_t *stmt, int at, store_spec_t *spec)
     COPY (spec->cmdline, mk_stmt_text (stmt, at + 8));
 }
 
-//  Steps a statement that changes rows: the number changed, MK_DB_CONSTRAINT or -1.
-static int
-s_change (mk_db_t *db, mk_stmt_t *stmt)
+int
+store_change (mk_db_t *db, mk_stmt_t *stmt)
 {
     int rc = mk_stmt_step (stmt);
     mk_stmt_reset (stmt);
@@ -122,7 +121,7 @@ store_request_expire (mk_db_t *db, int64_t before)
     if (!stmt)
         return -1;
     mk_stmt_bind_int (stmt, 1, before);
-    return s_change (db, stmt);
+    return store_change (db, stmt);
 }
 
 //  ---------------------------------------------------------------- templates
@@ -137,7 +136,7 @@ store_template_insert (mk_db_t *db, const store_template_t *t)
     mk_stmt_bind_text (stmt, 1, t->name);
     s_bind_spec (stmt, 2, &t->spec);
     mk_stmt_bind_int (stmt, 11, t->created);
-    return s_change (db, stmt);
+    return store_change (db, stmt);
 }
 
 static void
@@ -171,7 +170,7 @@ store_template_delete (mk_db_t *db, const char *name)
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, name);
-    return s_change (db, stmt);
+    return store_change (db, stmt);
 }
 
 static void
@@ -275,7 +274,7 @@ store_vm_delete (mk_db_t *db, const char *name)
     if (!stmt)
         return -1;
     mk_stmt_bind_text (stmt, 1, name);
-    return s_change (db, stmt);
+    return store_change (db, stmt);
 }
 
 static void
@@ -497,7 +496,7 @@ store_host_save (mk_db_t *db, const store_host_t *host)
     mk_stmt_bind_int (stmt, 4, (int64_t) host->memory_mb);
     mk_stmt_bind_int (stmt, 5, host->last_seen);
     mk_stmt_bind_text (stmt, 6, host->name);
-    int rc = s_change (db, stmt);
+    int rc = store_change (db, stmt);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     stmt = mk_db_prepare (db, "INSERT INTO hosts (name, state, uri, vcpus, memory_mb, last_seen) "
@@ -510,7 +509,7 @@ store_host_save (mk_db_t *db, const store_host_t *host)
     mk_stmt_bind_int (stmt, 4, host->vcpus);
     mk_stmt_bind_int (stmt, 5, (int64_t) host->memory_mb);
     mk_stmt_bind_int (stmt, 6, host->last_seen);
-    return s_change (db, stmt) == 1 ? 0 : -1;
+    return store_change (db, stmt) == 1 ? 0 : -1;
 }
 
 int
@@ -523,7 +522,7 @@ store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t 
     mk_stmt_bind_text (stmt, 1, state);
     mk_stmt_bind_int (stmt, 2, last_seen);
     mk_stmt_bind_text (stmt, 3, name);
-    return s_change (db, stmt);
+    return store_change (db, stmt);
 }
 
 static void
@@ -635,7 +634,7 @@ store_meta_set (mk_db_t *db, const char *name, const char *value)
         return -1;
     mk_stmt_bind_text (stmt, 1, value);
     mk_stmt_bind_text (stmt, 2, name);
-    int rc = s_change (db, stmt);
+    int rc = store_change (db, stmt);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
     stmt = mk_db_prepare (db, "INSERT INTO meta (name, value) VALUES (?, ?)");
@@ -643,7 +642,7 @@ store_meta_set (mk_db_t *db, const char *name, const char *value)
         return -1;
     mk_stmt_bind_text (stmt, 1, name);
     mk_stmt_bind_text (stmt, 2, value);
-    return s_change (db, stmt) == 1 ? 0 : -1;
+    return store_change (db, stmt) == 1 ? 0 : -1;
 }
 
 int

@@ -65,6 +65,31 @@ typedef struct {
     int64_t last_seen;
 } store_host_t;
 
+//  A user (controller_auth keeps them all in memory).
+typedef struct {
+    int64_t id;
+    char name[64];
+    char password[128]; //  the Argon2id string (crypto_pwhash_STRBYTES); "" for none
+    bool admin;
+    bool disabled;
+    int64_t created;
+    int64_t last_login;
+} store_user_t;
+
+//  What a credential is.
+typedef enum { STORE_CRED_SESSION = 1, STORE_CRED_APIKEY = 2 } store_cred_kind_t;
+
+//  A session's token or an API key, by the digest of its text (mk_secret_digest).
+typedef struct {
+    char digest[65];
+    store_cred_kind_t kind;
+    int64_t user_id;
+    char name[64]; //  an API key's name; "" for a session
+    bool read_only;
+    int64_t created;
+    int64_t expires; //  unix seconds; 0: never
+} store_cred_t;
+
 //  A page of a list: limit, the cursor to start after, filters ("" for none).
 typedef struct {
     uint32_t limit;
@@ -125,6 +150,28 @@ int64_t store_task_last_id (mk_db_t *db);
 int store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 //  Tasks not yet final, oldest first (to resume them after a restart).
 int store_task_open (mk_db_t *db, store_row_fn *fn, void *arg);
+
+//  Users and credentials (controller_store_auth.c). user_insert sets user->id.
+int store_user_insert (mk_db_t *db, store_user_t *user);
+int store_user_update (mk_db_t *db, const store_user_t *user);
+//  Deletes the user and every credential of theirs.
+int store_user_delete (mk_db_t *db, int64_t id);
+int store_user_all (mk_db_t *db, store_row_fn *fn, void *arg);
+int store_cred_insert (mk_db_t *db, const store_cred_t *cred);
+//  Revokes one credential (by digest) or every session of a user but one (except may be
+//  ""), or with keys too every credential of theirs: the count revoked.
+int store_cred_revoke (mk_db_t *db, const char *digest, int64_t now);
+int store_cred_revoke_user (mk_db_t *db, int64_t user_id, bool keys, const char *except,
+                            int64_t now);
+//  The credentials neither revoked nor expired at `now`.
+int store_cred_live (mk_db_t *db, int64_t now, store_row_fn *fn, void *arg);
+//  Forgets credentials that ended (expired or revoked) before `before`: the count.
+int store_cred_expire (mk_db_t *db, int64_t before);
+
+//  For the store's files: steps a statement that changes rows (the number changed,
+//  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.
+int store_change (mk_db_t *db, mk_stmt_t *stmt);
+void store_copy (char *to, size_t size, const char *from);
 
 int store_host_save (mk_db_t *db, const store_host_t *host);
 int store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t last_seen);

@@ -17,8 +17,9 @@
 
 //  The nouns, in the order the help lists them; each file holds its rows.
 static const maekinsh_cmd_def_t *const s_nouns[] = {
-    maekinsh_host_commands, maekinsh_template_commands, maekinsh_vm_commands,
-    maekinsh_task_commands, maekinsh_event_commands,    maekinsh_metrics_commands};
+    maekinsh_host_commands,   maekinsh_template_commands, maekinsh_vm_commands,
+    maekinsh_user_commands,   maekinsh_task_commands,     maekinsh_event_commands,
+    maekinsh_metrics_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -48,6 +49,14 @@ maekinsh_cmd_def_next (const maekinsh_cmd_def_t *def)
 
 //  ------------------------------------------------------------------- help texts
 
+const char *
+maekinsh_cmd_words (const maekinsh_cmd_def_t *def)
+{
+    static char words[64];
+    snprintf (words, sizeof words, "%s%s%s", def->group, *def->verb ? " " : "", def->verb);
+    return words;
+}
+
 static int
 s_opt_count (const maekinsh_cmd_opt_t *opts)
 {
@@ -62,8 +71,12 @@ s_opt_count (const maekinsh_cmd_opt_t *opts)
 static char *
 s_usage (const maekinsh_cmd_def_t *def, bool brief)
 {
-    char *text = zsys_sprintf ("%s %s%s%s", def->group, def->verb, def->operand ? " " : "",
-                               def->operand ? def->operand : "");
+    char *text = zsys_sprintf ("%s", maekinsh_cmd_words (def));
+    if (def->operand) {
+        char *longer = zsys_sprintf ("%s %s", text, def->operand);
+        free (text);
+        text = longer;
+    }
     for (const maekinsh_cmd_opt_t *opt = def->opts; opt->name; opt++) {
         if (brief && !opt->required)
             continue;
@@ -233,8 +246,8 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
             int index = maekinsh_cmd_opt_index (def, name);
             //  The shell takes these out of a command's arguments (s_global_args).
             if (index < 0 && maekinsh_settings_is_global (name))
-                return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s %s'", name,
-                                     def->group, def->verb);
+                return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s'", name,
+                                     maekinsh_cmd_words (def));
             if (index < 0)
                 return maekinsh_cmd_usage_error (def, "unknown option '%s'", name);
             const maekinsh_cmd_opt_t *opt = &def->opts[index];
@@ -486,7 +499,7 @@ s_verbs (const char *group)
     char *list = NULL;
     for (const maekinsh_cmd_def_t *def = maekinsh_cmd_def_next (NULL); def;
          def = maekinsh_cmd_def_next (def)) {
-        if (!streq (def->group, group))
+        if (!streq (def->group, group) || !*def->verb)
             continue;
         char *longer = list ? zsys_sprintf ("%s, %s", list, def->verb) : strdup (def->verb);
         free (list);
@@ -523,7 +536,10 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
             zsys_sprintf ("unknown command '%s' ('maekinsh --help' lists the commands)", group);
         return NULL;
     }
-    if (argc == 1 || s_is_help (argv[1])) {
+    //  A command of one word (login, whoami): its arguments follow it.
+    const maekinsh_cmd_def_t *single = maekinsh_cmd_def_find (group, "");
+    int words = single ? 1 : 2;
+    if (!single && (argc == 1 || s_is_help (argv[1]))) {
         if (argc > 1)
             *help = s_group_help (group);
         else {
@@ -534,14 +550,14 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
         }
         return NULL;
     }
-    const maekinsh_cmd_def_t *def = maekinsh_cmd_def_find (group, argv[1]);
+    const maekinsh_cmd_def_t *def = single ? single : maekinsh_cmd_def_find (group, argv[1]);
     if (!def) {
         char *verbs = s_verbs (group);
         *error = zsys_sprintf ("unknown command '%s %s': %s has %s", group, argv[1], group, verbs);
         free (verbs);
         return NULL;
     }
-    for (int i = 2; i < argc && !streq (argv[i], "--"); i++)
+    for (int i = words; i < argc && !streq (argv[i], "--"); i++)
         if (s_is_help (argv[i])) {
             *help = s_command_help (def);
             return NULL;
@@ -552,13 +568,13 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
     maekinsh_cmd_args_t args;
     memset (&args, 0, sizeof args);
     assert (s_opt_count (def->opts) <= MAEKINSH_CMD_OPTS_MAX);
-    char *why = s_parse (def, argc - 2, argv + 2, &args);
+    char *why = s_parse (def, argc - words, argv + words, &args);
     if (!why && def->operand && streq (def->operand, "NAME"))
         why = maekinsh_cmd_name (def->subject, args.operand);
     if (!why)
         why = def->build (self, &args);
     if (why) {
-        *error = zsys_sprintf ("%s %s: %s", def->group, def->verb, why);
+        *error = zsys_sprintf ("%s: %s", maekinsh_cmd_words (def), why);
         free (why);
         maekinsh_cmd_destroy (&self);
         return NULL;
@@ -849,6 +865,19 @@ s_run_one (maekinsh_cmd_t *self)
     }
     mk_msg_free (&reply);
     return status;
+}
+
+Maekin__Envelope *
+maekinsh_cmd_call (maekinsh_cmd_t *self, Maekin__Envelope *request)
+{
+    return s_call (self, request, self->timeout_ms);
+}
+
+int
+maekinsh_cmd_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
+                    Maekin__Envelope__BodyCase expect)
+{
+    return s_check (self, reply, expect);
 }
 
 Maekin__Envelope *

@@ -39,7 +39,7 @@ typedef enum {
 
 typedef struct {
     const char *group;                    //  "vm"; NULL ends a noun's rows
-    const char *verb;                     //  "create"
+    const char *verb;                     //  "create"; "" for a command of one word
     const char *operand;                  //  "NAME", "ID", "STREAM"; NULL for none
     const char *subject;                  //  what the operand names, for errors
     const char *summary;                  //  one line of help
@@ -86,18 +86,23 @@ extern const maekinsh_cmd_def_t maekinsh_vm_commands[];
 extern const maekinsh_cmd_def_t maekinsh_task_commands[];
 extern const maekinsh_cmd_def_t maekinsh_event_commands[];
 extern const maekinsh_cmd_def_t maekinsh_metrics_commands[];
+extern const maekinsh_cmd_def_t maekinsh_user_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
 extern const maekinsh_out_table_t maekinsh_vm_table;
 extern const maekinsh_out_table_t maekinsh_task_table;
 extern const maekinsh_out_table_t maekinsh_event_table;
+extern const maekinsh_out_table_t maekinsh_user_table;
 
 //  The first row of the table (def NULL) or the one after def; NULL after the last.
 const maekinsh_cmd_def_t *maekinsh_cmd_def_next (const maekinsh_cmd_def_t *def);
 
 //  The row of a command ("vm", "create"), or of the group's first with verb NULL.
 const maekinsh_cmd_def_t *maekinsh_cmd_def_find (const char *group, const char *verb);
+
+//  "vm create", or "login" for a command of one word (verb ""): in a static buffer.
+const char *maekinsh_cmd_words (const maekinsh_cmd_def_t *def);
 
 //  The place of an option in the row's list, or -1.
 int maekinsh_cmd_opt_index (const maekinsh_cmd_def_t *def, const char *name);
@@ -145,6 +150,12 @@ void maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env);
 //  For a row's follow: one request to 'cloud' (the caller's), and its reply if it is a
 //  good one of the kind expected (the caller's too); else NULL, the error printed and
 //  *status the exit status.
+//  For a row's follow that looks at the reply itself: one request to 'cloud' (the
+//  caller's, and so is the reply); then whether the reply is a good one of the kind
+//  expected (0), or its error printed and the exit status.
+Maekin__Envelope *maekinsh_cmd_call (maekinsh_cmd_t *self, Maekin__Envelope *request);
+int maekinsh_cmd_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
+                        Maekin__Envelope__BodyCase expect);
 Maekin__Envelope *maekinsh_cmd_ask (maekinsh_cmd_t *self, Maekin__Envelope *request,
                                     Maekin__Envelope__BodyCase expect, int *status);
 
@@ -159,5 +170,6 @@ void maekinsh_vm_test (bool verbose);
 void maekinsh_task_test (bool verbose);
 void maekinsh_event_test (bool verbose);
 void maekinsh_metrics_test (bool verbose);
+void maekinsh_user_test (bool verbose);
 
 #endif

@@ -167,18 +167,20 @@ s_test_help (void)
          def = maekinsh_cmd_def_next (def)) {
         commands++;
         char line[64];
-        snprintf (line, sizeof line, "  %s %s", def->group, def->verb);
+        snprintf (line, sizeof line, "  %s", maekinsh_cmd_words (def));
         assert (strstr (help, line));
-        const char *words[] = {def->group, def->verb, "--help", NULL};
+        bool single = !*def->verb;
+        const char *words[] = {def->group, single ? "--help" : def->verb, "--help", NULL};
         char *text = NULL;
-        assert (!maekinsh_cmd_new (3, (char **) words, &error, &text) && !error && text);
-        snprintf (line, sizeof line, "usage: maekinsh %s %s", def->group, def->verb);
+        assert (!maekinsh_cmd_new (single ? 2 : 3, (char **) words, &error, &text) && !error
+                && text);
+        snprintf (line, sizeof line, "usage: maekinsh %s", maekinsh_cmd_words (def));
         assert (strstr (text, line));
         for (const maekinsh_cmd_opt_t *opt = def->opts; opt->name; opt++)
             assert (strstr (text, opt->name));
         free (text);
     }
-    assert (commands == 24); //  every noun's rows, each once
+    assert (commands == 34); //  every noun's rows, each once
     assert (strstr (help, "exit status") && strstr (help, "--output FORMAT"));
     free (help);
     const char *asked[] = {"vm", "create", "Bad", "--bogus", "-h", NULL};

@@ -241,7 +241,7 @@ s_time_unit (const ProtobufCFieldDescriptor *field)
     if (streq (field->name, "time_ms") || streq (field->name, "sampled"))
         return 1000;
     return streq (field->name, "created") || streq (field->name, "updated")
-                   || streq (field->name, "last_seen")
+                   || streq (field->name, "last_seen") || streq (field->name, "last_login")
                ? 1
                : 0;
 }

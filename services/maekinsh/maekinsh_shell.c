@@ -6,6 +6,7 @@
 
 #include "maekinsh_admin.h"
 #include "maekinsh_cmd_def.h"
+#include "maekinsh_session.h"
 #include "maekinsh_settings.h"
 
 #include "mk_cfg.h"
@@ -142,8 +143,9 @@ s_global_args (int argc, char **argv, argv_t *list, char **file_p)
             break;
         error = s_push_global (&globals, argc, argv, &i, &config_given);
     }
-    const maekinsh_cmd_def_t *def =
-        i + 1 < argc ? maekinsh_cmd_def_find (argv[i], argv[i + 1]) : NULL;
+    const maekinsh_cmd_def_t *def = i < argc ? maekinsh_cmd_def_find (argv[i], "") : NULL;
+    if (!def && i + 1 < argc)
+        def = maekinsh_cmd_def_find (argv[i], argv[i + 1]);
     for (; i < argc && !error; i++) {
         const char *arg = argv[i];
         if (options && s_global_after (arg))
@@ -261,6 +263,10 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
                               endpoint);
         goto cleanup;
     }
+    //  The credential kept for this cloud (or $MAEKIN_TOKEN), on every request.
+    char *token = maekinsh_session_token (endpoint, NULL);
+    mk_client_set_token (client, token);
+    maekinsh_session_wipe (&token);
     maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
     maekinsh_cmd_set_stream (cmd, mk_cfg_str (cfg, "bus/stream_out"));
     status =

@@ -330,6 +330,7 @@ main (int argc, char **argv)
     int count = self->count;
     mk_log_init ("bench_tasks", MK_LOG_WARN);
     self->client = mk_client_new (self->endpoint);
+    mk_client_set_token (self->client, getenv ("MAEKIN_TOKEN")); //  the harness logs in
     self->sub = mk_sock_new (ZMQ_SUB, self->stream);
     if (!self->accept_mode) //  accepting needs no events; reading them would slow us
         zsock_set_subscribe (self->sub, "event.task");

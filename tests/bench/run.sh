@@ -24,6 +24,7 @@ agents=${AGENTS:-2}
 n=${N:-20000}
 repeat=${REPEAT:-3}
 T=$(mktemp -d /tmp/maekin-bench.XXXXXX)
+export XDG_CONFIG_HOME=$T/config # maekinsh keeps its token here, not in ~/.config
 declare -A PIDS=()
 cleanup() {
     local rc=$?
@@ -64,8 +65,13 @@ start_cloud() {
     PIDS[broker]=$!
     "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
         --db-url="${DB_URL:-sqlite:$T/var/maekin.db?synchronous=full}" --log-level=warn \
-        --controller-host_timeout_ms=30000 2>>"$T/controller.log" &
+        --controller-host_timeout_ms=30000 --auth-admin_password_file="$T/var/admin-password" \
+        2>>"$T/controller.log" &
     PIDS[controller]=$!
+    # As the administrator: maekinsh and the benches' own clients send this token.
+    MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/var/admin-password") \
+        || { echo "bench: cannot log in"; exit 1; }
+    export MAEKIN_TOKEN
     local a h list
     for a in $(seq "$agents"); do
         list=""

@@ -12,6 +12,7 @@ hosts=${HOSTS:-2000}
 per_agent=${PER_AGENT:-50}
 vms=${VMS:-100000}
 T=$(mktemp -d /tmp/maekin-scale.XXXXXX)
+export XDG_CONFIG_HOME=$T/config # maekinsh keeps its token here, not in ~/.config
 pids=()
 agent_pids=()
 cleanup() {
@@ -36,9 +37,13 @@ mkdir -p "$T/nodes"
 pids+=($!)
 "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
     --db-url="sqlite:$T/maekin.db?synchronous=full" --log-level=warn \
-    --controller-host_timeout_ms=60000 2>>"$T/controller.log" &
+    --controller-host_timeout_ms=60000 --auth-admin_password_file="$T/admin-password" \
+    2>>"$T/controller.log" &
 controller=$!
 pids+=($controller)
+MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/admin-password") \
+    || { echo "scale: cannot log in"; exit 1; }
+export MAEKIN_TOKEN
 # Each node file made once, then copied: 2,000 runs of make-node.sh would take a while.
 "$src/deploy/make-node.sh" proto 64 1048576 > "$T/node.xml"
 agents=0

@@ -55,7 +55,8 @@ BUS=tcp://127.0.0.1:$PORT
 STREAM_IN=tcp://127.0.0.1:$((PORT + 1))
 STREAM_OUT=tcp://127.0.0.1:$((PORT + 2))
 : > "$T/maekinsh.cfg"
-export MAEKIN_BUS=$BUS MAEKINSH_CONFIG=$T/maekinsh.cfg
+# maekinsh keeps its session's token in $XDG_CONFIG_HOME/maekin/tokens: the test's own.
+export MAEKIN_BUS=$BUS MAEKINSH_CONFIG=$T/maekinsh.cfg XDG_CONFIG_HOME=$T/config
 
 # start NAME COMMAND...: runs a program in the background, logging to $T/NAME.log.
 start() {
@@ -76,10 +77,20 @@ start_broker() {
     start broker "$MK_BUILD/maekin-broker" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
         --bus-stream_out=$STREAM_OUT
 }
+# start_controller [options]: the controller; the administrator's first password goes
+# to $T/admin-password (see login_admin).
 start_controller() {
     start controller "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
-        --db-url="${DB_URL:-sqlite:$T/maekin.db}" --controller-host_timeout_ms=1500 "$@"
+        --db-url="${DB_URL:-sqlite:$T/maekin.db}" --controller-host_timeout_ms=1500 \
+        --auth-admin_password_file="$T/admin-password" "$@"
 }
+# login_admin: maekinsh logs in as the administrator (the token kept in $T/config),
+# once the controller has written the password and serves.
+login_admin() {
+    "$MK_SRC/deploy/login-admin.sh" "$MK_BUILD" $BUS "$T/admin-password" >/dev/null || fail "cannot log in as admin"
+}
+# token: the session's token maekinsh keeps for this cloud (for mk_raw and the benches).
+token() { awk -v e="$BUS" '$1 == e { print $2 }' "$T/config/maekin/tokens" 2>/dev/null; }
 # node NAME CPUS MEMORY_MB: a test-driver node file; prints its URI.
 node() {
     "$MK_SRC/deploy/make-node.sh" "$1" "$2" "$3" > "$T/$1.xml" || fail "make-node.sh $*"
@@ -92,7 +103,11 @@ start_agent() {
         --agent-report_ms=300 --agent-domain_type=test "$@"
 }
 
-sh() { "$MK_BUILD/maekinsh" --bus-endpoint=$BUS "$@"; }
+# sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.
+sh() {
+    [ -n "$(token)" ] || login_admin
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS "$@"
+}
 
 # expect_ok DESCRIPTION COMMAND...: the command must succeed.
 expect_ok() {
@@ -147,7 +162,7 @@ mysql_fresh() {
     [ -n "$mysql_socket" ] && [ -n "$mysql_user" ] && [ -n "$mysql_database" ] \
         || fail "cannot read '$url'"
     server=$(dirname "$mysql_socket")
-    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics' \
+    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics, users, credentials' \
         || fail "cannot reach the test database"
 }
 # mysql_do ARGS...: the mariadb client on the test database (after mysql_fresh).

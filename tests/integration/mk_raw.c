@@ -5,7 +5,8 @@
            for DURATION_MS, to a broker's stream: what a subscriber makes of it)
     FRAME: hdr:COMMAND (a Maekin header, e.g. hdr:REQUEST, hdr9:REQUEST for version 9),
            id:N (an 8-byte correlation id), hex:BYTES, env:BODY (a valid envelope of an
-           empty message, e.g. env:vm_list), or text as it is.
+           empty message, e.g. env:vm_list, with $MAEKIN_TOKEN as its credential), or
+           text as it is.
     Prints the answer's frames, one a line: the header, text, or a decoded envelope's
     status and reason. Exit 0 if an answer came, 1 if none within the timeout. */
 #include "maekin.h"
@@ -39,6 +40,11 @@ s_frame (const char *spec)
     if (strncmp (spec, "env:", 4) == 0) {
         Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
         Maekin__VmListRequest list = MAEKIN__VM_LIST_REQUEST__INIT;
+        Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+        if (getenv ("MAEKIN_TOKEN")) {
+            credential.token = getenv ("MAEKIN_TOKEN");
+            env.credential = &credential;
+        }
         if (streq (spec + 4, "vm_list")) {
             env.body_case = MAEKIN__ENVELOPE__BODY_VM_LIST;
             env.vm_list = &list;
