@@ -188,6 +188,27 @@ controller_auth_cred_drop_user (controller_auth_t *self, int64_t user_id, bool k
     zlistx_destroy (&doomed);
 }
 
+const store_cred_t *
+controller_auth_key (controller_auth_t *self, int64_t user_id, const char *name)
+{
+    for (store_cred_t *cred = (store_cred_t *) zhashx_first (self->creds); cred;
+         cred = (store_cred_t *) zhashx_next (self->creds))
+        if (cred->kind == STORE_CRED_APIKEY && cred->user_id == user_id && streq (cred->name, name))
+            return cred;
+    return NULL;
+}
+
+zlistx_t *
+controller_auth_keys (controller_auth_t *self, int64_t user_id)
+{
+    zlistx_t *list = zlistx_new ();
+    for (store_cred_t *cred = (store_cred_t *) zhashx_first (self->creds); cred;
+         cred = (store_cred_t *) zhashx_next (self->creds))
+        if (cred->kind == STORE_CRED_APIKEY && (!user_id || cred->user_id == user_id))
+            zlistx_add_end (list, cred);
+    return list;
+}
+
 uint32_t
 controller_auth_sessions (controller_auth_t *self, int64_t user_id, int64_t now)
 {
@@ -249,7 +270,8 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
     }
     if (cred->expires && cred->expires <= now) {
         zhashx_delete (self->creds, digest);
-        *reason = "the session has expired: log in again";
+        *reason = cred->kind == STORE_CRED_SESSION ? "the session has expired: log in again"
+                                                   : "the API key has expired: ask for a new one";
         return MK_UNAUTHORIZED;
     }
     const store_user_t *user = controller_auth_user_id (self, cred->user_id);
@@ -263,13 +285,13 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
     }
     caller->user = user;
     caller->cred = cred;
-    if (action == AUTH_SELF)
+    if (action == AUTH_SELF_READ)
         return 0;
     if (cred->read_only && action != AUTH_READ) {
         *reason = "a read-only API key may only read";
         return MK_FORBIDDEN;
     }
-    if (user->admin)
+    if (action == AUTH_SELF || user->admin)
         return 0;
     switch (action) {
     case AUTH_AGENT:
@@ -395,7 +417,7 @@ controller_auth_test (bool verbose)
     //  No credential: a login and an agent's report only.
     assert (controller_auth_check (self, &env, AUTH_ANYONE, 50, &caller, &reason) == 0);
     assert (controller_auth_check (self, &env, AUTH_AGENT, 50, &caller, &reason) == 0);
-    for (int action = AUTH_SELF; action <= AUTH_ADMIN; action++)
+    for (int action = AUTH_SELF_READ; action <= AUTH_ADMIN; action++)
         assert (controller_auth_check (self, &env, (controller_auth_action_t) action, 50, &caller,
                                        &reason)
                     == MK_UNAUTHORIZED
@@ -436,10 +458,17 @@ controller_auth_test (bool verbose)
         assert (controller_auth_check (self, &env, AUTH_SELF, 50, &caller, &reason)
                 == MK_UNAUTHORIZED);
     }
-    //  A read-only key reads only (and here holds no role to read with).
+    //  A read-only key reads only (and here holds no role to read with): about its user
+    //  too, whose password and keys it cannot change.
     credential.token = tokens[2];
-    assert (controller_auth_check (self, &env, AUTH_SELF, 50, &caller, &reason) == 0
+    assert (controller_auth_check (self, &env, AUTH_SELF_READ, 50, &caller, &reason) == 0
             && caller.cred->read_only);
+    assert (controller_auth_check (self, &env, AUTH_SELF, 50, &caller, &reason) == MK_FORBIDDEN
+            && strstr (reason, "read-only"));
+    assert (controller_auth_key (self, 2, "") == caller.cred && !controller_auth_key (self, 1, ""));
+    zlistx_t *keys = controller_auth_keys (self, 0);
+    assert (zlistx_size (keys) == 1 && zlistx_first (keys) == caller.cred);
+    zlistx_destroy (&keys);
     assert (controller_auth_check (self, &env, AUTH_OPERATE, 50, &caller, &reason) == MK_FORBIDDEN
             && strstr (reason, "read-only"));
     //  A disabled user's live key is refused; a deleted user's credentials go with them.

@@ -22,12 +22,13 @@
 
 //  What a request does, as far as authorisation cares.
 typedef enum {
-    AUTH_ANYONE,  //  login: needs no credential
-    AUTH_SELF,    //  a signed-in user about themselves (whoami, logout, own password)
-    AUTH_READ,    //  reads the cloud's state (lists, shows, waits, events)
-    AUTH_OPERATE, //  acts on VMs (create, start, stop, delete, ...)
-    AUTH_ADMIN,   //  changes what the cloud offers (templates, users) or asks hosts directly
-    AUTH_AGENT    //  an agent's report or event about its host
+    AUTH_ANYONE,    //  login: needs no credential
+    AUTH_SELF_READ, //  a signed-in user reads about themselves (whoami, own keys)
+    AUTH_SELF,      //  ... changes themselves (logout, own password, own keys)
+    AUTH_READ,      //  reads the cloud's state (lists, shows, waits, events)
+    AUTH_OPERATE,   //  acts on VMs (create, start, stop, delete, ...)
+    AUTH_ADMIN,     //  changes what the cloud offers (templates, users) or asks hosts directly
+    AUTH_AGENT      //  an agent's report or event about its host
 } controller_auth_action_t;
 
 //  Who made a request: NULL user for none (a login, an agent's report, enforcement off).
@@ -66,6 +67,13 @@ void controller_auth_cred_drop (controller_auth_t *self, const char *digest);
 void controller_auth_cred_drop_user (controller_auth_t *self, int64_t user_id, bool keys,
                                      const char *except);
 //  The user's live sessions.
+//  A user's live API key by its name, or NULL.
+const store_cred_t *controller_auth_key (controller_auth_t *self, int64_t user_id,
+                                         const char *name);
+//  The live API keys of a user (0: everyone's), in no order (a new list of borrowed
+//  entries, valid until the next change).
+zlistx_t *controller_auth_keys (controller_auth_t *self, int64_t user_id);
+
 uint32_t controller_auth_sessions (controller_auth_t *self, int64_t user_id, int64_t now);
 
 //  Failed logins: seconds a login for this user from this source must still wait (0:

@@ -244,6 +244,11 @@ void controller_user_passwd (controller_t *self, const mk_request_t *request);
 void controller_user_disable (controller_t *self, const mk_request_t *request);
 void controller_user_delete (controller_t *self, const mk_request_t *request);
 //  The parked requests whose passwords were checked: finished, inside the batch.
+//  API keys (controller_apikey.c).
+void controller_apikey_create (controller_t *self, const mk_request_t *request);
+void controller_apikey_list (controller_t *self, const mk_request_t *request);
+void controller_apikey_revoke (controller_t *self, const mk_request_t *request);
+
 void controller_user_jobs (controller_t *self);
 void controller_user_jobs_init (controller_t *self);
 //  At start: with no users, the administrator, its password in a file. 0 or -1.

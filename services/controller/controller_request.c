@@ -46,13 +46,18 @@ static const route_t s_routes[] = {
     ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_READ, 0),
     ROUTE (LOGIN, controller_user_login, AUTH_ANYONE, WRITES),
     ROUTE (LOGOUT, controller_user_logout, AUTH_SELF, WRITES),
-    ROUTE (WHOAMI, controller_user_whoami, AUTH_SELF, 0),
+    ROUTE (WHOAMI, controller_user_whoami, AUTH_SELF_READ, 0),
     ROUTE (USER_CREATE, controller_user_create, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (USER_LIST, controller_user_list, AUTH_ADMIN, 0),
-    ROUTE (USER_SHOW, controller_user_show, AUTH_SELF, 0),
+    ROUTE (USER_SHOW, controller_user_show, AUTH_SELF_READ, 0),
     ROUTE (USER_PASSWD, controller_user_passwd, AUTH_SELF, WRITES | MUTATES),
     ROUTE (USER_DISABLE, controller_user_disable, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (USER_DELETE, controller_user_delete, AUTH_ADMIN, WRITES | MUTATES),
+    //  A new key's answer holds its secret: never remembered by request id. A retry of
+    //  a create whose answer was lost finds the name taken (409).
+    ROUTE (APIKEY_CREATE, controller_apikey_create, AUTH_SELF, WRITES),
+    ROUTE (APIKEY_LIST, controller_apikey_list, AUTH_SELF_READ, 0),
+    ROUTE (APIKEY_REVOKE, controller_apikey_revoke, AUTH_SELF, WRITES | MUTATES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

@@ -474,6 +474,137 @@ s_test_users (test_t *self)
             == MK_OK);
 }
 
+//  A new API key's secret into key (64 bytes): the status.
+static int
+s_key_create (test_t *self, const char *token, const char *name, const char *user, bool read_only,
+              char *key)
+{
+    Maekin__ApiKeyCreateRequest create = MAEKIN__API_KEY_CREATE_REQUEST__INIT;
+    create.name = (char *) name;
+    create.user = (char *) user;
+    create.read_only = read_only;
+    Maekin__Envelope *reply =
+        s_as (self->client, token, MAEKIN__ENVELOPE__BODY_APIKEY_CREATE, &create);
+    int status = reply->status;
+    if (status == MK_OK) {
+        const Maekin__ApiKeyCreateReply *made = reply->apikey_create_reply;
+        assert (strncmp (made->key, "mka_", 4) == 0 && strlen (made->key) == 47);
+        assert (streq (made->api_key->name, name) && made->api_key->read_only == read_only
+                && made->api_key->created > 0 && made->api_key->expires == 0);
+        snprintf (key, 64, "%s", made->key);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  API keys: made, used where a token is, read-only ones reading only, listed without
+//  their secrets, revoked; another user's only by the administrator.
+static void
+s_test_keys (test_t *self)
+{
+    mk_client_t *client = self->client;
+    char ci[64], ro[64], bobs[64], bob[64];
+    assert (s_key_create (self, self->token, "ci", "", false, ci) == MK_OK);
+    Maekin__WhoamiRequest whoami = MAEKIN__WHOAMI_REQUEST__INIT;
+    Maekin__Envelope *reply = s_as (client, ci, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami);
+    assert (reply->status == MK_OK && streq (reply->whoami_reply->credential, "apikey")
+            && streq (reply->whoami_reply->user->name, "admin") && !reply->whoami_reply->expires);
+    mk_msg_free (&reply);
+    //  Names are the user's own; bad ones and bad lives are refused.
+    assert (s_key_create (self, self->token, "ci", "", false, ro) == MK_CONFLICT);
+    assert (s_key_create (self, self->token, "C I", "", false, ro) == MK_BAD_REQUEST);
+    assert (s_key_create (self, self->token, "x", "nobody", false, ro) == MK_NOT_FOUND);
+    Maekin__ApiKeyCreateRequest long_lived = MAEKIN__API_KEY_CREATE_REQUEST__INIT;
+    long_lived.name = "forever";
+    long_lived.ttl_days = 4000;
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_CREATE, &long_lived,
+                         "at most 3650 days")
+            == MK_BAD_REQUEST);
+    //  A read-only key reads, and changes nothing, not even its own user's keys.
+    assert (s_key_create (self, ci, "ro", "", true, ro) == MK_OK);
+    Maekin__HostListRequest hosts = MAEKIN__HOST_LIST_REQUEST__INIT;
+    assert (s_status_as (client, ro, MAEKIN__ENVELOPE__BODY_HOST_LIST, &hosts, NULL) == MK_OK);
+    Maekin__TemplateCreateRequest template_create = MAEKIN__TEMPLATE_CREATE_REQUEST__INIT;
+    Maekin__Template template_ = MAEKIN__TEMPLATE__INIT;
+    template_.name = "ro-made";
+    template_.vcpus = 1;
+    template_.memory_mb = 64;
+    template_create.template_ = &template_;
+    assert (s_status_as (client, ro, MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE, &template_create,
+                         "read-only")
+            == MK_FORBIDDEN);
+    assert (s_key_create (self, ro, "more", "", false, bob) == MK_FORBIDDEN);
+    assert (s_status_as (client, ro, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL) == MK_OK);
+    //  Another user's keys: the administrator makes and revokes them; the user sees only
+    //  their own.
+    Maekin__UserCreateRequest user = MAEKIN__USER_CREATE_REQUEST__INIT;
+    user.name = "bob";
+    user.password = "bob-secret-1";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &user, NULL)
+            == MK_OK);
+    assert (s_key_create (self, self->token, "scraper", "bob", true, bobs) == MK_OK);
+    assert (s_login (client, "bob", "bob-secret-1", bob) == MK_OK);
+    assert (s_key_create (self, bob, "mine", "admin", false, ci) == MK_FORBIDDEN);
+    Maekin__ApiKeyListRequest list = MAEKIN__API_KEY_LIST_REQUEST__INIT;
+    reply = s_as (client, bob, MAEKIN__ENVELOPE__BODY_APIKEY_LIST, &list);
+    assert (reply->status == MK_OK && reply->apikey_list_reply->n_api_keys == 1
+            && streq (reply->apikey_list_reply->api_keys[0]->name, "scraper")
+            && streq (reply->apikey_list_reply->api_keys[0]->user, "bob"));
+    mk_msg_free (&reply);
+    list.user = "admin";
+    assert (s_status_as (client, bob, MAEKIN__ENVELOPE__BODY_APIKEY_LIST, &list, "administrator")
+            == MK_FORBIDDEN);
+    //  The administrator's list: everyone's, by user and name, paged.
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.limit = 2;
+    list.page = &page;
+    list.user = "";
+    reply = s_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_LIST, &list);
+    assert (reply->status == MK_OK && reply->apikey_list_reply->n_api_keys == 2
+            && streq (reply->apikey_list_reply->api_keys[0]->name, "ci")
+            && streq (reply->apikey_list_reply->api_keys[1]->name, "ro")
+            && streq (reply->apikey_list_reply->next, "admin/ro"));
+    mk_msg_free (&reply);
+    page.after = "admin/ro";
+    reply = s_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_LIST, &list);
+    assert (reply->status == MK_OK && reply->apikey_list_reply->n_api_keys == 1
+            && streq (reply->apikey_list_reply->api_keys[0]->user, "bob")
+            && !*reply->apikey_list_reply->next);
+    mk_msg_free (&reply);
+    page.after = "no cursor";
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_LIST, &list, "not a cursor")
+        == MK_BAD_REQUEST);
+    //  Revoked: refused at once; gone from the list; not revoked twice.
+    Maekin__ApiKeyRevokeRequest revoke = MAEKIN__API_KEY_REVOKE_REQUEST__INIT;
+    revoke.name = "ci";
+    assert (s_status_as (client, bob, MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE, &revoke, "no key")
+            == MK_NOT_FOUND);
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE, &revoke, NULL)
+            == MK_OK);
+    assert (s_status_as (client, ci, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, "not valid")
+            == MK_UNAUTHORIZED);
+    assert (
+        s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE, &revoke, "no key")
+        == MK_NOT_FOUND);
+    //  A disabled user's keys are refused; deleted, they go with the user.
+    Maekin__UserDisableRequest disable = MAEKIN__USER_DISABLE_REQUEST__INIT;
+    disable.name = "bob";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DISABLE, &disable, NULL)
+            == MK_OK);
+    assert (s_status_as (client, bobs, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, "disabled")
+            == MK_UNAUTHORIZED);
+    Maekin__UserDeleteRequest delete_ = MAEKIN__USER_DELETE_REQUEST__INIT;
+    delete_.name = "bob";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_USER_DELETE, &delete_, NULL)
+            == MK_OK);
+    assert (s_status_as (client, bobs, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, "not valid")
+            == MK_UNAUTHORIZED);
+    revoke.name = "ro";
+    assert (s_status_as (client, self->token, MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE, &revoke, NULL)
+            == MK_OK);
+}
+
 static void
 s_test_templates (test_t *self)
 {
@@ -909,6 +1040,7 @@ controller_server_test (bool verbose)
     mk_client_set_token (self.client, self.token);
     s_until_serving (self.client);
     s_test_users (&self);
+    s_test_keys (&self);
 
     s_test_templates (&self);
     s_test_vms (&self, verbose);

@@ -17,9 +17,9 @@
 
 //  The nouns, in the order the help lists them; each file holds its rows.
 static const maekinsh_cmd_def_t *const s_nouns[] = {
-    maekinsh_host_commands,   maekinsh_template_commands, maekinsh_vm_commands,
-    maekinsh_user_commands,   maekinsh_task_commands,     maekinsh_event_commands,
-    maekinsh_metrics_commands};
+    maekinsh_host_commands,  maekinsh_template_commands, maekinsh_vm_commands,
+    maekinsh_user_commands,  maekinsh_apikey_commands,   maekinsh_task_commands,
+    maekinsh_event_commands, maekinsh_metrics_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -176,6 +176,9 @@ maekinsh_cmd_help (void)
              "$MAEKINSH_CONFIG, ./var/maekinsh.cfg (written by 'make run'),\n"
              "$HOME/.config/maekin/maekinsh.cfg, /etc/maekin/maekinsh.cfg.\n"
              "$MAEKIN_BUS overrides the endpoint of the file; options override both.\n"
+             "\n'maekinsh login' keeps the session's token for the endpoint in\n"
+             "$XDG_CONFIG_HOME/maekin/tokens (~/.config/maekin/tokens); $MAEKIN_TOKEN,\n"
+             "when set, is sent instead.\n"
              "\nexit status: 0 done; 1 the cloud answered with an error, or a task waited\n"
              "for failed or did not end in time; 2 bad usage or configuration (nothing\n"
              "was sent); 3 the cloud could not be reached; 4 the outcome is unknown (the\n"

@@ -41,6 +41,8 @@ trap 'exit 1' INT TERM
 echo "== baselines"
 "$build/bench/bench_echo" -w 1,256 || exit 1
 "$build/bench/bench_libvirt_floor" || exit 1
+# rate_field NAME FILE: the number after NAME= in FILE.
+rate_field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$2"; }
 # best VAR VALUE: VAR becomes the larger of itself and VALUE.
 best() { local v=${!1:-0}; [ "${2:-0}" -gt "$v" ] && printf -v "$1" '%s' "$2"; return 0; }
 # The floor with the agent's own XML: measured again beside each task run below.
@@ -66,12 +68,16 @@ start_cloud() {
     "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
         --db-url="${DB_URL:-sqlite:$T/var/maekin.db?synchronous=full}" --log-level=warn \
         --controller-host_timeout_ms=30000 --auth-admin_password_file="$T/var/admin-password" \
-        2>>"$T/controller.log" &
+        ${AUTH_OFF:+--auth-enforce=false} 2>>"$T/controller.log" &
     PIDS[controller]=$!
-    # As the administrator: maekinsh and the benches' own clients send this token.
-    MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/var/admin-password") \
-        || { echo "bench: cannot log in"; exit 1; }
-    export MAEKIN_TOKEN
+    # As the administrator: maekinsh and the benches' own clients send this token. With
+    # AUTH_OFF set, authorisation is off (the baseline of what it costs): no token.
+    unset MAEKIN_TOKEN
+    if [ -z "${AUTH_OFF:-}" ]; then
+        MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/var/admin-password") \
+            || { echo "bench: cannot log in"; exit 1; }
+        export MAEKIN_TOKEN
+    fi
     local a h list
     for a in $(seq "$agents"); do
         list=""
@@ -156,13 +162,48 @@ for _ in $(seq "$repeat"); do
 done
 echo "best of $repeat: accepted_per_s=$rate (target: at least 30,000)"
 
+# Authorisation's price: durable accepts (window 256) and one at a time (window 1) with
+# every request's token checked, beside the same with authorisation off
+# (auth/enforce = false), alternating in the same run; the CPU of the cloud's processes
+# per accepted request (the agents are paused: the accept path alone).
+accepts() { # LABEL WINDOW COUNT: one accept run in a fresh cloud
+    start_cloud
+    local p before used
+    for p in $(seq -f 'agent%g' "$agents"); do kill -STOP "${PIDS[$p]}"; done
+    before=$(cpu_ticks)
+    tasks -n "$3" -w "$2" -m accept -p "$1" > "$T/out" || { cat "$T/out"; exit 1; }
+    used=$(( ($(cpu_ticks) - before) * 1000000 / hz ))
+    echo "$1 $(cat "$T/out") cloud_cpu_us_per_accept=$((used / $3))"
+    for p in $(seq -f 'agent%g' "$agents"); do kill -CONT "${PIDS[$p]}"; done
+    stop_cloud
+}
+# least VAR VALUE: VAR becomes the smaller of itself and VALUE.
+least() { local v=${!1:-999999999}; [ "${2:-0}" -lt "$v" ] && printf -v "$1" '%s' "$2"; return 0; }
+for _ in $(seq "$repeat"); do
+    for mode in on off; do
+        [ $mode = on ] && unset AUTH_OFF || AUTH_OFF=1
+        accepts "auth_$mode" 256 $n > "$T/line"
+        cat "$T/line"
+        best "acc_$mode" "$(rate_field accepted_per_s "$T/line")"
+        least "cpu_$mode" "$(rate_field cloud_cpu_us_per_accept "$T/line")"
+        accepts "auth_${mode}_w1" 1 $((n / 10)) > "$T/line"
+        cat "$T/line"
+        least "p50_$mode" "$(rate_field accept_p50_us "$T/line")"
+    done
+done
+unset AUTH_OFF
+verdict=met
+[ "$acc_on" -ge 30000 ] && [ $((cpu_on * 100)) -le $((cpu_off * 115)) ] || verdict="not met"
+echo "authorisation on: accepted_per_s=$acc_on cloud_cpu_us_per_accept=$cpu_on" \
+    "sync_accept_p50_us=$p50_on; off: $acc_off, $cpu_off, $p50_off (best of $repeat;" \
+    "target: at least 30,000/s on, at most 15% more CPU: $verdict)"
+
 # Latency at set rates, open loop: reads through the same bus, broker and controller
 # loop, then creates (the agents paused: the accept path alone) at the same rate in the
 # same cloud, so the difference is what a durable create adds. At 5,000/s, beside them,
 # the same creates with the database on tmpfs (the same SQLite work and syncs, in memory
 # instead of on this machine's disk) and what one fdatasync of 8 KiB costs on the disk.
 shm=${TMPFS:-/dev/shm}
-rate_field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$2"; }
 for r in 1000 5000 10000; do
     start_cloud
     for p in $(seq -f 'agent%g' "$agents"); do kill -STOP "${PIDS[$p]}"; done
@@ -205,7 +246,7 @@ mysql_reset() {
     local socket=${url##*socket=}
     mariadb --no-defaults --protocol=socket --socket="$socket" --user=maekin_test \
         --password=maekin-test-pw maekin_test \
-        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics'
+        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics, users, credentials'
 }
 echo "== maekin on MariaDB: the same, beside the SQLite figures above"
 for _ in $(seq "$repeat"); do

@@ -58,7 +58,7 @@ booted() { grep -q MAEKIN-GUEST-BOOTED "$T/consoles/g1.log"; }
 eventually 90 "g1's serial console shows the marker its init prints" booted
 
 # The guest's values from libvirt: its CPU busy, its NIC sending (its pings' ARP).
-mtail() { timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT \
+mtail() { [ -n "$(token)" ] || login_admin; timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT \
     metrics tail "$@"; }
 vm_moves() {
     mtail --vm g1 --count 3 --output json >"$T/g1.json" 2>&1 || return 1

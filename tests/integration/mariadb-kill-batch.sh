@@ -27,16 +27,17 @@ holds() { [ "$(mysql_do -N -e "SELECT count(*) FROM information_schema.processli
 eventually 10 "another session holds the MAC counter's row" holds
 
 # Forty creates wait at the stopped controller, so that one batch takes them all. The
-# agent is held meanwhile: its reports (108 bytes each) would count as creates (60 bytes
-# each; 2,200 bytes are at least 36 of them).
+# agent is held meanwhile: its reports (108 bytes each) would count as creates (111
+# bytes each with the session's token; 3,990 bytes are at least 36 of them).
+[ -n "$(token)" ] || login_admin
 ctl=${PIDS[controller]}
 agent=${PIDS[agent-node1]}
 kill -STOP "$agent" "$ctl"
 before=$(recv_q "$ctl")
-timeout 120 "$MK_BUILD/bench/bench_tasks" -e "$BUS" -s "$STREAM_OUT" -n 40 -w 64 -m accept \
+MAEKIN_TOKEN=$(token) timeout 120 "$MK_BUILD/bench/bench_tasks" -e "$BUS" -s "$STREAM_OUT" -n 40 -w 64 -m accept \
     -p b >"$T/burst.log" 2>&1 &
 burst=$!
-queued() { [ $(( $(recv_q "$ctl") - before )) -ge 2200 ]; }
+queued() { [ $(( $(recv_q "$ctl") - before )) -ge 3990 ]; }
 eventually 30 "40 creates wait at the stopped controller" queued
 kill -CONT "$agent"
 kill -CONT "$ctl"

@@ -12,7 +12,7 @@ start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:4,node2=synthetic:10:20" --monitor-interval_ms=100 \
     --monitor-full_every=5
-mtail() { timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT \
+mtail() { [ -n "$(token)" ] || login_admin; timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT \
     metrics tail "$@"; }
 
 out=$(mtail --count 6) || fail "metrics tail: $out"

@@ -123,10 +123,33 @@ expect_fail "a forged token is refused" 1 "not valid" \
     with_token mkt_forgedforgedforgedforgedforgedforgedforged whoami
 expect_fail "garbage as a token is refused" 1 "not valid" with_token 'x y' vm list
 
+# API keys: shown once, used as $MAEKIN_TOKEN; a read-only one reads only; revoked, refused.
+out=$(as_user admin apikey create ci) || fail "apikey create: $out"
+grep -q "shown this once" <<<"$out" || fail "apikey create does not say the key is shown once: $out"
+key=$(awk '$1 == "key" { print $2 }' <<<"$out")
+[[ $key =~ ^mka_[A-Za-z0-9_-]{43}$ ]] || fail "not a key: '$key'"
+ok "apikey create shows the key once"
+expect_fail "a key is used as \$MAEKIN_TOKEN" 0 "credential +apikey" with_token "$key" whoami
+expect_fail "a key's name is its user's once" 1 "has a key named 'ci' already" as_user admin apikey create ci
+json=$(as_user admin --output json apikey create watcher --read-only --days 30) || fail "apikey create --read-only"
+ro=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$json")
+expect_fail "a read-only key reads" 0 "NAME" with_token "$ro" template list
+expect_fail "a read-only key changes nothing" 1 "read-only" with_token "$ro" template create x --vcpus 1 --memory 64
+expect_fail "nor its user's keys" 1 "read-only" with_token "$ro" apikey create more
+list=$(as_user admin apikey list) || fail "apikey list"
+grep -q "mka_" <<<"$list" && fail "apikey list shows a secret: $list"
+[ "$(tail -n +2 <<<"$list" | awk '{ print $2 }' | tr '\n' ' ')" = "ci watcher " ] || fail "apikey list: $list"
+ok "apikey list: the keys by name, no secrets"
+expect_fail "apikey revoke" 0 "name: ci" as_user admin apikey revoke ci
+expect_fail "a revoked key is refused" 1 "not valid" with_token "$key" whoami
+expect_fail "revoking it again" 1 "no key named 'ci'" as_user admin apikey revoke ci
+expect_fail "a key for a user who is not there" 1 "no user 'nobody'" as_user admin apikey create x --user nobody
+
 # Sessions are in the database: a restarted controller knows them.
 stop controller
 start_controller
 eventually 30 "after a restart the administrator's session still works" as_user admin whoami
+expect_fail "and its read-only key" 0 "credential +apikey" with_token "$ro" whoami
 
 # Bad arguments: said, nothing sent.
 expect_fail "login without a user" 2 "missing USER" as_user admin login
