@@ -515,18 +515,24 @@ s_test_broker_error (fixture_t *fx)
     assert (mk_client_recv (fx->client, &reply, 50) == -1);
 }
 
-//  A call with no answer times out after its retries, keeping its request id.
+//  A call with no answer times out after its retries, keeping its request id. The
+//  whole call is bounded by (retries + 1) x timeout: a machine that stalls may fit fewer
+//  attempts in it, so the reason is read for how many were sent.
 static void
 s_test_call_timeout (fixture_t *fx)
 {
     int64_t start = zclock_mono ();
-    Maekin__Envelope *result = mk_client_call (fx->client, "cloud", &fx->env, 50, 2, NULL, NULL);
-    assert (result->status == MK_TIMEOUT && strstr (result->reason, "3 attempts"));
+    Maekin__Envelope *result = mk_client_call (fx->client, "cloud", &fx->env, 200, 2, NULL, NULL);
+    const char *after = result->reason ? strstr (result->reason, " ms after ") : NULL;
+    int attempts = 0;
+    assert (result->status == MK_TIMEOUT && after
+            && sscanf (after, " ms after %d attempt", &attempts) == 1);
+    assert (attempts >= 2 && attempts <= 3);
     assert (zclock_mono () - start < 5000); //  bounded, whatever the machine's speed
-    assert (zclock_mono () - start >= 150);
+    assert (zclock_mono () - start >= 600);
     mk_msg_free (&result);
-    char *ids[3];
-    for (int i = 0; i < 3; i++) {
+    char *ids[3] = {NULL, NULL, NULL};
+    for (int i = 0; i < attempts; i++) {
         zmsg_t *msg = zmsg_recv (fx->router);
         assert (zmsg_size (msg) == 5);
         zframe_t *body = zmsg_last (msg);
@@ -536,7 +542,7 @@ s_test_call_timeout (fixture_t *fx)
         mk_msg_free (&got);
         zmsg_destroy (&msg);
     }
-    assert (strlen (ids[0]) == 36 && streq (ids[0], ids[1]) && streq (ids[1], ids[2]));
+    assert (strlen (ids[0]) == 36 && streq (ids[0], ids[1]) && (!ids[2] || streq (ids[1], ids[2])));
     for (int i = 0; i < 3; i++)
         free (ids[i]);
     assert (fx->env.request_id == NULL);

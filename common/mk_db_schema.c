@@ -247,6 +247,33 @@ static const mk_db_migration_t s_migrations[] = {
                          "    expires BIGINT NOT NULL DEFAULT 0,\n"
                          "    revoked BIGINT NOT NULL DEFAULT 0,\n"
                          "    KEY credentials_user (user_id)\n" MYSQL_TABLE},
+    //  The audit log (issue 17): every request that would change the cloud, allowed or
+    //  refused, and every login: when (unix microseconds), who (the user's name, '' if
+    //  none was known) with which credential ('session', 'apikey:NAME', 'none',
+    //  'invalid'), what (the request's body, e.g. vm_create) on what (a name), and how
+    //  it ended (the status, and the reason of a refusal or failure).
+    {.version = 5,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE audit (\n"
+                          "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+                          "    time BIGINT NOT NULL,\n"
+                          "    actor VARCHAR(64) NOT NULL DEFAULT '',\n"
+                          "    credential VARCHAR(80) NOT NULL DEFAULT '',\n"
+                          "    request VARCHAR(40) NOT NULL,\n"
+                          "    subject VARCHAR(128) NOT NULL DEFAULT '',\n"
+                          "    status INT NOT NULL,\n"
+                          "    reason VARCHAR(255) NOT NULL DEFAULT ''\n"
+                          ");\n"
+                          "CREATE INDEX audit_actor ON audit (actor, id);\n",
+     .sql[MK_DB_MYSQL] = "CREATE TABLE IF NOT EXISTS audit (\n"
+                         "    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+                         "    time BIGINT NOT NULL,\n"
+                         "    actor VARCHAR(64) NOT NULL DEFAULT '',\n"
+                         "    credential VARCHAR(80) NOT NULL DEFAULT '',\n"
+                         "    request VARCHAR(40) NOT NULL,\n"
+                         "    subject VARCHAR(128) NOT NULL DEFAULT '',\n"
+                         "    status INT NOT NULL,\n"
+                         "    reason VARCHAR(255) NOT NULL DEFAULT '',\n"
+                         "    KEY audit_actor (actor, id)\n" MYSQL_TABLE},
 };
 
 const mk_db_migration_t *
@@ -277,6 +304,7 @@ static const mk_db_table_t s_tables[] = {
     {"users", "id, name, password, admin, disabled, created, last_login", "ittiiii"},
     {"credentials", "digest, kind, user_id, name, read_only, created, expires, revoked",
      "tiitiiii"},
+    {"audit", "id, time, actor, credential, request, subject, status, reason", "iittttit"},
 };
 
 const mk_db_table_t *

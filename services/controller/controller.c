@@ -37,6 +37,7 @@ static const mk_cfg_item_t s_schema[] = {
      "requests need a credential (false admits everyone as the administrator: a closed lab "
      "or a benchmark only)"},
     {"auth/session_ttl_s", MK_CFG_INT, "43200", "a login's session lasts this long at most"},
+    {"auth/audit_keep_days", MK_CFG_INT, "90", "keep the audit log's entries this many days"},
     {"auth/admin_password_file", MK_CFG_STR, "var/admin-password",
      "at the first start, the administrator 'admin' is made and its password written here"},
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
@@ -65,7 +66,8 @@ main (int argc, char **argv)
                   {"metrics/fine_keep_s", 1, 315360000},
                   {"metrics/coarse_step_s", 1, 864000},
                   {"metrics/coarse_keep_s", 1, 315360000},
-                  {"auth/session_ttl_s", 60, 31536000}};
+                  {"auth/session_ttl_s", 60, 31536000},
+                  {"auth/audit_keep_days", 1, 3650}};
     for (size_t i = 0; i < sizeof ranges / sizeof ranges[0]; i++) {
         int64_t value = mk_cfg_int (cfg, ranges[i].key);
         if (value < ranges[i].min || value > ranges[i].max) {
@@ -95,6 +97,7 @@ main (int argc, char **argv)
                     (int) mk_cfg_int (cfg, "metrics/coarse_keep_s")},
         .enforce = mk_cfg_bool (cfg, "auth/enforce"),
         .session_ttl_s = (int) mk_cfg_int (cfg, "auth/session_ttl_s"),
+        .audit_keep_days = (int) mk_cfg_int (cfg, "auth/audit_keep_days"),
         .admin_password_file = mk_cfg_str (cfg, "auth/admin_password_file"),
     };
     char *why = controller_history_check (&opts.history);

@@ -189,6 +189,12 @@ controller_auth_cred_drop_user (controller_auth_t *self, int64_t user_id, bool k
 }
 
 const store_cred_t *
+controller_auth_cred (controller_auth_t *self, const char *digest)
+{
+    return (const store_cred_t *) zhashx_lookup (self->creds, digest);
+}
+
+const store_cred_t *
 controller_auth_key (controller_auth_t *self, int64_t user_id, const char *name)
 {
     for (store_cred_t *cred = (store_cred_t *) zhashx_first (self->creds); cred;
@@ -269,9 +275,9 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
         return MK_UNAUTHORIZED;
     }
     if (cred->expires && cred->expires <= now) {
-        zhashx_delete (self->creds, digest);
         *reason = cred->kind == STORE_CRED_SESSION ? "the session has expired: log in again"
                                                    : "the API key has expired: ask for a new one";
+        zhashx_delete (self->creds, digest); //  frees cred
         return MK_UNAUTHORIZED;
     }
     const store_user_t *user = controller_auth_user_id (self, cred->user_id);

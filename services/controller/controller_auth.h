@@ -67,6 +67,8 @@ void controller_auth_cred_drop (controller_auth_t *self, const char *digest);
 void controller_auth_cred_drop_user (controller_auth_t *self, int64_t user_id, bool keys,
                                      const char *except);
 //  The user's live sessions.
+//  A live credential by its digest, or NULL.
+const store_cred_t *controller_auth_cred (controller_auth_t *self, const char *digest);
 //  A user's live API key by its name, or NULL.
 const store_cred_t *controller_auth_key (controller_auth_t *self, int64_t user_id,
                                          const char *name);

@@ -113,12 +113,14 @@ typedef struct {
     controller_mac_t macs;         //  the MACs of new VMs
 
     //  Users and their credentials (controller_auth.c, controller_user.c).
-    controller_auth_t *auth;    //  users, live credentials, failed logins
-    controller_caller_t caller; //  who made the request being handled
-    char caller_digest[65];     //  a parked request's caller's credential (controller_user.c)
-    zactor_t *pwhash;           //  checks and hashes passwords off this thread
-    zlistx_t *jobs;             //  requests parked while their passwords are checked
-    uint64_t next_job;          //  the next job's id
+    controller_auth_t *auth;         //  users, live credentials, failed logins
+    controller_caller_t caller;      //  who made the request being handled
+    char caller_digest[65];          //  a parked request's caller's credential (controller_user.c)
+    const Maekin__Envelope *audited; //  the request being answered, if the audit log
+                                     //  records it (controller_audit)
+    zactor_t *pwhash;                //  checks and hashes passwords off this thread
+    zlistx_t *jobs;                  //  requests parked while their passwords are checked
+    uint64_t next_job;               //  the next job's id
 
     //  Tasks (controller_task.c, controller_dispatch.c).
     zhashx_t *inflight;  //  task id -> inflight_t (owned)
@@ -244,6 +246,11 @@ void controller_user_passwd (controller_t *self, const mk_request_t *request);
 void controller_user_disable (controller_t *self, const mk_request_t *request);
 void controller_user_delete (controller_t *self, const mk_request_t *request);
 //  The parked requests whose passwords were checked: finished, inside the batch.
+//  The audit log (controller_audit.c): the entry of self->audited, with its answer's
+//  status and reason (controller_reply calls it); and its list.
+void controller_audit_write (controller_t *self, int status, const char *reason);
+void controller_audit_list (controller_t *self, const mk_request_t *request);
+
 //  API keys (controller_apikey.c).
 void controller_apikey_create (controller_t *self, const mk_request_t *request);
 void controller_apikey_list (controller_t *self, const mk_request_t *request);

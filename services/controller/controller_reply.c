@@ -47,6 +47,8 @@ void
 controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envelope *reply)
 {
     reply->version = MK_MSG_VERSION;
+    if (self->audited)
+        controller_audit_write (self, reply->status, reply->reason);
     zframe_t *frame = mk_msg_pack (reply);
     const char *id = request->env->request_id;
     if (self->fingerprint && reply->status < 500) {

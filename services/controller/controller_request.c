@@ -58,6 +58,7 @@ static const route_t s_routes[] = {
     ROUTE (APIKEY_CREATE, controller_apikey_create, AUTH_SELF, WRITES),
     ROUTE (APIKEY_LIST, controller_apikey_list, AUTH_SELF_READ, 0),
     ROUTE (APIKEY_REVOKE, controller_apikey_revoke, AUTH_SELF, WRITES | MUTATES),
+    ROUTE (AUDIT_LIST, controller_audit_list, AUTH_ADMIN, 0),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -195,11 +196,17 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
                                  mk_msg_body_name (env));
         return;
     }
+    //  What would change the cloud goes into the audit log, allowed or refused (an
+    //  agent's reports are its hosts' news, not changes someone asked for).
+    bool audited = self->opts.enforce && (route->flags & WRITES) && route->action != AUTH_AGENT;
+    self->audited = audited ? env : NULL;
     const char *reason = NULL;
     int refused =
         controller_auth_check (self->auth, env, route->action, self->now, &self->caller, &reason);
     if (refused) {
         controller_reply_status (self, request, refused, "%s", reason);
+        self->audited = NULL;
+        self->caller = (controller_caller_t){NULL, NULL};
         return;
     }
     if ((route->flags & MUTATES) && env->request_id && *env->request_id) {
@@ -209,6 +216,7 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
         self->fingerprint = fingerprint; //  controller_reply remembers the answer
     }
     route->handler (self, request);
+    self->audited = NULL; //  a request parked as a job takes its entry along
     self->fingerprint = 0;
     self->caller = (controller_caller_t){NULL, NULL};
 }

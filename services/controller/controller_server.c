@@ -73,7 +73,10 @@ s_tick (controller_t *self)
     if (mono >= self->next_expiry) {
         //  Ended credentials are kept a while (who held what, when), then forgotten.
         if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0
-            || store_cred_expire (self->db, self->now - CRED_KEEP_S) < 0)
+            || store_cred_expire (self->db, self->now - CRED_KEEP_S) < 0
+            || store_audit_expire (self->db,
+                                   (self->now - 86400LL * self->opts.audit_keep_days) * 1000000)
+                   < 0)
             self->failed = true;
         else if (mk_bloom_count (self->request_ids) > FILTER_CAPACITY
                  || mk_bloom_count (self->vm_names) > FILTER_CAPACITY) {

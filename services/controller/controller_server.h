@@ -31,6 +31,7 @@ typedef struct {
     bool enforce;                      //  authorisation on: requests need a credential
     int session_ttl_s;                 //  a session's life at most (and by default)
     const char *admin_password_file;   //  where the first administrator's password goes
+    int audit_keep_days;               //  the audit log's entries are kept this long
 } controller_opts_t;
 
 //  Open the database, take its claim (one controller per database, see mk_db_claim;

@@ -4,6 +4,7 @@
 
 #include "mk_limits.h"
 #include "mk_testdir.h"
+#include "mk_wire.h"
 
 #include <sys/stat.h>
 
@@ -605,6 +606,136 @@ s_test_keys (test_t *self)
             == MK_OK);
 }
 
+//  The audit list as the administrator: the reply (status 200 asserted).
+static Maekin__Envelope *
+s_audit (test_t *self, const char *user, int64_t since, uint32_t limit, const char *after)
+{
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.limit = limit;
+    page.after = (char *) after;
+    Maekin__AuditListRequest list = MAEKIN__AUDIT_LIST_REQUEST__INIT;
+    list.page = &page;
+    list.user = (char *) user;
+    list.since = since;
+    Maekin__Envelope *reply =
+        s_as (self->client, self->token, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &list);
+    assert (reply->status == MK_OK && reply->body_case == MAEKIN__ENVELOPE__BODY_AUDIT_LIST_REPLY);
+    return reply;
+}
+
+//  The entry of the list that matches, or NULL.
+static const Maekin__AuditEntry *
+s_entry_of (const Maekin__AuditListReply *list, const char *user, const char *credential,
+            const char *request, const char *subject, int status)
+{
+    for (size_t i = 0; i < list->n_entries; i++) {
+        const Maekin__AuditEntry *entry = list->entries[i];
+        if (streq (entry->user, user) && streq (entry->credential, credential)
+            && streq (entry->request, request) && streq (entry->subject, subject)
+            && entry->status == status)
+            return entry;
+    }
+    return NULL;
+}
+
+//  The audit log holds what the user and key tests did, allowed and refused, newest
+//  first; reads are not in it; the administrator alone reads it, by user, time, page.
+static void
+s_test_audit (test_t *self)
+{
+    //  Something refused without a credential, and a read (not recorded).
+    Maekin__TemplateDeleteRequest doomed = MAEKIN__TEMPLATE_DELETE_REQUEST__INIT;
+    doomed.name = "nothing";
+    assert (s_status_as (self->client, NULL, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE, &doomed, NULL)
+            == MK_UNAUTHORIZED);
+    assert (s_status_as (self->client, "mkt_forged", MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE,
+                         &doomed, NULL)
+            == MK_UNAUTHORIZED);
+    Maekin__Envelope *reply = s_audit (self, "", 0, 1000, "");
+    const Maekin__AuditListReply *list = reply->audit_list_reply;
+    assert (list->n_entries > 20 && !*list->next);
+    for (size_t i = 1; i < list->n_entries; i++)
+        assert (list->entries[i - 1]->id > list->entries[i]->id
+                && list->entries[i - 1]->time_us >= list->entries[i]->time_us);
+    assert (s_entry_of (list, "", "none", "template_delete", "nothing", 401)
+            && s_entry_of (list, "", "invalid", "template_delete", "nothing", 401)
+            && s_entry_of (list, "", "none", "template_delete", "nothing", 401)
+                   == list->entries[1]);
+    assert (s_entry_of (list, "admin", "password", "login", "admin", 200));
+    assert (s_entry_of (list, "nobody", "password", "login", "nobody", 401));
+    //  A login's name that is no name: its words kept as what was asked, no one as who.
+    assert (s_entry_of (list, "", "password", "login", "ad min", 400));
+    assert (s_entry_of (list, "admin", "session", "user_create", "alice", 200));
+    assert (s_entry_of (list, "admin", "session", "user_create", "alice", 409));
+    const Maekin__AuditEntry *refused =
+        s_entry_of (list, "alice", "session", "user_create", "mallory", 403);
+    assert (refused && strstr (refused->reason, "administrator"));
+    assert (s_entry_of (list, "alice", "session", "user_passwd", "", 200));
+    assert (s_entry_of (list, "admin", "session", "user_disable", "alice", 200)
+            && s_entry_of (list, "admin", "session", "user_enable", "alice", 200));
+    assert (s_entry_of (list, "admin", "session", "apikey_create", "bob/scraper", 200));
+    assert (s_entry_of (list, "admin", "apikey:ro", "template_create", "ro-made", 403));
+    assert (s_entry_of (list, "admin", "session", "apikey_revoke", "ci", 200));
+    assert (s_entry_of (list, "bob", "session", "apikey_create", "admin/mine", 403));
+    for (size_t i = 0; i < list->n_entries; i++)
+        assert (!strstr (list->entries[i]->request, "list")
+                && !strstr (list->entries[i]->request, "whoami")
+                && !strstr (list->entries[i]->request, "show"));
+    size_t all = list->n_entries;
+    uint64_t newest = list->entries[0]->id, second = list->entries[1]->id;
+    mk_msg_free (&reply);
+    //  Paged: the cursor is the last entry's id; the next page goes on from it.
+    reply = s_audit (self, "", 0, 1, "");
+    assert (reply->audit_list_reply->n_entries == 1
+            && reply->audit_list_reply->entries[0]->id == newest);
+    char after[24];
+    snprintf (after, sizeof after, "%s", reply->audit_list_reply->next);
+    mk_msg_free (&reply);
+    reply = s_audit (self, "", 0, 1, after);
+    assert (reply->audit_list_reply->entries[0]->id == second);
+    mk_msg_free (&reply);
+    //  By user, by time.
+    reply = s_audit (self, "alice", 0, 1000, "");
+    list = reply->audit_list_reply;
+    assert (list->n_entries > 3 && list->n_entries < all);
+    for (size_t i = 0; i < list->n_entries; i++)
+        assert (streq (list->entries[i]->user, "alice"));
+    mk_msg_free (&reply);
+    reply = s_audit (self, "", zclock_time () / 1000 + 3600, 1000, "");
+    assert (reply->audit_list_reply->n_entries == 0);
+    mk_msg_free (&reply);
+    //  Bad input, and a user who is not the administrator, refused.
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.after = "-3";
+    Maekin__AuditListRequest bad = MAEKIN__AUDIT_LIST_REQUEST__INIT;
+    bad.page = &page;
+    assert (s_status_as (self->client, self->token, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad,
+                         "not a cursor")
+            == MK_BAD_REQUEST);
+    page.after = "";
+    bad.user = "Bad User";
+    assert (s_status_as (self->client, self->token, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad,
+                         "user name")
+            == MK_BAD_REQUEST);
+    bad.user = "";
+    bad.since = -1;
+    assert (s_status_as (self->client, self->token, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad,
+                         "unix seconds")
+            == MK_BAD_REQUEST);
+    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
+    create.name = "carol";
+    create.password = "carol-secret-1";
+    char carol[64];
+    assert (
+        s_status_as (self->client, self->token, MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
+        == MK_OK);
+    assert (s_login (self->client, "carol", "carol-secret-1", carol) == MK_OK);
+    bad.since = 0;
+    assert (
+        s_status_as (self->client, carol, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad, "administrator")
+        == MK_FORBIDDEN);
+}
+
 static void
 s_test_templates (test_t *self)
 {
@@ -1008,7 +1139,9 @@ controller_server_test (bool verbose)
 {
     char *dir = mk_testdir_new ("controller_server");
     char *url = zsys_sprintf ("sqlite:%s/state.db", dir);
-    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", 100, 1000, 30000, NULL};
+    //  The workers' own heartbeat: a broker expecting them faster drops an idle controller
+    //  (one waiting for a password's hash, say) and its client retries.
+    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", MK_WIRE_HEARTBEAT_MS, 1000, 30000, NULL};
     zactor_t *broker = broker_router_new (&bopts);
     zstr_send (broker, "ENDPOINT");
     test_t self = {.endpoint = zstr_recv (broker),
@@ -1025,6 +1158,7 @@ controller_server_test (bool verbose)
                                     .image_dirs = "/srv/images/:/var/lib/maekin/images",
                                     .enforce = true,
                                     .session_ttl_s = 3600,
+                                    .audit_keep_days = 30,
                                     .admin_password_file = self.password_file};
     self.controller = controller_server_new (&self.opts, NULL);
     assert (self.controller);
@@ -1041,6 +1175,7 @@ controller_server_test (bool verbose)
     s_until_serving (self.client);
     s_test_users (&self);
     s_test_keys (&self);
+    s_test_audit (&self);
 
     s_test_templates (&self);
     s_test_vms (&self, verbose);

@@ -90,6 +90,18 @@ typedef struct {
     int64_t expires; //  unix seconds; 0: never
 } store_cred_t;
 
+//  One entry of the audit log (controller_audit).
+typedef struct {
+    int64_t id;
+    int64_t time_us;
+    char actor[64];      //  the user, "" if none was known
+    char credential[80]; //  session, apikey:NAME, password (a login), none, invalid
+    char request[40];    //  the request's body, e.g. vm_create, or vm_stop for an action
+    char subject[128];   //  what it was about: a name, "user/key" for another's key
+    int status;
+    char reason[256];
+} store_audit_t;
+
 //  A page of a list: limit, the cursor to start after, filters ("" for none).
 typedef struct {
     uint32_t limit;
@@ -167,6 +179,14 @@ int store_cred_revoke_user (mk_db_t *db, int64_t user_id, bool keys, const char 
 int store_cred_live (mk_db_t *db, int64_t now, store_row_fn *fn, void *arg);
 //  Forgets credentials that ended (expired or revoked) before `before`: the count.
 int store_cred_expire (mk_db_t *db, int64_t before);
+
+//  The audit log (controller_store_audit.c): an entry (its id is the database's); the
+//  entries of one actor ("": everyone) from since_us on, older than before_id (0: the
+//  newest), newest first, at most limit; and forgetting entries older than before_us.
+int store_audit_insert (mk_db_t *db, const store_audit_t *entry);
+int store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t before_id,
+                      uint32_t limit, store_row_fn *fn, void *arg);
+int store_audit_expire (mk_db_t *db, int64_t before_us);
 
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.

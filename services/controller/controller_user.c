@@ -34,6 +34,7 @@ typedef struct {
     mk_request_t request; //  a copy, owned
     uint64_t fingerprint; //  a mutating request's (see controller_reply)
     int64_t caller_id;    //  the caller's user id, 0 for none
+    bool audited;         //  its answer goes into the audit log
     char caller_cred[65]; //  the caller's credential's digest, "" for none
     job_done_fn *done;
 } job_t;
@@ -87,6 +88,7 @@ s_job_start (controller_t *self, const mk_request_t *request, job_done_fn *done,
     zframe_destroy (&frame);
     assert (job->request.env);
     job->fingerprint = self->fingerprint;
+    job->audited = self->audited != NULL;
     if (self->caller.user) {
         job->caller_id = self->caller.user->id;
         snprintf (job->caller_cred, sizeof job->caller_cred, "%s", self->caller.cred->digest);
@@ -118,7 +120,9 @@ controller_user_jobs (controller_t *self)
             self->caller.cred = NULL;
             self->fingerprint = job->fingerprint;
             strcpy (self->caller_digest, job->caller_cred);
+            self->audited = job->audited ? job->request.env : NULL;
             job->done (self, &job->request, &result);
+            self->audited = NULL;
             self->fingerprint = 0;
             self->caller.user = NULL;
             self->caller_digest[0] = 0;

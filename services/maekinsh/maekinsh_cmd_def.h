@@ -88,6 +88,7 @@ extern const maekinsh_cmd_def_t maekinsh_event_commands[];
 extern const maekinsh_cmd_def_t maekinsh_metrics_commands[];
 extern const maekinsh_cmd_def_t maekinsh_user_commands[];
 extern const maekinsh_cmd_def_t maekinsh_apikey_commands[];
+extern const maekinsh_cmd_def_t maekinsh_audit_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -96,6 +97,7 @@ extern const maekinsh_out_table_t maekinsh_task_table;
 extern const maekinsh_out_table_t maekinsh_event_table;
 extern const maekinsh_out_table_t maekinsh_user_table;
 extern const maekinsh_out_table_t maekinsh_apikey_table;
+extern const maekinsh_out_table_t maekinsh_audit_table;
 
 //  The first row of the table (def NULL) or the one after def; NULL after the last.
 const maekinsh_cmd_def_t *maekinsh_cmd_def_next (const maekinsh_cmd_def_t *def);
@@ -174,5 +176,6 @@ void maekinsh_event_test (bool verbose);
 void maekinsh_metrics_test (bool verbose);
 void maekinsh_user_test (bool verbose);
 void maekinsh_apikey_test (bool verbose);
+void maekinsh_audit_test (bool verbose);
 
 #endif

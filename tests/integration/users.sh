@@ -151,6 +151,26 @@ start_controller
 eventually 30 "after a restart the administrator's session still works" as_user admin whoami
 expect_fail "and its read-only key" 0 "credential +apikey" with_token "$ro" whoami
 
+# The audit log: what was done and tried, by whom, with which credential.
+log=$(as_user admin audit list) || fail "audit list: $log"
+head -n 1 <<<"$log" | grep -q "^ID  *TIME  *USER  *CREDENTIAL  *REQUEST  *SUBJECT  *STATUS  *REASON" \
+    || fail "audit list's header: $(head -n 1 <<<"$log")"
+grep -qE " alice +session +user_create +mallory +403 +only the cloud's administrator" <<<"$log" \
+    || fail "alice's refused user create is not in the audit log: $log"
+grep -qE " admin +session +user_disable +alice +200" <<<"$log" || fail "the disable is not logged"
+grep -qE " admin +apikey:watcher +template_create +x +403 +a read-only API key" <<<"$log" \
+    || fail "the read-only key's refusal is not logged"
+grep -qE " +password +login +bob +401 +wrong user name or password" <<<"$log" \
+    || fail "bob's failed logins are not logged"
+grep -qE "template_list|whoami|apikey_list" <<<"$log" && fail "reads are in the audit log"
+ok "the audit log holds what was done and tried, allowed and refused, and no reads"
+json=$(as_user admin --output json audit list --user alice --limit 2) || fail "audit list json"
+python3 -c 'import json,sys; d=json.loads(sys.argv[1]); e=d["entries"]; assert len(e) == 2 and all(x["user"] == "alice" for x in e) and e[0]["id"] > e[1]["id"], d' "$json" \
+    || fail "audit list --user alice --limit 2: $json"
+ok "audit list --user alice --limit 2: hers, newest first"
+expect_fail "audit list --since in the future is empty" 0 "^no entries" as_user admin audit list --since "$(date -d tomorrow +%F)"
+expect_fail "a bad --since is said" 2 "--since must be" as_user admin audit list --since yesterday
+
 # Bad arguments: said, nothing sent.
 expect_fail "login without a user" 2 "missing USER" as_user admin login
 expect_fail "a session too short" 2 "--ttl" as_user admin login admin --ttl 5 --password-file "$T/admin-password"

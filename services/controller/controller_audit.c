@@ -1,0 +1,118 @@
+/*  controller_audit: the audit log's entries. Every request that would change the cloud
+    (its row in controller_request writes, and it is not an agent's report), allowed or
+    refused, and every login, is one row written with its answer (controller_reply calls
+    controller_audit_write), in the same batch and transaction as what it changed: who,
+    with which credential, what, on what, when, and how it ended. Rows older than
+    auth/audit_keep_days are forgotten (controller_server's tick); the administrator reads
+    them with controller_audit_read. */
+#include "controller_core.h"
+
+#include "mk_name.h"
+
+#include <ctype.h>
+
+//  What the request does, in a word: its body's name, or for a VM action the action's
+//  (vm_stop), for user_disable with enable user_enable.
+static void
+s_request_name (const Maekin__Envelope *env, char *name, size_t size)
+{
+    if (env->body_case == MAEKIN__ENVELOPE__BODY_VM_ACTION) {
+        const ProtobufCEnumValue *op =
+            protobuf_c_enum_descriptor_get_value (&maekin__vm_op__descriptor, env->vm_action->op);
+        snprintf (name, size, "vm_%s", op ? op->name + strlen ("VM_OP_") : "action");
+        for (char *c = name; *c; c++)
+            *c = (char) tolower ((unsigned char) *c);
+    } else if (env->body_case == MAEKIN__ENVELOPE__BODY_USER_DISABLE)
+        snprintf (name, size, "user_%s", env->user_disable->enable ? "enable" : "disable");
+    else
+        snprintf (name, size, "%s", mk_msg_body_name (env));
+}
+
+//  What the request is about: a name, or USER/KEY for a key of another user.
+static void
+s_subject (const Maekin__Envelope *env, char *subject, size_t size)
+{
+    const char *name = "", *user = "";
+    switch (env->body_case) {
+    case MAEKIN__ENVELOPE__BODY_VM_CREATE:
+        name = env->vm_create->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VM_ACTION:
+        name = env->vm_action->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE:
+        name = env->template_create->template_ ? env->template_create->template_->name : "";
+        break;
+    case MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE:
+        name = env->template_delete->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_LOGIN:
+        name = env->login->user;
+        break;
+    case MAEKIN__ENVELOPE__BODY_USER_CREATE:
+        name = env->user_create->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_USER_PASSWD:
+        name = env->user_passwd->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_USER_DISABLE:
+        name = env->user_disable->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_USER_DELETE:
+        name = env->user_delete->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_APIKEY_CREATE:
+        name = env->apikey_create->name;
+        user = env->apikey_create->user;
+        break;
+    case MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE:
+        name = env->apikey_revoke->name;
+        user = env->apikey_revoke->user;
+        break;
+    default:
+        break;
+    }
+    snprintf (subject, size, "%s%s%s", user, *user ? "/" : "", name);
+}
+
+//  The credential of the caller, in words.
+static void
+s_credential (controller_t *self, const Maekin__Envelope *env, char *text, size_t size)
+{
+    const store_cred_t *cred = self->caller.cred;
+    if (!cred && self->caller_digest[0])
+        cred = controller_auth_cred (self->auth, self->caller_digest);
+    if (env->body_case == MAEKIN__ENVELOPE__BODY_LOGIN)
+        snprintf (text, size, "password");
+    else if (cred && cred->kind == STORE_CRED_APIKEY)
+        snprintf (text, size, "apikey:%s", cred->name);
+    else if (cred || self->caller.user)
+        snprintf (text, size, "session");
+    else
+        snprintf (text, size, "%s",
+                  env->credential && env->credential->token && *env->credential->token ? "invalid"
+                                                                                       : "none");
+}
+
+void
+controller_audit_write (controller_t *self, int status, const char *reason)
+{
+    const Maekin__Envelope *env = self->audited;
+    self->audited = NULL; //  one entry a request
+    if (!env)
+        return;
+    store_audit_t entry = {.time_us = zclock_time () * 1000, .status = status};
+    const char *actor = self->caller.user                                ? self->caller.user->name
+                        : env->body_case == MAEKIN__ENVELOPE__BODY_LOGIN ? env->login->user
+                                                                         : "";
+    //  A login's user name is what someone typed: kept only if it is a name.
+    if (mk_name_check (actor))
+        actor = "";
+    snprintf (entry.actor, sizeof entry.actor, "%s", actor);
+    s_credential (self, env, entry.credential, sizeof entry.credential);
+    s_request_name (env, entry.request, sizeof entry.request);
+    s_subject (env, entry.subject, sizeof entry.subject);
+    snprintf (entry.reason, sizeof entry.reason, "%s", status >= 300 && reason ? reason : "");
+    if (store_audit_insert (self->db, &entry) != 1)
+        self->failed = true;
+}
