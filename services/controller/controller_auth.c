@@ -103,9 +103,21 @@ s_user_forget (controller_auth_t *self, const store_user_t *user)
 void
 controller_auth_user_put (controller_auth_t *self, const store_user_t *user)
 {
-    const store_user_t *old = controller_auth_user_id (self, user->id);
-    if (old) //  changed, perhaps renamed: one entry a user
-        s_user_forget (self, old);
+    store_user_t *old = (store_user_t *) controller_auth_user_id (self, user->id);
+    if (old) {
+        //  Changed in place, so that whoever holds the entry (the caller of the request
+        //  that changed it) still does; renamed, it moves to its new name.
+        if (!streq (old->name, user->name)) {
+            //  A stale entry of the new name (another id) cannot stay beside it.
+            const store_user_t *stale = controller_auth_user (self, user->name);
+            if (stale)
+                s_user_forget (self, stale);
+            int rc = zhashx_rename (self->users, old->name, user->name);
+            assert (rc == 0);
+        }
+        *old = *user;
+        return;
+    }
     store_user_t *copy = (store_user_t *) malloc (sizeof *copy);
     assert (copy);
     *copy = *user;

@@ -50,7 +50,8 @@ controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envel
     if (self->audited)
         controller_audit_write (self, reply->status, reply->reason);
     zframe_t *frame = mk_msg_pack (reply);
-    const char *id = request->env->request_id;
+    char scoped[65];
+    const char *id = controller_request_key (self, request->env, scoped);
     if (self->fingerprint && reply->status < 500) {
         if (store_request_save (self->db, id, self->fingerprint, zframe_data (frame),
                                 zframe_size (frame))

@@ -117,12 +117,32 @@ s_request_id_valid (const char *id)
     return length <= MK_REQUEST_ID_MAX;
 }
 
+const char *
+controller_request_key (controller_t *self, const Maekin__Envelope *env, char *key)
+{
+    const char *id = env->request_id ? env->request_id : "";
+    if (!self->caller.user)
+        return id;
+    //  The user's id and the request id, hashed to the key column's 64 characters: one
+    //  user's ids can neither meet nor reveal another's.
+    uint8_t hash[32];
+    crypto_generichash_state state;
+    int64_t user = self->caller.user->id;
+    crypto_generichash_init (&state, NULL, 0, sizeof hash);
+    crypto_generichash_update (&state, (const uint8_t *) &user, sizeof user);
+    crypto_generichash_update (&state, (const uint8_t *) id, strlen (id));
+    crypto_generichash_final (&state, hash, sizeof hash);
+    sodium_bin2hex (key, 65, hash, sizeof hash);
+    return key;
+}
+
 //  A retried request: 1 after answering it with its first answer, 0 if the id is new,
 //  -1 after answering an error.
 static int
 s_retried (controller_t *self, const mk_request_t *request, uint64_t fingerprint_now)
 {
     const char *id = request->env->request_id;
+    char scoped[65];
     if (!s_request_id_valid (id)) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
                                  "a request id is 1 to %d printable ASCII characters, no blanks",
@@ -131,8 +151,9 @@ s_retried (controller_t *self, const mk_request_t *request, uint64_t fingerprint
     }
     zchunk_t *first = NULL;
     uint64_t fingerprint = 0;
-    int rc = mk_bloom_maybe (self->request_ids, id)
-                 ? store_request_find (self->db, id, &fingerprint, &first)
+    const char *key = controller_request_key (self, request->env, scoped);
+    int rc = mk_bloom_maybe (self->request_ids, key)
+                 ? store_request_find (self->db, key, &fingerprint, &first)
                  : 0;
     if (rc < 0) {
         controller_reply_db_error (self, request);

@@ -734,6 +734,37 @@ s_test_audit (test_t *self)
     assert (
         s_status_as (self->client, carol, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad, "administrator")
         == MK_FORBIDDEN);
+    //  Request ids are each caller's own: the same id from two users is two requests,
+    //  and a retry of one gets its first answer, not a second run.
+    Maekin__Template template_ = MAEKIN__TEMPLATE__INIT;
+    template_.name = "scoped";
+    template_.vcpus = 1;
+    template_.memory_mb = 64;
+    Maekin__TemplateCreateRequest made = MAEKIN__TEMPLATE_CREATE_REQUEST__INIT;
+    made.template_ = &template_;
+    Maekin__UserPasswdRequest passwd = MAEKIN__USER_PASSWD_REQUEST__INIT;
+    passwd.password = "carol-secret-2";
+    passwd.old_password = "carol-secret-1";
+    Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.credential = &credential;
+    env.request_id = "shared-id-1";
+    for (int i = 0; i < 2; i++) {
+        credential.token = self->token;
+        env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE;
+        env.template_create = &made;
+        reply = s_call (self->client, &env);
+        assert (reply->status == MK_OK);
+        mk_msg_free (&reply);
+        //  Carol's second try finds her first answer: run again, the old password would
+        //  be wrong.
+        credential.token = carol;
+        env.body_case = MAEKIN__ENVELOPE__BODY_USER_PASSWD;
+        env.user_passwd = &passwd;
+        reply = s_call (self->client, &env);
+        assert (reply->status == MK_OK);
+        mk_msg_free (&reply);
+    }
 }
 
 static void

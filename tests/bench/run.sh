@@ -242,11 +242,13 @@ done
 # a bare client writing the same rows in batches of the window's size.
 url=$("$src/tests/mariadb.sh" start "$T/mariadb" 2>"$T/mariadb.log" | tail -n 1) \
     || { echo "bench: the private MariaDB did not start"; tail -n 5 "$T/mariadb.log"; exit 1; }
-mysql_reset() {
-    local socket=${url##*socket=}
-    mariadb --no-defaults --protocol=socket --socket="$socket" --user=maekin_test \
-        --password=maekin-test-pw maekin_test \
-        -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics, users, credentials'
+mysql_reset() { # every table there is, whatever the schema's version
+    local socket=${url##*socket=} tables
+    m() { mariadb --no-defaults --protocol=socket --socket="$socket" --user=maekin_test \
+        --password=maekin-test-pw maekin_test "$@"; }
+    tables=$(m -N -e "SELECT IFNULL(GROUP_CONCAT(table_name), '') FROM information_schema.tables
+                      WHERE table_schema = DATABASE()")
+    [ -z "$tables" ] || m -e "DROP TABLE IF EXISTS $tables"
 }
 echo "== maekin on MariaDB: the same, beside the SQLite figures above"
 for _ in $(seq "$repeat"); do

@@ -162,8 +162,11 @@ mysql_fresh() {
     [ -n "$mysql_socket" ] && [ -n "$mysql_user" ] && [ -n "$mysql_database" ] \
         || fail "cannot read '$url'"
     server=$(dirname "$mysql_socket")
-    mysql_do -e 'DROP TABLE IF EXISTS meta, hosts, templates, vms, tasks, requests, events, metrics, users, credentials' \
-        || fail "cannot reach the test database"
+    # Every table there is, whatever the schema's version: a new one is not forgotten.
+    local tables
+    tables=$(mysql_do -N -e "SELECT IFNULL(GROUP_CONCAT(table_name), '') FROM information_schema.tables
+                             WHERE table_schema = DATABASE()") || fail "cannot reach the test database"
+    [ -z "$tables" ] || mysql_do -e "DROP TABLE IF EXISTS $tables" || fail "cannot drop $tables"
 }
 # mysql_do ARGS...: the mariadb client on the test database (after mysql_fresh).
 mysql_do() {
