@@ -2,6 +2,7 @@
     they are packed, messages made from rows, and the one way every list is answered. */
 #include "controller_core.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stddef.h>
 
@@ -40,6 +41,25 @@ controller_reply_queue (controller_t *self, uint64_t token, zframe_t **body_p)
     out->body = *body_p;
     *body_p = NULL;
     zlistx_add_end (self->out, out);
+}
+
+const char *
+controller_request_key (controller_t *self, const Maekin__Envelope *env, char *key)
+{
+    const char *id = env->request_id ? env->request_id : "";
+    if (!self->caller.user)
+        return id;
+    //  The user's id and the request id, hashed to the key column's 64 characters: one
+    //  user's ids can neither meet nor reveal another's.
+    uint8_t hash[32];
+    crypto_generichash_state state;
+    int64_t user = self->caller.user->id;
+    crypto_generichash_init (&state, NULL, 0, sizeof hash);
+    crypto_generichash_update (&state, (const uint8_t *) &user, sizeof user);
+    crypto_generichash_update (&state, (const uint8_t *) id, strlen (id));
+    crypto_generichash_final (&state, hash, sizeof hash);
+    sodium_bin2hex (key, 65, hash, sizeof hash);
+    return key;
 }
 
 //  Queue the reply to a request; a mutating request's answer is remembered by its id.

@@ -117,25 +117,6 @@ s_request_id_valid (const char *id)
     return length <= MK_REQUEST_ID_MAX;
 }
 
-const char *
-controller_request_key (controller_t *self, const Maekin__Envelope *env, char *key)
-{
-    const char *id = env->request_id ? env->request_id : "";
-    if (!self->caller.user)
-        return id;
-    //  The user's id and the request id, hashed to the key column's 64 characters: one
-    //  user's ids can neither meet nor reveal another's.
-    uint8_t hash[32];
-    crypto_generichash_state state;
-    int64_t user = self->caller.user->id;
-    crypto_generichash_init (&state, NULL, 0, sizeof hash);
-    crypto_generichash_update (&state, (const uint8_t *) &user, sizeof user);
-    crypto_generichash_update (&state, (const uint8_t *) id, strlen (id));
-    crypto_generichash_final (&state, hash, sizeof hash);
-    sodium_bin2hex (key, 65, hash, sizeof hash);
-    return key;
-}
-
 //  A retried request: 1 after answering it with its first answer, 0 if the id is new,
 //  -1 after answering an error.
 static int
