@@ -251,10 +251,12 @@ static const mk_db_migration_t s_migrations[] = {
     //  refused, and every login: when (unix microseconds), who (the user's name, '' if
     //  none was known) with which credential ('session', 'apikey:NAME', 'none',
     //  'invalid'), what (the request's body, e.g. vm_create) on what (a name), and how
-    //  it ended (the status, and the reason of a refusal or failure).
+    //  it ended (the status, and the reason of a refusal or failure). In SQLite the id
+    //  is the rowid without AUTOINCREMENT (whose sqlite_sequence row would be one more
+    //  write an entry): ids still grow, as entries are forgotten oldest first.
     {.version = 5,
      .sql[MK_DB_SQLITE] = "CREATE TABLE audit (\n"
-                          "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+                          "    id INTEGER PRIMARY KEY,\n"
                           "    time BIGINT NOT NULL,\n"
                           "    actor VARCHAR(64) NOT NULL DEFAULT '',\n"
                           "    credential VARCHAR(80) NOT NULL DEFAULT '',\n"
