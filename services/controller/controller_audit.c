@@ -4,7 +4,8 @@
     controller_audit_write), in the same batch and transaction as what it changed: who,
     with which credential, what, on what, when, and how it ended. Rows older than
     auth/audit_keep_days are forgotten (controller_server's tick); the administrator reads
-    them with controller_audit_read. */
+    them with controller_audit_read. A batch's entries wait in memory and are written
+    together just before its commit (controller_audit_flush). */
 #include "controller_core.h"
 
 #include "mk_name.h"
@@ -113,6 +114,19 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     s_request_name (env, entry.request, sizeof entry.request);
     s_subject (env, entry.subject, sizeof entry.subject);
     snprintf (entry.reason, sizeof entry.reason, "%s", status >= 300 && reason ? reason : "");
-    if (store_audit_insert (self->db, &entry) != 1)
-        self->failed = true;
+    if (self->audit_count == self->audit_size) {
+        self->audit_size = self->audit_size ? 2 * self->audit_size : 64;
+        self->audit_rows =
+            (store_audit_t *) realloc (self->audit_rows, self->audit_size * sizeof entry);
+        assert (self->audit_rows);
+    }
+    self->audit_rows[self->audit_count++] = entry;
+}
+
+int
+controller_audit_flush (controller_t *self)
+{
+    size_t count = self->audit_count;
+    self->audit_count = 0;
+    return count ? store_audit_insert_many (self->db, self->audit_rows, count) : 0;
 }

@@ -118,9 +118,11 @@ typedef struct {
     char caller_digest[65];          //  a parked request's caller's credential (controller_user.c)
     const Maekin__Envelope *audited; //  the request being answered, if the audit log
                                      //  records it (controller_audit)
-    zactor_t *pwhash;                //  checks and hashes passwords off this thread
-    zlistx_t *jobs;                  //  requests parked while their passwords are checked
-    uint64_t next_job;               //  the next job's id
+    store_audit_t *audit_rows;       //  the batch's audit entries, written before commit
+    size_t audit_count, audit_size;
+    zactor_t *pwhash;  //  checks and hashes passwords off this thread
+    zlistx_t *jobs;    //  requests parked while their passwords are checked
+    uint64_t next_job; //  the next job's id
 
     //  Tasks (controller_task.c, controller_dispatch.c).
     zhashx_t *inflight;  //  task id -> inflight_t (owned)
@@ -253,6 +255,8 @@ void controller_user_delete (controller_t *self, const mk_request_t *request);
 //  The audit log (controller_audit.c): the entry of self->audited, with its answer's
 //  status and reason (controller_reply calls it); and its list.
 void controller_audit_write (controller_t *self, int status, const char *reason);
+//  Writes the batch's entries (in its transaction, before the commit): 0, or -1.
+int controller_audit_flush (controller_t *self);
 void controller_audit_list (controller_t *self, const mk_request_t *request);
 
 //  API keys (controller_apikey.c).

@@ -341,6 +341,7 @@ s_batch (controller_t *self)
         return;
     self->now = zclock_time () / 1000;
     self->failed = false;
+    self->audit_count = 0; //  a batch that did not reach its commit kept none
     if (s_batch_begin (self) != 0)
         return;
     int handled = s_batch_read (self);
@@ -359,6 +360,8 @@ s_batch (controller_t *self)
     controller_history_roll (self->history, self->now);
     if (!self->failed
         && controller_history_save (self->history, self->db, self->now, requests ? 128 : 512) != 0)
+        self->failed = true;
+    if (!self->failed && controller_audit_flush (self) != 0)
         self->failed = true;
     bool committed = !self->failed && mk_db_commit (self->db) == 0;
     controller_history_saved (self->history, committed);
@@ -440,6 +443,7 @@ s_server_destroy (controller_t *self)
     zlistx_destroy (&self->retries);
     zlistx_destroy (&self->arena);
     zlistx_destroy (&self->jobs);
+    free (self->audit_rows);
     zactor_destroy (&self->pwhash);
     controller_auth_destroy (&self->auth);
     mk_db_destroy (&self->db);

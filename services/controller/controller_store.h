@@ -184,6 +184,8 @@ int store_cred_expire (mk_db_t *db, int64_t before);
 //  entries of one actor ("": everyone) from since_us on, older than before_id (0: the
 //  newest), newest first, at most limit; and forgetting entries older than before_us.
 int store_audit_insert (mk_db_t *db, const store_audit_t *entry);
+//  Many entries, in order: 0, or -1.
+int store_audit_insert_many (mk_db_t *db, const store_audit_t *entries, size_t count);
 int store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t before_id,
                       uint32_t limit, store_row_fn *fn, void *arg);
 int store_audit_expire (mk_db_t *db, int64_t before_us);
