@@ -49,7 +49,7 @@ $(OUT)/bench/bench_tasks $(OUT)/bench/bench_reads: $(OUT)/bench/%: $(OBJ)/tests/
 programs: $(OUT)/bench/bench_db_floor
 $(OBJ)/tests/bench/bench_db_floor.o: INC := -Iservices/controller
 $(OUT)/bench/bench_db_floor: $(OBJ)/tests/bench/bench_db_floor.o \
-		$(OBJ)/services/controller/controller_store.o $(LIB)
+		$(patsubst %.c,$(OBJ)/%.o,$(wildcard services/controller/controller_store*.c)) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
 
