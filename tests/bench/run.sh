@@ -4,7 +4,8 @@
 #   2. bench_libvirt_floor: define+start straight on the test driver, one thread per core
 #   3. Maekin: broker, controller (SQLite, synchronous=FULL) and agents for HOSTS simulated
 #      hosts (several hosts per agent process), VM creations through the whole path with
-#      window 1 and 256; the durable accept rate; latency of creates beside reads at
+#      window 1 and 256; the durable accept rate, then with authorisation (tokens
+#      checked, the audit log written) on and off in turn; latency of creates beside reads at
 #      1,000, 5,000 and 10,000 a second; CPU per task over every process; the RSS of each.
 #   4. The same on MariaDB, beside bench_db_floor (a bare client writing the same rows
 #      in batches); the crash test at full size.
@@ -194,11 +195,13 @@ for _ in $(seq "$repeat"); do
     done
 done
 unset AUTH_OFF
-verdict=met
-[ "$acc_on" -ge 30000 ] && [ $((cpu_on * 100)) -le $((cpu_off * 115)) ] || verdict="not met"
+rate_verdict=met cpu_verdict=met
+[ "$acc_on" -ge 30000 ] || rate_verdict="not met (off: $acc_off/s on this machine now)"
+[ $((cpu_on * 100)) -le $((cpu_off * 115)) ] || cpu_verdict="not met"
 echo "authorisation on: accepted_per_s=$acc_on cloud_cpu_us_per_accept=$cpu_on" \
     "sync_accept_p50_us=$p50_on; off: $acc_off, $cpu_off, $p50_off (best of $repeat;" \
-    "target: at least 30,000/s on, at most 15% more CPU: $verdict)"
+    "targets: at least 30,000/s on: $rate_verdict; at most 15% more CPU:" \
+    "+$(( (cpu_on - cpu_off) * 100 / cpu_off ))%, $cpu_verdict)"
 
 # Latency at set rates, open loop: reads through the same bus, broker and controller
 # loop, then creates (the agents paused: the accept path alone) at the same rate in the
