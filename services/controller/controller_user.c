@@ -544,7 +544,10 @@ s_write_secret (const char *path, const char *password)
         return -1;
     }
     size_t length = strlen (password);
-    bool ok = write (fd, password, length) == (ssize_t) length && write (fd, "\n", 1) == 1;
+    //  On the disk before the user is committed: a crash between the two must not leave
+    //  an administrator whose password is nowhere.
+    bool ok = write (fd, password, length) == (ssize_t) length && write (fd, "\n", 1) == 1
+              && fsync (fd) == 0;
     ok = close (fd) == 0 && ok;
     if (!ok)
         mk_error ("controller: cannot write the administrator's password to %s", path);
