@@ -2,10 +2,14 @@
 #include "maekinsh_admin.h"
 
 #include "maekinsh_out.h"
+#include "maekinsh_session.h"
 #include "mk_db.h"
+#include "mk_name.h"
+#include "mk_secret.h"
 #include "mk_testdir.h"
 
 #include <signal.h>
+#include <sodium.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -22,8 +26,20 @@ static const char s_help[] =
     "                                  copy a backup into the database (refused while\n"
     "                                  a controller runs on it; --replace: drop what it\n"
     "                                  holds)\n"
+    "  admin db passwd USER [--password-file F]\n"
+    "                                  set a user's password in the database, when no\n"
+    "                                  one can log in to do it (a lost administrator's\n"
+    "                                  password); enables the user, ends its sessions;\n"
+    "                                  refused while a controller runs on it\n"
     "  (admin commands open the database itself: --db-url URL, or db/url in the\n"
     "  configuration, e.g. sqlite:/var/lib/maekin/maekin.db or mysql://USER:PW@HOST/DB)\n";
+
+//  A user name as the controller takes them (mk_name).
+static bool
+s_user_name_ok (const char *name)
+{
+    return mk_name_check (name) == NULL;
+}
 
 bool
 maekinsh_admin_is (int argc, char **argv)
@@ -251,6 +267,71 @@ s_backup (mk_db_t *db, const char *file, maekinsh_out_t *out, FILE *err)
     return status;
 }
 
+//  A user's new password written straight into the database (the controller, stopped,
+//  reads it when it starts): enabled again, its sessions ended, in one transaction.
+static int
+s_passwd (mk_db_t *db, const char *user, const char *password_file, maekinsh_out_t *out, FILE *err)
+{
+    if (mk_db_schema_version (db) != mk_db_latest_version ()) {
+        fprintf (err,
+                 "maekinsh: the database's schema is not this maekinsh's (%d): 'admin db "
+                 "migrate' first\n",
+                 mk_db_latest_version ());
+        return S_FAILED;
+    }
+    char prompt[96], *error = NULL;
+    snprintf (prompt, sizeof prompt, "new password of %s", user);
+    char *password = maekinsh_session_password (password_file, prompt, true, &error);
+    const char *why = NULL;
+    char *hash = password ? mk_secret_password_hash (password, &why) : NULL;
+    maekinsh_session_wipe (&password);
+    if (!hash) {
+        fprintf (err, "maekinsh: %s\n", error ? error : why);
+        free (error);
+        return S_USAGE;
+    }
+    int status = S_FAILED;
+    if (!s_claim (db, "passwd", err)) {
+        free (hash);
+        return S_FAILED;
+    }
+    int64_t now = zclock_time () / 1000;
+    mk_stmt_t *set = NULL, *end = NULL;
+    int changed = -1;
+    if (mk_db_begin (db) == 0
+        && (set = mk_db_prepare (db, "UPDATE users SET password = ?, disabled = 0 WHERE name = ?"))
+        && mk_stmt_bind_text (set, 1, hash) == 0 && mk_stmt_bind_text (set, 2, user) == 0
+        && mk_stmt_step (set) == MK_DB_DONE) {
+        changed = mk_db_changes (db);
+        mk_stmt_reset (set);
+    }
+    if (changed == 1
+        && (end = mk_db_prepare (db, "UPDATE credentials SET revoked = ? WHERE kind = 1 AND "
+                                     "revoked = 0 AND user_id = (SELECT id FROM users WHERE "
+                                     "name = ?)"))
+        && mk_stmt_bind_int (end, 1, now) == 0 && mk_stmt_bind_text (end, 2, user) == 0
+        && mk_stmt_step (end) == MK_DB_DONE && mk_db_commit (db) == 0) {
+        record_t record = {.count = 0};
+        s_put (&record, "user", "%s", user);
+        s_put (&record, "verdict", "%s",
+               "password set, enabled, sessions ended: start the controller, then log in");
+        s_print (&record, "passwd", out);
+        status = S_OK;
+    } else {
+        if (changed == 0)
+            fprintf (err, "maekinsh: no user '%s' in the database\n", user);
+        else
+            fprintf (err, "maekinsh: cannot set the password: %s\n", mk_db_error (db));
+        mk_db_rollback (db);
+    }
+    if (end)
+        mk_stmt_reset (end);
+    s_release (db, err);
+    sodium_memzero (hash, strlen (hash));
+    free (hash);
+    return status;
+}
+
 static int
 s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FILE *err)
 {
@@ -305,7 +386,7 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
         return S_OK;
     }
     bool replace = false;
-    const char *file = NULL;
+    const char *file = NULL, *password_file = NULL;
     for (int i = 3; i < argc; i++) {
         if (streq (argv[i], "--help") || streq (argv[i], "-h")) {
             fprintf (out, "usage:\n%s", s_help);
@@ -313,16 +394,25 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
         }
         if (streq (argv[i], "--replace") && streq (verb, "restore"))
             replace = true;
+        else if (streq (argv[i], "--password-file") && streq (verb, "passwd") && i + 1 < argc
+                 && !password_file)
+            password_file = argv[++i];
         else if (argv[i][0] != '-' && !file)
             file = argv[i];
         else
             return s_usage (err, "'admin db %s' does not take '%s'", verb, argv[i]);
     }
     bool takes_file = streq (verb, "backup") || streq (verb, "restore");
-    if (!takes_file && !streq (verb, "status") && !streq (verb, "migrate"))
+    bool passwd = streq (verb, "passwd");
+    if (!takes_file && !passwd && !streq (verb, "status") && !streq (verb, "migrate"))
         return s_usage (err, "'admin db %s' is not a command", verb);
     if (takes_file && !file)
         return s_usage (err, "'admin db %s' needs a FILE", verb);
+    if (passwd && !file)
+        return s_usage (err, "'admin db passwd' needs a USER");
+    if (passwd && !s_user_name_ok (file))
+        return s_usage (err, "'%s' is not a user name", file);
+    takes_file |= passwd;
     if (!takes_file && file)
         return s_usage (err, "'admin db %s' takes no argument, not '%s'", verb, file);
     if (!db_url || !*db_url)
@@ -330,7 +420,7 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
                              "maekinsh's configuration");
     //  Opening a SQLite path makes the file: a mistyped path must not look like an
     //  empty cloud (restore and migrate may make a new one).
-    if (streq (verb, "status") || streq (verb, "backup")) {
+    if (streq (verb, "status") || streq (verb, "backup") || passwd) {
         const char *path = strncmp (db_url, "sqlite:", 7) == 0 ? db_url + 7 : db_url;
         char *plain = strndup (path, strcspn (path, "?"));
         struct stat info;
@@ -355,6 +445,7 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
     int status = streq (verb, "status")    ? s_status (db, db_url, output, err)
                  : streq (verb, "migrate") ? s_migrate (db, output, err)
                  : streq (verb, "backup")  ? s_backup (db, file, output, err)
+                 : passwd                  ? s_passwd (db, file, password_file, output, err)
                                            : s_restore (db, file, replace, output, err);
     maekinsh_out_destroy (&output);
     if (claims)
@@ -389,6 +480,9 @@ s_run (const char *url, char **text, const char **words)
 }
 
 #define WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
+
+//  A file holding a password, for admin db passwd (made by the test).
+static char s_password_file[256];
 
 //  While a controller runs on the database (a live process holds its claim), status
 //  says which, and restore and migrate are refused with nothing changed.
@@ -429,6 +523,11 @@ s_test_claimed (const char *url, const char *backup, mk_db_t *db, bool verbose)
     assert (s_run (url, &text, WORDS ("admin", "db", "migrate")) == S_FAILED);
     assert (strstr (text, "stop it before 'admin db migrate'"));
     free (text);
+    assert (s_run (url, &text,
+                   WORDS ("admin", "db", "passwd", "admin", "--password-file", s_password_file))
+            == S_FAILED);
+    assert (strstr (text, "stop it before 'admin db passwd'"));
+    free (text);
     //  Once it is gone, a restore takes the claim for its time and gives it up after.
     kill (controller, SIGKILL);
     assert (waitpid (controller, NULL, 0) == controller);
@@ -466,6 +565,14 @@ s_test_bad_input (const char *url, const char *dir, bool verbose)
         {WORDS ("admin", "db", "status"), "postgres://x/y", S_FAILED, "cannot open"},
         {WORDS ("admin", "db", "restore", "/nonexistent/b.db"), url, S_FAILED, "no backup file"},
         {WORDS ("admin", "db", "restore", dir), url, S_FAILED, "no backup file"},
+        {WORDS ("admin", "db", "passwd"), url, S_USAGE, "needs a USER"},
+        {WORDS ("admin", "db", "passwd", "Bad Name"), url, S_USAGE, "not a user name"},
+        {WORDS ("admin", "db", "passwd", "admin", "--password-file"), url, S_USAGE,
+         "does not take"},
+        {WORDS ("admin", "db", "passwd", "nobody", "--password-file", s_password_file), url,
+         S_FAILED, "no user 'nobody'"},
+        {WORDS ("admin", "db", "passwd", "admin", "--password-file", "/nonexistent/pw"), url,
+         S_USAGE, "cannot read the password file"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         int status = s_run (bad[i].url, &text, bad[i].words);
@@ -545,6 +652,35 @@ maekinsh_admin_test (bool verbose)
     assert (strstr (text, "hosts      1") && strstr (text, "tasks      1\n")
             && strstr (text, "open       1\n"));
     free (text);
+    //  A lost administrator's password, set in the database: enabled, its session ended.
+    snprintf (s_password_file, sizeof s_password_file, "%s/new-password", dir);
+    FILE *pw = fopen (s_password_file, "w");
+    assert (pw);
+    fputs ("a-new-secret\n", pw);
+    fclose (pw);
+    assert (mk_db_begin (db) == 0);
+    assert (mk_db_exec (db, "INSERT INTO users (id, name, password, admin, disabled, created) "
+                            "VALUES (1, 'admin', 'lost', 1, 1, 1)")
+            == 0);
+    assert (mk_db_exec (db, "INSERT INTO credentials (digest, kind, user_id, created) VALUES "
+                            "('aa', 1, 1, 1), ('bb', 2, 1, 1)")
+            == 0);
+    assert (mk_db_commit (db) == 0);
+    assert (s_run (url, &text,
+                   WORDS ("admin", "db", "passwd", "admin", "--password-file", s_password_file))
+            == S_OK);
+    assert (strstr (text, "password set"));
+    free (text);
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT password, disabled FROM users WHERE id = 1");
+    assert (stmt && mk_stmt_step (stmt) == MK_DB_ROW);
+    assert (mk_secret_password_check (mk_stmt_text (stmt, 0), "a-new-secret")
+            && mk_stmt_int (stmt, 1) == 0);
+    mk_stmt_reset (stmt);
+    assert (mk_db_count (db, "credentials", "revoked > 0") == 1
+            && mk_db_count (db, "credentials", "digest = 'bb' AND revoked = 0") == 1);
+    assert (mk_db_count (db, "meta", "name = 'controller'") == 0); //  the claim given up
+    assert (mk_db_begin (db) == 0 && mk_db_exec (db, "DELETE FROM credentials") == 0
+            && mk_db_exec (db, "DELETE FROM users") == 0 && mk_db_commit (db) == 0);
     //  For scripts: JSON (numbers as numbers) and XML.
     assert (s_run_as (url, MAEKINSH_OUT_JSON, &text, WORDS ("admin", "db", "status")) == S_OK);
     if (verbose)

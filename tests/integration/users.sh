@@ -183,3 +183,15 @@ expect_fail "a password from the standard input" 0 "logged in as admin" \
     as_user admin login admin --password-file - <"$T/admin-password"
 expect_fail "logout" 0 "logged out of admin's session" as_user admin logout
 expect_fail "after logout nothing is allowed" 1 "needs a credential" as_user admin vm list
+
+# A lost administrator's password: set in the database while the controller is stopped.
+expect_fail "admin db passwd is refused while the controller runs" 1 "stop it before 'admin db passwd'" \
+    "$MK_BUILD/maekinsh" --db-url="sqlite:$T/maekin.db" admin db passwd admin --password-file "$(secret lost admin-found-again)"
+stop controller
+expect_fail "admin db passwd sets it in the database" 0 "password set" \
+    "$MK_BUILD/maekinsh" --db-url="sqlite:$T/maekin.db" admin db passwd admin --password-file "$T/lost.pw"
+start_controller
+eventually 30 "the restarted controller takes the new password" \
+    as_user admin login admin --password-file "$T/lost.pw"
+expect_fail "and not the old one" 1 "wrong user name or password" \
+    as_user admin2 login admin --password-file "$T/admin-password"
