@@ -839,51 +839,6 @@ s_test_events (mk_db_t *db, int64_t now)
     assert (store_events_since (db, "event.vm", 0, 10, s_event_body, &bytes) == 2 && bytes == 5);
 }
 
-static void
-s_count_entry (const void *row, void *arg)
-{
-    const store_audit_t *entry = (const store_audit_t *) row;
-    int64_t *last = (int64_t *) arg;
-    //  Newest first: each id below the one before.
-    assert (last[0] == 0 || entry->id < last[0]);
-    last[0] = entry->id;
-    last[1]++;
-}
-
-//  The audit log: many entries written at once (in statements of many rows), read newest
-//  first by actor and time, a page at a time; old ones forgotten.
-static void
-s_test_audit (mk_db_t *db, int64_t now)
-{
-    store_audit_t entries[70];
-    for (int i = 0; i < 70; i++) {
-        entries[i] = (store_audit_t){.time_us = (now + i) * 1000000, .status = 200};
-        snprintf (entries[i].actor, sizeof entries[i].actor, "%s", i % 2 ? "alice" : "bob");
-        snprintf (entries[i].credential, sizeof entries[i].credential, "session");
-        snprintf (entries[i].request, sizeof entries[i].request, "vm_create");
-        snprintf (entries[i].subject, sizeof entries[i].subject, "web-%d", i);
-    }
-    assert (mk_db_begin (db) == 0);
-    assert (store_audit_insert_many (db, entries, 70) == 0);
-    assert (store_audit_insert (db, &entries[0]) == 1);
-    assert (mk_db_commit (db) == 0);
-    int64_t seen[2] = {0, 0};
-    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, seen) == 71 && seen[1] == 71);
-    int64_t oldest = seen[0];
-    int64_t mine[2] = {0, 0};
-    assert (store_audit_list (db, "alice", 0, 0, 1000, s_count_entry, mine) == 35);
-    int64_t page[2] = {0, 0};
-    assert (store_audit_list (db, "", (now + 60) * 1000000, 0, 1000, s_count_entry, page) == 10);
-    int64_t older[2] = {0, 0};
-    assert (store_audit_list (db, "bob", 0, oldest + 10, 3, s_count_entry, older) == 3
-            && older[0] < oldest + 10);
-    assert (mk_db_begin (db) == 0);
-    assert (store_audit_expire (db, (now + 35) * 1000000) == 36); //  and the extra one
-    assert (mk_db_commit (db) == 0);
-    int64_t left[2] = {0, 0};
-    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, left) == 35);
-}
-
 //  The store's checks on the database at url, which holds none of the schema's tables.
 static void
 s_test_store (const char *url, bool verbose)
@@ -905,7 +860,6 @@ s_test_store (const char *url, bool verbose)
     s_test_hosts (db, now);
     s_test_requests (db);
     s_test_events (db, now);
-    s_test_audit (db, now);
     mk_db_destroy (&db);
 }
 

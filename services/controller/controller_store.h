@@ -218,5 +218,6 @@ int store_vm_mac_used (mk_db_t *db, const char *mac);
 int store_vm_mac_max (mk_db_t *db, char *mac, size_t size);
 
 void controller_store_test (bool verbose);
+void controller_store_audit_test (bool verbose);
 
 #endif

@@ -2,6 +2,8 @@
     request it records, pages of it newest first, and old rows forgotten. */
 #include "controller_store.h"
 
+#include "mk_testdir.h"
+
 int
 store_audit_insert (mk_db_t *db, const store_audit_t *entry)
 {
@@ -103,4 +105,79 @@ store_audit_expire (mk_db_t *db, int64_t before_us)
         return -1;
     mk_stmt_bind_int (stmt, 1, before_us);
     return store_change (db, stmt);
+}
+
+//  ---------------------------------------------------------------- self-test
+
+static void
+s_count_entry (const void *row, void *arg)
+{
+    const store_audit_t *entry = (const store_audit_t *) row;
+    int64_t *last = (int64_t *) arg;
+    //  Newest first: each id below the one before.
+    assert (last[0] == 0 || entry->id < last[0]);
+    last[0] = entry->id;
+    last[1]++;
+}
+
+//  The audit log: many entries written at once (in statements of many rows), read newest
+//  first by actor and time, a page at a time; old ones forgotten.
+static void
+s_test_audit (mk_db_t *db, int64_t now)
+{
+    store_audit_t entries[70];
+    for (int i = 0; i < 70; i++) {
+        entries[i] = (store_audit_t){.time_us = (now + i) * 1000000, .status = 200};
+        snprintf (entries[i].actor, sizeof entries[i].actor, "%s", i % 2 ? "alice" : "bob");
+        snprintf (entries[i].credential, sizeof entries[i].credential, "session");
+        snprintf (entries[i].request, sizeof entries[i].request, "vm_create");
+        snprintf (entries[i].subject, sizeof entries[i].subject, "web-%d", i);
+    }
+    assert (mk_db_begin (db) == 0);
+    assert (store_audit_insert_many (db, entries, 70) == 0);
+    assert (store_audit_insert (db, &entries[0]) == 1);
+    assert (mk_db_commit (db) == 0);
+    int64_t seen[2] = {0, 0};
+    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, seen) == 71 && seen[1] == 71);
+    int64_t oldest = seen[0];
+    int64_t mine[2] = {0, 0};
+    assert (store_audit_list (db, "alice", 0, 0, 1000, s_count_entry, mine) == 35);
+    int64_t page[2] = {0, 0};
+    assert (store_audit_list (db, "", (now + 60) * 1000000, 0, 1000, s_count_entry, page) == 10);
+    int64_t older[2] = {0, 0};
+    assert (store_audit_list (db, "bob", 0, oldest + 10, 3, s_count_entry, older) == 3
+            && older[0] < oldest + 10);
+    assert (mk_db_begin (db) == 0);
+    assert (store_audit_expire (db, (now + 35) * 1000000) == 36); //  and the extra one
+    assert (mk_db_commit (db) == 0);
+    int64_t left[2] = {0, 0};
+    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, left) == 35);
+}
+
+//  On SQLite, and on MySQL or MariaDB when the tests were given one.
+void
+controller_store_audit_test (bool verbose)
+{
+    char *dir = mk_testdir_new ("controller_store_audit");
+    char *sqlite = zsys_sprintf ("sqlite:%s/state.db?synchronous=off", dir);
+    const char *urls[] = {sqlite, getenv ("MK_TEST_MYSQL_URL")};
+    for (size_t i = 0; i < 2; i++) {
+        if (!urls[i] || !*urls[i])
+            continue;
+        char *error = NULL;
+        mk_db_t *db = mk_db_open (urls[i], &error);
+        assert (db);
+        if (i == 1) { //  the server's database may hold an earlier test's tables
+            char *drop = mk_db_drop_all_sql ();
+            assert (mk_db_exec (db, drop) == 0);
+            free (drop);
+        }
+        assert (mk_db_migrate (db, &error) == 0);
+        if (verbose)
+            printf (" * the audit log on %s\n", mk_db_backend (db));
+        s_test_audit (db, 1700000000);
+        mk_db_destroy (&db);
+    }
+    free (sqlite);
+    mk_testdir_remove (&dir);
 }
