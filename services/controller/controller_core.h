@@ -269,6 +269,9 @@ void controller_user_jobs_init (controller_t *self);
 //  At start: with no users, the administrator, its password in a file. 0 or -1.
 int controller_user_init (controller_t *self);
 
+//  The self-test of users, sessions, API keys and the audit log (controller_user_test.c).
+void controller_user_test (bool verbose);
+
 //  ---------------------------------------------------------------- controller_template.c
 
 void controller_template_create (controller_t *self, const mk_request_t *request);

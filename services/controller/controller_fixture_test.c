@@ -1,0 +1,157 @@
+/*  controller_fixture: what the controller's self-tests share: a real broker and the
+    real controller on SQLite in a test directory, with authorisation on, and the
+    administrator logged in; and the calls they make. Test code only. */
+#include "controller_fixture_test.h"
+
+#include "mk_testdir.h"
+#include "mk_wire.h"
+
+#include <sys/stat.h>
+
+Maekin__Envelope *
+controller_fixture_call (mk_client_t *client, Maekin__Envelope *env)
+{
+    return mk_client_call (client, "cloud", env, 5000, 0, NULL, NULL);
+}
+
+//  Waits until the controller serves 'cloud' on the broker (it registers as it starts).
+void
+controller_fixture_until_serving (mk_client_t *client)
+{
+    Maekin__HostListRequest list = MAEKIN__HOST_LIST_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST;
+    env.host_list = &list;
+    for (int64_t until = zclock_mono () + 30000; zclock_mono () < until; zclock_sleep (20)) {
+        Maekin__Envelope *reply = controller_fixture_call (client, &env);
+        int status = reply->status;
+        mk_msg_free (&reply);
+        if (status == MK_OK)
+            return;
+    }
+    assert (!"the controller serves 'cloud' within 30 s");
+}
+
+//  Logs in: the status, and the token into token (64 bytes) if 200.
+int
+controller_fixture_login (mk_client_t *client, const char *user, const char *password, char *token)
+{
+    Maekin__LoginRequest login = MAEKIN__LOGIN_REQUEST__INIT;
+    login.user = (char *) user;
+    login.password = (char *) password;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_LOGIN;
+    env.login = &login;
+    Maekin__Envelope *reply = controller_fixture_call (client, &env);
+    int status = reply->status;
+    if (status == MK_OK) {
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_LOGIN_REPLY
+                && strncmp (reply->login_reply->token, "mkt_", 4) == 0
+                && strlen (reply->login_reply->token) == 47 && reply->login_reply->expires > 0
+                && streq (reply->login_reply->user->name, user));
+        snprintf (token, 64, "%s", reply->login_reply->token);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  The administrator's password, as the controller wrote it at its first start.
+char *
+controller_fixture_admin_password (controller_fixture_t *self)
+{
+    struct stat st;
+    assert (stat (self->password_file, &st) == 0 && (st.st_mode & 0777) == 0600);
+    FILE *file = fopen (self->password_file, "r");
+    assert (file);
+    char line[128] = "";
+    assert (fgets (line, sizeof line, file));
+    fclose (file);
+    line[strcspn (line, "\n")] = 0;
+    assert (strlen (line) == 24);
+    return strdup (line);
+}
+
+//  Sends one request with a body of `type`, as `token`; the reply.
+Maekin__Envelope *
+controller_fixture_as (mk_client_t *client, const char *token, Maekin__Envelope__BodyCase type,
+                       void *body)
+{
+    Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+    credential.token = (char *) token;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.credential = &credential;
+    env.body_case = type;
+    env.host_list = (Maekin__HostListRequest *) body;
+    return controller_fixture_call (client, &env);
+}
+
+int
+controller_fixture_status_as (mk_client_t *client, const char *token,
+                              Maekin__Envelope__BodyCase type, void *body, const char *reason)
+{
+    Maekin__Envelope *reply = controller_fixture_as (client, token, type, body);
+    int status = reply->status;
+    if (reason && !(reply->reason && strstr (reply->reason, reason))) {
+        fprintf (stderr, "expected '%s' in '%s'\n", reason, reply->reason ? reply->reason : "");
+        assert (false);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+void
+controller_fixture_start (controller_fixture_t *self, const char *name)
+{
+    memset (self, 0, sizeof *self);
+    self->dir = mk_testdir_new (name);
+    self->url = zsys_sprintf ("sqlite:%s/state.db", self->dir);
+    self->stream_in = zsys_sprintf ("inproc://%s", name);
+    //  The workers' own heartbeat: a broker expecting them faster drops an idle controller
+    //  (one waiting for a password's hash, say) and its client retries.
+    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", MK_WIRE_HEARTBEAT_MS, 1000, 30000, NULL};
+    self->broker = broker_router_new (&bopts);
+    zstr_send (self->broker, "ENDPOINT");
+    self->endpoint = zstr_recv (self->broker);
+    self->password_file = zsys_sprintf ("%s/admin-password", self->dir);
+    self->opts = (controller_opts_t){.endpoint = self->endpoint,
+                                     .stream_in = self->stream_in,
+                                     .db_url = self->url,
+                                     .host_timeout_ms = 1000,
+                                     .task_timeout_ms = 5000,
+                                     .cpu_ratio = 100,
+                                     .mem_ratio = 100,
+                                     .batch_max = 256,
+                                     .request_ttl_s = 3600,
+                                     .image_dirs = "/srv/images/:/var/lib/maekin/images",
+                                     .enforce = true,
+                                     .session_ttl_s = 3600,
+                                     .audit_keep_days = 30,
+                                     .admin_password_file = self->password_file};
+    self->controller = controller_server_new (&self->opts, NULL);
+    assert (self->controller);
+    self->client = mk_client_new (self->endpoint);
+    //  The first login waits for the controller to be on the bus.
+    char *password = controller_fixture_admin_password (self);
+    int status = MK_NOT_FOUND;
+    for (int64_t until = zclock_mono () + 30000; status != MK_OK && zclock_mono () < until;)
+        if ((status = controller_fixture_login (self->client, "admin", password, self->token))
+            != MK_OK)
+            zclock_sleep (20);
+    assert (status == MK_OK);
+    free (password);
+    mk_client_set_token (self->client, self->token);
+    controller_fixture_until_serving (self->client);
+}
+
+void
+controller_fixture_stop (controller_fixture_t *self)
+{
+    mk_client_destroy (&self->client);
+    zactor_destroy (&self->controller);
+    zactor_destroy (&self->broker);
+    freen (self->endpoint);
+    freen (self->password_file);
+    freen (self->stream_in);
+    freen (self->url);
+    mk_testdir_remove (&self->dir);
+}

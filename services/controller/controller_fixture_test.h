@@ -1,0 +1,50 @@
+/*  controller_fixture: what the controller's self-tests share (controller_server_test,
+    controller_user_test): a real broker and the real controller on SQLite with
+    authorisation on, the administrator logged in, and the calls the tests make. Test
+    code only (built into mk_selftest). */
+#ifndef CONTROLLER_FIXTURE_TEST_H_INCLUDED
+#define CONTROLLER_FIXTURE_TEST_H_INCLUDED
+
+#include "controller_core.h"
+
+#include "broker_router.h"
+#include "mk_fake_peer.h"
+
+typedef struct {
+    char *dir;       //  the test directory, the database in it
+    char *url;       //  the database's
+    char *stream_in; //  the controller's stream (inproc)
+    char *endpoint;  //  the broker's
+    zactor_t *broker;
+    controller_opts_t opts;
+    zactor_t *controller;
+    mk_fake_peer_t *agent; //  a stand-in agent, once a test starts one
+    int batches;           //  task batches it was sent (its state)
+    mk_client_t *client;   //  logged in as the administrator
+    char token[64];        //  its session's token
+    char *password_file;   //  where the controller put the administrator's password
+} controller_fixture_t;
+
+//  Starts the broker and the controller in a new test directory named after the test,
+//  and logs the client in as the administrator once the controller serves.
+void controller_fixture_start (controller_fixture_t *self, const char *name);
+void controller_fixture_stop (controller_fixture_t *self);
+
+//  One request to 'cloud' (5 s, no retry): the reply.
+Maekin__Envelope *controller_fixture_call (mk_client_t *client, Maekin__Envelope *env);
+//  One request with a body of `type`, as `token` (NULL: none): the reply; or its status,
+//  asserting that its reason holds `reason` if given.
+Maekin__Envelope *controller_fixture_as (mk_client_t *client, const char *token,
+                                         Maekin__Envelope__BodyCase type, void *body);
+int controller_fixture_status_as (mk_client_t *client, const char *token,
+                                  Maekin__Envelope__BodyCase type, void *body, const char *reason);
+//  Logs in: the status, and the token into token (64 bytes) if 200.
+int controller_fixture_login (mk_client_t *client, const char *user, const char *password,
+                              char *token);
+//  The administrator's password, as the controller wrote it at its first start (a new
+//  string; the file must be mode 0600).
+char *controller_fixture_admin_password (controller_fixture_t *self);
+//  Waits until the controller serves 'cloud' (it registers as it starts).
+void controller_fixture_until_serving (mk_client_t *client);
+
+#endif
