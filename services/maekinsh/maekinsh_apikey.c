@@ -98,9 +98,7 @@ s_build_list (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
         list.user = user;
         Maekin__Envelope env = *maekinsh_cmd_request (self);
         env.apikey_list = &list;
-        Maekin__Envelope *built = (Maekin__Envelope *) maekinsh_cmd_request (self);
         maekinsh_cmd_finish (self, &env);
-        mk_msg_free (&built);
     }
     return why;
 }

@@ -2,8 +2,6 @@
     builder (--user, --since as a time or a time ago), and how people see the log. */
 #include "maekinsh_cmd_def.h"
 
-#include "mk_msg.h"
-
 #include <time.h>
 
 static const maekinsh_cmd_opt_t s_list_opts[] = {
@@ -81,9 +79,7 @@ s_build_list (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     //  The list request is built: add what is not the page's.
     Maekin__Envelope env = *maekinsh_cmd_request (self);
     env.audit_list = &list;
-    Maekin__Envelope *built = (Maekin__Envelope *) maekinsh_cmd_request (self);
     maekinsh_cmd_finish (self, &env);
-    mk_msg_free (&built);
     return NULL;
 }
 

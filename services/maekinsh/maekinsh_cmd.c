@@ -396,9 +396,13 @@ maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env)
     }
     zframe_t *frame = mk_msg_pack (env);
     const char *why;
+    //  A builder may finish twice (a generic list, then its own fields), borrowing from
+    //  the first request: it goes once the second is packed.
+    Maekin__Envelope *built = self->request;
     self->request = mk_msg_unpack (zframe_data (frame), zframe_size (frame), &why);
     assert (self->request);
     zframe_destroy (&frame);
+    mk_msg_free (&built);
 }
 
 //  The message type of an envelope's body, by the body's case.

@@ -147,8 +147,8 @@ char *maekinsh_cmd_one_of (const char *what, const char *value, const char *cons
 char *maekinsh_cmd_wait_args (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, bool always);
 //  A task id into self->task_id.
 char *maekinsh_cmd_task_id (maekinsh_cmd_t *self, const char *text);
-//  Keeps the request built on the caller's stack as self->request; a mutating row's
-//  request gets a new request id.
+//  Keeps the request built on the caller's stack as self->request (replacing one built
+//  before, which env may borrow from); a mutating row's request gets a new request id.
 void maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env);
 
 //  For a row's follow: one request to 'cloud' (the caller's), and its reply if it is a
