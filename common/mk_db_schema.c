@@ -276,6 +276,72 @@ static const mk_db_migration_t s_migrations[] = {
                          "    status INT NOT NULL,\n"
                          "    reason VARCHAR(255) NOT NULL DEFAULT '',\n"
                          "    KEY audit_actor (actor, id)\n" MYSQL_TABLE},
+    //  Virtual Infrastructures (issue 17). A VM belongs to one VI and is named within it:
+    //  vms.name is its name across the cloud, which is also its libvirt domain's, tasks'
+    //  and events' name for it: its name in `default`, "VI:NAME" in any other VI (a name
+    //  holds no ':'), so VMs from before VIs keep their names and their domains. MySQL's
+    //  name columns grow to hold both. A VI's quotas are 0 for no limit; its members'
+    //  roles are owner, manager, operator, viewer; vi_templates, the templates it may use
+    //  (`default` may use all). Tasks and audit entries carry their VI, to list a VI's.
+    //  The controller makes `default` at its first start, as it makes the first user.
+    {.version = 6,
+     .sql[MK_DB_SQLITE] =
+         "CREATE TABLE vis (\n"
+         "    id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+         "    name VARCHAR(64) NOT NULL UNIQUE,\n"
+         "    description VARCHAR(255) NOT NULL DEFAULT '',\n"
+         "    vcpus INT NOT NULL DEFAULT 0,\n"
+         "    memory_mb BIGINT NOT NULL DEFAULT 0,\n"
+         "    disk_gb BIGINT NOT NULL DEFAULT 0,\n"
+         "    vms INT NOT NULL DEFAULT 0,\n"
+         "    created BIGINT NOT NULL\n"
+         ");\n"
+         "CREATE TABLE vi_members (\n"
+         "    vi VARCHAR(64) NOT NULL,\n"
+         "    user_id BIGINT NOT NULL,\n"
+         "    role VARCHAR(16) NOT NULL,\n"
+         "    PRIMARY KEY (vi, user_id)\n"
+         ");\n"
+         "CREATE INDEX vi_members_user ON vi_members (user_id);\n"
+         "CREATE TABLE vi_templates (\n"
+         "    vi VARCHAR(64) NOT NULL,\n"
+         "    template VARCHAR(64) NOT NULL,\n"
+         "    PRIMARY KEY (vi, template)\n"
+         ");\n"
+         "ALTER TABLE vms ADD COLUMN vi VARCHAR(64) NOT NULL DEFAULT 'default';\n"
+         "CREATE INDEX vms_vi ON vms (vi, name);\n"
+         "ALTER TABLE tasks ADD COLUMN vi VARCHAR(64) NOT NULL DEFAULT 'default';\n"
+         "CREATE INDEX tasks_vi ON tasks (vi, id);\n"
+         "ALTER TABLE audit ADD COLUMN vi VARCHAR(64) NOT NULL DEFAULT '';\n"
+         "CREATE INDEX audit_vi ON audit (vi, id);\n",
+     .sql[MK_DB_MYSQL] =
+         "CREATE TABLE IF NOT EXISTS vis (\n"
+         "    id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,\n"
+         "    name VARCHAR(64) NOT NULL,\n"
+         "    description VARCHAR(255) NOT NULL DEFAULT '',\n"
+         "    vcpus INT NOT NULL DEFAULT 0,\n"
+         "    memory_mb BIGINT NOT NULL DEFAULT 0,\n"
+         "    disk_gb BIGINT NOT NULL DEFAULT 0,\n"
+         "    vms INT NOT NULL DEFAULT 0,\n"
+         "    created BIGINT NOT NULL,\n"
+         "    UNIQUE KEY vis_name (name)\n" MYSQL_TABLE "CREATE TABLE IF NOT EXISTS vi_members (\n"
+         "    vi VARCHAR(64) NOT NULL,\n"
+         "    user_id BIGINT NOT NULL,\n"
+         "    role VARCHAR(16) NOT NULL,\n"
+         "    PRIMARY KEY (vi, user_id),\n"
+         "    KEY vi_members_user (user_id)\n" MYSQL_TABLE
+         "CREATE TABLE IF NOT EXISTS vi_templates (\n"
+         "    vi VARCHAR(64) NOT NULL,\n"
+         "    template VARCHAR(64) NOT NULL,\n"
+         "    PRIMARY KEY (vi, template)\n" MYSQL_TABLE
+         "ALTER TABLE vms MODIFY name VARCHAR(128) NOT NULL;\n"
+         "ALTER TABLE vms ADD COLUMN IF NOT EXISTS vi VARCHAR(64) NOT NULL DEFAULT 'default';\n"
+         "CREATE INDEX IF NOT EXISTS vms_vi ON vms (vi, name);\n"
+         "ALTER TABLE tasks MODIFY vm VARCHAR(128) NOT NULL;\n"
+         "ALTER TABLE tasks ADD COLUMN IF NOT EXISTS vi VARCHAR(64) NOT NULL DEFAULT 'default';\n"
+         "CREATE INDEX IF NOT EXISTS tasks_vi ON tasks (vi, id);\n"
+         "ALTER TABLE audit ADD COLUMN IF NOT EXISTS vi VARCHAR(64) NOT NULL DEFAULT '';\n"
+         "CREATE INDEX IF NOT EXISTS audit_vi ON audit (vi, id);\n"},
 };
 
 const mk_db_migration_t *
@@ -296,17 +362,20 @@ static const mk_db_table_t s_tables[] = {
      "itiiitttttti"},
     {"vms",
      "id, uuid, name, template, host, vcpus, memory_mb, disk_gb, image, os_type, network, "
-     "kernel, initrd, cmdline, mac, state, last_task, created, updated",
-     "ittttiiittttttttiii"},
-    {"tasks", "id, vm, host, op, state, from_state, error, attempts, created, updated",
-     "ittitttiii"},
+     "kernel, initrd, cmdline, mac, state, last_task, created, updated, vi",
+     "ittttiiittttttttiiit"},
+    {"tasks", "id, vm, host, op, state, from_state, error, attempts, created, updated, vi",
+     "ittitttiiit"},
     {"requests", "id, reply, created, fingerprint", "tbii"},
     {"events", "stream, seq, body, created", "tibi"},
     {"metrics", "step, kind, subject, t, samples, cpu, mem_kb, rx, tx, rd, wr", "iibiiiiiiii"},
     {"users", "id, name, password, admin, disabled, created, last_login", "ittiiii"},
     {"credentials", "digest, kind, user_id, name, read_only, created, expires, revoked",
      "tiitiiii"},
-    {"audit", "id, time, actor, credential, request, subject, status, reason", "iittttit"},
+    {"audit", "id, time, actor, credential, request, subject, status, reason, vi", "iittttitt"},
+    {"vis", "id, name, description, vcpus, memory_mb, disk_gb, vms, created", "ittiiiii"},
+    {"vi_members", "vi, user_id, role", "tit"},
+    {"vi_templates", "vi, template", "tt"},
 };
 
 const mk_db_table_t *

@@ -57,7 +57,7 @@
 //  A task not yet final, as the controller follows it. Rebuilt from the database at start.
 typedef struct {
     uint64_t id;
-    char vm[64];
+    char vm[STORE_VM_KEY_MAX];
     char host[64];
     Maekin__VmOp op;
     task_state_t state;

@@ -5,7 +5,7 @@
 #include "controller_core.h"
 
 typedef struct {
-    char name[64];
+    char name[STORE_VM_KEY_MAX];
     char state[16];
     uint64_t last_task;
 } vm_brief_t;
@@ -95,7 +95,7 @@ controller_reconcile (controller_t *self, sched_host_t *host, Maekin__HostRegist
     found_t found = {zlistx_new (), zlistx_new ()};
     zlistx_t *vms = zlistx_new ();
     zlistx_set_destructor (vms, controller_free);
-    char after[64] = "";
+    char after[STORE_VM_KEY_MAX] = "";
     store_page_t page = {.limit = MK_LIST_MAX, .host = host->name, .after = after};
     int rows;
     do {

@@ -200,16 +200,51 @@ store_template_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, vo
 
 //  ---------------------------------------------------------------- VMs
 
-#define VM_COLUMNS "name, uuid, template, host, state, mac, last_task, created, " SPEC_COLUMNS
+void
+store_vm_key (char *key, size_t size, const char *vi, const char *name)
+{
+    if (!vi || !*vi || streq (vi, STORE_VI_DEFAULT))
+        snprintf (key, size, "%s", name);
+    else
+        snprintf (key, size, "%s:%s", vi, name);
+}
+
+void
+store_vm_split (const char *key, char *vi, const char **name)
+{
+    const char *colon = strchr (key, ':');
+    if (colon)
+        snprintf (vi, 64, "%.*s", (int) (colon - key) < 63 ? (int) (colon - key) : 63, key);
+    else
+        snprintf (vi, 64, "%s", STORE_VI_DEFAULT);
+    if (name)
+        *name = colon ? colon + 1 : key;
+}
+
+//  Binds a list's scope from index `at` (four parameters): one VI, or the VIs a user
+//  holds a role in.
+static void
+s_bind_scope (mk_stmt_t *stmt, int at, const store_page_t *page)
+{
+    const char *vi = page->vi ? page->vi : "";
+    mk_stmt_bind_text (stmt, at, vi);
+    mk_stmt_bind_text (stmt, at + 1, vi);
+    mk_stmt_bind_int (stmt, at + 2, page->member);
+    mk_stmt_bind_int (stmt, at + 3, page->member);
+}
+
+#define VM_COLUMNS "name, uuid, template, host, state, mac, last_task, created, vi, " SPEC_COLUMNS
 
 int
 store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now)
 {
     mk_stmt_t *stmt =
         mk_db_prepare (db, "INSERT INTO vms (" VM_COLUMNS ", updated) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
+    char vi[64];
+    store_vm_split (vm->name, vi, NULL);
     mk_stmt_bind_text (stmt, 1, vm->name);
     mk_stmt_bind_text (stmt, 2, vm->uuid);
     mk_stmt_bind_text (stmt, 3, vm->template_);
@@ -218,8 +253,9 @@ store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now)
     mk_stmt_bind_text (stmt, 6, vm->mac);
     mk_stmt_bind_int (stmt, 7, (int64_t) vm->last_task);
     mk_stmt_bind_int (stmt, 8, now);
-    s_bind_spec (stmt, 9, &vm->spec);
-    mk_stmt_bind_int (stmt, 18, now);
+    mk_stmt_bind_text (stmt, 9, vi);
+    s_bind_spec (stmt, 10, &vm->spec);
+    mk_stmt_bind_int (stmt, 19, now);
     return s_queue (stmt);
 }
 
@@ -235,7 +271,8 @@ s_read_vm (mk_stmt_t *stmt, store_vm_t *vm)
     COPY (vm->mac, mk_stmt_text (stmt, 5));
     vm->last_task = (uint64_t) mk_stmt_int (stmt, 6);
     vm->created = mk_stmt_int (stmt, 7);
-    s_read_spec (stmt, 8, &vm->spec);
+    COPY (vm->vi, mk_stmt_text (stmt, 8));
+    s_read_spec (stmt, 9, &vm->spec);
 }
 
 int
@@ -290,10 +327,12 @@ store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *ar
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " VM_COLUMNS " FROM vms WHERE name > ? AND name >= ? AND name < ? "
-            "AND (? = '' OR host = ?) AND (? = '' OR state = ?) ORDER BY name LIMIT ?");
+            "AND (? = '' OR host = ?) AND (? = '' OR state = ?) AND (? = '' OR vi = ?) "
+            "AND (? = 0 OR vi IN (SELECT vi FROM vi_members WHERE user_id = ?)) "
+            "ORDER BY name LIMIT ?");
     if (!stmt)
         return -1;
-    char end[80];
+    char end[160];
     s_prefix_end (page->prefix, end, sizeof end);
     const char *host = page->host ? page->host : "";
     const char *state = page->state ? page->state : "";
@@ -304,7 +343,8 @@ store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *ar
     mk_stmt_bind_text (stmt, 5, host);
     mk_stmt_bind_text (stmt, 6, state);
     mk_stmt_bind_text (stmt, 7, state);
-    mk_stmt_bind_int (stmt, 8, page->limit);
+    s_bind_scope (stmt, 8, page);
+    mk_stmt_bind_int (stmt, 12, page->limit);
     return s_rows (stmt, s_vm_row, fn, arg);
 }
 
@@ -363,9 +403,11 @@ store_task_insert (mk_db_t *db, const store_task_t *task, int64_t now)
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "INSERT INTO tasks (id, vm, host, op, state, from_state, error, attempts, created, "
-            "updated) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "updated, vi) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
+    char vi[64];
+    store_vm_split (task->vm, vi, NULL);
     mk_stmt_bind_int (stmt, 1, (int64_t) task->id);
     mk_stmt_bind_text (stmt, 2, task->vm);
     mk_stmt_bind_text (stmt, 3, task->host);
@@ -376,6 +418,7 @@ store_task_insert (mk_db_t *db, const store_task_t *task, int64_t now)
     mk_stmt_bind_int (stmt, 8, task->attempts);
     mk_stmt_bind_int (stmt, 9, now);
     mk_stmt_bind_int (stmt, 10, now);
+    mk_stmt_bind_text (stmt, 11, vi);
     return s_queue (stmt);
 }
 
@@ -450,7 +493,9 @@ store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *
 {
     mk_stmt_t *stmt = mk_db_prepare (
         db, "SELECT " TASK_COLUMNS " FROM tasks WHERE id < ? AND (? = '' OR host = ?) "
-            "AND (? = '' OR state = ?) AND (? = '' OR vm = ?) ORDER BY id DESC LIMIT ?");
+            "AND (? = '' OR state = ?) AND (? = '' OR vm = ?) AND (? = '' OR vi = ?) "
+            "AND (? = 0 OR vi IN (SELECT vi FROM vi_members WHERE user_id = ?)) "
+            "ORDER BY id DESC LIMIT ?");
     if (!stmt)
         return -1;
     int64_t after = page->after && *page->after ? strtoll (page->after, NULL, 10) : INT64_MAX;
@@ -464,7 +509,8 @@ store_task_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *
     mk_stmt_bind_text (stmt, 5, state);
     mk_stmt_bind_text (stmt, 6, vm);
     mk_stmt_bind_text (stmt, 7, vm);
-    mk_stmt_bind_int (stmt, 8, page->limit);
+    s_bind_scope (stmt, 8, page);
+    mk_stmt_bind_int (stmt, 12, page->limit);
     return s_rows (stmt, s_task_row, fn, arg);
 }
 

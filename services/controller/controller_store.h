@@ -31,8 +31,14 @@ typedef struct {
     int64_t created;
 } store_template_t;
 
+//  A VM's name across the cloud (its key: its libvirt domain's, its tasks' and events'
+//  name for it) is its name in the `default` VI, and "VI:NAME" in any other.
+#define STORE_VI_DEFAULT "default"
+#define STORE_VM_KEY_MAX 128
+
 typedef struct {
-    char name[64];
+    char name[STORE_VM_KEY_MAX]; //  its key
+    char vi[64];
     char uuid[40];
     char template_[64];
     char host[64];
@@ -45,7 +51,7 @@ typedef struct {
 
 typedef struct {
     uint64_t id;
-    char vm[64];
+    char vm[STORE_VM_KEY_MAX]; //  the VM's key
     char host[64];
     int op;
     char state[16];
@@ -102,6 +108,33 @@ typedef struct {
     char reason[256];
 } store_audit_t;
 
+//  A Virtual Infrastructure's quotas, or what it uses (each 0: no limit).
+typedef struct {
+    uint32_t vcpus;
+    uint64_t memory_mb;
+    uint64_t disk_gb;
+    uint32_t vms;
+} store_quota_t;
+
+typedef struct {
+    char name[64];
+    char description[256];
+    store_quota_t quota;
+    int64_t created;
+} store_vi_t;
+
+//  A user's role in a VI (owner, manager, operator, viewer), or a template it may use.
+typedef struct {
+    char vi[64];
+    int64_t user_id;
+    char role[16];
+} store_member_t;
+
+typedef struct {
+    char vi[64];
+    char template_[64];
+} store_vi_template_t;
+
 //  A page of a list: limit, the cursor to start after, filters ("" for none).
 typedef struct {
     uint32_t limit;
@@ -109,6 +142,8 @@ typedef struct {
     const char *host;
     const char *state;
     const char *prefix;
+    const char *vi; //  only this VI's ("": any)
+    int64_t member; //  only the VIs this user holds a role in (0: any)
 } store_page_t;
 
 //  A row of a list, to a caller's function: a store_template_t, store_vm_t, store_task_t
@@ -140,6 +175,11 @@ int store_template_get (mk_db_t *db, const char *name, store_template_t *t);
 int store_template_delete (mk_db_t *db, const char *name);
 //  Calls fn for each template of the page; returns the count or -1.
 int store_template_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
+
+//  A VM's key from its VI and name (into key, STORE_VM_KEY_MAX bytes); and its VI (into
+//  vi, 64 bytes) and name (a pointer into key, if name is not NULL) from its key.
+void store_vm_key (char *key, size_t size, const char *vi, const char *name);
+void store_vm_split (const char *key, char *vi, const char **name);
 
 int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
 int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
@@ -190,6 +230,24 @@ int store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t 
                       uint32_t limit, store_row_fn *fn, void *arg);
 int store_audit_expire (mk_db_t *db, int64_t before_us);
 
+//  Virtual Infrastructures (controller_store_vi.c): few, read whole at load
+//  (controller_vi). vi_delete takes its members and templates along; member_drop_user a
+//  deleted user's roles. vi_usage: fn (vi, use, arg) for each VI with VMs.
+int store_vi_insert (mk_db_t *db, const store_vi_t *vi);
+int store_vi_update (mk_db_t *db, const store_vi_t *vi);
+int store_vi_delete (mk_db_t *db, const char *name);
+int store_vi_all (mk_db_t *db, store_row_fn *fn, void *arg);
+int store_vi_usage (mk_db_t *db, void (*fn) (const char *, const store_quota_t *, void *),
+                    void *arg);
+int store_member_insert (mk_db_t *db, const store_member_t *member);
+int store_member_update (mk_db_t *db, const store_member_t *member);
+int store_member_delete (mk_db_t *db, const char *vi, int64_t user_id);
+int store_member_drop_user (mk_db_t *db, int64_t user_id);
+int store_member_all (mk_db_t *db, store_row_fn *fn, void *arg);
+int store_vi_template_insert (mk_db_t *db, const char *vi, const char *template_);
+int store_vi_template_delete (mk_db_t *db, const char *vi, const char *template_);
+int store_vi_template_all (mk_db_t *db, store_row_fn *fn, void *arg);
+
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.
 int store_change (mk_db_t *db, mk_stmt_t *stmt);
@@ -219,5 +277,6 @@ int store_vm_mac_max (mk_db_t *db, char *mac, size_t size);
 
 void controller_store_test (bool verbose);
 void controller_store_audit_test (bool verbose);
+void controller_store_vi_test (bool verbose);
 
 #endif
