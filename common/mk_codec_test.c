@@ -543,24 +543,26 @@ s_test_shapes (void)
     accepted.task_id = 12;
     accepted.vm = &vm;
     char *text = mk_codec_write (&accepted.base, MK_CODEC_JSON, true);
-    s_test_expect ("TaskAccepted as JSON", text,
-                   "{\n  \"task_id\": 12,\n  \"vm\": {\n    \"name\": \"web-1\",\n"
-                   "    \"uuid\": \"\",\n    \"template\": \"\",\n    \"host\": \"\",\n"
-                   "    \"state\": \"running\",\n    \"vcpus\": 2,\n"
-                   "    \"memory_mb\": 2048,\n    \"created\": 1700000000,\n"
-                   "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\"\n  }\n}\n");
+    s_test_expect (
+        "TaskAccepted as JSON", text,
+        "{\n  \"task_id\": 12,\n  \"vm\": {\n    \"name\": \"web-1\",\n"
+        "    \"uuid\": \"\",\n    \"template\": \"\",\n    \"host\": \"\",\n"
+        "    \"state\": \"running\",\n    \"vcpus\": 2,\n"
+        "    \"memory_mb\": 2048,\n    \"created\": 1700000000,\n"
+        "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\",\n    \"vi\": \"\"\n  }\n}\n");
     free (text);
     accepted.vm = NULL;
     text = mk_codec_write (&accepted.base, MK_CODEC_JSON, false);
     s_test_expect ("without its VM", text, "{\"task_id\":12,\"vm\":null}");
     free (text);
     text = mk_codec_write (&vm.base, MK_CODEC_XML, true);
-    s_test_expect ("Vm as XML", text,
-                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
-                   "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
-                   "  <state>running</state>\n  <vcpus>2</vcpus>\n"
-                   "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
-                   "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n</Vm>\n");
+    s_test_expect (
+        "Vm as XML", text,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
+        "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
+        "  <state>running</state>\n  <vcpus>2</vcpus>\n"
+        "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
+        "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n  <vi></vi>\n</Vm>\n");
     free (text);
 
     //  Enums by name, or by number when the .proto names none; a oneof as its member.
@@ -572,15 +574,16 @@ s_test_shapes (void)
     env.body_case = MAEKIN__ENVELOPE__BODY_VM_ACTION;
     env.vm_action = &action;
     text = mk_codec_write (&env.base, MK_CODEC_JSON, false);
-    s_test_expect ("an Envelope", text,
-                   "{\"version\":1,\"request_id\":\"\",\"credential\":null,\"status\":0,"
-                   "\"reason\":\"\",\"vm_action\":{\"name\":\"web-1\",\"op\":\"VM_OP_STOP\"}}");
+    s_test_expect (
+        "an Envelope", text,
+        "{\"version\":1,\"request_id\":\"\",\"credential\":null,\"status\":0,"
+        "\"reason\":\"\",\"vm_action\":{\"name\":\"web-1\",\"op\":\"VM_OP_STOP\",\"vi\":\"\"}}");
     free (text);
     action.op = (Maekin__VmOp) 77;
     text = mk_codec_write (&action.base, MK_CODEC_XML, false);
     s_test_expect ("an unnamed enum value", text,
                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<VmActionRequest><name>web-1"
-                   "</name><op>77</op></VmActionRequest>\n");
+                   "</name><op>77</op><vi></vi></VmActionRequest>\n");
     free (text);
 
     //  What writing cannot keep: bytes that are not UTF-8, controls in XML.

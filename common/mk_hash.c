@@ -17,6 +17,32 @@ s_init (void)
     randombytes_buf (s_key, sizeof s_key);
 }
 
+//  Fibonacci hashing: ids given in sequence spread over the whole table.
+static size_t
+s_id_hash (const void *key)
+{
+    return (size_t) (((uint64_t) (uintptr_t) key) * 0x9E3779B97F4A7C15ULL >> 17);
+}
+
+static int
+s_id_compare (const void *a, const void *b)
+{
+    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
+    return x < y ? -1 : x > y;
+}
+
+zhashx_t *
+mk_hash_ids_new (void)
+{
+    zhashx_t *hash = zhashx_new ();
+    assert (hash);
+    zhashx_set_key_hasher (hash, s_id_hash);
+    zhashx_set_key_comparator (hash, s_id_compare);
+    zhashx_set_key_duplicator (hash, NULL);
+    zhashx_set_key_destructor (hash, NULL);
+    return hash;
+}
+
 size_t
 mk_hash (const void *data, size_t size)
 {

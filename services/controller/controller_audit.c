@@ -23,7 +23,13 @@ s_request_name (const Maekin__Envelope *env, char *name, size_t size)
         snprintf (name, size, "vm_%s", op ? op->name + strlen ("VM_OP_") : "action");
         for (char *c = name; *c; c++)
             *c = (char) tolower ((unsigned char) *c);
-    } else if (env->body_case == MAEKIN__ENVELOPE__BODY_USER_DISABLE)
+    } else if (env->body_case == MAEKIN__ENVELOPE__BODY_VI_MEMBER) {
+        static const char *ops[] = {"add", "role", "remove"};
+        unsigned op = (unsigned) env->vi_member->op;
+        snprintf (name, size, "vi_member_%s", op < 3 ? ops[op] : "change");
+    } else if (env->body_case == MAEKIN__ENVELOPE__BODY_VI_TEMPLATE)
+        snprintf (name, size, "vi_template_%s", env->vi_template->remove ? "remove" : "add");
+    else if (env->body_case == MAEKIN__ENVELOPE__BODY_USER_DISABLE)
         snprintf (name, size, "user_%s", env->user_disable->enable ? "enable" : "disable");
     else
         snprintf (name, size, "%s", mk_msg_body_name (env));
@@ -65,6 +71,21 @@ s_subject (const Maekin__Envelope *env, char *subject, size_t size)
     case MAEKIN__ENVELOPE__BODY_APIKEY_CREATE:
         name = env->apikey_create->name;
         user = env->apikey_create->user;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_CREATE:
+        name = env->vi_create->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_DELETE:
+        name = env->vi_delete->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_QUOTA:
+        name = env->vi_quota->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_TEMPLATE:
+        name = env->vi_template->template_;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_MEMBER:
+        name = env->vi_member->user;
         break;
     case MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE:
         name = env->apikey_revoke->name;
@@ -114,6 +135,7 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     s_request_name (env, entry.request, sizeof entry.request);
     s_subject (env, entry.subject, sizeof entry.subject);
     snprintf (entry.reason, sizeof entry.reason, "%s", status >= 300 && reason ? reason : "");
+    snprintf (entry.vi, sizeof entry.vi, "%s", self->audit_vi);
     if (self->audit_count == self->audit_size) {
         self->audit_size = self->audit_size ? 2 * self->audit_size : 64;
         self->audit_rows =

@@ -1,5 +1,6 @@
-/*  controller_audit_read: the audit log read, newest first, by user and time, a page at
-    a time (the administrator's). Its entries are written by controller_audit. */
+/*  controller_audit_read: the audit log read, newest first, by user, VI and time, a page
+    at a time: all of it by the administrator, a VI's entries by its owners. Its entries are written
+   by controller_audit. */
 #include "controller_core.h"
 
 #include "mk_name.h"
@@ -24,6 +25,7 @@ s_entry (const void *row, void *arg)
     msg->subject = controller_arena_str (self, entry->subject);
     msg->status = entry->status;
     msg->reason = controller_arena_str (self, entry->reason);
+    msg->vi = controller_arena_str (self, entry->vi);
     reply->entries[reply->n_entries++] = msg;
 }
 
@@ -48,6 +50,16 @@ controller_audit_list (controller_t *self, const mk_request_t *request)
         controller_reply_status (self, request, MK_BAD_REQUEST, "a user name %s", why);
         return;
     }
+    //  The administrator reads it all; a VI's owners, their VI's entries.
+    const store_user_t *caller = self->caller.user;
+    if (caller && !caller->admin && !*list->vi) {
+        controller_reply_status (self, request, MK_FORBIDDEN,
+                                 "only the cloud's administrator reads the whole audit log; a "
+                                 "VI's owners read their VI's (--vi)");
+        return;
+    }
+    if (*list->vi && !controller_vi_resolve (self, request, list->vi, VI_OP_AUDIT))
+        return;
     if (list->since < 0 || list->since > INT64_MAX / 1000000) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
                                  "since is a time in unix seconds, not %" PRId64, list->since);
@@ -58,7 +70,7 @@ controller_audit_list (controller_t *self, const mk_request_t *request)
     reply.entries = (Maekin__AuditEntry **) controller_arena_new (
         self, (page.limit + 1) * sizeof (Maekin__AuditEntry *));
     void *arg[] = {self, &reply};
-    if (store_audit_list (self->db, list->user, list->since * 1000000,
+    if (store_audit_list (self->db, list->user, list->vi, list->since * 1000000,
                           *page.after ? strtoll (page.after, NULL, 10) : 0, page.limit + 1, s_entry,
                           arg)
         < 0) {

@@ -1,6 +1,7 @@
 /*  controller_auth: who is calling, and whether they may. */
 #include "controller_auth.h"
 
+#include "mk_hash.h"
 #include "mk_msg.h"
 #include "mk_secret.h"
 
@@ -29,19 +30,6 @@ struct _controller_auth_t {
     zhashx_t *by_source; //  sources -> throttle_t (owned)
 };
 
-static size_t
-s_id_hash (const void *key)
-{
-    return (size_t) (uintptr_t) key;
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y ? -1 : x > y;
-}
-
 static void
 s_free (void **item)
 {
@@ -63,11 +51,7 @@ controller_auth_new (bool enforce)
     controller_auth_t *self = (controller_auth_t *) zmalloc (sizeof (controller_auth_t));
     self->enforce = enforce;
     self->users = s_owning_hash ();
-    self->user_ids = zhashx_new ();
-    zhashx_set_key_hasher (self->user_ids, s_id_hash);
-    zhashx_set_key_comparator (self->user_ids, s_id_compare);
-    zhashx_set_key_duplicator (self->user_ids, NULL);
-    zhashx_set_key_destructor (self->user_ids, NULL);
+    self->user_ids = mk_hash_ids_new ();
     self->creds = s_owning_hash ();
     self->by_user = s_owning_hash ();
     self->by_source = s_owning_hash ();
@@ -305,11 +289,14 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
     caller->cred = cred;
     if (action == AUTH_SELF_READ)
         return 0;
-    if (cred->read_only && action != AUTH_READ) {
+    if (cred->read_only && action != AUTH_READ && action != AUTH_VI_READ) {
         *reason = "a read-only API key may only read";
         return MK_FORBIDDEN;
     }
-    if (action == AUTH_SELF || user->admin)
+    //  In a VI, the caller's role there decides (controller_auth_vi_check); what the
+    //  cloud offers, a role in any VI (controller_request).
+    if (action == AUTH_SELF || action == AUTH_READ || action == AUTH_VI_READ || action == AUTH_VI
+        || user->admin)
         return 0;
     switch (action) {
     case AUTH_AGENT:
@@ -319,9 +306,89 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
         *reason = "only the cloud's administrator may do this";
         break;
     default:
-        *reason = "you hold no role in any Virtual Infrastructure yet: ask the administrator";
+        *reason = "only the cloud's administrator may do this";
     }
     return MK_FORBIDDEN;
+}
+
+//  ---------------------------------------------------------------- roles in a VI
+
+static const char *s_role_names[VI_ROLES] = {"", "viewer", "operator", "manager", "owner", "admin"};
+
+//  The table of roles: which role may do what in a VI. Enforced as it stands, and printed
+//  for the docs; a refusal says what the operation needs.
+static const struct {
+    const char *what;
+    const char *refusal;
+    bool may[VI_ROLES];
+} s_table[VI_OPS] = {
+    [VI_OP_SEE] = {"see the VI, its VMs, tasks and their history",
+                   "you hold no role in this Virtual Infrastructure",
+                   {false, true, true, true, true, true}},
+    [VI_OP_OPERATE] = {"start, stop, reboot, suspend, resume, destroy its VMs",
+                       "starting and stopping VMs needs the operator role or above in the VI",
+                       {false, false, true, true, true, true}},
+    [VI_OP_BUILD] = {"create and delete its VMs",
+                     "creating and deleting VMs needs the manager role or above in the VI",
+                     {false, false, false, true, true, true}},
+    [VI_OP_MEMBERS] = {"invite members, change their roles, remove them",
+                       "only the VI's owners change its members",
+                       {false, false, false, false, true, true}},
+    [VI_OP_AUDIT] = {"read its audit log",
+                     "only the VI's owners read its audit log",
+                     {false, false, false, false, true, true}},
+    [VI_OP_GOVERN] = {"create or delete it, set its quotas and templates",
+                      "only the cloud's administrator creates, deletes and gives VIs resources",
+                      {false, false, false, false, false, true}},
+};
+
+const char *
+controller_auth_role_name (vi_role_t role)
+{
+    return role < VI_ROLES ? s_role_names[role] : "";
+}
+
+vi_role_t
+controller_auth_role_parse (const char *name)
+{
+    for (int role = VI_ROLE_VIEWER; role <= VI_ROLE_OWNER; role++)
+        if (name && streq (name, s_role_names[role]))
+            return (vi_role_t) role;
+    return VI_ROLE_NONE;
+}
+
+vi_role_t
+controller_auth_vi_role (const controller_caller_t *caller, vi_role_t member)
+{
+    return !caller->user || caller->user->admin ? VI_ROLE_ADMIN : member;
+}
+
+int
+controller_auth_vi_check (vi_role_t role, vi_op_t op, const char **reason)
+{
+    assert (role < VI_ROLES && op < VI_OPS);
+    if (s_table[op].may[role])
+        return 0;
+    *reason = s_table[op].refusal;
+    return MK_FORBIDDEN;
+}
+
+void
+controller_auth_vi_print (FILE *file)
+{
+    fprintf (file, "| in a Virtual Infrastructure, ... |");
+    for (int role = VI_ROLE_VIEWER; role < VI_ROLES; role++)
+        fprintf (file, " %s |", s_role_names[role]);
+    fprintf (file, "\n|---|");
+    for (int role = VI_ROLE_VIEWER; role < VI_ROLES; role++)
+        fprintf (file, ":-:|");
+    fprintf (file, "\n");
+    for (int op = 0; op < VI_OPS; op++) {
+        fprintf (file, "| %s |", s_table[op].what);
+        for (int role = VI_ROLE_VIEWER; role < VI_ROLES; role++)
+            fprintf (file, " %s |", s_table[op].may[role] ? "yes" : "");
+        fprintf (file, "\n");
+    }
 }
 
 //  ---------------------------------------------------------------- failed logins
@@ -449,12 +516,13 @@ controller_auth_test (bool verbose)
                 == 0);
     assert (caller.user && streq (caller.user->name, "root")
             && caller.cred->kind == STORE_CRED_SESSION);
-    //  Alice only about herself, for now.
+    assert (controller_auth_vi_role (&caller, VI_ROLE_NONE) == VI_ROLE_ADMIN);
+    //  Alice about herself, and in VIs as her roles there say (the handlers ask).
     credential.token = tokens[1];
     assert (controller_auth_check (self, &env, AUTH_SELF, 50, &caller, &reason) == 0
             && streq (caller.user->name, "alice"));
-    assert (controller_auth_check (self, &env, AUTH_READ, 50, &caller, &reason) == MK_FORBIDDEN
-            && strstr (reason, "Virtual Infrastructure"));
+    assert (controller_auth_check (self, &env, AUTH_VI, 50, &caller, &reason) == 0);
+    assert (controller_auth_vi_role (&caller, VI_ROLE_VIEWER) == VI_ROLE_VIEWER);
     assert (controller_auth_check (self, &env, AUTH_ADMIN, 50, &caller, &reason) == MK_FORBIDDEN
             && strstr (reason, "administrator"));
     //  A named user must be the token's.
@@ -487,8 +555,9 @@ controller_auth_test (bool verbose)
     zlistx_t *keys = controller_auth_keys (self, 0);
     assert (zlistx_size (keys) == 1 && zlistx_first (keys) == caller.cred);
     zlistx_destroy (&keys);
-    assert (controller_auth_check (self, &env, AUTH_OPERATE, 50, &caller, &reason) == MK_FORBIDDEN
+    assert (controller_auth_check (self, &env, AUTH_VI, 50, &caller, &reason) == MK_FORBIDDEN
             && strstr (reason, "read-only"));
+    assert (controller_auth_check (self, &env, AUTH_VI_READ, 50, &caller, &reason) == 0);
     //  A disabled user's live key is refused; a deleted user's credentials go with them.
     alice.disabled = true;
     controller_auth_user_put (self, &alice);

@@ -9,11 +9,13 @@
     and held in memory too. Repeated failed logins are slowed down here, per user name
     and per source.
 
-    Until Virtual Infrastructures exist, roles are the administrator and everyone else:
-    the administrator may do anything; another user may only see to themselves (whoami,
-    logout, their password) and is refused the rest with the reason. Agents' reports
-    carry no credential (their keys come with CURVE). With enforcement off (a lab or a
-    benchmark), every request is admitted as the administrator's. */
+    The administrator may do anything. Another user may see to themselves (whoami,
+    logout, their password, their keys), read what the cloud offers once they hold a role
+    in a Virtual Infrastructure, and act in a VI as their role there allows: the one
+    table of roles and operations (controller_auth_vi_check) decides, and prints itself
+    for the docs (maekin-controller --roles). Agents' reports carry no credential (their
+    keys come with CURVE). With enforcement off (a lab or a benchmark), every request is
+    admitted as the administrator's. */
 #ifndef CONTROLLER_AUTH_H_INCLUDED
 #define CONTROLLER_AUTH_H_INCLUDED
 
@@ -25,9 +27,10 @@ typedef enum {
     AUTH_ANYONE,    //  login: needs no credential
     AUTH_SELF_READ, //  a signed-in user reads about themselves (whoami, own keys)
     AUTH_SELF,      //  ... changes themselves (logout, own password, own keys)
-    AUTH_READ,      //  reads the cloud's state (lists, shows, waits, events)
-    AUTH_OPERATE,   //  acts on VMs (create, start, stop, delete, ...)
-    AUTH_ADMIN,     //  changes what the cloud offers (templates, users) or asks hosts directly
+    AUTH_READ,      //  reads what the cloud offers (hosts, templates): a role in some VI
+    AUTH_VI_READ,   //  reads in a VI (its VMs, tasks): the handler checks the role there
+    AUTH_VI,        //  acts in a VI (VMs, members): the handler checks the role there
+    AUTH_ADMIN,     //  changes what the cloud offers (templates, users, VIs) or asks hosts
     AUTH_AGENT      //  an agent's report or event about its host
 } controller_auth_action_t;
 
@@ -36,6 +39,42 @@ typedef struct {
     const store_user_t *user;
     const store_cred_t *cred;
 } controller_caller_t;
+
+//  A user's role in a Virtual Infrastructure; each may do what the ones before it may.
+//  The administrator is above them all, in every VI.
+typedef enum {
+    VI_ROLE_NONE,
+    VI_ROLE_VIEWER,
+    VI_ROLE_OPERATOR,
+    VI_ROLE_MANAGER,
+    VI_ROLE_OWNER,
+    VI_ROLE_ADMIN,
+    VI_ROLES
+} vi_role_t;
+
+//  What a request does in a VI: the rows of the table of roles.
+typedef enum {
+    VI_OP_SEE,     //  see the VI, its VMs, tasks and history
+    VI_OP_OPERATE, //  start, stop, reboot, suspend, resume, destroy its VMs
+    VI_OP_BUILD,   //  create and delete its VMs
+    VI_OP_MEMBERS, //  invite members, change their roles, remove them
+    VI_OP_AUDIT,   //  read its audit log
+    VI_OP_GOVERN,  //  create or delete it, set its quotas and templates
+    VI_OPS
+} vi_op_t;
+
+//  A role's name (owner, manager, operator, viewer, admin; "" for none), and the role
+//  of a name that may be given to a member (VI_ROLE_NONE if it is not one).
+const char *controller_auth_role_name (vi_role_t role);
+vi_role_t controller_auth_role_parse (const char *name);
+
+//  The caller's role in a VI whose members give them `member` (admin for the
+//  administrator, and for everyone with enforcement off).
+vi_role_t controller_auth_vi_role (const controller_caller_t *caller, vi_role_t member);
+//  0 if `role` may do `op` in a VI; else MK_FORBIDDEN with *reason (static text).
+int controller_auth_vi_check (vi_role_t role, vi_op_t op, const char **reason);
+//  The table of roles and operations, as a Markdown table (for the docs).
+void controller_auth_vi_print (FILE *file);
 
 typedef struct _controller_auth_t controller_auth_t;
 

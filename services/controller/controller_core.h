@@ -27,6 +27,7 @@
 #include "controller_sched.h"
 #include "controller_server.h"
 #include "controller_store.h"
+#include "controller_vis.h"
 #include "maekin.h"
 #include "mk_bloom.h"
 #include "mk_client.h"
@@ -114,10 +115,12 @@ typedef struct {
 
     //  Users and their credentials (controller_auth.c, controller_user.c).
     controller_auth_t *auth;         //  users, live credentials, failed logins
+    controller_vis_t *vis;           //  Virtual Infrastructures: members, quotas, use
     controller_caller_t caller;      //  who made the request being handled
     char caller_digest[65];          //  a parked request's caller's credential (controller_user.c)
     const Maekin__Envelope *audited; //  the request being answered, if the audit log
                                      //  records it (controller_audit)
+    char audit_vi[64];               //  the VI it was about, "" if none (controller_vi)
     store_audit_t *audit_rows;       //  the batch's audit entries, written before commit
     size_t audit_count, audit_size;
     zactor_t *pwhash;  //  checks and hashes passwords off this thread
@@ -168,8 +171,6 @@ typedef struct {
 
 //  Destructors for the containers' items.
 void controller_free (void **item);
-//  A hash keyed by a 64-bit id stored in the key pointer itself.
-zhashx_t *controller_id_hash_new (void);
 
 //  ---------------------------------------------------------------- controller_request.c
 
@@ -271,6 +272,36 @@ int controller_user_init (controller_t *self);
 
 //  The self-test of users, sessions, API keys and the audit log (controller_user_test.c).
 void controller_user_test (bool verbose);
+
+//  ---------------------------------------------------------------- controller_vi.c
+
+//  The VI a request names ("" or NULL: the caller's own: the only one they hold a role
+//  in, `default` for the administrator), where the caller may do `op`: the VI, or NULL
+//  having answered (404 for a VI they hold no role in, 403 for a role too small).
+vi_t *controller_vi_resolve (controller_t *self, const mk_request_t *request, const char *vi,
+                             vi_op_t op);
+//  The VM a request names, by VI and name or by UUID (in `name`), where the caller may
+//  do `op`: true, *vm and *vi_p; else false having answered.
+bool controller_vi_vm (controller_t *self, const mk_request_t *request, const char *vi,
+                       const char *name, vi_op_t op, store_vm_t *vm, vi_t **vi_p);
+//  A list's scope from its page: the VI named, or the caller's VIs (none for the
+//  administrator); a VM named in filter_name becomes its key. 0, or -1 having answered.
+int controller_vi_scope (controller_t *self, const mk_request_t *request,
+                         const Maekin__ListRequest *page, store_page_t *result, char *key);
+//  Whether the caller may see a VM of this key (its VI's viewer or above).
+bool controller_vi_sees (controller_t *self, const char *key);
+//  Whether text is a VM's key (a list's cursor).
+bool controller_vi_key_ok (const char *text);
+//  At start: the `default` VI, made if there is none. 0 or -1.
+int controller_vi_init (controller_t *self);
+
+void controller_vi_create (controller_t *self, const mk_request_t *request);
+void controller_vi_list (controller_t *self, const mk_request_t *request);
+void controller_vi_show (controller_t *self, const mk_request_t *request);
+void controller_vi_delete (controller_t *self, const mk_request_t *request);
+void controller_vi_quota (controller_t *self, const mk_request_t *request);
+void controller_vi_template (controller_t *self, const mk_request_t *request);
+void controller_vi_member (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_template.c
 

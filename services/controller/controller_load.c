@@ -151,7 +151,8 @@ controller_load (controller_t *self)
         || store_task_open (self->db, s_load_task, self) < 0
         || controller_events_load (self->events, self->db) < 0 || controller_load_filters (self) < 0
         || controller_mac_load (&self->macs, self->db) < 0
-        || controller_auth_load (self->auth, self->db, zclock_time () / 1000) < 0) {
+        || controller_auth_load (self->auth, self->db, zclock_time () / 1000) < 0
+        || controller_vis_load (self->vis, self->db) < 0) {
         free (memory);
         return -1;
     }

@@ -119,6 +119,14 @@ controller_metrics_history (controller_t *self, const mk_request_t *request)
     uint8_t uuid[16];
     const void *subject;
     size_t size;
+    const store_user_t *caller = self->caller.user;
+    if (by_host && caller && !caller->admin
+        && controller_vis_of_user (self->vis, caller->id, NULL) == 0) {
+        controller_reply_status (self, request, MK_FORBIDDEN,
+                                 "you hold no role in any Virtual Infrastructure yet: ask the "
+                                 "administrator");
+        return;
+    }
     if (by_host) {
         if (!controller_sched_host (self->sched, ask->host)) {
             controller_reply_status (self, request, MK_NOT_FOUND,
@@ -129,16 +137,16 @@ controller_metrics_history (controller_t *self, const mk_request_t *request)
         subject = ask->host;
         size = strlen (ask->host);
     } else {
-        if (mk_uuid_parse (ask->vm, uuid) != 0) {
+        //  The administrator reads a VM's history by UUID after the VM is gone too.
+        const store_user_t *user = self->caller.user;
+        if (!(!user || user->admin) || mk_uuid_parse (ask->vm, uuid) != 0) {
             store_vm_t vm;
-            int rc = mk_name_check (ask->vm) ? 0 : store_vm_get (self->db, ask->vm, &vm);
-            if (rc < 0) {
-                controller_reply_db_error (self, request);
+            vi_t *vi;
+            if (!controller_vi_vm (self, request, ask->vi, ask->vm, VI_OP_SEE, &vm, &vi))
                 return;
-            }
-            if (rc == 0 || mk_uuid_parse (vm.uuid, uuid) != 0) {
-                controller_reply_status (self, request, MK_NOT_FOUND,
-                                         "no VM named '%.64s' (maekinsh vm list)", ask->vm);
+            if (mk_uuid_parse (vm.uuid, uuid) != 0) {
+                controller_reply_status (self, request, MK_NOT_FOUND, "VM '%s' has no UUID",
+                                         ask->vm);
                 return;
             }
         }

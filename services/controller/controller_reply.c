@@ -134,7 +134,11 @@ controller_msg_task (controller_t *self, const store_task_t *row)
     Maekin__Task *task = (Maekin__Task *) controller_arena_new (self, sizeof (Maekin__Task));
     maekin__task__init (task);
     task->id = row->id;
-    task->vm = controller_arena_str (self, row->vm);
+    char vi[64];
+    const char *name;
+    store_vm_split (row->vm, vi, &name);
+    task->vm = controller_arena_str (self, name);
+    task->vi = controller_arena_str (self, vi);
     task->host = controller_arena_str (self, row->host);
     task->op = (Maekin__VmOp) row->op;
     task->state = controller_arena_str (self, row->state);
@@ -158,7 +162,11 @@ controller_msg_vm (controller_t *self, const store_vm_t *row)
 {
     Maekin__Vm *vm = (Maekin__Vm *) controller_arena_new (self, sizeof (Maekin__Vm));
     maekin__vm__init (vm);
-    vm->name = controller_arena_str (self, row->name);
+    char vi[64];
+    const char *name;
+    store_vm_split (row->name, vi, &name);
+    vm->name = controller_arena_str (self, name);
+    vm->vi = controller_arena_str (self, vi);
     vm->uuid = controller_arena_str (self, row->uuid);
     vm->template_ = controller_arena_str (self, row->template_);
     vm->host = controller_arena_str (self, row->host);

@@ -35,15 +35,15 @@ static const route_t s_routes[] = {
     ROUTE (TEMPLATE_LIST, controller_template_list, AUTH_READ, 0),
     ROUTE (TEMPLATE_SHOW, controller_template_show, AUTH_READ, 0),
     ROUTE (TEMPLATE_DELETE, controller_template_delete, AUTH_ADMIN, WRITES | MUTATES),
-    ROUTE (VM_CREATE, controller_vm_create, AUTH_OPERATE, WRITES | MUTATES),
-    ROUTE (VM_ACTION, controller_vm_action, AUTH_OPERATE, WRITES | MUTATES),
-    ROUTE (VM_LIST, controller_vm_list, AUTH_READ, 0),
-    ROUTE (VM_SHOW, controller_vm_show, AUTH_READ, 0),
-    ROUTE (TASK_LIST, controller_task_list, AUTH_READ, 0),
-    ROUTE (TASK_SHOW, controller_task_show, AUTH_READ, 0),
-    ROUTE (TASK_WAIT, controller_task_wait, AUTH_READ, 0),
-    ROUTE (EVENTS_SINCE, s_events_since, AUTH_READ, 0),
-    ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_READ, 0),
+    ROUTE (VM_CREATE, controller_vm_create, AUTH_VI, WRITES | MUTATES),
+    ROUTE (VM_ACTION, controller_vm_action, AUTH_VI, WRITES | MUTATES),
+    ROUTE (VM_LIST, controller_vm_list, AUTH_VI_READ, 0),
+    ROUTE (VM_SHOW, controller_vm_show, AUTH_VI_READ, 0),
+    ROUTE (TASK_LIST, controller_task_list, AUTH_VI_READ, 0),
+    ROUTE (TASK_SHOW, controller_task_show, AUTH_VI_READ, 0),
+    ROUTE (TASK_WAIT, controller_task_wait, AUTH_VI_READ, 0),
+    ROUTE (EVENTS_SINCE, s_events_since, AUTH_ADMIN, 0),
+    ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_VI_READ, 0),
     ROUTE (LOGIN, controller_user_login, AUTH_ANYONE, WRITES),
     ROUTE (LOGOUT, controller_user_logout, AUTH_SELF, WRITES),
     ROUTE (WHOAMI, controller_user_whoami, AUTH_SELF_READ, 0),
@@ -58,7 +58,14 @@ static const route_t s_routes[] = {
     ROUTE (APIKEY_CREATE, controller_apikey_create, AUTH_SELF, WRITES),
     ROUTE (APIKEY_LIST, controller_apikey_list, AUTH_SELF_READ, 0),
     ROUTE (APIKEY_REVOKE, controller_apikey_revoke, AUTH_SELF, WRITES | MUTATES),
-    ROUTE (AUDIT_LIST, controller_audit_list, AUTH_ADMIN, 0),
+    ROUTE (AUDIT_LIST, controller_audit_list, AUTH_VI_READ, 0),
+    ROUTE (VI_CREATE, controller_vi_create, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VI_LIST, controller_vi_list, AUTH_VI_READ, 0),
+    ROUTE (VI_SHOW, controller_vi_show, AUTH_VI_READ, 0),
+    ROUTE (VI_DELETE, controller_vi_delete, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VI_QUOTA, controller_vi_quota, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VI_TEMPLATE, controller_vi_template, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VI_MEMBER, controller_vi_member, AUTH_VI, WRITES | MUTATES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -200,11 +207,19 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     }
     //  What would change the cloud goes into the audit log, allowed or refused (an
     //  agent's reports are its hosts' news, not changes someone asked for).
+    self->audit_vi[0] = 0;
     bool audited = self->opts.enforce && (route->flags & WRITES) && route->action != AUTH_AGENT;
     self->audited = audited ? env : NULL;
     const char *reason = NULL;
     int refused =
         controller_auth_check (self->auth, env, route->action, self->now, &self->caller, &reason);
+    //  What the cloud offers is read by those who hold a role in some VI.
+    const store_user_t *user = self->caller.user;
+    if (!refused && route->action == AUTH_READ && user && !user->admin
+        && controller_vis_of_user (self->vis, user->id, NULL) == 0) {
+        refused = MK_FORBIDDEN;
+        reason = "you hold no role in any Virtual Infrastructure yet: ask the administrator";
+    }
     if (refused) {
         controller_reply_status (self, request, refused, "%s", reason);
         self->audited = NULL;

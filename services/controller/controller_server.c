@@ -4,34 +4,12 @@
     file of its resource (see controller_core.h). */
 #include "controller_core.h"
 
+#include "mk_hash.h"
+
 #include "mk_metric.h"
 
 #include "mk_sock.h"
 #include "mk_wire.h"
-
-static size_t
-s_id_hash (const void *key)
-{
-    return (size_t) (((uint64_t) (uintptr_t) key) * 0x9E3779B97F4A7C15ULL >> 17);
-}
-
-static int
-s_id_compare (const void *a, const void *b)
-{
-    uintptr_t x = (uintptr_t) a, y = (uintptr_t) b;
-    return x < y ? -1 : x > y;
-}
-
-zhashx_t *
-controller_id_hash_new (void)
-{
-    zhashx_t *hash = zhashx_new ();
-    zhashx_set_key_hasher (hash, s_id_hash);
-    zhashx_set_key_comparator (hash, s_id_compare);
-    zhashx_set_key_duplicator (hash, NULL);
-    zhashx_set_key_destructor (hash, NULL);
-    return hash;
-}
 
 void
 controller_free (void **item)
@@ -446,6 +424,7 @@ s_server_destroy (controller_t *self)
     free (self->audit_rows);
     zactor_destroy (&self->pwhash);
     controller_auth_destroy (&self->auth);
+    controller_vis_destroy (&self->vis);
     mk_db_destroy (&self->db);
 }
 
@@ -545,14 +524,14 @@ s_server_init (controller_t *self)
     }
     self->sched = controller_sched_new (self->opts.cpu_ratio, self->opts.mem_ratio);
     self->events = controller_events_new (self->pub);
-    self->inflight = controller_id_hash_new ();
+    self->inflight = mk_hash_ids_new ();
     zhashx_set_destructor (self->inflight, s_inflight_free);
     self->templates = zhashx_new ();
     zhashx_set_destructor (self->templates, controller_free);
-    self->asks = controller_id_hash_new ();
+    self->asks = mk_hash_ids_new ();
     self->request_ids = mk_bloom_new (FILTER_CAPACITY);
     self->vm_names = mk_bloom_new (FILTER_CAPACITY);
-    self->batches = controller_id_hash_new ();
+    self->batches = mk_hash_ids_new ();
     zhashx_set_destructor (self->batches, controller_free);
     self->waiters = zlistx_new ();
     zlistx_set_destructor (self->waiters, controller_free);
@@ -564,13 +543,14 @@ s_server_init (controller_t *self)
     self->arena = zlistx_new ();
     zlistx_set_destructor (self->arena, controller_free);
     self->auth = controller_auth_new (self->opts.enforce);
+    self->vis = controller_vis_new ();
     self->pwhash = controller_pwhash_new ();
     controller_user_jobs_init (self);
     if (!self->opts.enforce)
         mk_warn ("controller: authorisation is OFF: every request is admitted, as the "
                  "administrator's; for a closed lab or a benchmark only");
     if (controller_load (self) != 0 || controller_history_load (self->history, self->db) != 0
-        || controller_user_init (self) != 0)
+        || controller_user_init (self) != 0 || controller_vi_init (self) != 0)
         return -1;
     //  On the bus last: loading, and hashing a first administrator's password, take time
     //  the broker would count as missed heartbeats.

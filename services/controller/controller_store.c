@@ -290,6 +290,20 @@ store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm)
 }
 
 int
+store_vm_get_uuid (mk_db_t *db, const char *uuid, store_vm_t *vm)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT " VM_COLUMNS " FROM vms WHERE uuid = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, uuid);
+    int rc = mk_stmt_step (stmt);
+    if (rc == MK_DB_ROW)
+        s_read_vm (stmt, vm);
+    mk_stmt_reset (stmt);
+    return rc == MK_DB_ROW ? 1 : rc == MK_DB_DONE ? 0 : -1;
+}
+
+int
 store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
                     int64_t now)
 {

@@ -106,6 +106,7 @@ typedef struct {
     char subject[128];   //  what it was about: a name, "user/key" for another's key
     int status;
     char reason[256];
+    char vi[64]; //  the VI it was about, "" if none
 } store_audit_t;
 
 //  A Virtual Infrastructure's quotas, or what it uses (each 0: no limit).
@@ -183,6 +184,7 @@ void store_vm_split (const char *key, char *vi, const char **name);
 
 int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
 int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
+int store_vm_get_uuid (mk_db_t *db, const char *uuid, store_vm_t *vm);
 int store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
                         int64_t now);
 int store_vm_delete (mk_db_t *db, const char *name);
@@ -221,13 +223,13 @@ int store_cred_live (mk_db_t *db, int64_t now, store_row_fn *fn, void *arg);
 int store_cred_expire (mk_db_t *db, int64_t before);
 
 //  The audit log (controller_store_audit.c): an entry (its id is the database's); the
-//  entries of one actor ("": everyone) from since_us on, older than before_id (0: the
-//  newest), newest first, at most limit; and forgetting entries older than before_us.
+//  entries of one actor ("": everyone) and VI ("": any) from since_us on, older than before_id (0:
+//  the newest), newest first, at most limit; and forgetting entries older than before_us.
 int store_audit_insert (mk_db_t *db, const store_audit_t *entry);
 //  Many entries, in order: 0, or -1.
 int store_audit_insert_many (mk_db_t *db, const store_audit_t *entries, size_t count);
-int store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t before_id,
-                      uint32_t limit, store_row_fn *fn, void *arg);
+int store_audit_list (mk_db_t *db, const char *actor, const char *vi, int64_t since_us,
+                      int64_t before_id, uint32_t limit, store_row_fn *fn, void *arg);
 int store_audit_expire (mk_db_t *db, int64_t before_us);
 
 //  Virtual Infrastructures (controller_store_vi.c): few, read whole at load

@@ -7,8 +7,9 @@
 int
 store_audit_insert (mk_db_t *db, const store_audit_t *entry)
 {
-    mk_stmt_t *stmt = mk_db_prepare (db, "INSERT INTO audit (time, actor, credential, request, "
-                                         "subject, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)");
+    mk_stmt_t *stmt =
+        mk_db_prepare (db, "INSERT INTO audit (time, actor, credential, request, subject, status, "
+                           "reason, vi) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
     mk_stmt_bind_int (stmt, 1, entry->time_us);
@@ -18,6 +19,7 @@ store_audit_insert (mk_db_t *db, const store_audit_t *entry)
     mk_stmt_bind_text (stmt, 5, entry->subject);
     mk_stmt_bind_int (stmt, 6, entry->status);
     mk_stmt_bind_text (stmt, 7, entry->reason);
+    mk_stmt_bind_text (stmt, 8, entry->vi);
     return store_change (db, stmt);
 }
 
@@ -37,16 +39,17 @@ store_audit_insert_many (mk_db_t *db, const store_audit_t *entries, size_t count
     }
     while (count > 0) {
         size_t rows = count < ROWS_MAX ? count : ROWS_MAX;
-        char sql[128 + ROWS_MAX * 24] = "INSERT INTO audit (time, actor, credential, request, "
-                                        "subject, status, reason) VALUES (?, ?, ?, ?, ?, ?, ?)";
+        char sql[128 + ROWS_MAX * 28] = "INSERT INTO audit (time, actor, credential, request, "
+                                        "subject, status, reason, vi) VALUES (?, ?, ?, ?, ?, ?, "
+                                        "?, ?)";
         for (size_t i = 1; i < rows; i++)
-            strcat (sql, ", (?, ?, ?, ?, ?, ?, ?)");
+            strcat (sql, ", (?, ?, ?, ?, ?, ?, ?, ?)");
         mk_stmt_t *stmt = mk_db_prepare (db, sql);
         if (!stmt)
             return -1;
         for (size_t i = 0; i < rows; i++) {
             const store_audit_t *entry = &entries[i];
-            int at = (int) i * 7;
+            int at = (int) i * 8;
             mk_stmt_bind_int (stmt, at + 1, entry->time_us);
             mk_stmt_bind_text (stmt, at + 2, entry->actor);
             mk_stmt_bind_text (stmt, at + 3, entry->credential);
@@ -54,6 +57,7 @@ store_audit_insert_many (mk_db_t *db, const store_audit_t *entries, size_t count
             mk_stmt_bind_text (stmt, at + 5, entry->subject);
             mk_stmt_bind_int (stmt, at + 6, entry->status);
             mk_stmt_bind_text (stmt, at + 7, entry->reason);
+            mk_stmt_bind_text (stmt, at + 8, entry->vi);
         }
         if (store_change (db, stmt) != (int) rows)
             return -1;
@@ -63,23 +67,28 @@ store_audit_insert_many (mk_db_t *db, const store_audit_t *entries, size_t count
     return 0;
 }
 
+#define AUDIT_COLUMNS "id, time, actor, credential, request, subject, status, reason, vi"
+
 int
-store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t before_id,
-                  uint32_t limit, store_row_fn *fn, void *arg)
+store_audit_list (mk_db_t *db, const char *actor, const char *vi, int64_t since_us,
+                  int64_t before_id, uint32_t limit, store_row_fn *fn, void *arg)
 {
-    //  Two statements, so that each is one the index answers: by actor, or by id alone.
+    //  Three statements, so that each is one an index answers: by VI, by actor, or by id.
     mk_stmt_t *stmt = mk_db_prepare (
-        db, *actor ? "SELECT id, time, actor, credential, request, subject, status, reason "
-                     "FROM audit WHERE actor = ? AND id < ? AND time >= ? ORDER BY id DESC "
-                     "LIMIT ?"
-                   : "SELECT id, time, actor, credential, request, subject, status, reason "
-                     "FROM audit WHERE ? = '' AND id < ? AND time >= ? ORDER BY id DESC LIMIT ?");
+        db, *vi      ? "SELECT " AUDIT_COLUMNS " FROM audit WHERE vi = ? AND (? = '' OR "
+                       "actor = ?) AND id < ? AND time >= ? ORDER BY id DESC LIMIT ?"
+            : *actor ? "SELECT " AUDIT_COLUMNS " FROM audit WHERE ? = '' AND actor = ? AND "
+                       "actor = ? AND id < ? AND time >= ? ORDER BY id DESC LIMIT ?"
+                     : "SELECT " AUDIT_COLUMNS " FROM audit WHERE ? = '' AND ? = '' AND ? = '' "
+                       "AND id < ? AND time >= ? ORDER BY id DESC LIMIT ?");
     if (!stmt)
         return -1;
-    mk_stmt_bind_text (stmt, 1, actor);
-    mk_stmt_bind_int (stmt, 2, before_id > 0 ? before_id : INT64_MAX);
-    mk_stmt_bind_int (stmt, 3, since_us);
-    mk_stmt_bind_int (stmt, 4, limit);
+    mk_stmt_bind_text (stmt, 1, vi);
+    mk_stmt_bind_text (stmt, 2, actor);
+    mk_stmt_bind_text (stmt, 3, actor);
+    mk_stmt_bind_int (stmt, 4, before_id > 0 ? before_id : INT64_MAX);
+    mk_stmt_bind_int (stmt, 5, since_us);
+    mk_stmt_bind_int (stmt, 6, limit);
     int count = 0;
     int rc;
     while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
@@ -90,6 +99,7 @@ store_audit_list (mk_db_t *db, const char *actor, int64_t since_us, int64_t befo
         store_copy (entry.subject, sizeof entry.subject, mk_stmt_text (stmt, 5));
         entry.status = (int) mk_stmt_int (stmt, 6);
         store_copy (entry.reason, sizeof entry.reason, mk_stmt_text (stmt, 7));
+        store_copy (entry.vi, sizeof entry.vi, mk_stmt_text (stmt, 8));
         fn (&entry, arg);
         count++;
     }
@@ -132,26 +142,32 @@ s_test_audit (mk_db_t *db, int64_t now)
         snprintf (entries[i].credential, sizeof entries[i].credential, "session");
         snprintf (entries[i].request, sizeof entries[i].request, "vm_create");
         snprintf (entries[i].subject, sizeof entries[i].subject, "web-%d", i);
+        snprintf (entries[i].vi, sizeof entries[i].vi, "%s", i % 7 ? "" : "acme");
     }
     assert (mk_db_begin (db) == 0);
     assert (store_audit_insert_many (db, entries, 70) == 0);
     assert (store_audit_insert (db, &entries[0]) == 1);
     assert (mk_db_commit (db) == 0);
     int64_t seen[2] = {0, 0};
-    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, seen) == 71 && seen[1] == 71);
+    assert (store_audit_list (db, "", "", 0, 0, 1000, s_count_entry, seen) == 71 && seen[1] == 71);
     int64_t oldest = seen[0];
+    int64_t acme[2] = {0, 0};
+    assert (store_audit_list (db, "", "acme", 0, 0, 1000, s_count_entry, acme) == 11);
+    int64_t alices[2] = {0, 0}; //  i = 7, 21, 35, 49, 63
+    assert (store_audit_list (db, "alice", "acme", 0, 0, 1000, s_count_entry, alices) == 5);
     int64_t mine[2] = {0, 0};
-    assert (store_audit_list (db, "alice", 0, 0, 1000, s_count_entry, mine) == 35);
+    assert (store_audit_list (db, "alice", "", 0, 0, 1000, s_count_entry, mine) == 35);
     int64_t page[2] = {0, 0};
-    assert (store_audit_list (db, "", (now + 60) * 1000000, 0, 1000, s_count_entry, page) == 10);
+    assert (store_audit_list (db, "", "", (now + 60) * 1000000, 0, 1000, s_count_entry, page)
+            == 10);
     int64_t older[2] = {0, 0};
-    assert (store_audit_list (db, "bob", 0, oldest + 10, 3, s_count_entry, older) == 3
+    assert (store_audit_list (db, "bob", "", 0, oldest + 10, 3, s_count_entry, older) == 3
             && older[0] < oldest + 10);
     assert (mk_db_begin (db) == 0);
     assert (store_audit_expire (db, (now + 35) * 1000000) == 36); //  and the extra one
     assert (mk_db_commit (db) == 0);
     int64_t left[2] = {0, 0};
-    assert (store_audit_list (db, "", 0, 0, 1000, s_count_entry, left) == 35);
+    assert (store_audit_list (db, "", "", 0, 0, 1000, s_count_entry, left) == 35);
 }
 
 //  On SQLite, and on MySQL or MariaDB when the tests were given one.

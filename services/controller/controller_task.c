@@ -197,6 +197,9 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
             sched_host_t *host = controller_sched_host (self->sched, vm.host);
             if (host)
                 controller_sched_account (self->sched, host, vm.spec.vcpus, vm.spec.memory_mb, -1);
+            vi_t *vi = controller_vis_get (self->vis, vm.vi);
+            if (vi)
+                controller_vis_use (vi, &vm.spec, -1);
             if (store_vm_delete (self->db, task->vm) < 0)
                 self->failed = true;
             controller_events_add (self->events, EVENTS_VM, task->vm, "deleted", "", task->id);
@@ -324,9 +327,12 @@ void
 controller_task_list (controller_t *self, const mk_request_t *request)
 {
     store_page_t page;
-    if (controller_list_page (self, request, request->env->task_list->page,
-                              controller_fsm_task_names (), s_task_cursor_ok, &page)
-        == 0)
+    char key[STORE_VM_KEY_MAX];
+    const Maekin__ListRequest *ask = request->env->task_list->page;
+    if (controller_list_page (self, request, ask, controller_fsm_task_names (), s_task_cursor_ok,
+                              &page)
+            == 0
+        && controller_vi_scope (self, request, ask, &page, key) == 0)
         controller_list_reply (self, request, &page, store_task_list, s_task_item, s_task_cursor,
                                MAEKIN__ENVELOPE__BODY_TASK_LIST_REPLY);
 }
@@ -338,6 +344,8 @@ s_task_show (controller_t *self, const mk_request_t *request, uint64_t id, bool 
 {
     store_task_t row;
     int rc = store_task_get (self->db, id, &row);
+    if (rc == 1 && !controller_vi_sees (self, row.vm))
+        rc = 0; //  another VI's task: not to be told from none
     if (rc != 1) {
         if (rc < 0)
             controller_reply_db_error (self, request);

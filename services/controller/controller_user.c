@@ -522,11 +522,13 @@ controller_user_delete (controller_t *self, const mk_request_t *request)
         return;
     }
     store_user_t gone = *user;
-    if (store_user_delete (self->db, gone.id) != 1) {
+    if (store_member_drop_user (self->db, gone.id) < 0
+        || store_user_delete (self->db, gone.id) != 1) {
         controller_reply_db_error (self, request);
         return;
     }
     controller_auth_user_drop (self->auth, gone.id);
+    controller_vis_drop_user (self->vis, gone.id);
     s_reply_user (self, request, &gone);
 }
 

@@ -1,6 +1,10 @@
-/*  controller_vm: the VM requests. A create is checked, placed and written with its task
-    in the batch's transaction; an action is checked against controller_fsm's VM table
-    and becomes a task; shows and lists read the database. */
+/*  controller_vm: the VM requests. A VM is found by VI and name or by UUID, and the
+    caller's role in its VI decides what they may do (controller_vi). A create is checked
+    against its VI's templates and quotas, placed, and written with its task in the
+    batch's transaction: the controller is the one writer, and a batch's creates are
+    counted against the quota one after another, so concurrent creates never exceed it. An
+    action is checked against controller_fsm's VM table and becomes a task; shows and
+    lists read the database. */
 #include "controller_core.h"
 
 #include "mk_name.h"
@@ -28,6 +32,9 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         controller_reply_status (self, request, MK_BAD_REQUEST, "VM name %s", why);
         return;
     }
+    vi_t *vi = controller_vi_resolve (self, request, create->vi, VI_OP_BUILD);
+    if (!vi)
+        return;
     const store_template_t *cached = (const store_template_t *) zhashx_lookup (
         self->templates, create->template_ ? create->template_ : "");
     if (!cached) {
@@ -36,19 +43,32 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
                                  create->template_ ? create->template_ : "");
         return;
     }
+    if (!controller_vis_template_ok (vi, cached->name)) {
+        controller_reply_status (self, request, MK_FORBIDDEN,
+                                 "VI '%s' may not use template '%s': the administrator gives "
+                                 "templates (maekinsh vi template add)",
+                                 vi->row.name, cached->name);
+        return;
+    }
     const store_template_t t = *cached;
     store_vm_t vm = {.spec = t.spec};
+    char key[STORE_VM_KEY_MAX];
+    store_vm_key (key, sizeof key, vi->row.name, create->name);
     //  A name the filter never saw is free: no question to the database.
-    int rc = mk_bloom_maybe (self->vm_names, create->name)
-                 ? store_vm_get (self->db, create->name, &vm)
-                 : 0;
+    int rc = mk_bloom_maybe (self->vm_names, key) ? store_vm_get (self->db, key, &vm) : 0;
     if (rc != 0) {
         if (rc < 0)
             controller_reply_db_error (self, request);
         else
             controller_reply_status (self, request, MK_CONFLICT,
-                                     "a VM named '%s' exists already (%s on %s)", create->name,
-                                     vm.state, vm.host);
+                                     "a VM named '%s' exists already in VI '%s' (%s on %s)",
+                                     create->name, vi->row.name, vm.state, vm.host);
+        return;
+    }
+    char over[256];
+    if (controller_vis_quota_check (vi, &t.spec, over, sizeof over)) {
+        controller_reply_status (self, request, MK_FORBIDDEN,
+                                 "over quota: %s (maekinsh vi show %s)", over, vi->row.name);
         return;
     }
     //  A host that does not exist is the caller's mistake; one that is down, a moment's.
@@ -89,7 +109,8 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     }
     memset (&vm, 0, sizeof vm);
     vm.spec = t.spec;
-    snprintf (vm.name, sizeof vm.name, "%s", create->name);
+    snprintf (vm.name, sizeof vm.name, "%s", key);
+    snprintf (vm.vi, sizeof vm.vi, "%s", vi->row.name);
     snprintf (vm.template_, sizeof vm.template_, "%s", t.name);
     snprintf (vm.host, sizeof vm.host, "%s", host->name);
     snprintf (vm.state, sizeof vm.state, "%s", controller_fsm_vm_name (VM_CREATING));
@@ -112,22 +133,9 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         return;
     }
     controller_sched_account (self->sched, host, t.spec.vcpus, t.spec.memory_mb, +1);
+    controller_vis_use (vi, &t.spec, +1);
     controller_events_add (self->events, EVENTS_VM, vm.name, vm.state, "", task);
     s_reply_accepted (self, request, task, &vm);
-}
-
-//  The VM of a request, into vm: true; else false, having answered 404 or the database's
-//  error.
-static bool
-s_vm_found (controller_t *self, const mk_request_t *request, const char *name, store_vm_t *vm)
-{
-    int rc = store_vm_get (self->db, name, vm);
-    if (rc < 0)
-        controller_reply_db_error (self, request);
-    else if (rc == 0)
-        controller_reply_status (self, request, MK_NOT_FOUND, "no VM named '%s' (maekinsh vm list)",
-                                 name);
-    return rc == 1;
 }
 
 void
@@ -143,10 +151,13 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
             (int) op);
         return;
     }
-    const char *name = action->name ? action->name : "";
     store_vm_t vm;
-    if (!s_vm_found (self, request, name, &vm))
+    vi_t *vi;
+    bool builds = op == MAEKIN__VM_OP__VM_OP_DELETE;
+    if (!controller_vi_vm (self, request, action->vi, action->name,
+                           builds ? VI_OP_BUILD : VI_OP_OPERATE, &vm, &vi))
         return;
+    const char *name = action->name;
     vm_state_t from = (vm_state_t) controller_fsm_vm_parse (vm.state);
     vm_transition_t to;
     const char *reason = NULL;
@@ -178,9 +189,10 @@ controller_vm_action (controller_t *self, const mk_request_t *request)
 void
 controller_vm_show (controller_t *self, const mk_request_t *request)
 {
-    const char *name = request->env->vm_show->name ? request->env->vm_show->name : "";
+    const Maekin__VmShowRequest *ask = request->env->vm_show;
     store_vm_t vm;
-    if (!s_vm_found (self, request, name, &vm))
+    vi_t *vi;
+    if (!controller_vi_vm (self, request, ask->vi, ask->name, VI_OP_SEE, &vm, &vi))
         return;
     Maekin__VmShowReply show = MAEKIN__VM_SHOW_REPLY__INIT;
     show.vm = controller_msg_vm (self, &vm);
@@ -193,26 +205,26 @@ s_vm_item (controller_t *self, const void *row)
     return controller_msg_vm (self, (const store_vm_t *) row);
 }
 
-//  VMs are listed in name order: the cursor is the last VM's name.
+//  VMs are listed in the order of their keys: the cursor is the last VM's key.
 static char *
 s_vm_cursor (controller_t *self, const void *message)
 {
-    return ((const Maekin__Vm *) message)->name;
-}
-
-static bool
-s_name_cursor_ok (const char *text)
-{
-    return mk_name_check (text) == NULL;
+    const Maekin__Vm *vm = (const Maekin__Vm *) message;
+    char key[STORE_VM_KEY_MAX];
+    store_vm_key (key, sizeof key, vm->vi, vm->name);
+    return controller_arena_str (self, key);
 }
 
 void
 controller_vm_list (controller_t *self, const mk_request_t *request)
 {
     store_page_t page;
-    if (controller_list_page (self, request, request->env->vm_list->page,
-                              controller_fsm_vm_names (), s_name_cursor_ok, &page)
-        == 0)
+    char key[STORE_VM_KEY_MAX];
+    const Maekin__ListRequest *ask = request->env->vm_list->page;
+    if (controller_list_page (self, request, ask, controller_fsm_vm_names (), controller_vi_key_ok,
+                              &page)
+            == 0
+        && controller_vi_scope (self, request, ask, &page, key) == 0)
         controller_list_reply (self, request, &page, store_vm_list, s_vm_item, s_vm_cursor,
                                MAEKIN__ENVELOPE__BODY_VM_LIST_REPLY);
 }

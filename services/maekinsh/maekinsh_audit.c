@@ -6,6 +6,7 @@
 
 static const maekinsh_cmd_opt_t s_list_opts[] = {
     {"--user", "U", false, "only what user U did or tried"},
+    {"--vi", "VI", false, "only what was about VI (its owners may read these)"},
     {"--since", "T", false,
      "only from T on: 2026-12-06, 2026-12-06T17:00 (local time), or 30m, 12h, 7d ago"},
     {"--limit", "N", false, "at most N entries (1..1000), the newest; default: all"},
@@ -18,6 +19,7 @@ const maekinsh_out_table_t maekinsh_audit_table = {
      {"USER", "user", MAEKINSH_OUT_COL_TEXT},
      {"CREDENTIAL", "credential", MAEKINSH_OUT_COL_TEXT},
      {"REQUEST", "request", MAEKINSH_OUT_COL_TEXT},
+     {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
      {"SUBJECT", "subject", MAEKINSH_OUT_COL_TEXT},
      {"STATUS", "status", MAEKINSH_OUT_COL_TEXT},
      {"REASON", "reason", MAEKINSH_OUT_COL_TEXT}}};
@@ -73,6 +75,7 @@ s_build_list (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     if (user && (why = maekinsh_cmd_name ("user", user)))
         return why;
     list.user = user ? (char *) user : "";
+    list.vi = list.page && list.page->filter_vi ? list.page->filter_vi : "";
     const char *since = maekinsh_cmd_arg (self, args, "--since");
     if (since && (why = s_since (since, time (NULL), &list.since)))
         return why;

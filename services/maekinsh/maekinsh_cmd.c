@@ -19,7 +19,8 @@
 static const maekinsh_cmd_def_t *const s_nouns[] = {
     maekinsh_host_commands,  maekinsh_template_commands, maekinsh_vm_commands,
     maekinsh_user_commands,  maekinsh_apikey_commands,   maekinsh_task_commands,
-    maekinsh_event_commands, maekinsh_metrics_commands,  maekinsh_audit_commands};
+    maekinsh_event_commands, maekinsh_metrics_commands,  maekinsh_audit_commands,
+    maekinsh_vi_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -365,6 +366,11 @@ s_page (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args, Maekin__ListReque
             return why;
         page->filter_name = (char *) value;
     }
+    if ((value = maekinsh_cmd_arg (self, args, "--vi"))) {
+        if ((why = maekinsh_cmd_name ("VI", value)))
+            return why;
+        page->filter_vi = (char *) value;
+    }
     return NULL;
 }
 
@@ -477,8 +483,14 @@ maekinsh_cmd_build_show (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     char **name = (char **) s_field (body, "name", PROTOBUF_C_TYPE_STRING);
     uint64_t *id = (uint64_t *) s_field (body, "id", PROTOBUF_C_TYPE_UINT64);
     assert (name || id); //  a request that names nothing
-    char *why = NULL;
-    if (name)
+    char **vi = (char **) s_field (body, "vi", PROTOBUF_C_TYPE_STRING);
+    const char *value = maekinsh_cmd_arg (self, args, "--vi");
+    char *why = vi && value ? maekinsh_cmd_name ("VI", value) : NULL;
+    if (vi && value)
+        *vi = (char *) value;
+    if (why)
+        ;
+    else if (name)
         *name = (char *) args->operand;
     else if (!(why = maekinsh_cmd_task_id (self, args->operand)))
         *id = self->task_id;
@@ -543,9 +555,16 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
             zsys_sprintf ("unknown command '%s' ('maekinsh --help' lists the commands)", group);
         return NULL;
     }
-    //  A command of one word (login, whoami): its arguments follow it.
+    //  A command of one word (login, whoami): its arguments follow it; one of three
+    //  (vi member add): its verb is two.
     const maekinsh_cmd_def_t *single = maekinsh_cmd_def_find (group, "");
     int words = single ? 1 : 2;
+    char pair[64] = "";
+    if (!single && argc > 2 && !maekinsh_cmd_def_find (group, argv[1])) {
+        snprintf (pair, sizeof pair, "%s %s", argv[1], argv[2]);
+        if (maekinsh_cmd_def_find (group, pair))
+            words = 3;
+    }
     if (!single && (argc == 1 || s_is_help (argv[1]))) {
         if (argc > 1)
             *help = s_group_help (group);
@@ -557,7 +576,8 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
         }
         return NULL;
     }
-    const maekinsh_cmd_def_t *def = single ? single : maekinsh_cmd_def_find (group, argv[1]);
+    const maekinsh_cmd_def_t *def =
+        single ? single : maekinsh_cmd_def_find (group, words == 3 ? pair : argv[1]);
     if (!def) {
         char *verbs = s_verbs (group);
         *error = zsys_sprintf ("unknown command '%s %s': %s has %s", group, argv[1], group, verbs);

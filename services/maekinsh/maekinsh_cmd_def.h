@@ -39,7 +39,7 @@ typedef enum {
 
 typedef struct {
     const char *group;                    //  "vm"; NULL ends a noun's rows
-    const char *verb;                     //  "create"; "" for a command of one word
+    const char *verb;                     //  "create", "member add"; "" for a command of one word
     const char *operand;                  //  "NAME", "ID", "STREAM"; NULL for none
     const char *subject;                  //  what the operand names, for errors
     const char *summary;                  //  one line of help
@@ -89,6 +89,7 @@ extern const maekinsh_cmd_def_t maekinsh_metrics_commands[];
 extern const maekinsh_cmd_def_t maekinsh_user_commands[];
 extern const maekinsh_cmd_def_t maekinsh_apikey_commands[];
 extern const maekinsh_cmd_def_t maekinsh_audit_commands[];
+extern const maekinsh_cmd_def_t maekinsh_vi_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -98,6 +99,7 @@ extern const maekinsh_out_table_t maekinsh_event_table;
 extern const maekinsh_out_table_t maekinsh_user_table;
 extern const maekinsh_out_table_t maekinsh_apikey_table;
 extern const maekinsh_out_table_t maekinsh_audit_table;
+extern const maekinsh_out_table_t maekinsh_vi_table;
 
 //  The first row of the table (def NULL) or the one after def; NULL after the last.
 const maekinsh_cmd_def_t *maekinsh_cmd_def_next (const maekinsh_cmd_def_t *def);
@@ -125,9 +127,10 @@ extern const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[];
 extern const maekinsh_cmd_opt_t maekinsh_cmd_wait_opts[];
 
 //  The list request of the row (ListRequest `page`), from --limit, --state, --host,
-//  --name-prefix and --vm.
+//  --name-prefix, --vm and --vi.
 maekinsh_cmd_build_fn maekinsh_cmd_build_list;
-//  The request that names one object by its operand: a `name`, or a task's `id`.
+//  The request that names one object by its operand: a `name`, or a task's `id`; and
+//  its `vi`, if it has one, from --vi.
 maekinsh_cmd_build_fn maekinsh_cmd_build_show;
 
 //  The value of an option of the command, NULL if it was not given.
@@ -177,5 +180,6 @@ void maekinsh_metrics_test (bool verbose);
 void maekinsh_user_test (bool verbose);
 void maekinsh_apikey_test (bool verbose);
 void maekinsh_audit_test (bool verbose);
+void maekinsh_vi_test (bool verbose);
 
 #endif

@@ -59,7 +59,7 @@ static const struct {
     const char *expect; //  in the error
 } s_bad[] = {
     {WORDS ("vm", "create"), "vm create: missing NAME (usage: maekinsh vm create "
-                             "NAME --template T [--host H] "
+                             "NAME --template T [--vi VI] [--host H] "
                              "[--wait] [--timeout S])"},
     {WORDS ("vm", "create", "web-1"), "vm create: missing --template T (usage: "},
     {WORDS ("vm", "create", "Web-1", "--template", "tiny"),
@@ -135,6 +135,18 @@ static const struct {
     {WORDS ("event", "list", "vm", "--since", "-3"), "--since must be"},
     {WORDS ("host", "show", "a/b"), "not a valid host name"},
     {WORDS ("help", "vm", "fly"), "help: no command 'vm fly'"},
+    {WORDS ("vi", "quota", "acme"), "give at least one of --vcpus"},
+    {WORDS ("vi", "quota", "acme", "--vcpus", "-1"), "--vcpus must be a whole number"},
+    {WORDS ("vi", "create", "Acme"), "'Acme' is not a valid VI name"},
+    {WORDS ("vi", "member", "add", "acme", "--user", "bob"), "missing --role"},
+    {WORDS ("vi", "member", "add", "acme", "--user", "bob", "--role", "admin"),
+     "--role must be one of owner, manager, operator, viewer; not 'admin'"},
+    {WORDS ("vi", "member", "remove", "acme", "--user", "bob", "--role", "viewer"),
+     "a member removed has no --role"},
+    {WORDS ("vi", "template", "add", "acme"), "missing --template T"},
+    {WORDS ("vi", "member", "acme"), "unknown command 'vi member': vi has create, list"},
+    {WORDS ("vm", "show", "web-1", "--vi", "Acme"), "'Acme' is not a valid VI name"},
+    {WORDS ("vm", "list", "--vi", "a b"), "'a b' is not a valid VI name"},
 };
 
 static void
@@ -180,12 +192,12 @@ s_test_help (void)
             assert (strstr (text, opt->name));
         free (text);
     }
-    assert (commands == 38); //  every noun's rows, each once
+    assert (commands == 48); //  every noun's rows, each once
     assert (strstr (help, "exit status") && strstr (help, "--output FORMAT"));
     free (help);
     const char *asked[] = {"vm", "create", "Bad", "--bogus", "-h", NULL};
     assert (!maekinsh_cmd_new (5, (char **) asked, &error, &help) && !error);
-    assert (strstr (help, "usage: maekinsh vm create NAME --template T [--host H]"));
+    assert (strstr (help, "usage: maekinsh vm create NAME --template T [--vi VI] [--host H]"));
     free (help);
     const char *group[] = {"vm", "--help", NULL};
     assert (!maekinsh_cmd_new (2, (char **) group, &error, &help) && !error);

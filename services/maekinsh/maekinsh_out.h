@@ -32,7 +32,7 @@ typedef struct {
     maekinsh_out_col_kind_t kind; //  how
 } maekinsh_out_col_t;
 
-#define MAEKINSH_OUT_COLS_MAX 8
+#define MAEKINSH_OUT_COLS_MAX 10
 
 //  The columns of a list of one message type, for people; each noun's file has its own.
 typedef struct {

@@ -221,6 +221,7 @@ s_test_task (Maekin__Task *task)
     task->created = 1700000000;
     task->updated = 1700000060;
     task->attempts = 1;
+    task->vi = "acme";
 }
 
 static void
@@ -267,10 +268,10 @@ s_test_vm_lists (bool verbose)
 
     char *text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_vm_table, vm_list, 2, NULL);
     s_test_expect ("vm list table", text,
-                   "NAME   STATE    HOST   VCPUS  MEMORY  TEMPLATE\n"
-                   "web-1  running  node1  2      2G      small\n"
-                   "db-1   stopped  -      1      512M    tiny\n"
-                   "web-2  running  node2  4      1.5G    big\n");
+                   "NAME   VI  STATE    HOST   VCPUS  MEMORY  TEMPLATE\n"
+                   "web-1  -   running  node1  2      2G      small\n"
+                   "db-1   -   stopped  -      1      512M    tiny\n"
+                   "web-2  -   running  node2  4      1.5G    big\n");
     if (verbose)
         printf ("%s", text);
     free (text);
@@ -282,7 +283,7 @@ s_test_vm_lists (bool verbose)
                     "\"6f1c2a4e-0d1b-4a55-9a63-0c3f3e1f9a01\", \"template\": \"big\", "
                     "\"host\": \"node2\", \"state\": \"running\", \"vcpus\": 4, "
                     "\"memory_mb\": 1536, \"created\": 1700000000, \"last_task\": 3, "
-                    "\"mac\": \"\"}");
+                    "\"mac\": \"\", \"vi\": \"\"}");
     if (verbose)
         printf ("%s", text);
     free (text);
@@ -334,7 +335,7 @@ s_test_tasks (bool verbose)
                    "id: 12\nvm: web-1\nhost: node1\nop: create\nstate: failed\n"
                    "error: disk \"vda\": a\\b\\nline 2\\x01 \xc3\xa9 \xe2\x9c\x93\n"
                    "created: 2023-11-14 22:13:20\nupdated: 2023-11-14 22:14:20\n"
-                   "attempts: 1\n");
+                   "attempts: 1\nvi: acme\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, NULL, task_reply, 1, NULL);
     s_test_expect ("task json", text,
@@ -343,7 +344,7 @@ s_test_tasks (bool verbose)
                    "  \"error\": \"disk \\\"vda\\\": a\\\\b\\nline 2\\u0001 \xc3\xa9 "
                    "\xe2\x9c\x93\",\n"
                    "  \"created\": 1700000000,\n  \"updated\": 1700000060,\n"
-                   "  \"attempts\": 1\n}\n");
+                   "  \"attempts\": 1,\n  \"vi\": \"acme\"\n}\n");
     s_test_json_is (text, "d['error']",
                     "\"disk \\\"vda\\\": a\\\\b\\nline 2\\u0001 \\u00e9 \\u2713\"");
     free (text);
@@ -387,9 +388,9 @@ s_test_tasks (bool verbose)
     Maekin__Envelope *task_pages[] = {&task_list_env};
     text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_task_table, task_pages, 1, NULL);
     s_test_expect ("task table", text,
-                   "ID  STATE   OP      VM     HOST   UPDATED              ERROR\n"
-                   "13  queued  start   web-1  -      2023-11-14 22:15:20  -\n"
-                   "12  failed  create  web-1  node1  2023-11-14 22:14:20  disk \"vda\": "
+                   "ID  STATE   OP      VM     VI    HOST   UPDATED              ERROR\n"
+                   "13  queued  start   web-1  acme  -      2023-11-14 22:15:20  -\n"
+                   "12  failed  create  web-1  acme  node1  2023-11-14 22:14:20  disk \"vda\": "
                    "a\\b\\nline 2\\x01 \xc3\xa9 \xe2\x9c\x93\n");
     free (text);
 }

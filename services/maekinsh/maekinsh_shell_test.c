@@ -266,10 +266,10 @@ s_test_pages (const char *bus, mk_fake_peer_t *cloud, bool verbose)
     if (verbose)
         printf ("%s", run.out);
     s_test_expect (&run, MAEKINSH_EXIT_OK,
-                   "NAME   STATE    HOST   VCPUS  MEMORY  TEMPLATE\n"
-                   "web-1  running  node1  1      64M     tiny\n"
-                   "db-1   stopped  -      1      64M     tiny\n"
-                   "web-2  running  node2  1      64M     tiny\n",
+                   "NAME   VI  STATE    HOST   VCPUS  MEMORY  TEMPLATE\n"
+                   "web-1  -   running  node1  1      64M     tiny\n"
+                   "db-1   -   stopped  -      1      64M     tiny\n"
+                   "web-2  -   running  node2  1      64M     tiny\n",
                    NULL);
     assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == 2);
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--limit", "1"));
@@ -399,7 +399,7 @@ s_test_usage (const char *bus, mk_fake_peer_t *cloud)
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "--help"));
     s_test_expect (&run, MAEKINSH_EXIT_OK, "usage: maekinsh [OPTIONS] COMMAND", NULL);
     run = s_test_shell (WORDS ("vm", "stop", "--help"));
-    s_test_expect (&run, MAEKINSH_EXIT_OK, "usage: maekinsh vm stop NAME [--wait]", NULL);
+    s_test_expect (&run, MAEKINSH_EXIT_OK, "usage: maekinsh vm stop NAME [--vi VI] [--wait]", NULL);
     //  A "-c" among a command's arguments is not the configuration option.
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "template", "create", "t", "--vcpus", "1",
                                "--memory", "64", "--kernel", "/k", "--cmdline", "-c"));

@@ -6,7 +6,8 @@
 static const maekinsh_cmd_opt_t s_task_list_opts[] = {
     {"--state", "S", false, "only tasks in this state (queued, running, done, failed, ...)"},
     {"--host", "H", false, "only tasks on this host"},
-    {"--vm", "NAME", false, "only tasks of VMs whose name starts with NAME"},
+    {"--vm", "NAME", false, "only the tasks of VM NAME"},
+    {"--vi", "VI", false, "only the tasks of VI's VMs (default: every VI one may see)"},
     {"--limit", "N", false, "at most N tasks (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_task_wait_opts[] = {
@@ -18,6 +19,7 @@ const maekinsh_out_table_t maekinsh_task_table = {&maekin__task__descriptor,
                                                    {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
                                                    {"OP", "op", MAEKINSH_OUT_COL_TEXT},
                                                    {"VM", "vm", MAEKINSH_OUT_COL_TEXT},
+                                                   {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
                                                    {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
                                                    {"UPDATED", "updated", MAEKINSH_OUT_COL_TIME},
                                                    {"ERROR", "error", MAEKINSH_OUT_COL_TEXT}}};

@@ -5,19 +5,30 @@
 
 static const maekinsh_cmd_opt_t s_vm_create_opts[] = {
     {"--template", "T", true, "the template to make it from"},
+    {"--vi", "VI", false, "in this Virtual Infrastructure (default: one's only one)"},
     {"--host", "H", false, "put it on this host (default: the scheduler chooses)"},
     {"--wait", NULL, false, "wait until it runs, showing the task's progress"},
     {"--timeout", "S", false, "with --wait: stop waiting after S seconds (default 300)"},
+    {NULL, NULL, false, NULL}};
+static const maekinsh_cmd_opt_t s_vm_action_opts[] = {
+    {"--vi", "VI", false, "the VM's Virtual Infrastructure (default: one's only one)"},
+    {"--wait", NULL, false, "wait until the task ends, showing its progress"},
+    {"--timeout", "S", false, "with --wait: stop waiting after S seconds (default 300)"},
+    {NULL, NULL, false, NULL}};
+static const maekinsh_cmd_opt_t s_vm_show_opts[] = {
+    {"--vi", "VI", false, "the VM's Virtual Infrastructure (default: one's only one)"},
     {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_vm_list_opts[] = {
     {"--host", "H", false, "only VMs on this host"},
     {"--state", "S", false, "only VMs in this state (running, stopped, paused, ...)"},
     {"--name-prefix", "P", false, "only VMs whose name starts with P"},
+    {"--vi", "VI", false, "only VI's VMs (default: every VI one may see)"},
     {"--limit", "N", false, "at most N VMs (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 
 const maekinsh_out_table_t maekinsh_vm_table = {&maekin__vm__descriptor,
                                                 {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
+                                                 {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
                                                  {"STATE", "state", MAEKINSH_OUT_COL_TEXT},
                                                  {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
                                                  {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
@@ -38,6 +49,11 @@ s_build_vm_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
         return why;
     if (host)
         create.host = (char *) host;
+    const char *vi = maekinsh_cmd_arg (self, args, "--vi");
+    if (vi && (why = maekinsh_cmd_name ("VI", vi)))
+        return why;
+    if (vi)
+        create.vi = (char *) vi;
     if ((why = maekinsh_cmd_wait_args (self, args, false)))
         return why;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
@@ -55,6 +71,11 @@ s_build_vm_action (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
         return why;
     Maekin__VmActionRequest action = MAEKIN__VM_ACTION_REQUEST__INIT;
     action.name = (char *) args->operand;
+    const char *vi = maekinsh_cmd_arg (self, args, "--vi");
+    if (vi && (why = maekinsh_cmd_name ("VI", vi)))
+        return why;
+    if (vi)
+        action.vi = (char *) vi;
     action.op = self->def->op;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
     env.body_case = MAEKINSH_BODY (VM_ACTION);
@@ -67,7 +88,7 @@ s_build_vm_action (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
 #define VM_ACTION(verb_, op_, summary_)                                                            \
     {                                                                                              \
         .group = "vm", .verb = verb_, .operand = "NAME", .subject = "VM", .summary = summary_,     \
-        .opts = maekinsh_cmd_wait_opts, .build = s_build_vm_action,                                \
+        .opts = s_vm_action_opts, .build = s_build_vm_action,                                      \
         .request = MAEKINSH_BODY (VM_ACTION), .reply = MAEKINSH_BODY (TASK_ACCEPTED),              \
         .mutating = true, .op = MAEKINSH_OP (op_)                                                  \
     }
@@ -98,8 +119,8 @@ const maekinsh_cmd_def_t maekinsh_vm_commands[] = {
      .verb = "show",
      .operand = "NAME",
      .subject = "VM",
-     .summary = "show one VM",
-     .opts = maekinsh_cmd_no_opts,
+     .summary = "show one VM (by name, or by UUID)",
+     .opts = s_vm_show_opts,
      .build = maekinsh_cmd_build_show,
      .request = MAEKINSH_BODY (VM_SHOW),
      .reply = MAEKINSH_BODY (VM_SHOW_REPLY)},
@@ -140,6 +161,21 @@ maekinsh_vm_test (bool verbose)
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "show", "--", "web-1"));
     env = maekinsh_cmd_request (cmd);
     assert (env->body_case == MAEKINSH_BODY (VM_SHOW) && streq (env->vm_show->name, "web-1"));
+    assert (!*env->vm_show->vi);
+    maekinsh_cmd_destroy (&cmd);
+    //  In a VI: show, create, act, list.
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "show", "web-1", "--vi", "acme"));
+    assert (streq (maekinsh_cmd_request (cmd)->vm_show->vi, "acme"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("vm", "create", "web-1", "--template", "tiny", "--vi", "acme"));
+    assert (streq (maekinsh_cmd_request (cmd)->vm_create->vi, "acme"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "stop", "web-1", "--vi", "acme"));
+    assert (streq (maekinsh_cmd_request (cmd)->vm_action->vi, "acme"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vm", "list", "--vi", "acme"));
+    assert (streq (maekinsh_cmd_request (cmd)->vm_list->page->filter_vi, "acme"));
     maekinsh_cmd_destroy (&cmd);
     struct {
         const char *verb;

@@ -153,14 +153,14 @@ expect_fail "and its read-only key" 0 "credential +apikey" with_token "$ro" whoa
 
 # The audit log: what was done and tried, by whom, with which credential.
 log=$(as_user admin audit list) || fail "audit list: $log"
-head -n 1 <<<"$log" | grep -q "^ID  *TIME  *USER  *CREDENTIAL  *REQUEST  *SUBJECT  *STATUS  *REASON" \
+head -n 1 <<<"$log" | grep -q "^ID  *TIME  *USER  *CREDENTIAL  *REQUEST  *VI  *SUBJECT  *STATUS  *REASON" \
     || fail "audit list's header: $(head -n 1 <<<"$log")"
-grep -qE " alice +session +user_create +mallory +403 +only the cloud's administrator" <<<"$log" \
+grep -qE " alice +session +user_create +- +mallory +403 +only the cloud's administrator" <<<"$log" \
     || fail "alice's refused user create is not in the audit log: $log"
-grep -qE " admin +session +user_disable +alice +200" <<<"$log" || fail "the disable is not logged"
-grep -qE " admin +apikey:watcher +template_create +x +403 +a read-only API key" <<<"$log" \
+grep -qE " admin +session +user_disable +- +alice +200" <<<"$log" || fail "the disable is not logged"
+grep -qE " admin +apikey:watcher +template_create +- +x +403 +a read-only API key" <<<"$log" \
     || fail "the read-only key's refusal is not logged"
-grep -qE " +password +login +bob +401 +wrong user name or password" <<<"$log" \
+grep -qE " +password +login +- +bob +401 +wrong user name or password" <<<"$log" \
     || fail "bob's failed logins are not logged"
 grep -qE "template_list|whoami|apikey_list" <<<"$log" && fail "reads are in the audit log"
 ok "the audit log holds what was done and tried, allowed and refused, and no reads"
