@@ -2,6 +2,7 @@
     cloud's state in the database. */
 #include "maekin.h"
 
+#include "controller_auth.h"
 #include "controller_server.h"
 #include "mk_cfg.h"
 #include "mk_db.h"
@@ -46,9 +47,16 @@ static const mk_cfg_item_t s_schema[] = {
 int
 main (int argc, char **argv)
 {
+    //  The table of roles and operations it enforces, for the docs (README).
+    if (argc == 2 && streq (argv[1], "--roles")) {
+        controller_auth_vi_print (stdout);
+        return 0;
+    }
     int exit_code;
-    mk_cfg_t *cfg = mk_cfg_main ("maekin-controller", "The Maekin global controller.", s_schema,
-                                 argc, argv, &exit_code);
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-controller",
+                                 "The Maekin global controller. (--roles prints the table of "
+                                 "roles it enforces in Virtual Infrastructures.)",
+                                 s_schema, argc, argv, &exit_code);
     if (!cfg)
         return exit_code;
     //  Ranges first, in 64 bits: nothing is narrowed or multiplied until it fits.

@@ -97,6 +97,39 @@ s_subject (const Maekin__Envelope *env, char *subject, size_t size)
     snprintf (subject, size, "%s%s%s", user, *user ? "/" : "", name);
 }
 
+//  The VI a request names, for an entry of a request refused before the VI was looked up.
+static const char *
+s_vi_named (const Maekin__Envelope *env)
+{
+    const char *name = "";
+    switch (env->body_case) {
+    case MAEKIN__ENVELOPE__BODY_VI_CREATE:
+        name = env->vi_create->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_DELETE:
+        name = env->vi_delete->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_QUOTA:
+        name = env->vi_quota->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_TEMPLATE:
+        name = env->vi_template->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_MEMBER:
+        name = env->vi_member->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VM_CREATE:
+        name = env->vm_create->vi;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VM_ACTION:
+        name = env->vm_action->vi;
+        break;
+    default:
+        break;
+    }
+    return *name && !mk_name_check (name) ? name : "";
+}
+
 //  The credential of the caller, in words.
 static void
 s_credential (controller_t *self, const Maekin__Envelope *env, char *text, size_t size)
@@ -135,7 +168,7 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     s_request_name (env, entry.request, sizeof entry.request);
     s_subject (env, entry.subject, sizeof entry.subject);
     snprintf (entry.reason, sizeof entry.reason, "%s", status >= 300 && reason ? reason : "");
-    snprintf (entry.vi, sizeof entry.vi, "%s", self->audit_vi);
+    snprintf (entry.vi, sizeof entry.vi, "%s", *self->audit_vi ? self->audit_vi : s_vi_named (env));
     if (self->audit_count == self->audit_size) {
         self->audit_size = self->audit_size ? 2 * self->audit_size : 64;
         self->audit_rows =
