@@ -172,13 +172,70 @@ s_name_cursor_ok (const char *text)
     return mk_name_check (text) == NULL;
 }
 
+static int
+s_by_name (const void *a, const void *b)
+{
+    return strcmp ((*(const store_template_t *const *) a)->name,
+                   (*(const store_template_t *const *) b)->name);
+}
+
+//  Whether one of the VIs a user holds a role in (or the VI named) may use a template.
+static bool
+s_offered (controller_t *self, const vi_t *only, const char *name)
+{
+    if (only)
+        return controller_vis_template_ok (only, name);
+    zlistx_t *vis = controller_vis_list (self->vis);
+    bool offered = false;
+    for (vi_t *vi = (vi_t *) zlistx_first (vis); vi && !offered; vi = (vi_t *) zlistx_next (vis))
+        offered = controller_vis_role (vi, self->caller.user->id) != VI_ROLE_NONE
+                  && controller_vis_template_ok (vi, name);
+    zlistx_destroy (&vis);
+    return offered;
+}
+
+//  The templates a VI may use, or (another user than the administrator) those their VIs
+//  may: few, and held in memory.
+static void
+s_list_offered (controller_t *self, const mk_request_t *request, const store_page_t *page,
+                const vi_t *only)
+{
+    size_t count = zhashx_size (self->templates), kept = 0;
+    const store_template_t **all =
+        (const store_template_t **) controller_arena_new (self, (count + 1) * sizeof (void *));
+    const char *prefix = page->prefix ? page->prefix : "";
+    for (store_template_t *t = (store_template_t *) zhashx_first (self->templates); t;
+         t = (store_template_t *) zhashx_next (self->templates))
+        if (strcmp (t->name, page->after) > 0 && strncmp (t->name, prefix, strlen (prefix)) == 0
+            && s_offered (self, only, t->name))
+            all[kept++] = t;
+    qsort (all, kept, sizeof (void *), s_by_name);
+    Maekin__TemplateListReply reply = MAEKIN__TEMPLATE_LIST_REPLY__INIT;
+    reply.templates =
+        (Maekin__Template **) controller_arena_new (self, page->limit * sizeof (void *));
+    for (size_t i = 0; i < kept && reply.n_templates < page->limit; i++)
+        reply.templates[reply.n_templates++] = controller_msg_template (self, all[i]);
+    if (kept > page->limit)
+        reply.next = reply.templates[page->limit - 1]->name;
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY,
+                           &reply);
+}
+
 void
 controller_template_list (controller_t *self, const mk_request_t *request)
 {
     store_page_t page;
-    if (controller_list_page (self, request, request->env->template_list->page, NULL,
-                              s_name_cursor_ok, &page)
-        == 0)
+    const Maekin__ListRequest *ask = request->env->template_list->page;
+    if (controller_list_page (self, request, ask, NULL, s_name_cursor_ok, &page) != 0)
+        return;
+    const char *vi_name = ask && ask->filter_vi ? ask->filter_vi : "";
+    const vi_t *only = *vi_name ? controller_vi_resolve (self, request, vi_name, VI_OP_SEE) : NULL;
+    if (*vi_name && !only)
+        return;
+    const store_user_t *user = self->caller.user;
+    if (only || (user && !user->admin))
+        s_list_offered (self, request, &page, only);
+    else
         controller_list_reply (self, request, &page, store_template_list, s_template_item,
                                s_template_cursor, MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY);
 }

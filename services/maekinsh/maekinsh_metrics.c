@@ -290,6 +290,7 @@ s_follow (maekinsh_cmd_t *self)
 static const maekinsh_cmd_opt_t s_history_opts[] = {
     {"--host", "NAME", false, "this host's history"},
     {"--vm", "NAME|UUID", false, "this VM's history"},
+    {"--vi", "VI", false, "the VM's Virtual Infrastructure (default: one's only one)"},
     {"--since", "DURATION", false, "this far back: 90s, 30m, 6h, 7d (default: 1h)"},
     {"--step", "DURATION", false, "one point a step (default: the finest kept that long)"},
     {NULL, NULL, false, NULL}};
@@ -344,6 +345,10 @@ s_build_history (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     Maekin__MetricsHistoryRequest ask = MAEKIN__METRICS_HISTORY_REQUEST__INIT;
     ask.host = (char *) host;
     ask.vm = (char *) vm;
+    const char *vi = maekinsh_cmd_arg (self, args, "--vi");
+    if (vi && (why = maekinsh_cmd_name ("VI", vi)))
+        return why;
+    ask.vi = (char *) vi;
     int64_t now = zclock_time () / 1000;
     ask.since_s = now > (int64_t) back ? now - (int64_t) back : 0;
     ask.step_s = (uint32_t) step_s;

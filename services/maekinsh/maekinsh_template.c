@@ -15,6 +15,7 @@ static const maekinsh_cmd_opt_t s_template_create_opts[] = {
     {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_template_list_opts[] = {
     {"--name-prefix", "P", false, "only templates whose name starts with P"},
+    {"--vi", "VI", false, "only those VI may use (default: those one's VIs may use)"},
     {"--limit", "N", false, "at most N templates (1..1000), one page; default: all"},
     {NULL, NULL, false, NULL}};
 

@@ -49,7 +49,7 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out, "usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] "
-                  "[-m done|accept|read] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]\n");
+                  "[-m done|accept|read] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE] [-v VI]\n");
 }
 
 //  One run: the options it was given and what it has seen so far.
@@ -57,6 +57,7 @@ typedef struct {
     const char *endpoint;  //  the broker's client endpoint
     const char *stream;    //  the broker's stream (XPUB) endpoint
     const char *template_; //  the template each VM is created from
+    const char *vi;        //  the Virtual Infrastructure they go into ("": the caller's)
     const char *prefix;    //  the prefix of VM names and request ids
     const char *log_path;  //  where to write each request's latencies, or NULL
     int count;             //  how many requests to send
@@ -80,7 +81,7 @@ static int
 s_parse_args (bench_t *self, int argc, char **argv)
 {
     int opt;
-    while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:h")) != -1) {
+    while ((opt = getopt (argc, argv, "e:s:n:w:m:r:t:p:l:v:h")) != -1) {
         switch (opt) {
         case 'e':
             self->endpoint = optarg;
@@ -113,6 +114,9 @@ s_parse_args (bench_t *self, int argc, char **argv)
             break;
         case 'l':
             self->log_path = optarg;
+            break;
+        case 'v':
+            self->vi = optarg;
             break;
         case 'h':
             s_usage (stdout);
@@ -147,6 +151,7 @@ s_send_requests (bench_t *self)
         Maekin__VmCreateRequest create = MAEKIN__VM_CREATE_REQUEST__INIT;
         create.name = name;
         create.template_ = (char *) self->template_;
+        create.vi = (char *) (self->vi ? self->vi : "");
         Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
         env.request_id = request_id;
         env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;

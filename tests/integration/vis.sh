@@ -61,6 +61,11 @@ expect_fail "a template given twice is refused" 1 "may use 'tiny' already" sh vi
 expect_fail "no such template" 1 "no template named 'huge'" sh vi template add acme --template huge
 expect_ok "beta may use tiny and big" bash -c "'$MK_BUILD/maekinsh' --bus-endpoint=$BUS vi template add beta --template tiny && '$MK_BUILD/maekinsh' --bus-endpoint=$BUS vi template add beta --template big"
 expect_fail "the default VI uses every template" 1 "every template" sh vi template add default --template tiny
+names() { tail -n +2 | awk '{ print $1 }' | tr '\n' ' '; }
+[ "$(as olivia template list | names)" = "tiny " ] && [ "$(as bob template list | names)" = "big tiny " ] \
+    && [ "$(sh template list --vi acme | names)" = "tiny " ] && [ "$(sh template list | names)" = "big tiny " ] \
+    || fail "template lists: olivia '$(as olivia template list | names)', acme's '$(sh template list --vi acme | names)'"
+ok "each sees the templates their VIs may use; the administrator all"
 
 # --- members, as the owner makes them
 expect_ok "olivia invites mark as manager" as olivia vi member add acme --user mark --role manager
@@ -220,5 +225,8 @@ expect_fail "a VI that is no name" 2 "not a valid VI name" as mark vm list --vi 
 expect_fail "vm show of no VM" 1 "no VM named 'nope' in VI 'acme'" as mark vm show nope
 [ "$(members acme)" = "mark:manager olivia:owner oscar:operator vera:viewer" ] || fail "members: $(members acme)"
 ok "nothing changed"
+expect_ok "a user deleted" sh user delete vera
+[ "$(members acme)" = "mark:manager olivia:owner oscar:operator" ] || fail "members after vera's delete: $(members acme)"
+ok "... is no member any more"
 
 log "$checks checks passed"
