@@ -100,6 +100,8 @@ controller_vis_list (controller_vis_t *self)
 vi_role_t
 controller_vis_role (const vi_t *vi, int64_t user_id)
 {
+    if (user_id <= 0) //  no user (enforcement off): no member, and no key of the hash
+        return VI_ROLE_NONE;
     return (vi_role_t) (uintptr_t) zhashx_lookup (vi->members, MK_HASH_ID (user_id));
 }
 
@@ -272,6 +274,7 @@ controller_vis_test (bool verbose)
     controller_vis_set_role (other, 8, VI_ROLE_OPERATOR);
     assert (controller_vis_role (acme, 7) == VI_ROLE_OWNER);
     assert (controller_vis_role (other, 7) == VI_ROLE_NONE);
+    assert (controller_vis_role (acme, 0) == VI_ROLE_NONE); //  no user: no member
     assert (controller_vis_owners (acme) == 1 && controller_vis_owners (other) == 0);
     const vi_t *first = NULL;
     assert (controller_vis_of_user (self, 8, &first) == 2 && first == acme);

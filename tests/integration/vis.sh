@@ -229,4 +229,14 @@ expect_ok "a user deleted" sh user delete vera
 [ "$(members acme)" = "mark:manager olivia:owner oscar:operator" ] || fail "members after vera's delete: $(members acme)"
 ok "... is no member any more"
 
+# --- authorisation off (a closed lab, a benchmark): every request is the administrator's
+stop controller
+start_controller --auth-enforce=false
+nocred() { MAEKIN_TOKEN= XDG_CONFIG_HOME=$T/nobody "$MK_BUILD/maekinsh" --bus-endpoint=$BUS "$@"; }
+eventually 30 "with authorisation off, a request without a credential is served" nocred vi list
+expect_ok "a VM in default, without a credential" nocred vm create lab-1 --template tiny
+expect_ok "a VM in acme, without a credential" nocred vm create lab-2 --vi acme --template tiny
+[ "$(nocred vm list | tail -n +2 | awk '{ print $1 "/" $2 }' | grep -c lab-)" -eq 2 ] || fail "lab VMs: $(nocred vm list)"
+ok "both are listed"
+
 log "$checks checks passed"
