@@ -281,8 +281,9 @@ static const mk_db_migration_t s_migrations[] = {
     //  and events' name for it: its name in `default`, "VI:NAME" in any other VI (a name
     //  holds no ':'), so VMs from before VIs keep their names and their domains. MySQL's
     //  name columns grow to hold both. A VI's quotas are 0 for no limit; its members'
-    //  roles are owner, manager, operator, viewer; vi_templates, the templates it may use
-    //  (`default` may use all). Tasks and audit entries carry their VI, to list a VI's.
+    //  roles are owner, manager, operator, viewer; vi_templates, the cloud's templates it
+    //  may use (`default` may use all). A VI's own template is "VI:NAME" in
+    //  templates.name. Tasks and audit entries carry their VI, to list a VI's.
     //  The controller makes `default` at its first start, as it makes the first user.
     {.version = 6,
      .sql[MK_DB_SQLITE] =
@@ -335,6 +336,8 @@ static const mk_db_migration_t s_migrations[] = {
          "    template VARCHAR(64) NOT NULL,\n"
          "    PRIMARY KEY (vi, template)\n" MYSQL_TABLE
          "ALTER TABLE vms MODIFY name VARCHAR(128) NOT NULL;\n"
+         "ALTER TABLE vms MODIFY template VARCHAR(128) NOT NULL;\n"
+         "ALTER TABLE templates MODIFY name VARCHAR(128) NOT NULL;\n"
          "ALTER TABLE vms ADD COLUMN IF NOT EXISTS vi VARCHAR(64) NOT NULL DEFAULT 'default';\n"
          "CREATE INDEX IF NOT EXISTS vms_vi ON vms (vi, name);\n"
          "ALTER TABLE tasks MODIFY vm VARCHAR(128) NOT NULL;\n"

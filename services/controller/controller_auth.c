@@ -328,9 +328,10 @@ static const struct {
     [VI_OP_OPERATE] = {"start, stop, reboot, suspend, resume, destroy its VMs",
                        "starting and stopping VMs needs the operator role or above in the VI",
                        {false, false, true, true, true, true}},
-    [VI_OP_BUILD] = {"create and delete its VMs",
-                     "creating and deleting VMs needs the manager role or above in the VI",
-                     {false, false, false, true, true, true}},
+    [VI_OP_BUILD] =
+        {"create and delete its VMs and its own templates",
+         "creating and deleting VMs and templates needs the manager role or above in the VI",
+         {false, false, false, true, true, true}},
     [VI_OP_MEMBERS] = {"invite members, change their roles, remove them",
                        "only the VI's owners change its members",
                        {false, false, false, false, true, true}},

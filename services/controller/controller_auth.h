@@ -56,7 +56,7 @@ typedef enum {
 typedef enum {
     VI_OP_SEE,     //  see the VI, its VMs, tasks and history
     VI_OP_OPERATE, //  start, stop, reboot, suspend, resume, destroy its VMs
-    VI_OP_BUILD,   //  create and delete its VMs
+    VI_OP_BUILD,   //  create and delete its VMs, and its own templates
     VI_OP_MEMBERS, //  invite members, change their roles, remove them
     VI_OP_AUDIT,   //  read its audit log
     VI_OP_GOVERN,  //  create or delete it, set its quotas and templates

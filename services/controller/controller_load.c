@@ -40,7 +40,7 @@ static int
 s_load_templates (controller_t *self)
 {
     zhashx_purge (self->templates);
-    char after[64] = "";
+    char after[STORE_VM_KEY_MAX] = "";
     store_page_t page = {.limit = MK_LIST_MAX, .after = after};
     int rows;
     do {

@@ -185,7 +185,11 @@ controller_msg_template (controller_t *self, const store_template_t *row)
     Maekin__Template *t =
         (Maekin__Template *) controller_arena_new (self, sizeof (Maekin__Template));
     maekin__template__init (t);
-    t->name = controller_arena_str (self, row->name);
+    char vi[64];
+    const char *name;
+    store_template_split (row->name, vi, &name);
+    t->name = controller_arena_str (self, name);
+    t->vi = controller_arena_str (self, vi);
     t->vcpus = row->spec.vcpus;
     t->memory_mb = row->spec.memory_mb;
     t->disk_gb = row->spec.disk_gb;

@@ -221,6 +221,27 @@ store_vm_split (const char *key, char *vi, const char **name)
         *name = colon ? colon + 1 : key;
 }
 
+void
+store_template_key (char *key, size_t size, const char *vi, const char *name)
+{
+    if (vi && *vi)
+        snprintf (key, size, "%s:%s", vi, name);
+    else
+        snprintf (key, size, "%s", name);
+}
+
+void
+store_template_split (const char *key, char *vi, const char **name)
+{
+    if (strchr (key, ':'))
+        store_vm_split (key, vi, name);
+    else {
+        *vi = 0;
+        if (name)
+            *name = key;
+    }
+}
+
 //  Binds a list's scope from index `at` (four parameters): one VI, or the VIs a user
 //  holds a role in.
 static void

@@ -25,8 +25,10 @@ typedef struct {
     char cmdline[STORE_CMDLINE_MAX];
 } store_spec_t;
 
+//  A template's name across the cloud: its name for one of the cloud's, "VI:NAME" for
+//  one a VI owns (STORE_VM_KEY_MAX bytes).
 typedef struct {
-    char name[64];
+    char name[128];
     store_spec_t spec;
     int64_t created;
 } store_template_t;
@@ -40,7 +42,7 @@ typedef struct {
     char name[STORE_VM_KEY_MAX]; //  its key
     char vi[64];
     char uuid[40];
-    char template_[64];
+    char template_[128]; //  its template's key
     char host[64];
     char state[16];
     char mac[20];
@@ -181,6 +183,10 @@ int store_template_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn
 //  vi, 64 bytes) and name (a pointer into key, if name is not NULL) from its key.
 void store_vm_key (char *key, size_t size, const char *vi, const char *name);
 void store_vm_split (const char *key, char *vi, const char **name);
+//  The same for a template: "VI:NAME" for a VI's own, NAME for one of the cloud's (its
+//  vi then "").
+void store_template_key (char *key, size_t size, const char *vi, const char *name);
+void store_template_split (const char *key, char *vi, const char **name);
 
 int store_vm_insert (mk_db_t *db, const store_vm_t *vm, int64_t now);
 int store_vm_get (mk_db_t *db, const char *name, store_vm_t *vm);
@@ -249,6 +255,8 @@ int store_member_all (mk_db_t *db, store_row_fn *fn, void *arg);
 int store_vi_template_insert (mk_db_t *db, const char *vi, const char *template_);
 int store_vi_template_delete (mk_db_t *db, const char *vi, const char *template_);
 int store_vi_template_all (mk_db_t *db, store_row_fn *fn, void *arg);
+//  A template of the cloud's deleted: taken from every VI given it.
+int store_vi_template_drop (mk_db_t *db, const char *template_);
 
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.

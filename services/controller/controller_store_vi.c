@@ -197,6 +197,12 @@ store_vi_template_delete (mk_db_t *db, const char *vi, const char *template_)
                      template_, NULL);
 }
 
+int
+store_vi_template_drop (mk_db_t *db, const char *template_)
+{
+    return s_change (db, "DELETE FROM vi_templates WHERE template = ?", -1, template_, NULL);
+}
+
 static void
 s_read_vi_template (mk_stmt_t *stmt, void *row)
 {
@@ -272,6 +278,8 @@ s_test_vis (mk_db_t *db)
     assert (store_member_delete (db, "acme", 8) == 1);
     assert (store_member_delete (db, "acme", 8) == 0);
     assert (store_vi_template_delete (db, "other", "tiny") == 1);
+    assert (store_vi_template_insert (db, "other", "big") == 1);
+    assert (store_vi_template_drop (db, "big") == 1);
     assert (store_vi_delete (db, "acme") == 1);
     assert (mk_db_commit (db) == 0);
     vis = members = grants = 0;

@@ -1,5 +1,7 @@
 /*  controller_template: the template requests. Templates are few and read by every
-    create, so the controller keeps them in memory as well (self->templates). */
+    create, so the controller keeps them in memory as well (self->templates), by key: a
+    cloud's template by its name, a VI's own by "VI:NAME". The administrator makes the
+    cloud's and gives them to VIs; a VI's managers make its own. */
 #include "controller_core.h"
 
 #include "mk_name.h"
@@ -60,15 +62,51 @@ s_in_storage (const char *path, const char *dirs)
     return false;
 }
 
+//  The key of the template a request names (into key, STORE_VM_KEY_MAX bytes): a VI's own
+//  when it names a VI where the caller may do `op`, else one of the cloud's, which only
+//  the administrator changes (`changes`). False having answered.
+static bool
+s_key (controller_t *self, const mk_request_t *request, const char *vi, const char *name,
+       vi_op_t op, bool changes, char *key)
+{
+    const char *why = mk_name_check (name ? name : "");
+    if (why) {
+        controller_reply_status (self, request, MK_BAD_REQUEST, "template name %s", why);
+        return false;
+    }
+    const store_user_t *user = self->caller.user;
+    if (vi && *vi) {
+        vi_t *owner = controller_vi_resolve (self, request, vi, op);
+        if (!owner)
+            return false;
+        store_template_key (key, STORE_VM_KEY_MAX, owner->row.name, name);
+        return true;
+    }
+    if (user && !user->admin
+        && (changes || controller_vis_of_user (self->vis, user->id, NULL) == 0)) {
+        controller_reply_status (self, request, MK_FORBIDDEN, "%s",
+                                 changes ? "only the cloud's administrator changes the cloud's "
+                                           "templates; a VI's managers make its own (--vi)"
+                                         : "you hold no role in any Virtual Infrastructure yet: "
+                                           "ask the administrator");
+        return false;
+    }
+    store_template_key (key, STORE_VM_KEY_MAX, "", name);
+    return true;
+}
+
 void
 controller_template_create (controller_t *self, const mk_request_t *request)
 {
     const Maekin__Template *t = request->env->template_create->template_;
-    const char *why = t ? mk_name_check (t->name) : "is missing";
-    if (why) {
-        controller_reply_status (self, request, MK_BAD_REQUEST, "template name %s", why);
+    char key[STORE_VM_KEY_MAX];
+    if (!t) {
+        controller_reply_status (self, request, MK_BAD_REQUEST, "template name is missing");
         return;
     }
+    if (!s_key (self, request, t->vi, t->name, VI_OP_BUILD, true, key))
+        return;
+    const char *why;
     if ((why = s_template_check (t))) {
         controller_reply_status (self, request, MK_BAD_REQUEST, "template '%s': %s", t->name, why);
         return;
@@ -84,7 +122,7 @@ controller_template_create (controller_t *self, const mk_request_t *request)
             return;
         }
     store_template_t row = {.created = self->now};
-    snprintf (row.name, sizeof row.name, "%s", t->name);
+    snprintf (row.name, sizeof row.name, "%s", key);
     row.spec.vcpus = t->vcpus;
     row.spec.memory_mb = t->memory_mb;
     row.spec.disk_gb = t->disk_gb;
@@ -116,9 +154,13 @@ controller_template_create (controller_t *self, const mk_request_t *request)
 void
 controller_template_show (controller_t *self, const mk_request_t *request)
 {
-    const char *name = request->env->template_show->name;
+    const Maekin__TemplateShowRequest *ask = request->env->template_show;
+    const char *name = ask->name;
+    char key[STORE_VM_KEY_MAX];
+    if (!s_key (self, request, ask->vi, name, VI_OP_SEE, false, key))
+        return;
     store_template_t row;
-    int rc = store_template_get (self->db, name ? name : "", &row);
+    int rc = store_template_get (self->db, key, &row);
     if (rc < 0) {
         controller_reply_db_error (self, request);
         return;
@@ -137,8 +179,15 @@ controller_template_show (controller_t *self, const mk_request_t *request)
 void
 controller_template_delete (controller_t *self, const mk_request_t *request)
 {
-    const char *name = request->env->template_delete->name;
-    int rc = store_template_delete (self->db, name ? name : "");
+    const Maekin__TemplateDeleteRequest *ask = request->env->template_delete;
+    const char *name = ask->name;
+    char key[STORE_VM_KEY_MAX];
+    if (!s_key (self, request, ask->vi, name, VI_OP_BUILD, true, key))
+        return;
+    //  One of the cloud's goes from the VIs it was given to as well.
+    int rc = strchr (key, ':') ? 0 : store_vi_template_drop (self->db, key);
+    if (rc >= 0)
+        rc = store_template_delete (self->db, key);
     if (rc < 0) {
         controller_reply_db_error (self, request);
         return;
@@ -148,7 +197,8 @@ controller_template_delete (controller_t *self, const mk_request_t *request)
                                  name ? name : "");
         return;
     }
-    zhashx_delete (self->templates, name);
+    zhashx_delete (self->templates, key);
+    controller_vis_template_drop (self->vis, key);
     Maekin__TemplateDeleteReply deleted = MAEKIN__TEMPLATE_DELETE_REPLY__INIT;
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE_REPLY,
                            &deleted);
@@ -160,16 +210,20 @@ s_template_item (controller_t *self, const void *row)
     return controller_msg_template (self, (const store_template_t *) row);
 }
 
+//  Templates are listed by key: the cursor is the last one's.
 static char *
 s_template_cursor (controller_t *self, const void *message)
 {
-    return ((const Maekin__Template *) message)->name;
+    const Maekin__Template *t = (const Maekin__Template *) message;
+    char key[STORE_VM_KEY_MAX];
+    store_template_key (key, sizeof key, t->vi, t->name);
+    return controller_arena_str (self, key);
 }
 
 static bool
 s_name_cursor_ok (const char *text)
 {
-    return mk_name_check (text) == NULL;
+    return mk_name_check (text) == NULL || controller_vi_key_ok (text);
 }
 
 static int
@@ -216,7 +270,7 @@ s_list_offered (controller_t *self, const mk_request_t *request, const store_pag
     for (size_t i = 0; i < kept && reply.n_templates < page->limit; i++)
         reply.templates[reply.n_templates++] = controller_msg_template (self, all[i]);
     if (kept > page->limit)
-        reply.next = reply.templates[page->limit - 1]->name;
+        reply.next = s_template_cursor (self, reply.templates[page->limit - 1]);
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_TEMPLATE_LIST_REPLY,
                            &reply);
 }

@@ -154,6 +154,10 @@ controller_vis_of_user (controller_vis_t *self, int64_t user_id, const vi_t **fi
 bool
 controller_vis_template_ok (const vi_t *vi, const char *template_)
 {
+    char owner[64];
+    store_template_split (template_, owner, NULL);
+    if (*owner) //  a VI's own: that VI's alone
+        return streq (owner, vi->row.name);
     return streq (vi->row.name, STORE_VI_DEFAULT) || zhashx_lookup (vi->templates, template_);
 }
 
@@ -164,6 +168,13 @@ controller_vis_template_set (vi_t *vi, const char *template_, bool on)
         zhashx_update (vi->templates, template_, (void *) "");
     else
         zhashx_delete (vi->templates, template_);
+}
+
+void
+controller_vis_template_drop (controller_vis_t *self, const char *template_)
+{
+    for (vi_t *vi = (vi_t *) zhashx_first (self->vis); vi; vi = (vi_t *) zhashx_next (self->vis))
+        controller_vis_template_set (vi, template_, false);
 }
 
 const char *
@@ -289,6 +300,11 @@ controller_vis_test (bool verbose)
     controller_vis_template_set (acme, "tiny", true);
     assert (controller_vis_template_ok (acme, "tiny"));
     controller_vis_template_set (acme, "tiny", false);
+    assert (!controller_vis_template_ok (acme, "tiny"));
+    assert (controller_vis_template_ok (acme, "acme:own")
+            && !controller_vis_template_ok (def, "acme:own"));
+    controller_vis_template_set (acme, "tiny", true);
+    controller_vis_template_drop (self, "tiny");
     assert (!controller_vis_template_ok (acme, "tiny"));
 
     //  Quotas: each limit in turn, and none at all.

@@ -45,9 +45,12 @@ void controller_vis_drop_user (controller_vis_t *self, int64_t user_id);
 //  How many VIs the user holds a role in, and (if any) the first by name into *first.
 size_t controller_vis_of_user (controller_vis_t *self, int64_t user_id, const vi_t **first);
 
-//  Whether a VI may use a template; giving or taking one.
+//  Whether a VI may use a template (by its key: a VI's own only there); giving or taking
+//  one of the cloud's.
 bool controller_vis_template_ok (const vi_t *vi, const char *template_);
 void controller_vis_template_set (vi_t *vi, const char *template_, bool on);
+//  A deleted template of the cloud's, taken from every VI.
+void controller_vis_template_drop (controller_vis_t *self, const char *template_);
 
 //  NULL if a VM of `spec` fits in the VI's quotas beside what it takes now; else why not
 //  (written into why).

@@ -35,8 +35,15 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     vi_t *vi = controller_vi_resolve (self, request, create->vi, VI_OP_BUILD);
     if (!vi)
         return;
-    const store_template_t *cached = (const store_template_t *) zhashx_lookup (
-        self->templates, create->template_ ? create->template_ : "");
+    //  The VI's own template of that name, else the cloud's.
+    const char *tname = create->template_ ? create->template_ : "";
+    char tkey[STORE_VM_KEY_MAX];
+    store_template_key (tkey, sizeof tkey, vi->row.name, tname);
+    const store_template_t *cached =
+        mk_name_check (tname) ? NULL
+                              : (const store_template_t *) zhashx_lookup (self->templates, tkey);
+    if (!cached && !mk_name_check (tname))
+        cached = (const store_template_t *) zhashx_lookup (self->templates, tname);
     if (!cached) {
         controller_reply_status (self, request, MK_NOT_FOUND,
                                  "no template named '%s' (maekinsh template list)",

@@ -475,7 +475,7 @@ s_test_templates (void)
                    "name: tiny\nvcpus: 1\nmemory_mb: 64\ndisk_gb: 0\nimage: \n"
                    "os_type: linux\nnetwork: \nkernel: /boot/vmlinuz\n"
                    "initrd: /boot/initrd.img\ncmdline: console=ttyS0 quiet\n"
-                   "created: 2023-11-14 22:13:20\n");
+                   "created: 2023-11-14 22:13:20\nvi: \n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_JSON, &maekinsh_template_table, shown_reply, 1, NULL);
     s_test_json_is (text,
@@ -497,8 +497,8 @@ s_test_templates (void)
     Maekin__Envelope *template_pages[] = {&template_env};
     text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_template_table, template_pages, 1, NULL);
     s_test_expect ("template table", text,
-                   "NAME  VCPUS  MEMORY  DISK  IMAGE  OS     NETWORK\n"
-                   "tiny  1      64M     -     -      linux  -\n");
+                   "NAME  VI  VCPUS  MEMORY  DISK  IMAGE  OS     NETWORK\n"
+                   "tiny  -   1      64M     -     -      linux  -\n");
     free (text);
     text = s_test_print (MAEKINSH_OUT_XML, &maekinsh_template_table, template_pages, 1, NULL);
     s_test_xml_is (text, "TemplateListReply", "templates/os_type", "linux");

@@ -12,7 +12,10 @@ static const maekinsh_cmd_opt_t s_template_create_opts[] = {
     {"--kernel", "PATH", false, "direct kernel boot: the kernel"},
     {"--initrd", "PATH", false, "direct kernel boot: the initrd"},
     {"--cmdline", "TEXT", false, "direct kernel boot: the kernel command line"},
+    {"--vi", "VI", false, "VI's own, for its VMs alone (default: the cloud's; administrator)"},
     {NULL, NULL, false, NULL}};
+static const maekinsh_cmd_opt_t s_template_vi_opts[] = {
+    {"--vi", "VI", false, "VI's own template (default: the cloud's)"}, {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_template_list_opts[] = {
     {"--name-prefix", "P", false, "only templates whose name starts with P"},
     {"--vi", "VI", false, "only those VI may use (default: those one's VIs may use)"},
@@ -22,6 +25,7 @@ static const maekinsh_cmd_opt_t s_template_list_opts[] = {
 const maekinsh_out_table_t maekinsh_template_table = {
     &maekin__template__descriptor,
     {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
+     {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
      {"VCPUS", "vcpus", MAEKINSH_OUT_COL_TEXT},
      {"MEMORY", "memory_mb", MAEKINSH_OUT_COL_MB},
      {"DISK", "disk_gb", MAEKINSH_OUT_COL_GB},
@@ -104,6 +108,10 @@ s_build_template_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
                                          "--os-type linux boots a kernel: give --kernel");
     if (!kernel && (*template_.initrd || *template_.cmdline))
         return maekinsh_cmd_usage_error (self->def, "--initrd and --cmdline need --kernel");
+    const char *vi = maekinsh_cmd_arg (self, args, "--vi");
+    if (vi && (why = maekinsh_cmd_name ("VI", vi)))
+        return why;
+    template_.vi = vi ? (char *) vi : "";
     Maekin__TemplateCreateRequest create = MAEKIN__TEMPLATE_CREATE_REQUEST__INIT;
     create.template_ = &template_;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
@@ -118,7 +126,7 @@ const maekinsh_cmd_def_t maekinsh_template_commands[] = {
      .verb = "create",
      .operand = "NAME",
      .subject = "template",
-     .summary = "create a template: the shape of new VMs",
+     .summary = "create a template: the shape of new VMs (the cloud's, or a VI's own)",
      .opts = s_template_create_opts,
      .build = s_build_template_create,
      .request = MAEKINSH_BODY (TEMPLATE_CREATE),
@@ -138,7 +146,7 @@ const maekinsh_cmd_def_t maekinsh_template_commands[] = {
      .operand = "NAME",
      .subject = "template",
      .summary = "show one template",
-     .opts = maekinsh_cmd_no_opts,
+     .opts = s_template_vi_opts,
      .build = maekinsh_cmd_build_show,
      .request = MAEKINSH_BODY (TEMPLATE_SHOW),
      .reply = MAEKINSH_BODY (TEMPLATE_SHOW_REPLY)},
@@ -146,8 +154,8 @@ const maekinsh_cmd_def_t maekinsh_template_commands[] = {
      .verb = "delete",
      .operand = "NAME",
      .subject = "template",
-     .summary = "delete a template",
-     .opts = maekinsh_cmd_no_opts,
+     .summary = "delete a template (its VMs stay)",
+     .opts = s_template_vi_opts,
      .build = maekinsh_cmd_build_show,
      .request = MAEKINSH_BODY (TEMPLATE_DELETE),
      .reply = MAEKINSH_BODY (TEMPLATE_DELETE_REPLY),

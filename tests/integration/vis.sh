@@ -130,6 +130,9 @@ try() {
                 && { as "$who" vi member remove acme --user eve >/dev/null 2>&1 || fail "$who: remove eve"; } ;;
         audit) out=$(as "$who" audit list --vi acme --limit 5 2>&1) ;;
         govern) out=$(as "$who" vi quota acme --vms 3 2>&1) ;;
+        templates)
+            out=$(as "$who" template create "t-$who" --vi acme --vcpus 1 --memory 64 2>&1) \
+                && { as "$who" template delete "t-$who" --vi acme >/dev/null 2>&1 || fail "$who: template delete t-$who"; } ;;
     esac
     local rc=$?
     [ $rc -eq 0 ] && return 0
@@ -138,14 +141,14 @@ try() {
         || fail "$who $op: refused without the reason: $out"
     return 1
 }
-#            see operate build members audit govern
+#            see operate build members audit govern templates
 declare -A may=(
-    [vera]="1 0 0 0 0 0"
-    [oscar]="1 1 0 0 0 0"
-    [mark]="1 1 1 0 0 0"
-    [olivia]="1 1 1 1 1 0"
-    [admin]="1 1 1 1 1 1")
-ops=(see operate build members audit govern)
+    [vera]="1 0 0 0 0 0 0"
+    [oscar]="1 1 0 0 0 0 0"
+    [mark]="1 1 1 0 0 0 1"
+    [olivia]="1 1 1 1 1 0 1"
+    [admin]="1 1 1 1 1 1 1")
+ops=(see operate build members audit govern templates)
 for who in vera oscar mark olivia admin; do
     read -ra want <<<"${may[$who]}"
     for i in "${!ops[@]}"; do
@@ -177,14 +180,29 @@ ok "every refusal stands in the audit log, with its reason"
 expect_fail "an owner reads her VI's audit log only" 1 "only the cloud's administrator reads the whole" as olivia audit list
 expect_fail "... not another VI's" 1 "no Virtual Infrastructure named 'beta'" as olivia audit list --vi beta
 
+# --- a VI's own templates
+expect_ok "mark makes acme's own template" as mark template create own --vi acme --vcpus 1 --memory 128
+expect_fail "not one for the whole cloud" 1 "only the cloud's administrator changes the cloud's templates" \
+    as mark template create everyone --vcpus 1 --memory 64
+expect_fail "a viewer makes none" 1 "needs the manager role" as vera template create v --vi acme --vcpus 1 --memory 64
+[ "$(as mark template list | tail -n +2 | awk '{ print $1 "/" $2 }' | tr '\n' ' ')" = "own/acme tiny/- " ] \
+    || fail "mark's templates: $(as mark template list)"
+[ "$(as bob template list | names)" = "big tiny " ] || fail "bob's templates: $(as bob template list)"
+ok "acme's own template is in acme's list alone"
+expect_fail "mark's VM from it" 0 "accepted" as mark vm create w-own --template own
+expect_fail "bob has no template 'own'" 1 "no template named 'own'" as bob vm create w-own --template own
+expect_fail "nor may he name it across VIs" 2 "not a valid template name" as bob vm create w-own --template acme:own
+expect_fail "its VM says which template" 0 "template: acme:own" sh vm show w-own --vi acme
+
 # --- quotas
 expect_ok "acme may use big" sh vi template add acme --template big
-expect_fail "a VM over acme's vCPUs is refused" 1 "over quota: VI 'acme' uses 5 of its 8 vCPUs; this VM needs 4" \
+expect_fail "acme may have 10 VMs" 0 "quota.vms: 10" sh vi quota acme --vms 10
+expect_fail "a VM over acme's vCPUs is refused" 1 "over quota: VI 'acme' uses 6 of its 8 vCPUs; this VM needs 4" \
     bash -c "'$MK_BUILD/maekinsh' --bus-endpoint=$BUS vm create b1 --vi acme --template big >/dev/null && XDG_CONFIG_HOME=$T/as-mark '$MK_BUILD/maekinsh' --bus-endpoint=$BUS vm create b2 --template big"
-[ "$(used acme vcpus)" = 5 ] || fail "acme uses $(used acme vcpus) vCPUs, not 5"
+[ "$(used acme vcpus)" = 6 ] || fail "acme uses $(used acme vcpus) vCPUs, not 6"
 expect_fail "a quota below what is used is refused" 1 "uses more vCPUs than that now" sh vi quota acme --vcpus 4
-expect_fail "the VM count is a quota too" 1 "VI 'acme' has 2 VMs, its quota" \
-    bash -c "'$MK_BUILD/maekinsh' --bus-endpoint=$BUS vi quota acme --vms 2 >/dev/null && XDG_CONFIG_HOME=$T/as-mark '$MK_BUILD/maekinsh' --bus-endpoint=$BUS vm create t3 --template tiny"
+expect_fail "the VM count is a quota too" 1 "VI 'acme' has 3 VMs, its quota" \
+    bash -c "'$MK_BUILD/maekinsh' --bus-endpoint=$BUS vi quota acme --vms 3 >/dev/null && XDG_CONFIG_HOME=$T/as-mark '$MK_BUILD/maekinsh' --bus-endpoint=$BUS vm create t3 --template tiny"
 expect_ok "no limit again" sh vi quota acme --vms 0 --vcpus 0
 
 # Many concurrent creates from several clients against a nearly full quota.
