@@ -252,6 +252,8 @@ stop controller
 start_controller --auth-enforce=false
 nocred() { MAEKIN_TOKEN= XDG_CONFIG_HOME=$T/nobody "$MK_BUILD/maekinsh" --bus-endpoint=$BUS "$@"; }
 eventually 30 "with authorisation off, a request without a credential is served" nocred vi list
+host_up() { nocred host show node1 | grep -q "^state: up"; }
+eventually 30 "the host reports to the new controller" host_up
 expect_ok "a VM in default, without a credential" nocred vm create lab-1 --template tiny
 expect_ok "a VM in acme, without a credential" nocred vm create lab-2 --vi acme --template tiny
 [ "$(nocred vm list | tail -n +2 | awk '{ print $1 "/" $2 }' | grep -c lab-)" -eq 2 ] || fail "lab VMs: $(nocred vm list)"
