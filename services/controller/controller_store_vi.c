@@ -263,14 +263,24 @@ s_test_vis (mk_db_t *db)
                             "'acme', 'tiny', 'n1', 2, 512, 10, 'm1', 'running', 1, 1), ('u2', "
                             "'acme:b', 'acme', 'tiny', 'n1', 1, 256, 0, 'm2', 'running', 1, 1)")
             == 0);
+    //  A VM from before VIs (a row without one, as the migration found them) is in default.
+    assert (mk_db_exec (db, "INSERT INTO vms (uuid, name, template, host, vcpus, memory_mb, mac, "
+                            "state, created, updated) VALUES ('u0', 'old', 'tiny', 'n1', 1, 64, "
+                            "'m0', 'running', 1, 1)")
+            == 0);
+    assert (mk_db_exec (db, "INSERT INTO tasks (vm, host, op, state, created, updated) VALUES "
+                            "('old', 'n1', 1, 'done', 1, 1)")
+            == 0);
     assert (mk_db_commit (db) == 0);
+    assert (mk_db_count (db, "vms", "vi = 'default'") == 1);
+    assert (mk_db_count (db, "tasks", "vi = 'default'") == 1);
 
     int vis = 0, members = 0, grants = 0;
     assert (store_vi_all (db, s_count, &vis) == 2);
     assert (store_member_all (db, s_count, &members) == 3);
     assert (store_vi_template_all (db, s_count, &grants) == 2);
     store_quota_t use = {0};
-    assert (store_vi_usage (db, s_usage, &use) == 1);
+    assert (store_vi_usage (db, s_usage, &use) == 2); //  acme and default
     assert (use.vcpus == 3 && use.memory_mb == 768 && use.disk_gb == 10 && use.vms == 2);
 
     assert (mk_db_begin (db) == 0);
