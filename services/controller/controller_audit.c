@@ -12,6 +12,15 @@
 
 #include <ctype.h>
 
+//  Copies text into a field, cut to fit (every entry has a handful: no printf).
+static void
+s_copy (char *to, size_t size, const char *from)
+{
+    size_t length = strnlen (from ? from : "", size - 1);
+    memcpy (to, from ? from : "", length);
+    to[length] = 0;
+}
+
 //  What the request does, in a word: its body's name, or for a VM action the action's
 //  (vm_stop), for user_disable with enable user_enable.
 static void
@@ -32,7 +41,7 @@ s_request_name (const Maekin__Envelope *env, char *name, size_t size)
     else if (env->body_case == MAEKIN__ENVELOPE__BODY_USER_DISABLE)
         snprintf (name, size, "user_%s", env->user_disable->enable ? "enable" : "disable");
     else
-        snprintf (name, size, "%s", mk_msg_body_name (env));
+        s_copy (name, size, mk_msg_body_name (env));
 }
 
 //  What the request is about: a name, or USER/KEY for a key of another user.
@@ -94,7 +103,10 @@ s_subject (const Maekin__Envelope *env, char *subject, size_t size)
     default:
         break;
     }
-    snprintf (subject, size, "%s%s%s", user, *user ? "/" : "", name);
+    if (*user)
+        snprintf (subject, size, "%s/%s", user, name);
+    else
+        s_copy (subject, size, name);
 }
 
 //  The VI a request names, for an entry of a request refused before the VI was looked up.
@@ -138,11 +150,11 @@ s_credential (controller_t *self, const Maekin__Envelope *env, char *text, size_
     if (!cred && self->caller_digest[0])
         cred = controller_auth_cred (self->auth, self->caller_digest);
     if (env->body_case == MAEKIN__ENVELOPE__BODY_LOGIN)
-        snprintf (text, size, "password");
+        s_copy (text, size, "password");
     else if (cred && cred->kind == STORE_CRED_APIKEY)
         snprintf (text, size, "apikey:%s", cred->name);
     else if (cred || self->caller.user)
-        snprintf (text, size, "session");
+        s_copy (text, size, "session");
     else
         snprintf (text, size, "%s",
                   env->credential && env->credential->token && *env->credential->token ? "invalid"
@@ -163,12 +175,12 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     //  A login's user name is what someone typed: kept only if it is a name.
     if (mk_name_check (actor))
         actor = "";
-    snprintf (entry.actor, sizeof entry.actor, "%s", actor);
+    s_copy (entry.actor, sizeof entry.actor, actor);
     s_credential (self, env, entry.credential, sizeof entry.credential);
     s_request_name (env, entry.request, sizeof entry.request);
     s_subject (env, entry.subject, sizeof entry.subject);
-    snprintf (entry.reason, sizeof entry.reason, "%s", status >= 300 && reason ? reason : "");
-    snprintf (entry.vi, sizeof entry.vi, "%s", *self->audit_vi ? self->audit_vi : s_vi_named (env));
+    s_copy (entry.reason, sizeof entry.reason, status >= 300 && reason ? reason : "");
+    s_copy (entry.vi, sizeof entry.vi, *self->audit_vi ? self->audit_vi : s_vi_named (env));
     if (self->audit_count == self->audit_size) {
         self->audit_size = self->audit_size ? 2 * self->audit_size : 64;
         self->audit_rows =

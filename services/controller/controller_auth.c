@@ -5,6 +5,8 @@
 #include "mk_msg.h"
 #include "mk_secret.h"
 
+#include <sodium.h>
+
 //  Failed logins: this many are free, per user name and per source; each one more
 //  doubles the wait before the next try, from a second up to THROTTLE_MAX_S. A name
 //  or source without a failure for THROTTLE_FORGET_S starts afresh.
@@ -21,8 +23,15 @@ typedef struct {
     int64_t not_before_ms; //  no try before this (mono ms)
 } throttle_t;
 
+//  The longest token whose digest is remembered (tokens and keys are 47 characters).
+#define LAST_TOKEN_MAX 64
+
 struct _controller_auth_t {
     bool enforce;
+    //  The last token checked and its digest: a client sends the same one many times in a
+    //  row, and its digest need not be taken again (the lookup by digest still decides).
+    char last_token[LAST_TOKEN_MAX + 1];
+    char last_digest[MK_SECRET_DIGEST_HEX + 1];
     zhashx_t *users;     //  name -> store_user_t (owned)
     zhashx_t *user_ids;  //  id -> store_user_t (borrowed from users)
     zhashx_t *creds;     //  digest -> store_cred_t (owned)
@@ -263,8 +272,15 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
         *reason = "this request needs a credential: log in ('maekinsh login') or give an API key";
         return MK_UNAUTHORIZED;
     }
-    char digest[MK_SECRET_DIGEST_HEX + 1];
-    mk_secret_digest (token, digest);
+    //  Compared in constant time: how long a comparison took tells nothing of the last.
+    char *digest = self->last_digest;
+    size_t length = strlen (token);
+    if (length > LAST_TOKEN_MAX || length != strlen (self->last_token)
+        || sodium_memcmp (token, self->last_token, length) != 0) {
+        mk_secret_digest (token, digest);
+        memcpy (self->last_token, length <= LAST_TOKEN_MAX ? token : "",
+                length <= LAST_TOKEN_MAX ? length + 1 : 1);
+    }
     store_cred_t *cred = (store_cred_t *) zhashx_lookup (self->creds, digest);
     if (!cred) {
         *reason = "the credential is not valid (revoked, expired or never given): log in again";
