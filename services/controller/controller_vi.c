@@ -129,24 +129,38 @@ controller_vi_scope (controller_t *self, const mk_request_t *request,
 {
     const char *name = page && page->filter_vi ? page->filter_vi : "";
     const store_user_t *user = self->caller.user;
+    const vi_t *vi = NULL;
+    size_t count = 0;
     if (*name) {
-        vi_t *vi = controller_vi_resolve (self, request, name, VI_OP_SEE);
-        if (!vi)
+        if (!(vi = controller_vi_resolve (self, request, name, VI_OP_SEE)))
             return -1;
-        result->vi = vi->row.name;
     } else if (user && !user->admin) {
-        if (controller_vis_of_user (self->vis, user->id, NULL) == 0) {
+        count = controller_vis_of_user (self->vis, user->id, &vi);
+        if (count == 0) {
             controller_reply_status (self, request, MK_FORBIDDEN,
                                      "you hold no role in any Virtual Infrastructure yet: ask "
                                      "the administrator");
             return -1;
         }
-        result->member = user->id;
+        if (count > 1) { //  every VI of theirs
+            vi = NULL;
+            result->member = user->id;
+        }
     }
-    //  A VM named is its key in the VI named (a key given whole is taken as it is).
+    if (vi)
+        result->vi = vi->row.name;
+    //  A VM named (or a prefix of names) is its key in the VI: the one named, the caller's
+    //  own, `default` for the administrator. A key given whole is taken as it is.
     const char *vm = result->prefix;
     if (key && vm && *vm && !strchr (vm, ':')) {
-        store_vm_key (key, STORE_VM_KEY_MAX, *name ? name : STORE_VI_DEFAULT, vm);
+        if (count > 1) {
+            controller_reply_status (self, request, MK_BAD_REQUEST,
+                                     "you hold roles in %zu Virtual Infrastructures: name the "
+                                     "VM's (--vi)",
+                                     count);
+            return -1;
+        }
+        store_vm_key (key, STORE_VM_KEY_MAX, vi ? vi->row.name : STORE_VI_DEFAULT, vm);
         result->prefix = key;
     }
     return 0;

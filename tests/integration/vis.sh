@@ -110,6 +110,11 @@ beta_task=$(as bob task list | awk 'NR == 2 { print $1 }')
 expect_fail "mark cannot see bob's task" 1 "no task $beta_task" as mark task show "$beta_task"
 [ "$(as mark task list | tail -n +2 | awk '{ print $5 }' | sort -u)" = acme ] || fail "mark's task list: $(as mark task list)"
 ok "mark's task list holds acme's tasks only"
+[ "$(as mark task list --vm web-1 | tail -n +2 | awk '{ print $4 "/" $5 }' | sort -u)" = web-1/acme ] \
+    || fail "mark's task list --vm web-1: $(as mark task list --vm web-1)"
+[ "$(as mark vm list --name-prefix web | tail -n +2 | awk '{ print $1 "/" $2 }')" = web-1/acme ] \
+    || fail "mark's vm list --name-prefix web: $(as mark vm list --name-prefix web)"
+ok "a VM named in a list is in one's own VI"
 
 # --- the table of roles: every role against every operation
 # try ROLE-USER OP: runs the operation as the user; 0 if it was allowed, 1 if refused
@@ -224,6 +229,15 @@ refused=$(grep -l "over quota: VI 'race' has 5 VMs" "$T"/race-*.out | wc -l)
 [ "$(sh vm list --vi race | tail -n +2 | wc -l)" -eq 5 ] && [ "$(used race vms)" = 5 ] \
     || fail "race holds $(sh vm list --vi race | tail -n +2 | wc -l) VMs, uses $(used race vms)"
 ok "20 concurrent creates from 4 clients: exactly the quota's 4 more, the rest refused"
+expect_ok "mark views race too" sh vi member add race --user mark --role viewer
+[ "$(as mark vm list | tail -n +2 | awk '{ print $2 }' | sort -u | tr '\n' ' ')" = "acme race " ] \
+    || fail "mark's VMs in two VIs: $(as mark vm list)"
+ok "one in two VIs lists the VMs of both"
+expect_fail "... and names the VI of a VM he names" 1 "you hold roles in 2 Virtual Infrastructures: name" \
+    as mark task list --vm web-1
+expect_fail "... or of a VM he creates" 1 "you hold roles in 2 Virtual Infrastructures: name one" \
+    as mark vm create web-9 --template tiny
+expect_ok "mark leaves race" sh vi member remove race --user mark
 
 # --- a VI with VMs is not deleted; the default VI stays
 expect_fail "beta has a VM: not deleted" 1 "VI 'beta' still has 1 VM: delete them first" sh vi delete beta
