@@ -17,11 +17,11 @@ s_named (controller_t *self, const mk_request_t *request, const char *name)
 {
     const store_user_t *user = self->caller.user;
     bool admin = !user || user->admin;
+    if ((!name || !*name) && admin)
+        name = STORE_VI_DEFAULT; //  found, or answered, below
     if (!name || !*name) {
         const vi_t *only = NULL;
-        size_t count = admin ? 0 : controller_vis_of_user (self->vis, user->id, &only);
-        if (admin)
-            return controller_vis_get (self->vis, STORE_VI_DEFAULT);
+        size_t count = controller_vis_of_user (self->vis, user->id, &only);
         if (count == 1)
             return (vi_t *) only;
         if (count == 0)

@@ -28,6 +28,9 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
 {
     Maekin__VmCreateRequest *create = request->env->vm_create;
     const char *why = mk_name_check (create->name);
+    uint8_t uuid_form[16];
+    if (!why && mk_uuid_parse (create->name, uuid_form) == 0)
+        why = "may not have a UUID's form: it would be taken for one";
     if (why) {
         controller_reply_status (self, request, MK_BAD_REQUEST, "VM name %s", why);
         return;

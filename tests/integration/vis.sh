@@ -255,6 +255,8 @@ expect_fail "a member who is not one" 1 "'eve' is not a member of VI 'acme'" as 
 expect_fail "a VM name that is no name" 2 "not a valid VM name" as mark vm create "Web 2" --template tiny
 expect_fail "a VI that is no name" 2 "not a valid VI name" as mark vm list --vi "a:b"
 expect_fail "vm show of no VM" 1 "no VM named 'nope' in VI 'acme'" as mark vm show nope
+expect_fail "a VM name shaped like a UUID" 1 "may not have a UUID's form" \
+    as mark vm create 01234567-89ab-7def-8123-456789abcdef --template tiny
 [ "$(members acme)" = "mark:manager olivia:owner oscar:operator vera:viewer" ] || fail "members: $(members acme)"
 ok "nothing changed"
 expect_ok "a user deleted" sh user delete vera
