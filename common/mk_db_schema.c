@@ -285,6 +285,7 @@ static const mk_db_migration_t s_migrations[] = {
     //  may use (`default` may use all). A VI's own template is "VI:NAME" in
     //  templates.name. Tasks and audit entries carry their VI, to list a VI's.
     //  The controller makes `default` at its first start, as it makes the first user.
+    //  A request's id is kept as "USERID/ID" (up to 84 characters) when it has a user.
     {.version = 6,
      .sql[MK_DB_SQLITE] =
          "CREATE TABLE vis (\n"
@@ -335,6 +336,7 @@ static const mk_db_migration_t s_migrations[] = {
          "    vi VARCHAR(64) NOT NULL,\n"
          "    template VARCHAR(64) NOT NULL,\n"
          "    PRIMARY KEY (vi, template)\n" MYSQL_TABLE
+         "ALTER TABLE requests MODIFY id VARCHAR(96) NOT NULL;\n"
          "ALTER TABLE vms MODIFY name VARCHAR(128) NOT NULL;\n"
          "ALTER TABLE vms MODIFY template VARCHAR(128) NOT NULL;\n"
          "ALTER TABLE templates MODIFY name VARCHAR(128) NOT NULL;\n"

@@ -186,8 +186,8 @@ bool controller_request_writes (Maekin__Envelope__BodyCase body);
 //  reuses its id.
 uint64_t controller_request_fingerprint (const Maekin__Envelope *env);
 //  The key a mutating request's answer is remembered by: its id, scoped to the caller
-//  (a hash of the user's id and the request id, 32 hex characters, into key: 65 bytes)
-//  when there is one.
+//  ("USERID/ID", into key: CONTROLLER_REQUEST_KEY_MAX bytes) when there is one.
+#define CONTROLLER_REQUEST_KEY_MAX 96
 const char *controller_request_key (controller_t *self, const Maekin__Envelope *env, char *key);
 
 //  ---------------------------------------------------------------- controller_reply.c

@@ -130,7 +130,7 @@ static int
 s_retried (controller_t *self, const mk_request_t *request, uint64_t fingerprint_now)
 {
     const char *id = request->env->request_id;
-    char scoped[65];
+    char scoped[CONTROLLER_REQUEST_KEY_MAX];
     if (!s_request_id_valid (id)) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
                                  "a request id is 1 to %d printable ASCII characters, no blanks",

@@ -197,8 +197,12 @@ vi_user() {
 # least VAR VALUE: VAR becomes the smaller of itself and VALUE.
 least() { local v=${!1:-999999999}; [ "${2:-0}" -lt "$v" ] && printf -v "$1" '%s' "$2"; return 0; }
 # vi: on, with each create as a VI's manager into that VI (a role and quotas checked).
-for _ in $(seq "$repeat"); do
-    for mode in on vi off; do
+# The order turns each round, so no mode always runs first (the machine's state after a
+# cloud's teardown weighs on the next run).
+modes=(on vi off)
+for round in $(seq "$repeat"); do
+    for k in 0 1 2; do
+        mode=${modes[$(((round + k) % 3))]}
         [ $mode = off ] && AUTH_OFF=1 || unset AUTH_OFF
         in_vi=$([ $mode = vi ] && echo bench)
         accepts "auth_$mode" 256 $n $in_vi > "$T/line"
