@@ -1,8 +1,10 @@
-/*  maekinsh_admin: the database's own commands. See maekinsh_admin.h. */
+/*  maekinsh_admin: the commands that work on the cloud's files, not through the bus: the
+    database's own, and the bus's key pairs. See maekinsh_admin.h. */
 #include "maekinsh_admin.h"
 
 #include "maekinsh_out.h"
 #include "maekinsh_session.h"
+#include "mk_curve.h"
 #include "mk_db.h"
 #include "mk_name.h"
 #include "mk_secret.h"
@@ -31,7 +33,10 @@ static const char s_help[] =
     "                                  one can log in to do it (a lost administrator's\n"
     "                                  password); enables the user, ends its sessions;\n"
     "                                  refused while a controller runs on it\n"
-    "  (admin commands open the database itself: --db-url URL, or db/url in the\n"
+    "  admin keygen DIR NAME...        make a CURVE key pair for each program NAME in\n"
+    "                                  DIR (0700; NAME.key_secret 0600, never\n"
+    "                                  overwritten) and print its public key\n"
+    "  (admin db commands open the database itself: --db-url URL, or db/url in the\n"
     "  configuration, e.g. sqlite:/var/lib/maekin/maekin.db or mysql://USER:PW@HOST/DB)\n";
 
 //  A user name as the controller takes them (mk_name).
@@ -368,6 +373,41 @@ s_restore (mk_db_t *db, const char *file, bool replace, maekinsh_out_t *out, FIL
     return status;
 }
 
+//  admin keygen DIR NAME...: every pair made, or the first failure said (those made
+//  before it stay).
+static int
+s_keygen (int argc, char **argv, int format, FILE *out, FILE *err)
+{
+    if (argc < 2)
+        return s_usage (err, "'admin keygen' needs a DIR and at least one NAME");
+    for (int i = 1; i < argc; i++)
+        if (mk_name_check (argv[i]))
+            return s_usage (err, "'%s' is not a name for a key pair (%s)", argv[i],
+                            mk_name_check (argv[i]));
+    maekinsh_out_t *output = maekinsh_out_new ((maekinsh_out_format_t) format, out, err);
+    int status = S_OK;
+    for (int i = 1; i < argc && status == S_OK; i++) {
+        char *error = NULL;
+        char *path = zsys_sprintf ("%s/%s.key", argv[0], argv[i]);
+        char key[MK_CURVE_KEY_TEXT + 1];
+        if (mk_curve_keygen (argv[0], argv[i], &error) != 0
+            || mk_curve_public (path, key, &error) != 0) {
+            fprintf (err, "maekinsh: %s\n", error);
+            free (error);
+            status = S_FAILED;
+        } else {
+            record_t record = {.count = 0};
+            s_put (&record, "name", "%s", argv[i]);
+            s_put (&record, "public", "%s", key);
+            s_put (&record, "secret", "%s_secret", path);
+            s_print (&record, "key", output);
+        }
+        free (path);
+    }
+    maekinsh_out_destroy (&output);
+    return status;
+}
+
 int
 maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE *out, FILE *err)
 {
@@ -376,6 +416,8 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
         fprintf (argc < 2 ? err : out, "usage:\n%s", s_help);
         return argc < 2 ? S_USAGE : S_OK;
     }
+    if (streq (argv[1], "keygen"))
+        return s_keygen (argc - 2, argv + 2, format, out, err);
     if (!streq (argv[1], "db"))
         return s_usage (err, "'admin %s' is not a command", argv[1]);
     if (argc < 3)
@@ -714,6 +756,28 @@ maekinsh_admin_test (bool verbose)
 
     s_test_claimed (url, backup, db, verbose);
     s_test_bad_input (url, dir, verbose);
+
+    //  Key pairs: made and shown, never made twice; a bad name changes nothing.
+    char *keys = zsys_sprintf ("%s/keys", dir);
+    assert (s_run (NULL, &text, WORDS ("admin", "keygen", keys, "broker", "node1")) == S_OK);
+    if (verbose)
+        printf ("%s", text);
+    assert (strstr (text, "broker\npublic ") && strstr (text, "node1\npublic "));
+    assert (strstr (text, "node1.key_secret"));
+    char *secret = zsys_sprintf ("%s/node1.key_secret", keys);
+    struct stat key_info;
+    assert (stat (secret, &key_info) == 0 && (key_info.st_mode & 0777) == 0600);
+    free (text);
+    assert (s_run (NULL, &text, WORDS ("admin", "keygen", keys, "node1")) == S_FAILED);
+    assert (strstr (text, "remove it first"));
+    free (text);
+    assert (s_run (NULL, &text, WORDS ("admin", "keygen", keys, "Bad/Name")) == S_USAGE);
+    assert (strstr (text, "not a name for a key pair"));
+    free (text);
+    assert (s_run (NULL, &text, WORDS ("admin", "keygen", keys)) == S_USAGE);
+    free (text);
+    free (secret);
+    free (keys);
 
     mk_db_destroy (&db);
     mk_testdir_remove (&dir);
