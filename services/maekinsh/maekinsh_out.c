@@ -262,8 +262,21 @@ s_megabytes (uint64_t mb, char *buf, size_t size)
 static char *
 s_cell (const ProtobufCMessage *row, const maekinsh_out_col_t *col)
 {
+    //  A field of a message inside the row: "used.vms".
+    const char *name = col->field, *dot = strchr (name, '.');
+    if (dot) {
+        char outer[64];
+        snprintf (outer, sizeof outer, "%.*s", (int) (dot - name), name);
+        const ProtobufCFieldDescriptor *holder =
+            protobuf_c_message_descriptor_get_field_by_name (row->descriptor, outer);
+        assert (holder && holder->type == PROTOBUF_C_TYPE_MESSAGE);
+        row = *(const ProtobufCMessage *const *) s_member (row, holder);
+        if (!row)
+            return strdup ("-");
+        name = dot + 1;
+    }
     const ProtobufCFieldDescriptor *field =
-        protobuf_c_message_descriptor_get_field_by_name (row->descriptor, col->field);
+        protobuf_c_message_descriptor_get_field_by_name (row->descriptor, name);
     assert (field); //  the tables name fields that exist
     char buf[64];
     bool quoted;

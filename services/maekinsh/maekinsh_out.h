@@ -28,7 +28,7 @@ typedef enum {
 
 typedef struct {
     const char *header;           //  the column's title
-    const char *field;            //  the proto field it shows
+    const char *field;            //  the proto field it shows ("used.vms": one of a message in it)
     maekinsh_out_col_kind_t kind; //  how
 } maekinsh_out_col_t;
 

@@ -318,6 +318,36 @@ s_test_vm_lists (bool verbose)
     free (text);
 }
 
+//  A column may show a field of a message in the row (a VI's use), "-" if it has none.
+static void
+s_test_nested (void)
+{
+    Maekin__ViQuota used = MAEKIN__VI_QUOTA__INIT;
+    used.vms = 2;
+    used.vcpus = 3;
+    used.memory_mb = 1536;
+    Maekin__Vi acme = MAEKIN__VI__INIT, bare = MAEKIN__VI__INIT;
+    acme.name = "acme";
+    acme.role = "owner";
+    acme.used = &used;
+    bare.name = "beta";
+    bare.role = "viewer";
+    Maekin__Vi *vis[] = {&acme, &bare};
+    Maekin__ViListReply list = MAEKIN__VI_LIST_REPLY__INIT;
+    list.n_vis = 2;
+    list.vis = vis;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_VI_LIST_REPLY;
+    env.vi_list_reply = &list;
+    Maekin__Envelope *pages[] = {&env};
+    char *text = s_test_print (MAEKINSH_OUT_TABLE, &maekinsh_vi_table, pages, 1, NULL);
+    s_test_expect ("vi table", text,
+                   "NAME  ROLE    VMS  VCPUS  MEMORY  DESCRIPTION\n"
+                   "acme  owner   2    3      1.5G    -\n"
+                   "beta  viewer  -    -      -       -\n");
+    free (text);
+}
+
 static void
 s_test_tasks (bool verbose)
 {
@@ -659,6 +689,7 @@ maekinsh_out_test (bool verbose)
     s_test_basics ();
     s_test_vm_lists (verbose);
     s_test_tasks (verbose);
+    s_test_nested ();
     s_test_hosts ();
     s_test_templates ();
     s_test_events_errors ();

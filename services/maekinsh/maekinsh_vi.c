@@ -32,8 +32,10 @@ const maekinsh_out_table_t maekinsh_vi_table = {
     &maekin__vi__descriptor,
     {{"NAME", "name", MAEKINSH_OUT_COL_TEXT},
      {"ROLE", "role", MAEKINSH_OUT_COL_TEXT},
-     {"DESCRIPTION", "description", MAEKINSH_OUT_COL_TEXT},
-     {"CREATED", "created", MAEKINSH_OUT_COL_TIME}}};
+     {"VMS", "used.vms", MAEKINSH_OUT_COL_TEXT},
+     {"VCPUS", "used.vcpus", MAEKINSH_OUT_COL_TEXT},
+     {"MEMORY", "used.memory_mb", MAEKINSH_OUT_COL_MB},
+     {"DESCRIPTION", "description", MAEKINSH_OUT_COL_TEXT}}};
 
 //  The quotas given as options into quota, and which into *set (ViQuotaRequest's bits).
 static char *
