@@ -1,6 +1,8 @@
 /*  controller_store: the controller's SQL. */
 #include "controller_store.h"
 
+#include "mk_testdir.h"
+
 #define SPEC_COLUMNS "vcpus, memory_mb, disk_gb, image, os_type, network, kernel, initrd, cmdline"
 
 void
@@ -56,6 +58,55 @@ s_queue (mk_stmt_t *stmt)
 {
     int rc = mk_stmt_queue (stmt);
     return rc == 0 ? 1 : rc == MK_DB_CONSTRAINT ? MK_DB_CONSTRAINT : -1;
+}
+
+int
+store_rows (mk_stmt_t *stmt, void (*read) (mk_stmt_t *, void *), size_t size, store_row_fn *fn,
+            void *arg)
+{
+    if (!stmt)
+        return -1;
+    _Alignas(max_align_t) uint8_t row[STORE_ROW_MAX];
+    assert (size <= sizeof row);
+    int count = 0, rc;
+    while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
+        read (stmt, row);
+        fn (row, arg);
+        count++;
+    }
+    mk_stmt_reset (stmt);
+    return rc == MK_DB_DONE ? count : -1;
+}
+
+void
+store_test_backends (const char *name, void (*fn) (mk_db_t *db, bool verbose), bool verbose)
+{
+    char *dir = mk_testdir_new (name);
+    char *sqlite = zsys_sprintf ("sqlite:%s/state.db?synchronous=off", dir);
+    const char *urls[] = {sqlite, getenv ("MK_TEST_MYSQL_URL")};
+    for (size_t i = 0; i < 2; i++) {
+        if (!urls[i] || !*urls[i]) {
+            printf ("%s: MK_TEST_MYSQL_URL is not set; not tested on MySQL\n", name);
+            continue;
+        }
+        char *error = NULL;
+        mk_db_t *db = mk_db_open (urls[i], &error);
+        if (!db)
+            printf ("%s: cannot open the database: %s\n", name, error);
+        assert (db);
+        if (i == 1) { //  the server's database may hold an earlier test's tables
+            char *drop = mk_db_drop_all_sql ();
+            assert (mk_db_exec (db, drop) == 0);
+            free (drop);
+        }
+        assert (mk_db_migrate (db, &error) == 0);
+        if (verbose)
+            printf (" * %s on %s\n", name, mk_db_backend (db));
+        fn (db, verbose);
+        mk_db_destroy (&db);
+    }
+    free (sqlite);
+    mk_testdir_remove (&dir);
 }
 
 //  Steps through rows, calling read for each; the count or -1.
@@ -920,20 +971,12 @@ s_test_events (mk_db_t *db, int64_t now)
     assert (store_events_since (db, "event.vm", 0, 10, s_event_body, &bytes) == 2 && bytes == 5);
 }
 
-//  The store's checks on the database at url, which holds none of the schema's tables.
+//  The store's checks on a database with the schema and no rows.
 static void
-s_test_store (const char *url, bool verbose)
+s_test_store (mk_db_t *db, bool verbose)
 {
-    char *error = NULL;
-    mk_db_t *db = mk_db_open (url, &error);
-    if (!db)
-        printf ("controller_store_test: cannot open the database: %s\n", error);
-    assert (db);
-    assert (mk_db_migrate (db, &error) == 0);
-    if (verbose)
-        printf (" * store on %s\n", mk_db_backend (db));
+    (void) verbose;
     int64_t now = 1700000000;
-
     store_template_t tiny;
     s_test_templates (db, now, &tiny);
     s_test_vms (db, now, &tiny);
@@ -941,38 +984,10 @@ s_test_store (const char *url, bool verbose)
     s_test_hosts (db, now);
     s_test_requests (db);
     s_test_events (db, now);
-    mk_db_destroy (&db);
 }
-
-//  The tables of the schema, for a test to start from an empty MySQL database.
 
 void
 controller_store_test (bool verbose)
 {
-    char dir[] = "/tmp/controller_store_test.XXXXXX";
-    assert (mkdtemp (dir));
-    char url[128];
-    snprintf (url, sizeof url, "sqlite:%s/state.db?synchronous=off", dir);
-    s_test_store (url, verbose);
-    char path[160];
-    snprintf (path, sizeof path, "rm -rf '%s'", dir);
-    assert (system (path) == 0);
-
-    //  The same SQL on a MySQL or MariaDB server, when the tests were given one.
-    const char *mysql = getenv ("MK_TEST_MYSQL_URL");
-    if (!mysql || !*mysql) {
-        printf ("controller_store_test: MK_TEST_MYSQL_URL is not set; the store is not "
-                "tested on MySQL\n");
-        return;
-    }
-    for (int pass = 0; pass < 2; pass++) {
-        mk_db_t *db = mk_db_open (mysql, NULL);
-        assert (db);
-        char *drop = mk_db_drop_all_sql ();
-        assert (mk_db_exec (db, drop) == 0);
-        free (drop);
-        mk_db_destroy (&db);
-        if (pass == 0)
-            s_test_store (mysql, verbose);
-    }
+    store_test_backends ("controller_store", s_test_store, verbose);
 }

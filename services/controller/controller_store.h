@@ -261,6 +261,15 @@ int store_vi_template_drop (mk_db_t *db, const char *template_);
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.
 int store_change (mk_db_t *db, mk_stmt_t *stmt);
+//  ... runs a SELECT (NULL: its prepare failed: -1), each row read by `read` into a row
+//  of `size` bytes (at most STORE_ROW_MAX) and given to fn: the count, or -1.
+#define STORE_ROW_MAX 1024
+int store_rows (mk_stmt_t *stmt, void (*read) (mk_stmt_t *, void *), size_t size, store_row_fn *fn,
+                void *arg);
+//  ... and for their self-tests: fn on a new SQLite database, then on the MySQL or
+//  MariaDB server of $MK_TEST_MYSQL_URL (emptied first) when the tests were given one;
+//  each migrated to the latest schema.
+void store_test_backends (const char *name, void (*fn) (mk_db_t *db, bool verbose), bool verbose);
 void store_copy (char *to, size_t size, const char *from);
 
 int store_host_save (mk_db_t *db, const store_host_t *host);

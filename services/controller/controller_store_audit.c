@@ -2,8 +2,6 @@
     request it records, pages of it newest first, and old rows forgotten. */
 #include "controller_store.h"
 
-#include "mk_testdir.h"
-
 int
 store_audit_insert (mk_db_t *db, const store_audit_t *entry)
 {
@@ -170,30 +168,15 @@ s_test_audit (mk_db_t *db, int64_t now)
     assert (store_audit_list (db, "", "", 0, 0, 1000, s_count_entry, left) == 35);
 }
 
-//  On SQLite, and on MySQL or MariaDB when the tests were given one.
+static void
+s_test_backend (mk_db_t *db, bool verbose)
+{
+    (void) verbose;
+    s_test_audit (db, 1700000000);
+}
+
 void
 controller_store_audit_test (bool verbose)
 {
-    char *dir = mk_testdir_new ("controller_store_audit");
-    char *sqlite = zsys_sprintf ("sqlite:%s/state.db?synchronous=off", dir);
-    const char *urls[] = {sqlite, getenv ("MK_TEST_MYSQL_URL")};
-    for (size_t i = 0; i < 2; i++) {
-        if (!urls[i] || !*urls[i])
-            continue;
-        char *error = NULL;
-        mk_db_t *db = mk_db_open (urls[i], &error);
-        assert (db);
-        if (i == 1) { //  the server's database may hold an earlier test's tables
-            char *drop = mk_db_drop_all_sql ();
-            assert (mk_db_exec (db, drop) == 0);
-            free (drop);
-        }
-        assert (mk_db_migrate (db, &error) == 0);
-        if (verbose)
-            printf (" * the audit log on %s\n", mk_db_backend (db));
-        s_test_audit (db, 1700000000);
-        mk_db_destroy (&db);
-    }
-    free (sqlite);
-    mk_testdir_remove (&dir);
+    store_test_backends ("controller_store_audit", s_test_backend, verbose);
 }

@@ -60,26 +60,6 @@ store_user_delete (mk_db_t *db, int64_t id)
     return store_change (db, stmt);
 }
 
-//  Runs a SELECT whose rows fn reads, each through read into a row of `size` bytes:
-//  the count of rows, or -1.
-static int
-s_rows (mk_stmt_t *stmt, void (*read) (mk_stmt_t *, void *), size_t size, store_row_fn *fn,
-        void *arg)
-{
-    uint8_t row[sizeof (store_user_t) > sizeof (store_cred_t) ? sizeof (store_user_t)
-                                                              : sizeof (store_cred_t)];
-    assert (size <= sizeof row);
-    int count = 0;
-    int rc;
-    while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
-        read (stmt, row);
-        fn (row, arg);
-        count++;
-    }
-    mk_stmt_reset (stmt);
-    return rc == MK_DB_DONE ? count : -1;
-}
-
 static void
 s_read_user (mk_stmt_t *stmt, void *row)
 {
@@ -98,7 +78,7 @@ int
 store_user_all (mk_db_t *db, store_row_fn *fn, void *arg)
 {
     mk_stmt_t *stmt = mk_db_prepare (db, "SELECT id, " USER_COLUMNS " FROM users ORDER BY id");
-    return stmt ? s_rows (stmt, s_read_user, sizeof (store_user_t), fn, arg) : -1;
+    return store_rows (stmt, s_read_user, sizeof (store_user_t), fn, arg);
 }
 
 int
@@ -168,7 +148,7 @@ store_cred_live (mk_db_t *db, int64_t now, store_row_fn *fn, void *arg)
     if (!stmt)
         return -1;
     mk_stmt_bind_int (stmt, 1, now);
-    return s_rows (stmt, s_read_cred, sizeof (store_cred_t), fn, arg);
+    return store_rows (stmt, s_read_cred, sizeof (store_cred_t), fn, arg);
 }
 
 int

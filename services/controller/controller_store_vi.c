@@ -4,8 +4,6 @@
     load, and what each VI's VMs take. */
 #include "controller_store.h"
 
-#include "mk_testdir.h"
-
 #define COPY(field, text) store_copy ((field), sizeof (field), (text))
 
 //  Runs a statement with text parameters (NULL ends them) that changes rows.
@@ -26,24 +24,12 @@ s_change (mk_db_t *db, const char *sql, int64_t number, const char *first, ...)
     return store_change (db, stmt);
 }
 
-//  Runs a SELECT, each row read into a row of `size` bytes and given to fn: the count.
+//  A SELECT without parameters, each row to fn (store_rows): the count, or -1.
 static int
 s_rows (mk_db_t *db, const char *sql, void (*read) (mk_stmt_t *, void *), size_t size,
         store_row_fn *fn, void *arg)
 {
-    mk_stmt_t *stmt = mk_db_prepare (db, sql);
-    if (!stmt)
-        return -1;
-    uint8_t row[sizeof (store_vi_t)];
-    assert (size <= sizeof row);
-    int count = 0, rc;
-    while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
-        read (stmt, row);
-        fn (row, arg);
-        count++;
-    }
-    mk_stmt_reset (stmt);
-    return rc == MK_DB_DONE ? count : -1;
+    return store_rows (mk_db_prepare (db, sql), read, size, fn, arg);
 }
 
 //  ---------------------------------------------------------------- VIs
@@ -235,8 +221,9 @@ s_usage (const char *vi, const store_quota_t *use, void *arg)
 }
 
 static void
-s_test_vis (mk_db_t *db)
+s_test_vis (mk_db_t *db, bool verbose)
 {
+    (void) verbose;
     store_vi_t acme = {.name = "acme", .description = "the ACME company", .created = 10};
     acme.quota = (store_quota_t){8, 16384, 100, 4};
     assert (mk_db_begin (db) == 0);
@@ -298,30 +285,8 @@ s_test_vis (mk_db_t *db)
     assert (store_vi_template_all (db, s_count, &grants) == 0);
 }
 
-//  On SQLite, and on MySQL or MariaDB when the tests were given one.
 void
 controller_store_vi_test (bool verbose)
 {
-    char *dir = mk_testdir_new ("controller_store_vi");
-    char *sqlite = zsys_sprintf ("sqlite:%s/state.db?synchronous=off", dir);
-    const char *urls[] = {sqlite, getenv ("MK_TEST_MYSQL_URL")};
-    for (size_t i = 0; i < 2; i++) {
-        if (!urls[i] || !*urls[i])
-            continue;
-        char *error = NULL;
-        mk_db_t *db = mk_db_open (urls[i], &error);
-        assert (db);
-        if (i == 1) { //  the server's database may hold an earlier test's tables
-            char *drop = mk_db_drop_all_sql ();
-            assert (mk_db_exec (db, drop) == 0);
-            free (drop);
-        }
-        assert (mk_db_migrate (db, &error) == 0);
-        if (verbose)
-            printf (" * Virtual Infrastructures on %s\n", mk_db_backend (db));
-        s_test_vis (db);
-        mk_db_destroy (&db);
-    }
-    free (sqlite);
-    mk_testdir_remove (&dir);
+    store_test_backends ("controller_store_vi", s_test_vis, verbose);
 }
