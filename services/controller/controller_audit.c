@@ -44,102 +44,74 @@ s_request_name (const Maekin__Envelope *env, char *name, size_t size)
         s_copy (name, size, mk_msg_body_name (env));
 }
 
-//  What the request is about: a name, or USER/KEY for a key of another user.
-static void
-s_subject (const Maekin__Envelope *env, char *subject, size_t size)
+//  What a request is about, as its body says: a name, the user owning it (another's API
+//  key) and the VI it names ("" for none of them).
+typedef struct {
+    const char *name, *user, *vi;
+} about_t;
+
+static about_t
+s_about (const Maekin__Envelope *env)
 {
-    const char *name = "", *user = "";
+    about_t about = {"", "", ""};
+    const Maekin__Template *t = NULL;
     switch (env->body_case) {
     case MAEKIN__ENVELOPE__BODY_VM_CREATE:
-        name = env->vm_create->name;
+        about = (about_t){env->vm_create->name, "", env->vm_create->vi};
         break;
     case MAEKIN__ENVELOPE__BODY_VM_ACTION:
-        name = env->vm_action->name;
+        about = (about_t){env->vm_action->name, "", env->vm_action->vi};
         break;
     case MAEKIN__ENVELOPE__BODY_TEMPLATE_CREATE:
-        name = env->template_create->template_ ? env->template_create->template_->name : "";
+        t = env->template_create->template_;
+        about = (about_t){t ? t->name : "", "", t ? t->vi : ""};
         break;
     case MAEKIN__ENVELOPE__BODY_TEMPLATE_DELETE:
-        name = env->template_delete->name;
+        about = (about_t){env->template_delete->name, "", env->template_delete->vi};
         break;
     case MAEKIN__ENVELOPE__BODY_LOGIN:
-        name = env->login->user;
+        about.name = env->login->user;
         break;
     case MAEKIN__ENVELOPE__BODY_USER_CREATE:
-        name = env->user_create->name;
+        about.name = env->user_create->name;
         break;
     case MAEKIN__ENVELOPE__BODY_USER_PASSWD:
-        name = env->user_passwd->name;
+        about.name = env->user_passwd->name;
         break;
     case MAEKIN__ENVELOPE__BODY_USER_DISABLE:
-        name = env->user_disable->name;
+        about.name = env->user_disable->name;
         break;
     case MAEKIN__ENVELOPE__BODY_USER_DELETE:
-        name = env->user_delete->name;
+        about.name = env->user_delete->name;
         break;
     case MAEKIN__ENVELOPE__BODY_APIKEY_CREATE:
-        name = env->apikey_create->name;
-        user = env->apikey_create->user;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VI_CREATE:
-        name = env->vi_create->name;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VI_DELETE:
-        name = env->vi_delete->name;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VI_QUOTA:
-        name = env->vi_quota->name;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VI_TEMPLATE:
-        name = env->vi_template->template_;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VI_MEMBER:
-        name = env->vi_member->user;
+        about = (about_t){env->apikey_create->name, env->apikey_create->user, ""};
         break;
     case MAEKIN__ENVELOPE__BODY_APIKEY_REVOKE:
-        name = env->apikey_revoke->name;
-        user = env->apikey_revoke->user;
+        about = (about_t){env->apikey_revoke->name, env->apikey_revoke->user, ""};
         break;
-    default:
-        break;
-    }
-    if (*user)
-        snprintf (subject, size, "%s/%s", user, name);
-    else
-        s_copy (subject, size, name);
-}
-
-//  The VI a request names, for an entry of a request refused before the VI was looked up.
-static const char *
-s_vi_named (const Maekin__Envelope *env)
-{
-    const char *name = "";
-    switch (env->body_case) {
     case MAEKIN__ENVELOPE__BODY_VI_CREATE:
-        name = env->vi_create->name;
+        about = (about_t){env->vi_create->name, "", env->vi_create->name};
         break;
     case MAEKIN__ENVELOPE__BODY_VI_DELETE:
-        name = env->vi_delete->name;
+        about = (about_t){env->vi_delete->name, "", env->vi_delete->name};
         break;
     case MAEKIN__ENVELOPE__BODY_VI_QUOTA:
-        name = env->vi_quota->name;
+        about = (about_t){env->vi_quota->name, "", env->vi_quota->name};
         break;
     case MAEKIN__ENVELOPE__BODY_VI_TEMPLATE:
-        name = env->vi_template->name;
+        about = (about_t){env->vi_template->template_, "", env->vi_template->name};
         break;
     case MAEKIN__ENVELOPE__BODY_VI_MEMBER:
-        name = env->vi_member->name;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VM_CREATE:
-        name = env->vm_create->vi;
-        break;
-    case MAEKIN__ENVELOPE__BODY_VM_ACTION:
-        name = env->vm_action->vi;
+        about = (about_t){env->vi_member->user, "", env->vi_member->name};
         break;
     default:
         break;
     }
-    return *name && !mk_name_check (name) ? name : "";
+    //  What a caller typed is kept only if it is a name.
+    if (!about.vi || mk_name_check (about.vi))
+        about.vi = "";
+    return about;
 }
 
 //  The credential of the caller, in words.
@@ -178,9 +150,15 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     s_copy (entry.actor, sizeof entry.actor, actor);
     s_credential (self, env, entry.credential, sizeof entry.credential);
     s_request_name (env, entry.request, sizeof entry.request);
-    s_subject (env, entry.subject, sizeof entry.subject);
+    about_t about = s_about (env);
+    if (about.user && *about.user)
+        snprintf (entry.subject, sizeof entry.subject, "%s/%s", about.user, about.name);
+    else
+        s_copy (entry.subject, sizeof entry.subject, about.name);
     s_copy (entry.reason, sizeof entry.reason, status >= 300 && reason ? reason : "");
-    s_copy (entry.vi, sizeof entry.vi, *self->audit_vi ? self->audit_vi : s_vi_named (env));
+    //  The VI the request was found to be about, else the one it names (a request refused
+    //  before the VI was looked up).
+    s_copy (entry.vi, sizeof entry.vi, *self->audit_vi ? self->audit_vi : about.vi);
     if (self->audit_count == self->audit_size) {
         self->audit_size = self->audit_size ? 2 * self->audit_size : 64;
         self->audit_rows =

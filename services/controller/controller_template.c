@@ -233,19 +233,12 @@ s_by_name (const void *a, const void *b)
                    (*(const store_template_t *const *) b)->name);
 }
 
-//  Whether one of the VIs a user holds a role in (or the VI named) may use a template.
+//  Whether the VI named, or one the caller holds a role in, may use a template.
 static bool
 s_offered (controller_t *self, const vi_t *only, const char *name)
 {
-    if (only)
-        return controller_vis_template_ok (only, name);
-    zlistx_t *vis = controller_vis_list (self->vis);
-    bool offered = false;
-    for (vi_t *vi = (vi_t *) zlistx_first (vis); vi && !offered; vi = (vi_t *) zlistx_next (vis))
-        offered = controller_vis_role (vi, self->caller.user->id) != VI_ROLE_NONE
-                  && controller_vis_template_ok (vi, name);
-    zlistx_destroy (&vis);
-    return offered;
+    return only ? controller_vis_template_ok (only, name)
+                : controller_vis_template_offered (self->vis, self->caller.user->id, name);
 }
 
 //  The templates a VI may use, or (another user than the administrator) those their VIs

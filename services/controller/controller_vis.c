@@ -170,6 +170,16 @@ controller_vis_template_set (vi_t *vi, const char *template_, bool on)
         zhashx_delete (vi->templates, template_);
 }
 
+bool
+controller_vis_template_offered (controller_vis_t *self, int64_t user_id, const char *template_)
+{
+    for (vi_t *vi = (vi_t *) zhashx_first (self->vis); vi; vi = (vi_t *) zhashx_next (self->vis))
+        if (controller_vis_role (vi, user_id) != VI_ROLE_NONE
+            && controller_vis_template_ok (vi, template_))
+            return true;
+    return false;
+}
+
 void
 controller_vis_template_drop (controller_vis_t *self, const char *template_)
 {
@@ -304,8 +314,11 @@ controller_vis_test (bool verbose)
     assert (controller_vis_template_ok (acme, "acme:own")
             && !controller_vis_template_ok (def, "acme:own"));
     controller_vis_template_set (acme, "tiny", true);
+    assert (controller_vis_template_offered (self, 7, "tiny"));  //  acme's owner
+    assert (!controller_vis_template_offered (self, 9, "tiny")); //  in no VI
     controller_vis_template_drop (self, "tiny");
     assert (!controller_vis_template_ok (acme, "tiny"));
+    assert (!controller_vis_template_offered (self, 7, "tiny"));
 
     //  Quotas: each limit in turn, and none at all.
     char why[200];

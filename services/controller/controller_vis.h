@@ -49,6 +49,9 @@ size_t controller_vis_of_user (controller_vis_t *self, int64_t user_id, const vi
 //  one of the cloud's.
 bool controller_vis_template_ok (const vi_t *vi, const char *template_);
 void controller_vis_template_set (vi_t *vi, const char *template_, bool on);
+//  Whether some VI the user holds a role in may use a template.
+bool controller_vis_template_offered (controller_vis_t *self, int64_t user_id,
+                                      const char *template_);
 //  A deleted template of the cloud's, taken from every VI.
 void controller_vis_template_drop (controller_vis_t *self, const char *template_);
 
