@@ -288,6 +288,9 @@ bool controller_vi_vm (controller_t *self, const mk_request_t *request, const ch
 //  administrator); a VM named in filter_name becomes its key. 0, or -1 having answered.
 int controller_vi_scope (controller_t *self, const mk_request_t *request,
                          const Maekin__ListRequest *page, store_page_t *result, char *key);
+//  Whether the caller may read what the cloud offers (hosts, the cloud's templates): the
+//  administrator, or a user holding a role in some VI. False having answered 403.
+bool controller_vi_any_role (controller_t *self, const mk_request_t *request);
 //  Whether the caller may see a VM of this key (its VI's viewer or above).
 bool controller_vi_sees (controller_t *self, const char *key);
 //  Whether text is a VM's key (a list's cursor).

@@ -119,14 +119,8 @@ controller_metrics_history (controller_t *self, const mk_request_t *request)
     uint8_t uuid[16];
     const void *subject;
     size_t size;
-    const store_user_t *caller = self->caller.user;
-    if (by_host && caller && !caller->admin
-        && controller_vis_of_user (self->vis, caller->id, NULL) == 0) {
-        controller_reply_status (self, request, MK_FORBIDDEN,
-                                 "you hold no role in any Virtual Infrastructure yet: ask the "
-                                 "administrator");
+    if (by_host && !controller_vi_any_role (self, request))
         return;
-    }
     if (by_host) {
         if (!controller_sched_host (self->sched, ask->host)) {
             controller_reply_status (self, request, MK_NOT_FOUND,

@@ -213,15 +213,10 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     const char *reason = NULL;
     int refused =
         controller_auth_check (self->auth, env, route->action, self->now, &self->caller, &reason);
-    //  What the cloud offers is read by those who hold a role in some VI.
-    const store_user_t *user = self->caller.user;
-    if (!refused && route->action == AUTH_READ && user && !user->admin
-        && controller_vis_of_user (self->vis, user->id, NULL) == 0) {
-        refused = MK_FORBIDDEN;
-        reason = "you hold no role in any Virtual Infrastructure yet: ask the administrator";
-    }
-    if (refused) {
+    if (refused)
         controller_reply_status (self, request, refused, "%s", reason);
+    //  What the cloud offers is read by those who hold a role in some VI.
+    if (refused || (route->action == AUTH_READ && !controller_vi_any_role (self, request))) {
         self->audited = NULL;
         self->caller = (controller_caller_t){NULL, NULL};
         return;

@@ -82,15 +82,14 @@ s_key (controller_t *self, const mk_request_t *request, const char *vi, const ch
         store_template_key (key, STORE_VM_KEY_MAX, owner->row.name, name);
         return true;
     }
-    if (user && !user->admin
-        && (changes || controller_vis_of_user (self->vis, user->id, NULL) == 0)) {
-        controller_reply_status (self, request, MK_FORBIDDEN, "%s",
-                                 changes ? "only the cloud's administrator changes the cloud's "
-                                           "templates; a VI's managers make its own (--vi)"
-                                         : "you hold no role in any Virtual Infrastructure yet: "
-                                           "ask the administrator");
+    if (changes && user && !user->admin) {
+        controller_reply_status (self, request, MK_FORBIDDEN,
+                                 "only the cloud's administrator changes the cloud's templates; "
+                                 "a VI's managers make its own (--vi)");
         return false;
     }
+    if (!changes && !controller_vi_any_role (self, request))
+        return false;
     store_template_key (key, STORE_VM_KEY_MAX, "", name);
     return true;
 }

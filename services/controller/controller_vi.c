@@ -10,6 +10,19 @@
 
 //  ---------------------------------------------------------------- finding a VI
 
+static const char s_no_role[] =
+    "you hold no role in any Virtual Infrastructure yet: ask the administrator";
+
+bool
+controller_vi_any_role (controller_t *self, const mk_request_t *request)
+{
+    const store_user_t *user = self->caller.user;
+    if (!user || user->admin || controller_vis_of_user (self->vis, user->id, NULL) > 0)
+        return true;
+    controller_reply_status (self, request, MK_FORBIDDEN, "%s", s_no_role);
+    return false;
+}
+
 //  The VI a request names, before the caller's role in it is checked: NULL having
 //  answered if there is none they may know of.
 static vi_t *
@@ -25,9 +38,7 @@ s_named (controller_t *self, const mk_request_t *request, const char *name)
         if (count == 1)
             return (vi_t *) only;
         if (count == 0)
-            controller_reply_status (self, request, MK_FORBIDDEN,
-                                     "you hold no role in any Virtual Infrastructure yet: ask "
-                                     "the administrator");
+            controller_reply_status (self, request, MK_FORBIDDEN, "%s", s_no_role);
         else
             controller_reply_status (self, request, MK_BAD_REQUEST,
                                      "you hold roles in %zu Virtual Infrastructures: name one "
@@ -137,9 +148,7 @@ controller_vi_scope (controller_t *self, const mk_request_t *request,
     } else if (user && !user->admin) {
         count = controller_vis_of_user (self->vis, user->id, &vi);
         if (count == 0) {
-            controller_reply_status (self, request, MK_FORBIDDEN,
-                                     "you hold no role in any Virtual Infrastructure yet: ask "
-                                     "the administrator");
+            controller_reply_status (self, request, MK_FORBIDDEN, "%s", s_no_role);
             return -1;
         }
         if (count > 1) { //  every VI of theirs
