@@ -1,7 +1,6 @@
 /*  mk_curve: the bus's keys (mk_curve.h). */
 #include "mk_curve.h"
 
-#include "mk_sock.h"
 #include "mk_testdir.h"
 #include "mk_zap.h"
 
@@ -98,9 +97,9 @@ mk_curve_public (const char *file_or_key, char *key, char **error)
 }
 
 void
-mk_curve_server (zsock_t *sock, zcert_t *cert)
+mk_curve_server (zsock_t *sock, zcert_t *cert, const char *domain)
 {
-    zsock_set_zap_domain (sock, "maekin");
+    zsock_set_zap_domain (sock, domain);
     zcert_apply (cert, sock);
     zsock_set_curve_server (sock, 1);
 }
@@ -180,9 +179,9 @@ mk_curve_test (bool verbose)
     mk_zap_allow (zap, zcert_public_txt (alice), "alice");
     zsock_t *server = zsock_new (ZMQ_ROUTER);
     assert (server);
-    mk_curve_server (server, broker);
+    mk_curve_server (server, broker, "listed");
     assert (zsock_bind (server, "tcp://127.0.0.1:*") > 0);
-    char *endpoint = mk_sock_endpoint (server);
+    char *endpoint = zsock_last_endpoint (server);
     const char *server_key = zcert_public_txt (broker);
 
     //  Alice is let in, and the server knows her messages are hers.
@@ -192,10 +191,11 @@ mk_curve_test (bool verbose)
     zmsg_t *msg = zmsg_recv (server);
     assert (msg && zmsg_size (msg) == 2);
     zframe_t *body = zmsg_last (msg);
-    assert (zframe_streq (body, "hello") && streq (zframe_meta (body, "User-Id"), "alice"));
+    assert (zframe_streq (body, "hello")
+            && streq (zframe_meta (body, "User-Id"), zcert_public_txt (alice)));
     zmsg_destroy (&msg);
     if (verbose)
-        printf (" * an admitted key is let in under its name\n");
+        printf (" * an admitted key is let in, its messages marked with it\n");
 
     //  Mallory, and a client in plain text, are turned away: nothing of theirs arrives.
     zsock_t *stranger = s_client (mallory, server_key, endpoint);
@@ -222,6 +222,26 @@ mk_curve_test (bool verbose)
     assert (allowed == 1 && denied >= 2);
     if (verbose)
         printf (" * unknown, plain-text and revoked clients get nothing\n");
+
+    //  In an open domain any key is let in, marked with it; plain text is not.
+    mk_zap_open (zap, "open");
+    zsock_t *door = zsock_new (ZMQ_ROUTER);
+    mk_curve_server (door, broker, "open");
+    assert (zsock_bind (door, "tcp://127.0.0.1:*") > 0);
+    char *door_endpoint = zsock_last_endpoint (door);
+    zsock_t *knocking = s_client (mallory, server_key, door_endpoint);
+    zsock_t *plain_knock = s_client (NULL, NULL, door_endpoint);
+    zstr_send (plain_knock, "plain");
+    zstr_send (knocking, "knock");
+    zsock_set_rcvtimeo (door, 10000);
+    msg = zmsg_recv (door);
+    assert (msg && zframe_streq (zmsg_last (msg), "knock")
+            && streq (zframe_meta (zmsg_last (msg), "User-Id"), zcert_public_txt (mallory)));
+    zmsg_destroy (&msg);
+    zsock_destroy (&plain_knock);
+    zsock_destroy (&knocking);
+    zsock_destroy (&door);
+    zstr_free (&door_endpoint);
 
     zsock_destroy (&again);
     zsock_destroy (&plain);

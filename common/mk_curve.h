@@ -23,8 +23,9 @@ zcert_t *mk_curve_load (const char *secret_path, char **error);
 int mk_curve_public (const char *file_or_key, char *key, char **error);
 
 //  Sets a socket, before it binds or connects, to serve with its key pair (the broker's
-//  sockets), or to reach a server whose public key is server_key (everyone else's).
-void mk_curve_server (zsock_t *sock, zcert_t *cert);
+//  sockets; its clients are asked about in the ZAP domain, mk_zap), or to reach a server
+//  whose public key is server_key (everyone else's).
+void mk_curve_server (zsock_t *sock, zcert_t *cert, const char *domain);
 void mk_curve_client (zsock_t *sock, zcert_t *cert, const char *server_key);
 
 void mk_curve_test (bool verbose);

@@ -1,11 +1,43 @@
-/*  mk_sock: makes every bus socket Maekin uses, so that socket options (and, later,
-    CURVE security) are set in one place. Every socket takes messages of at most
-    MK_MSG_MAX bytes (mk_limits.h). Endpoints follow CZMQ: "@tcp://..." binds,
-    ">tcp://..." connects, a plain endpoint uses the socket type's usual direction. */
+/*  mk_sock: makes every bus socket Maekin uses, so that socket options and security are
+    set in one place. Every socket takes messages of at most MK_MSG_MAX bytes
+    (mk_limits.h). Endpoints follow CZMQ: "@tcp://..." binds, ">tcp://..." connects, a
+    plain endpoint uses the socket type's usual direction.
+
+    Security is the process's, set once at its start from its configuration (the
+    settings of MK_SOCK_CFG_ITEMS): with CURVE, every bus socket made after is encrypted
+    and authenticated: the broker's serve with its key pair (the request socket in the
+    ZAP domain MK_SOCK_ZAP_REQUESTS, the streams in MK_SOCK_ZAP_STREAMS), everyone
+    else's connect with theirs to the broker's public key. A socket a client binds (the
+    monitor's local view, on a private IPC endpoint) stays plain; inproc never has any. */
 #ifndef MK_SOCK_H_INCLUDED
 #define MK_SOCK_H_INCLUDED
 
 #include "maekin.h"
+#include "mk_cfg.h"
+
+#define MK_SOCK_ZAP_REQUESTS "maekin"
+#define MK_SOCK_ZAP_STREAMS  "maekin.stream"
+
+//  The settings every program that reaches the broker has (in its schema).
+#define MK_SOCK_CFG_ITEMS                                                                          \
+    {"bus/security", MK_CFG_STR, "curve",                                                          \
+     "curve: the bus encrypted and every key checked; none: plain text, for benchmarks"},          \
+        {"bus/key", MK_CFG_STR, "",                                                                \
+         "this program's key pair: NAME.key_secret, made by 'maekinsh admin keygen DIR NAME'"},    \
+        {"bus/broker_key", MK_CFG_STR, "",                                                         \
+         "the broker's public key: its broker.key file, or its 40 characters of Z85"}
+
+//  The process's security from its settings (MK_SOCK_CFG_ITEMS): 0, or -1 and *error (a
+//  new string saying what to set). The broker serves (server), needing no broker_key.
+//  CURVE without a key is refused: a bus without encryption must say bus/security=none.
+int mk_sock_secure_cfg (mk_cfg_t *cfg, bool server, char **error);
+
+//  The same from a key pair (taken; NULL: plain text) and the broker's public key (NULL
+//  when serving). Tests switch it as they need.
+void mk_sock_secure (zcert_t *cert, const char *broker_key, bool server);
+
+//  The process's key pair, or NULL when the bus is plain text.
+zcert_t *mk_sock_cert (void);
 
 //  A new socket of a ZeroMQ type (ZMQ_DEALER, ZMQ_ROUTER, ZMQ_PUB, ...) attached to the
 //  endpoint(s) (comma-separated). NULL and a logged error if an endpoint is invalid or

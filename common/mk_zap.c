@@ -12,7 +12,8 @@ struct _mk_zap_t {
 };
 
 typedef struct {
-    zhashx_t *keys; //  Z85 public key -> name (owned strings)
+    zhashx_t *keys;    //  Z85 public key -> name (owned strings)
+    zhashx_t *open;    //  domains where any key is let in (keys only)
     uint64_t allowed, denied;
 } zap_t;
 
@@ -33,8 +34,11 @@ s_answer (zap_t *self, zsock_t *zap)
     const char *name = NULL;
     char key[MK_CURVE_KEY_TEXT + 1] = "";
     if (mechanism && streq (mechanism, "CURVE") && credential && zframe_size (credential) == 32
-        && zmq_z85_encode (key, zframe_data (credential), 32))
+        && zmq_z85_encode (key, zframe_data (credential), 32)) {
         name = (const char *) zhashx_lookup (self->keys, key);
+        if (!name && domain && zhashx_lookup (self->open, domain))
+            name = "a stranger";
+    }
     if (name)
         self->allowed++;
     else {
@@ -47,7 +51,7 @@ s_answer (zap_t *self, zsock_t *zap)
     zmsg_addstr (reply, sequence ? sequence : "");
     zmsg_addstr (reply, name ? "200" : "400");
     zmsg_addstr (reply, name ? "OK" : "not admitted");
-    zmsg_addstr (reply, name ? name : "");
+    zmsg_addstr (reply, name ? key : "");
     zmsg_addmem (reply, "", 0);
     zmsg_send (&reply, zap);
     zframe_destroy (&credential);
@@ -78,6 +82,9 @@ s_command (zap_t *self, zsock_t *pipe)
     } else if (command && streq (command, "DENY") && key) {
         zhashx_delete (self->keys, key);
         zsock_signal (pipe, 0);
+    } else if (command && streq (command, "OPEN") && key) {
+        zhashx_update (self->open, key, (void *) "");
+        zsock_signal (pipe, 0);
     } else if (command && streq (command, "COUNTS"))
         zsock_send (pipe, "88", self->allowed, self->denied);
     zstr_free (&command);
@@ -97,12 +104,13 @@ static void
 s_zap_actor (zsock_t *pipe, void *args)
 {
     (void) args;
-    zap_t self = {zhashx_new (), 0, 0};
+    zap_t self = {zhashx_new (), zhashx_new (), 0, 0};
     zhashx_set_destructor (self.keys, s_string_free);
     zsock_t *zap = zsock_new (ZMQ_REP);
     if (!zap || zsock_bind (zap, ZAP_ENDPOINT) != 0) {
         zsock_destroy (&zap);
         zhashx_destroy (&self.keys);
+        zhashx_destroy (&self.open);
         mk_actor_ready (pipe,
                         zsys_sprintf ("zap: cannot bind %s: another handler has it", ZAP_ENDPOINT));
         return;
@@ -123,6 +131,7 @@ s_zap_actor (zsock_t *pipe, void *args)
     zsock_unbind (zap, ZAP_ENDPOINT);
     zsock_destroy (&zap);
     zhashx_destroy (&self.keys);
+    zhashx_destroy (&self.open);
 }
 
 mk_zap_t *
@@ -160,6 +169,13 @@ void
 mk_zap_deny (mk_zap_t *self, const char *key)
 {
     zstr_sendx (self->actor, "DENY", key, NULL);
+    zsock_wait (self->actor);
+}
+
+void
+mk_zap_open (mk_zap_t *self, const char *domain)
+{
+    zstr_sendx (self->actor, "OPEN", domain, NULL);
     zsock_wait (self->actor);
 }
 
