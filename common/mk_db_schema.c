@@ -347,6 +347,32 @@ static const mk_db_migration_t s_migrations[] = {
          "CREATE INDEX IF NOT EXISTS tasks_vi ON tasks (vi, id);\n"
          "ALTER TABLE audit ADD COLUMN IF NOT EXISTS vi VARCHAR(64) NOT NULL DEFAULT '';\n"
          "CREATE INDEX IF NOT EXISTS audit_vi ON audit (vi, id);\n"},
+    //  The bus's allow-list (issue 18): the CURVE public keys the broker lets in, kept by
+    //  the controller and pushed to the broker. pubkey is the key's 40 characters of Z85
+    //  (KEY is a reserved word in MySQL); name what it is for, several rows during a
+    //  rotation; role 'node' or 'client'; hosts a node key's, comma-joined; expires and
+    //  created unix milliseconds (expires 0: never); created_by the user who admitted it
+    //  ('' at bootstrap). A node key of many hosts outgrows MySQL's TEXT.
+    {.version = 7,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE bus_keys (\n"
+                          "    pubkey TEXT NOT NULL PRIMARY KEY,\n"
+                          "    name VARCHAR(64) NOT NULL,\n"
+                          "    role VARCHAR(16) NOT NULL,\n"
+                          "    hosts TEXT NOT NULL DEFAULT '',\n"
+                          "    expires BIGINT NOT NULL DEFAULT 0,\n"
+                          "    created BIGINT NOT NULL,\n"
+                          "    created_by VARCHAR(64) NOT NULL DEFAULT ''\n"
+                          ");\n"
+                          "CREATE INDEX bus_keys_name ON bus_keys (name);\n",
+     .sql[MK_DB_MYSQL] = "CREATE TABLE IF NOT EXISTS bus_keys (\n"
+                         "    pubkey VARCHAR(40) NOT NULL PRIMARY KEY,\n"
+                         "    name VARCHAR(64) NOT NULL,\n"
+                         "    role VARCHAR(16) NOT NULL,\n"
+                         "    hosts MEDIUMTEXT NOT NULL,\n"
+                         "    expires BIGINT NOT NULL DEFAULT 0,\n"
+                         "    created BIGINT NOT NULL,\n"
+                         "    created_by VARCHAR(64) NOT NULL DEFAULT '',\n"
+                         "    KEY bus_keys_name (name)\n" MYSQL_TABLE},
 };
 
 const mk_db_migration_t *
@@ -381,6 +407,7 @@ static const mk_db_table_t s_tables[] = {
     {"vis", "id, name, description, vcpus, memory_mb, disk_gb, vms, created", "ittiiiii"},
     {"vi_members", "vi, user_id, role", "tit"},
     {"vi_templates", "vi, template", "tt"},
+    {"bus_keys", "pubkey, name, role, hosts, expires, created, created_by", "ttttiit"},
 };
 
 const mk_db_table_t *

@@ -35,4 +35,11 @@
 //  A request id: 1 to this many printable ASCII bytes, no blanks.
 #define MK_REQUEST_ID_MAX 64
 
+//  The bus's allow-list (the controller's, pushed whole to the broker in one message):
+//  keys in it, hosts of one node key (an agent of many simulated hosts), and hosts over
+//  the whole list (at most 2 MiB of names, well inside MK_MSG_MAX).
+#define MK_BUS_KEYS_MAX            4096
+#define MK_BUS_KEY_HOSTS_MAX       1024
+#define MK_BUS_KEY_HOSTS_TOTAL_MAX 32768
+
 #endif

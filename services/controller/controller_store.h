@@ -138,6 +138,18 @@ typedef struct {
     char template_[64];
 } store_vi_template_t;
 
+//  A key of the bus's allow-list (controller_buskeys keeps them all in memory). Its hosts
+//  are a node key's, comma-joined: borrowed (a row read is valid during its callback).
+typedef struct {
+    char key[41]; //  the public key, 40 characters of Z85
+    char name[64];
+    Maekin__BusRole role;
+    const char *hosts;
+    int64_t expires; //  unix ms; 0: never
+    int64_t created; //  unix ms
+    char created_by[64];
+} store_buskey_t;
+
 //  A page of a list: limit, the cursor to start after, filters ("" for none).
 typedef struct {
     uint32_t limit;
@@ -258,6 +270,14 @@ int store_vi_template_all (mk_db_t *db, store_row_fn *fn, void *arg);
 //  A template of the cloud's deleted: taken from every VI given it.
 int store_vi_template_drop (mk_db_t *db, const char *template_);
 
+//  The bus's allow-list (controller_store_buskey.c): a key; every key of a name deleted;
+//  a key's expiry; the keys that expired at `now` (unix ms) deleted; every key, to fn.
+int store_buskey_insert (mk_db_t *db, const store_buskey_t *key);
+int store_buskey_delete_name (mk_db_t *db, const char *name);
+int store_buskey_expire (mk_db_t *db, const char *key, int64_t expires);
+int store_buskey_purge (mk_db_t *db, int64_t now);
+int store_buskey_all (mk_db_t *db, store_row_fn *fn, void *arg);
+
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.
 int store_change (mk_db_t *db, mk_stmt_t *stmt);
@@ -297,5 +317,6 @@ int store_vm_mac_max (mk_db_t *db, char *mac, size_t size);
 void controller_store_test (bool verbose);
 void controller_store_audit_test (bool verbose);
 void controller_store_vi_test (bool verbose);
+void controller_store_buskey_test (bool verbose);
 
 #endif
