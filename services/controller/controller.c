@@ -5,6 +5,7 @@
 #include "controller_auth.h"
 #include "controller_server.h"
 #include "mk_cfg.h"
+#include "mk_curve.h"
 #include "mk_db.h"
 
 //  The exit status when another controller holds the database, at start or since: not
@@ -16,6 +17,9 @@ static const mk_cfg_item_t s_schema[] = {
     {"bus/stream_in", MK_CFG_STR, "tcp://127.0.0.1:7011", "the broker's publishers' endpoint"},
     {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
      "the broker's subscribers' endpoint, for the monitors' metrics"},
+    {"bus/client_key", MK_CFG_STR, "",
+     "the CLI installations' public key (a NAME.key file or 40 characters of Z85), admitted "
+     "at start as the bus key 'maekinsh' when no key has that name; \"\": none"},
     {"db/url", MK_CFG_STR, "sqlite:var/maekin.db",
      "the database: sqlite:PATH or mysql://USER:PASSWORD@HOST[:PORT]/DATABASE"},
     {"controller/host_timeout_ms", MK_CFG_INT, "30000",
@@ -130,6 +134,17 @@ main (int argc, char **argv)
         }
         dirs = end ? end + 1 : "";
     }
+    //  The CLI installations' key: a key file read now, so a bad one stops the start.
+    char client_key[MK_CURVE_KEY_TEXT + 1] = "";
+    const char *client = mk_cfg_str (cfg, "bus/client_key");
+    char *error = NULL;
+    if (*client && mk_curve_public (client, client_key, &error) != 0) {
+        fprintf (stderr, "maekin-controller: 'bus/client_key': %s\n", error);
+        free (error);
+        mk_cfg_destroy (&cfg);
+        return 2;
+    }
+    opts.client_key = client_key;
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-controller");
     bool held = false;

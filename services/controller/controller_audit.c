@@ -105,6 +105,15 @@ s_about (const Maekin__Envelope *env)
     case MAEKIN__ENVELOPE__BODY_VI_MEMBER:
         about = (about_t){env->vi_member->user, "", env->vi_member->name};
         break;
+    case MAEKIN__ENVELOPE__BODY_BUS_KEY_ADMIT:
+        about.name = env->bus_key_admit->key ? env->bus_key_admit->key->name : "";
+        break;
+    case MAEKIN__ENVELOPE__BODY_BUS_KEY_REVOKE:
+        about.name = env->bus_key_revoke->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_BUS_KEY_ROTATE:
+        about.name = env->bus_key_rotate->name;
+        break;
     default:
         break;
     }

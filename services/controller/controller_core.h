@@ -20,6 +20,7 @@
 #define CONTROLLER_CORE_H_INCLUDED
 
 #include "controller_auth.h"
+#include "controller_buskeys.h"
 #include "controller_events.h"
 #include "controller_fsm.h"
 #include "controller_mac.h"
@@ -47,6 +48,8 @@
 //  question asked of an agent for a client has bit 63 set.
 #define CORR_BATCH (1ULL << 62)
 #define CORR_ASK   (1ULL << 63)
+//  ... and a push of the bus's allow-list to the broker has bit 61 set.
+#define CORR_KEYS (1ULL << 61)
 //  Request ids and VM names the filters hold at about 1% false positives; past that they
 //  are rebuilt from the database (see controller_load_filters).
 #define FILTER_CAPACITY 500000
@@ -88,6 +91,20 @@ typedef struct {
     int64_t deadline; //  answer 202 with the task as it stands after this (mono ms)
 } waiter_t;
 
+//  The pushes of the bus's allow-list to the broker's `bus/keys` (controller_buskey.c):
+//  one on the bus at a time.
+typedef struct {
+    bool off;           //  the broker has no such service: nothing more is pushed
+    bool changed;       //  the list changed in this batch: pushed whole after its commit
+    bool owed;          //  a whole list is owed once the push on the bus is answered
+    uint64_t corr;      //  the push on the bus (0: none)
+    bool full;          //  ... whether it holds the whole list
+    int64_t sent_at;    //  ... when it went (mono ms)
+    uint64_t next;      //  the number of the next push
+    int64_t next_probe; //  when to ask the broker for its digest (mono ms)
+    int last_status;    //  the broker's last answer, so a change of it is said once
+} keypush_t;
+
 //  A reply to send once the batch commits.
 typedef struct {
     uint64_t token;
@@ -116,6 +133,8 @@ typedef struct {
     //  Users and their credentials (controller_auth.c, controller_user.c).
     controller_auth_t *auth;         //  users, live credentials, failed logins
     controller_vis_t *vis;           //  Virtual Infrastructures: members, quotas, use
+    controller_buskeys_t *buskeys;   //  the bus's allow-list
+    keypush_t keypush;               //  ... and its pushes to the broker
     controller_caller_t caller;      //  who made the request being handled
     char caller_digest[65];          //  a parked request's caller's credential (controller_user.c)
     const Maekin__Envelope *audited; //  the request being answered, if the audit log
@@ -305,6 +324,26 @@ void controller_vi_delete (controller_t *self, const mk_request_t *request);
 void controller_vi_quota (controller_t *self, const mk_request_t *request);
 void controller_vi_template (controller_t *self, const mk_request_t *request);
 void controller_vi_member (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_buskey.c
+
+//  The requests of the bus's allow-list (the administrator's); their self-test
+//  (controller_buskey_test.c).
+void controller_buskey_admit (controller_t *self, const mk_request_t *request);
+void controller_buskey_list (controller_t *self, const mk_request_t *request);
+void controller_buskey_revoke (controller_t *self, const mk_request_t *request);
+void controller_buskey_rotate (controller_t *self, const mk_request_t *request);
+//  At start: the CLI installations' key (opts.client_key) admitted as `maekinsh` when no
+//  key has that name. 0 or -1.
+int controller_buskey_init (controller_t *self);
+//  Inside a batch: the keys that expired, purged from the database and the list.
+void controller_buskey_tick (controller_t *self);
+//  Outside a batch (at start, after a commit): the list to the broker, whole if it
+//  changed (or `whole`), else its digest when a probe is due.
+void controller_buskey_push (controller_t *self, bool whole);
+//  The broker's answer to a push.
+void controller_buskey_answer (controller_t *self, const mk_reply_t *reply);
+void controller_buskey_test (bool verbose);
 
 //  ---------------------------------------------------------------- controller_template.c
 

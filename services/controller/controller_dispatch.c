@@ -118,6 +118,10 @@ s_handle_batch_result (controller_t *self, const mk_reply_t *reply)
 void
 controller_dispatch_answer (controller_t *self, const mk_reply_t *reply)
 {
+    if ((reply->corr & (CORR_ASK | CORR_BATCH | CORR_KEYS)) == CORR_KEYS) {
+        controller_buskey_answer (self, reply); //  the broker's, about the bus's list
+        return;
+    }
     if (reply->corr & CORR_ASK) {
         //  An agent's answer to a question a client asked through us: pass it on.
         void *token = zhashx_lookup (self->asks, ID_KEY (reply->corr));

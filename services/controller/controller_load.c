@@ -1,7 +1,7 @@
 /*  controller_load: what the controller keeps in memory, rebuilt from the database at
     start and after a rollback: hosts and their use, templates, open tasks (each to be
     dispatched again: agents are idempotent by task id), the event streams' sequence
-    numbers, and the filters of request ids and VM names. */
+    numbers, the filters of request ids and VM names, users, VIs and the bus's keys. */
 #include "controller_core.h"
 
 //  ---------------------------------------------------------------- state from the db
@@ -152,7 +152,8 @@ controller_load (controller_t *self)
         || controller_events_load (self->events, self->db) < 0 || controller_load_filters (self) < 0
         || controller_mac_load (&self->macs, self->db) < 0
         || controller_auth_load (self->auth, self->db, zclock_time () / 1000) < 0
-        || controller_vis_load (self->vis, self->db) < 0) {
+        || controller_vis_load (self->vis, self->db) < 0
+        || controller_buskeys_load (self->buskeys, self->db) < 0) {
         free (memory);
         return -1;
     }

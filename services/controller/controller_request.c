@@ -66,6 +66,10 @@ static const route_t s_routes[] = {
     ROUTE (VI_QUOTA, controller_vi_quota, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (VI_TEMPLATE, controller_vi_template, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (VI_MEMBER, controller_vi_member, AUTH_VI, WRITES | MUTATES),
+    ROUTE (BUS_KEY_ADMIT, controller_buskey_admit, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (BUS_KEY_LIST, controller_buskey_list, AUTH_ADMIN, 0),
+    ROUTE (BUS_KEY_REVOKE, controller_buskey_revoke, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (BUS_KEY_ROTATE, controller_buskey_rotate, AUTH_ADMIN, WRITES | MUTATES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

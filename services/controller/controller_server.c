@@ -48,6 +48,7 @@ s_tick (controller_t *self)
     self->last_tick = mono;
     controller_host_tick (self, mono, stall);
     controller_task_tick (self, mono);
+    controller_buskey_tick (self);
     if (mono >= self->next_expiry) {
         //  Ended credentials are kept a while (who held what, when), then forgotten.
         if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0
@@ -268,6 +269,7 @@ s_batch_release (controller_t *self)
     zlistx_purge (self->out);
     controller_events_publish (self->events);
     controller_dispatch_send (self, self->marks);
+    controller_buskey_push (self, false);
 }
 
 //  Nothing of the batch happened: say so to every caller, rebuild from the database,
@@ -425,6 +427,7 @@ s_server_destroy (controller_t *self)
     zactor_destroy (&self->pwhash);
     controller_auth_destroy (&self->auth);
     controller_vis_destroy (&self->vis);
+    controller_buskeys_destroy (&self->buskeys);
     mk_db_destroy (&self->db);
 }
 
@@ -544,13 +547,15 @@ s_server_init (controller_t *self)
     zlistx_set_destructor (self->arena, controller_free);
     self->auth = controller_auth_new (self->opts.enforce);
     self->vis = controller_vis_new ();
+    self->buskeys = controller_buskeys_new ();
     self->pwhash = controller_pwhash_new ();
     controller_user_jobs_init (self);
     if (!self->opts.enforce)
         mk_warn ("controller: authorisation is OFF: every request is admitted, as the "
                  "administrator's; for a closed lab or a benchmark only");
     if (controller_load (self) != 0 || controller_history_load (self->history, self->db) != 0
-        || controller_user_init (self) != 0 || controller_vi_init (self) != 0)
+        || controller_user_init (self) != 0 || controller_vi_init (self) != 0
+        || controller_buskey_init (self) != 0)
         return -1;
     //  On the bus last: loading, and hashing a first administrator's password, take time
     //  the broker would count as missed heartbeats.
@@ -607,6 +612,7 @@ s_server_actor (zsock_t *pipe, void *args)
     }
     zstr_send (pipe, "OK");
     controller_dispatch_send (&self, self.marks);
+    controller_buskey_push (&self, true);
     zpoller_t *all = zpoller_new (pipe, mk_worker_sock (self.worker), mk_client_sock (self.client),
                                   self.pwhash, NULL);
     zpoller_t *reads = zpoller_new (pipe, mk_worker_sock (self.worker), NULL);
