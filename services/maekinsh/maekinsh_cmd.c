@@ -20,7 +20,7 @@ static const maekinsh_cmd_def_t *const s_nouns[] = {
     maekinsh_host_commands,  maekinsh_template_commands, maekinsh_vm_commands,
     maekinsh_user_commands,  maekinsh_apikey_commands,   maekinsh_task_commands,
     maekinsh_event_commands, maekinsh_metrics_commands,  maekinsh_audit_commands,
-    maekinsh_vi_commands};
+    maekinsh_vi_commands,    maekinsh_key_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -74,7 +74,13 @@ s_usage (const maekinsh_cmd_def_t *def, bool brief)
 {
     char *text = zsys_sprintf ("%s", maekinsh_cmd_words (def));
     if (def->operand) {
-        char *longer = zsys_sprintf ("%s %s", text, def->operand);
+        char *longer = zsys_sprintf ("%s %s%s%s", text, def->optional ? "[" : "", def->operand,
+                                     def->optional ? "]" : "");
+        free (text);
+        text = longer;
+    }
+    if (def->operand2) {
+        char *longer = zsys_sprintf ("%s %s", text, def->operand2);
         free (text);
         text = longer;
     }
@@ -274,11 +280,15 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
             args->values[index] = value;
         } else if (def->operand && !args->operand)
             args->operand = arg;
+        else if (def->operand2 && !args->operand2)
+            args->operand2 = arg;
         else
             return maekinsh_cmd_usage_error (def, "unexpected argument '%s'", arg);
     }
-    if (def->operand && !args->operand)
+    if (def->operand && !args->operand && !def->optional)
         return maekinsh_cmd_usage_error (def, "missing %s", def->operand);
+    if (def->operand2 && !args->operand2)
+        return maekinsh_cmd_usage_error (def, "missing %s", def->operand2);
     for (int i = 0; def->opts[i].name; i++)
         if (def->opts[i].required && !args->values[i])
             return maekinsh_cmd_usage_error (def, "missing %s %s", def->opts[i].name,
@@ -596,8 +606,12 @@ maekinsh_cmd_new (int argc, char **argv, char **error, char **help)
     memset (&args, 0, sizeof args);
     assert (s_opt_count (def->opts) <= MAEKINSH_CMD_OPTS_MAX);
     char *why = s_parse (def, argc - words, argv + words, &args);
-    if (!why && def->operand && streq (def->operand, "NAME"))
-        why = maekinsh_cmd_name (def->subject, args.operand);
+    if (!why && def->operand && streq (def->operand, "NAME") && args.operand) {
+        const char *bad = (def->name_check ? def->name_check : mk_name_check) (args.operand);
+        if (bad)
+            why = zsys_sprintf ("'%s' is not a valid %s name: it %s", args.operand, def->subject,
+                                bad);
+    }
     if (!why)
         why = def->build (self, &args);
     if (why) {

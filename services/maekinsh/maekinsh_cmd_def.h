@@ -1,6 +1,6 @@
 /*  maekinsh_cmd_def: what maekinsh_cmd's table is made of, for the files that hold its
     rows, one per noun (maekinsh_host.c, maekinsh_template.c, maekinsh_vm.c,
-    maekinsh_task.c, maekinsh_event.c). A row names a command, its operand and options,
+    maekinsh_task.c, maekinsh_event.c, ...). A row names a command, its operand and options,
     the request it sends (built by the generic list and show builders here, or by a
     builder of its own), the reply it expects and the table its list prints for people.
     A new noun is a new file of rows and a line in maekinsh_cmd.c's list of nouns. */
@@ -19,10 +19,11 @@ typedef struct {
     const char *help; //  one line
 } maekinsh_cmd_opt_t;
 
-//  What the command line gave: the operand and each option's value, by the option's
+//  What the command line gave: the operands and each option's value, by the option's
 //  place in the command's list ("" for a flag; NULL when not given).
 typedef struct {
     const char *operand;
+    const char *operand2;
     const char *values[MAEKINSH_CMD_OPTS_MAX];
 } maekinsh_cmd_args_t;
 
@@ -38,21 +39,24 @@ typedef enum {
 } maekinsh_cmd_run_t;
 
 typedef struct {
-    const char *group;                    //  "vm"; NULL ends a noun's rows
-    const char *verb;                     //  "create", "member add"; "" for a command of one word
-    const char *operand;                  //  "NAME", "ID", "STREAM"; NULL for none
-    const char *subject;                  //  what the operand names, for errors
-    const char *summary;                  //  one line of help
-    const maekinsh_cmd_opt_t *opts;       //  terminated by a NULL name
-    maekinsh_cmd_build_fn *build;         //  makes the request
-    maekinsh_cmd_run_t run;               //  how it runs
-    Maekin__Envelope__BodyCase request;   //  the body of its request
-    Maekin__Envelope__BodyCase reply;     //  the body of a good reply
-    bool mutating;                        //  its request carries a request id
-    Maekin__VmOp op;                      //  the operation of a VM action
-    const char *const *(*states) (void);  //  what --state may name, for lists
-    const maekinsh_out_table_t *table;    //  a list's columns for people
-    int (*follow) (maekinsh_cmd_t *self); //  MAEKINSH_CMD_FOLLOW: its exit status
+    const char *group;    //  "vm"; NULL ends a noun's rows
+    const char *verb;     //  "create", "member add"; "" for a command of one word
+    const char *operand;  //  "NAME", "ID", "STREAM"; NULL for none
+    bool optional;        //  the operand may be left out
+    const char *operand2; //  a second one, after it ("KEY"); NULL for none
+    const char *subject;  //  what the operand names, for errors
+    const char *(*name_check) (const char *); //  how a NAME is checked (NULL: mk_name_check)
+    const char *summary;                      //  one line of help
+    const maekinsh_cmd_opt_t *opts;           //  terminated by a NULL name
+    maekinsh_cmd_build_fn *build;             //  makes the request
+    maekinsh_cmd_run_t run;                   //  how it runs
+    Maekin__Envelope__BodyCase request;       //  the body of its request
+    Maekin__Envelope__BodyCase reply;         //  the body of a good reply
+    bool mutating;                            //  its request carries a request id
+    Maekin__VmOp op;                          //  the operation of a VM action
+    const char *const *(*states) (void);      //  what --state may name, for lists
+    const maekinsh_out_table_t *table;        //  a list's columns for people
+    int (*follow) (maekinsh_cmd_t *self);     //  MAEKINSH_CMD_FOLLOW: its exit status
 } maekinsh_cmd_def_t;
 
 struct _maekinsh_cmd_t {
@@ -90,6 +94,7 @@ extern const maekinsh_cmd_def_t maekinsh_user_commands[];
 extern const maekinsh_cmd_def_t maekinsh_apikey_commands[];
 extern const maekinsh_cmd_def_t maekinsh_audit_commands[];
 extern const maekinsh_cmd_def_t maekinsh_vi_commands[];
+extern const maekinsh_cmd_def_t maekinsh_key_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -100,6 +105,7 @@ extern const maekinsh_out_table_t maekinsh_user_table;
 extern const maekinsh_out_table_t maekinsh_apikey_table;
 extern const maekinsh_out_table_t maekinsh_audit_table;
 extern const maekinsh_out_table_t maekinsh_vi_table;
+extern const maekinsh_out_table_t maekinsh_key_table;
 
 //  The first row of the table (def NULL) or the one after def; NULL after the last.
 const maekinsh_cmd_def_t *maekinsh_cmd_def_next (const maekinsh_cmd_def_t *def);
@@ -181,5 +187,6 @@ void maekinsh_user_test (bool verbose);
 void maekinsh_apikey_test (bool verbose);
 void maekinsh_audit_test (bool verbose);
 void maekinsh_vi_test (bool verbose);
+void maekinsh_key_test (bool verbose);
 
 #endif

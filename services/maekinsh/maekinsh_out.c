@@ -278,6 +278,20 @@ s_cell (const ProtobufCMessage *row, const maekinsh_out_col_t *col)
     const ProtobufCFieldDescriptor *field =
         protobuf_c_message_descriptor_get_field_by_name (row->descriptor, name);
     assert (field); //  the tables name fields that exist
+    if (field->label == PROTOBUF_C_LABEL_REPEATED) {
+        assert (field->type == PROTOBUF_C_TYPE_STRING); //  a list of names
+        char *joined = NULL;
+        size_t size = 0;
+        FILE *file = open_memstream (&joined, &size);
+        if (!file)
+            abort ();
+        for (size_t i = 0; i < s_repeated_count (row, field); i++)
+            fprintf (file, "%s%s", i ? "," : "", *(char *const *) s_element (row, field, i));
+        fclose (file);
+        char *text = s_term_text (*joined ? joined : "-");
+        free (joined);
+        return text;
+    }
     char buf[64];
     bool quoted;
     const char *text = s_scalar (field, s_member (row, field), buf, sizeof buf, &quoted);
@@ -300,6 +314,9 @@ s_cell (const ProtobufCMessage *row, const maekinsh_out_col_t *col)
         break;
     case MAEKINSH_OUT_COL_TIME_US:
         text = s_time (strtoll (text, NULL, 10) / 1000000, formatted, sizeof formatted);
+        break;
+    case MAEKINSH_OUT_COL_TIME_MS:
+        text = s_time (strtoll (text, NULL, 10) / 1000, formatted, sizeof formatted);
         break;
     case MAEKINSH_OUT_COL_TEXT:
         text = *text ? text : "-";

@@ -24,11 +24,13 @@ typedef enum {
     MAEKINSH_OUT_COL_GB,      //  GiB, shown as 20G; "-" for 0 (none)
     MAEKINSH_OUT_COL_TIME,    //  unix seconds, shown as local time
     MAEKINSH_OUT_COL_TIME_US, //  unix microseconds, shown as local time
+    MAEKINSH_OUT_COL_TIME_MS, //  unix milliseconds, shown as local time
 } maekinsh_out_col_kind_t;
 
 typedef struct {
     const char *header;           //  the column's title
-    const char *field;            //  the proto field it shows ("used.vms": one of a message in it)
+    const char *field;            //  the proto field it shows ("used.vms": one of a message in
+                                  //  it; a repeated string's items are joined by commas)
     maekinsh_out_col_kind_t kind; //  how
 } maekinsh_out_col_t;
 
