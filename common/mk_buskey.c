@@ -111,7 +111,6 @@ mk_buskey_digest (Maekin__BusKey *const *keys, size_t count, uint8_t digest[MK_B
 void
 mk_buskey_test (bool verbose)
 {
-    (void) verbose;
     assert (!mk_buskey_name_check ("node1") && !mk_buskey_name_check ("CI.Runner_2-b"));
     assert (mk_buskey_name_check ("") && mk_buskey_name_check (NULL));
     assert (strstr (mk_buskey_name_check ("a b"), "letters"));
@@ -177,6 +176,22 @@ mk_buskey_test (bool verbose)
     assert (memcmp (d1, d2, sizeof d1) != 0);
     mk_buskey_digest (one, 1, d2);
     assert (memcmp (d1, d2, sizeof d1) != 0);
+    //  A fixed list's digest, as the header writes it (checked with Python's hashlib), so
+    //  that the encoding never changes unnoticed.
+    char *fixed_hosts[] = {"node1"};
+    Maekin__BusKey fixed = MAEKIN__BUS_KEY__INIT;
+    fixed.key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    fixed.role = MAEKIN__BUS_ROLE__BUS_ROLE_NODE;
+    fixed.hosts = fixed_hosts;
+    fixed.n_hosts = 1;
+    fixed.expires = 1700000000000;
+    Maekin__BusKey *fixed_list[] = {&fixed};
+    mk_buskey_digest (fixed_list, 1, d2);
+    char hex[2 * MK_BUSKEY_DIGEST + 1];
+    sodium_bin2hex (hex, sizeof hex, d2, sizeof d2);
+    if (verbose)
+        printf (" * a fixed list's digest: %s\n", hex);
+    assert (streq (hex, "513b3f180bd0a5a190d92f176b9ca940e9811765417b11181c13d6ab91f79590"));
     //  The empty list: BLAKE2b-256 of nothing.
     mk_buskey_digest (NULL, 0, empty);
     uint8_t nothing[MK_BUSKEY_DIGEST];

@@ -399,7 +399,8 @@ s_send (controller_t *self, bool whole)
         push->sent_at = zclock_mono ();
         if (whole) {
             push->owed = false;
-            mk_debug ("controller: the bus's list (%zu keys) pushed to the broker", keys.n_keys);
+            mk_debug ("controller: the bus's list (%zu key%s) pushed to the broker", keys.n_keys,
+                      keys.n_keys == 1 ? "" : "s");
         }
     } else
         push->owed = push->owed || whole;

@@ -13,6 +13,7 @@
       controller_task.c       the task lifecycle, waits, task requests
       controller_dispatch.c   tasks to agents (alone or in task batches) and their answers
       controller_load.c       the state in memory, rebuilt from the database
+      controller_buskey.c     the bus's allow-list: its requests, its pushes to the broker
 
     A handler reads the request, checks it, changes the state through controller_store
     and controller_task, and queues exactly one reply; the reply leaves after the commit. */
