@@ -447,18 +447,28 @@ controller_buskey_answer (controller_t *self, const mk_reply_t *reply)
         return;
     }
     if (env->status != MK_OK || env->body_case != MAEKIN__ENVELOPE__BODY_BUS_KEYS) {
-        //  Said once while the broker keeps answering so; tried again at the next probe.
-        if (env->status != push->last_status)
+        //  The next probe finds out what the broker holds, and a whole list follows if need
+        //  be: once a second at most, never in a loop with a broker that refuses it. A
+        //  refusal is said once while the broker keeps answering so; a busy or restarting
+        //  broker's answer (429, 5xx) is no news.
+        bool passing = env->status == MK_TOO_MANY || env->status >= 500;
+        if (passing)
+            mk_debug ("controller: the broker answered a push of the bus's list %d%s%s",
+                      env->status, env->reason && *env->reason ? ": " : "",
+                      env->reason ? env->reason : "");
+        else if (env->status != push->last_status)
             mk_warn ("controller: the broker refused the bus's list (%d%s%s); trying again",
                      env->status, env->reason && *env->reason ? ": " : "",
                      env->reason ? env->reason : "");
-        push->last_status = env->status;
-        push->owed = push->owed || push->full;
+        if (!passing)
+            push->last_status = env->status;
         return;
     }
-    if (push->last_status != MK_OK && push->last_status != 0)
+    //  A probe's answer is no news of whether the broker takes the whole list.
+    if (push->full && push->last_status != MK_OK && push->last_status != 0)
         mk_info ("controller: the broker takes the bus's list again");
-    push->last_status = MK_OK;
+    if (push->full || !push->last_status)
+        push->last_status = MK_OK;
     const ProtobufCBinaryData *theirs = &env->bus_keys->digest;
     bool same = theirs->len == MK_BUSKEY_DIGEST
                 && memcmp (theirs->data, controller_buskeys_digest (self->buskeys, zclock_time ()),
