@@ -1,7 +1,8 @@
 /*  broker_router: routes requests to workers by service name (proto/BUS.md). */
 #include "broker_router.h"
-#include "broker_stream.h"
+#include "broker_keys.h"
 
+#include "mk_curve.h"
 #include "mk_msg.h"
 #include "mk_sock.h"
 #include "mk_wire.h"
@@ -27,6 +28,7 @@ struct _worker_t {
     size_t count;                              //  how many services
     int pending;                               //  open requests it holds
     int64_t expiry;                            //  dead if not heard from before this (mono ms)
+    char user[MK_CURVE_KEY_TEXT + 1];          //  the key it registered with ("": plain text)
 };
 
 typedef struct {
@@ -53,6 +55,9 @@ typedef struct {
     int64_t next_tick;                         //  when to expire workers and requests (mono ms)
     int64_t next_beat;                         //  when to heartbeat the workers (mono ms)
     zframe_t *headers[MK_WIRE_DISCONNECT + 1]; //  one header frame per command, sent by reference
+    broker_keys_t *keys;                       //  who may do what (CURVE), or NULL: anyone
+    zsock_t *keys_out;                         //  the lists pushed, on to the stream
+    uint64_t refused;                          //  messages dropped or refused for their key
 } router_t;
 
 static void
@@ -218,8 +223,33 @@ s_service_require (router_t *self, const char *name)
     return service;
 }
 
+//  Whether the sender's key may serve every service of a READY: its role allows it, and
+//  no worker of another key serves it (a node cannot join an agent's own service);
+//  logged when not. A refused READY gets no answer: the worker tries again later.
+static bool
+s_may_serve (router_t *self, const broker_key_t *sender, const char *user, zmsg_t *msg)
+{
+    zmsg_first (msg);
+    zmsg_next (msg);
+    bool may = true;
+    for (zframe_t *f = zmsg_next (msg); f && may; f = zmsg_next (msg)) {
+        char name[MK_WIRE_SERVICE_MAX + 1];
+        memcpy (name, zframe_data (f), zframe_size (f));
+        name[zframe_size (f)] = 0;
+        service_t *service = (service_t *) zhashx_lookup (self->services, name);
+        worker_t *other = service ? (worker_t *) zlistx_first (service->workers) : NULL;
+        may = broker_key_may_serve (sender, name)
+              && (broker_key_is_controller (sender) || !other || streq (other->user, user));
+        if (!may)
+            mk_warn ("broker_router: the key '%s' may not serve '%s'; its READY is refused",
+                     broker_key_name (sender), name);
+    }
+    return may;
+}
+
 static void
-s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg)
+s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg,
+                const broker_key_t *sender, const char *user)
 {
     size_t count = zmsg_size (msg) - 2;
     bool valid =
@@ -231,6 +261,10 @@ s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg
         s_send_command (self, identity, MK_WIRE_DISCONNECT);
         return;
     }
+    if (self->keys && !s_may_serve (self, sender, user, msg)) {
+        self->refused++;
+        return;
+    }
     //  A READY from a known worker (it thought us dead) starts it afresh.
     worker_t *old = (worker_t *) zhashx_lookup (self->workers, key);
     if (old)
@@ -240,6 +274,7 @@ s_handle_ready (router_t *self, zframe_t *identity, const char *key, zmsg_t *msg
     worker_t *worker = (worker_t *) zmalloc (sizeof (worker_t));
     snprintf (worker->key, sizeof worker->key, "%s", key);
     worker->identity = zframe_dup (identity);
+    snprintf (worker->user, sizeof worker->user, "%s", user);
     worker->expiry = zclock_mono () + (int64_t) self->opts.heartbeat_ms * MK_WIRE_LIVENESS;
     zmsg_first (msg);
     zmsg_next (msg);
@@ -271,14 +306,84 @@ s_choose (router_t *self, service_t *service)
     return best;
 }
 
+//  Forgets the workers whose key no longer works (and says their services gone).
 static void
-s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
+s_drop_unkeyed (router_t *self, const char *why)
+{
+    for (bool again = true; again;) {
+        again = false;
+        for (worker_t *w = (worker_t *) zhashx_first (self->workers); w && !again;
+             w = (worker_t *) zhashx_next (self->workers))
+            if (!broker_keys_find (self->keys, w->user, zclock_time ())) {
+                s_worker_delete (self, w, why, true);
+                again = true; //  the table changed under the cursor
+            }
+    }
+}
+
+//  A list of keys pushed to bus/keys by the controller: taken, passed on to the stream,
+//  and answered with the digest the broker now has.
+static void
+s_handle_keys (router_t *self, const byte *client, size_t client_size, uint64_t corr,
+               zframe_t *body)
+{
+    const char *reason = NULL;
+    char *why = NULL;
+    Maekin__Envelope *env = mk_msg_unpack (zframe_data (body), zframe_size (body), &reason);
+    if (!env)
+        why = strdup (reason ? reason : "the body is not an Envelope");
+    else if (env->body_case != MAEKIN__ENVELOPE__BODY_BUS_KEYS)
+        why = strdup ("the body is not a BusKeys");
+    int removed = 0;
+    if (!why && env->bus_keys->full) {
+        removed = broker_keys_take (self->keys, env->bus_keys, &why);
+        if (removed >= 0) {
+            mk_info ("broker_router: took %zu keys from the controller (%d gone)",
+                     env->bus_keys->n_keys, removed);
+            zframe_t *copy = zframe_dup (body);
+            zframe_send (&copy, self->keys_out, ZFRAME_DONTWAIT);
+            zframe_destroy (&copy);
+        }
+    }
+    if (why) {
+        s_send_error (self, client, client_size, BROKER_KEYS_SERVICE, corr, 400, why);
+        free (why);
+        mk_msg_free (&env);
+        return;
+    }
+    if (removed > 0)
+        s_drop_unkeyed (self, "its key was revoked");
+    Maekin__BusKeys have = MAEKIN__BUS_KEYS__INIT;
+    have.digest.data = (uint8_t *) broker_keys_digest (self->keys, &have.digest.len);
+    Maekin__Envelope answer = MAEKIN__ENVELOPE__INIT;
+    answer.version = 1;
+    answer.status = 200;
+    answer.body_case = MAEKIN__ENVELOPE__BODY_BUS_KEYS;
+    answer.bus_keys = &have;
+    zmsg_t *out = zmsg_new ();
+    zmsg_addmem (out, client, client_size);
+    zmsg_append (out, &(zframe_t *){mk_wire_header (MK_WIRE_REPLY)});
+    zmsg_addstr (out, BROKER_KEYS_SERVICE);
+    zmsg_append (out, &(zframe_t *){mk_wire_id_frame (corr)});
+    zmsg_append (out, &(zframe_t *){mk_msg_pack (&answer)});
+    s_send (self, &out);
+    mk_msg_free (&env);
+}
+
+static void
+s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg, const broker_key_t *sender,
+                  const char *user)
 {
     zframe_t *service_frame = zmsg_next (msg);
     zframe_t *corr_frame = zmsg_next (msg);
     zframe_t *body = zmsg_next (msg);
     byte *client = zframe_data (identity);
     size_t client_size = zframe_size (identity);
+    if (self->keys && !sender
+        && !(service_frame && zframe_streq (service_frame, BROKER_ENROL_SERVICE))) {
+        self->refused++; //  a stranger: not even an error
+        return;
+    }
     uint64_t corr = 0;
     bool corr_ok = mk_wire_id (corr_frame, &corr) == 0;
     if (zmsg_size (msg) != 5 || !corr_ok || !mk_wire_service_valid (service_frame)) {
@@ -292,6 +397,18 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
     name[zframe_size (service_frame)] = 0;
     if (client_size > IDENTITY_MAX) {
         s_send_error (self, client, client_size, name, corr, 400, "client identity too long");
+        return;
+    }
+    if (self->keys && broker_key_is_controller (sender) && streq (name, BROKER_KEYS_SERVICE)) {
+        s_handle_keys (self, client, client_size, corr, body);
+        return;
+    }
+    if (self->keys && !broker_key_may_send (sender, name)) {
+        self->refused++;
+        char reason[160];
+        snprintf (reason, sizeof reason, "the key '%s' may not send to '%s'",
+                  broker_key_name (sender), name);
+        s_send_error (self, client, client_size, name, corr, 403, reason);
         return;
     }
     service_t *service = (service_t *) zhashx_lookup (self->services, name);
@@ -337,11 +454,14 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg)
         self->open++;
 
         zframe_t *token = mk_wire_id_frame (slot->token);
-        zframe_t *frames[] = {worker->identity, self->headers[MK_WIRE_REQUEST], token,
-                              service_frame, body};
-        bool sent = s_send_frames (self, frames, 5);
+        //  On a CURVE bus the worker hears who sent it: the key the broker let in.
+        zframe_t *caller = self->keys ? zframe_new (user, strlen (user)) : NULL;
+        zframe_t *frames[] = {
+            worker->identity, self->headers[MK_WIRE_REQUEST], token, service_frame, body, caller};
+        bool sent = s_send_frames (self, frames, caller ? 6 : 5);
         int error = zmq_errno ();
         zframe_destroy (&token);
+        zframe_destroy (&caller);
         if (sent) {
             self->routed++;
             return;
@@ -406,6 +526,19 @@ s_handle_message (router_t *self, zmsg_t *msg)
     int command = mk_wire_parse_header (header, &version);
     char key[2 * IDENTITY_MAX + 1];
     s_key (identity, key);
+    //  With CURVE, who sent it (its key, as ZAP let it in) says what it may do; a
+    //  stranger may only knock at the enrolment door, and hears nothing else.
+    const char *user = "";
+    const broker_key_t *sender = NULL;
+    if (self->keys) {
+        user = zframe_meta (header, "User-Id");
+        user = user ? user : "";
+        sender = broker_keys_find (self->keys, user, zclock_time ());
+        if (!sender && command != MK_WIRE_REQUEST) {
+            self->refused++;
+            return;
+        }
+    }
     if (command == -3) {
         mk_warn ("broker_router: peer %s speaks bus version %d; refused", key, version);
         zframe_t *service = zmsg_next (msg);
@@ -427,7 +560,7 @@ s_handle_message (router_t *self, zmsg_t *msg)
         return;
     }
     if (command == MK_WIRE_REQUEST) {
-        s_handle_request (self, identity, msg);
+        s_handle_request (self, identity, msg, sender, user);
         return;
     }
     if (zframe_size (identity) > IDENTITY_MAX) {
@@ -437,7 +570,7 @@ s_handle_message (router_t *self, zmsg_t *msg)
         return;
     }
     if (command == MK_WIRE_READY) {
-        s_handle_ready (self, identity, key, msg);
+        s_handle_ready (self, identity, key, msg, sender, user);
         return;
     }
     worker_t *worker = (worker_t *) zhashx_lookup (self->workers, key);
@@ -445,6 +578,13 @@ s_handle_message (router_t *self, zmsg_t *msg)
         //  A worker we do not know (we restarted, or expired it): ask it to register.
         if (command != MK_WIRE_DISCONNECT)
             s_send_command (self, identity, MK_WIRE_DISCONNECT);
+        return;
+    }
+    if (self->keys && !streq (worker->user, user)) {
+        //  Another key with a routing id it chose to look like this worker's.
+        self->refused++;
+        mk_warn ("broker_router: %s from the key '%s' posing as worker %s dropped",
+                 mk_wire_command_name (command), broker_key_name (sender), key);
         return;
     }
     worker->expiry = zclock_mono () + (int64_t) self->opts.heartbeat_ms * MK_WIRE_LIVENESS;
@@ -493,6 +633,10 @@ s_tick (router_t *self)
     }
     if (beat)
         self->next_beat = now + s_beat_ms (self);
+    if (self->keys && broker_keys_expire (self->keys, zclock_time ())) {
+        s_drop_unkeyed (self, "its key expired");
+        zstr_send (self->keys_out, "EXPIRE");
+    }
     for (worker_t *w = (worker_t *) zlistx_first (dead); w; w = (worker_t *) zlistx_next (dead))
         s_worker_delete (self, w, "no heartbeat", true);
     zlistx_destroy (&dead);
@@ -545,13 +689,28 @@ broker_router_actor (zsock_t *pipe, void *args)
     router_t self = {0};
     self.pipe = pipe;
     self.opts = *(broker_router_opts_t *) args;
-    self.router = mk_sock_new (ZMQ_ROUTER, self.opts.endpoint);
+    char *error = NULL;
+    if (self.opts.controller_keys
+        && !(self.keys = broker_keys_new (self.opts.controller_keys, &error))) {
+        mk_error ("broker_router: %s", error);
+        free (error);
+    }
+    self.router = self.keys || !self.opts.controller_keys
+                      ? mk_sock_new (ZMQ_ROUTER, self.opts.endpoint)
+                      : NULL;
     zsock_signal (pipe, 0);
     if (!self.router) {
+        broker_keys_destroy (&self.keys);
         zstr_send (pipe, "ERROR");
         return;
     }
     zstr_send (pipe, "OK");
+    if (self.keys) {
+        self.keys_out = zsock_new (ZMQ_PUSH);
+        assert (self.keys_out);
+        zsock_set_sndhwm (self.keys_out, 64);
+        zsock_connect (self.keys_out, BROKER_KEYS_ENDPOINT);
+    }
     if (self.opts.events) {
         self.events = zsock_new (ZMQ_PUB);
         assert (self.events);
@@ -605,6 +764,8 @@ broker_router_actor (zsock_t *pipe, void *args)
     free (self.pending);
     zsock_destroy (&self.router);
     zsock_destroy (&self.events);
+    zsock_destroy (&self.keys_out);
+    broker_keys_destroy (&self.keys);
 }
 
 zactor_t *

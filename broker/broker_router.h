@@ -13,6 +13,9 @@ typedef struct {
     int timeout_ms;       //  a request with no reply after this gets 504
     const char *events;   //  where to publish "bus.gone" (services left without a
                           //  worker) to the stream; NULL: nowhere
+    //  With CURVE: the controller's public keys (broker_keys_new); NULL: a plain-text
+    //  bus, where every peer may do anything.
+    const char *controller_keys;
 } broker_router_opts_t;
 
 //  The endpoint inside the broker's process where the stream takes its router's events.

@@ -289,7 +289,7 @@ s_test_stats (fixture_t *fx)
 static void
 s_test_timeout (void)
 {
-    broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100, NULL};
+    broker_router_opts_t quick = {"tcp://127.0.0.1:*", 50, 10, 100, NULL, NULL};
     zactor_t *router = broker_router_new (&quick);
     zstr_send (router, "ENDPOINT");
     char *endpoint = zstr_recv (router);
@@ -328,15 +328,15 @@ broker_router_test (bool verbose)
 {
     //  What the router says of workers it loses, through a stream as in the broker.
     zactor_t *stream =
-        broker_stream_new ("inproc://broker-router-test-events", "tcp://127.0.0.1:*");
+        broker_stream_new ("inproc://broker-router-test-events", "tcp://127.0.0.1:*", NULL);
     assert (stream);
     zstr_send (stream, "ENDPOINTS");
     char *stream_in, *stream_out;
     zstr_recvx (stream, &stream_in, &stream_out, NULL);
     zsock_t *said = zsock_new_sub (stream_out, "bus.gone");
     assert (said);
-    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 50, 2, 60000,
-                                 "inproc://broker-router-test-events"};
+    broker_router_opts_t opts = {
+        "tcp://127.0.0.1:*", 50, 2, 60000, "inproc://broker-router-test-events", NULL};
     fixture_t fx = {NULL};
     fx.router = broker_router_new (&opts);
     assert (fx.router);
@@ -387,7 +387,7 @@ broker_router_test (bool verbose)
     s_test_timeout ();
 
     //  An endpoint that cannot be bound is refused.
-    broker_router_opts_t bad = {"nonsense://", 50, 10, 100, NULL};
+    broker_router_opts_t bad = {"nonsense://", 50, 10, 100, NULL, NULL};
     assert (broker_router_new (&bad) == NULL);
     zsock_destroy (&said);
     zactor_destroy (&stream);

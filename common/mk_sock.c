@@ -64,6 +64,40 @@ mk_sock_secure_cfg (mk_cfg_t *cfg, bool server, char **error)
     return 0;
 }
 
+bool
+mk_sock_secure_main (mk_cfg_t *cfg, const char *program)
+{
+    char *error = NULL;
+    if (mk_sock_secure_cfg (cfg, false, &error) == 0)
+        return true;
+    fprintf (stderr, "%s: %s\n", program, error);
+    free (error);
+    return false;
+}
+
+int
+mk_sock_secure_env (char **error)
+{
+    *error = NULL;
+    const char *key = getenv ("MAEKIN_BUS_KEY");
+    const char *broker_key = getenv ("MAEKIN_BROKER_KEY");
+    if (!key || !*key) {
+        mk_sock_secure (NULL, NULL, false);
+        return 0;
+    }
+    char public_key[MK_CURVE_KEY_TEXT + 1];
+    if (!broker_key || mk_curve_public (broker_key, public_key, error) != 0) {
+        if (!*error)
+            *error = strdup ("$MAEKIN_BUS_KEY is set but not $MAEKIN_BROKER_KEY");
+        return -1;
+    }
+    zcert_t *cert = mk_curve_load (key, error);
+    if (!cert)
+        return -1;
+    mk_sock_secure (cert, public_key, false);
+    return 0;
+}
+
 //  CURVE for a new socket, by who this process is and what the socket does.
 static void
 s_secure (zsock_t *sock, int type)
@@ -191,7 +225,8 @@ s_test_cfg (const char *keys)
 }
 
 //  With CURVE, a client's socket reaches the server's and its messages carry its key;
-//  a stranger reaches the request socket (ZAP domain open) but not the streams.
+//  a stranger reaches a socket whose ZAP domain is open (here the request socket's) and
+//  not one whose domain holds a list (here the streams').
 static void
 s_test_secure (bool verbose)
 {
@@ -254,7 +289,7 @@ s_test_secure (bool verbose)
     zsock_set_rcvtimeo (xpub, 0);
     assert (!zmsg_recv (xpub));
     if (verbose)
-        printf (" * CURVE: keys carried, strangers at the request socket only\n");
+        printf (" * CURVE: keys carried, strangers in an open domain only\n");
     mk_sock_secure (NULL, NULL, false);
     zsock_destroy (&lurker);
     zsock_destroy (&stranger);

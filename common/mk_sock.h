@@ -24,13 +24,23 @@
      "curve: the bus encrypted and every key checked; none: plain text, for benchmarks"},          \
         {"bus/key", MK_CFG_STR, "",                                                                \
          "this program's key pair: NAME.key_secret, made by 'maekinsh admin keygen DIR NAME'"},    \
-        {"bus/broker_key", MK_CFG_STR, "",                                                         \
-         "the broker's public key: its broker.key file, or its 40 characters of Z85"}
+    {                                                                                              \
+        "bus/broker_key", MK_CFG_STR, "",                                                          \
+            "the broker's public key: its broker.key file, or its 40 characters of Z85"            \
+    }
 
 //  The process's security from its settings (MK_SOCK_CFG_ITEMS): 0, or -1 and *error (a
 //  new string saying what to set). The broker serves (server), needing no broker_key.
 //  CURVE without a key is refused: a bus without encryption must say bus/security=none.
 int mk_sock_secure_cfg (mk_cfg_t *cfg, bool server, char **error);
+
+//  mk_sock_secure_cfg for a program's main: false, said on stderr, if it fails.
+bool mk_sock_secure_main (mk_cfg_t *cfg, const char *program);
+
+//  For tools and benchmarks with no configuration file: CURVE when $MAEKIN_BUS_KEY names
+//  a key pair (with the broker's public key in $MAEKIN_BROKER_KEY), else plain text.
+//  0, or -1 and *error.
+int mk_sock_secure_env (char **error);
 
 //  The same from a key pair (taken; NULL: plain text) and the broker's public key (NULL
 //  when serving). Tests switch it as they need.

@@ -161,13 +161,17 @@ s_take (mk_worker_t *self, zmsg_t *msg, mk_request_t *request)
     self->last_heard = zclock_mono ();
     int command = mk_wire_parse_header (zmsg_first (msg), NULL);
     int rc = 0;
-    if (command == MK_WIRE_REQUEST && zmsg_size (msg) == 4) {
+    if (command == MK_WIRE_REQUEST && (zmsg_size (msg) == 4 || zmsg_size (msg) == 5)) {
         memset (request, 0, sizeof *request);
         zframe_t *token = zmsg_next (msg);
         zframe_t *service = zmsg_next (msg);
         zframe_t *body = zmsg_next (msg);
+        zframe_t *caller = zmsg_next (msg); //  on a CURVE bus: who sent it
         if (mk_wire_id (token, &request->token) == 0
-            && zframe_size (service) < sizeof request->service) {
+            && zframe_size (service) < sizeof request->service
+            && (!caller || zframe_size (caller) == sizeof request->caller - 1)) {
+            if (caller)
+                memcpy (request->caller, zframe_data (caller), zframe_size (caller));
             memcpy (request->service, zframe_data (service), zframe_size (service));
             const char *why = NULL;
             request->env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);

@@ -10,11 +10,13 @@
 typedef struct _mk_worker_t mk_worker_t;
 
 //  One request as received: the broker's token (give it back with the reply), the
-//  service it was sent to, and its envelope (owned by the request).
+//  service it was sent to, its envelope (owned by the request), and on a CURVE bus the
+//  public key of the sender as the broker vouches for it ("" on a plain-text bus).
 typedef struct {
     uint64_t token;
     char service[64];
     Maekin__Envelope *env;
+    char caller[41]; //  Z85, 40 characters, or ""
 } mk_request_t;
 
 //  Connect to the broker and offer the services (1..64 names).

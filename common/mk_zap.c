@@ -12,8 +12,8 @@ struct _mk_zap_t {
 };
 
 typedef struct {
-    zhashx_t *keys;    //  Z85 public key -> name (owned strings)
-    zhashx_t *open;    //  domains where any key is let in (keys only)
+    zhashx_t *keys; //  Z85 public key -> name (owned strings)
+    zhashx_t *open; //  domains where any key is let in (keys only)
     uint64_t allowed, denied;
 } zap_t;
 

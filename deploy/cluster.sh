@@ -159,21 +159,37 @@ start_all() {
         echo "network of $nodes nodes up, nothing running (cluster.sh run starts a program)"
         return
     fi
+    # CURVE: a key pair for the broker, the controller, maekinsh and each node (its agent
+    # and monitor share it), admitted for the node's host once the administrator is in.
+    local keys=$dir/keys
+    for name in broker controller maekinsh $(seq -f "node%g" "$nodes"); do
+        "$build/maekinsh" admin keygen "$keys" "$name" >/dev/null || die "cannot make the key pair $name"
+    done
+    printf 'bus\n    key = "%s"\n    broker_key = "%s"\n' "$keys/maekinsh.key_secret" \
+        "$keys/broker.key" >"$dir/maekinsh.cfg"
     launch 1 broker "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
-        --bus-stream_out=$stream_out
+        --bus-stream_out=$stream_out --bus-key="$keys/broker.key_secret" \
+        --bus-controller_key="$keys/controller.key"
     launch 1 controller "$build/maekin-controller" --bus-endpoint=$bus \
         --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
-        --db-url="sqlite:$dir/maekin.db" --auth-admin_password_file="$dir/admin-password"
+        --db-url="sqlite:$dir/maekin.db" --auth-admin_password_file="$dir/admin-password" \
+        --bus-key="$keys/controller.key_secret" --bus-broker_key="$keys/broker.key" \
+        --bus-client_key="$keys/maekinsh.key"
     # maekinsh in every node logs in as the administrator: its token in $dir/config.
     in_node 1 "$src/deploy/login-admin.sh" "$build" "$bus" "$dir/admin-password" >/dev/null \
         || { stop_all; exit 1; }
     local -a counts
     read -r -a counts <<<"$guests"
     for i in $(seq "$nodes"); do
+        in_node 1 maekinsh key admit "node$i" "$keys/node$i.key" --role node --hosts "node$i" \
+            >/dev/null || { stop_all; die "cannot admit the key of node$i"; }
+    done
+    for i in $(seq "$nodes"); do
         local vms=${counts[$((i - 1))]:-0}
-        launch "$i" "agent$i" "$build/maekin-agent" --bus-endpoint=$bus \
+        local keyed="--bus-key=$keys/node$i.key_secret --bus-broker_key=$keys/broker.key"
+        launch "$i" "agent$i" "$build/maekin-agent" --bus-endpoint=$bus $keyed \
             --agent-hosts="node$i=test://$dir/nodes/node$i.xml" --agent-domain_type=test
-        launch "$i" "monitor$i" "$build/maekin-monitor" --bus-stream_in=$stream_in \
+        launch "$i" "monitor$i" "$build/maekin-monitor" --bus-stream_in=$stream_in $keyed \
             --monitor-interval_ms="$interval" \
             --multicast-mode="$mode" \
             --monitor-hosts="node$i=synthetic:$((10 + i * 7 % 60)):$((20 + i * 11 % 50)):$vms"
@@ -201,7 +217,9 @@ in_node() { # node command...
     shift
     [ "$1" = maekinsh ] && set -- "$build/maekinsh" --bus-endpoint=$bus \
         --bus-stream_out=$stream_out "${@:2}"
-    XDG_CONFIG_HOME=$dir/config MAEKIN_BUS=$bus ip netns exec "$(ns "$node")" unshare -u sh -c 'hostname "$0" && exec "$@"' \
+    XDG_CONFIG_HOME=$dir/config MAEKIN_BUS=$bus MAEKINSH_CONFIG=$dir/maekinsh.cfg \
+        MAEKIN_BUS_KEY=$dir/keys/maekinsh.key_secret MAEKIN_BROKER_KEY=$dir/keys/broker.key \
+        ip netns exec "$(ns "$node")" unshare -u sh -c 'hostname "$0" && exec "$@"' \
         "node$node" "$@"
 }
 

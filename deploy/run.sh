@@ -31,11 +31,22 @@ for spec in "node1 4 8192" "node2 8 16384" "node3 16 32768"; do
     [ -f "$var/nodes/$1.xml" ] || deploy/make-node.sh "$1" "$2" "$3" > "$var/nodes/$1.xml"
     hosts="$hosts $1"
 done
+# The bus is CURVE: a key pair for each program, made once and kept in $var/keys. The
+# broker knows the controller's public key; the controller admits maekinsh's at its
+# first start, and the agents' and the monitor's once the administrator is logged in.
+keys=$var/keys
+for name in broker controller maekinsh monitor $hosts; do
+    [ -f "$keys/$name.key_secret" ] || "$build/maekinsh" admin keygen "$keys" "$name" >/dev/null \
+        || { echo "run: cannot make the key pair $name in $keys" >&2; exit 1; }
+done
+keyed() { echo "--bus-key=$keys/$1.key_secret --bus-broker_key=$keys/broker.key"; }
 cat > "$var/maekinsh.cfg" <<CFG
 # Written by 'make run': how maekinsh finds this cloud.
 bus
     endpoint = $bus
     stream_out = $stream_out
+    key = "$keys/maekinsh.key_secret"
+    broker_key = "$keys/broker.key"
 db
     url = "sqlite:$var/maekin.db"
 CFG
@@ -52,10 +63,12 @@ stop() {
 trap stop INT TERM EXIT
 
 "$build/maekin-broker" --bus-endpoint="$bus" --bus-stream_in="$stream_in" \
-    --bus-stream_out="$stream_out" &
+    --bus-stream_out="$stream_out" --bus-key="$keys/broker.key_secret" \
+    --bus-controller_key="$keys/controller.key" &
 pids+=($!)
 "$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
-    --db-url="sqlite:$var/maekin.db" --auth-admin_password_file="$var/admin-password" &
+    --db-url="sqlite:$var/maekin.db" --auth-admin_password_file="$var/admin-password" \
+    $(keyed controller) --bus-client_key="$keys/maekinsh.key" &
 pids+=($!)
 # maekinsh logs in as the administrator (the token kept in ~/.config/maekin/tokens), with
 # the password the controller made at its first start.
@@ -66,9 +79,17 @@ else
     login="maekinsh could not log in as admin ($(tail -n 1 "$var/login.err"));
 log in with 'build/maekinsh login admin'."
 fi
+sh="$build/maekinsh --bus-endpoint=$bus"
+# admit NAME HOSTS: the node key NAME for those hosts (once: it stays on the list).
+admit() {
+    $sh key list "$1" 2>/dev/null | grep -q "$1" && return
+    $sh key admit "$1" "$keys/$1.key" --role node --hosts "$2" >/dev/null \
+        || echo "run: could not admit the key $1; see 'build/maekinsh key list'" >&2
+}
 for host in $hosts; do
+    admit "$host" "$host"
     "$build/maekin-agent" --bus-endpoint="$bus" --agent-hosts="$host=test://$var/nodes/$host.xml" \
-        --agent-domain_type=test --agent-console_dir="$var/consoles" &
+        --agent-domain_type=test --agent-console_dir="$var/consoles" $(keyed "$host") &
     pids+=($!)
 done
 # One monitor for the simulated hosts: each its own synthetic load (they share this
@@ -78,12 +99,12 @@ for host in $hosts; do
     monitored="$monitored${monitored:+,}$host=synthetic:$load:$((load + 20))"
     load=$((load + 25))
 done
-"$build/maekin-monitor" --bus-stream_in="$stream_in" \
+admit monitor "$(tr ' ' ',' <<<"${hosts# }")"
+"$build/maekin-monitor" --bus-stream_in="$stream_in" $(keyed monitor) \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="$monitored" &
 pids+=($!)
 
-sh="$build/maekinsh --bus-endpoint=$bus"
 for i in $(seq 50); do
     $sh host list >/dev/null 2>&1 && [ "$($sh host list --state up 2>/dev/null | tail -n +2 | wc -l)" -ge 3 ] && break
     sleep 0.2

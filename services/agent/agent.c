@@ -9,6 +9,7 @@
 #include "mk_cfg.h"
 #include "mk_hosts.h"
 #include "mk_limits.h"
+#include "mk_sock.h"
 
 static mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
@@ -20,6 +21,7 @@ static mk_cfg_item_t s_schema[] = {
     {"agent/stop_timeout_s", MK_CFG_INT, "60", "a graceful stop is forced after this long"},
     {"agent/libvirt_timeout_ms", MK_CFG_INT, "30000",
      "a task whose libvirt call takes longer fails; other hosts never wait for it"},
+    MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -61,6 +63,9 @@ main (int argc, char **argv)
     };
     if (!error)
         error = agent_opts_check (&opts);
+    //  The bus last: -n checks the keys too, after what the program checks itself.
+    if (!error)
+        mk_sock_secure_cfg (cfg, false, &error);
     if (!error && mk_cfg_check_only (cfg)) {
         free (list);
         return mk_cfg_check_done (&cfg, "maekin-agent");

@@ -612,7 +612,7 @@ agent_server_test (bool verbose)
     free (command);
     char *node1_uri = zsys_sprintf ("test://%s/node1.xml", dir);
 
-    broker_router_opts_t broker_opts = {"tcp://127.0.0.1:*", 100, 1000, 60000, NULL};
+    broker_router_opts_t broker_opts = {"tcp://127.0.0.1:*", 100, 1000, 60000, NULL, NULL};
     zactor_t *broker = broker_router_new (&broker_opts);
     assert (broker);
     zstr_send (broker, "ENDPOINT");

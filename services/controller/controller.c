@@ -7,6 +7,7 @@
 #include "mk_cfg.h"
 #include "mk_curve.h"
 #include "mk_db.h"
+#include "mk_sock.h"
 
 //  The exit status when another controller holds the database, at start or since: not
 //  worth restarting for (the systemd unit says so).
@@ -45,6 +46,7 @@ static const mk_cfg_item_t s_schema[] = {
     {"auth/audit_keep_days", MK_CFG_INT, "90", "keep the audit log's entries this many days"},
     {"auth/admin_password_file", MK_CFG_STR, "var/admin-password",
      "at the first start, the administrator 'admin' is made and its password written here"},
+    MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -133,6 +135,11 @@ main (int argc, char **argv)
             return 2;
         }
         dirs = end ? end + 1 : "";
+    }
+    //  The bus last: -n checks the keys too, after what the program checks itself.
+    if (!mk_sock_secure_main (cfg, "maekin-controller")) {
+        mk_cfg_destroy (&cfg);
+        return 2;
     }
     //  The CLI installations' key: a key file read now, so a bad one stops the start.
     char client_key[MK_CURVE_KEY_TEXT + 1] = "";

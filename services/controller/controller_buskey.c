@@ -324,6 +324,33 @@ controller_buskey_rotate (controller_t *self, const mk_request_t *request)
 
 //  ---------------------------------------------------------------- at start
 
+const char *
+controller_buskey_reporter (controller_t *self, const mk_request_t *request)
+{
+    if (!*request->caller)
+        return NULL; //  a plain-text bus: nobody is vouched for
+    const Maekin__Envelope *env = request->env;
+    const char *host = NULL;
+    if (env->body_case == MAEKIN__ENVELOPE__BODY_HOST_REGISTER && env->host_register->host)
+        host = env->host_register->host->name;
+    else if (env->body_case == MAEKIN__ENVELOPE__BODY_DOMAIN_EVENT)
+        host = env->domain_event->host;
+    const store_buskey_t *key = controller_buskeys_get (self->buskeys, request->caller);
+    if (!key || key->role != MAEKIN__BUS_ROLE__BUS_ROLE_NODE
+        || (key->expires && key->expires <= zclock_time ()))
+        return "only a node's key reports about hosts";
+    //  Its hosts, comma-joined: the host must be one of them, whole.
+    size_t length = host ? strlen (host) : 0;
+    for (const char *at = key->hosts; length && at && *at;) {
+        const char *end = strchr (at, ',');
+        size_t size = end ? (size_t) (end - at) : strlen (at);
+        if (size == length && memcmp (at, host, length) == 0)
+            return NULL;
+        at = end ? end + 1 : NULL;
+    }
+    return "this node's key is not admitted for that host";
+}
+
 int
 controller_buskey_init (controller_t *self)
 {

@@ -344,6 +344,10 @@ void controller_buskey_tick (controller_t *self);
 void controller_buskey_push (controller_t *self, bool whole);
 //  The broker's answer to a push.
 void controller_buskey_answer (controller_t *self, const mk_reply_t *reply);
+//  On a CURVE bus (the request names its sender's key), whether the sender may report
+//  about the host an agent's report or event names: a live node key admitted for that
+//  host. NULL if it may, else why not (a static string).
+const char *controller_buskey_reporter (controller_t *self, const mk_request_t *request);
 void controller_buskey_test (bool verbose);
 
 //  ---------------------------------------------------------------- controller_template.c

@@ -108,7 +108,8 @@ controller_fixture_start (controller_fixture_t *self, const char *name)
     self->stream_in = zsys_sprintf ("inproc://%s", name);
     //  The workers' own heartbeat: a broker expecting them faster drops an idle controller
     //  (one waiting for a password's hash, say) and its client retries.
-    broker_router_opts_t bopts = {"tcp://127.0.0.1:*", MK_WIRE_HEARTBEAT_MS, 1000, 30000, NULL};
+    broker_router_opts_t bopts = {
+        "tcp://127.0.0.1:*", MK_WIRE_HEARTBEAT_MS, 1000, 30000, NULL, NULL};
     self->broker = broker_router_new (&bopts);
     zstr_send (self->broker, "ENDPOINT");
     self->endpoint = zstr_recv (self->broker);

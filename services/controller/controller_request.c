@@ -217,6 +217,12 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     const char *reason = NULL;
     int refused =
         controller_auth_check (self->auth, env, route->action, self->now, &self->caller, &reason);
+    //  On a CURVE bus the broker says whose key sent it: a host's news from its node alone.
+    if (!refused && route->action == AUTH_AGENT
+        && (reason = controller_buskey_reporter (self, request)) != NULL) {
+        refused = MK_FORBIDDEN;
+        mk_warn ("controller: %s about a host refused: %s", mk_msg_body_name (env), reason);
+    }
     if (refused)
         controller_reply_status (self, request, refused, "%s", reason);
     //  What the cloud offers is read by those who hold a role in some VI.

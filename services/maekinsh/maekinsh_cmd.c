@@ -8,6 +8,7 @@
 #include "maekinsh_settings.h"
 #include "mk_msg.h"
 #include "mk_name.h"
+#include "mk_sock.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -700,10 +701,15 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply, Maekin__Envelope__
         return MAEKINSH_EXIT_UNKNOWN;
     }
     if (status == MK_TIMEOUT) {
+        //  A CURVE broker tells a key it does not know nothing at all: say what to look at.
         maekinsh_out_error (self->out, status,
                             "the cloud could not be reached at %s: no answer within %d ms, "
-                            "%d tries; is it running? ('make run' starts one)",
-                            self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1);
+                            "%d tries; is it running? ('make run' starts one)%s",
+                            self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1,
+                            mk_sock_cert ()
+                                ? " Is this key admitted, and bus/broker_key the broker's? "
+                                  "(an administrator: 'maekinsh key list')"
+                                : " Or does it want CURVE (bus/key, bus/broker_key)?");
         return MAEKINSH_EXIT_UNREACHABLE;
     }
     if (s_bus_error (self, reply) == BUS_NO_CONTROLLER) {

@@ -4,10 +4,13 @@
     name the defaults in their help. */
 #include "maekinsh_settings.h"
 
+#include "mk_sock.h"
+
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
      "the broker's stream endpoint (XPUB), for commands that follow streams"},
+    MK_SOCK_CFG_ITEMS,
     {"bus/timeout_ms", MK_CFG_INT, "5000", "wait this long for each try of a request (ms)"},
     {"output/format", MK_CFG_STR, "table", "table, json or xml"},
     {"log/level", MK_CFG_STR, "warn", "debug, info, warn or error"},

@@ -10,6 +10,7 @@
 #include "maekinsh_settings.h"
 
 #include "mk_cfg.h"
+#include "mk_sock.h"
 
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -256,6 +257,8 @@ maekinsh_shell_run (int argc, char **argv, FILE *out, FILE *err)
         status = MAEKINSH_EXIT_OK;
     }
     if (!cmd)
+        goto cleanup;
+    if (mk_sock_secure_cfg (cfg, false, &error) != 0)
         goto cleanup;
     mk_client_t *client = mk_client_new (endpoint);
     if (!client) {

@@ -25,14 +25,16 @@ typedef struct {
     int64_t ms;
 } run_t;
 
+//  maekinsh with these words; the fake cloud's bus is plain text (the shell's CURVE is
+//  tested with the real programs, tests/integration/curve.sh), unless words say.
 static run_t
 s_test_shell (const char **words)
 {
-    char *argv[48] = {"maekinsh"};
-    int argc = 1;
-    for (; words[argc - 1]; argc++) {
+    char *argv[48] = {"maekinsh", "--bus-security=none"};
+    int argc = 2;
+    for (; words[argc - 2]; argc++) {
         assert (argc < 47);
-        argv[argc] = (char *) words[argc - 1];
+        argv[argc] = (char *) words[argc - 2];
     }
     run_t run = {0, NULL, NULL, 0};
     size_t out_size, err_size;
@@ -301,6 +303,11 @@ s_test_pages (const char *bus, mk_fake_peer_t *cloud, bool verbose)
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "--timeout-ms must be from 1");
     run = s_test_shell (WORDS ("--bus-endpoint", bus, "vm", "list", "--", "--output", "json"));
     s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "unexpected argument '--output'");
+    //  A CURVE bus without a key: said, and nothing sent in plain text instead.
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "--bus-security", "curve", "vm", "list"));
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "bus/key is not set");
+    run = s_test_shell (WORDS ("--bus-endpoint", bus, "--bus-security", "tls", "vm", "list"));
+    s_test_expect (&run, MAEKINSH_EXIT_USAGE, NULL, "'curve' or 'none', not 'tls'");
     assert (mk_fake_peer_ask_number (cloud, "COUNT", NULL) == before);
 }
 
@@ -506,7 +513,7 @@ maekinsh_shell_test (bool verbose)
     char *dir = mk_testdir_new ("maekinsh_shell_test");
     assert (chdir (dir) == 0);
 
-    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 1000, 100, 60000, NULL};
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 1000, 100, 60000, NULL, NULL};
     zactor_t *router = broker_router_new (&opts);
     assert (router);
     zstr_send (router, "ENDPOINT");

@@ -6,6 +6,7 @@
 #include "mk_actor.h"
 #include "mk_cfg.h"
 #include "mk_hosts.h"
+#include "mk_sock.h"
 #include "monitor_server.h"
 
 static mk_cfg_item_t s_schema[] = {
@@ -32,6 +33,7 @@ static mk_cfg_item_t s_schema[] = {
      "this machine only)"},
     {"multicast/window_ms", MK_CFG_INT, "30000",
      "datagrams sent further than this from our clock are dropped as stale"},
+    MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
@@ -87,6 +89,9 @@ main (int argc, char **argv)
     };
     if (!error)
         error = monitor_opts_check (&opts);
+    //  The bus last (-n checks the keys too); multicast alone needs none.
+    if (!error && opts.mcast_mode != MONITOR_MCAST_ONLY)
+        mk_sock_secure_cfg (cfg, false, &error);
     if (!error && mk_cfg_check_only (cfg)) {
         free (list);
         return mk_cfg_check_done (&cfg, "maekin-monitor");

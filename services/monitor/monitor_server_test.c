@@ -78,7 +78,7 @@ s_test_refusals (const char *in)
 void
 monitor_server_test (bool verbose)
 {
-    zactor_t *stream = broker_stream_new ("tcp://127.0.0.1:*", "tcp://127.0.0.1:*");
+    zactor_t *stream = broker_stream_new ("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", NULL);
     assert (stream);
     zstr_send (stream, "ENDPOINTS");
     char *in, *out;
@@ -191,7 +191,7 @@ monitor_server_test (bool verbose)
     while (s_away (monitor) != 1 && zclock_mono () - since < 30000)
         zclock_sleep (20);
     assert (s_away (monitor) == 1);
-    stream = broker_stream_new (in, out);
+    stream = broker_stream_new (in, out, NULL);
     assert (stream);
     since = zclock_mono ();
     while (s_away (monitor) != 0 && zclock_mono () - since < 30000)

@@ -11,8 +11,13 @@
     correlation id and a ~100-byte body. There is no envelope, no protobuf, no
     heartbeat and no retry: whatever Maekin measures above this is its own cost.
 
+    With -c every connection is CURVE, as Maekin's bus is: the broker's two sockets serve
+    with a key pair, the worker and the client each have theirs, and a ZAP handler
+    (CZMQ's zauth) lets any key in: the floor of encryption and authentication.
+
     Output, one line per window:
-    echo window=1 roundtrips_per_s=24000 p50_us=38.2 p99_us=70.1 n=20000 */
+    echo window=1 roundtrips_per_s=24000 p50_us=38.2 p99_us=70.1 n=20000
+    (echo curve=on window=1 ... with -c) */
 
 #include <czmq.h>
 #include <errno.h>
@@ -44,6 +49,35 @@ enum {
 #define S_MAGIC1  'K'
 #define S_VERSION 1
 
+//  With -c: the broker's key pair and the peers' (one for the worker and the client: who
+//  they are does not change what encryption costs). NULL: plain text.
+static zcert_t *s_server_cert;
+static zcert_t *s_peer_cert;
+
+//  CURVE on a socket, before it binds or connects (nothing without -c).
+static void
+s_curve_server (zsock_t *sock)
+{
+    if (s_server_cert) {
+        zcert_apply (s_server_cert, sock);
+        zsock_set_curve_server (sock, 1);
+        zsock_set_zap_domain (sock, "bench");
+    }
+}
+
+static zsock_t *
+s_dealer (const char *endpoint)
+{
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    if (dealer && s_server_cert) {
+        zcert_apply (s_peer_cert, dealer);
+        zsock_set_curve_serverkey (dealer, zcert_public_txt (s_server_cert));
+    }
+    if (dealer && zsock_connect (dealer, "%s", endpoint) != 0)
+        zsock_destroy (&dealer);
+    return dealer;
+}
+
 //  The broker actor's state.
 typedef struct {
     zsock_t *pipe;      //  the actor's pipe to its owner
@@ -59,6 +93,7 @@ typedef struct {
     double limit_s;             //  time limit per window, seconds
     int windows[S_WINDOWS_MAX]; //  windows to measure, in order
     int nwindows;               //  how many
+    bool curve;                 //  -c: every connection CURVE
 } s_options_t;
 
 //  The figures of one window.
@@ -236,6 +271,8 @@ s_broker_actor (zsock_t *pipe, void *args)
     //  A reply to a peer that is gone is an error we want to see, not a silent drop.
     zsock_set_router_mandatory (self.clients, 1);
     zsock_set_router_mandatory (self.workers, 1);
+    s_curve_server (self.clients);
+    s_curve_server (self.workers);
     int client_port = zsock_bind (self.clients, "tcp://127.0.0.1:*");
     int worker_port = zsock_bind (self.workers, "tcp://127.0.0.1:*");
     zsock_signal (pipe, 0);
@@ -272,7 +309,7 @@ s_broker_actor (zsock_t *pipe, void *args)
 static void
 s_worker_actor (zsock_t *pipe, void *args)
 {
-    zsock_t *dealer = zsock_new_dealer ((const char *) args);
+    zsock_t *dealer = s_dealer ((const char *) args);
     zsock_signal (pipe, 0);
     if (!dealer) {
         zstr_send (pipe, "FAILED");
@@ -442,7 +479,7 @@ static void
 s_usage (FILE *out)
 {
     fprintf (out,
-             "usage: bench_echo [-n COUNT] [-t SECONDS] [-w LIST]\n"
+             "usage: bench_echo [-c] [-n COUNT] [-t SECONDS] [-w LIST]\n"
              "  The bare bus floor: client DEALER -> broker ROUTER -> worker DEALER ->\n"
              "  broker -> client over tcp://127.0.0.1, one line of figures per window.\n"
              "  -n COUNT    round trips per window (default 20000 for window 1,\n"
@@ -450,6 +487,7 @@ s_usage (FILE *out)
              "  -t SECONDS  time limit per window (default 8); stops early if reached\n"
              "  -w LIST     windows of requests in flight, comma-separated, each 1..%d\n"
              "              (default 1,256)\n"
+             "  -c          every connection CURVE (a ZAP handler lets any key in)\n"
              "  -h          this help\n",
              S_WINDOW_MAX);
 }
@@ -478,13 +516,16 @@ s_parse_options (int argc, char **argv, s_options_t *opts)
     *opts = (s_options_t){.limit_s = 8, .windows = {1, 256}, .nwindows = 2};
     int opt;
     opterr = 0;
-    while ((opt = getopt (argc, argv, ":hn:t:w:")) != -1) {
+    while ((opt = getopt (argc, argv, ":chn:t:w:")) != -1) {
         unsigned long long value;
         char *end;
         switch (opt) {
         case 'h':
             s_usage (stdout);
             return 1;
+        case 'c':
+            opts->curve = true;
+            break;
         case 'n':
             if (s_parse_count ("-n", optarg, 1, 10000000, &value))
                 return 2;
@@ -553,8 +594,8 @@ s_measure (zsock_t *client, int window, size_t count, double limit_s)
         || s_run_window (client, window, count, limit_s, &result))
         return -1;
     qsort (result.rtt_ns, result.done, sizeof (uint64_t), s_compare_u64);
-    printf ("echo window=%d roundtrips_per_s=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n", window,
-            (double) result.done / result.elapsed_s,
+    printf ("echo %swindow=%d roundtrips_per_s=%.0f p50_us=%.1f p99_us=%.1f n=%zu\n",
+            s_server_cert ? "curve=on " : "", window, (double) result.done / result.elapsed_s,
             s_percentile_us (result.rtt_ns, result.done, 0.50),
             s_percentile_us (result.rtt_ns, result.done, 0.99), result.done);
     fflush (stdout);
@@ -570,6 +611,15 @@ main (int argc, char **argv)
     if (rc)
         return rc == 1 ? 0 : rc;
 
+    zactor_t *auth = NULL;
+    if (opts.curve) {
+        s_server_cert = zcert_new ();
+        s_peer_cert = zcert_new ();
+        auth = zactor_new (zauth, NULL);
+        assert (auth);
+        zstr_sendx (auth, "CURVE", CURVE_ALLOW_ANY, NULL);
+        zsock_wait (auth);
+    }
     zactor_t *worker = NULL;
     zsock_t *client = NULL;
     char *status = NULL;
@@ -595,7 +645,7 @@ main (int argc, char **argv)
         fprintf (stderr, "bench_echo: the worker could not register at '%s'\n", worker_endpoint);
         goto cleanup;
     }
-    client = zsock_new_dealer (client_endpoint);
+    client = s_dealer (client_endpoint);
     if (!client) {
         fprintf (stderr, "bench_echo: cannot connect to '%s'\n", client_endpoint);
         goto cleanup;
@@ -613,6 +663,9 @@ cleanup:
     zsock_destroy (&client);
     zactor_destroy (&worker);
     zactor_destroy (&broker);
+    zactor_destroy (&auth);
+    zcert_destroy (&s_server_cert);
+    zcert_destroy (&s_peer_cert);
     zstr_free (&status);
     zstr_free (&endpoints);
     return rc;

@@ -17,6 +17,7 @@
 #include "maekin.h"
 #include "mk_client.h"
 #include "mk_msg.h"
+#include "mk_sock.h"
 
 #define S_PAGE 1000
 
@@ -122,6 +123,12 @@ main (int argc, char **argv)
         return 2;
     }
     zsys_init ();
+    char *error = NULL;
+    if (mk_sock_secure_env (&error) != 0) {
+        fprintf (stderr, "bench_reads: %s\n", error);
+        free (error);
+        return 2;
+    }
     mk_client_t *client = mk_client_new (endpoint);
     mk_client_set_token (client, getenv ("MAEKIN_TOKEN")); //  the harness logs in
     int64_t start = zclock_usecs ();

@@ -334,6 +334,12 @@ main (int argc, char **argv)
         return status;
     int count = self->count;
     mk_log_init ("bench_tasks", MK_LOG_WARN);
+    char *error = NULL;
+    if (mk_sock_secure_env (&error) != 0) {
+        fprintf (stderr, "bench_tasks: %s\n", error);
+        free (error);
+        return 2;
+    }
     self->client = mk_client_new (self->endpoint);
     mk_client_set_token (self->client, getenv ("MAEKIN_TOKEN")); //  the harness logs in
     self->sub = mk_sock_new (ZMQ_SUB, self->stream);

@@ -41,6 +41,7 @@ trap 'exit 1' INT TERM
 
 echo "== baselines"
 "$build/bench/bench_echo" -w 1,256 || exit 1
+"$build/bench/bench_echo" -c -w 1,256 || exit 1
 "$build/bench/bench_libvirt_floor" || exit 1
 # rate_field NAME FILE: the number after NAME= in FILE.
 rate_field() { sed -n "s/.*$1=\([0-9]*\).*/\1/p" "$2"; }
@@ -60,16 +61,21 @@ stream_in=tcp://127.0.0.1:$((port + 1))
 stream_out=tcp://127.0.0.1:$((port + 2))
 sh() { "$build/maekinsh" --bus-endpoint=$bus "$@"; }
 
+. "$src/tests/bench/keys.bash"
+bench_keys $(seq -f 'agent%g' "$agents")
+
 # start_cloud: a fresh database and fresh simulated hosts.
 start_cloud() {
     rm -rf "$T/var"; mkdir -p "$T/var/nodes"
+    bench_clients
     "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
-        --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
+        --bus-stream_out=$stream_out --log-level=warn \
+        $(broker_opts) 2>>"$T/broker.log" &
     PIDS[broker]=$!
     "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
         --db-url="${DB_URL:-sqlite:$T/var/maekin.db?synchronous=full}" --log-level=warn \
         --controller-host_timeout_ms=30000 --auth-admin_password_file="$T/var/admin-password" \
-        ${AUTH_OFF:+--auth-enforce=false} 2>>"$T/controller.log" &
+        ${AUTH_OFF:+--auth-enforce=false} $(controller_opts) 2>>"$T/controller.log" &
     PIDS[controller]=$!
     # As the administrator: maekinsh and the benches' own clients send this token. With
     # AUTH_OFF set, authorisation is off (the baseline of what it costs): no token.
@@ -79,15 +85,17 @@ start_cloud() {
             || { echo "bench: cannot log in"; exit 1; }
         export MAEKIN_TOKEN
     fi
-    local a h list
+    local a h list names
     for a in $(seq "$agents"); do
-        list=""
+        list="" names=""
         for h in $(seq "$a" "$agents" "$hosts"); do
             "$src/deploy/make-node.sh" "h$h" 64 1048576 > "$T/var/nodes/h$h.xml"
             list="$list${list:+,}h$h=test://$T/var/nodes/h$h.xml"
+            names="$names${names:+,}h$h"
         done
+        admit "agent$a" "$names"
         "$build/maekin-agent" --bus-endpoint=$bus --agent-hosts="$list" --agent-domain_type=test \
-            --log-level=warn 2>>"$T/agent$a.log" &
+            --log-level=warn $(bus_opts "agent$a") 2>>"$T/agent$a.log" &
         PIDS[agent$a]=$!
     done
     for _ in $(seq 100); do
@@ -224,6 +232,44 @@ echo "authorisation on: accepted_per_s=$acc_on cloud_cpu_us_per_accept=$cpu_on" 
     "off: $acc_off, $cpu_off, $p50_off (best of $repeat; targets: at least 30,000/s on:" \
     "$rate_verdict; at most 15% more CPU: +$(( (cpu_on - cpu_off) * 100 / cpu_off ))%," \
     "in a VI +$(( (cpu_vi - cpu_off) * 100 / cpu_off ))%, $cpu_verdict)"
+
+# CURVE's price: the bus encrypted and every key checked, as a cloud runs it (and as
+# every figure above was measured), beside the same cloud in plain text (bus/security =
+# none), alternating in the same run: durable accepts at window 256 and 1, and the done
+# rate at window 256 beside the libvirt floor measured just before each.
+done_run() { # LABEL: one done run (window 256) in a fresh cloud
+    start_cloud
+    tasks -n $n -w 256 -p "$1" > "$T/out" 2>"$T/client.log" || { cat "$T/out"; exit 1; }
+    echo "$1 $(cat "$T/out")"
+    stop_cloud
+}
+bus_modes=(curve plain)
+for round in $(seq "$repeat"); do
+    for k in 0 1; do
+        mode=${bus_modes[$(((round + k) % 2))]}
+        [ $mode = plain ] && PLAIN=1 || unset PLAIN
+        accepts "bus_$mode" 256 $n > "$T/line"
+        cat "$T/line"
+        best "bacc_$mode" "$(rate_field accepted_per_s "$T/line")"
+        least "bcpu_$mode" "$(rate_field cloud_cpu_us_per_accept "$T/line")"
+        accepts "bus_${mode}_w1" 1 $((n / 10)) > "$T/line"
+        cat "$T/line"
+        least "bp50_$mode" "$(rate_field accept_p50_us "$T/line")"
+        floor > "$T/line"
+        done_run "bus_${mode}" > "$T/line"
+        cat "$T/line"
+        best "bdone_$mode" "$(rate_field done_per_s "$T/line")"
+    done
+done
+unset PLAIN
+acc_verdict=met done_verdict=met
+[ "$bacc_curve" -ge 30000 ] || acc_verdict="not met (plain: $bacc_plain/s on this machine now)"
+[ $((bdone_curve * 2)) -ge "$best_floor" ] || done_verdict="not met"
+echo "CURVE on: accepted_per_s=$bacc_curve cloud_cpu_us_per_accept=$bcpu_curve" \
+    "sync_accept_p50_us=$bp50_curve done_per_s=$bdone_curve;" \
+    "plain text: $bacc_plain, $bcpu_plain, $bp50_plain, $bdone_plain (best of $repeat;" \
+    "targets with CURVE: at least 30,000 accepts/s: $acc_verdict; done at least 50% of" \
+    "the floor's $best_floor/s: $((bdone_curve * 100 / best_floor))%, $done_verdict)"
 
 # Latency at set rates, open loop: reads through the same bus, broker and controller
 # loop, then creates (the agents paused: the accept path alone) at the same rate in the

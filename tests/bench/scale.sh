@@ -30,15 +30,17 @@ bus=tcp://127.0.0.1:$port
 stream_in=tcp://127.0.0.1:$((port + 1))
 stream_out=tcp://127.0.0.1:$((port + 2))
 sh() { "$build/maekinsh" --bus-endpoint=$bus "$@"; }
+. "$src/tests/bench/keys.bash"
+bench_clients
 
 mkdir -p "$T/nodes"
 "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
-    --bus-stream_out=$stream_out --log-level=warn 2>>"$T/broker.log" &
+    --bus-stream_out=$stream_out --log-level=warn $(broker_opts) 2>>"$T/broker.log" &
 pids+=($!)
 "$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
     --db-url="sqlite:$T/maekin.db?synchronous=full" --log-level=warn \
     --controller-host_timeout_ms=60000 --auth-admin_password_file="$T/admin-password" \
-    2>>"$T/controller.log" &
+    $(controller_opts) 2>>"$T/controller.log" &
 controller=$!
 pids+=($controller)
 MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/admin-password") \
@@ -48,15 +50,18 @@ export MAEKIN_TOKEN
 "$src/deploy/make-node.sh" proto 64 1048576 > "$T/node.xml"
 agents=0
 for first in $(seq 1 "$per_agent" "$hosts"); do
-    list=""
+    list="" names=""
     for h in $(seq "$first" $((first + per_agent - 1))); do
         [ "$h" -le "$hosts" ] || break
         sed "s|name='proto'|name='h$h'|" "$T/node.xml" > "$T/nodes/h$h.xml"
         list="$list${list:+,}h$h=test://$T/nodes/h$h.xml"
+        names="$names${names:+,}h$h"
     done
     agents=$((agents + 1))
+    bench_keys "agent$agents"
+    admit "agent$agents" "$names"
     "$build/maekin-agent" --bus-endpoint=$bus --agent-hosts="$list" --agent-domain_type=test \
-        --log-level=warn 2>>"$T/agent$agents.log" &
+        --log-level=warn $(bus_opts "agent$agents") 2>>"$T/agent$agents.log" &
     pids+=($!)
     agent_pids+=($!)
 done
@@ -103,9 +108,14 @@ accept_latency q
 before=$(ticks $controller)
 sleep $window
 idle=$(( $(ticks $controller) - before ))
-list=""
-for h in $(seq "$hosts"); do list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70)):50"; done
-"$build/maekin-monitor" --bus-stream_in=$stream_in --multicast-mode=off \
+list="" names=""
+for h in $(seq "$hosts"); do
+    list="$list${list:+,}h$h=synthetic:$((h % 90)):$((h % 70)):50"
+    names="$names${names:+,}h$h"
+done
+bench_keys monitor
+admit monitor "$names"
+"$build/maekin-monitor" --bus-stream_in=$stream_in --multicast-mode=off $(bus_opts monitor) \
     --monitor-info_endpoint= --monitor-hosts="$list" \
     --monitor-interval_ms=5000 --monitor-compare_encodings=true --log-level=info \
     2>>"$T/monitor.log" &
@@ -160,7 +170,9 @@ guests="$T/guests.xml"
     done
     echo "</node>"
 } > "$guests"
-"$build/maekin-monitor" --bus-stream_in=$stream_in \
+bench_keys real
+admit real real
+"$build/maekin-monitor" --bus-stream_in=$stream_in $(bus_opts real) \
     --multicast-interface=127.0.0.1 --monitor-hosts="real=proc" \
     --monitor-guests_uri="test://$guests" --monitor-interval_ms=10 --log-level=warn \
     2>>"$T/monitor.log" &

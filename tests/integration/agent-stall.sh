@@ -33,7 +33,7 @@ mkdir -p "$T/consoles"
 start_broker
 start_controller --storage-image_dirs="$guest"
 sim=$(node sim 16 65536)
-start agent "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri,sim=$sim" \
+start agent "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri,sim=$sim" $(node_key agent real,sim) \
     --agent-report_ms=300 --agent-domain_type=qemu --agent-console_dir="$T/consoles" \
     --agent-stop_timeout_s=5 --agent-libvirt_timeout_ms=$deadline_ms
 eventually 30 "both hosts of the agent are up" is host real state up

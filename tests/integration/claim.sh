@@ -48,7 +48,7 @@ expect_ok "a backup" admin backup "$T/backup.db"
 first=${PIDS[controller]}
 expect_fail "a second controller on the same database is refused (status 3)" 3 \
     "another controller holds this database \(maekin-controller, process $first on [^ ]+, renewed" \
-    timeout 20 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
+    timeout 20 "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
     --db-url="sqlite:$T/maekin.db"
 expect_ok "the first still serves" sh vm create second --template tiny --wait
 admin status | grep -qE "^controller +maekin-controller, process $first on " \
@@ -63,7 +63,7 @@ ok "the refused restore changed nothing"
 
 # It stands still past the claim's lapse (10 s) and another controller takes over.
 stall controller
-start controller2 "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
+start controller2 "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
     --db-url="sqlite:$T/maekin.db" --controller-host_timeout_ms=1500
 eventually 10 "the second controller serves" sh vm show second
 # A restarted controller knows its hosts once their agents report (until then a create

@@ -30,7 +30,7 @@ start_broker
 # The guest's kernel and initramfs live in the test's build directory: that is this
 # cloud's storage directory.
 start_controller --storage-image_dirs="$guest"
-start agent-real "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri" \
+start agent-real "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="real=$uri" $(node_key agent-real real) \
     --agent-report_ms=300 --agent-domain_type=qemu --agent-console_dir="$T/consoles" \
     --agent-stop_timeout_s=5
 eventually 20 "the host with a real libvirtd is up" is host real state up
@@ -43,7 +43,7 @@ cat >"$T/net.xml" <<EOF
 EOF
 virsh -q -c "$uri" net-define "$T/net.xml" >/dev/null && virsh -q -c "$uri" net-start mktest >/dev/null \
     || fail "the libvirt network mktest could not be started"
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor real) \
     --multicast-interface=127.0.0.1 --monitor-hosts=real=proc \
     --monitor-guests_uri="$uri" --monitor-interval_ms=300
 expect_ok "a template that boots the kernel and initramfs" sh template create guest \

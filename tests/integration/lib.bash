@@ -54,9 +54,28 @@ PORT=$(free_port)
 BUS=tcp://127.0.0.1:$PORT
 STREAM_IN=tcp://127.0.0.1:$((PORT + 1))
 STREAM_OUT=tcp://127.0.0.1:$((PORT + 2))
-: > "$T/maekinsh.cfg"
+# The bus is CURVE, as a real cloud's: every program has its key pair in $KEYS.
+KEYS=$T/keys
+# keys NAME...: a key pair for each (made once).
+keys() {
+    local name
+    for name; do
+        [ -f "$KEYS/$name.key_secret" ] || "$MK_BUILD/maekinsh" admin keygen "$KEYS" "$name" >/dev/null \
+            || fail "cannot make the key pair $name"
+    done
+}
+keys broker controller maekinsh
+# bus_opts NAME: the options of a program that reaches the broker with the key pair NAME.
+bus_opts() { echo "--bus-key=$KEYS/$1.key_secret --bus-broker_key=$KEYS/broker.key"; }
+cat > "$T/maekinsh.cfg" <<CFG
+bus
+    key = "$KEYS/maekinsh.key_secret"
+    broker_key = "$KEYS/broker.key"
+CFG
 # maekinsh keeps its session's token in $XDG_CONFIG_HOME/maekin/tokens: the test's own.
-export MAEKIN_BUS=$BUS MAEKINSH_CONFIG=$T/maekinsh.cfg XDG_CONFIG_HOME=$T/config
+# Tools (mk_raw, the benches) find the keys in $MAEKIN_BUS_KEY and $MAEKIN_BROKER_KEY.
+export MAEKIN_BUS=$BUS MAEKINSH_CONFIG=$T/maekinsh.cfg XDG_CONFIG_HOME=$T/config \
+    MAEKIN_BUS_KEY=$KEYS/maekinsh.key_secret MAEKIN_BROKER_KEY=$KEYS/broker.key
 
 # start NAME COMMAND...: runs a program in the background, logging to $T/NAME.log.
 start() {
@@ -75,14 +94,16 @@ stop() {
 
 start_broker() {
     start broker "$MK_BUILD/maekin-broker" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN \
-        --bus-stream_out=$STREAM_OUT
+        --bus-stream_out=$STREAM_OUT --bus-key="$KEYS/broker.key_secret" \
+        --bus-controller_key="$KEYS/controller.key"
 }
 # start_controller [options]: the controller; the administrator's first password goes
 # to $T/admin-password (see login_admin).
 start_controller() {
     start controller "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --bus-stream_in=$STREAM_IN --bus-stream_out=$STREAM_OUT \
         --db-url="${DB_URL:-sqlite:$T/maekin.db}" --controller-host_timeout_ms=1500 \
-        --auth-admin_password_file="$T/admin-password" "$@"
+        --auth-admin_password_file="$T/admin-password" $(bus_opts controller) \
+        --bus-client_key="$KEYS/maekinsh.key" "$@"
 }
 # login_admin: maekinsh logs in as the administrator (the token kept in $T/config),
 # once the controller has written the password and serves.
@@ -96,11 +117,23 @@ node() {
     "$MK_SRC/deploy/make-node.sh" "$1" "$2" "$3" > "$T/$1.xml" || fail "make-node.sh $*"
     echo "test://$T/$1.xml"
 }
-# start_agent NAME URI [options]: an agent for one host.
+# node_key NAME HOSTS: the options of a program with the node key NAME, admitted (once)
+# for the hosts (comma-separated), as an administrator does: an agent's or a monitor's.
+node_key() {
+    local name=$1 hosts=$2 out
+    if [ ! -f "$KEYS/$name.key_secret" ]; then
+        keys "$name"
+        out=$(sh key admit "$name" "$KEYS/$name.key" --role node --hosts "$hosts" 2>&1) \
+            || fail "cannot admit the node key $name: $out"
+    fi
+    bus_opts "$name"
+}
+# start_agent NAME URI [options]: an agent for one host, with a node key for it.
 start_agent() {
-    local name=$1 uri=$2; shift 2
+    local name=$1 uri=$2 opts; shift 2
+    opts=$(node_key "agent-$name" "$name")
     start "agent-$name" "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="$name=$uri" \
-        --agent-report_ms=300 --agent-domain_type=test "$@"
+        --agent-report_ms=300 --agent-domain_type=test $opts "$@"
 }
 
 # sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.

@@ -16,7 +16,7 @@ ok "private libvirtd at $uri"
 
 start_broker
 start_controller --controller-host_timeout_ms=60000
-start agent "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS \
+start agent "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS $(node_key agent real,sim) \
     --agent-hosts="real=$uri,sim=$(node sim 16 65536)" --agent-domain_type=qemu
 eventually 60 "both hosts of the agent are up" is host real state up
 eventually 10 "... sim too" is host sim state up

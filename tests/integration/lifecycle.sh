@@ -115,7 +115,10 @@ raw() { "$MK_BUILD/mk_raw" $BUS 2000 "$@"; }
 expect_fail "broker: garbage gets no answer and changes nothing" 1 "no answer" raw garbage frames
 expect_fail "broker: a short request is answered 400" 0 "status 400" raw hdr:REQUEST cloud short body
 expect_fail "broker: another protocol version is answered 505" 0 "status 505" raw hdr9:REQUEST cloud id:5 body
-expect_fail "broker: an unknown service is answered 404" 0 "status 404" raw hdr:REQUEST nowhere id:5 body
+expect_fail "broker: a client's key may only send to cloud (403)" 0 "status 403" raw hdr:REQUEST nowhere id:5 body
+# The controller's key may send anywhere: a service nobody serves is answered 404.
+MAEKIN_BUS_KEY=$KEYS/controller.key_secret expect_fail "broker: an unknown service is answered 404" 0 "status 404" \
+    raw hdr:REQUEST nowhere id:5 body
 expect_fail "controller: a body that is not protobuf is answered 400" 0 "envelope status 400 reason malformed" raw hdr:REQUEST cloud id:5 "not protobuf"
 expect_fail "controller: an empty body is answered 400" 0 "envelope status 400 reason malformed" raw hdr:REQUEST cloud id:5 hex:
 expect_fail "controller: an envelope of another version is answered 505" 0 "envelope status 505" raw hdr:REQUEST cloud id:5 hex:0802
@@ -127,24 +130,37 @@ expect_fail "broker: a timeout that would wrap around is refused" 2 "timeout_s 1
 expect_fail "controller: a request ttl past a year is refused" 2 "request_ttl_s' must be 60..31536000" "$MK_BUILD/maekin-controller" -n --controller-request_ttl_s=2147483647
 expect_fail "controller: a number past 32 bits is refused" 2 "from 0 to 2147483647" "$MK_BUILD/maekin-controller" -n --controller-task_timeout_s=4294967297
 expect_fail "agent: a bad host pair is refused" 2 "host" "$MK_BUILD/maekin-agent" --agent-hosts=Bad!=x
-expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n
+expect_fail "controller: -n checks and exits" 0 "configuration ok" "$MK_BUILD/maekin-controller" -n $(bus_opts controller)
 expect_fail "controller: a database it cannot open stops it with the reason" 1 "cannot open '/nonexistent/dir/x.db'.*directory exist" \
-    "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url=sqlite:/nonexistent/dir/x.db
+    "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --db-url=sqlite:/nonexistent/dir/x.db
 cp "$T/maekin.db" "$T/newer.db" 2>/dev/null || "$MK_BUILD/maekin-controller" -n >/dev/null
 if [ -f "$T/newer.db" ] && command -v sqlite3 >/dev/null; then
     sqlite3 "$T/newer.db" "UPDATE meta SET value = '99' WHERE name = 'schema_version'"
     expect_fail "controller: a database from a newer Maekin is refused, saying so" 1 "schema version 99 is newer" \
-        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="sqlite:$T/newer.db"
+        "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --db-url="sqlite:$T/newer.db"
 fi
 if [[ ${DB_URL:-} == mysql://* ]]; then
     wrong=$(sed 's|^\(mysql://[^:@/]*:\)[^@]*@|\1wrong-password@|' <<<"$DB_URL")
     expect_fail "controller: a wrong database password stops it, naming the user" 1 "Access denied for user" \
-        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="$wrong"
+        "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --db-url="$wrong"
     expect_fail "controller: an unreachable database server stops it" 1 "cannot connect to MySQL" \
-        "$MK_BUILD/maekin-controller" --bus-endpoint=$BUS --db-url="mysql://maekin@127.0.0.1:1/maekin"
+        "$MK_BUILD/maekin-controller" $(bus_opts controller) --bus-endpoint=$BUS --db-url="mysql://maekin@127.0.0.1:1/maekin"
 fi
 for f in "$MK_SRC"/deploy/etc/*.cfg; do
     p=maekin-$(basename "$f" .cfg)
-    expect_fail "$p: the shipped $(basename "$f") passes -n" 0 "configuration ok" "$MK_BUILD/$p" -c "$f" -n
+    # The keys the file names are the installed node's: this machine's stand in.
+    case $p in
+        maekin-broker) keyed="--bus-key=$KEYS/broker.key_secret --bus-controller_key=$KEYS/controller.key" ;;
+        maekin-controller) keyed="$(bus_opts controller) --bus-client_key=$KEYS/maekinsh.key" ;;
+        *) keyed=$(bus_opts controller) ;;
+    esac
+    expect_fail "$p: the shipped $(basename "$f") passes -n" 0 "configuration ok" "$MK_BUILD/$p" -c "$f" -n $keyed
 done
+expect_fail "controller: a CURVE bus without keys is refused, saying how" 2 "bus/key is not set.*keygen.*bus/security=none" \
+    "$MK_BUILD/maekin-controller" -n
+expect_fail "broker: without the controller's key it is refused" 2 "bus/controller_key is not set" \
+    "$MK_BUILD/maekin-broker" -n --bus-key="$KEYS/broker.key_secret"
+expect_fail "agent: an unknown bus security is refused" 2 "'curve' or 'none'" \
+    "$MK_BUILD/maekin-agent" -n --bus-security=ssl
+expect_ok "monitor: a plain bus is what it says" "$MK_BUILD/maekin-monitor" -n --bus-security=none
 expect_fail "agent: -n refuses a domain type it cannot write" 2 "domain type 'xen'" "$MK_BUILD/maekin-agent" --agent-domain_type=xen -n

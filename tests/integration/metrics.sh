@@ -8,7 +8,7 @@
 
 start_broker
 start_controller
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor node1,node2) \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:4,node2=synthetic:10:20" --monitor-interval_ms=100 \
     --monitor-full_every=5
@@ -52,8 +52,9 @@ grep -q '"vms": *\[{"uuid": *"'"$b64"'"' <<<"$json" || fail "the VM alone expect
 ok "metrics tail --vm --output json: the host's sample holding that VM alone"
 expect_fail "tail --vm of a VM the cloud does not have" 1 "no VM named 'nosuch'" mtail --vm nosuch
 
-# Garbage on the stream under the same topic: counted, ignored, the tail goes on.
-"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 3000 metric.host.node1 "not a protobuf" &
+# Garbage on the stream under the same topic (from the monitor's key: one that may
+# publish node1's metrics): counted, ignored, the tail goes on.
+MAEKIN_BUS_KEY=$KEYS/monitor.key_secret "$MK_BUILD/mk_raw" "pub:$STREAM_IN" 3000 metric.host.node1 "not a protobuf" &
 raw=$!
 out=$(mtail --host node1 --count 5 2>"$T/tail.err") || fail "metrics tail with garbage: $out"
 wait $raw

@@ -6,7 +6,8 @@
     FRAME: hdr:COMMAND (a Maekin header, e.g. hdr:REQUEST, hdr9:REQUEST for version 9),
            id:N (an 8-byte correlation id), hex:BYTES, env:BODY (a valid envelope of an
            empty message, e.g. env:vm_list, with $MAEKIN_TOKEN as its credential), or
-           text as it is.
+           text as it is. On a CURVE bus, $MAEKIN_BUS_KEY and $MAEKIN_BROKER_KEY say
+           the key pair to use and the broker's public key (mk_sock_secure_env).
     Prints the answer's frames, one a line: the header, text, or a decoded envelope's
     status and reason. Exit 0 if an answer came, 1 if none within the timeout. */
 #include "maekin.h"
@@ -62,6 +63,12 @@ main (int argc, char **argv)
         return 2;
     }
     mk_log_init ("mk_raw", MK_LOG_WARN);
+    char *error = NULL;
+    if (mk_sock_secure_env (&error) != 0) {
+        fprintf (stderr, "mk_raw: %s\n", error);
+        free (error);
+        return 2;
+    }
     if (strncmp (argv[1], "pub:", 4) == 0) {
         zsock_t *pub = mk_sock_new (ZMQ_PUB, argv[1] + 4);
         if (!pub)
