@@ -373,6 +373,26 @@ static const mk_db_migration_t s_migrations[] = {
                          "    created BIGINT NOT NULL,\n"
                          "    created_by VARCHAR(64) NOT NULL DEFAULT '',\n"
                          "    KEY bus_keys_name (name)\n" MYSQL_TABLE},
+    //  Join tokens (issue 18's enrolment door): what a new node presents, once, with the
+    //  public key it made, to be admitted for its host. Kept as the BLAKE2b digest of the
+    //  token's text (mk_secret), as credentials are; expires and created unix seconds;
+    //  created_by the administrator who made it. A host may have several.
+    {.version = 8,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE join_tokens (\n"
+                          "    digest CHAR(64) NOT NULL PRIMARY KEY,\n"
+                          "    host VARCHAR(64) NOT NULL,\n"
+                          "    expires BIGINT NOT NULL,\n"
+                          "    created BIGINT NOT NULL,\n"
+                          "    created_by VARCHAR(64) NOT NULL DEFAULT ''\n"
+                          ");\n"
+                          "CREATE INDEX join_tokens_expires ON join_tokens (expires);\n",
+     .sql[MK_DB_MYSQL] = "CREATE TABLE IF NOT EXISTS join_tokens (\n"
+                         "    digest CHAR(64) NOT NULL PRIMARY KEY,\n"
+                         "    host VARCHAR(64) NOT NULL,\n"
+                         "    expires BIGINT NOT NULL,\n"
+                         "    created BIGINT NOT NULL,\n"
+                         "    created_by VARCHAR(64) NOT NULL DEFAULT '',\n"
+                         "    KEY join_tokens_expires (expires)\n" MYSQL_TABLE},
 };
 
 const mk_db_migration_t *
@@ -408,6 +428,7 @@ static const mk_db_table_t s_tables[] = {
     {"vi_members", "vi, user_id, role", "tit"},
     {"vi_templates", "vi, template", "tt"},
     {"bus_keys", "pubkey, name, role, hosts, expires, created, created_by", "ttttiit"},
+    {"join_tokens", "digest, host, expires, created, created_by", "ttiit"},
 };
 
 const mk_db_table_t *

@@ -150,6 +150,16 @@ typedef struct {
     char created_by[64];
 } store_buskey_t;
 
+//  A join token (controller_enrol): by the digest of its text (mk_secret_digest), never
+//  the text itself; good for one enrolment of its host until it expires.
+typedef struct {
+    char digest[65];
+    char host[64];
+    int64_t expires; //  unix seconds
+    int64_t created; //  unix seconds
+    char created_by[64];
+} store_join_token_t;
+
 //  A page of a list: limit, the cursor to start after, filters ("" for none).
 typedef struct {
     uint32_t limit;
@@ -278,6 +288,14 @@ int store_buskey_expire (mk_db_t *db, const char *key, int64_t expires);
 int store_buskey_purge (mk_db_t *db, int64_t now);
 int store_buskey_all (mk_db_t *db, store_row_fn *fn, void *arg);
 
+//  Join tokens (controller_store_jointoken.c): a new one; one by its digest (1 and
+//  *token, 0 if there is none, -1); one deleted (the count); those expired at `now` (unix
+//  s) deleted (the count).
+int store_join_token_insert (mk_db_t *db, const store_join_token_t *token);
+int store_join_token_find (mk_db_t *db, const char *digest, store_join_token_t *token);
+int store_join_token_delete (mk_db_t *db, const char *digest);
+int store_join_token_expire (mk_db_t *db, int64_t now);
+
 //  For the store's files: steps a statement that changes rows (the number changed,
 //  MK_DB_CONSTRAINT or -1), and copies text into a fixed field.
 int store_change (mk_db_t *db, mk_stmt_t *stmt);
@@ -318,5 +336,6 @@ void controller_store_test (bool verbose);
 void controller_store_audit_test (bool verbose);
 void controller_store_vi_test (bool verbose);
 void controller_store_buskey_test (bool verbose);
+void controller_store_jointoken_test (bool verbose);
 
 #endif

@@ -97,8 +97,8 @@ s_seen (const void *row, void *arg)
     seen->count++;
 }
 
-//  A database of schema 6 (the table dropped, the version put back) migrates to 7 with
-//  what it held.
+//  A database of schema 6 (the table dropped, the version put back) migrates to 7, and on
+//  to the latest, with what it held.
 static void
 s_test_migration (mk_db_t *db)
 {
@@ -106,11 +106,12 @@ s_test_migration (mk_db_t *db)
                             "('admin', '', 1, 10)")
             == 0);
     assert (mk_db_exec (db, "DROP TABLE bus_keys") == 0);
+    assert (mk_db_exec (db, "DROP TABLE join_tokens") == 0); //  a later migration's
     assert (mk_db_exec (db, "UPDATE meta SET value = '6' WHERE name = 'schema_version'") == 0);
     assert (mk_db_schema_version (db) == 6);
     char *error = NULL;
     assert (mk_db_migrate (db, &error) == 0 && !error);
-    assert (mk_db_schema_version (db) == 7 && mk_db_latest_version () >= 7);
+    assert (mk_db_schema_version (db) == mk_db_latest_version () && mk_db_latest_version () >= 7);
     assert (mk_db_count (db, "bus_keys", NULL) == 0 && mk_db_count (db, "users", NULL) == 1);
 }
 
