@@ -42,4 +42,7 @@
 #define MK_BUS_KEY_HOSTS_MAX       1024
 #define MK_BUS_KEY_HOSTS_TOTAL_MAX 32768
 
+//  Join tokens waiting to be used (the enrolment door's, made by the administrator).
+#define MK_JOIN_TOKENS_MAX 10000
+
 #endif

@@ -163,7 +163,7 @@ main (int argc, char **argv)
     }
     //  The URL may carry a password: the log shows what is after the credentials only.
     char *shown = mk_db_url_safe (opts.db_url);
-    mk_info ("serving 'cloud' via %s, database %s", opts.endpoint, shown);
+    mk_info ("serving 'cloud' and 'enrol' via %s, database %s", opts.endpoint, shown);
     free (shown);
     //  Until interrupted, or until the server says another controller took over.
     int rc = 0;

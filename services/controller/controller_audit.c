@@ -114,6 +114,9 @@ s_about (const Maekin__Envelope *env)
     case MAEKIN__ENVELOPE__BODY_BUS_KEY_ROTATE:
         about.name = env->bus_key_rotate->name;
         break;
+    case MAEKIN__ENVELOPE__BODY_JOIN_TOKEN:
+        about.name = env->join_token->host;
+        break;
     default:
         break;
     }
@@ -160,7 +163,9 @@ controller_audit_write (controller_t *self, int status, const char *reason)
     s_credential (self, env, entry.credential, sizeof entry.credential);
     s_request_name (env, entry.request, sizeof entry.request);
     about_t about = s_about (env);
-    if (about.user && *about.user)
+    if (*self->audit_subject)
+        s_copy (entry.subject, sizeof entry.subject, self->audit_subject);
+    else if (about.user && *about.user)
         snprintf (entry.subject, sizeof entry.subject, "%s/%s", about.user, about.name);
     else
         s_copy (entry.subject, sizeof entry.subject, about.name);

@@ -25,8 +25,8 @@
 
 //  Keys that expired are purged whenever the list is next changed or pushed: from the
 //  database in the batch, then from memory. False having answered a database error.
-static bool
-s_purge (controller_t *self, const mk_request_t *request, int64_t now)
+bool
+controller_buskey_purge (controller_t *self, const mk_request_t *request, int64_t now)
 {
     if (controller_buskeys_expired (self->buskeys, now) == 0)
         return true;
@@ -70,8 +70,8 @@ s_text_ok (controller_t *self, const mk_request_t *request, const char *text)
 }
 
 //  Room for one more key of `hosts` hosts: true, or false having answered 409.
-static bool
-s_room (controller_t *self, const mk_request_t *request, size_t hosts)
+bool
+controller_buskey_room (controller_t *self, const mk_request_t *request, size_t hosts)
 {
     if (controller_buskeys_count (self->buskeys) >= MK_BUS_KEYS_MAX) {
         controller_reply_status (self, request, MK_CONFLICT,
@@ -179,7 +179,7 @@ controller_buskey_admit (controller_t *self, const mk_request_t *request)
                                  "a key to admit: its name, its key and its role");
         return;
     }
-    if (!s_purge (self, request, now) || !s_name_ok (self, request, key->name))
+    if (!controller_buskey_purge (self, request, now) || !s_name_ok (self, request, key->name))
         return;
     if (key->role == MAEKIN__BUS_ROLE__BUS_ROLE_CONTROLLER) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
@@ -206,7 +206,7 @@ controller_buskey_admit (controller_t *self, const mk_request_t *request)
         return;
     }
     char *hosts = s_hosts (self, request, key);
-    if (!hosts || !s_room (self, request, key->n_hosts)) {
+    if (!hosts || !controller_buskey_room (self, request, key->n_hosts)) {
         free (hosts);
         return;
     }
@@ -243,7 +243,7 @@ controller_buskey_revoke (controller_t *self, const mk_request_t *request)
 {
     const char *name = request->env->bus_key_revoke->name;
     int64_t now = zclock_time ();
-    if (!s_purge (self, request, now) || !s_name_ok (self, request, name))
+    if (!controller_buskey_purge (self, request, now) || !s_name_ok (self, request, name))
         return;
     zlistx_t *keys = controller_buskeys_list (self->buskeys, name, now);
     if (zlistx_size (keys) == 0)
@@ -266,7 +266,7 @@ controller_buskey_rotate (controller_t *self, const mk_request_t *request)
 {
     const Maekin__BusKeyRotateRequest *rotate = request->env->bus_key_rotate;
     int64_t now = zclock_time ();
-    if (!s_purge (self, request, now) || !s_name_ok (self, request, rotate->name))
+    if (!controller_buskey_purge (self, request, now) || !s_name_ok (self, request, rotate->name))
         return;
     if (rotate->grace_s > GRACE_MAX_S) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
@@ -289,7 +289,7 @@ controller_buskey_rotate (controller_t *self, const mk_request_t *request)
     for (const char *c = current->hosts; *c; c++)
         hosts += *c == ',';
     hosts += *current->hosts != 0;
-    if (!s_text_ok (self, request, rotate->key) || !s_room (self, request, hosts)) {
+    if (!s_text_ok (self, request, rotate->key) || !controller_buskey_room (self, request, hosts)) {
         zlistx_destroy (&keys);
         return;
     }
@@ -398,7 +398,7 @@ void
 controller_buskey_tick (controller_t *self)
 {
     if (!self->keypush.off)
-        s_purge (self, NULL, zclock_time ());
+        controller_buskey_purge (self, NULL, zclock_time ());
 }
 
 //  Sends the list whole, or its digest alone.

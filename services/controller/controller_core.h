@@ -14,6 +14,7 @@
       controller_dispatch.c   tasks to agents (alone or in task batches) and their answers
       controller_load.c       the state in memory, rebuilt from the database
       controller_buskey.c     the bus's allow-list: its requests, its pushes to the broker
+      controller_enrol.c      join tokens and the bus's enrolment door
 
     A handler reads the request, checks it, changes the state through controller_store
     and controller_task, and queues exactly one reply; the reply leaves after the commit. */
@@ -56,6 +57,10 @@
 #define FILTER_CAPACITY 500000
 //  Who holds the database's claim, as messages name it.
 #define ROLE "maekin-controller"
+//  The services the controller serves: the cloud's requests, and the enrolment door (the
+//  one a key the broker does not know may reach).
+#define CONTROLLER_SERVICE       "cloud"
+#define CONTROLLER_ENROL_SERVICE "enrol"
 
 #define ID_KEY(id) ((void *) (uintptr_t) (id))
 
@@ -141,6 +146,8 @@ typedef struct {
     const Maekin__Envelope *audited; //  the request being answered, if the audit log
                                      //  records it (controller_audit)
     char audit_vi[64];               //  the VI it was about, "" if none (controller_vi)
+    char audit_subject[128];         //  what it was about, when its body does not say (an
+                                     //  enrolment's host), "" if none
     store_audit_t *audit_rows;       //  the batch's audit entries, written before commit
     size_t audit_count, audit_size;
     zactor_t *pwhash;  //  checks and hashes passwords off this thread
@@ -344,11 +351,25 @@ void controller_buskey_tick (controller_t *self);
 void controller_buskey_push (controller_t *self, bool whole);
 //  The broker's answer to a push.
 void controller_buskey_answer (controller_t *self, const mk_reply_t *reply);
+//  The keys that expired, purged (from the database in the batch, then from memory): true,
+//  or false having answered a database error (request NULL: none to answer).
+bool controller_buskey_purge (controller_t *self, const mk_request_t *request, int64_t now);
+//  Room in the list for one more key of `hosts` hosts: true, or false having answered 409.
+bool controller_buskey_room (controller_t *self, const mk_request_t *request, size_t hosts);
 //  On a CURVE bus (the request names its sender's key), whether the sender may report
 //  about the host an agent's report or event names: a live node key admitted for that
 //  host. NULL if it may, else why not (a static string).
 const char *controller_buskey_reporter (controller_t *self, const mk_request_t *request);
 void controller_buskey_test (bool verbose);
+
+//  ---------------------------------------------------------------- controller_enrol.c
+
+//  A join token for a host (the administrator's), and the enrolment door (the service
+//  `enrol`: a new node's key admitted for the host of its token); their self-test
+//  (controller_enrol_test.c).
+void controller_enrol_token (controller_t *self, const mk_request_t *request);
+void controller_enrol_door (controller_t *self, const mk_request_t *request);
+void controller_enrol_test (bool verbose);
 
 //  ---------------------------------------------------------------- controller_template.c
 

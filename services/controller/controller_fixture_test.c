@@ -3,6 +3,7 @@
     administrator logged in; and the calls they make. Test code only. */
 #include "controller_fixture_test.h"
 
+#include "mk_sock.h"
 #include "mk_testdir.h"
 #include "mk_wire.h"
 
@@ -99,10 +100,21 @@ controller_fixture_status_as (mk_client_t *client, const char *token,
     return status;
 }
 
-void
-controller_fixture_start (controller_fixture_t *self, const char *name)
+static void
+s_start (controller_fixture_t *self, const char *name, bool curve)
 {
     memset (self, 0, sizeof *self);
+    if (curve) {
+        //  Every socket made from here takes the process's key pair at its making: the
+        //  broker's serve with its own, the controller's (and the client's) connect with
+        //  the controller's.
+        self->broker_cert = zcert_new ();
+        self->controller_cert = zcert_new ();
+        self->zap = mk_zap_new ();
+        assert (self->zap);
+        mk_zap_open (self->zap, MK_SOCK_ZAP_REQUESTS);
+        mk_sock_secure (zcert_dup (self->broker_cert), NULL, true);
+    }
     self->dir = mk_testdir_new (name);
     self->url = zsys_sprintf ("sqlite:%s/state.db", self->dir);
     self->stream_in = zsys_sprintf ("inproc://%s", name);
@@ -110,9 +122,15 @@ controller_fixture_start (controller_fixture_t *self, const char *name)
     //  (one waiting for a password's hash, say) and its client retries.
     broker_router_opts_t bopts = {
         "tcp://127.0.0.1:*", MK_WIRE_HEARTBEAT_MS, 1000, 30000, NULL, NULL};
+    if (curve)
+        bopts.controller_keys = zcert_public_txt (self->controller_cert);
     self->broker = broker_router_new (&bopts);
+    assert (self->broker);
     zstr_send (self->broker, "ENDPOINT");
     self->endpoint = zstr_recv (self->broker);
+    if (curve)
+        mk_sock_secure (zcert_dup (self->controller_cert), zcert_public_txt (self->broker_cert),
+                        false);
     self->password_file = zsys_sprintf ("%s/admin-password", self->dir);
     self->opts = (controller_opts_t){.endpoint = self->endpoint,
                                      .stream_in = self->stream_in,
@@ -145,6 +163,28 @@ controller_fixture_start (controller_fixture_t *self, const char *name)
 }
 
 void
+controller_fixture_start (controller_fixture_t *self, const char *name)
+{
+    s_start (self, name, false);
+}
+
+void
+controller_fixture_start_curve (controller_fixture_t *self, const char *name)
+{
+    s_start (self, name, true);
+}
+
+mk_client_t *
+controller_fixture_client (controller_fixture_t *self, zcert_t *cert)
+{
+    assert (self->broker_cert);
+    mk_sock_secure (zcert_dup (cert), zcert_public_txt (self->broker_cert), false);
+    mk_client_t *client = mk_client_new (self->endpoint);
+    assert (client);
+    return client;
+}
+
+void
 controller_fixture_stop (controller_fixture_t *self)
 {
     mk_client_destroy (&self->client);
@@ -155,4 +195,10 @@ controller_fixture_stop (controller_fixture_t *self)
     freen (self->stream_in);
     freen (self->url);
     mk_testdir_remove (&self->dir);
+    if (self->zap) {
+        mk_sock_secure (NULL, NULL, false);
+        mk_zap_destroy (&self->zap);
+        zcert_destroy (&self->broker_cert);
+        zcert_destroy (&self->controller_cert);
+    }
 }

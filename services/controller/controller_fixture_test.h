@@ -9,6 +9,7 @@
 
 #include "broker_router.h"
 #include "mk_fake_peer.h"
+#include "mk_zap.h"
 
 typedef struct {
     char *dir;       //  the test directory, the database in it
@@ -23,11 +24,23 @@ typedef struct {
     mk_client_t *client;   //  logged in as the administrator
     char token[64];        //  its session's token
     char *password_file;   //  where the controller put the administrator's password
+    //  On a CURVE bus (controller_fixture_start_curve): the broker's and the controller's
+    //  key pairs (the client is the controller's key, which may do anything), the
+    //  broker's ZAP handler.
+    zcert_t *broker_cert;
+    zcert_t *controller_cert;
+    mk_zap_t *zap;
 } controller_fixture_t;
 
 //  Starts the broker and the controller in a new test directory named after the test,
 //  and logs the client in as the administrator once the controller serves.
 void controller_fixture_start (controller_fixture_t *self, const char *name);
+//  The same on a CURVE bus: the broker judges each message by its sender's key, and tells
+//  the controller who sent each request (mk_request_t's caller).
+void controller_fixture_start_curve (controller_fixture_t *self, const char *name);
+//  On a CURVE bus: a new client connected with a copy of the key pair `cert` (a key the
+//  broker does not know is a stranger, who reaches `enrol` alone).
+mk_client_t *controller_fixture_client (controller_fixture_t *self, zcert_t *cert);
 void controller_fixture_stop (controller_fixture_t *self);
 
 //  One request to 'cloud' (5 s, no retry): the reply.

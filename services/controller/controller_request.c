@@ -70,6 +70,11 @@ static const route_t s_routes[] = {
     ROUTE (BUS_KEY_LIST, controller_buskey_list, AUTH_ADMIN, 0),
     ROUTE (BUS_KEY_REVOKE, controller_buskey_revoke, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (BUS_KEY_ROTATE, controller_buskey_rotate, AUTH_ADMIN, WRITES | MUTATES),
+    //  A token's answer holds its secret: never remembered by request id (as a new key's).
+    ROUTE (JOIN_TOKEN, controller_enrol_token, AUTH_ADMIN, WRITES),
+    //  The enrolment door (the service `enrol`): no credential; the key the broker vouches
+    //  for and a join token decide.
+    ROUTE (ENROL, controller_enrol_door, AUTH_ANYONE, WRITES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 
@@ -202,6 +207,21 @@ void
 controller_request_handle (controller_t *self, const mk_request_t *request)
 {
     Maekin__Envelope *env = request->env;
+    //  The enrolment door takes an enrolment alone, and an enrolment comes through it
+    //  alone: what a stranger may reach is that one handler.
+    bool door = streq (request->service, CONTROLLER_ENROL_SERVICE);
+    if (door != (env->body_case == MAEKIN__ENVELOPE__BODY_ENROL)) {
+        if (door)
+            controller_reply_status (self, request, MK_BAD_REQUEST,
+                                     "the service '%s' takes an enrolment (EnrolRequest) "
+                                     "alone, not '%s'",
+                                     CONTROLLER_ENROL_SERVICE, mk_msg_body_name (env));
+        else
+            controller_reply_status (self, request, MK_BAD_REQUEST,
+                                     "an enrolment goes to the service '%s', not '%s'",
+                                     CONTROLLER_ENROL_SERVICE, request->service);
+        return;
+    }
     const route_t *route = s_route (env->body_case);
     if (!route) {
         controller_reply_status (self, request, MK_BAD_REQUEST,
@@ -212,6 +232,7 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     //  What would change the cloud goes into the audit log, allowed or refused (an
     //  agent's reports are its hosts' news, not changes someone asked for).
     self->audit_vi[0] = 0;
+    self->audit_subject[0] = 0;
     bool audited = self->opts.enforce && (route->flags & WRITES) && route->action != AUTH_AGENT;
     self->audited = audited ? env : NULL;
     const char *reason = NULL;

@@ -53,6 +53,7 @@ s_tick (controller_t *self)
         //  Ended credentials are kept a while (who held what, when), then forgotten.
         if (store_request_expire (self->db, self->now - self->opts.request_ttl_s) < 0
             || store_cred_expire (self->db, self->now - CRED_KEEP_S) < 0
+            || store_join_token_expire (self->db, self->now) < 0
             || store_audit_expire (self->db,
                                    (self->now - 86400LL * self->opts.audit_keep_days) * 1000000)
                    < 0)
@@ -559,8 +560,8 @@ s_server_init (controller_t *self)
         return -1;
     //  On the bus last: loading, and hashing a first administrator's password, take time
     //  the broker would count as missed heartbeats.
-    const char *services[] = {"cloud"};
-    self->worker = mk_worker_new (self->opts.endpoint, services, 1);
+    const char *services[] = {CONTROLLER_SERVICE, CONTROLLER_ENROL_SERVICE};
+    self->worker = mk_worker_new (self->opts.endpoint, services, 2);
     return self->worker ? 0 : -1;
 }
 

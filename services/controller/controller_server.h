@@ -1,7 +1,8 @@
-/*  controller_server: the global controller as an actor. It serves `cloud` on the bus,
-    keeps the cloud's state in the database, turns every change into a task written in
-    the same transaction as the state change, dispatches tasks to agents and moves VMs
-    through their lifecycle as results come back.
+/*  controller_server: the global controller as an actor. It serves `cloud` (and the
+    enrolment door, `enrol`) on the bus, keeps the cloud's state in the database, turns
+    every change into a task written in the same transaction as the state change,
+    dispatches tasks to agents and moves VMs through their lifecycle as results come
+    back.
 
     It works in batches: every request and agent result waiting on its sockets is handled
     in one transaction, committed once (one fsync), and only then are replies sent,

@@ -1,0 +1,323 @@
+/*  controller_enrol's self-test: join tokens and the enrolment door on the real controller
+    and broker (controller_fixture). On a CURVE bus, where the broker tells the controller
+    which key sent each request: a token made by the administrator and used once by a new
+    key (admitted as a node key for that host alone, the token gone), refused the second
+    time; an expired token, an unknown one, a key that is not the caller's, a key admitted
+    under another name, a wrong body through `enrol` and an enrolment through `cloud`, each
+    refused with its reason and nothing changed; a host enrolled again replaces its old
+    key; the audit log. On a plain-text bus the door is shut. */
+#include "controller_fixture_test.h"
+
+typedef controller_fixture_t test_t;
+
+#define REFUSED "this join token is not valid (unknown, used or expired)"
+
+//  A join token for a host, asked as `token` (the administrator's session: self->token):
+//  the status (its reason holding `reason`, if given), and the token into text (128
+//  bytes) when made.
+static int
+s_join (test_t *self, const char *token, const char *host, uint32_t ttl_s, const char *reason,
+        char *text)
+{
+    Maekin__JoinTokenRequest ask = MAEKIN__JOIN_TOKEN_REQUEST__INIT;
+    ask.host = (char *) host;
+    ask.ttl_s = ttl_s;
+    Maekin__Envelope *reply =
+        controller_fixture_as (self->client, token, MAEKIN__ENVELOPE__BODY_JOIN_TOKEN, &ask);
+    int status = reply->status;
+    if (reason && !(reply->reason && strstr (reply->reason, reason))) {
+        fprintf (stderr, "expected '%s' in '%s'\n", reason, reply->reason ? reply->reason : "");
+        assert (false);
+    }
+    if (status == MK_OK) {
+        int64_t now = zclock_time () / 1000;
+        const Maekin__JoinTokenReply *made = reply->join_token_reply;
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_JOIN_TOKEN_REPLY);
+        assert (strncmp (made->token, "mkj_", 4) == 0 && strlen (made->token) == 47
+                && streq (made->host, host));
+        int64_t ttl = ttl_s ? ttl_s : 3600;
+        assert (made->expires >= now + ttl - 2 && made->expires <= now + ttl);
+        snprintf (text, 128, "%s", made->token);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  An enrolment sent by a client to a service: the reply (the caller's).
+static Maekin__Envelope *
+s_send (mk_client_t *client, const char *service, const char *token, const char *key)
+{
+    Maekin__EnrolRequest enrol = MAEKIN__ENROL_REQUEST__INIT;
+    enrol.token = (char *) token;
+    enrol.key = (char *) key;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_ENROL;
+    env.enrol = &enrol;
+    return mk_client_call (client, service, &env, 5000, 0, NULL, NULL);
+}
+
+//  An enrolment through `enrol`: its status, its reason holding `reason` if given.
+static int
+s_enrol (mk_client_t *client, const char *token, const char *key, const char *reason)
+{
+    Maekin__Envelope *reply = s_send (client, "enrol", token, key);
+    int status = reply->status;
+    if (reason && !(reply->reason && strstr (reply->reason, reason))) {
+        fprintf (stderr, "expected '%s' in '%s' (%d)\n", reason, reply->reason ? reply->reason : "",
+                 status);
+        assert (false);
+    }
+    if (status == MK_OK)
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_ENROL_REPLY);
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  The keys of a name: how many, the first's text into key (41 bytes) if any, checking
+//  that each is a node key for that host alone, admitted by the door.
+static size_t
+s_named (test_t *self, const char *name, char *key)
+{
+    Maekin__BusKeyListRequest list = MAEKIN__BUS_KEY_LIST_REQUEST__INIT;
+    list.name = (char *) name;
+    Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
+                                                     MAEKIN__ENVELOPE__BODY_BUS_KEY_LIST, &list);
+    size_t count = 0;
+    if (reply->status == MK_OK) {
+        const Maekin__BusKeyListReply *keys = reply->bus_key_list_reply;
+        count = keys->n_keys;
+        for (size_t i = 0; i < count; i++)
+            assert (keys->keys[i]->role == MAEKIN__BUS_ROLE__BUS_ROLE_NODE
+                    && keys->keys[i]->n_hosts == 1 && streq (keys->keys[i]->hosts[0], name)
+                    && streq (keys->keys[i]->created_by, "enrol"));
+        if (count && key)
+            snprintf (key, 41, "%s", keys->keys[0]->key);
+    } else
+        assert (reply->status == MK_NOT_FOUND);
+    mk_msg_free (&reply);
+    return count;
+}
+
+//  Rows in a table of the database, read beside the controller.
+static int64_t
+s_rows (test_t *self, const char *table)
+{
+    char *error = NULL;
+    mk_db_t *db = mk_db_open (self->url, &error);
+    assert (db);
+    int64_t rows = mk_db_count (db, table, NULL);
+    mk_db_destroy (&db);
+    return rows;
+}
+
+//  A request without a credential from a client to `cloud`: its status (504: the broker
+//  said nothing, as it does to a key it does not know).
+static int
+s_knock_cloud (mk_client_t *client, int timeout_ms)
+{
+    Maekin__WhoamiRequest whoami = MAEKIN__WHOAMI_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_WHOAMI;
+    env.whoami = &whoami;
+    Maekin__Envelope *reply = mk_client_call (client, "cloud", &env, timeout_ms, 0, NULL, NULL);
+    int status = reply->status;
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  Whether a client reaches `cloud` (is answered, 401 without a credential) within 5 s.
+static bool
+s_reaches_cloud (mk_client_t *client)
+{
+    for (int64_t until = zclock_mono () + 5000; zclock_mono () < until;)
+        if (s_knock_cloud (client, 300) == MK_UNAUTHORIZED)
+            return true;
+    return false;
+}
+
+//  The audit log's entries of a request: how many have the status and a reason holding
+//  `reason` ("" for any) and, if given, the subject.
+static int
+s_audited (test_t *self, const char *request, int status, const char *reason, const char *subject)
+{
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.limit = 1000;
+    Maekin__AuditListRequest audit = MAEKIN__AUDIT_LIST_REQUEST__INIT;
+    audit.page = &page;
+    Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
+                                                     MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &audit);
+    assert (reply->status == MK_OK);
+    int count = 0;
+    for (size_t i = 0; i < reply->audit_list_reply->n_entries; i++) {
+        const Maekin__AuditEntry *entry = reply->audit_list_reply->entries[i];
+        count += streq (entry->request, request) && entry->status == status
+                 && strstr (entry->reason, reason) && (!subject || streq (entry->subject, subject));
+    }
+    mk_msg_free (&reply);
+    return count;
+}
+
+//  Refused, each with its reason, and nothing changed: no key, every token still there.
+static void
+s_test_refusals (test_t *self, mk_client_t *stranger, const char *own, const char *other,
+                 const char *token)
+{
+    int64_t tokens = s_rows (self, "join_tokens"), keys = s_rows (self, "bus_keys");
+    char random[128];
+    snprintf (random, sizeof random, "mkj_%s", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+    assert (s_enrol (stranger, random, own, REFUSED) == MK_FORBIDDEN);
+    assert (s_enrol (stranger, "", own, REFUSED) == MK_FORBIDDEN);
+    char *long_token = (char *) malloc (4096);
+    memset (long_token, 'x', 4095);
+    long_token[4095] = 0;
+    assert (s_enrol (stranger, long_token, own, REFUSED) == MK_FORBIDDEN);
+    free (long_token);
+    //  A key that is not the caller's: the node must hold the secret of what it gives.
+    assert (s_enrol (stranger, token, other, "not the one this node connects with")
+            == MK_FORBIDDEN);
+    assert (s_enrol (stranger, token, "short", "40 characters") == MK_FORBIDDEN);
+    assert (s_enrol (stranger, token, "", "40 characters") == MK_FORBIDDEN);
+    //  A wrong body through `enrol`, an enrolment through `cloud` (the controller's own key
+    //  may send anywhere; a stranger could not reach `cloud` at all).
+    Maekin__HostListRequest list = MAEKIN__HOST_LIST_REQUEST__INIT;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_LIST;
+    env.host_list = &list;
+    Maekin__Envelope *reply = mk_client_call (self->client, "enrol", &env, 5000, 0, NULL, NULL);
+    assert (reply->status == MK_BAD_REQUEST
+            && strstr (reply->reason, "takes an enrolment (EnrolRequest) alone, not 'host_list'"));
+    mk_msg_free (&reply);
+    reply = s_send (self->client, "cloud", token, zcert_public_txt (self->controller_cert));
+    assert (reply->status == MK_BAD_REQUEST
+            && strstr (reply->reason, "an enrolment goes to the service 'enrol', not 'cloud'"));
+    mk_msg_free (&reply);
+    assert (s_rows (self, "join_tokens") == tokens && s_rows (self, "bus_keys") == keys);
+}
+
+//  Someone who is not the administrator gets no token; bad asks are refused.
+static void
+s_test_tokens (test_t *self)
+{
+    char text[128];
+    int64_t tokens = s_rows (self, "join_tokens");
+    assert (s_join (self, self->token, "Bad_Host", 0, "host name 'Bad_Host'", text)
+            == MK_BAD_REQUEST);
+    assert (s_join (self, self->token, "", 0, "host name ''", text) == MK_BAD_REQUEST);
+    assert (s_join (self, self->token, "node7", 604801, "at most a week", text) == MK_BAD_REQUEST);
+    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
+    create.name = "alice";
+    create.password = "alice-secret-1";
+    assert (controller_fixture_status_as (self->client, self->token,
+                                          MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
+            == MK_OK);
+    char alice[64];
+    assert (controller_fixture_login (self->client, "alice", "alice-secret-1", alice) == MK_OK);
+    assert (s_join (self, alice, "node7", 0, "administrator", text) == MK_FORBIDDEN);
+    assert (s_join (self, NULL, "node7", 0, "credential", text) == MK_UNAUTHORIZED);
+    assert (s_rows (self, "join_tokens") == tokens);
+    //  A week, at most.
+    assert (s_join (self, self->token, "node6", 604800, NULL, text) == MK_OK);
+}
+
+static void
+s_test_curve (bool verbose)
+{
+    test_t test, *self = &test;
+    controller_fixture_start_curve (self, "controller_enrol_test");
+    zcert_t *certs[3] = {zcert_new (), zcert_new (), zcert_new ()};
+    const char *keys[3];
+    mk_client_t *nodes[3];
+    for (int i = 0; i < 3; i++) {
+        keys[i] = zcert_public_txt (certs[i]);
+        nodes[i] = controller_fixture_client (self, certs[i]);
+    }
+    s_test_tokens (self);
+    //  A token for node7: the door refuses everything else, then takes it once.
+    char token[128];
+    assert (s_join (self, self->token, "node7", 0, NULL, token) == MK_OK);
+    s_test_refusals (self, nodes[0], keys[0], keys[1], token);
+    assert (s_named (self, "node7", NULL) == 0);
+    int64_t tokens = s_rows (self, "join_tokens");
+    assert (s_enrol (nodes[0], token, keys[0], NULL) == MK_OK);
+    char key[41];
+    assert (s_named (self, "node7", key) == 1 && streq (key, keys[0]));
+    assert (s_rows (self, "join_tokens") == tokens - 1);
+    //  The key works at once: the broker was sent the list, and the node reaches `cloud`.
+    assert (s_reaches_cloud (nodes[0]));
+    //  The same token again, by another new key: refused, nothing changed.
+    int64_t rows = s_rows (self, "bus_keys");
+    assert (s_enrol (nodes[1], token, keys[1], REFUSED) == MK_FORBIDDEN);
+    assert (s_rows (self, "bus_keys") == rows && s_named (self, "node7", NULL) == 1);
+    //  An expired token: refused, and the host gets no key.
+    char expiring[128];
+    assert (s_join (self, self->token, "node8", 1, NULL, expiring) == MK_OK);
+    zclock_sleep (2100);
+    assert (s_enrol (nodes[1], expiring, keys[1], REFUSED) == MK_FORBIDDEN);
+    assert (s_named (self, "node8", NULL) == 0 && s_rows (self, "bus_keys") == rows);
+    //  A key admitted under another name (here the controller's own, which alone of
+    //  admitted keys may reach `enrol`): 409, and the token is not used up.
+    Maekin__BusKey alias = MAEKIN__BUS_KEY__INIT;
+    alias.name = "ops";
+    alias.key = (char *) zcert_public_txt (self->controller_cert);
+    alias.role = MAEKIN__BUS_ROLE__BUS_ROLE_CLIENT;
+    Maekin__BusKeyAdmitRequest admit = MAEKIN__BUS_KEY_ADMIT_REQUEST__INIT;
+    admit.key = &alias;
+    assert (controller_fixture_status_as (self->client, self->token,
+                                          MAEKIN__ENVELOPE__BODY_BUS_KEY_ADMIT, &admit, NULL)
+            == MK_OK);
+    char taken[128];
+    assert (s_join (self, self->token, "node9", 0, NULL, taken) == MK_OK);
+    tokens = s_rows (self, "join_tokens");
+    assert (s_enrol (self->client, taken, alias.key, "admitted already, as 'ops'") == MK_CONFLICT);
+    assert (s_rows (self, "join_tokens") == tokens && s_named (self, "node9", NULL) == 0);
+    //  node7 enrolled again, with a new key: the old one is cut off at once.
+    char again[128];
+    assert (s_join (self, self->token, "node7", 0, NULL, again) == MK_OK);
+    assert (s_enrol (nodes[2], again, keys[2], NULL) == MK_OK);
+    assert (s_named (self, "node7", key) == 1 && streq (key, keys[2]));
+    assert (s_reaches_cloud (nodes[2]));
+    assert (s_knock_cloud (nodes[0], 500) == MK_TIMEOUT);
+    //  The audit log: every enrolment, allowed or refused, with its precise cause.
+    assert (s_audited (self, "enrol", MK_OK, "", "node7") == 2);
+    assert (s_audited (self, "enrol", MK_FORBIDDEN, "no such join token", NULL) == 2);
+    assert (s_audited (self, "enrol", MK_FORBIDDEN, "no token given", NULL) == 1);
+    assert (s_audited (self, "enrol", MK_FORBIDDEN, "too long", NULL) == 1);
+    assert (s_audited (self, "enrol", MK_FORBIDDEN, "expired", "node8") == 1);
+    assert (s_audited (self, "enrol", MK_FORBIDDEN, "not the one this node connects with", NULL)
+            == 1);
+    assert (s_audited (self, "enrol", MK_CONFLICT, "as 'ops'", "node9") == 1);
+    assert (s_audited (self, "join_token", MK_OK, "", "node7") == 2);
+    assert (s_audited (self, "join_token", MK_FORBIDDEN, "administrator", "node7") == 1);
+    if (verbose)
+        printf (" * CURVE: a token used once, every other enrolment refused, a host re-enrolled\n");
+    for (int i = 0; i < 3; i++) {
+        mk_client_destroy (&nodes[i]);
+        zcert_destroy (&certs[i]);
+    }
+    controller_fixture_stop (self);
+}
+
+//  On a plain-text bus no key proves anything: the door is shut, the token kept.
+static void
+s_test_plain (bool verbose)
+{
+    test_t test, *self = &test;
+    controller_fixture_start (self, "controller_enrol_plain");
+    char token[128];
+    assert (s_join (self, self->token, "node7", 0, NULL, token) == MK_OK);
+    zcert_t *cert = zcert_new ();
+    assert (s_enrol (self->client, token, zcert_public_txt (cert), "enrolment needs a CURVE bus")
+            == MK_BAD_REQUEST);
+    assert (s_rows (self, "join_tokens") == 1 && s_rows (self, "bus_keys") == 0);
+    zcert_destroy (&cert);
+    if (verbose)
+        printf (" * plain text: the door is shut\n");
+    controller_fixture_stop (self);
+}
+
+void
+controller_enrol_test (bool verbose)
+{
+    s_test_plain (verbose);
+    s_test_curve (verbose);
+}
