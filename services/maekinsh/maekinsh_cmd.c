@@ -21,7 +21,7 @@ static const maekinsh_cmd_def_t *const s_nouns[] = {
     maekinsh_host_commands,  maekinsh_template_commands, maekinsh_vm_commands,
     maekinsh_user_commands,  maekinsh_apikey_commands,   maekinsh_task_commands,
     maekinsh_event_commands, maekinsh_metrics_commands,  maekinsh_audit_commands,
-    maekinsh_vi_commands,    maekinsh_key_commands};
+    maekinsh_vi_commands,    maekinsh_key_commands,      maekinsh_enrol_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};
@@ -666,9 +666,10 @@ s_bus_error (maekinsh_cmd_t *self, const Maekin__Envelope *reply)
 static Maekin__Envelope *
 s_call (maekinsh_cmd_t *self, Maekin__Envelope *request, int timeout_ms)
 {
-    mk_debug ("sending %s to 'cloud' at %s", mk_msg_body_name (request), self->endpoint);
+    const char *service = self->def->service ? self->def->service : "cloud";
+    mk_debug ("sending %s to '%s' at %s", mk_msg_body_name (request), service, self->endpoint);
     Maekin__Envelope *reply =
-        mk_client_call (self->client, "cloud", request, timeout_ms, MAEKINSH_RETRIES, NULL, NULL);
+        mk_client_call (self->client, service, request, timeout_ms, MAEKINSH_RETRIES, NULL, NULL);
     mk_debug ("answer: status %d, %s%s%s", reply->status, mk_msg_body_name (reply),
               reply->reason && *reply->reason ? ": " : "", reply->reason ? reply->reason : "");
     return reply;
@@ -715,9 +716,9 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply, Maekin__Envelope__
     if (s_bus_error (self, reply) == BUS_NO_CONTROLLER) {
         maekinsh_out_error (self->out, status,
                             "the cloud could not be reached at %s: the broker is there but "
-                            "no controller serves 'cloud'; is maekin-controller running? "
+                            "no controller serves '%s'; is maekin-controller running? "
                             "('make run' starts one)",
-                            self->endpoint);
+                            self->endpoint, self->def->service ? self->def->service : "cloud");
         return MAEKINSH_EXIT_UNREACHABLE;
     }
     if (status >= 300) {

@@ -57,6 +57,7 @@ typedef struct {
     const char *const *(*states) (void);      //  what --state may name, for lists
     const maekinsh_out_table_t *table;        //  a list's columns for people
     int (*follow) (maekinsh_cmd_t *self);     //  MAEKINSH_CMD_FOLLOW: its exit status
+    const char *service;                      //  where its requests go; NULL: `cloud`
 } maekinsh_cmd_def_t;
 
 struct _maekinsh_cmd_t {
@@ -95,6 +96,7 @@ extern const maekinsh_cmd_def_t maekinsh_apikey_commands[];
 extern const maekinsh_cmd_def_t maekinsh_audit_commands[];
 extern const maekinsh_cmd_def_t maekinsh_vi_commands[];
 extern const maekinsh_cmd_def_t maekinsh_key_commands[];
+extern const maekinsh_cmd_def_t maekinsh_enrol_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -160,11 +162,11 @@ char *maekinsh_cmd_task_id (maekinsh_cmd_t *self, const char *text);
 //  before, which env may borrow from); a mutating row's request gets a new request id.
 void maekinsh_cmd_finish (maekinsh_cmd_t *self, Maekin__Envelope *env);
 
-//  For a row's follow: one request to 'cloud' (the caller's), and its reply if it is a
-//  good one of the kind expected (the caller's too); else NULL, the error printed and
-//  *status the exit status.
-//  For a row's follow that looks at the reply itself: one request to 'cloud' (the
-//  caller's, and so is the reply); then whether the reply is a good one of the kind
+//  For a row's follow: one request to the row's service, `cloud` unless it names another
+//  (the caller's), and its reply if it is a good one of the kind expected (the caller's
+//  too); else NULL, the error printed and *status the exit status.
+//  For a row's follow that looks at the reply itself: one request to the row's service
+//  (the caller's, and so is the reply); then whether the reply is a good one of the kind
 //  expected (0), or its error printed and the exit status.
 Maekin__Envelope *maekinsh_cmd_call (maekinsh_cmd_t *self, Maekin__Envelope *request);
 int maekinsh_cmd_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply,
@@ -188,5 +190,6 @@ void maekinsh_apikey_test (bool verbose);
 void maekinsh_audit_test (bool verbose);
 void maekinsh_vi_test (bool verbose);
 void maekinsh_key_test (bool verbose);
+void maekinsh_enrol_test (bool verbose);
 
 #endif

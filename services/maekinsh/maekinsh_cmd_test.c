@@ -192,7 +192,7 @@ s_test_help (void)
             assert (strstr (text, opt->name));
         free (text);
     }
-    assert (commands == 52); //  every noun's rows, each once
+    assert (commands == 54); //  every noun's rows, each once
     assert (strstr (help, "exit status") && strstr (help, "--output FORMAT"));
     free (help);
     const char *asked[] = {"vm", "create", "Bad", "--bogus", "-h", NULL};

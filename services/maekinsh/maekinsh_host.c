@@ -1,8 +1,13 @@
 /*  maekinsh_host: the rows of maekinsh_cmd's table for hosts, and how people see lists
-    of hosts and of the domains libvirt has on one. */
+    of hosts and of the domains libvirt has on one; and a host's join token (shown once),
+    which a new node gives at the bus's enrolment door (maekinsh_enrol). */
 #include "maekinsh_cmd_def.h"
 
 #include "mk_msg.h"
+
+#include <inttypes.h>
+#include <sodium.h>
+#include <time.h>
 
 //  A host is up, down, or unknown after a controller restart until its agent reports.
 static const char *const *
@@ -48,6 +53,59 @@ static const maekinsh_out_table_t s_host_info_table = {
      {"IN USE", "memory_used_mb", MAEKINSH_OUT_COL_MB},
      {"HEARD", "heard_via", MAEKINSH_OUT_COL_TEXT},
      {"LAST SEEN", "last_seen", MAEKINSH_OUT_COL_TIME}}};
+
+static const maekinsh_cmd_opt_t s_host_token_opts[] = {
+    {"--ttl", "SECONDS", false, "the token is good this long (1..604800; default 3600)"},
+    {NULL, NULL, false, NULL}};
+
+static char *
+s_build_token (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
+{
+    const char *ttl = maekinsh_cmd_arg (self, args, "--ttl");
+    uint64_t seconds = 0;
+    char *why = ttl ? maekinsh_cmd_number ("--ttl", ttl, 1, 604800, &seconds) : NULL;
+    if (why)
+        return why;
+    Maekin__JoinTokenRequest ask = MAEKIN__JOIN_TOKEN_REQUEST__INIT;
+    ask.host = (char *) args->operand;
+    ask.ttl_s = (uint32_t) seconds;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKINSH_BODY (JOIN_TOKEN);
+    env.join_token = &ask;
+    maekinsh_cmd_finish (self, &env);
+    return NULL;
+}
+
+//  Prints the new token: for people with when it ends, that it is shown once, and how a
+//  new node uses it.
+static int
+s_token (maekinsh_cmd_t *self)
+{
+    int status;
+    Maekin__Envelope *reply =
+        maekinsh_cmd_ask (self, (Maekin__Envelope *) maekinsh_cmd_request (self),
+                          MAEKINSH_BODY (JOIN_TOKEN_REPLY), &status);
+    if (!reply)
+        return status;
+    const Maekin__JoinTokenReply *made = reply->join_token_reply;
+    bool people = maekinsh_out_format (self->out) == MAEKINSH_OUT_TABLE;
+    char expires[32];
+    if (people) {
+        time_t when = (time_t) made->expires;
+        struct tm local;
+        strftime (expires, sizeof expires, "%Y-%m-%d %H:%M:%S", localtime_r (&when, &local));
+    } else
+        snprintf (expires, sizeof expires, "%" PRId64, made->expires);
+    const char *keys[] = {"token", "host", "expires"};
+    const char *values[] = {made->token, made->host, expires};
+    maekinsh_out_record (self->out, "join_token", keys, values, 3);
+    if (people)
+        maekinsh_out_line (self->out, "(the token is shown this once, and works once: on the new "
+                                      "node, 'maekinsh --bus-key=NODE.key_secret enrol TOKEN')");
+    sodium_memzero (made->token, strlen (made->token));
+    mk_msg_free (&reply);
+    return MAEKINSH_EXIT_OK;
+}
 
 static char *
 s_build_info (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
@@ -149,6 +207,17 @@ const maekinsh_cmd_def_t maekinsh_host_commands[] = {
      .request = MAEKINSH_BODY (HOST_LIST),
      .reply = MAEKINSH_BODY (HOST_LIST_REPLY),
      .table = &s_host_info_table},
+    {.group = "host",
+     .verb = "token",
+     .operand = "NAME",
+     .subject = "host",
+     .summary = "a one-time join token for a new node to be host NAME (shown once)",
+     .opts = s_host_token_opts,
+     .build = s_build_token,
+     .run = MAEKINSH_CMD_FOLLOW,
+     .request = MAEKINSH_BODY (JOIN_TOKEN),
+     .reply = MAEKINSH_BODY (JOIN_TOKEN_REPLY),
+     .follow = s_token},
     {.group = NULL}};
 
 void
@@ -191,4 +260,33 @@ maekinsh_host_test (bool verbose)
             && strstr (error, "--monitor takes an endpoint"));
     free (error);
     free (help);
+    //  host token: a join token for a host, an hour by default; never with a request id
+    //  (its answer holds the secret).
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "token", "node7"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (JOIN_TOKEN) && streq (env->join_token->host, "node7")
+            && env->join_token->ttl_s == 0 && !*env->request_id && !env->credential);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "token", "node7", "--ttl", "604800"));
+    assert (maekinsh_cmd_request (cmd)->join_token->ttl_s == 604800);
+    maekinsh_cmd_destroy (&cmd);
+    const struct {
+        const char **words;
+        const char *error;
+    } bad_tokens[] = {
+        {MAEKINSH_WORDS ("host", "token"), "missing NAME"},
+        {MAEKINSH_WORDS ("host", "token", "Node_7"), "'Node_7' is not a valid host name"},
+        {MAEKINSH_WORDS ("host", "token", "node7", "--ttl", "0"),
+         "--ttl must be a whole number from 1 to 604800"},
+        {MAEKINSH_WORDS ("host", "token", "node7", "--ttl", "604801"), "--ttl"},
+        {MAEKINSH_WORDS ("host", "token", "node7", "node8"), "unexpected argument 'node8'"},
+    };
+    for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
+        int argc = 0;
+        while (bad_tokens[i].words[argc])
+            argc++;
+        assert (!maekinsh_cmd_new (argc, (char **) bad_tokens[i].words, &error, &help) && !help);
+        assert (error && strstr (error, bad_tokens[i].error));
+        free (error);
+    }
 }
