@@ -1,0 +1,89 @@
+#!/bin/bash
+# The bus's enrolment door, with the real programs: the administrator makes a join token
+# for a host; a new node's key pair, which the broker does not know, enrols with it and
+# its agent then brings the host up; the token works once, a made-up one never; the
+# enrolled key serves its host alone; a second enrolment of the host replaces the first
+# key, which stops working at once; a stranger still reaches nothing else; and every
+# refusal is in the audit log.
+. "$(dirname "$0")/lib.bash"
+
+start_broker
+start_controller
+
+# join_token HOST [--ttl S]: a join token for HOST, as the administrator asks for one.
+join_token() {
+    local out
+    out=$(sh host token "$@") || fail "host token $*: $out"
+    awk '$1 == "token" { print $2 }' <<<"$out"
+}
+# enrol_as KEY TOKEN: maekinsh with the key pair KEY (and no login) at the door.
+enrol_as() {
+    local key=$1; shift
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-key="$KEYS/$key.key_secret" --timeout-ms 2000 enrol "$@"
+}
+
+# ---- A token, used once
+out=$(sh host token node7 --ttl 600) || fail "host token: $out"
+grep -qE "^token +mkj_[A-Za-z0-9_-]{43}$" <<<"$out" && grep -qE "^host +node7$" <<<"$out" \
+    && grep -qE "^expires +[0-9]{4}-" <<<"$out" && grep -q "shown this once" <<<"$out" \
+    || fail "host token printed: $out"
+first=$(awk '$1 == "token" { print $2 }' <<<"$out")
+json=$(sh --output json host token node7) || fail "host token --output json: $json"
+grep -q '"token": "mkj_' <<<"$json" && grep -q '"host": "node7"' <<<"$json" \
+    || fail "host token --output json printed: $json"
+ok "host token prints the token, its host and when it expires (table and JSON)"
+keys node7 node7b node8 stranger
+expect_fail "a random token is refused" 1 "this join token is not valid \(unknown, used or expired\)" \
+    enrol_as node7 mkj_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA
+out=$(enrol_as node7 "$first") || fail "enrol: $out"
+[ "$out" = "enrolled: host node7, key 'node7'" ] || fail "enrol said: $out"
+ok "a new key pair enrols with the token, without a login"
+sh key list node7 | grep -q "node7 .*node.*node7" || fail "key list node7: $(sh key list node7)"
+ok "its key is admitted as the node key 'node7', for node7"
+expect_fail "the same token again is refused" 1 "this join token is not valid" enrol_as node7b "$first"
+expect_fail "enrol without a key pair is a usage error" 2 "enrol needs a key pair" \
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-security=none enrol "$first"
+
+# ---- The enrolled key's agent brings node7 up, and serves no other host
+start agent7 "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="node7=$(node node7 4 4096)" \
+    --agent-report_ms=300 --agent-domain_type=test $(bus_opts node7)
+eventually 20 "an agent with the enrolled key brings node7 up" is host node7 state up
+start agent8 "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="node8=$(node node8 4 4096)" \
+    --agent-report_ms=300 --agent-domain_type=test $(bus_opts node7)
+eventually 20 "the broker refuses node7's key for node/node8" \
+    grep -q "the key 'node7' may not serve 'node/node8'" "$T/broker.log"
+stop agent8
+sh host show node8 >/dev/null 2>&1 && fail "node8 is known to the cloud: $(sh host show node8)"
+ok "the enrolled key cannot serve another host"
+
+# ---- Enrolled again (a re-installed node): the old key stops at once
+second=$(join_token node7)
+[ -n "$second" ] || fail "no second token"
+out=$(enrol_as node7b "$second") || fail "the second enrolment: $out"
+[ "$out" = "enrolled: host node7, key 'node7'" ] || fail "the second enrolment said: $out"
+second_key=$(awk -F'"' '/public-key/ { print $2 }' "$KEYS/node7b.key")
+keys_now=$(sh --output json key list node7)
+[ "$(grep -c '"key": ' <<<"$keys_now")" -eq 1 ] && grep -qF "\"key\": \"$second_key\"" <<<"$keys_now" \
+    || fail "key list node7 after the second enrolment: $keys_now"
+ok "the host's key is the second pair's alone"
+eventually 10 "the first key's agent is cut off: node7 goes down" is host node7 state down
+stop agent7
+start agent7b "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="node7=$(node node7 4 4096)" \
+    --agent-report_ms=300 --agent-domain_type=test $(bus_opts node7b)
+eventually 20 "an agent with the new key brings node7 up again" is host node7 state up
+
+# ---- A stranger still reaches nothing but the door
+expect_fail "a stranger's vm list gets nothing" 3 "could not be reached" \
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-key="$KEYS/stranger.key_secret" --timeout-ms 300 vm list
+expect_fail "nor does the first key, replaced" 3 "could not be reached" \
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-key="$KEYS/node7.key_secret" --timeout-ms 300 vm list
+
+# ---- The audit log: every enrolment, allowed or refused, with its precise cause
+audit=$(sh --output json audit list) || fail "audit list: $audit"
+count() { grep -c "$1" <<<"$audit"; }
+[ "$(grep -c '"request": "enrol"' <<<"$audit")" -eq 4 ] \
+    || fail "the audit log holds $(grep -c '"request": "enrol"' <<<"$audit") enrolments, not 4: $audit"
+[ "$(count 'no such join token')" -eq 2 ] || fail "the refused tokens are not in the audit log: $audit"
+[ "$(count '"status": 403')" -eq 2 ] && [ "$(count '"subject": "node7"')" -ge 2 ] \
+    || fail "the audit log's enrolments: $audit"
+ok "every enrolment is in the audit log, the refusals with their cause"
