@@ -22,8 +22,11 @@
 #include "maekin.h"
 #include "mk_msg.h"
 
-//  What a stranger may reach: the enrolment door.
+//  What a stranger may reach: the enrolment door, at most BROKER_ENROL_RATE requests a
+//  second from all strangers together (BROKER_ENROL_BURST at once).
 #define BROKER_ENROL_SERVICE "enrol"
+#define BROKER_ENROL_RATE    10
+#define BROKER_ENROL_BURST   20
 //  The broker's own service, where the controller pushes the list.
 #define BROKER_KEYS_SERVICE "bus/keys"
 //  Where, inside the broker's process, the router passes the lists on to the stream.

@@ -58,6 +58,8 @@ typedef struct {
     broker_keys_t *keys;                       //  who may do what (CURVE), or NULL: anyone
     zsock_t *keys_out;                         //  the lists pushed, on to the stream
     uint64_t refused;                          //  messages dropped or refused for their key
+    double knocks;                             //  strangers' requests to enrol allowed now
+    int64_t knocked;                           //  when knocks was last filled (mono ms)
 } router_t;
 
 static void
@@ -306,6 +308,23 @@ s_choose (router_t *self, service_t *service)
     return best;
 }
 
+//  Whether a stranger's request to the enrolment door may pass now: a bucket of
+//  BROKER_ENROL_BURST filled at BROKER_ENROL_RATE a second, shared by every stranger, so
+//  guessing tokens is slow and the controller is not flooded. The rest are dropped.
+static bool
+s_may_knock (router_t *self)
+{
+    int64_t now = zclock_mono ();
+    self->knocks += (double) (now - self->knocked) * BROKER_ENROL_RATE / 1000.0;
+    if (self->knocks > BROKER_ENROL_BURST)
+        self->knocks = BROKER_ENROL_BURST;
+    self->knocked = now;
+    if (self->knocks < 1)
+        return false;
+    self->knocks -= 1;
+    return true;
+}
+
 //  Forgets the workers whose key no longer works (and says their services gone).
 static void
 s_drop_unkeyed (router_t *self, const char *why)
@@ -380,7 +399,8 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg, const broker_
     byte *client = zframe_data (identity);
     size_t client_size = zframe_size (identity);
     if (self->keys && !sender
-        && !(service_frame && zframe_streq (service_frame, BROKER_ENROL_SERVICE))) {
+        && !(service_frame && zframe_streq (service_frame, BROKER_ENROL_SERVICE)
+             && s_may_knock (self))) {
         self->refused++; //  a stranger: not even an error
         return;
     }
@@ -726,6 +746,8 @@ broker_router_actor (zsock_t *pipe, void *args)
     self.next_token = 1;
     for (int command = MK_WIRE_READY; command <= MK_WIRE_DISCONNECT; command++)
         self.headers[command] = mk_wire_header ((mk_wire_command_t) command);
+    self.knocks = BROKER_ENROL_BURST;
+    self.knocked = zclock_mono ();
     self.next_tick = zclock_mono () + s_tick_ms (&self);
     self.next_beat = zclock_mono () + s_beat_ms (&self);
 

@@ -88,11 +88,19 @@ mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr, 
     zmsg_addstr (msg, service);
     zmsg_append (msg, &(zframe_t *){mk_wire_id_frame (corr)});
     zmsg_append (msg, body_p);
-    if (zmsg_send (&msg, self->sock) != 0) {
-        zmsg_destroy (&msg);
-        return -1;
+    //  Never blocks: a DEALER waits for a peer forever, and one whose connection ZeroMQ
+    //  gave up on (a handshake refused: plain text to a CURVE broker, a wrong broker key)
+    //  has none. A full queue fails the same way. The parts of a message go together.
+    void *handle = zsock_resolve (self->sock);
+    size_t count = zmsg_size (msg);
+    int rc = 0;
+    for (size_t i = 0; i < count && rc == 0; i++) {
+        zframe_t *frame = zmsg_pop (msg);
+        rc = zframe_send (&frame, handle, ZFRAME_DONTWAIT | (i + 1 < count ? ZFRAME_MORE : 0));
+        zframe_destroy (&frame);
     }
-    return 0;
+    zmsg_destroy (&msg);
+    return rc == 0 ? 0 : -1;
 }
 
 //  Turns a received bus message into a reply; -2 if it is not one.

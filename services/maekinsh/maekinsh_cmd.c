@@ -705,12 +705,13 @@ s_check (maekinsh_cmd_t *self, const Maekin__Envelope *reply, Maekin__Envelope__
         //  A CURVE broker tells a key it does not know nothing at all: say what to look at.
         maekinsh_out_error (self->out, status,
                             "the cloud could not be reached at %s: no answer within %d ms, "
-                            "%d tries; is it running? ('make run' starts one)%s",
+                            "%d tries; is it running? ('make run' starts one; %s)",
                             self->endpoint, self->timeout_ms, MAEKINSH_RETRIES + 1,
                             mk_sock_cert ()
-                                ? " Is this key admitted, and bus/broker_key the broker's? "
-                                  "(an administrator: 'maekinsh key list')"
-                                : " Or does it want CURVE (bus/key, bus/broker_key)?");
+                                ? "a CURVE broker says nothing to a key it does not know: "
+                                  "is this one admitted? 'maekinsh key list'"
+                                : "a CURVE broker says nothing to plain text: give bus/key "
+                                  "and bus/broker_key");
         return MAEKINSH_EXIT_UNREACHABLE;
     }
     if (s_bus_error (self, reply) == BUS_NO_CONTROLLER) {

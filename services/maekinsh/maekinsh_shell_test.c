@@ -436,7 +436,8 @@ s_test_unreachable (broker_router_opts_t *opts, bool verbose)
     assert (run.ms >= 300 && run.ms < 2000);
     s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, NULL,
                    "maekinsh: the cloud could not be reached at tcp://127.0.0.1:1: no answer "
-                   "within 100 ms, 3 tries; is it running? ('make run' starts one)\n");
+                   "within 100 ms, 3 tries; is it running? ('make run' starts one; a CURVE "
+                   "broker says nothing to plain text: give bus/key and bus/broker_key)\n");
     run = s_test_shell (WORDS ("--bus-endpoint", "tcp://127.0.0.1:1", "--timeout-ms", "100",
                                "--output", "json", "vm", "create", "x", "--template", "t"));
     s_test_expect (&run, MAEKINSH_EXIT_UNREACHABLE, "\"status\": 504", "could not be reached");
