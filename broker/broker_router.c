@@ -58,6 +58,8 @@ typedef struct {
     broker_keys_t *keys;                       //  who may do what (CURVE), or NULL: anyone
     zsock_t *keys_out;                         //  the lists pushed, on to the stream
     uint64_t refused;                          //  messages dropped or refused for their key
+    bool listed;                               //  the controller's first list has come
+    zlistx_t *held;                            //  what unknown keys sent before it (zmsg_t)
     double knocks;                             //  strangers' requests to enrol allowed now
     int64_t knocked;                           //  when knocks was last filled (mono ms)
 } router_t;
@@ -325,6 +327,8 @@ s_may_knock (router_t *self)
     return true;
 }
 
+static void s_judge_held (router_t *self);
+
 //  Forgets the workers whose key no longer works (and says their services gone).
 static void
 s_drop_unkeyed (router_t *self, const char *why)
@@ -356,6 +360,8 @@ s_handle_keys (router_t *self, const byte *client, size_t client_size, uint64_t 
     int removed = 0;
     if (!why && env->bus_keys->full) {
         removed = broker_keys_take (self->keys, env->bus_keys, &why);
+        if (removed >= 0 && !self->listed)
+            s_judge_held (self);
         if (removed >= 0) {
             mk_info ("broker_router: took %zu keys from the controller (%d gone)",
                      env->bus_keys->n_keys, removed);
@@ -398,7 +404,7 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg, const broker_
     zframe_t *body = zmsg_next (msg);
     byte *client = zframe_data (identity);
     size_t client_size = zframe_size (identity);
-    if (self->keys && !sender
+    if (self->keys && !sender && self->listed
         && !(service_frame && zframe_streq (service_frame, BROKER_ENROL_SERVICE)
              && s_may_knock (self))) {
         self->refused++; //  a stranger: not even an error
@@ -417,6 +423,14 @@ s_handle_request (router_t *self, zframe_t *identity, zmsg_t *msg, const broker_
     name[zframe_size (service_frame)] = 0;
     if (client_size > IDENTITY_MAX) {
         s_send_error (self, client, client_size, name, corr, 400, "client identity too long");
+        return;
+    }
+    if (self->keys && !sender && !self->listed) {
+        //  Just started: the key may well be the cloud's. Nothing is learnt from this
+        //  answer that the handshake with the broker's key did not already tell.
+        s_send_error (self, client, client_size, name, corr, 503,
+                      "the broker has just started and has not had the bus's keys from the "
+                      "controller yet; retry shortly");
         return;
     }
     if (self->keys && broker_key_is_controller (sender) && streq (name, BROKER_KEYS_SERVICE)) {
@@ -537,9 +551,30 @@ s_handle_answer (router_t *self, worker_t *worker, int command, zmsg_t *msg)
         slot->deadline = zclock_mono () + self->opts.timeout_ms;
 }
 
+//  Until the controller's first list comes (the broker has just started), what a key it
+//  does not know sends is held, at most HELD_MAX messages, and judged when the list
+//  comes, so an agent of the cloud is not taken for a stranger (its READY and heartbeats
+//  dropped) for the second it takes the controller to push; a request is answered 503
+//  (retry) meanwhile.
+#define HELD_MAX 10000
+
+static void s_handle_message (router_t *self, zmsg_t **msg_p);
+
 static void
-s_handle_message (router_t *self, zmsg_t *msg)
+s_judge_held (router_t *self)
 {
+    self->listed = true;
+    zmsg_t *msg;
+    while ((msg = (zmsg_t *) zlistx_detach (self->held, NULL))) {
+        s_handle_message (self, &msg);
+        zmsg_destroy (&msg);
+    }
+}
+
+static void
+s_handle_message (router_t *self, zmsg_t **msg_p)
+{
+    zmsg_t *msg = *msg_p;
     zframe_t *identity = zmsg_first (msg);
     zframe_t *header = zmsg_next (msg);
     int version = 0;
@@ -554,6 +589,13 @@ s_handle_message (router_t *self, zmsg_t *msg)
         user = zframe_meta (header, "User-Id");
         user = user ? user : "";
         sender = broker_keys_find (self->keys, user, zclock_time ());
+        if (!sender && !self->listed && command != MK_WIRE_REQUEST) {
+            if (zlistx_size (self->held) < HELD_MAX) {
+                zlistx_add_end (self->held, msg);
+                *msg_p = NULL;
+            }
+            return;
+        }
         if (!sender && command != MK_WIRE_REQUEST) {
             self->refused++;
             return;
@@ -725,6 +767,8 @@ broker_router_actor (zsock_t *pipe, void *args)
         return;
     }
     zstr_send (pipe, "OK");
+    self.held = zlistx_new ();
+    zlistx_set_destructor (self.held, (zlistx_destructor_fn *) zmsg_destroy);
     if (self.keys) {
         self.keys_out = zsock_new (ZMQ_PUSH);
         assert (self.keys_out);
@@ -764,7 +808,7 @@ broker_router_actor (zsock_t *pipe, void *args)
                 zmsg_t *msg = zmsg_recv (self.router);
                 if (!msg)
                     break;
-                s_handle_message (&self, msg);
+                s_handle_message (&self, &msg);
                 zmsg_destroy (&msg);
                 if (!(zsock_events (self.router) & ZMQ_POLLIN))
                     break;
@@ -787,6 +831,7 @@ broker_router_actor (zsock_t *pipe, void *args)
     zsock_destroy (&self.router);
     zsock_destroy (&self.events);
     zsock_destroy (&self.keys_out);
+    zlistx_destroy (&self.held);
     broker_keys_destroy (&self.keys);
 }
 

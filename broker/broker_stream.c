@@ -15,11 +15,14 @@ typedef struct {
     zsock_t *keys_in;     //  the lists the router was pushed
     uint64_t unpublished; //  messages dropped for their publisher's key
     uint64_t unheard;     //  subscriptions dropped for their subscriber's key
+    bool listed;          //  the controller's first list has come
+    bool early;           //  a subscription from a key unknown before it was dropped
 } stream_t;
 
 //  Cuts every subscriber's connection (they connect again at once, and subscribe anew,
-//  each subscription judged by its key): a revoked key stops hearing the streams now.
-//  Unbinding ends the connections the listener made.
+//  each subscription judged by its key): a revoked key stops hearing the streams now,
+//  and a subscriber turned away before the broker had the controller's first list (it
+//  had just started) is heard again. Unbinding ends the connections the listener made.
 static void
 s_cut_subscribers (stream_t *self)
 {
@@ -44,8 +47,12 @@ s_take_keys (stream_t *self)
         const char *reason = NULL;
         char *error = NULL;
         Maekin__Envelope *env = mk_msg_unpack (zframe_data (frame), zframe_size (frame), &reason);
-        if (env && env->body_case == MAEKIN__ENVELOPE__BODY_BUS_KEYS)
-            cut = broker_keys_take (self->keys, env->bus_keys, &error) > 0;
+        if (env && env->body_case == MAEKIN__ENVELOPE__BODY_BUS_KEYS) {
+            int removed = broker_keys_take (self->keys, env->bus_keys, &error);
+            //  Who subscribed before the first list was judged without it: once more.
+            cut = removed > 0 || (removed == 0 && !self->listed && self->early);
+            self->listed |= removed >= 0;
+        }
         free (error);
         mk_msg_free (&env);
     }
@@ -85,6 +92,7 @@ s_may_listen (stream_t *self, zmsg_t *msg)
         return false;
     const char *user = zframe_meta (frame, "User-Id");
     if (user && !broker_keys_find (self->keys, user, zclock_time ())) {
+        self->early |= !self->listed;
         if (self->unheard++ % 1000 == 0)
             mk_info ("broker_stream: a key not on the list may not listen (%" PRIu64 " so far)",
                      self->unheard);

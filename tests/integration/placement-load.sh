@@ -32,9 +32,10 @@ ok "with node2 full, the busy node1 takes the fifth"
 
 # Garbage and truncated samples on the metric stream: the controller counts them, says
 # so once, and goes on taking the monitor's samples.
-"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node1 "not a protobuf" &
+# (From the monitor's key: one that may publish these hosts' metrics.)
+MAEKIN_BUS_KEY=$KEYS/monitor.key_secret "$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node1 "not a protobuf" &
 raw=$!
-"$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node2 hex:0a05 &
+MAEKIN_BUS_KEY=$KEYS/monitor.key_secret "$MK_BUILD/mk_raw" "pub:$STREAM_IN" 2000 metric.host.node2 hex:0a05 &
 raw2=$!
 wait $raw $raw2
 # (The sample's time in unix ms, from JSON: for people it is a time to the second.)
