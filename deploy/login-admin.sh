@@ -15,11 +15,16 @@ tokens=$config/maekin/tokens
 out="no $password_file yet"
 until=$((SECONDS + limit))
 while [ $SECONDS -lt $until ]; do
-    if [ -s "$password_file" ] \
-        && out=$(MAEKIN_TOKEN= "$build/maekinsh" --bus-endpoint="$endpoint" login admin \
-            --password-file "$password_file" 2>&1); then
-        awk -v e="$endpoint" '$1 == e { print $2 }' "$tokens"
-        exit 0
+    if [ -s "$password_file" ]; then
+        out=$(MAEKIN_TOKEN= "$build/maekinsh" --bus-endpoint="$endpoint" login admin \
+            --password-file "$password_file" 2>&1)
+        rc=$?
+        if [ $rc -eq 0 ]; then
+            awk -v e="$endpoint" '$1 == e { print $2 }' "$tokens"
+            exit 0
+        fi
+        # A configuration error (no key, say) will not mend itself.
+        [ $rc -eq 2 ] && break
     fi
     # A wrong password will not become right: the administrator changed it.
     grep -q "wrong user name or password" <<<"$out" && break

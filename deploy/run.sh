@@ -40,6 +40,8 @@ for name in broker controller maekinsh monitor $hosts; do
         || { echo "run: cannot make the key pair $name in $keys" >&2; exit 1; }
 done
 keyed() { echo "--bus-key=$keys/$1.key_secret --bus-broker_key=$keys/broker.key"; }
+# Every maekinsh below (and login-admin.sh's) with this cloud's file, its keys in it.
+export MAEKINSH_CONFIG=$var/maekinsh.cfg
 cat > "$var/maekinsh.cfg" <<CFG
 # Written by 'make run': how maekinsh finds this cloud.
 bus
