@@ -5,6 +5,7 @@
 #include "mk_zap.h"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 
 //  The secret key of a certificate loaded without one.
@@ -100,6 +101,57 @@ mk_curve_public (const char *file_or_key, char *key, char **error)
     return *error ? -1 : 0;
 }
 
+int
+mk_curve_secret_new (const char *path, char **error)
+{
+    *error = NULL;
+    uint8_t secret[MK_CURVE_SECRET];
+    char hex[2 * MK_CURVE_SECRET + 1];
+    randombytes_buf (secret, sizeof secret);
+    sodium_bin2hex (hex, sizeof hex, secret, sizeof secret);
+    sodium_memzero (secret, sizeof secret);
+    int fd = open (path, O_CREAT | O_EXCL | O_WRONLY, 0600);
+    if (fd < 0)
+        *error = zsys_sprintf ("cannot make %s: %s%s", path, strerror (errno),
+                               errno == EEXIST ? " (remove it first to make another)" : "");
+    else {
+        bool written =
+            write (fd, hex, strlen (hex)) == (ssize_t) strlen (hex) && write (fd, "\n", 1) == 1;
+        if (close (fd) != 0 || !written)
+            *error = zsys_sprintf ("cannot write %s: %s", path, strerror (errno));
+    }
+    sodium_memzero (hex, sizeof hex);
+    return *error ? -1 : 0;
+}
+
+int
+mk_curve_secret_load (const char *path, uint8_t *secret, char **error)
+{
+    *error = NULL;
+    struct stat info;
+    char hex[2 * MK_CURVE_SECRET + 2] = "";
+    FILE *file = NULL;
+    if (stat (path, &info) != 0)
+        *error = zsys_sprintf ("no secret at %s: %s", path, strerror (errno));
+    else if (info.st_mode & 077)
+        *error = zsys_sprintf ("the secret %s may be read by others (mode %04o): chmod 600 %s",
+                               path, (unsigned) (info.st_mode & 07777), path);
+    else if (!(file = fopen (path, "r")) || !fgets (hex, sizeof hex, file))
+        *error = zsys_sprintf ("cannot read the secret %s", path);
+    size_t length = strcspn (hex, "\n");
+    size_t bytes = 0;
+    if (!*error
+        && (length != 2 * MK_CURVE_SECRET
+            || sodium_hex2bin (secret, MK_CURVE_SECRET, hex, length, NULL, &bytes, NULL) != 0
+            || bytes != MK_CURVE_SECRET))
+        *error =
+            zsys_sprintf ("%s does not hold a secret of %d bytes in hex", path, MK_CURVE_SECRET);
+    if (file)
+        fclose (file);
+    sodium_memzero (hex, sizeof hex);
+    return *error ? -1 : 0;
+}
+
 void
 mk_curve_server (zsock_t *sock, zcert_t *cert, const char *domain)
 {
@@ -187,6 +239,21 @@ mk_curve_test (bool verbose)
                 && streq (key, zcert_public_txt (broker)));
         free (forty);
     }
+
+    //  A shared secret: made once, read back, refused when others may read it.
+    char *shared = zsys_sprintf ("%s/multicast.key", keys);
+    uint8_t secret[MK_CURVE_SECRET], reread[MK_CURVE_SECRET];
+    assert (mk_curve_secret_new (shared, &error) == 0);
+    assert (mk_curve_secret_new (shared, &error) == -1 && strstr (error, "remove it first"));
+    zstr_free (&error);
+    assert (mk_curve_secret_load (shared, secret, &error) == 0);
+    assert (mk_curve_secret_load (shared, reread, &error) == 0 && !memcmp (secret, reread, 32));
+    assert (chmod (shared, 0640) == 0);
+    assert (mk_curve_secret_load (shared, secret, &error) == -1 && strstr (error, "chmod 600"));
+    zstr_free (&error);
+    assert (mk_curve_secret_load (alice_secret, secret, &error) == -1 && strstr (error, "in hex"));
+    zstr_free (&error);
+    free (shared);
 
     //  A server with the broker's key; alice on the list, mallory not.
     mk_zap_t *zap = mk_zap_new ();

@@ -22,6 +22,14 @@ zcert_t *mk_curve_load (const char *secret_path, char **error);
 //  or -1 and *error.
 int mk_curve_public (const char *file_or_key, char *key, char **error);
 
+//  A secret the cloud's programs share (the monitors' multicast key): MK_CURVE_SECRET
+//  random bytes, as hex in a file its owner alone may read. Made (never over another
+//  file): 0, or -1 and *error; read (refused if others may read it): 0 and secret, or
+//  -1 and *error.
+#define MK_CURVE_SECRET 32
+int mk_curve_secret_new (const char *path, char **error);
+int mk_curve_secret_load (const char *path, uint8_t *secret, char **error);
+
 //  Sets a socket, before it binds or connects, to serve with its key pair (the broker's
 //  sockets; its clients are asked about in the ZAP domain, mk_zap), or to reach a server
 //  whose public key is server_key (everyone else's).

@@ -165,6 +165,8 @@ start_all() {
     for name in broker controller maekinsh $(seq -f "node%g" "$nodes"); do
         "$build/maekinsh" admin keygen "$keys" "$name" >/dev/null || die "cannot make the key pair $name"
     done
+    "$build/maekinsh" admin secret "$keys/multicast.key" >/dev/null \
+        || die "cannot make the multicast key"
     printf 'bus\n    key = "%s"\n    broker_key = "%s"\n' "$keys/maekinsh.key_secret" \
         "$keys/broker.key" >"$dir/maekinsh.cfg"
     launch 1 broker "$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
@@ -191,7 +193,7 @@ start_all() {
             --agent-hosts="node$i=test://$dir/nodes/node$i.xml" --agent-domain_type=test
         launch "$i" "monitor$i" "$build/maekin-monitor" --bus-stream_in=$stream_in $keyed \
             --monitor-interval_ms="$interval" \
-            --multicast-mode="$mode" \
+            --multicast-mode="$mode" --multicast-key="$keys/multicast.key" \
             --monitor-hosts="node$i=synthetic:$((10 + i * 7 % 60)):$((20 + i * 11 % 50)):$vms"
     done
     # Up when every node's host is.

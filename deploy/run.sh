@@ -39,6 +39,8 @@ for name in broker controller maekinsh monitor $hosts; do
     [ -f "$keys/$name.key_secret" ] || "$build/maekinsh" admin keygen "$keys" "$name" >/dev/null \
         || { echo "run: cannot make the key pair $name in $keys" >&2; exit 1; }
 done
+[ -f "$keys/multicast.key" ] || "$build/maekinsh" admin secret "$keys/multicast.key" >/dev/null \
+    || { echo "run: cannot make the multicast key in $keys" >&2; exit 1; }
 keyed() { echo "--bus-key=$keys/$1.key_secret --bus-broker_key=$keys/broker.key"; }
 # Every maekinsh below (and login-admin.sh's) with this cloud's file, its keys in it.
 export MAEKINSH_CONFIG=$var/maekinsh.cfg
@@ -103,6 +105,7 @@ for host in $hosts; do
 done
 admit monitor "$(tr ' ' ',' <<<"${hosts# }")"
 "$build/maekin-monitor" --bus-stream_in="$stream_in" $(keyed monitor) \
+    --multicast-key="$keys/multicast.key" \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="$monitored" &
 pids+=($!)

@@ -36,6 +36,9 @@ static const char s_help[] =
     "  admin keygen DIR NAME...        make a CURVE key pair for each program NAME in\n"
     "                                  DIR (0700; NAME.key_secret 0600, never\n"
     "                                  overwritten) and print its public key\n"
+    "  admin secret FILE               make the cloud's shared secret (the monitors'\n"
+    "                                  multicast key, multicast/key) in FILE (0600,\n"
+    "                                  never overwritten)\n"
     "  (admin db commands open the database itself: --db-url URL, or db/url in the\n"
     "  configuration, e.g. sqlite:/var/lib/maekin/maekin.db or mysql://USER:PW@HOST/DB)\n";
 
@@ -418,6 +421,19 @@ maekinsh_admin_run (int argc, char **argv, const char *db_url, int format, FILE 
     }
     if (streq (argv[1], "keygen"))
         return s_keygen (argc - 2, argv + 2, format, out, err);
+    if (streq (argv[1], "secret")) {
+        if (argc != 3)
+            return s_usage (err, "'admin secret' needs one FILE");
+        char *error = NULL;
+        if (mk_curve_secret_new (argv[2], &error) != 0) {
+            fprintf (err, "maekinsh: %s\n", error);
+            free (error);
+            return S_FAILED;
+        }
+        fprintf (out, "the cloud's secret is in %s: give it to every monitor (multicast/key)\n",
+                 argv[2]);
+        return S_OK;
+    }
     if (!streq (argv[1], "db"))
         return s_usage (err, "'admin %s' is not a command", argv[1]);
     if (argc < 3)
@@ -776,6 +792,16 @@ maekinsh_admin_test (bool verbose)
     free (text);
     assert (s_run (NULL, &text, WORDS ("admin", "keygen", keys)) == S_USAGE);
     free (text);
+    char *shared = zsys_sprintf ("%s/multicast.key", keys);
+    assert (s_run (NULL, &text, WORDS ("admin", "secret", shared)) == S_OK);
+    assert (strstr (text, "multicast/key"));
+    free (text);
+    assert (s_run (NULL, &text, WORDS ("admin", "secret", shared)) == S_FAILED);
+    assert (strstr (text, "remove it first"));
+    free (text);
+    assert (s_run (NULL, &text, WORDS ("admin", "secret")) == S_USAGE);
+    free (text);
+    free (shared);
     free (secret);
     free (keys);
 

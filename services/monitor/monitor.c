@@ -5,6 +5,7 @@
 
 #include "mk_actor.h"
 #include "mk_cfg.h"
+#include "mk_curve.h"
 #include "mk_hosts.h"
 #include "mk_sock.h"
 #include "monitor_server.h"
@@ -31,6 +32,9 @@ static mk_cfg_item_t s_schema[] = {
     {"multicast/interface", MK_CFG_STR, "",
      "the IPv4 address of the interface for the group (empty: the route's; 127.0.0.1: "
      "this machine only)"},
+    {"multicast/key", MK_CFG_STR, "",
+     "the cloud's multicast key ('maekinsh admin secret FILE'): datagrams signed and checked; "
+     "needed unless multicast is off or bus/security is none"},
     {"multicast/window_ms", MK_CFG_INT, "30000",
      "datagrams sent further than this from our clock are dropped as stale"},
     MK_SOCK_CFG_ITEMS,
@@ -89,9 +93,19 @@ main (int argc, char **argv)
     };
     if (!error)
         error = monitor_opts_check (&opts);
-    //  The bus last (-n checks the keys too); multicast alone needs none.
+    //  The bus last (-n checks the keys too); multicast alone needs none. On a CURVE bus
+    //  the datagrams are signed too: a key is needed, as the bus's are.
     if (!error && opts.mcast_mode != MONITOR_MCAST_ONLY)
         mk_sock_secure_cfg (cfg, false, &error);
+    uint8_t mcast_key[MK_CURVE_SECRET];
+    const char *key_file = mk_cfg_str (cfg, "multicast/key");
+    if (!error && *key_file && mk_curve_secret_load (key_file, mcast_key, &error) == 0)
+        opts.mcast.key = mcast_key;
+    else if (!error && !*key_file && opts.mcast_mode != MONITOR_MCAST_OFF
+             && !streq (mk_cfg_str (cfg, "bus/security"), "none"))
+        error = strdup ("multicast/key is not set: the datagrams are signed with the cloud's "
+                        "key ('maekinsh admin secret FILE' makes one), unless multicast/mode is "
+                        "off or bus/security is none");
     if (!error && mk_cfg_check_only (cfg)) {
         free (list);
         return mk_cfg_check_done (&cfg, "maekin-monitor");

@@ -51,23 +51,26 @@ monitor_dgram_cloud (const char *name)
 
 size_t
 monitor_dgram_pack (uint64_t cloud, uint64_t sender, uint64_t seq, const void *payload,
-                    size_t payload_size, uint8_t *out, size_t size)
+                    size_t payload_size, const uint8_t *key, uint8_t *out, size_t size)
 {
-    size_t total = MONITOR_DGRAM_HEADER + payload_size + 2;
+    size_t signed_size = MONITOR_DGRAM_HEADER + payload_size + 2;
+    size_t total = signed_size + (key ? MONITOR_DGRAM_SIG : 0);
     if (payload_size > UINT16_MAX || total > MONITOR_DGRAM_MAX || total > size)
         return 0;
     out[0] = 'M';
     out[1] = 'K';
     out[2] = S_VERSION;
-    out[3] = 0; //  not signed (yet)
+    out[3] = key ? S_FLAG_SIGNED : 0;
     s_put64 (out + 4, cloud);
     s_put64 (out + 12, sender);
     s_put64 (out + 20, seq);
     out[28] = (uint8_t) (payload_size >> 8);
     out[29] = (uint8_t) payload_size;
     memcpy (out + MONITOR_DGRAM_HEADER, payload, payload_size);
-    out[MONITOR_DGRAM_HEADER + payload_size] = 0; //  no trailer
-    out[MONITOR_DGRAM_HEADER + payload_size + 1] = 0;
+    out[MONITOR_DGRAM_HEADER + payload_size] = 0;
+    out[MONITOR_DGRAM_HEADER + payload_size + 1] = key ? MONITOR_DGRAM_SIG : 0;
+    if (key)
+        crypto_auth (out + signed_size, out, signed_size, key);
     return total;
 }
 
@@ -81,6 +84,8 @@ typedef struct {
 
 struct _monitor_dgram_filter_t {
     uint64_t cloud;
+    bool keyed; //  signatures checked with key
+    uint8_t key[MONITOR_DGRAM_KEY];
     int64_t window_us;
     zhashx_t *senders; //  id -> s_sender_t
     uint64_t counts[MONITOR_DGRAM_VERDICTS];
@@ -101,11 +106,14 @@ s_id_compare (const void *a, const void *b)
 }
 
 monitor_dgram_filter_t *
-monitor_dgram_filter_new (uint64_t cloud, int64_t window_ms)
+monitor_dgram_filter_new (uint64_t cloud, int64_t window_ms, const uint8_t *key)
 {
     assert (window_ms > 0);
     monitor_dgram_filter_t *self = (monitor_dgram_filter_t *) zmalloc (sizeof (*self));
     self->cloud = cloud;
+    self->keyed = key != NULL;
+    if (key)
+        memcpy (self->key, key, MONITOR_DGRAM_KEY);
     self->window_us = window_ms * 1000;
     self->senders = zhashx_new ();
     zhashx_set_key_hasher (self->senders, s_id_hash);
@@ -123,6 +131,7 @@ monitor_dgram_filter_destroy (monitor_dgram_filter_t **self_p)
     if (!self)
         return;
     zhashx_destroy (&self->senders);
+    sodium_memzero (self->key, sizeof self->key);
     free (self);
     *self_p = NULL;
 }
@@ -154,8 +163,7 @@ s_check (monitor_dgram_filter_t *self, const uint8_t *data, size_t size, int64_t
                                                              : MONITOR_DGRAM_MALFORMED;
     if (data[0] != 'M' || data[1] != 'K' || data[2] != S_VERSION || (data[3] & ~S_FLAG_SIGNED))
         return MONITOR_DGRAM_MALFORMED;
-    if (data[3] & S_FLAG_SIGNED)
-        return MONITOR_DGRAM_MALFORMED; //  no keys yet: nothing signed can be checked
+    bool signed_ = data[3] & S_FLAG_SIGNED;
     if (size < MONITOR_DGRAM_HEADER)
         return MONITOR_DGRAM_TRUNCATED;
     size_t n = (size_t) data[28] << 8 | data[29];
@@ -164,10 +172,17 @@ s_check (monitor_dgram_filter_t *self, const uint8_t *data, size_t size, int64_t
     size_t m = (size_t) data[MONITOR_DGRAM_HEADER + n] << 8 | data[MONITOR_DGRAM_HEADER + n + 1];
     if (size < MONITOR_DGRAM_HEADER + n + 2 + m)
         return MONITOR_DGRAM_TRUNCATED;
-    if (size > MONITOR_DGRAM_HEADER + n + 2 + m || m != 0)
-        return MONITOR_DGRAM_MALFORMED; //  bytes after the trailer, or a trailer unsigned
+    if (size > MONITOR_DGRAM_HEADER + n + 2 + m || m != (signed_ ? MONITOR_DGRAM_SIG : 0))
+        return MONITOR_DGRAM_MALFORMED; //  bytes after the trailer, or a trailer unlike the flag
     if (s_get64 (data + 4) != self->cloud)
         return MONITOR_DGRAM_FOREIGN;
+    if (self->keyed && !signed_)
+        return MONITOR_DGRAM_UNSIGNED;
+    if (self->keyed
+        && crypto_auth_verify (data + MONITOR_DGRAM_HEADER + n + 2, data,
+                               MONITOR_DGRAM_HEADER + n + 2, self->key)
+               != 0)
+        return MONITOR_DGRAM_FORGED;
     uint64_t id = s_get64 (data + 12), seq = s_get64 (data + 20);
     //  The sequence is the sender's clock: far from ours, it is a replay (or a clock
     //  that needs fixing, which the count shows).
@@ -214,7 +229,7 @@ monitor_dgram_filter_count (monitor_dgram_filter_t *self, monitor_dgram_verdict_
 const char *
 monitor_dgram_verdict_name (monitor_dgram_verdict_t verdict)
 {
-    static const char *names[] = {"taken",    "malformed", "truncated", "foreign",
-                                  "replayed", "stale",     "crowded"};
+    static const char *names[] = {"taken", "malformed", "truncated", "foreign", "replayed",
+                                  "stale", "crowded",   "unsigned",  "forged"};
     return verdict < MONITOR_DGRAM_VERDICTS ? names[verdict] : "?";
 }

@@ -1,7 +1,7 @@
 /*  monitor_dgram's self-test: a datagram packed and taken; then every way a datagram can
     be wrong (malformed, truncated at every length, from another cloud, replayed, stale,
-    a flood of new senders) is dropped and counted, and the filter goes on taking good
-    ones. */
+    a flood of new senders; with the cloud's key, unsigned or forged) is dropped and
+    counted, and the filter goes on taking good ones. */
 #include "monitor_dgram.h"
 
 #include <sodium.h>
@@ -10,7 +10,7 @@ static size_t
 s_pack (uint64_t cloud, uint64_t sender, uint64_t seq, uint8_t *out, size_t size)
 {
     static const char payload[] = "a host's sample";
-    return monitor_dgram_pack (cloud, sender, seq, payload, sizeof payload, out, size);
+    return monitor_dgram_pack (cloud, sender, seq, payload, sizeof payload, NULL, out, size);
 }
 
 //  The verdict on a datagram, and that it was counted.
@@ -31,6 +31,54 @@ s_verdict (monitor_dgram_filter_t *filter, const uint8_t *data, size_t size, int
     return verdict;
 }
 
+//  With the cloud's key: signed datagrams alone are taken, a forged one moves nothing.
+static void
+s_test_signed (uint64_t cloud, int64_t now, bool verbose)
+{
+    static const char payload[] = "a signed sample";
+    uint8_t key[MONITOR_DGRAM_KEY], other[MONITOR_DGRAM_KEY];
+    randombytes_buf (key, sizeof key);
+    randombytes_buf (other, sizeof other);
+    monitor_dgram_filter_t *filter = monitor_dgram_filter_new (cloud, 30000, key);
+    uint64_t node = monitor_dgram_sender ("node1");
+    uint8_t dgram[256], bad[256];
+    size_t size = monitor_dgram_pack (cloud, node, (uint64_t) now, payload, sizeof payload, key,
+                                      dgram, sizeof dgram);
+    assert (size == MONITOR_DGRAM_HEADER + sizeof payload + 2 + MONITOR_DGRAM_SIG);
+    assert (dgram[3] == 0x01 && dgram[size - MONITOR_DGRAM_SIG - 1] == MONITOR_DGRAM_SIG);
+    assert (s_verdict (filter, dgram, size, now) == MONITOR_DGRAM_OK);
+    //  Unsigned, signed with another key, and every byte changed in turn: not taken.
+    size_t n = monitor_dgram_pack (cloud, node, (uint64_t) now + 1, payload, sizeof payload, NULL,
+                                   bad, sizeof bad);
+    assert (s_verdict (filter, bad, n, now) == MONITOR_DGRAM_UNSIGNED);
+    n = monitor_dgram_pack (cloud, node, (uint64_t) now + 1, payload, sizeof payload, other, bad,
+                            sizeof bad);
+    assert (s_verdict (filter, bad, n, now) == MONITOR_DGRAM_FORGED);
+    size = monitor_dgram_pack (cloud, node, (uint64_t) now + 2, payload, sizeof payload, key, dgram,
+                               sizeof dgram);
+    for (size_t at = 4; at < size; at++) {
+        memcpy (bad, dgram, size);
+        bad[at] ^= 0x20;
+        monitor_dgram_verdict_t verdict = s_verdict (filter, bad, size, now);
+        assert (verdict != MONITOR_DGRAM_OK);
+    }
+    //  A forged datagram far ahead did not move the sender's sequence: the real one, older,
+    //  is taken; cut inside its signature, it is truncated.
+    n = monitor_dgram_pack (cloud, node, (uint64_t) now + 1000, payload, sizeof payload, other, bad,
+                            sizeof bad);
+    assert (s_verdict (filter, bad, n, now) == MONITOR_DGRAM_FORGED);
+    assert (s_verdict (filter, dgram, size - 1, now) == MONITOR_DGRAM_TRUNCATED);
+    assert (s_verdict (filter, dgram, size, now) == MONITOR_DGRAM_OK);
+    assert (monitor_dgram_filter_count (filter, MONITOR_DGRAM_FORGED) >= 2);
+    monitor_dgram_filter_destroy (&filter);
+    //  A receiver without the key takes signed and unsigned ones alike.
+    filter = monitor_dgram_filter_new (cloud, 30000, NULL);
+    assert (s_verdict (filter, dgram, size, now) == MONITOR_DGRAM_OK);
+    monitor_dgram_filter_destroy (&filter);
+    if (verbose)
+        printf (" * signed: taken; unsigned, forged, changed: dropped and counted\n");
+}
+
 void
 monitor_dgram_test (bool verbose)
 {
@@ -39,7 +87,7 @@ monitor_dgram_test (bool verbose)
     assert (cloud != other && node1 != node2 && monitor_dgram_sender ("maekin") != cloud);
     assert (node1 == monitor_dgram_sender ("node1"));
     int64_t now = zclock_time () * 1000;
-    monitor_dgram_filter_t *filter = monitor_dgram_filter_new (cloud, 30000);
+    monitor_dgram_filter_t *filter = monitor_dgram_filter_new (cloud, 30000, NULL);
 
     //  Packed and taken: the payload comes back as it went.
     uint8_t dgram[256];
@@ -79,7 +127,7 @@ monitor_dgram_test (bool verbose)
         monitor_dgram_verdict_t verdict = s_verdict (filter, cut ? dgram : NULL, cut, now);
         assert (verdict == (cut < 2 ? MONITOR_DGRAM_MALFORMED : MONITOR_DGRAM_TRUNCATED));
     }
-    //  Malformed: magic, version, unknown flags, a signed one (no keys yet), a trailer
+    //  Malformed: magic, version, unknown flags, said signed with no signature, a trailer
     //  where none may be, bytes after the end. Each from a good datagram, one byte off.
     const struct {
         size_t at;
@@ -125,10 +173,10 @@ monitor_dgram_test (bool verbose)
 
     //  Too big for a datagram: not packed.
     uint8_t *big = (uint8_t *) zmalloc (MONITOR_DGRAM_MAX + 100);
-    assert (
-        monitor_dgram_pack (cloud, node1, 1, big, MONITOR_DGRAM_MAX, big, MONITOR_DGRAM_MAX + 100)
-        == 0);
-    assert (monitor_dgram_pack (cloud, node1, 1, big, 10, big + 1000, 20) == 0); //  no room
+    assert (monitor_dgram_pack (cloud, node1, 1, big, MONITOR_DGRAM_MAX, NULL, big,
+                                MONITOR_DGRAM_MAX + 100)
+            == 0);
+    assert (monitor_dgram_pack (cloud, node1, 1, big, 10, NULL, big + 1000, 20) == 0); //  no room
     free (big);
     if (verbose)
         for (int v = 0; v < MONITOR_DGRAM_VERDICTS; v++)
@@ -136,4 +184,5 @@ monitor_dgram_test (bool verbose)
                     monitor_dgram_verdict_name ((monitor_dgram_verdict_t) v),
                     monitor_dgram_filter_count (filter, (monitor_dgram_verdict_t) v));
     monitor_dgram_filter_destroy (&filter);
+    s_test_signed (cloud, now, verbose);
 }

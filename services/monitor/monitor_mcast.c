@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <sodium.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,6 +15,8 @@ struct _monitor_mcast_t {
     uint64_t cloud;
     uint64_t seq; //  the last sequence sent (microseconds)
     uint64_t sent, send_failed;
+    bool keyed; //  what it sends is signed with key
+    uint8_t key[MONITOR_DGRAM_KEY];
     uint8_t in[MONITOR_DGRAM_MAX];  //  the datagram read last
     uint8_t out[MONITOR_DGRAM_MAX]; //  the datagram being sent
 };
@@ -91,7 +94,10 @@ monitor_mcast_new (const monitor_mcast_opts_t *opts, char **error)
     self->to = (struct sockaddr_in){
         .sin_family = AF_INET, .sin_port = htons ((uint16_t) opts->port), .sin_addr = group};
     self->cloud = opts->cloud;
-    self->filter = monitor_dgram_filter_new (opts->cloud, opts->window_ms);
+    self->filter = monitor_dgram_filter_new (opts->cloud, opts->window_ms, opts->key);
+    self->keyed = opts->key != NULL;
+    if (opts->key)
+        memcpy (self->key, opts->key, MONITOR_DGRAM_KEY);
     return self;
 }
 
@@ -103,6 +109,7 @@ monitor_mcast_destroy (monitor_mcast_t **self_p)
         return;
     close (self->fd);
     monitor_dgram_filter_destroy (&self->filter);
+    sodium_memzero (self->key, sizeof self->key);
     free (self);
     *self_p = NULL;
 }
@@ -120,8 +127,8 @@ monitor_mcast_send (monitor_mcast_t *self, uint64_t sender, const void *payload,
     //  sender's own sequence then increases too.
     uint64_t now = (uint64_t) zclock_time () * 1000;
     self->seq = now > self->seq ? now : self->seq + 1;
-    size_t n = monitor_dgram_pack (self->cloud, sender, self->seq, payload, size, self->out,
-                                   sizeof self->out);
+    size_t n = monitor_dgram_pack (self->cloud, sender, self->seq, payload, size,
+                                   self->keyed ? self->key : NULL, self->out, sizeof self->out);
     if (n == 0
         || sendto (self->fd, self->out, n, 0, (struct sockaddr *) &self->to, sizeof self->to)
                != (ssize_t) n) {

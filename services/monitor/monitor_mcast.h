@@ -16,6 +16,8 @@ typedef struct {
                            //  route's (in a namespace: `ip route add 224.0.0.0/4 dev eth0`)
     uint64_t cloud;        //  monitor_dgram_cloud of the cloud's name
     int64_t window_ms;     //  datagrams sent further from our clock are stale
+    const uint8_t *key;    //  the cloud's multicast key (MONITOR_DGRAM_KEY bytes, copied):
+                           //  what it sends is signed, what it takes must be; NULL: neither
 } monitor_mcast_opts_t;
 
 typedef struct _monitor_mcast_t monitor_mcast_t;

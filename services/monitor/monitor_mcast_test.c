@@ -24,7 +24,7 @@ void
 monitor_mcast_test (bool verbose)
 {
     char *error = NULL;
-    monitor_mcast_opts_t opts = {"127.0.0.1", 0, NULL, monitor_dgram_cloud ("test"), 30000};
+    monitor_mcast_opts_t opts = {"127.0.0.1", 0, NULL, monitor_dgram_cloud ("test"), 30000, NULL};
     monitor_mcast_t *mcast = monitor_mcast_new (&opts, &error);
     assert (!mcast && strstr (error, "'multicast/port'"));
     zstr_free (&error);
@@ -67,7 +67,7 @@ monitor_mcast_test (bool verbose)
     inet_pton (AF_INET, "127.0.0.1", &to.sin_addr);
     uint8_t dgram[64];
     uint64_t seq = (uint64_t) zclock_time () * 1000 + 5000000; //  ahead of what was sent
-    size_t n = monitor_dgram_pack (opts.cloud, sender, seq, "third", 5, dgram, sizeof dgram);
+    size_t n = monitor_dgram_pack (opts.cloud, sender, seq, "third", 5, NULL, dgram, sizeof dgram);
     const struct {
         const void *data;
         size_t size;
@@ -82,7 +82,7 @@ monitor_mcast_test (bool verbose)
         assert (s_next (mcast, &payload, &size) == cases[i].verdict);
     }
     uint8_t foreign[64];
-    n = monitor_dgram_pack (monitor_dgram_cloud ("other"), sender, seq + 1, "x", 1, foreign,
+    n = monitor_dgram_pack (monitor_dgram_cloud ("other"), sender, seq + 1, "x", 1, NULL, foreign,
                             sizeof foreign);
     assert (sendto (raw, foreign, n, 0, (struct sockaddr *) &to, sizeof to) == (ssize_t) n);
     assert (s_next (mcast, &payload, &size) == MONITOR_DGRAM_FOREIGN);

@@ -45,4 +45,8 @@ admit() {
     "$build/maekinsh" --bus-endpoint="$bus" key admit "$1" "$keys/$1.key" --role node --hosts "$2" \
         >/dev/null || { echo "bench: cannot admit the key $1" >&2; exit 1; }
 }
+# mcast_opts: a monitor's multicast key (its datagrams signed), or none on a plain bus.
+mcast_opts() { [ -n "${PLAIN:-}" ] || echo "--multicast-key=$keys/multicast.key"; }
 bench_keys broker controller maekinsh
+[ -f "$keys/multicast.key" ] || "$build/maekinsh" admin secret "$keys/multicast.key" >/dev/null \
+    || { echo "bench: cannot make the multicast key" >&2; exit 1; }

@@ -172,7 +172,7 @@ guests="$T/guests.xml"
 } > "$guests"
 bench_keys real
 admit real real
-"$build/maekin-monitor" --bus-stream_in=$stream_in $(bus_opts real) \
+"$build/maekin-monitor" --bus-stream_in=$stream_in $(bus_opts real) $(mcast_opts) \
     --multicast-interface=127.0.0.1 --monitor-hosts="real=proc" \
     --monitor-guests_uri="test://$guests" --monitor-interval_ms=10 --log-level=warn \
     2>>"$T/monitor.log" &

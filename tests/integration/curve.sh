@@ -81,7 +81,7 @@ eventually 10 "nor may a node key serve cloud" grep -q "the key 'agent-node1' ma
 expect_ok "the controller still serves cloud alone" sh vm list
 
 # ---- Monitors publish their own hosts' metrics only
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor node1) \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1) \
     --multicast-interface=127.0.0.1 --monitor-hosts="node1=synthetic:30:40,node9=synthetic:50:50" \
     --monitor-interval_ms=100
 tail_as() { timeout 20 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT "$@" metrics tail --count 10; }

@@ -43,7 +43,7 @@ cat >"$T/net.xml" <<EOF
 EOF
 virsh -q -c "$uri" net-define "$T/net.xml" >/dev/null && virsh -q -c "$uri" net-start mktest >/dev/null \
     || fail "the libvirt network mktest could not be started"
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor real) \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor real) \
     --multicast-interface=127.0.0.1 --monitor-hosts=real=proc \
     --monitor-guests_uri="$uri" --monitor-interval_ms=300
 expect_ok "a template that boots the kernel and initramfs" sh template create guest \

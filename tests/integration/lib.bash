@@ -65,6 +65,7 @@ keys() {
     done
 }
 keys broker controller maekinsh
+"$MK_BUILD/maekinsh" admin secret "$KEYS/multicast.key" >/dev/null || fail "cannot make the multicast key"
 # bus_opts NAME: the options of a program that reaches the broker with the key pair NAME.
 bus_opts() { echo "--bus-key=$KEYS/$1.key_secret --bus-broker_key=$KEYS/broker.key"; }
 cat > "$T/maekinsh.cfg" <<CFG
@@ -128,6 +129,9 @@ node_key() {
     fi
     bus_opts "$name"
 }
+# monitor_opts NAME HOSTS: a monitor's options: its node key (node_key) and the cloud's
+# multicast key.
+monitor_opts() { echo "$(node_key "$1" "$2") --multicast-key=$KEYS/multicast.key"; }
 # start_agent NAME URI [options]: an agent for one host, with a node key for it.
 start_agent() {
     local name=$1 uri=$2 opts; shift 2

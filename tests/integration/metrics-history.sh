@@ -10,7 +10,7 @@ start_controller --metrics-fine_step_s=1 --metrics-fine_keep_s=10 --metrics-coar
     --metrics-coarse_keep_s=60 --metrics-raw_points=5
 start_agent node1 "$(node node1 8 8192)"
 eventually 10 "node1 is up" is host node1 state up
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor node1) \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1) \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:2" --monitor-interval_ms=100 --monitor-full_every=5
 

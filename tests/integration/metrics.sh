@@ -8,7 +8,7 @@
 
 start_broker
 start_controller
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor node1,node2) \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1,node2) \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:80:50:4,node2=synthetic:10:20" --monitor-interval_ms=100 \
     --monitor-full_every=5

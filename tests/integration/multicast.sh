@@ -54,8 +54,10 @@ grep -q "asking this node's monitor" "$T/err" && [ "$(grep -c '^node[123] ' <<<"
     || fail "host info without the broker: $out $(cat "$T/err")"
 ok "host info without the broker answers from this node's monitor"
 
-# From node 3, on the group: one real datagram heard, then sent back as it was (a replay),
-# cut short, with another cloud's id, and bytes that are no datagram at all.
+# From node 3, on the group: one real datagram heard (signed with the cloud's key), then
+# sent back as it was (a replay), cut short, with another cloud's id, bytes that are no
+# datagram at all, unsigned (a sender without the key) and forged (its sample changed,
+# newer, the signature left as it was).
 cat >"$T/inject.py" <<'PY'
 import socket, sys, time
 group, port = "239.192.77.1", 7020
@@ -70,13 +72,19 @@ assert real[:2] == b"MK", real[:8]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
 foreign = real[:4] + bytes(b ^ 0xFF for b in real[4:12]) + real[12:]
-for d in (real, real[:len(real) // 2], foreign, b"garbage on the group"):
+assert real[3] == 1 and real[-34:-32] == b"\x00\x20", "the real datagram is not signed"
+unsigned = real[:3] + b"\x00" + real[4:20] + (int.from_bytes(real[20:28], "big") + 1).to_bytes(8, "big") \
+    + real[28:-34] + b"\x00\x00"
+forged = bytearray(real)
+forged[20:28] = (int.from_bytes(real[20:28], "big") + 2).to_bytes(8, "big")
+forged[31] ^= 0x01
+for d in (real, real[:len(real) // 2], foreign, b"garbage on the group", unsigned, bytes(forged)):
     s.sendto(d, (group, port))
 print(len(real), int(time.time() * 1000))  # the size, and when the last was sent
 PY
 read -r size sent_ms < <(on 3 python3 "$T/inject.py") && [ -n "$sent_ms" ] \
     || fail "the datagrams could not be sent"
-ok "a real datagram of $size bytes replayed, cut, made foreign, and garbage sent to the group"
+ok "a real datagram of $size bytes replayed, cut, made foreign, unsigned and forged, and garbage sent to the group"
 # Each monitor reads the group in order: once every node holds samples of all three
 # taken after the bad datagrams went out, it has read them, and it went on hearing.
 heard_after() { # ms
@@ -144,8 +152,8 @@ cluster stop -d "$dir" || fail "stop"
 for n in 1 2 3; do
     line=$(grep "multicast: .* datagrams sent" "$dir/logs/monitor$n.log") \
         || fail "monitor $n said nothing of multicast at exit"
-    for kind in malformed truncated foreign replayed; do
+    for kind in malformed truncated foreign replayed unsigned forged; do
         grep -qE "$kind [1-9]" <<<"$line" || fail "monitor $n counted no $kind datagram: $line"
     done
 done
-ok "every monitor dropped and counted the malformed, truncated, foreign and replayed datagrams"
+ok "every monitor dropped and counted the malformed, truncated, foreign, replayed, unsigned and forged datagrams"

@@ -11,7 +11,7 @@ start_agent node1 "$(node node1 8 16384)"
 start_agent node2 "$(node node2 1 16384)"
 up_hosts() { [ "$(sh host list --state up | tail -n +2 | wc -l)" -eq 2 ]; }
 eventually 15 "two hosts are up" up_hosts
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(node_key monitor node1,node2) \
+start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1,node2) \
     --multicast-interface=127.0.0.1 \
     --monitor-hosts="node1=synthetic:95:30,node2=synthetic:5:30" --monitor-interval_ms=100
 # Two samples make a CPU share between them; the first already says 95% since "boot".
