@@ -120,6 +120,25 @@ ok "a revoked name is gone from the list"
 expect_ok "admitting the agent's key again" sh key admit agent-node1 "$KEYS/agent-node1.key" --role node --hosts node1
 eventually 30 "node1 comes back once its key is admitted again" is host node1 state up
 
+# ---- Rotation: the agent gets a new key; the old one works for its grace, then not
+keys agent-node1-b
+expect_ok "rotate the agent's key with 4 s of grace" \
+    sh key rotate agent-node1 "$KEYS/agent-node1-b.key" --grace 4
+[ "$(sh key list agent-node1 | tail -n +2 | wc -l)" -eq 2 ] || fail "two keys expected: $(sh key list)"
+raw_as agent-node1 hdr:REQUEST cloud id:70 env:vm_list | grep -q "envelope status" \
+    || fail "the old key stopped working before its grace ended"
+ok "during the grace both keys work"
+stop agent-node1
+start agent-node1 "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="node1=test://$T/node1.xml" \
+    --agent-report_ms=300 --agent-domain_type=test $(bus_opts agent-node1-b)
+eventually 20 "the agent, restarted with its new key, brings node1 up" is host node1 state up
+eventually 20 "after the grace the old key reaches nothing" nothing_back agent-node1 hdr:REQUEST cloud id:71 env:vm_list
+raw_as agent-node1-b hdr:REQUEST cloud id:72 env:vm_list | grep -q "envelope status" \
+    || fail "the new key does not work"
+eventually 10 "the old key leaves the list" test "$(sh key list agent-node1 | tail -n +2 | wc -l)" -eq 1
+is host node1 state up || fail "node1 went down with the old key"
+ok "node1 stayed up across the rotation"
+
 # ---- A broker restart: everyone back with their keys
 stop broker KILL
 start_broker
