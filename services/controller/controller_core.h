@@ -127,6 +127,7 @@ typedef struct {
     zsock_t *metrics;              //  the monitors' samples (SUB), or NULL (controller_metrics.c)
     uint64_t metrics_taken;        //  samples kept
     uint64_t metrics_ignored;      //  messages on the metric topics that were not samples
+    uint64_t reports_refused;      //  hosts' news from keys not admitted for those hosts
     zhashx_t *metric_vms;          //  host -> mk_metric_vms_t: its VMs' latest values
     controller_history_t *history; //  the hosts' and VMs' values over time
     controller_sched_t *sched;     //  hosts and placement

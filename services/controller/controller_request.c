@@ -242,7 +242,10 @@ controller_request_handle (controller_t *self, const mk_request_t *request)
     if (!refused && route->action == AUTH_AGENT
         && (reason = controller_buskey_reporter (self, request)) != NULL) {
         refused = MK_FORBIDDEN;
-        mk_warn ("controller: %s about a host refused: %s", mk_msg_body_name (env), reason);
+        //  An impostor reports every few hundred ms: said once, then every thousandth.
+        if (self->reports_refused++ % 1000 == 0)
+            mk_warn ("controller: %s about a host refused: %s (%" PRIu64 " so far)",
+                     mk_msg_body_name (env), reason, self->reports_refused);
     }
     if (refused)
         controller_reply_status (self, request, refused, "%s", reason);
