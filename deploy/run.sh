@@ -121,7 +121,8 @@ cat <<TEXT
 
 Maekin is running: broker at $bus, controller with its database in $var/maekin.db,
 agents for$hosts on libvirt's test driver, and a monitor publishing their (synthetic)
-metrics every 5 s.
+metrics every 5 s. The bus is CURVE: each program's key pair is in $keys
+('build/maekinsh key list' shows the keys the broker lets in).
 
 $login
 
