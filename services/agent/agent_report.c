@@ -380,10 +380,16 @@ s_handle_report_reply (agent_server_t *self, agent_server_host_t *host, bool ful
         host->full_done = host->full_sent_count;
         s_log_drift (host, reply);
     }
+    //  Asked for a full report: one goes now, unless one is on its way (then the light
+    //  report this would send is answered the same, and so on as fast as the bus goes,
+    //  for as long as that one takes: a full report lost with a connection took 30 s).
+    bool waiting = host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS;
     if (reply->send_full) {
-        mk_info ("agent_server: host '%s': 'cloud' asks for a full report", host->name);
         host->full_wanted++;
-        s_report_host (self, host);
+        if (!waiting) {
+            mk_info ("agent_server: host '%s': 'cloud' asks for a full report", host->name);
+            s_report_host (self, host);
+        }
     }
 }
 

@@ -179,6 +179,9 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
     if (readies != self->readies) {
         self->readies = readies;
         self->next_report = 0;
+        //  A full report on its way may have gone with the old connection: not waited for.
+        for (size_t i = 0; i < self->host_count; i++)
+            self->hosts[i].full_sent_at = 0;
         agent_report_all (loop, timer_id, self);
     }
     return 0;
