@@ -34,7 +34,7 @@ mk_client_destroy (mk_client_t **self_p)
     assert (self_p);
     mk_client_t *self = *self_p;
     if (self) {
-        zsock_destroy (&self->sock);
+        mk_sock_destroy (&self->sock);
         free (self->endpoint);
         mk_client_set_token (self, NULL);
         free (self);
@@ -55,6 +55,12 @@ zsock_t *
 mk_client_sock (mk_client_t *self)
 {
     return self->sock;
+}
+
+void
+mk_client_tick (mk_client_t *self)
+{
+    mk_sock_rekey (self->sock);
 }
 
 uint64_t
@@ -229,7 +235,16 @@ s_call_wait (mk_client_t *self, call_t *call)
     while (!call->answer && !retry) {
         int64_t left = deadline - zclock_mono ();
         mk_reply_t reply;
-        if (left <= 0 || mk_client_recv (self, &reply, (int) left) != 0) {
+        //  In slices: while the broker's key changes, a socket that connected anew sends
+        //  again at once (what it held for the old connection went with it).
+        int slice = left > 200 ? 200 : (int) left;
+        if (left <= 0 || mk_client_recv (self, &reply, slice) != 0) {
+            if (mk_sock_rekey (self->sock)) {
+                retry = true;
+                break;
+            }
+            if (left > slice)
+                continue;
             call->timeouts++;
             call->delivered = true;
             break;

@@ -31,6 +31,10 @@ void mk_client_set_token (mk_client_t *self, const char *token);
 //  The socket, for a poller or zloop of the caller's.
 zsock_t *mk_client_sock (mk_client_t *self);
 
+//  Now and then (its owner's tick): while the broker's key changes, the socket follows it
+//  (mk_sock_rekey). Cheap otherwise.
+void mk_client_tick (mk_client_t *self);
+
 //  Send a request; returns its correlation id (never 0), or 0 if the bus refused it.
 uint64_t mk_client_send (mk_client_t *self, const char *service, Maekin__Envelope *env);
 

@@ -42,8 +42,8 @@ bool mk_sock_secure_main (mk_cfg_t *cfg, const char *program);
 //  0, or -1 and *error.
 int mk_sock_secure_env (char **error);
 
-//  The same from a key pair (taken; NULL: plain text) and the broker's public key (NULL
-//  when serving). Tests switch it as they need.
+//  The same from a key pair (taken; NULL: plain text) and the broker's public keys (one,
+//  or two comma-separated; NULL when serving). Tests switch it as they need.
 void mk_sock_secure (zcert_t *cert, const char *broker_key, bool server);
 
 //  The process's key pair, or NULL when the bus is plain text.
@@ -53,6 +53,26 @@ zcert_t *mk_sock_cert (void);
 //  endpoint(s) (comma-separated). NULL and a logged error if an endpoint is invalid or
 //  cannot be bound.
 zsock_t *mk_sock_new (int type, const char *endpoints);
+
+//  Destroys a socket mk_sock_new made (and what mk_sock_rekey keeps for it).
+void mk_sock_destroy (zsock_t **sock_p);
+
+//  While the broker's key changes, bus/broker_key lists two (the new first): a client
+//  socket connects with the first, and its owner calls this now and then (at its tick).
+//  When the broker has ended two handshakes running with the key in use (it serves the
+//  other), the socket connects again with the other one: true then (a worker says READY
+//  again). Cheap, and false, with one broker key.
+bool mk_sock_rekey (zsock_t *sock);
+
+//  The same for a socket its owner watches with a socket monitor of its own (a socket
+//  has one): made with no endpoint, then mk_sock_rekey_follow before it connects, and
+//  each event of MK_SOCK_REKEY_EVENTS told to mk_sock_rekey_note (true: it switched).
+#define MK_SOCK_REKEY_EVENTS                                                                       \
+    (ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED | ZMQ_EVENT_HANDSHAKE_SUCCEEDED                  \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL                  \
+     | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+void mk_sock_rekey_follow (zsock_t *sock, const char *endpoint);
+bool mk_sock_rekey_note (zsock_t *sock, int event);
 
 //  The real endpoint of a socket bound to an ephemeral port ("tcp://127.0.0.1:*").
 //  A new string; the caller frees it.

@@ -69,7 +69,7 @@ mk_worker_destroy (mk_worker_t **self_p)
     mk_worker_t *self = *self_p;
     if (self) {
         s_send_command (self, MK_WIRE_DISCONNECT);
-        zsock_destroy (&self->sock);
+        mk_sock_destroy (&self->sock);
         for (size_t i = 0; i < self->count; i++)
             free (self->services[i]);
         free (self->services);
@@ -220,6 +220,9 @@ s_broker_silence_ms (mk_worker_t *self)
 void
 mk_worker_tick (mk_worker_t *self)
 {
+    //  The broker's key changing: connected again with the other one, register at once.
+    if (mk_sock_rekey (self->sock))
+        s_send_command (self, MK_WIRE_READY);
     int64_t now = zclock_mono ();
     int64_t dead_after = s_broker_silence_ms (self);
     if (now - self->last_heard > dead_after && now - self->last_ready > dead_after) {

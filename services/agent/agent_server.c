@@ -173,6 +173,7 @@ s_tick (zloop_t *loop, int timer_id, void *arg)
 {
     agent_server_t *self = (agent_server_t *) arg;
     mk_worker_tick (self->worker);
+    mk_client_tick (self->client);
     //  Registered again: the broker had lost us (the link was down, or it restarted) and
     //  may have said so; the controller hears from us now, not at the next report.
     uint64_t readies = mk_worker_readies (self->worker);

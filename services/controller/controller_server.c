@@ -405,8 +405,8 @@ s_server_destroy (controller_t *self)
                  MK_DB_CLAIM_LAPSE_MS / 1000);
     mk_worker_destroy (&self->worker);
     mk_client_destroy (&self->client);
-    zsock_destroy (&self->pub);
-    zsock_destroy (&self->metrics);
+    mk_sock_destroy (&self->pub);
+    mk_sock_destroy (&self->metrics);
     zhashx_destroy (&self->metric_vms);
     controller_history_destroy (&self->history);
     controller_events_destroy (&self->events);
@@ -642,6 +642,10 @@ s_server_actor (zsock_t *pipe, void *args)
             controller_metrics_drain (&self);
         s_batch (&self);
         mk_worker_tick (self.worker);
+        //  While the broker's key changes, the other sockets follow it too.
+        mk_client_tick (self.client);
+        mk_sock_rekey (self.pub);
+        mk_sock_rekey (self.metrics);
     }
     zpoller_destroy (&all);
     zpoller_destroy (&reads);

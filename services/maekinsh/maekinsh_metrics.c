@@ -253,8 +253,10 @@ s_follow (maekinsh_cmd_t *self)
     uint64_t lines = 0, garbage = 0;
     while (!zsys_interrupted && (!self->count || lines < self->count)) {
         zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
+        if (!msg) {
+            mk_sock_rekey (sub); //  the broker's key may be changing
             continue;
+        }
         zframe_t *body = zmsg_size (msg) == 2 ? zmsg_last (msg) : NULL;
         const char *why = NULL;
         Maekin__Envelope *env =
@@ -283,7 +285,7 @@ s_follow (maekinsh_cmd_t *self)
                             "%" PRIu64 " message%s on the stream %s not a host's sample; ignored",
                             garbage, garbage == 1 ? "" : "s", garbage == 1 ? "was" : "were");
     zhashx_destroy (&hosts);
-    zsock_destroy (&sub);
+    mk_sock_destroy (&sub);
     return status;
 }
 

@@ -172,6 +172,7 @@ s_pub_event (zloop_t *loop, zsock_t *reader, void *arg)
     if (head && zframe_size (head) >= 2) {
         uint16_t event;
         memcpy (&event, zframe_data (head), 2); //  host order, as libzmq writes it
+        mk_sock_rekey_note (self->pub, event);  //  the broker's key may be changing
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             self->connected = true;
         else if (event == ZMQ_EVENT_DISCONNECTED && self->connected) {
@@ -282,7 +283,7 @@ s_server_destroy (s_server_t **self_p)
         monitor_vms_destroy (&host->vms);
     }
     free (self->hosts);
-    zsock_destroy (&self->pub);
+    mk_sock_destroy (&self->pub);
     zsock_destroy (&self->pub_events);
     zsock_destroy (&self->info);
     monitor_view_destroy (&self->view);
@@ -345,14 +346,14 @@ s_server_new (zsock_t *pipe, const monitor_opts_t *opts, char **error)
     rc = rc ? rc : zmq_setsockopt (handle, ZMQ_TCP_KEEPALIVE_CNT, &probes, sizeof probes);
     rc = rc ? rc : zmq_setsockopt (handle, ZMQ_CONNECT_TIMEOUT, &connect_ms, sizeof connect_ms);
     if (rc == 0)
-        rc = zmq_socket_monitor (handle, events,
-                                 ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED);
+        rc = zmq_socket_monitor (handle, events, MK_SOCK_REKEY_EVENTS);
     self->pub_events = rc == 0 ? zsock_new_pair (events) : NULL;
     zstr_free (&events);
     if (!self->pub_events)
         *error = zsys_sprintf ("monitor: cannot watch the stream's connection: %s",
                                zmq_strerror (zmq_errno ()));
-    else if (zsock_attach (self->pub, opts->stream_in, false) != 0)
+    else if ((mk_sock_rekey_follow (self->pub, opts->stream_in),
+              zsock_attach (self->pub, opts->stream_in, false) != 0))
         *error = zsys_sprintf ("monitor: cannot publish to '%s': %s", opts->stream_in,
                                zmq_strerror (zmq_errno ()));
     if (!*error && opts->info_endpoint && *opts->info_endpoint) {

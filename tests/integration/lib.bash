@@ -27,7 +27,7 @@ cleanup() {
         kill -KILL "${PIDS[$name]}" 2>/dev/null
     done
     wait 2>/dev/null
-    [ $rc -eq 0 ] && rm -rf "$T"
+    [ $rc -eq 0 ] && [ -z "${KEEP:-}" ] && rm -rf "$T"
     [ $rc -eq 0 ] && log "$checks checks passed" || log "kept $T for a look"
     exit $rc
 }
