@@ -236,10 +236,10 @@ echo "authorisation on: accepted_per_s=$acc_on cloud_cpu_us_per_accept=$cpu_on" 
 # CURVE's price: the bus encrypted and every key checked, as a cloud runs it (and as
 # every figure above was measured), beside the same cloud in plain text (bus/security =
 # none), alternating in the same run: durable accepts at window 256 and 1, and the done
-# rate at window 256 beside the libvirt floor measured just before each.
-done_run() { # LABEL: one done run (window 256) in a fresh cloud
+# rate at window 256 (beside the libvirt floor measured just before each) and 1.
+done_run() { # LABEL WINDOW COUNT: one done run in a fresh cloud
     start_cloud
-    tasks -n $n -w 256 -p "$1" > "$T/out" 2>"$T/client.log" || { cat "$T/out"; exit 1; }
+    tasks -n "$3" -w "$2" -p "$1" > "$T/out" 2>"$T/client.log" || { cat "$T/out"; exit 1; }
     echo "$1 $(cat "$T/out")"
     stop_cloud
 }
@@ -256,9 +256,12 @@ for round in $(seq "$repeat"); do
         cat "$T/line"
         least "bp50_$mode" "$(rate_field accept_p50_us "$T/line")"
         floor > "$T/line"
-        done_run "bus_${mode}" > "$T/line"
+        done_run "bus_${mode}" 256 $n > "$T/line"
         cat "$T/line"
         best "bdone_$mode" "$(rate_field done_per_s "$T/line")"
+        done_run "bus_${mode}_w1" 1 $((n / 10)) > "$T/line"
+        cat "$T/line"
+        best "bdone1_$mode" "$(rate_field done_per_s "$T/line")"
     done
 done
 unset PLAIN
@@ -266,8 +269,8 @@ acc_verdict=met done_verdict=met
 [ "$bacc_curve" -ge 30000 ] || acc_verdict="not met (plain: $bacc_plain/s on this machine now)"
 [ $((bdone_curve * 2)) -ge "$best_floor" ] || done_verdict="not met"
 echo "CURVE on: accepted_per_s=$bacc_curve cloud_cpu_us_per_accept=$bcpu_curve" \
-    "sync_accept_p50_us=$bp50_curve done_per_s=$bdone_curve;" \
-    "plain text: $bacc_plain, $bcpu_plain, $bp50_plain, $bdone_plain (best of $repeat;" \
+    "sync_accept_p50_us=$bp50_curve done_per_s=$bdone_curve done_per_s_w1=$bdone1_curve;" \
+    "plain text: $bacc_plain, $bcpu_plain, $bp50_plain, $bdone_plain, $bdone1_plain (best of $repeat;" \
     "targets with CURVE: at least 30,000 accepts/s: $acc_verdict; done at least 50% of" \
     "the floor's $best_floor/s: $((bdone_curve * 100 / best_floor))%, $done_verdict)"
 
