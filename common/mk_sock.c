@@ -105,10 +105,10 @@ mk_sock_secure_cfg (mk_cfg_t *cfg, bool server, char **error)
     }
     if (!*key || (!server && !*broker_key)) {
         *error = zsys_sprintf (
-            "%s not set: this program needs its key pair and the broker's public key "
-            "(maekinsh admin keygen DIR NAME makes them), or bus/security=none for a bus "
-            "without encryption",
-            !*key ? "bus/key is" : "bus/broker_key is");
+            "%s not set: this program needs its key pair%s (maekinsh admin keygen DIR NAME "
+            "makes them), or bus/security=none for a bus without encryption",
+            !*key ? "bus/key is" : "bus/broker_key is",
+            server ? "" : " and the broker's public key");
         return -1;
     }
     char public_keys[2 * MK_CURVE_KEY_TEXT + 2] = "";

@@ -165,14 +165,8 @@ s_test_refusals (test_t *self)
 static void
 s_test_others (test_t *self)
 {
-    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
-    create.name = "alice";
-    create.password = "alice-secret-1";
-    assert (controller_fixture_status_as (self->client, self->token,
-                                          MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
-            == MK_OK);
     char alice[64];
-    assert (controller_fixture_login (self->client, "alice", "alice-secret-1", alice) == MK_OK);
+    controller_fixture_user (self->client, self->token, "alice", "alice-secret-1", alice);
     size_t before = s_count (self);
     assert (s_admit (self, alice, "mine", s_key (2), CLIENT, NULL, "administrator")
             == MK_FORBIDDEN);
@@ -190,13 +184,7 @@ s_test_others (test_t *self)
 static void
 s_test_audit (test_t *self)
 {
-    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
-    page.limit = 1000;
-    Maekin__AuditListRequest audit = MAEKIN__AUDIT_LIST_REQUEST__INIT;
-    audit.page = &page;
-    Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
-                                                     MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &audit);
-    assert (reply->status == MK_OK);
+    Maekin__Envelope *reply = controller_fixture_audit (self->client, self->token);
     int admitted = 0, refused = 0, forbidden = 0, rotated = 0, revoked = 0;
     for (size_t i = 0; i < reply->audit_list_reply->n_entries; i++) {
         const Maekin__AuditEntry *entry = reply->audit_list_reply->entries[i];

@@ -140,13 +140,7 @@ s_reaches_cloud (mk_client_t *client)
 static int
 s_audited (test_t *self, const char *request, int status, const char *reason, const char *subject)
 {
-    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
-    page.limit = 1000;
-    Maekin__AuditListRequest audit = MAEKIN__AUDIT_LIST_REQUEST__INIT;
-    audit.page = &page;
-    Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
-                                                     MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &audit);
-    assert (reply->status == MK_OK);
+    Maekin__Envelope *reply = controller_fixture_audit (self->client, self->token);
     int count = 0;
     for (size_t i = 0; i < reply->audit_list_reply->n_entries; i++) {
         const Maekin__AuditEntry *entry = reply->audit_list_reply->entries[i];
@@ -204,14 +198,8 @@ s_test_tokens (test_t *self)
             == MK_BAD_REQUEST);
     assert (s_join (self, self->token, "", 0, "host name ''", text) == MK_BAD_REQUEST);
     assert (s_join (self, self->token, "node7", 604801, "at most a week", text) == MK_BAD_REQUEST);
-    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
-    create.name = "alice";
-    create.password = "alice-secret-1";
-    assert (controller_fixture_status_as (self->client, self->token,
-                                          MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
-            == MK_OK);
     char alice[64];
-    assert (controller_fixture_login (self->client, "alice", "alice-secret-1", alice) == MK_OK);
+    controller_fixture_user (self->client, self->token, "alice", "alice-secret-1", alice);
     assert (s_join (self, alice, "node7", 0, "administrator", text) == MK_FORBIDDEN);
     assert (s_join (self, NULL, "node7", 0, "credential", text) == MK_UNAUTHORIZED);
     assert (s_rows (self, "join_tokens") == tokens);

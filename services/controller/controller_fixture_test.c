@@ -33,6 +33,32 @@ controller_fixture_until_serving (mk_client_t *client)
     assert (!"the controller serves 'cloud' within 30 s");
 }
 
+Maekin__Envelope *
+controller_fixture_audit (mk_client_t *client, const char *token)
+{
+    Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+    page.limit = 1000;
+    Maekin__AuditListRequest audit = MAEKIN__AUDIT_LIST_REQUEST__INIT;
+    audit.page = &page;
+    Maekin__Envelope *reply =
+        controller_fixture_as (client, token, MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &audit);
+    assert (reply->status == MK_OK && reply->body_case == MAEKIN__ENVELOPE__BODY_AUDIT_LIST_REPLY);
+    return reply;
+}
+
+void
+controller_fixture_user (mk_client_t *client, const char *admin_token, const char *user,
+                         const char *password, char *token)
+{
+    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
+    create.name = (char *) user;
+    create.password = (char *) password;
+    assert (controller_fixture_status_as (client, admin_token, MAEKIN__ENVELOPE__BODY_USER_CREATE,
+                                          &create, NULL)
+            == MK_OK);
+    assert (controller_fixture_login (client, user, password, token) == MK_OK);
+}
+
 //  Logs in: the status, and the token into token (64 bytes) if 200.
 int
 controller_fixture_login (mk_client_t *client, const char *user, const char *password, char *token)

@@ -54,6 +54,13 @@ int controller_fixture_status_as (mk_client_t *client, const char *token,
 //  Logs in: the status, and the token into token (64 bytes) if 200.
 int controller_fixture_login (mk_client_t *client, const char *user, const char *password,
                               char *token);
+//  The audit log as the administrator (token) reads it: its newest 1,000 entries, the
+//  answer asserted 200 (the caller frees it).
+Maekin__Envelope *controller_fixture_audit (mk_client_t *client, const char *token);
+//  A user who is not the administrator, made by the administrator (admin_token) and
+//  logged in: the session's token into token (64 bytes). Asserts it all went well.
+void controller_fixture_user (mk_client_t *client, const char *admin_token, const char *user,
+                              const char *password, char *token);
 //  The administrator's password, as the controller wrote it at its first start (a new
 //  string; the file must be mode 0600).
 char *controller_fixture_admin_password (controller_fixture_t *self);

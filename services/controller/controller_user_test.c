@@ -442,14 +442,8 @@ s_test_audit (test_t *self)
     assert (controller_fixture_status_as (self->client, self->token,
                                           MAEKIN__ENVELOPE__BODY_AUDIT_LIST, &bad, "unix seconds")
             == MK_BAD_REQUEST);
-    Maekin__UserCreateRequest create = MAEKIN__USER_CREATE_REQUEST__INIT;
-    create.name = "carol";
-    create.password = "carol-secret-1";
     char carol[64];
-    assert (controller_fixture_status_as (self->client, self->token,
-                                          MAEKIN__ENVELOPE__BODY_USER_CREATE, &create, NULL)
-            == MK_OK);
-    assert (controller_fixture_login (self->client, "carol", "carol-secret-1", carol) == MK_OK);
+    controller_fixture_user (self->client, self->token, "carol", "carol-secret-1", carol);
     bad.since = 0;
     assert (controller_fixture_status_as (self->client, carol, MAEKIN__ENVELOPE__BODY_AUDIT_LIST,
                                           &bad, "administrator")
