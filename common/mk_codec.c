@@ -327,6 +327,7 @@ typedef struct {
     mk_codec_format_t format; //  what is read
     char path[256];           //  "vms[1].vcpus"
     char *error;              //  why the read failed, or NULL
+    bool bare;                //  the error says why alone (a value set, not a document read)
 } reader_t;
 
 static int s_fail (reader_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
@@ -341,12 +342,15 @@ s_fail (reader_t *self, const char *format, ...)
     va_start (args, format);
     char *why = zsys_vprintf (format, args);
     va_end (args);
-    if (*self->path)
+    if (self->bare)
+        self->error = why;
+    else if (*self->path)
         self->error = zsys_sprintf ("%s: '%s': %s", self->format == MK_CODEC_JSON ? "JSON" : "XML",
                                     self->path, why);
     else
         self->error = zsys_sprintf ("%s: %s", self->format == MK_CODEC_JSON ? "JSON" : "XML", why);
-    free (why);
+    if (!self->bare)
+        free (why);
     return -2;
 }
 
@@ -906,6 +910,73 @@ s_xml_read (reader_t *self, const ProtobufCMessageDescriptor *descriptor, const 
         rc = s_xml_read_message (self, *msg_p, root, 1);
     }
     xmlFreeDoc (doc);
+    return rc;
+}
+
+const ProtobufCFieldDescriptor *
+mk_codec_field (const ProtobufCMessageDescriptor *descriptor, const char *path)
+{
+    char name[64];
+    while (descriptor) {
+        size_t length = strcspn (path, ".");
+        if (length == 0 || length >= sizeof name)
+            return NULL;
+        memcpy (name, path, length);
+        name[length] = 0;
+        const ProtobufCFieldDescriptor *field =
+            protobuf_c_message_descriptor_get_field_by_name (descriptor, name);
+        if (!field || !path[length])
+            return field;
+        if (field->type != PROTOBUF_C_TYPE_MESSAGE || field->label == PROTOBUF_C_LABEL_REPEATED)
+            return NULL;
+        descriptor = (const ProtobufCMessageDescriptor *) field->descriptor;
+        path += length + 1;
+    }
+    return NULL;
+}
+
+int
+mk_codec_set (ProtobufCMessage *msg, const char *path, const char *text, char **error_p)
+{
+    assert (msg && path && text && error_p);
+    reader_t reader;
+    memset (&reader, 0, sizeof reader);
+    reader.format = MK_CODEC_XML;
+    reader.bare = true;
+    const ProtobufCFieldDescriptor *field = mk_codec_field (msg->descriptor, path);
+    int rc = 0;
+    if (!field)
+        rc = s_fail (&reader, "%s has no field '%.64s'", msg->descriptor->short_name, path);
+    else if (field->label == PROTOBUF_C_LABEL_REPEATED || field->type == PROTOBUF_C_TYPE_MESSAGE)
+        rc = s_fail (&reader, "a %s is not one value",
+                     field->label == PROTOBUF_C_LABEL_REPEATED ? "list" : "message");
+    //  Down the path, making each message on the way.
+    for (const char *rest = path; rc == 0 && strchr (rest, '.'); rest = strchr (rest, '.') + 1) {
+        char name[64];
+        size_t length = strcspn (rest, ".");
+        memcpy (name, rest, length);
+        name[length] = 0;
+        const ProtobufCFieldDescriptor *step =
+            protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
+        ProtobufCMessage **sub = (ProtobufCMessage **) s_member (msg, step);
+        if (!*sub)
+            *sub = s_message_new ((const ProtobufCMessageDescriptor *) step->descriptor);
+        msg = *sub;
+    }
+    //  The value replaces what the field held (a string's or bytes' own copy is freed).
+    void *to = rc == 0 ? s_member (msg, field) : NULL;
+    void *old = NULL;
+    if (rc == 0 && field->type == PROTOBUF_C_TYPE_STRING && *(char **) to != field->default_value)
+        old = *(char **) to;
+    else if (rc == 0 && field->type == PROTOBUF_C_TYPE_BYTES)
+        old = ((ProtobufCBinaryData *) to)->data;
+    if (rc == 0)
+        rc = s_set_text (&reader, field, text, strlen (text), to);
+    if (rc == 0) {
+        free (old);
+        rc = s_given (&reader, msg, field);
+    }
+    *error_p = rc ? reader.error : NULL;
     return rc;
 }
 

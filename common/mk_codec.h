@@ -55,6 +55,18 @@ char *mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, boo
 int mk_codec_read (const ProtobufCMessageDescriptor *descriptor, mk_codec_format_t format,
                    const char *text, size_t size, ProtobufCMessage **msg_p, char **error_p);
 
+//  The field a path names from a message type ("page.limit": a field of a message field),
+//  or NULL if there is none. Only the last may be repeated.
+const ProtobufCFieldDescriptor *mk_codec_field (const ProtobufCMessageDescriptor *descriptor,
+                                                const char *path);
+
+//  Sets one scalar field of msg, named by its path (mk_codec_field), from text as XML
+//  gives a scalar (a number's decimal digits, an enum value's name, true or false; the
+//  text itself for a string), making the messages on the way: what a query string or a
+//  path segment says. 0, or -2 and *error_p (a new string, one line; the caller names
+//  the field): no such field, a repeated or message field, a value its type cannot hold.
+int mk_codec_set (ProtobufCMessage *msg, const char *path, const char *text, char **error_p);
+
 //  The size of one value of a field's type as protobuf-c lays it out (an element of a
 //  repeated field, say).
 size_t mk_codec_value_size (ProtobufCType type);

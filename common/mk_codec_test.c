@@ -618,9 +618,57 @@ s_test_shapes (void)
     protobuf_c_message_free_unpacked (msg, NULL);
 }
 
+//  One field from its text, as a query string gives it, down a path of messages.
+static void
+s_test_set (void)
+{
+    char *error = NULL;
+    ProtobufCMessage *msg = (ProtobufCMessage *) zmalloc (sizeof (Maekin__VmListRequest));
+    maekin__vm_list_request__init ((Maekin__VmListRequest *) msg);
+    Maekin__VmListRequest *list = (Maekin__VmListRequest *) msg;
+    assert (mk_codec_field (msg->descriptor, "page.limit"));
+    assert (!mk_codec_field (msg->descriptor, "page.nothing"));
+    assert (!mk_codec_field (msg->descriptor, "page.limit.x"));
+    assert (!mk_codec_field (msg->descriptor, ".page"));
+    assert (mk_codec_set (msg, "page.limit", "250", &error) == 0 && !error);
+    assert (mk_codec_set (msg, "page.filter_vi", "web", &error) == 0);
+    assert (mk_codec_set (msg, "page.filter_vi", "db", &error) == 0); //  replaced, not leaked
+    assert (list->page && list->page->limit == 250 && streq (list->page->filter_vi, "db"));
+    //  What a field cannot hold is refused, naming the field, and changes nothing.
+    assert (mk_codec_set (msg, "page.limit", "-1", &error) == -2);
+    assert (streq (error, "-1 is out of range for uint32"));
+    zstr_free (&error);
+    assert (mk_codec_set (msg, "page.limit", "1e3", &error) == -2 && strstr (error, "whole"));
+    zstr_free (&error);
+    assert (mk_codec_set (msg, "page.limit", "4294967296", &error) == -2);
+    zstr_free (&error);
+    assert (mk_codec_set (msg, "page.nothing", "1", &error) == -2
+            && strstr (error, "no field 'page.nothing'"));
+    zstr_free (&error);
+    assert (mk_codec_set (msg, "page", "1", &error) == -2 && strstr (error, "message"));
+    zstr_free (&error);
+    assert (list->page->limit == 250);
+    protobuf_c_message_free_unpacked (msg, NULL);
+
+    Maekin__VmActionRequest action = MAEKIN__VM_ACTION_REQUEST__INIT;
+    msg = (ProtobufCMessage *) &action;
+    assert (mk_codec_set (msg, "op", "VM_OP_STOP", &error) == 0
+            && action.op == MAEKIN__VM_OP__VM_OP_STOP);
+    assert (mk_codec_set (msg, "op", "VM_OP_LEAP", &error) == -2 && strstr (error, "VmOp"));
+    zstr_free (&error);
+    Maekin__UserDisableRequest disable = MAEKIN__USER_DISABLE_REQUEST__INIT;
+    assert (mk_codec_set (&disable.base, "enable", "true", &error) == 0 && disable.enable);
+    assert (mk_codec_set (&disable.base, "enable", "yes", &error) == -2);
+    zstr_free (&error);
+    Maekin__EventsSinceRequest since = MAEKIN__EVENTS_SINCE_REQUEST__INIT;
+    assert (mk_codec_set (&since.base, "after", "18446744073709551615", &error) == 0);
+    assert (since.after == UINT64_MAX);
+}
+
 void
 mk_codec_test (bool verbose)
 {
+    s_test_set ();
     int trips = s_test_every_message (verbose);
     if (verbose)
         printf ("  %zu message types, %d samples, each through JSON and XML\n", MESSAGES, trips);
