@@ -40,15 +40,19 @@ PROTOS  := $(wildcard proto/*.proto)
 GEN_C   := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.c)
 GEN_H   := $(GEN_C:.c=.h)
 LIB     := $(OBJ)/libmaekin.a
+TLS_COMPAT := libmaekin-tls-compat.so
 TESTLIB := $(OBJ)/libmaekin-test.a
 
 # Each program is a directory: <main>.c holds main(), the other files are its classes.
-PROGRAMS      := maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh
+PROGRAMS      := maekin-broker maekin-controller maekin-agent maekin-monitor maekin-gateway maekinsh
 DIR_maekin-broker     := broker
 DIR_maekin-controller := services/controller
 DIR_maekin-agent      := services/agent
 DIR_maekin-monitor    := services/monitor
+DIR_maekin-gateway    := services/gateway
 DIR_maekinsh          := services/maekinsh
+# Libraries one program alone needs (Debian's civetweb has no pkg-config file).
+LIBS_maekin-gateway   := -lcivetweb
 main_of   = $(DIR_$(1))/$(notdir $(DIR_$(1))).c
 # A program's classes; the self-tests (*_test.c) go into mk_selftest only.
 classes_of = $(filter-out $(call main_of,$(1)) %_test.c,$(wildcard $(DIR_$(1))/*.c))
@@ -69,6 +73,7 @@ obj = $(patsubst %.c,$(OBJ)/%.o,$(patsubst $(GEN)/%,gen/%,$(1)))
 # Each program's files see common/ and their own folder only; a self-test also sees the
 # broker's, to start one, and tests/support's fake peers.
 $(foreach p,$(PROGRAMS),$(eval $(OBJ)/$(DIR_$(p))/%.o: INC := -I$(DIR_$(p))))
+$(OBJ)/tests/support/%.o: INC := -Ibroker
 $(foreach f,$(CLASS_TEST_SRC),$(eval $(call obj,$(f)): INC := -I$(dir $(f)) -Ibroker \
                                                               -Itests/support))
 
@@ -77,7 +82,7 @@ $(foreach f,$(CLASS_TEST_SRC),$(eval $(call obj,$(f)): INC := -I$(dir $(f)) -Ibr
 # so pkg-config and protoc-c are asked only once they are there.
 all: build/.deps
 	@$(MAKE) --no-print-directory programs
-programs: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest $(OUT)/mk_raw
+programs: $(PROGRAMS:%=$(OUT)/%) $(OUT)/mk_selftest $(OUT)/mk_raw $(OUT)/$(TLS_COMPAT)
 
 $(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto
 	@mkdir -p $(GEN)
@@ -101,7 +106,7 @@ $(TESTLIB): $(call obj,$(TESTLIB_SRC)) Makefile
 
 define program_rule
 $(OUT)/$(1): $(call obj,$(call main_of,$(1)) $(call classes_of,$(1))) $(LIB)
-	$$(CC) $(OPT) -Wl,--gc-sections -o $$@ $$^ $$(LDLIBS)
+	$$(CC) $(OPT) -Wl,--gc-sections -o $$@ $$^ $$(LDLIBS) $(LIBS_$(1))
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
@@ -123,7 +128,13 @@ $(GEN)/messages.h: $(GEN_H)
 	     $(GEN_H); } > $@.tmp && mv $@.tmp $@
 $(OBJ)/common/mk_codec_test.o: $(GEN)/messages.h
 $(OUT)/mk_selftest: $(call obj,tests/selftest.c $(CLASS_SRC) $(CLASS_TEST_SRC)) $(TESTLIB) $(LIB)
-	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+	$(CC) $(OPT) -o $@ $^ $(LDLIBS) $(foreach p,$(PROGRAMS),$(LIBS_$(p)))
+
+# What lets Debian 12's civetweb find TLS in OpenSSL 3 (services/gateway/tls/): a shared
+# object the gateway loads beside itself, without the sanitizers.
+$(OUT)/$(TLS_COMPAT): services/gateway/tls/libssl_compat.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -O2 -Wall -Wextra -Werror -shared -fPIC -Wl,-soname,libssl.so -o $@ $< -l:libssl.so.3
 
 # A test tool: sends hand-made (malformed) frames to the real programs.
 $(OUT)/mk_raw: $(call obj,tests/integration/mk_raw.c) $(LIB)
@@ -160,6 +171,8 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/maekin \
 		$(DESTDIR)$(PREFIX)/share/doc/maekin
 	install -m 755 $(PROGRAMS:%=$(OUT)/%) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/lib/maekin
+	install -m 644 $(OUT)/$(TLS_COMPAT) $(DESTDIR)$(PREFIX)/lib/maekin/
 	install -m 644 deploy/systemd/*.service $(DESTDIR)$(UNITDIR)/
 	install -m 644 proto/BUS.md proto/maekin.proto README.md $(DESTDIR)$(PREFIX)/share/doc/maekin/
 	for f in deploy/etc/*.cfg; do \

@@ -1,8 +1,10 @@
 #!/bin/bash
 # make run: a whole Maekin cloud on this machine, in the foreground. The broker, the
-# controller (SQLite in var/), and three agents, each driving its own simulated host on
-# libvirt's test driver (node1..node3, of different sizes). Ctrl-C stops everything.
+# controller (SQLite in var/), three agents, each driving its own simulated host on
+# libvirt's test driver (node1..node3, of different sizes), a monitor, and the gateway
+# (the REST API on http://127.0.0.1:8080/). Ctrl-C stops everything.
 #   MAEKIN_PORT   first of the three bus ports (default 7010)
+#   MAEKIN_HTTP   the gateway's port (default 8080)
 #   MAEKIN_VAR    state directory (default ./var)
 set -u
 cd "$(dirname "$0")/.."
@@ -12,13 +14,14 @@ port=${MAEKIN_PORT:-7010}
 bus=tcp://127.0.0.1:$port
 stream_in=tcp://127.0.0.1:$((port + 1))
 stream_out=tcp://127.0.0.1:$((port + 2))
+http=${MAEKIN_HTTP:-8080}
 
-for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekinsh; do
+for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekin-gateway maekinsh; do
     [ -x "$build/$program" ] || { echo "run: $build/$program is missing; run 'make' first" >&2; exit 1; }
 done
-for p in $port $((port + 1)) $((port + 2)); do
+for p in $port $((port + 1)) $((port + 2)) $http; do
     if (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-        echo "run: port $p is in use (another 'make run'?); stop it or set MAEKIN_PORT" >&2
+        echo "run: port $p is in use (another 'make run'?); stop it or set MAEKIN_PORT (the bus) or MAEKIN_HTTP (the gateway)" >&2
         exit 1
     fi
 done
@@ -35,7 +38,7 @@ done
 # broker knows the controller's public key; the controller admits maekinsh's at its
 # first start, and the agents' and the monitor's once the administrator is logged in.
 keys=$var/keys
-for name in broker controller maekinsh monitor $hosts; do
+for name in broker controller maekinsh monitor gateway $hosts; do
     [ -f "$keys/$name.key_secret" ] || "$build/maekinsh" admin keygen "$keys" "$name" >/dev/null \
         || { echo "run: cannot make the key pair $name in $keys" >&2; exit 1; }
 done
@@ -96,6 +99,12 @@ for host in $hosts; do
         --agent-domain_type=test --agent-console_dir="$var/consoles" $(keyed "$host") &
     pids+=($!)
 done
+# The gateway, with its own key, a client's.
+$sh key list gateway 2>/dev/null | grep -q gateway \
+    || $sh key admit gateway "$keys/gateway.key" --role client >/dev/null \
+    || echo "run: could not admit the gateway's key; see 'build/maekinsh key list'" >&2
+"$build/maekin-gateway" --bus-endpoint="$bus" --gateway-listen="127.0.0.1:$http" $(keyed gateway) &
+pids+=($!)
 # One monitor for the simulated hosts: each its own synthetic load (they share this
 # machine's /proc, as the test driver's domains share no real hypervisor).
 monitored="" load=15
@@ -123,6 +132,13 @@ Maekin is running: broker at $bus, controller with its database in $var/maekin.d
 agents for$hosts on libvirt's test driver, and a monitor publishing their (synthetic)
 metrics every 5 s. The bus is CURVE: each program's key pair is in $keys
 ('build/maekinsh key list' shows the keys the broker lets in).
+
+The REST API: http://127.0.0.1:$http/api/v1/ (JSON, or XML with 'Accept: application/xml').
+Log in as admin with the password in $var/admin-password:
+
+    curl -s -X POST http://127.0.0.1:$http/api/v1/session -H 'Content-Type: application/json' \\
+        --data "{\"user\": \"admin\", \"password\": \"\$(cat $var/admin-password)\"}"
+    curl -s http://127.0.0.1:$http/api/v1/vms -H "Authorization: Bearer TOKEN"
 
 $login
 

@@ -1,6 +1,8 @@
 /*  mk_fake_peer: a peer on the bus whose answers a self-test writes (mk_fake_peer.h). */
 #include "mk_fake_peer.h"
 
+#include "broker_router.h"
+
 #include <assert.h>
 #include <stdlib.h>
 #include <string.h>
@@ -143,4 +145,15 @@ mk_fake_peer_ask_number (mk_fake_peer_t *self, const char *question, const char 
     long number = strtol (answer, NULL, 10);
     zstr_free (&answer);
     return number;
+}
+
+zactor_t *
+mk_fake_peer_broker (int max_pending, char **endpoint)
+{
+    broker_router_opts_t opts = {"tcp://127.0.0.1:*", 1000, max_pending, 60000, NULL, NULL};
+    zactor_t *router = broker_router_new (&opts);
+    assert (router);
+    zstr_send (router, "ENDPOINT");
+    *endpoint = zstr_recv (router);
+    return router;
 }

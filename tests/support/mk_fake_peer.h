@@ -24,6 +24,11 @@ typedef mk_fake_next_t (mk_fake_handle_fn) (void *state, mk_worker_t *worker,
 //  string. `arg` may be NULL.
 typedef char *(mk_fake_ask_fn) (void *state, const char *question, const char *arg);
 
+//  A real broker (broker_router) on a free loopback port, for the peers and the test's
+//  clients: heartbeats every second, at most max_pending open requests a worker, 504
+//  after a minute; *endpoint is its endpoint (a new string).
+zactor_t *mk_fake_peer_broker (int max_pending, char **endpoint);
+
 //  Serve `services` (1..64 names, copied) at the broker's endpoint. `state` stays the caller's
 //  and is touched only by handle and ask on the peer's thread until the peer is destroyed.
 //  A heartbeat of 100 ms, so a test sees the broker notice a restart quickly.

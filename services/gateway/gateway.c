@@ -1,0 +1,71 @@
+/*  maekin-gateway: the cloud's REST API over HTTP (the paper's API service), for the
+    dashboard and every other tool: each request becomes one bus request to the
+    controller, which alone decides what is allowed. See gateway_server.h. */
+#include "maekin.h"
+
+#include "gateway_server.h"
+#include "mk_actor.h"
+#include "mk_cfg.h"
+#include "mk_sock.h"
+
+static const mk_cfg_item_t s_schema[] = {
+    {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
+    {"gateway/listen", MK_CFG_STR, "127.0.0.1:8080", "where HTTP is served: ADDRESS:PORT"},
+    {"gateway/certificate", MK_CFG_STR, "",
+     "a PEM file with the certificate and its private key: HTTPS instead of HTTP"},
+    {"gateway/max_connections", MK_CFG_INT, "1000",
+     "connections served at once (one thread each); past them requests are answered 503"},
+    {"gateway/max_body_kb", MK_CFG_INT, "1024", "the largest request body, KiB (413 past it)"},
+    {"gateway/bus_timeout_ms", MK_CFG_INT, "30000", "how long a request waits for the cloud"},
+    {"gateway/wait_max_ms", MK_CFG_INT, "60000",
+     "the longest a task wait (GET /api/v1/tasks/ID/wait) holds its connection"},
+    {"gateway/request_timeout_ms", MK_CFG_INT, "10000",
+     "a client that takes longer to send its request is cut off (a slow client holds a thread)"},
+    {"gateway/keep_alive_ms", MK_CFG_INT, "15000",
+     "an idle keep-alive connection is closed after this"},
+    {"gateway/thread_stack_kb", MK_CFG_INT, "256", "each HTTP thread's stack, KiB"},
+    MK_SOCK_CFG_ITEMS,
+    {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
+    {NULL, 0, NULL, NULL}};
+
+//  A setting that must fit an int: out of range becomes -1, which the check refuses.
+static int
+s_int (mk_cfg_t *cfg, const char *key)
+{
+    int64_t value = mk_cfg_int (cfg, key);
+    return value < 0 || value > INT32_MAX ? -1 : (int) value;
+}
+
+int
+main (int argc, char **argv)
+{
+    int exit_code;
+    mk_cfg_t *cfg = mk_cfg_main ("maekin-gateway",
+                                 "The Maekin gateway: the cloud's REST API (JSON and XML) over "
+                                 "HTTP.",
+                                 s_schema, argc, argv, &exit_code);
+    if (!cfg)
+        return exit_code;
+    gateway_opts_t opts = {
+        .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .listen = mk_cfg_str (cfg, "gateway/listen"),
+        .certificate = mk_cfg_str (cfg, "gateway/certificate"),
+        .max_connections = s_int (cfg, "gateway/max_connections"),
+        .max_body_kb = s_int (cfg, "gateway/max_body_kb"),
+        .bus_timeout_ms = s_int (cfg, "gateway/bus_timeout_ms"),
+        .wait_max_ms = s_int (cfg, "gateway/wait_max_ms"),
+        .request_timeout_ms = s_int (cfg, "gateway/request_timeout_ms"),
+        .keep_alive_ms = s_int (cfg, "gateway/keep_alive_ms"),
+        .thread_stack_kb = s_int (cfg, "gateway/thread_stack_kb"),
+    };
+    char *error = gateway_opts_check (&opts);
+    if (!error)
+        mk_sock_secure_cfg (cfg, false, &error);
+    if (!error && mk_cfg_check_only (cfg))
+        return mk_cfg_check_done (&cfg, "maekin-gateway");
+    zactor_t *server = error ? NULL : gateway_server_new (&opts);
+    exit_code = mk_actor_serve ("maekin-gateway", &server, error);
+    free (error);
+    mk_cfg_destroy (&cfg);
+    return exit_code;
+}
