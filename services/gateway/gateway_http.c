@@ -2,6 +2,7 @@
     gateway_http.h; the API itself is the table in gateway_routes.c. */
 #include "gateway_http.h"
 
+#include "gateway_openapi.h"
 #include "gateway_routes.h"
 #include "mk_codec.h"
 #include "mk_msg.h"
@@ -18,15 +19,21 @@
 
 struct _gateway_http_t {
     gateway_http_opts_t opts;
+    char *openapi;                    //  the API's description, made once
+    char openapi_etag[36];            //  ... and its ETag
     atomic_int connections;           //  open now
     atomic_uint_fast64_t answered[3]; //  2xx (and 3xx), 4xx, 5xx
 };
+
+static void s_etag (const char *body, size_t size, char etag[36]);
 
 gateway_http_t *
 gateway_http_new (const gateway_http_opts_t *opts)
 {
     gateway_http_t *self = (gateway_http_t *) zmalloc (sizeof (gateway_http_t));
     self->opts = *opts;
+    self->openapi = gateway_openapi_document ();
+    s_etag (self->openapi, strlen (self->openapi), self->openapi_etag);
     atomic_init (&self->connections, 0);
     for (int i = 0; i < 3; i++)
         atomic_init (&self->answered[i], 0);
@@ -36,6 +43,8 @@ gateway_http_new (const gateway_http_opts_t *opts)
 void
 gateway_http_destroy (gateway_http_t **self_p)
 {
+    if (*self_p)
+        free ((*self_p)->openapi);
     free (*self_p);
     *self_p = NULL;
 }
@@ -454,6 +463,23 @@ s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_for
     free (location);
 }
 
+//  GET /api/v1/openapi.json: the description, for anyone.
+static int
+s_openapi (struct mg_connection *conn, gateway_http_t *self)
+{
+    if (!streq (mg_get_request_info (conn)->request_method, "GET")) {
+        header_t allow = {"Allow", "GET"};
+        s_error (conn, 405, "the API's description is read with GET", &allow);
+        return 405;
+    }
+    size_t size = strlen (self->openapi);
+    header_t headers[2] = {{"ETag", self->openapi_etag}, {"Cache-Control", "no-cache"}};
+    bool same = s_not_modified (conn, self->openapi_etag);
+    s_send (conn, same ? 304 : 200, "application/json; charset=utf-8", self->openapi,
+            same ? 0 : size, headers, 2);
+    return 200;
+}
+
 int
 gateway_http_api (struct mg_connection *conn, void *cbdata)
 {
@@ -488,6 +514,8 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
         gateway_http_error (conn, 404, "no such resource; the API is under /api/v1");
         return 404;
     }
+    if (count == 3 && streq (segments[2], "openapi.json"))
+        return s_openapi (conn, self);
     bool path_known;
     char allow[64];
     const gateway_route_t *route = gateway_routes_match (
