@@ -305,7 +305,8 @@ controller_auth_check (controller_auth_t *self, const Maekin__Envelope *request,
     caller->cred = cred;
     if (action == AUTH_SELF_READ)
         return 0;
-    if (cred->read_only && action != AUTH_READ && action != AUTH_VI_READ) {
+    if (cred->read_only && action != AUTH_READ && action != AUTH_VI_READ
+        && action != AUTH_ADMIN_READ) {
         *reason = "a read-only API key may only read";
         return MK_FORBIDDEN;
     }
@@ -500,14 +501,14 @@ controller_auth_test (bool verbose)
     controller_auth_user_put (self, &admin);
     controller_auth_user_put (self, &alice);
     assert (controller_auth_user_count (self) == 2);
-    char *tokens[3];
-    const char *prefixes[] = {"mkt_", "mkt_", "mka_"};
-    int64_t users[] = {1, 2, 2};
-    for (int i = 0; i < 3; i++) {
+    char *tokens[4];
+    const char *prefixes[] = {"mkt_", "mkt_", "mka_", "mka_"};
+    int64_t users[] = {1, 2, 2, 1};
+    for (int i = 0; i < 4; i++) {
         tokens[i] = mk_secret_token_new (prefixes[i]);
         store_cred_t cred = {.kind = i < 2 ? STORE_CRED_SESSION : STORE_CRED_APIKEY,
                              .user_id = users[i],
-                             .read_only = i == 2,
+                             .read_only = i >= 2,
                              .expires = i < 2 ? 100 : 0};
         mk_secret_digest (tokens[i], cred.digest);
         controller_auth_cred_put (self, &cred);
@@ -519,7 +520,7 @@ controller_auth_test (bool verbose)
     //  No credential: a login and an agent's report only.
     assert (controller_auth_check (self, &env, AUTH_ANYONE, 50, &caller, &reason) == 0);
     assert (controller_auth_check (self, &env, AUTH_AGENT, 50, &caller, &reason) == 0);
-    for (int action = AUTH_SELF_READ; action <= AUTH_ADMIN; action++)
+    for (int action = AUTH_SELF_READ; action <= AUTH_ADMIN_READ; action++)
         assert (controller_auth_check (self, &env, (controller_auth_action_t) action, 50, &caller,
                                        &reason)
                     == MK_UNAUTHORIZED
@@ -568,13 +569,27 @@ controller_auth_test (bool verbose)
             && caller.cred->read_only);
     assert (controller_auth_check (self, &env, AUTH_SELF, 50, &caller, &reason) == MK_FORBIDDEN
             && strstr (reason, "read-only"));
-    assert (controller_auth_key (self, 2, "") == caller.cred && !controller_auth_key (self, 1, ""));
-    zlistx_t *keys = controller_auth_keys (self, 0);
+    assert (controller_auth_key (self, 2, "") == caller.cred);
+    assert (controller_auth_key (self, 1, "") && controller_auth_key (self, 1, "") != caller.cred);
+    zlistx_t *keys = controller_auth_keys (self, 2);
     assert (zlistx_size (keys) == 1 && zlistx_first (keys) == caller.cred);
+    zlistx_destroy (&keys);
+    keys = controller_auth_keys (self, 0);
+    assert (zlistx_size (keys) == 2);
     zlistx_destroy (&keys);
     assert (controller_auth_check (self, &env, AUTH_VI, 50, &caller, &reason) == MK_FORBIDDEN
             && strstr (reason, "read-only"));
     assert (controller_auth_check (self, &env, AUTH_VI_READ, 50, &caller, &reason) == 0);
+    //  The cloud's figures: the administrator's read-only key reads them (a scraper's),
+    //  not another user's, and it changes nothing.
+    assert (controller_auth_check (self, &env, AUTH_ADMIN_READ, 50, &caller, &reason)
+                == MK_FORBIDDEN
+            && strstr (reason, "administrator"));
+    credential.token = tokens[3];
+    assert (controller_auth_check (self, &env, AUTH_ADMIN_READ, 50, &caller, &reason) == 0);
+    assert (controller_auth_check (self, &env, AUTH_ADMIN, 50, &caller, &reason) == MK_FORBIDDEN
+            && strstr (reason, "read-only"));
+    credential.token = tokens[2];
     //  A disabled user's live key is refused; a deleted user's credentials go with them.
     alice.disabled = true;
     controller_auth_user_put (self, &alice);
@@ -625,7 +640,7 @@ controller_auth_test (bool verbose)
         controller_auth_login_failed (self, name, "", t + i);
     }
     assert (zhashx_size (self->by_user) <= THROTTLE_MAX);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         free (tokens[i]);
     controller_auth_destroy (&self);
     //  Enforcement off: everyone is admitted, as no one in particular.

@@ -24,14 +24,16 @@
 
 //  What a request does, as far as authorisation cares.
 typedef enum {
-    AUTH_ANYONE,    //  login: needs no credential
-    AUTH_SELF_READ, //  a signed-in user reads about themselves (whoami, own keys)
-    AUTH_SELF,      //  ... changes themselves (logout, own password, own keys)
-    AUTH_READ,      //  reads what the cloud offers (hosts, templates): a role in some VI
-    AUTH_VI_READ,   //  reads in a VI (its VMs, tasks): the handler checks the role there
-    AUTH_VI,        //  acts in a VI (VMs, members): the handler checks the role there
-    AUTH_ADMIN,     //  changes what the cloud offers (templates, users, VIs) or asks hosts
-    AUTH_AGENT      //  an agent's report or event about its host
+    AUTH_ANYONE,     //  login: needs no credential
+    AUTH_SELF_READ,  //  a signed-in user reads about themselves (whoami, own keys)
+    AUTH_SELF,       //  ... changes themselves (logout, own password, own keys)
+    AUTH_READ,       //  reads what the cloud offers (hosts, templates): a role in some VI
+    AUTH_VI_READ,    //  reads in a VI (its VMs, tasks): the handler checks the role there
+    AUTH_VI,         //  acts in a VI (VMs, members): the handler checks the role there
+    AUTH_ADMIN,      //  changes what the cloud offers (templates, users, VIs) or asks hosts
+    AUTH_ADMIN_READ, //  reads what only the administrator sees (the cloud's figures): a
+                     //  read-only key of theirs may (a monitoring scraper's)
+    AUTH_AGENT       //  an agent's report or event about its host
 } controller_auth_action_t;
 
 //  Who made a request: NULL user for none (a login, an agent's report, enforcement off).

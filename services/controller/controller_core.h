@@ -71,17 +71,29 @@ typedef struct {
     char host[64];
     Maekin__VmOp op;
     task_state_t state;
-    vm_transition_t to; //  the VM's states while running, on success, on failure
-    uint32_t attempts;  //  dispatches so far
-    int64_t deadline;   //  fails after this if unanswered (mono ms)
-    int64_t retry_at;   //  dispatch again at this time (mono ms), 0: not scheduled
-    bool sent;          //  a dispatch is on the bus now
-    int64_t sent_at;    //  when it was sent, or last said it is running (mono ms)
-    bool marked;        //  its dispatch is recorded in the database
-    bool retrying;      //  its id is in the retry list
-    zframe_t *packed;   //  its dispatch, packed when it was accepted (or first read), kept
-                        //  until it ends
+    vm_transition_t to;  //  the VM's states while running, on success, on failure
+    uint32_t attempts;   //  dispatches so far
+    int64_t deadline;    //  fails after this if unanswered (mono ms)
+    int64_t retry_at;    //  dispatch again at this time (mono ms), 0: not scheduled
+    bool sent;           //  a dispatch is on the bus now
+    int64_t sent_at;     //  when it was sent, or last said it is running (mono ms)
+    bool marked;         //  its dispatch is recorded in the database
+    bool retrying;       //  its id is in the retry list
+    zframe_t *packed;    //  its dispatch, packed when it was accepted (or first read), kept
+                         //  until it ends
+    int64_t accepted_us; //  when it was accepted (unix us; from its row's second after a
+                         //  restart), for its latency (controller_stats)
 } inflight_t;
+
+//  The cloud's figures kept as tasks end (controller_stats.c): the latency histogram.
+#define CONTROLLER_LATENCY_BUCKETS 14
+typedef struct {
+    int64_t started;                              //  unix seconds the controller started
+    uint64_t ended[3];                            //  tasks done, failed, cancelled
+    uint64_t buckets[CONTROLLER_LATENCY_BUCKETS]; //  cumulative counts by upper bound
+    double sum_s;                                 //  their latencies, added
+    uint64_t count;                               //  tasks timed
+} controller_stats_t;
 
 //  Tasks sent in one task_batch to an agent process: their ids, in the batch's order.
 typedef struct {
@@ -156,19 +168,20 @@ typedef struct {
     uint64_t next_job; //  the next job's id
 
     //  Tasks (controller_task.c, controller_dispatch.c).
-    zhashx_t *inflight;  //  task id -> inflight_t (owned)
-    zlistx_t *dispatch;  //  task ids to dispatch after this batch commits
-    zlistx_t *marks;     //  task ids dispatched, to record as such in the next batch
-    zlistx_t *retries;   //  task ids with a retry_at, so a tick reads these, not all tasks
-    zhashx_t *batches;   //  correlation id of a task_batch on the bus -> batch_t (owned)
-    uint64_t next_batch; //  the next task_batch's number
-    zhashx_t *asks;      //  correlation id of a question to an agent -> the asker's token
-    uint64_t next_ask;   //  the next such correlation id (high bit set: never a task id)
-    zlistx_t *waiters;   //  waiter_t (owned)
-    int64_t next_sweep;  //  when to look for overdue tasks (mono ms)
-    uint64_t next_task;  //  the id the next task gets (the controller gives them)
-    uint64_t accepted;   //  tasks accepted since start
-    uint64_t finished;   //  tasks finished since start
+    zhashx_t *inflight;       //  task id -> inflight_t (owned)
+    zlistx_t *dispatch;       //  task ids to dispatch after this batch commits
+    zlistx_t *marks;          //  task ids dispatched, to record as such in the next batch
+    zlistx_t *retries;        //  task ids with a retry_at, so a tick reads these, not all tasks
+    zhashx_t *batches;        //  correlation id of a task_batch on the bus -> batch_t (owned)
+    uint64_t next_batch;      //  the next task_batch's number
+    zhashx_t *asks;           //  correlation id of a question to an agent -> the asker's token
+    uint64_t next_ask;        //  the next such correlation id (high bit set: never a task id)
+    zlistx_t *waiters;        //  waiter_t (owned)
+    int64_t next_sweep;       //  when to look for overdue tasks (mono ms)
+    uint64_t next_task;       //  the id the next task gets (the controller gives them)
+    uint64_t accepted;        //  tasks accepted since start
+    uint64_t finished;        //  tasks finished since start
+    controller_stats_t stats; //  ... and what monitoring reads of them
 
     //  The batch being handled (controller_server.c, controller_reply.c).
     zlistx_t *out;        //  outgoing_t: replies of this batch (owned)
@@ -431,6 +444,15 @@ void controller_task_tick (controller_t *self, int64_t mono);
 void controller_task_list (controller_t *self, const mk_request_t *request);
 void controller_task_show (controller_t *self, const mk_request_t *request);
 void controller_task_wait (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_stats.c
+
+//  A task ended: counted by outcome, its latency into the histogram.
+void controller_stats_task_end (controller_t *self, const inflight_t *task, task_state_t final);
+//  The cloud's figures now (CloudStatsRequest).
+void controller_stats_cloud (controller_t *self, const mk_request_t *request);
+//  The time now, unix microseconds.
+int64_t controller_stats_now_us (void);
 
 //  ---------------------------------------------------------------- controller_dispatch.c
 

@@ -92,6 +92,7 @@ s_load_task (const void *item, void *arg)
     task->attempts = row->attempts;
     task->marked = state != TASK_QUEUED;
     task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+    task->accepted_us = row->created * 1000000;
     zhashx_insert (self->inflight, ID_KEY (task->id), task);
     //  Agents are idempotent by task id: sending again is always safe.
     zlistx_add_end (self->dispatch, ID_KEY (task->id));

@@ -75,6 +75,7 @@ static const route_t s_routes[] = {
     //  The enrolment door (the service `enrol`): no credential; the key the broker vouches
     //  for and a join token decide.
     ROUTE (ENROL, controller_enrol_door, AUTH_ANYONE, WRITES),
+    ROUTE (CLOUD_STATS, controller_stats_cloud, AUTH_ADMIN_READ, 0),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

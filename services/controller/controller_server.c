@@ -604,6 +604,7 @@ s_server_actor (zsock_t *pipe, void *args)
     controller_t self = {0};
     self.pipe = pipe;
     self.opts = *(controller_opts_t *) args;
+    self.stats.started = zclock_time () / 1000;
     zsock_signal (pipe, 0);
     int rc = s_server_init (&self);
     if (rc != 0) {

@@ -269,6 +269,8 @@ int store_vi_delete (mk_db_t *db, const char *name);
 int store_vi_all (mk_db_t *db, store_row_fn *fn, void *arg);
 int store_vi_usage (mk_db_t *db, void (*fn) (const char *, const store_quota_t *, void *),
                     void *arg);
+//  How many VMs are in each state: fn (state, count) for each state that has some.
+int store_vm_states (mk_db_t *db, void (*fn) (const char *, uint64_t, void *), void *arg);
 int store_member_insert (mk_db_t *db, const store_member_t *member);
 int store_member_update (mk_db_t *db, const store_member_t *member);
 int store_member_delete (mk_db_t *db, const char *vi, int64_t user_id);

@@ -120,6 +120,22 @@ store_vi_usage (mk_db_t *db, void (*fn) (const char *, const store_quota_t *, vo
     return rc == MK_DB_DONE ? count : -1;
 }
 
+int
+store_vm_states (mk_db_t *db, void (*fn) (const char *, uint64_t, void *), void *arg)
+{
+    //  The index on vms (state) holds the answer: no row is read.
+    mk_stmt_t *stmt = mk_db_prepare (db, "SELECT state, COUNT(*) FROM vms GROUP BY state");
+    if (!stmt)
+        return -1;
+    int count = 0, rc;
+    while ((rc = mk_stmt_step (stmt)) == MK_DB_ROW) {
+        fn (mk_stmt_text (stmt, 0), (uint64_t) mk_stmt_int (stmt, 1), arg);
+        count++;
+    }
+    mk_stmt_reset (stmt);
+    return rc == MK_DB_DONE ? count : -1;
+}
+
 //  ---------------------------------------------------------------- members, templates
 
 int

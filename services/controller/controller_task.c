@@ -84,6 +84,7 @@ controller_task_new (controller_t *self, const char *vm, const char *host, Maeki
     task->state = TASK_QUEUED;
     task->to = to;
     task->deadline = zclock_mono () + self->opts.task_timeout_ms;
+    task->accepted_us = controller_stats_now_us ();
     //  Packed now, while the VM's row is at hand: dispatching reads nothing again.
     if (spec)
         task->packed = controller_task_frame (task, spec);
@@ -209,6 +210,7 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
         controller_task_vm_state (self, task->vm, next, task->id, ok ? "" : error);
     task->state = final;
     self->finished++;
+    controller_stats_task_end (self, task, final);
     controller_task_waiters_answer (self, task->id, true);
     zhashx_delete (self->inflight, ID_KEY (task->id));
 }

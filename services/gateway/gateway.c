@@ -8,6 +8,8 @@
 #include "mk_cfg.h"
 #include "mk_sock.h"
 
+#include <sys/stat.h>
+
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
     {"gateway/listen", MK_CFG_STR, "127.0.0.1:8080", "where HTTP is served: ADDRESS:PORT"},
@@ -24,9 +26,39 @@ static const mk_cfg_item_t s_schema[] = {
     {"gateway/keep_alive_ms", MK_CFG_INT, "15000",
      "an idle keep-alive connection is closed after this"},
     {"gateway/thread_stack_kb", MK_CFG_INT, "256", "each HTTP thread's stack, KiB"},
+    {"gateway/metrics_key_file", MK_CFG_STR, "",
+     "a file holding an API key (a read-only one of the administrator's): GET /metrics without "
+     "a credential is made with it, open to whoever reaches the gateway; empty: a scrape "
+     "brings its own (Authorization: Bearer)"},
     MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
+
+//  The API key in a file (its first line), which only its owner may read: NULL or why not.
+static char *
+s_key_file (const char *path, char *key, size_t size)
+{
+    struct stat info;
+    if (stat (path, &info) != 0)
+        return zsys_sprintf ("gateway/metrics_key_file '%s': %s", path, strerror (errno));
+    if (info.st_mode & (S_IRWXG | S_IRWXO))
+        return zsys_sprintf ("gateway/metrics_key_file '%s' may be read by others than its "
+                             "owner: chmod 600 it",
+                             path);
+    FILE *file = fopen (path, "r");
+    if (!file || !fgets (key, (int) size, file)) {
+        if (file)
+            fclose (file);
+        return zsys_sprintf ("gateway/metrics_key_file '%s' cannot be read", path);
+    }
+    fclose (file);
+    key[strcspn (key, "\r\n")] = 0;
+    if (strncmp (key, "mka_", 4) != 0 || strlen (key) != 47)
+        return zsys_sprintf ("gateway/metrics_key_file '%s' holds no API key ('maekinsh apikey "
+                             "create NAME --read-only' makes one)",
+                             path);
+    return NULL;
+}
 
 //  A setting that must fit an int: out of range becomes -1, which the check refuses.
 static int
@@ -59,6 +91,11 @@ main (int argc, char **argv)
         .thread_stack_kb = s_int (cfg, "gateway/thread_stack_kb"),
     };
     char *error = gateway_opts_check (&opts);
+    char metrics_key[128] = "";
+    const char *key_file = mk_cfg_str (cfg, "gateway/metrics_key_file");
+    if (!error && *key_file)
+        error = s_key_file (key_file, metrics_key, sizeof metrics_key);
+    opts.metrics_key = metrics_key;
     if (!error)
         mk_sock_secure_cfg (cfg, false, &error);
     if (!error && mk_cfg_check_only (cfg))

@@ -2,6 +2,7 @@
     gateway_http.h; the API itself is the table in gateway_routes.c. */
 #include "gateway_http.h"
 
+#include "gateway_metrics.h"
 #include "gateway_openapi.h"
 #include "gateway_routes.h"
 #include "mk_codec.h"
@@ -615,6 +616,67 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     gateway_routes_clear (&env);
     s_answer (conn, route, format, reply, broker, cookie ? token : NULL);
     int status = reply->status;
+    mk_msg_free (&reply);
+    return status;
+}
+
+//  GET /metrics: the cloud's figures for Prometheus, with the scraper's credential (a
+//  read-only API key of the administrator's), or the gateway's own when it has one
+//  (gateway/metrics_key: the figures are open to whoever reaches the gateway).
+int
+gateway_http_metrics (struct mg_connection *conn, void *cbdata)
+{
+    gateway_http_t *self = (gateway_http_t *) cbdata;
+    const struct mg_request_info *info = mg_get_request_info (conn);
+    if (!streq (info->request_method, "GET")) {
+        header_t allow = {"Allow", "GET"};
+        s_error (conn, 405, "the metrics are read with GET", &allow);
+        return 405;
+    }
+    if (!streq (info->local_uri_raw ? info->local_uri_raw : info->local_uri, "/metrics")) {
+        gateway_http_error (conn, 404, "no such resource; the metrics are at /metrics");
+        return 404;
+    }
+    char token[TOKEN_MAX + 1];
+    bool cookie;
+    const char *why = NULL;
+    int refused = s_credential (conn, false, token, sizeof token, &cookie, &why);
+    if (refused) {
+        gateway_http_error (conn, refused, "%s", why);
+        return refused;
+    }
+    if (!*token && self->opts.metrics_key && *self->opts.metrics_key)
+        snprintf (token, sizeof token, "%s", self->opts.metrics_key);
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    Maekin__CloudStatsRequest stats = MAEKIN__CLOUD_STATS_REQUEST__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_CLOUD_STATS;
+    env.cloud_stats = &stats;
+    Maekin__Credential credential = MAEKIN__CREDENTIAL__INIT;
+    if (*token) {
+        credential.token = token;
+        env.credential = &credential;
+    }
+    bool broker;
+    Maekin__Envelope *reply =
+        gateway_bus_call (self->opts.bus, "cloud", &env, self->opts.bus_timeout_ms, &broker);
+    const char *reason = reply->reason;
+    int status = s_status (reply, broker, &reason);
+    if (status == 200 && reply->body_case != MAEKIN__ENVELOPE__BODY_CLOUD_STATS_REPLY) {
+        status = 502;
+        reason = "the cloud answered with an unexpected message";
+    }
+    if (status != 200)
+        s_error (conn, status, reason && *reason ? reason : "the cloud gave no reason", NULL);
+    else {
+        uint64_t answered[3];
+        int connections;
+        gateway_http_stats (self, answered, &connections);
+        char *text = gateway_metrics_text (reply->cloud_stats_reply, answered, connections);
+        header_t headers[1] = {{"Cache-Control", "no-store"}};
+        s_send (conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen (text), headers,
+                1);
+        free (text);
+    }
     mk_msg_free (&reply);
     return status;
 }

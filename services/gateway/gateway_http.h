@@ -15,11 +15,12 @@
 #include <civetweb.h>
 
 typedef struct {
-    gateway_bus_t *bus;  //  where requests go (borrowed)
-    size_t max_body;     //  the largest request body read, bytes
-    int bus_timeout_ms;  //  how long a request waits for the cloud
-    int wait_max_ms;     //  the longest task wait (a wait asking more or 0 gets this)
-    int max_connections; //  past this many at once, requests are answered 503
+    gateway_bus_t *bus;      //  where requests go (borrowed)
+    size_t max_body;         //  the largest request body read, bytes
+    int bus_timeout_ms;      //  how long a request waits for the cloud
+    int wait_max_ms;         //  the longest task wait (a wait asking more or 0 gets this)
+    int max_connections;     //  past this many at once, requests are answered 503
+    const char *metrics_key; //  the credential of a scrape of /metrics that has none; NULL: none
 } gateway_http_opts_t;
 
 typedef struct _gateway_http_t gateway_http_t;
@@ -29,6 +30,9 @@ void gateway_http_destroy (gateway_http_t **self_p);
 
 //  civetweb's request handler for /api/v1 (cbdata: the gateway_http_t).
 int gateway_http_api (struct mg_connection *conn, void *cbdata);
+
+//  civetweb's handler for /metrics: Prometheus' text (gateway_metrics).
+int gateway_http_metrics (struct mg_connection *conn, void *cbdata);
 
 //  civetweb's handler for any other path: 404 in the client's format.
 int gateway_http_other (struct mg_connection *conn, void *cbdata);

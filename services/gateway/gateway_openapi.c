@@ -312,27 +312,31 @@ s_operation (json_object *schemas, const gateway_route_t *route, const char *pat
     return operation;
 }
 
-//  What the gateway serves outside the table: the description itself.
+//  One GET the gateway serves outside the table: its answer's media type and what it is.
 static void
-s_add_own (json_object *paths)
+s_add_get (json_object *paths, const char *path, const char *id, const char *summary,
+           const char *media, bool open)
 {
     json_object *operation = json_object_new_object ();
-    json_object_object_add (operation, "operationId", json_object_new_string ("get_openapi"));
-    json_object_object_add (operation, "summary",
-                            json_object_new_string ("This description of the API"));
-    json_object_object_add (operation, "security", json_object_new_array ());
+    json_object_object_add (operation, "operationId", json_object_new_string (id));
+    json_object_object_add (operation, "summary", json_object_new_string (summary));
+    if (open)
+        json_object_object_add (operation, "security", json_object_new_array ());
     json_object *content = json_object_new_object ();
-    json_object *json = json_object_new_object ();
+    json_object *one = json_object_new_object ();
     json_object *schema = json_object_new_object ();
-    json_object_object_add (schema, "type", json_object_new_string ("object"));
-    json_object_object_add (json, "schema", schema);
-    json_object_object_add (content, JSON_TYPES, json);
+    json_object_object_add (
+        schema, "type", json_object_new_string (streq (media, JSON_TYPES) ? "object" : "string"));
+    json_object_object_add (one, "schema", schema);
+    json_object_object_add (content, media, one);
     json_object *responses = json_object_new_object ();
-    json_object_object_add (responses, "200", s_response ("OpenAPI 3.0", content));
+    json_object_object_add (responses, "200", s_response (summary, content));
+    json_object_object_add (responses, "default",
+                            s_response ("an error: its status and what to do", NULL));
     json_object_object_add (operation, "responses", responses);
     json_object *item = json_object_new_object ();
     json_object_object_add (item, "get", operation);
-    json_object_object_add (paths, "/api/v1/openapi.json", item);
+    json_object_object_add (paths, path, item);
 }
 
 char *
@@ -393,7 +397,12 @@ gateway_openapi_document (void)
             *c = (char) tolower ((unsigned char) *c);
         json_object_object_add (item, method, s_operation (schemas, route, path));
     }
-    s_add_own (paths);
+    s_add_get (paths, "/api/v1/openapi.json", "get_openapi", "This description of the API",
+               JSON_TYPES, true);
+    s_add_get (paths, "/metrics", "get_metrics",
+               "The cloud's figures in Prometheus' text format (the administrator's credential, "
+               "or none when the gateway has gateway/metrics_key_file)",
+               "text/plain", false);
     json_object_object_add (doc, "paths", paths);
     json_object_object_add (doc, "components", components);
     char *text = strdup (json_object_to_json_string_ext (

@@ -105,6 +105,8 @@ const gateway_route_t gateway_routes[] = {
      .summary = "A stream's events after a sequence number"},
     {"GET", "/api/v1/audit", "audit_list", .reply = "audit_list_reply",
      .summary = "The audit log, newest first"},
+    {"GET", "/api/v1/stats", "cloud_stats", .reply = "cloud_stats_reply",
+     .summary = "The cloud's figures (what GET /metrics says to Prometheus)"},
 
     //  Virtual Infrastructures
     {"GET", "/api/v1/vis", "vi_list", .reply = "vi_list_reply",

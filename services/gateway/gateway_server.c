@@ -155,6 +155,7 @@ s_web_start (server_t *self)
         return zsys_sprintf ("gateway: cannot serve HTTP at '%s': %s", opts->listen,
                              *text ? text : "civetweb would not start");
     mg_set_request_handler (self->web, "/api/v1", gateway_http_api, self->http);
+    mg_set_request_handler (self->web, "/metrics", gateway_http_metrics, self->http);
     mg_set_request_handler (self->web, "/", gateway_http_other, self->http);
     struct mg_server_port port;
     if (mg_get_server_ports (self->web, 1, &port) == 1)
@@ -201,9 +202,12 @@ s_actor (zsock_t *pipe, void *args)
         if (!self.bus)
             error = zsys_sprintf ("gateway: cannot make a bus client for '%s'", self.opts.endpoint);
     }
-    gateway_http_opts_t http_opts = {self.bus, (size_t) self.opts.max_body_kb * 1024,
-                                     self.opts.bus_timeout_ms, self.opts.wait_max_ms,
-                                     self.opts.max_connections};
+    gateway_http_opts_t http_opts = {self.bus,
+                                     (size_t) self.opts.max_body_kb * 1024,
+                                     self.opts.bus_timeout_ms,
+                                     self.opts.wait_max_ms,
+                                     self.opts.max_connections,
+                                     self.opts.metrics_key};
     self.http = gateway_http_new (&http_opts);
     zloop_t *loop = zloop_new ();
     if (!error && gateway_bus_attach (self.bus, loop) != 0)

@@ -18,6 +18,8 @@ typedef struct {
     int request_timeout_ms;  //  a client slower than this to send its request is cut off
     int keep_alive_ms;       //  an idle keep-alive connection is closed after this
     int thread_stack_kb;     //  each HTTP thread's stack
+    const char *metrics_key; //  the API key a scrape of /metrics without one is made with
+                             //  (NULL or "": none, the scrape must bring its own)
 } gateway_opts_t;
 
 //  Check the options: NULL, or why not (a new string).

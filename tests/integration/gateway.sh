@@ -8,13 +8,10 @@ set -u
 
 HTTP_PORT=$(free_port)
 API=http://127.0.0.1:$HTTP_PORT/api/v1
-keys gateway
 start_broker
 start_controller
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
-expect_ok "the gateway's key is admitted as a client's" sh key admit gateway "$KEYS/gateway.key" --role client
-start gateway "$MK_BUILD/maekin-gateway" --bus-endpoint=$BUS --gateway-listen=127.0.0.1:$HTTP_PORT \
-    $(bus_opts gateway) --gateway-max_body_kb=64 --gateway-request_timeout_ms=2000
+start_gateway gateway $HTTP_PORT --gateway-max_body_kb=64 --gateway-request_timeout_ms=2000
 start_agent node1 "$(node node1 8 16384)"
 eventually 30 "node1 comes up" is host node1 state up
 
@@ -266,8 +263,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt"
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || fail "openssl cannot make a certificate"
 cat "$T/tls.crt" "$T/tls.key" > "$T/gateway.pem"
 TLS_PORT=$(free_port)
-start gateway-tls "$MK_BUILD/maekin-gateway" --bus-endpoint=$BUS --gateway-listen=127.0.0.1:$TLS_PORT \
-    $(bus_opts gateway) --gateway-certificate="$T/gateway.pem"
+start_gateway gateway-tls $TLS_PORT --gateway-certificate="$T/gateway.pem"
 eventually 30 "the HTTPS gateway answers" curl -s -o /dev/null --cacert "$T/tls.crt" --max-time 2 \
     "https://127.0.0.1:$TLS_PORT/api/v1/session"
 API=https://127.0.0.1:$TLS_PORT/api/v1

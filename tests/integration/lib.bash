@@ -140,6 +140,19 @@ start_agent() {
         --agent-report_ms=300 --agent-domain_type=test $opts "$@"
 }
 
+# start_gateway NAME PORT [options]: a gateway on 127.0.0.1:PORT with the key pair
+# `gateway`, admitted as a client's (once), as an administrator does.
+start_gateway() {
+    local name=$1 port=$2 out; shift 2
+    if [ ! -f "$KEYS/gateway.key_secret" ]; then
+        keys gateway
+        out=$(sh key admit gateway "$KEYS/gateway.key" --role client 2>&1) \
+            || fail "cannot admit the gateway's key: $out"
+    fi
+    start "$name" "$MK_BUILD/maekin-gateway" --bus-endpoint=$BUS --gateway-listen=127.0.0.1:$port \
+        $(bus_opts gateway) "$@"
+}
+
 # sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.
 sh() {
     [ -n "$(token)" ] || login_admin

@@ -15,12 +15,10 @@ command -v npm >/dev/null || "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/node-packag
 
 HTTP_PORT=$(free_port)
 API=http://127.0.0.1:$HTTP_PORT/api/v1
-keys gateway
 start_broker
 start_controller
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
-expect_ok "the gateway's key is admitted" sh key admit gateway "$KEYS/gateway.key" --role client
-start gateway "$MK_BUILD/maekin-gateway" --bus-endpoint=$BUS --gateway-listen=127.0.0.1:$HTTP_PORT $(bus_opts gateway)
+start_gateway gateway $HTTP_PORT
 eventually 30 "the gateway serves its description" curl -sf -o "$T/openapi.json" --max-time 2 "$API/openapi.json"
 out=$(command node "$MK_SRC/tests/openapi/validate.js" "$T/openapi.json" 2>&1) || fail "the validator: $out"
 ok "the validator: $out"
