@@ -64,7 +64,7 @@ controller_events_load (controller_events_t *self, mk_db_t *db)
 
 void
 controller_events_add (controller_events_t *self, events_stream_t stream, const char *subject,
-                       const char *state, const char *detail, uint64_t task_id)
+                       const char *vm, const char *state, const char *detail, uint64_t task_id)
 {
     assert (stream < EVENTS_STREAMS);
     Maekin__Event *event = (Maekin__Event *) zmalloc (sizeof (Maekin__Event));
@@ -76,6 +76,8 @@ controller_events_add (controller_events_t *self, events_stream_t stream, const 
     event->state = strdup (state ? state : "");
     event->detail = strdup (detail ? detail : "");
     event->task_id = task_id;
+    const char *colon = vm ? strchr (vm, ':') : NULL;
+    event->vi = colon ? strndup (vm, (size_t) (colon - vm)) : strdup (vm ? "default" : "");
     zlistx_add_end (self->batch[stream], event);
 }
 
@@ -166,6 +168,9 @@ typedef struct {
     uint64_t after;
     uint32_t limit;
     bool failed;
+    controller_events_visible_fn *visible; //  NULL: every event
+    void *arg;
+    uint64_t seen; //  the last seq looked at: returned, or hidden from the caller
 } since_t;
 
 static void
@@ -184,6 +189,9 @@ s_since_batch (const void *body, size_t size, void *arg)
         Maekin__Event *e = batch->events[i];
         if (e->seq <= since->after || reply->n_events >= since->limit)
             continue;
+        since->seen = e->seq;
+        if (since->visible && !since->visible (e, since->arg))
+            continue;
         Maekin__Event *copy = (Maekin__Event *) zmalloc (sizeof (Maekin__Event));
         maekin__event__init (copy);
         copy->stream = strdup (e->stream);
@@ -193,6 +201,7 @@ s_since_batch (const void *body, size_t size, void *arg)
         copy->state = strdup (e->state);
         copy->detail = strdup (e->detail);
         copy->task_id = e->task_id;
+        copy->vi = strdup (e->vi);
         reply->events = (Maekin__Event **) realloc (reply->events, (reply->n_events + 1)
                                                                        * sizeof (Maekin__Event *));
         reply->events[reply->n_events++] = copy;
@@ -203,22 +212,32 @@ s_since_batch (const void *body, size_t size, void *arg)
 
 Maekin__EventsSinceReply *
 controller_events_since (controller_events_t *self, mk_db_t *db, events_stream_t stream,
-                         uint64_t after, uint32_t limit)
+                         uint64_t after, uint32_t limit, controller_events_visible_fn *visible,
+                         void *arg)
 {
     //  Built with the same allocator protobuf-c frees with, so one call frees it all.
     Maekin__EventsSinceReply *reply =
         (Maekin__EventsSinceReply *) zmalloc (sizeof (Maekin__EventsSinceReply));
     maekin__events_since_reply__init (reply);
-    since_t since = {reply, after, limit ? limit : 1000, false};
+    since_t since = {reply, after, limit ? limit : 1000, false, visible, arg, 0};
     //  Each stored row holds a batch; enough rows to fill `limit` events at worst.
     int rc = store_events_since (db, s_names[stream], after, since.limit, s_since_batch, &since);
     if (rc < 0 || since.failed) {
         maekin__events_since_reply__free_unpacked (reply, NULL);
         return NULL;
     }
-    if (reply->n_events == 0)
+    //  Past the events hidden from the caller too, so its next page starts after them.
+    if (since.seen > after)
+        reply->last = since.seen;
+    else if (reply->n_events == 0)
         reply->last = self->last[stream] > after ? after : self->last[stream];
     return reply;
+}
+
+static bool
+s_lab_only (const Maekin__Event *event, void *arg)
+{
+    return streq (event->vi, "lab");
 }
 
 void
@@ -238,9 +257,9 @@ controller_events_test (bool verbose)
 
     //  A batch: two VM events, one task event, committed and published.
     assert (mk_db_begin (db) == 0);
-    controller_events_add (events, EVENTS_VM, "web-1", "creating", "", 1);
-    controller_events_add (events, EVENTS_TASK, "1", "queued", "create web-1", 1);
-    controller_events_add (events, EVENTS_VM, "web-1", "running", "", 1);
+    controller_events_add (events, EVENTS_VM, "web-1", "web-1", "creating", "", 1);
+    controller_events_add (events, EVENTS_TASK, "1", "lab:web-1", "queued", "create web-1", 1);
+    controller_events_add (events, EVENTS_VM, "web-1", "web-1", "running", "", 1);
     assert (controller_events_save (events, db, 1) == 0);
     assert (mk_db_commit (db) == 0);
     controller_events_publish (events);
@@ -263,35 +282,45 @@ controller_events_test (bool verbose)
 
     //  A rolled back batch gives its numbers back: the next event is seq 3, not 4.
     assert (mk_db_begin (db) == 0);
-    controller_events_add (events, EVENTS_VM, "web-1", "stopping", "", 2);
+    controller_events_add (events, EVENTS_VM, "web-1", "web-1", "stopping", "", 2);
     assert (controller_events_save (events, db, 2) == 0);
     assert (mk_db_rollback (db) == 0);
     controller_events_abort (events);
     assert (mk_db_begin (db) == 0);
-    controller_events_add (events, EVENTS_VM, "web-1", "stopped", "", 2);
+    controller_events_add (events, EVENTS_VM, "web-1", "web-1", "stopped", "", 2);
     assert (controller_events_save (events, db, 3) == 0);
     assert (mk_db_commit (db) == 0);
     controller_events_publish (events);
 
     //  Since: all, after 1, after the end; and a restart reads the last seq back.
-    Maekin__EventsSinceReply *since = controller_events_since (events, db, EVENTS_VM, 0, 100);
+    Maekin__EventsSinceReply *since =
+        controller_events_since (events, db, EVENTS_VM, 0, 100, NULL, NULL);
     assert (since->n_events == 3 && since->events[2]->seq == 3);
     assert (streq (since->events[2]->state, "stopped") && since->last == 3);
     maekin__events_since_reply__free_unpacked (since, NULL);
-    since = controller_events_since (events, db, EVENTS_VM, 1, 1);
+    since = controller_events_since (events, db, EVENTS_VM, 1, 1, NULL, NULL);
     assert (since->n_events == 1 && since->events[0]->seq == 2);
     maekin__events_since_reply__free_unpacked (since, NULL);
-    since = controller_events_since (events, db, EVENTS_VM, 3, 100);
+    since = controller_events_since (events, db, EVENTS_VM, 3, 100, NULL, NULL);
     assert (since->n_events == 0 && since->last == 3);
     maekin__events_since_reply__free_unpacked (since, NULL);
     controller_events_t *again = controller_events_new (NULL);
     assert (controller_events_load (again, db) == 0);
-    controller_events_add (again, EVENTS_VM, "web-2", "creating", "", 3);
-    controller_events_add (again, EVENTS_TASK, "3", "queued", "", 3);
+    controller_events_add (again, EVENTS_VM, "web-2", "web-2", "creating", "", 3);
+    controller_events_add (again, EVENTS_TASK, "3", "web-2", "queued", "", 3);
     assert (controller_events_save (again, db, 4) == 0);
     controller_events_publish (again);
-    since = controller_events_since (again, db, EVENTS_TASK, 0, 100);
+    since = controller_events_since (again, db, EVENTS_TASK, 0, 100, NULL, NULL);
     assert (since->n_events == 2 && since->events[1]->seq == 2);
+    //  Each carries its VM's VI.
+    assert (streq (since->events[0]->vi, "lab") && streq (since->events[1]->vi, "default"));
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    //  A caller who may see only lab's: the other is left out, and `last` passes it.
+    since = controller_events_since (again, db, EVENTS_TASK, 0, 100, s_lab_only, NULL);
+    assert (since->n_events == 1 && streq (since->events[0]->vi, "lab") && since->last == 2);
+    maekin__events_since_reply__free_unpacked (since, NULL);
+    since = controller_events_since (again, db, EVENTS_TASK, 1, 100, s_lab_only, NULL);
+    assert (since->n_events == 0 && since->last == 2);
     maekin__events_since_reply__free_unpacked (since, NULL);
     assert (controller_events_parse ("event.host") == EVENTS_HOST);
     assert (controller_events_parse ("event.nope") == -1);

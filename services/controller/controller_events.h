@@ -20,9 +20,11 @@ void controller_events_destroy (controller_events_t **self_p);
 //  Read each stream's last sequence number from the database: 0 or -1.
 int controller_events_load (controller_events_t *self, mk_db_t *db);
 
-//  Add an event to the current batch.
+//  Add an event to the current batch. vm: the key of the VM it is about ("VI:NAME", or
+//  NAME in `default`), whose VI the event carries; NULL for a host's.
 void controller_events_add (controller_events_t *self, events_stream_t stream, const char *subject,
-                            const char *state, const char *detail, uint64_t task_id);
+                            const char *vm, const char *state, const char *detail,
+                            uint64_t task_id);
 
 //  Write the batch (inside the caller's transaction): 0 or -1.
 int controller_events_save (controller_events_t *self, mk_db_t *db, int64_t now);
@@ -35,11 +37,16 @@ void controller_events_abort (controller_events_t *self);
 const char *controller_events_name (events_stream_t stream);
 int controller_events_parse (const char *name);
 
-//  Committed events of a stream after `after`, at most `limit`, into a new reply the
-//  caller frees with maekin__events_since_reply__free_unpacked. NULL on a db error.
+//  Committed events of a stream after `after`, at most `limit` of those `visible` says
+//  the caller may see (NULL: all), into a new reply the caller frees with
+//  maekin__events_since_reply__free_unpacked; its `last` is past the hidden ones too.
+//  NULL on a db error.
+typedef bool (controller_events_visible_fn) (const Maekin__Event *event, void *arg);
 Maekin__EventsSinceReply *controller_events_since (controller_events_t *self, mk_db_t *db,
                                                    events_stream_t stream, uint64_t after,
-                                                   uint32_t limit);
+                                                   uint32_t limit,
+                                                   controller_events_visible_fn *visible,
+                                                   void *arg);
 
 void controller_events_test (bool verbose);
 

@@ -15,7 +15,8 @@ controller_host_set_state (controller_t *self, sched_host_t *host, bool up, cons
     host->unknown = false;
     if (store_host_set_state (self->db, host->name, up ? "up" : "down", host->last_seen) < 0)
         self->failed = true;
-    controller_events_add (self->events, EVENTS_HOST, host->name, up ? "up" : "down", detail, 0);
+    controller_events_add (self->events, EVENTS_HOST, host->name, NULL, up ? "up" : "down", detail,
+                           0);
     mk_info ("controller: host '%s' is %s%s%s", host->name, up ? "up" : "down", *detail ? ": " : "",
              detail);
 }

@@ -42,7 +42,7 @@ static const route_t s_routes[] = {
     ROUTE (TASK_LIST, controller_task_list, AUTH_VI_READ, 0),
     ROUTE (TASK_SHOW, controller_task_show, AUTH_VI_READ, 0),
     ROUTE (TASK_WAIT, controller_task_wait, AUTH_VI_READ, 0),
-    ROUTE (EVENTS_SINCE, s_events_since, AUTH_ADMIN, 0),
+    ROUTE (EVENTS_SINCE, s_events_since, AUTH_READ, 0),
     ROUTE (METRICS_HISTORY, controller_metrics_history, AUTH_VI_READ, 0),
     ROUTE (LOGIN, controller_user_login, AUTH_ANYONE, WRITES),
     ROUTE (LOGOUT, controller_user_logout, AUTH_SELF, WRITES),
@@ -94,6 +94,27 @@ controller_request_writes (Maekin__Envelope__BodyCase body)
     return route && (route->flags & WRITES);
 }
 
+static bool
+s_event_visible (const Maekin__Event *event, void *arg)
+{
+    controller_t *self = (controller_t *) arg;
+    if (streq (event->stream, "event.host"))
+        return true;
+    //  A VM's event written before events carried their VI: its key says.
+    char vi[64];
+    const char *colon = strchr (event->subject, ':');
+    if (*event->vi)
+        snprintf (vi, sizeof vi, "%s", event->vi);
+    else if (streq (event->stream, "event.vm"))
+        snprintf (vi, sizeof vi, "%.*s", colon ? (int) (colon - event->subject) : 7,
+                  colon ? event->subject : "default");
+    else
+        return false;
+    const vi_t *row = controller_vis_get (self->vis, vi);
+    return row && self->caller.user
+           && controller_vis_role (row, self->caller.user->id) != VI_ROLE_NONE;
+}
+
 static void
 s_events_since (controller_t *self, const mk_request_t *request)
 {
@@ -111,8 +132,12 @@ s_events_since (controller_t *self, const mk_request_t *request)
         return;
     }
     uint32_t limit = since->limit ? since->limit : MK_LIST_MAX;
-    Maekin__EventsSinceReply *events = controller_events_since (
-        self->events, self->db, (events_stream_t) stream, since->after, limit);
+    //  The administrator sees every event; anyone else a host's, and those of the VMs
+    //  and tasks of the VIs they hold a role in.
+    bool all = controller_auth_vi_role (&self->caller, VI_ROLE_NONE) == VI_ROLE_ADMIN;
+    Maekin__EventsSinceReply *events =
+        controller_events_since (self->events, self->db, (events_stream_t) stream, since->after,
+                                 limit, all ? NULL : s_event_visible, self);
     if (!events) {
         controller_reply_db_error (self, request);
         return;

@@ -55,7 +55,7 @@ controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, 
     int rc = store_vm_set_state (self->db, vm, controller_fsm_vm_name (state), task, self->now);
     if (rc < 0)
         self->failed = true;
-    controller_events_add (self->events, EVENTS_VM, vm, controller_fsm_vm_name (state), detail,
+    controller_events_add (self->events, EVENTS_VM, vm, vm, controller_fsm_vm_name (state), detail,
                            task);
 }
 
@@ -94,7 +94,7 @@ controller_task_new (controller_t *self, const char *vm, const char *host, Maeki
     snprintf (detail, sizeof detail, "%s %s on %s", controller_fsm_op_name (op), vm, host);
     char subject[24];
     snprintf (subject, sizeof subject, "%" PRIu64, task->id);
-    controller_events_add (self->events, EVENTS_TASK, subject, "queued", detail, task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, vm, "queued", detail, task->id);
     self->accepted++;
     return task->id;
 }
@@ -159,8 +159,8 @@ controller_task_progress (controller_t *self, inflight_t *task, task_state_t sta
         self->failed = true;
     char subject[24];
     snprintf (subject, sizeof subject, "%" PRIu64, task->id);
-    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (state), "",
-                           task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, task->vm,
+                           controller_fsm_task_name (state), "", task->id);
 }
 
 //  Ends a task: the task row, the VM's new state (libvirt's word wins on failure), the
@@ -184,8 +184,8 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
         self->failed = true;
     char subject[24];
     snprintf (subject, sizeof subject, "%" PRIu64, task->id);
-    controller_events_add (self->events, EVENTS_TASK, subject, controller_fsm_task_name (final),
-                           ok ? "" : error, task->id);
+    controller_events_add (self->events, EVENTS_TASK, subject, task->vm,
+                           controller_fsm_task_name (final), ok ? "" : error, task->id);
 
     vm_state_t next = ok ? task->to.done : task->to.failed;
     int seen = observed && *observed ? controller_fsm_vm_parse (observed) : -1;
@@ -203,7 +203,8 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
                 controller_vis_use (vi, &vm.spec, -1);
             if (store_vm_delete (self->db, task->vm) < 0)
                 self->failed = true;
-            controller_events_add (self->events, EVENTS_VM, task->vm, "deleted", "", task->id);
+            controller_events_add (self->events, EVENTS_VM, task->vm, task->vm, "deleted", "",
+                                   task->id);
         } else if (rc < 0)
             self->failed = true;
     } else

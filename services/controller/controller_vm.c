@@ -144,7 +144,7 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     }
     controller_sched_account (self->sched, host, t.spec.vcpus, t.spec.memory_mb, +1);
     controller_vis_use (vi, &t.spec, +1);
-    controller_events_add (self->events, EVENTS_VM, vm.name, vm.state, "", task);
+    controller_events_add (self->events, EVENTS_VM, vm.name, vm.name, vm.state, "", task);
     s_reply_accepted (self, request, task, &vm);
 }
 

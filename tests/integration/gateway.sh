@@ -185,6 +185,19 @@ expect_status "hosts" 200 GET /hosts "${AUTH[@]}"
 [ "$(json 'd["hosts"][0]["name"]' <"$T/body")" = node1 ] || fail "hosts: $(cat "$T/body")"
 expect_status "events since 0" 200 GET "/events?stream=event.vm&after=0&limit=5" "${AUTH[@]}"
 [ "$(json 'len(d["events"])' <"$T/body")" = 5 ] || fail "events: $(cat "$T/body")"
+# Events are filtered to what the caller may see: a VM of default is not lab's members'.
+expect_status "a VM in default" 202 POST /vis/default/vms "${AUTH[@]}" "${JSONC[@]}" \
+    --data '{"name": "solo", "template": "tiny"}'
+expect_status "... created" 200 GET "/tasks/$(json 'd["task_id"]' <"$T/body")/wait?timeout_ms=20000" "${AUTH[@]}"
+expect_status "lab's operator reads the VM events" 200 GET "/events?stream=event.vm&after=0&limit=1000" -H "${AS[cat]}"
+[ "$(json 'sorted(set(e["vi"] for e in d["events"]))' <"$T/body")" = "['lab']" ] \
+    || fail "cat sees $(json '[(e["vi"], e["subject"]) for e in d["events"]]' <"$T/body")"
+CAT_LAST=$(json 'd["last"]' <"$T/body")
+expect_status "... the administrator reads them all" 200 GET "/events?stream=event.vm&after=0&limit=1000" "${AUTH[@]}"
+[ "$(json 'sorted(set(e["vi"] for e in d["events"]))' <"$T/body")" = "['default', 'lab']" ] \
+    || fail "admin sees $(json '[e["vi"] for e in d["events"]]' <"$T/body")"
+[ "$(json 'd["last"]' <"$T/body")" = "$CAT_LAST" ] || fail "cat's last $CAT_LAST is not past the hidden ones"
+ok "an operator's events are their VI's alone, and their cursor passes the others"
 expect_status "the audit log names ann's refusal" 200 GET "/audit?user=ann" "${AUTH[@]}"
 grep -q '"request":"user_create"' "$T/body" || fail "audit: $(cat "$T/body")"
 
