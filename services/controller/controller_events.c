@@ -20,6 +20,7 @@ s_event_free (void **item)
     free (event->subject);
     free (event->state);
     free (event->detail);
+    free (event->vi);
     free (event);
     *item = NULL;
 }

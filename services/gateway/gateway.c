@@ -12,6 +12,8 @@
 
 static const mk_cfg_item_t s_schema[] = {
     {"bus/endpoint", MK_CFG_STR, "tcp://127.0.0.1:7010", "the broker's request endpoint"},
+    {"bus/stream_out", MK_CFG_STR, "tcp://127.0.0.1:7012",
+     "the broker's stream, subscribers' side: events and metrics for the WebSocket stream"},
     {"gateway/listen", MK_CFG_STR, "127.0.0.1:8080", "where HTTP is served: ADDRESS:PORT"},
     {"gateway/certificate", MK_CFG_STR, "",
      "a PEM file with the certificate and its private key: HTTPS instead of HTTP"},
@@ -80,6 +82,7 @@ main (int argc, char **argv)
         return exit_code;
     gateway_opts_t opts = {
         .endpoint = mk_cfg_str (cfg, "bus/endpoint"),
+        .stream_out = mk_cfg_str (cfg, "bus/stream_out"),
         .listen = mk_cfg_str (cfg, "gateway/listen"),
         .certificate = mk_cfg_str (cfg, "gateway/certificate"),
         .max_connections = s_int (cfg, "gateway/max_connections"),

@@ -208,11 +208,9 @@ gateway_http_csrf (const char *token, char csrf[44])
     sodium_bin2base64 (csrf, 44, hash, sizeof hash, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
 }
 
-//  The caller's credential: a bearer token, else the session cookie. 0, or the status
-//  of the refusal (its reason into why).
-static int
-s_credential (struct mg_connection *conn, bool unsafe, char *token, size_t size, bool *cookie,
-              const char **why)
+int
+gateway_http_credential (struct mg_connection *conn, bool unsafe, char *token, size_t size,
+                         bool *cookie, const char **why)
 {
     *token = 0;
     *cookie = false;
@@ -517,6 +515,19 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     }
     if (count == 3 && streq (segments[2], "openapi.json"))
         return s_openapi (conn, self);
+    if (count == 3 && streq (segments[2], "stream") && !streq (info->request_method, "GET")) {
+        header_t allow = {"Allow", "GET"};
+        s_error (conn, 405, "the stream is a WebSocket, opened with GET", &allow);
+        return 405;
+    }
+    if (count == 3 && streq (segments[2], "stream")) {
+        //  civetweb hands a WebSocket's upgrade to gateway_stream; this is a plain request.
+        header_t upgrade = {"Upgrade", "websocket"};
+        s_error (conn, 426,
+                 "the stream is a WebSocket: connect with 'Upgrade: websocket' (ws:// or wss://)",
+                 &upgrade);
+        return 426;
+    }
     bool path_known;
     char allow[64];
     const gateway_route_t *route = gateway_routes_match (
@@ -540,7 +551,7 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     bool cookie;
     int refused = route->flags & GATEWAY_OPEN
                       ? 0
-                      : s_credential (conn, unsafe, token, sizeof token, &cookie, &why);
+                      : gateway_http_credential (conn, unsafe, token, sizeof token, &cookie, &why);
     if (route->flags & GATEWAY_OPEN)
         *token = 0;
     if (refused) {
@@ -640,7 +651,7 @@ gateway_http_metrics (struct mg_connection *conn, void *cbdata)
     char token[TOKEN_MAX + 1];
     bool cookie;
     const char *why = NULL;
-    int refused = s_credential (conn, false, token, sizeof token, &cookie, &why);
+    int refused = gateway_http_credential (conn, false, token, sizeof token, &cookie, &why);
     if (refused) {
         gateway_http_error (conn, refused, "%s", why);
         return refused;

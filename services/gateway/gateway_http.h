@@ -45,6 +45,12 @@ void gateway_http_connection_close (const struct mg_connection *conn);
 //  so only a page that was given it (at login, or by GET /api/v1/session) can send it.
 void gateway_http_csrf (const char *token, char csrf[44]);
 
+//  The caller's credential: a bearer token, else the session cookie (with `unsafe`, a
+//  change, only with its CSRF token). 0 and the token (or "" for none); or the HTTP
+//  status of the refusal and *why (static text).
+int gateway_http_credential (struct mg_connection *conn, bool unsafe, char *token, size_t size,
+                             bool *cookie, const char **why);
+
 //  Answer an error in the client's format (an Error document), with the status.
 void gateway_http_error (struct mg_connection *conn, int status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));

@@ -315,7 +315,7 @@ s_operation (json_object *schemas, const gateway_route_t *route, const char *pat
 //  One GET the gateway serves outside the table: its answer's media type and what it is.
 static void
 s_add_get (json_object *paths, const char *path, const char *id, const char *summary,
-           const char *media, bool open)
+           const char *code, const char *media, bool open)
 {
     json_object *operation = json_object_new_object ();
     json_object_object_add (operation, "operationId", json_object_new_string (id));
@@ -325,12 +325,14 @@ s_add_get (json_object *paths, const char *path, const char *id, const char *sum
     json_object *content = json_object_new_object ();
     json_object *one = json_object_new_object ();
     json_object *schema = json_object_new_object ();
-    json_object_object_add (
-        schema, "type", json_object_new_string (streq (media, JSON_TYPES) ? "object" : "string"));
+    bool json = !media || streq (media, JSON_TYPES);
+    json_object_object_add (schema, "type", json_object_new_string (json ? "object" : "string"));
     json_object_object_add (one, "schema", schema);
-    json_object_object_add (content, media, one);
+    json_object_object_add (content, media ? media : JSON_TYPES, one);
     json_object *responses = json_object_new_object ();
-    json_object_object_add (responses, "200", s_response (summary, content));
+    json_object_object_add (responses, code, s_response (summary, media ? content : NULL));
+    if (!media)
+        json_object_put (content);
     json_object_object_add (responses, "default",
                             s_response ("an error: its status and what to do", NULL));
     json_object_object_add (operation, "responses", responses);
@@ -397,12 +399,19 @@ gateway_openapi_document (void)
             *c = (char) tolower ((unsigned char) *c);
         json_object_object_add (item, method, s_operation (schemas, route, path));
     }
-    s_add_get (paths, "/api/v1/openapi.json", "get_openapi", "This description of the API",
+    s_add_get (paths, "/api/v1/openapi.json", "get_openapi", "This description of the API", "200",
                JSON_TYPES, true);
+    s_add_get (
+        paths, "/api/v1/stream", "get_stream",
+        "The cloud's events and metrics over WebSocket (Upgrade: websocket), each text frame "
+        "a StreamMessage in JSON. Query: events=vm,task,host; after_vm=N, after_task=N, "
+        "after_host=N (what was missed since, first); metrics=all or host names. A plain "
+        "GET is answered 426.",
+        "101", NULL, false);
     s_add_get (paths, "/metrics", "get_metrics",
                "The cloud's figures in Prometheus' text format (the administrator's credential, "
                "or none when the gateway has gateway/metrics_key_file)",
-               "text/plain", false);
+               "200", "text/plain", false);
     json_object_object_add (doc, "paths", paths);
     json_object_object_add (doc, "components", components);
     char *text = strdup (json_object_to_json_string_ext (

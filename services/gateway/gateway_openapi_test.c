@@ -68,8 +68,8 @@ gateway_openapi_test (bool verbose)
             (void) method;
         }
     }
-    //  Every route once, the description's own path and /metrics.
-    assert (operations == gateway_routes_count + 2);
+    //  Every route once, the description's own path, the stream and /metrics.
+    assert (operations == gateway_routes_count + 3);
     for (size_t i = 0; i < gateway_routes_count; i++) {
         char want[256], verb[8];
         size_t length = 0;

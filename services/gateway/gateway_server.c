@@ -3,7 +3,9 @@
 
 #include "gateway_bus.h"
 #include "gateway_http.h"
+#include "gateway_stream.h"
 #include "mk_actor.h"
+#include "mk_sock.h"
 
 #include <civetweb.h>
 #include <dlfcn.h>
@@ -17,6 +19,8 @@ typedef struct {
     zsock_t *pipe;
     gateway_bus_t *bus;
     gateway_http_t *http;
+    zsock_t *stream;       //  the broker's stream (SUB): events and metrics
+    gateway_stream_t *hub; //  ... handed to the WebSocket subscribers
     struct mg_context *web;
     bool library; //  mg_init_library was called (for TLS)
     int port;
@@ -119,6 +123,10 @@ s_web_start (server_t *self)
     OPTION ("access_control_allow_origin", ""); //  no CORS: the API is the dashboard's origin
     OPTION ("enable_directory_listing", "no");
     OPTION ("max_request_size", "16384");
+    //  A WebSocket client that says nothing for this long is pinged (a stream's client
+    //  only listens), and closed if it does not answer.
+    OPTION ("websocket_timeout_ms", "30000");
+    OPTION ("enable_websocket_ping_pong", "yes");
     if (tls) {
         OPTION ("ssl_certificate", opts->certificate);
         OPTION ("ssl_protocol_version", "4"); //  TLS 1.2 and later
@@ -156,6 +164,9 @@ s_web_start (server_t *self)
                              *text ? text : "civetweb would not start");
     mg_set_request_handler (self->web, "/api/v1", gateway_http_api, self->http);
     mg_set_request_handler (self->web, "/metrics", gateway_http_metrics, self->http);
+    mg_set_websocket_handler (self->web, "/api/v1/stream", gateway_stream_connect,
+                              gateway_stream_ready, gateway_stream_data, gateway_stream_close,
+                              self->hub);
     mg_set_request_handler (self->web, "/", gateway_http_other, self->http);
     struct mg_server_port port;
     if (mg_get_server_ports (self->web, 1, &port) == 1)
@@ -163,6 +174,36 @@ s_web_start (server_t *self)
     mk_info ("gateway: serving %s on port %d, %s threads", tls ? "HTTPS" : "HTTP", self->port,
              threads);
     return NULL;
+}
+
+//  The broker's stream: each message (topic, Envelope) to the hub, a bounded number a
+//  turn so the bus's replies never wait behind a flood.
+static int
+s_on_stream (zloop_t *loop, zsock_t *sock, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    for (int i = 0; i < 256; i++) {
+        zmsg_t *msg = mk_sock_recv_nowait (sock);
+        if (!msg)
+            break;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        if (topic && body && zframe_size (topic) < 128) {
+            char name[128];
+            memcpy (name, zframe_data (topic), zframe_size (topic));
+            name[zframe_size (topic)] = 0;
+            gateway_stream_publish (self->hub, name, zframe_data (body), zframe_size (body));
+        }
+        zmsg_destroy (&msg);
+    }
+    return 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    mk_sock_rekey (((server_t *) arg)->stream); //  the broker's key may be changing
+    return 0;
 }
 
 static int
@@ -181,8 +222,14 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
         int connections;
         gateway_bus_stats (self->bus, &sent, &taken, &waiting);
         gateway_http_stats (self->http, answered, &connections);
-        zstr_sendf (pipe, "%" PRIu64 " %" PRIu64 " %zu %" PRIu64 ",%" PRIu64 ",%" PRIu64 " %d",
-                    sent, taken, waiting, answered[0], answered[1], answered[2], connections);
+        size_t subscribers;
+        uint64_t handed;
+        gateway_stream_stats (self->hub, &subscribers, &handed);
+        zstr_sendf (pipe,
+                    "%" PRIu64 " %" PRIu64 " %zu %" PRIu64 ",%" PRIu64 ",%" PRIu64 " %zu %" PRIu64
+                    " %d",
+                    sent, taken, waiting, answered[0], answered[1], answered[2], subscribers,
+                    handed, connections);
     } else
         mk_warn ("gateway: unknown command '%s' on the pipe", command);
     zstr_free (&command);
@@ -209,9 +256,22 @@ s_actor (zsock_t *pipe, void *args)
                                      self.opts.max_connections,
                                      self.opts.metrics_key};
     self.http = gateway_http_new (&http_opts);
+    self.hub = gateway_stream_new (self.bus, 10000);
     zloop_t *loop = zloop_new ();
     if (!error && gateway_bus_attach (self.bus, loop) != 0)
         error = strdup ("gateway: cannot watch the bus client");
+    if (!error && self.opts.stream_out && *self.opts.stream_out) {
+        self.stream = mk_sock_new (ZMQ_SUB, self.opts.stream_out);
+        if (!self.stream)
+            error = zsys_sprintf ("gateway: cannot reach the broker's stream at '%s'",
+                                  self.opts.stream_out);
+        else {
+            zsock_set_subscribe (self.stream, "event.");
+            zsock_set_subscribe (self.stream, "metric.host.");
+            zloop_reader (loop, self.stream, s_on_stream, &self);
+            zloop_timer (loop, 200, 0, s_on_tick, &self);
+        }
+    }
     if (!error)
         error = s_web_start (&self);
     bool good = !error;
@@ -224,10 +284,12 @@ s_actor (zsock_t *pipe, void *args)
     if (self.bus)
         gateway_bus_close (self.bus);
     if (self.web)
-        mg_stop (self.web);
+        mg_stop (self.web); //  every WebSocket subscriber is closed before it returns
     if (self.library)
         mg_exit_library ();
     zloop_destroy (&loop);
+    mk_sock_destroy (&self.stream);
+    gateway_stream_destroy (&self.hub);
     gateway_http_destroy (&self.http);
     gateway_bus_destroy (&self.bus);
 }

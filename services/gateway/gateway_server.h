@@ -8,6 +8,7 @@
 
 typedef struct {
     const char *endpoint;    //  the broker's request endpoint
+    const char *stream_out;  //  the broker's stream (its subscribers' side); NULL or "": none
     const char *listen;      //  where HTTP is served: "127.0.0.1:8080" (port 0: any free one)
     const char *certificate; //  a PEM file holding the certificate and its key: HTTPS; NULL or
                              //  "": plain HTTP
@@ -27,8 +28,9 @@ char *gateway_opts_check (const gateway_opts_t *opts);
 
 //  Start the actor; NULL (logged) if HTTP cannot be served (the port is taken, the
 //  certificate is bad). Its pipe answers "PORT" with the port it serves, and "STATS"
-//  with "SENT TAKEN WAITING OK4XX5XX CONNECTIONS": bus requests sent, replies taken,
-//  calls waiting now, HTTP answers by class ("2xx,4xx,5xx"), connections open now.
+//  with "SENT TAKEN WAITING ANSWERS SUBSCRIBERS HANDED CONNECTIONS": bus requests sent,
+//  replies taken, calls waiting now, HTTP answers by class ("2xx,4xx,5xx"), WebSocket
+//  subscribers now, stream messages handed to them, connections open now.
 zactor_t *gateway_server_new (const gateway_opts_t *opts);
 
 void gateway_server_test (bool verbose);

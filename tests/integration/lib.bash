@@ -27,6 +27,17 @@ cleanup() {
         kill -KILL "${PIDS[$name]}" 2>/dev/null
     done
     wait 2>/dev/null
+    # A program built with the sanitizers that found a bug or a leak (at exit too) fails
+    # the test, whatever the test saw.
+    local found
+    found=$(grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$T"/*.log 2>/dev/null)
+    if [ -n "$found" ]; then
+        for f in $found; do
+            log "FAIL: the sanitizers reported in $f:"
+            grep -m 1 -A 12 -E "ERROR: (Address|Leak)Sanitizer|runtime error:" "$f" >&2
+        done
+        rc=1
+    fi
     [ $rc -eq 0 ] && [ -z "${KEEP:-}" ] && rm -rf "$T"
     [ $rc -eq 0 ] && log "$checks checks passed" || log "kept $T for a look"
     exit $rc
