@@ -3,6 +3,7 @@
     mk_codec_test.c. */
 #include "mk_codec.h"
 
+#include "mk_codec_int.h"
 #include "mk_utf8.h"
 
 #include <ctype.h>
@@ -19,15 +20,15 @@
 
 //  ------------------------------------------------------------- fields in memory
 
-static void *
-s_member (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+void *
+mk_codec_member (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     return (char *) msg + field->offset;
 }
 
 //  The count of a repeated field, the case of a oneof, or the has_ flag of an optional.
-static void *
-s_quantifier (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+void *
+mk_codec_quantifier (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     return (char *) msg + field->quantifier_offset;
 }
@@ -68,34 +69,34 @@ mk_codec_value_size (ProtobufCType type)
 
 //  Whether a field is written: a oneof member only when it is the one set, an optional
 //  one only when it has a value; every other field always.
-static bool
-s_written (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
+bool
+mk_codec_written (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        if (*(const uint32_t *) s_quantifier (msg, field) != field->id)
+        if (*(const uint32_t *) mk_codec_quantifier (msg, field) != field->id)
             return false;
         //  protobuf-c does not pack a oneof message or string that is NULL.
-        return !s_pointer_type (field->type) || *(void **) s_member (msg, field);
+        return !s_pointer_type (field->type) || *(void **) mk_codec_member (msg, field);
     }
     if (field->label == PROTOBUF_C_LABEL_OPTIONAL) {
         if (s_pointer_type (field->type))
-            return *(void **) s_member (msg, field) != NULL;
-        return *(const protobuf_c_boolean *) s_quantifier (msg, field);
+            return *(void **) mk_codec_member (msg, field) != NULL;
+        return *(const protobuf_c_boolean *) mk_codec_quantifier (msg, field);
     }
     return true;
 }
 
 //  The name of an enum value, or NULL if the .proto names none.
-static const char *
-s_enum_name (const ProtobufCFieldDescriptor *field, int value)
+const char *
+mk_codec_enum_name (const ProtobufCFieldDescriptor *field, int value)
 {
     const ProtobufCEnumValue *found = protobuf_c_enum_descriptor_get_value (
         (const ProtobufCEnumDescriptor *) field->descriptor, value);
     return found ? found->name : NULL;
 }
 
-static char *
-s_base64 (const ProtobufCBinaryData *data)
+char *
+mk_codec_base64 (const ProtobufCBinaryData *data)
 {
     size_t size = sodium_base64_ENCODED_LEN (data->len, sodium_base64_VARIANT_ORIGINAL);
     char *text = (char *) malloc (size);
@@ -106,8 +107,8 @@ s_base64 (const ProtobufCBinaryData *data)
 }
 
 //  The shortest decimal that reads back as the same float or double (a new string).
-static char *
-s_number_text (double number, bool single)
+char *
+mk_codec_number_text (double number, bool single)
 {
     for (int digits = single ? 6 : 15;; digits++) {
         char *text = zsys_sprintf ("%.*g", digits, number);
@@ -146,12 +147,12 @@ s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value, mk_code
             return strdup ("NaN");
         if (isinf (number))
             return strdup (number > 0 ? "Infinity" : "-Infinity");
-        return s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
+        return mk_codec_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
     }
     case PROTOBUF_C_TYPE_BOOL:
         return strdup (*(const protobuf_c_boolean *) value ? "true" : "false");
     case PROTOBUF_C_TYPE_ENUM: {
-        const char *name = s_enum_name (field, *(const int *) value);
+        const char *name = mk_codec_enum_name (field, *(const int *) value);
         return name ? strdup (name) : zsys_sprintf ("%d", *(const int *) value);
     }
     case PROTOBUF_C_TYPE_STRING: {
@@ -159,7 +160,7 @@ s_scalar_text (const ProtobufCFieldDescriptor *field, const void *value, mk_code
         return mk_utf8_clean (text ? text : "", format == MK_CODEC_XML);
     }
     case PROTOBUF_C_TYPE_BYTES:
-        return s_base64 ((const ProtobufCBinaryData *) value);
+        return mk_codec_base64 ((const ProtobufCBinaryData *) value);
     default:
         assert (false); //  messages are not scalars
         return NULL;
@@ -191,7 +192,7 @@ s_json_value (const ProtobufCFieldDescriptor *field, const void *value)
     case PROTOBUF_C_TYPE_BOOL:
         return json_object_new_boolean (*(const protobuf_c_boolean *) value);
     case PROTOBUF_C_TYPE_ENUM: {
-        const char *name = s_enum_name (field, *(const int *) value);
+        const char *name = mk_codec_enum_name (field, *(const int *) value);
         return name ? json_object_new_string (name) : json_object_new_int64 (*(const int *) value);
     }
     case PROTOBUF_C_TYPE_MESSAGE: {
@@ -203,7 +204,7 @@ s_json_value (const ProtobufCFieldDescriptor *field, const void *value)
         double number = field->type == PROTOBUF_C_TYPE_FLOAT ? (double) *(const float *) value
                                                              : *(const double *) value;
         if (isfinite (number)) {
-            char *text = s_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
+            char *text = mk_codec_number_text (number, field->type == PROTOBUF_C_TYPE_FLOAT);
             json_object *json = json_object_new_double_s (number, text);
             free (text);
             return json;
@@ -227,18 +228,18 @@ s_json_message (const ProtobufCMessage *msg)
     json_object *object = json_object_new_object ();
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (!s_written (msg, field))
+        if (!mk_codec_written (msg, field))
             continue;
         json_object *value;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *) s_quantifier (msg, field);
-            const char *array = *(const char *const *) s_member (msg, field);
+            size_t count = *(const size_t *) mk_codec_quantifier (msg, field);
+            const char *array = *(const char *const *) mk_codec_member (msg, field);
             value = json_object_new_array_ext ((int) count);
             for (size_t j = 0; j < count; j++)
                 json_object_array_add (
                     value, s_json_value (field, array + j * mk_codec_value_size (field->type)));
         } else
-            value = s_json_value (field, s_member (msg, field));
+            value = s_json_value (field, mk_codec_member (msg, field));
         json_object_object_add (object, field->name, value);
     }
     return object;
@@ -246,8 +247,8 @@ s_json_message (const ProtobufCMessage *msg)
 
 //  JSON strings are escaped by json-c, which passes bytes that are not UTF-8 as they
 //  are: strings are made fit before they are added.
-static char *
-s_json_write (const ProtobufCMessage *msg, bool pretty)
+char *
+mk_codec_json_tree (const ProtobufCMessage *msg, bool pretty)
 {
     json_object *object = s_json_message (msg);
     int flags =
@@ -283,15 +284,15 @@ s_xml_fields (xmlNodePtr node, const ProtobufCMessage *msg)
     const ProtobufCMessageDescriptor *descriptor = msg->descriptor;
     for (unsigned i = 0; i < descriptor->n_fields; i++) {
         const ProtobufCFieldDescriptor *field = &descriptor->fields[i];
-        if (!s_written (msg, field))
+        if (!mk_codec_written (msg, field))
             continue;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *) s_quantifier (msg, field);
-            const char *array = *(const char *const *) s_member (msg, field);
+            size_t count = *(const size_t *) mk_codec_quantifier (msg, field);
+            const char *array = *(const char *const *) mk_codec_member (msg, field);
             for (size_t j = 0; j < count; j++)
                 s_xml_value (node, field, array + j * mk_codec_value_size (field->type));
         } else
-            s_xml_value (node, field, s_member (msg, field));
+            s_xml_value (node, field, mk_codec_member (msg, field));
     }
 }
 
@@ -317,7 +318,9 @@ char *
 mk_codec_write (const ProtobufCMessage *msg, mk_codec_format_t format, bool pretty)
 {
     assert (msg && msg->descriptor);
-    return format == MK_CODEC_JSON ? s_json_write (msg, pretty) : s_xml_write (msg, pretty);
+    if (format == MK_CODEC_JSON)
+        return pretty ? mk_codec_json_tree (msg, true) : mk_codec_json_compact (msg);
+    return s_xml_write (msg, pretty);
 }
 
 //  ------------------------------------------------------------------ reading: values
@@ -546,7 +549,7 @@ static int
 s_given (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field)
 {
     if (field->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-        uint32_t *which = (uint32_t *) s_quantifier (msg, field);
+        uint32_t *which = (uint32_t *) mk_codec_quantifier (msg, field);
         if (*which && *which != field->id) {
             const ProtobufCFieldDescriptor *other =
                 protobuf_c_message_descriptor_get_field (msg->descriptor, *which);
@@ -555,7 +558,7 @@ s_given (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
         }
         *which = field->id;
     } else if (field->label == PROTOBUF_C_LABEL_OPTIONAL && !s_pointer_type (field->type))
-        *(protobuf_c_boolean *) s_quantifier (msg, field) = 1;
+        *(protobuf_c_boolean *) mk_codec_quantifier (msg, field) = 1;
     return 0;
 }
 
@@ -564,10 +567,10 @@ s_given (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDescriptor *
 static void *
 s_repeated_alloc (ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field, size_t count)
 {
-    void **array = (void **) s_member (msg, field);
+    void **array = (void **) mk_codec_member (msg, field);
     assert (*array == NULL);
     *array = count ? zmalloc (count * mk_codec_value_size (field->type)) : NULL;
-    *(size_t *) s_quantifier (msg, field) = 0;
+    *(size_t *) mk_codec_quantifier (msg, field) = 0;
     return *array;
 }
 
@@ -667,7 +670,7 @@ s_json_read_field (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDe
     if (field->label != PROTOBUF_C_LABEL_REPEATED) {
         if (!value) //  null: the default
             return 0;
-        return s_json_read_value (self, msg, field, value, s_member (msg, field), depth);
+        return s_json_read_value (self, msg, field, value, mk_codec_member (msg, field), depth);
     }
     if (!value)
         return 0;
@@ -676,7 +679,7 @@ s_json_read_field (reader_t *self, ProtobufCMessage *msg, const ProtobufCFieldDe
                        json_type_to_name (json_object_get_type (value)));
     size_t count = json_object_array_length (value);
     char *array = (char *) s_repeated_alloc (msg, field, count);
-    size_t *done = (size_t *) s_quantifier (msg, field);
+    size_t *done = (size_t *) mk_codec_quantifier (msg, field);
     for (size_t i = 0; i < count; i++) {
         json_object *item = json_object_array_get_idx (value, i);
         size_t back = s_path_push (self, NULL, (long) i);
@@ -859,10 +862,10 @@ s_xml_read_message (reader_t *self, ProtobufCMessage *msg, xmlNodePtr node, int 
         if (skip)
             continue;
         size_t back = s_path_push (self, field->name, 0);
-        void *to = s_member (msg, field);
+        void *to = mk_codec_member (msg, field);
         size_t *done = NULL;
         if (field->label == PROTOBUF_C_LABEL_REPEATED) {
-            done = (size_t *) s_quantifier (msg, field);
+            done = (size_t *) mk_codec_quantifier (msg, field);
             s_path_push (self, NULL, (long) *done);
             to = *(char **) to + *done * mk_codec_value_size (field->type);
         }
@@ -958,13 +961,13 @@ mk_codec_set (ProtobufCMessage *msg, const char *path, const char *text, char **
         name[length] = 0;
         const ProtobufCFieldDescriptor *step =
             protobuf_c_message_descriptor_get_field_by_name (msg->descriptor, name);
-        ProtobufCMessage **sub = (ProtobufCMessage **) s_member (msg, step);
+        ProtobufCMessage **sub = (ProtobufCMessage **) mk_codec_member (msg, step);
         if (!*sub)
             *sub = s_message_new ((const ProtobufCMessageDescriptor *) step->descriptor);
         msg = *sub;
     }
     //  The value replaces what the field held (a string's or bytes' own copy is freed).
-    void *to = rc == 0 ? s_member (msg, field) : NULL;
+    void *to = rc == 0 ? mk_codec_member (msg, field) : NULL;
     void *old = NULL;
     if (rc == 0 && field->type == PROTOBUF_C_TYPE_STRING && *(char **) to != field->default_value)
         old = *(char **) to;

@@ -4,6 +4,8 @@
     kind must be refused with -1 or -2 and a reason, never a crash. */
 #include "mk_codec.h"
 
+#include "mk_codec_int.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stddef.h>
@@ -179,9 +181,24 @@ s_pack (const ProtobufCMessage *msg, size_t *size)
 }
 
 //  Written in each format, pretty and not, read back: the same bytes.
+//  The direct writer says what json-c says, byte for byte.
+static void
+s_same_json (const ProtobufCMessage *msg)
+{
+    char *direct = mk_codec_json_compact (msg);
+    char *tree = mk_codec_json_tree (msg, false);
+    if (!streq (direct, tree))
+        fprintf (stderr, "mk_codec_test: %s:\n  direct %s\n  json-c %s\n", msg->descriptor->name,
+                 direct, tree);
+    assert (streq (direct, tree));
+    free (direct);
+    free (tree);
+}
+
 static void
 s_round_trip (const ProtobufCMessage *msg, bool verbose)
 {
+    s_same_json (msg);
     size_t size;
     uint8_t *packed = s_pack (msg, &size);
     for (int format = MK_CODEC_JSON; format <= MK_CODEC_XML; format++)
@@ -618,6 +635,27 @@ s_test_shapes (void)
     protobuf_c_message_free_unpacked (msg, NULL);
 }
 
+//  Text the writers must escape or mend, and numbers at their edges.
+static void
+s_test_json_edges (void)
+{
+    Maekin__Vm vm = MAEKIN__VM__INIT;
+    vm.name = "a\x01\"b\\c/d\n\t\r\b\f\x1f\x7f \xc3\xa9 \xff\xfe end";
+    vm.vcpus = UINT32_MAX;
+    vm.memory_mb = UINT64_MAX;
+    vm.created = INT64_MIN;
+    s_same_json (&vm.base);
+    Maekin__LatencyBucket bucket = MAEKIN__LATENCY_BUCKET__INIT;
+    double numbers[] = {0, -0.0, 0.1, 1e300, -2.5e-300, 5e-324, NAN, INFINITY, -INFINITY};
+    for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++) {
+        bucket.le_s = numbers[i];
+        s_same_json (&bucket.base);
+    }
+    Maekin__Error error = MAEKIN__ERROR__INIT;
+    error.status = INT32_MIN;
+    s_same_json (&error.base);
+}
+
 //  One field from its text, as a query string gives it, down a path of messages.
 static void
 s_test_set (void)
@@ -669,6 +707,7 @@ void
 mk_codec_test (bool verbose)
 {
     s_test_set ();
+    s_test_json_edges ();
     int trips = s_test_every_message (verbose);
     if (verbose)
         printf ("  %zu message types, %d samples, each through JSON and XML\n", MESSAGES, trips);

@@ -103,7 +103,8 @@ done
 $sh key list gateway 2>/dev/null | grep -q gateway \
     || $sh key admit gateway "$keys/gateway.key" --role client >/dev/null \
     || echo "run: could not admit the gateway's key; see 'build/maekinsh key list'" >&2
-"$build/maekin-gateway" --bus-endpoint="$bus" --gateway-listen="127.0.0.1:$http" $(keyed gateway) &
+"$build/maekin-gateway" --bus-endpoint="$bus" --bus-stream_out="$stream_out" \
+    --gateway-listen="127.0.0.1:$http" $(keyed gateway) &
 pids+=($!)
 # One monitor for the simulated hosts: each its own synthetic load (they share this
 # machine's /proc, as the test driver's domains share no real hypervisor).

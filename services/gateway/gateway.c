@@ -8,6 +8,7 @@
 #include "mk_cfg.h"
 #include "mk_sock.h"
 
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 static const mk_cfg_item_t s_schema[] = {
@@ -103,6 +104,16 @@ main (int argc, char **argv)
         mk_sock_secure_cfg (cfg, false, &error);
     if (!error && mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-gateway");
+    //  Each connection is a descriptor: as many as the system lets this process have.
+    struct rlimit files;
+    if (!error && getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit (RLIMIT_NOFILE, &files);
+    }
+    if (!error && getrlimit (RLIMIT_NOFILE, &files) == 0
+        && files.rlim_cur < (rlim_t) opts.max_connections + 64)
+        mk_warn ("gateway: %llu open files allowed, fewer than gateway/max_connections (%d) need",
+                 (unsigned long long) files.rlim_cur, opts.max_connections);
     zactor_t *server = error ? NULL : gateway_server_new (&opts);
     exit_code = mk_actor_serve ("maekin-gateway", &server, error);
     free (error);

@@ -6,12 +6,13 @@
 #   bench_libvirt_floor  define+start and destroy+undefine on libvirt's test driver
 #   bench_db_floor       the rows of each create, written in batches by one bare client
 #   bench_memory_floor   the memory of a process with the monitor's libraries, doing nothing
+#   bench_civetweb       a bare civetweb handler answering a fixed body: the gateway's floor
 
 # Where this fragment is included must not change the default goal: if it comes before
 # the Makefile's first rule, the goal is left for that rule to set.
 bench_default_goal := $(.DEFAULT_GOAL)
 
-BENCH_PROGRAMS := bench_echo bench_libvirt_floor bench_memory_floor
+BENCH_PROGRAMS := bench_echo bench_libvirt_floor bench_memory_floor bench_civetweb
 BENCH_BIN      := $(BENCH_PROGRAMS:%=$(OUT)/bench/%)
 BENCH_OBJ      := $(BENCH_PROGRAMS:%=$(OBJ)/tests/bench/%.o)
 
@@ -32,6 +33,10 @@ $(BENCH_OBJ): $(OBJ)/tests/bench/%.o: tests/bench/%.c
 $(OUT)/bench/bench_echo $(OUT)/bench/bench_memory_floor: $(OUT)/bench/%: $(OBJ)/tests/bench/%.o
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) -o $@ $^ $(LDLIBS)
+
+$(OUT)/bench/bench_civetweb: $(OBJ)/tests/bench/bench_civetweb.o
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) -o $@ $^ -lcivetweb
 
 # The floor can use the agent's own domain XML (-a), so it links the agent's class.
 $(OUT)/bench/bench_libvirt_floor: $(OBJ)/tests/bench/bench_libvirt_floor.o \

@@ -1,0 +1,191 @@
+#!/bin/bash
+# The REST gateway beside its floors, in the same run, on a CURVE bus as a cloud runs it:
+#   - wrk, 10 keep-alive connections, JSON: GET of one VM and of a page of 100, with 1,000
+#     VMs in the cloud, beside a bare civetweb handler (bench_civetweb) answering a body
+#     of the same size; best of REPEAT, alternating;
+#   - POST creates through the gateway (a wrk script: fresh names, an Idempotency-Key
+#     each) beside the same creates on the bus from the client library with 10 clients
+#     (bench_tasks -w 1, ten at once), accepted (202); the agents run the tasks meanwhile
+#     in both (paused longer than the bus's heartbeats allow, their hosts would go down);
+#   - the gateway's memory with 1,000 keep-alive connections and 100 WebSocket subscribers.
+# usage: tests/bench/gateway.sh BUILD_DIR  (environment: HOSTS=100 AGENTS=2 REPEAT=3 SECONDS_EACH=8)
+set -u
+build=$(cd "${1:-build}" && pwd)
+src=$(cd "$(dirname "$0")/../.." && pwd)
+hosts=${HOSTS:-100}
+agents=${AGENTS:-2}
+repeat=${REPEAT:-3}
+each=${SECONDS_EACH:-8}
+T=$(mktemp -d /tmp/maekin-gw-bench.XXXXXX)
+export XDG_CONFIG_HOME=$T/config
+command -v wrk >/dev/null || "$src/deploy/deps.sh" "$src/tests/bench/wrk-packages.txt" \
+    || { echo "gateway bench: cannot install wrk"; exit 1; }
+pids=()
+cleanup() {
+    local rc=$?
+    for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null; done
+    wait 2>/dev/null
+    [ $rc -ne 0 ] && for f in "$T"/*.log; do echo "--- $f"; tail -n 5 "$f"; done
+    rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+port=$((20000 + RANDOM % 12000))
+bus=tcp://127.0.0.1:$port
+stream_in=tcp://127.0.0.1:$((port + 1))
+stream_out=tcp://127.0.0.1:$((port + 2))
+http=$((port + 3))
+bare_one=$((port + 4))
+bare_page=$((port + 5))
+sh() { "$build/maekinsh" --bus-endpoint=$bus "$@"; }
+. "$src/tests/bench/keys.bash"
+bench_clients
+bench_keys gateway $(seq -f 'agent%g' "$agents")
+
+mkdir -p "$T/nodes"
+"$build/maekin-broker" --bus-endpoint=$bus --bus-stream_in=$stream_in \
+    --bus-stream_out=$stream_out --log-level=warn $(broker_opts) 2>>"$T/broker.log" &
+broker=$!
+pids+=($broker)
+"$build/maekin-controller" --bus-endpoint=$bus --bus-stream_in=$stream_in --bus-stream_out=$stream_out \
+    --db-url="sqlite:$T/maekin.db?synchronous=full" --log-level=warn \
+    --controller-host_timeout_ms=60000 --auth-admin_password_file="$T/admin-password" \
+    --sched-cpu_ratio=10000 $(controller_opts) 2>>"$T/controller.log" &
+controller=$!
+pids+=($controller)
+MAEKIN_TOKEN=$("$src/deploy/login-admin.sh" "$build" $bus "$T/admin-password") \
+    || { echo "gateway bench: cannot log in"; exit 1; }
+export MAEKIN_TOKEN
+for a in $(seq "$agents"); do
+    list="" names=""
+    for h in $(seq "$a" "$agents" "$hosts"); do
+        "$src/deploy/make-node.sh" "h$h" 64 1048576 > "$T/nodes/h$h.xml"
+        list="$list${list:+,}h$h=test://$T/nodes/h$h.xml"
+        names="$names${names:+,}h$h"
+    done
+    admit "agent$a" "$names"
+    "$build/maekin-agent" --bus-endpoint=$bus --agent-hosts="$list" --agent-domain_type=test \
+        --log-level=warn $(bus_opts "agent$a") 2>>"$T/agent$a.log" &
+    pids+=($!)
+done
+[ -n "${PLAIN:-}" ] || sh key admit gateway "$keys/gateway.key" --role client >/dev/null \
+    || { echo "gateway bench: cannot admit the gateway's key"; exit 1; }
+"$build/maekin-gateway" --bus-endpoint=$bus --bus-stream_out=$stream_out --log-level=warn \
+    --gateway-listen=127.0.0.1:$http --gateway-max_connections=1200 $(bus_opts gateway) \
+    2>>"$T/gateway.log" &
+gateway=$!
+pids+=($gateway)
+for _ in $(seq 100); do
+    [ "$(sh host list --state up 2>/dev/null | tail -n +2 | wc -l)" -ge "$hosts" ] && break
+    sleep 0.2
+done
+sh template create tiny --vcpus 1 --memory 64 >/dev/null || { echo "gateway bench: no cloud"; exit 1; }
+"$build/bench/bench_tasks" -e $bus -s $stream_out -n 1000 -w 256 -m done -p v >"$T/fill.out" \
+    2>"$T/fill.log" || { cat "$T/fill.out"; exit 1; }
+
+api=http://127.0.0.1:$http/api/v1
+TOKEN=$(curl -s -X POST "$api/session" -H 'Content-Type: application/json' \
+    --data "{\"user\": \"admin\", \"password\": \"$(cat "$T/admin-password")\"}" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])') \
+    || { echo "gateway bench: cannot log in through the gateway"; exit 1; }
+export TOKEN
+auth="Authorization: Bearer $TOKEN"
+vm=$(curl -s "$api/vms?limit=1" -H "$auth" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vms"][0]["name"])')
+one="$api/vis/default/vms/$vm"
+page="$api/vms?limit=100"
+curl -sf "$one" -H "$auth" -o "$T/one.json" && curl -sf "$page" -H "$auth" -o "$T/page.json" \
+    || { echo "gateway bench: the gateway does not answer"; exit 1; }
+[ "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["vms"]))' "$T/page.json")" = 100 ] \
+    || { echo "gateway bench: the page does not hold 100 VMs"; exit 1; }
+"$build/bench/bench_civetweb" $bare_one "$T/one.json" 2>>"$T/bare.log" &
+pids+=($!)
+"$build/bench/bench_civetweb" $bare_page "$T/page.json" 2>>"$T/bare.log" &
+pids+=($!)
+sleep 0.5
+
+# rate URL [wrk options]: requests a second that wrk measured (10 connections).
+rate() {
+    local url=$1
+    shift
+    wrk -t2 -c10 -d"${each}s" "$@" "$url" >"$T/wrk.out" 2>"$T/wrk.err" || { cat "$T/wrk.out" "$T/wrk.err"; exit 1; }
+    head -n 2 "$T/wrk.err" >&2
+    if grep -q "Non-2xx" "$T/wrk.out"; then
+        echo "gateway bench: $(grep Non-2xx "$T/wrk.out") for $url" >&2
+    fi
+    awk '/Requests\/sec/ { printf "%d", $2 }' "$T/wrk.out"
+}
+best() { local v=${!1:-0}; [ "${2:-0}" -gt "$v" ] && printf -v "$1" '%s' "$2"; return 0; }
+# ticks PID: its user+system clock ticks so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+hz=$(getconf CLK_TCK)
+
+echo "== gateway: GET through maekin-gateway ($(stat -c %s "$T/one.json") and $(stat -c %s "$T/page.json") bytes) beside a bare civetweb handler of the same body, wrk 10 connections"
+for r in $(seq "$repeat"); do
+    b1=$(rate "http://127.0.0.1:$bare_one/"); best bare1 "$b1"
+    t0=($(ticks $gateway) $(ticks $broker) $(ticks $controller))
+    g1=$(rate "$one" -H "$auth"); best gw1 "$g1"
+    t1=($(ticks $gateway) $(ticks $broker) $(ticks $controller))
+    served=$((g1 * each))
+    cpu="gateway=$(( (t1[0] - t0[0]) * 1000000 / hz / served ))us broker=$(( (t1[1] - t0[1]) * 1000000 / hz / served ))us controller=$(( (t1[2] - t0[2]) * 1000000 / hz / served ))us"
+    b2=$(rate "http://127.0.0.1:$bare_page/"); best bare100 "$b2"
+    g2=$(rate "$page" -H "$auth"); best gw100 "$g2"
+    echo "round $r: one_vm gateway=$g1/s bare=$b1/s (CPU a request: $cpu); page_of_100 gateway=$g2/s bare=$b2/s"
+done
+echo "best of $repeat: one_vm gateway=$gw1/s beside bare civetweb's $bare1/s:" \
+    "$((gw1 * 100 / bare1))% (target: at least 50%)"
+echo "best of $repeat: page_of_100 gateway=$gw100/s (target: at least 5,000/s; bare $bare100/s)"
+
+# Creates accepted, the tasks running meanwhile.
+echo "== gateway: creates accepted through the gateway beside the bus (10 clients each)"
+for r in $(seq "$repeat"); do
+    c1=$(rate "$api/vis/default/vms" -s "$src/tests/bench/create.lua"); best gwc "$c1"
+    sleep 1
+    per=$((c1 * each / 10 + 100))
+    start=$(date +%s%N)
+    clients=()
+    for c in $(seq 10); do
+        "$build/bench/bench_tasks" -e $bus -s $stream_out -n $per -w 1 -m accept -p "b$r-$c" \
+            >"$T/bus$c.out" 2>"$T/bus$c.log" &
+        clients+=($!)
+    done
+    failed=0
+    for job in "${clients[@]}"; do wait "$job" || failed=1; done
+    elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
+    [ $failed -eq 0 ] || { cat "$T"/bus*.out "$T"/bus*.log; exit 1; }
+    c2=$((10 * per * 1000 / elapsed)); best busc "$c2"
+    echo "round $r: creates gateway=$c1/s bus=$c2/s"
+    sleep 1
+done
+echo "best of $repeat: creates through the gateway=$gwc/s beside the bus's $busc/s:" \
+    "$((gwc * 100 / busc))% (target: at least 33%)"
+
+# Memory: 1,000 keep-alive connections (each has made a request) and 100 subscribers.
+echo "== gateway: memory with 1,000 keep-alive connections and 100 WebSocket subscribers"
+mkfifo "$T/ready"
+PYTHONPATH="$src/tests/integration" python3 - "$http" "$TOKEN" "$T/ready" <<'PY' &
+import socket, sys, time
+from ws import WebSocket
+port, token, ready = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+held = []
+for i in range(1000):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"GET /api/v1/session HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + token.encode() + b"\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    held.append(s)
+subs = [WebSocket(port, "/api/v1/stream?metrics=all", {"Authorization": "Bearer " + token}) for _ in range(100)]
+assert all(w.status == 101 for w in subs), [w.status for w in subs if w.status != 101][:3]
+open(ready, "w").write("ready\n")
+time.sleep(600)
+PY
+holder=$!
+pids+=($holder)
+read -r _ < "$T/ready"
+sleep 1
+rss=$(awk '/VmRSS/ { print $2 }' "/proc/$gateway/status")
+threads=$(awk '/Threads/ { print $2 }' "/proc/$gateway/status")
+stats_conn=$(curl -s "http://127.0.0.1:$http/metrics" -H "$auth" | awk '/^maekin_gateway_connections / { print $2 }')
+kill "$holder" 2>/dev/null
+echo "gateway rss=$((rss / 1024))MiB threads=$threads connections=$stats_conn (target: under 64 MiB)"
