@@ -12,6 +12,7 @@ struct _mk_client_t {
     bool last_broker;   //  the last call's answer came from the broker
     bool last_unknown;  //  the last call may have been carried out, unanswered
     char *token;        //  the credential requests carry unless they name their own
+    bool packed;        //  replies keep their body packed (mk_client_set_packed)
 };
 
 mk_client_t *
@@ -109,9 +110,10 @@ mk_client_send_frame_as (mk_client_t *self, const char *service, uint64_t corr, 
     return rc == 0 ? 0 : -1;
 }
 
-//  Turns a received bus message into a reply; -2 if it is not one.
+//  Turns a received bus message into a reply; -2 if it is not one. With `packed`, a
+//  service's answer keeps its body as it came (taken out of msg).
 static int
-s_parse_reply (zmsg_t *msg, mk_reply_t *reply)
+s_parse_reply (zmsg_t *msg, mk_reply_t *reply, bool packed)
 {
     zframe_t *header = zmsg_first (msg);
     int command = mk_wire_parse_header (header, NULL);
@@ -137,6 +139,12 @@ s_parse_reply (zmsg_t *msg, mk_reply_t *reply)
     }
     if ((command == MK_WIRE_REPLY || command == MK_WIRE_PROGRESS) && zmsg_size (msg) == 4) {
         zframe_t *body = zmsg_next (msg);
+        reply->progress = command == MK_WIRE_PROGRESS;
+        if (packed) {
+            zmsg_remove (msg, body);
+            reply->body = body;
+            return 0;
+        }
         const char *why = NULL;
         reply->env = mk_msg_unpack (zframe_data (body), zframe_size (body), &why);
         if (!reply->env)
@@ -168,7 +176,7 @@ mk_client_recv (mk_client_t *self, mk_reply_t *reply, int timeout_ms)
         if (!msg)
             return -1;
         memset (reply, 0, sizeof *reply);
-        int rc = s_parse_reply (msg, reply);
+        int rc = s_parse_reply (msg, reply, self->packed);
         zmsg_destroy (&msg);
         if (rc == 0)
             return 0;
@@ -180,6 +188,13 @@ void
 mk_reply_clear (mk_reply_t *reply)
 {
     mk_msg_free (&reply->env);
+    zframe_destroy (&reply->body);
+}
+
+void
+mk_client_set_packed (mk_client_t *self, bool packed)
+{
+    self->packed = packed;
 }
 
 //  One call's state across its attempts.
@@ -268,6 +283,7 @@ Maekin__Envelope *
 mk_client_call (mk_client_t *self, const char *service, Maekin__Envelope *env, int timeout_ms,
                 int retries, mk_progress_fn *progress, void *arg)
 {
+    assert (!self->packed);
     char request_id[40];
     if (!env->request_id || !*env->request_id) {
         zuuid_t *uuid = zuuid_new ();

@@ -18,6 +18,7 @@ typedef struct {
     bool progress;
     bool broker; //  an error made by the broker (proto/BUS.md), not the service
     Maekin__Envelope *env;
+    zframe_t *body; //  with mk_client_set_packed, a service's answer as it came (env NULL)
 } mk_reply_t;
 
 //  Connect to the broker's request endpoint.
@@ -27,6 +28,11 @@ void mk_client_destroy (mk_client_t **self_p);
 //  The credential (a session's token or an API key) every request sent from now on
 //  carries, unless it names its own; NULL or "" for none. Copied.
 void mk_client_set_token (mk_client_t *self, const char *token);
+
+//  Replies of services keep their Envelope packed in reply->body (env NULL), for a
+//  caller that unpacks them elsewhere (the gateway: on the thread that waits for each);
+//  the broker's errors still come as env. Not for mk_client_call.
+void mk_client_set_packed (mk_client_t *self, bool packed);
 
 //  The socket, for a poller or zloop of the caller's.
 zsock_t *mk_client_sock (mk_client_t *self);

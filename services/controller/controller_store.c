@@ -8,7 +8,10 @@
 void
 store_copy (char *to, size_t size, const char *from)
 {
-    snprintf (to, size, "%s", from ? from : "");
+    //  As snprintf ("%s") would, without its cost: a row of a list copies a dozen of these.
+    size_t length = from ? strnlen (from, size - 1) : 0;
+    memcpy (to, from ? from : "", length);
+    to[length] = 0;
 }
 #define COPY(field, text) store_copy ((field), sizeof (field), (text))
 

@@ -8,6 +8,7 @@
 #include "mk_cfg.h"
 #include "mk_sock.h"
 
+#include <malloc.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -104,6 +105,10 @@ main (int argc, char **argv)
         mk_sock_secure_cfg (cfg, false, &error);
     if (!error && mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-gateway");
+    //  A thousand threads each allocating would make glibc's malloc give many of them an
+    //  arena of its own, each holding memory the others cannot reuse: two are enough for
+    //  threads that mostly wait.
+    mallopt (M_ARENA_MAX, 2);
     //  Each connection is a descriptor: as many as the system lets this process have.
     struct rlimit files;
     if (!error && getrlimit (RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {

@@ -14,7 +14,8 @@
 //  A thread waiting for its reply (on the thread's stack).
 typedef struct {
     pthread_cond_t cond;     //  signalled when done or progressed
-    Maekin__Envelope *reply; //  the reply, once done
+    Maekin__Envelope *reply; //  the reply, once done: the broker's error or ours, or
+    zframe_t *body;          //  ... the service's, packed (the waiting thread unpacks it)
     bool broker;             //  the reply was made by the broker
     bool done;               //  reply is set
     bool progressed;         //  a progress message came: the wait starts again
@@ -57,6 +58,9 @@ gateway_bus_new (const char *endpoint)
 {
     gateway_bus_t *self = (gateway_bus_t *) zmalloc (sizeof (gateway_bus_t));
     self->client = mk_client_new (endpoint);
+    //  Replies stay packed for the threads to unpack: the actor only hands them on.
+    if (self->client)
+        mk_client_set_packed (self->client, true);
     self->wake_fd = eventfd (0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (!self->client || self->wake_fd < 0) {
         mk_error ("gateway_bus: cannot make the bus client for '%s'", endpoint);
@@ -96,20 +100,28 @@ gateway_bus_destroy (gateway_bus_t **self_p)
     *self_p = NULL;
 }
 
-//  Under the lock: the call waiting for corr gets its answer (taken), if it still waits.
+//  Under the lock: the call waiting for corr gets its answer (taken: an envelope or a
+//  packed body), if it still waits.
 static void
-s_answer (gateway_bus_t *self, uint64_t corr, Maekin__Envelope **reply_p, bool broker)
+s_answer (gateway_bus_t *self, uint64_t corr, Maekin__Envelope **reply_p, zframe_t **body_p,
+          bool broker)
 {
     call_t *call = (call_t *) zhashx_lookup (self->waiting, (void *) (uintptr_t) corr);
     if (call) {
         call->reply = *reply_p;
         *reply_p = NULL;
+        if (body_p) {
+            call->body = *body_p;
+            *body_p = NULL;
+        }
         call->broker = broker;
         call->done = true;
         zhashx_delete (self->waiting, (void *) (uintptr_t) corr);
         pthread_cond_signal (&call->cond);
     }
     mk_msg_free (reply_p); //  nobody waits any more: given up, or closed
+    if (body_p)
+        zframe_destroy (body_p);
 }
 
 static void
@@ -132,7 +144,7 @@ s_send_queued (gateway_bus_t *self)
             Maekin__Envelope *refused = mk_msg_new_status (
                 MK_UNAVAILABLE, "the gateway cannot reach the bus now; retry in a moment");
             pthread_mutex_lock (&self->lock);
-            s_answer (self, out->corr, &refused, true);
+            s_answer (self, out->corr, &refused, NULL, true);
             pthread_mutex_unlock (&self->lock);
         }
         zframe_destroy (&out->frame);
@@ -156,7 +168,7 @@ s_take_replies (gateway_bus_t *self)
             }
         } else {
             self->taken++;
-            s_answer (self, reply.corr, &reply.env, reply.broker);
+            s_answer (self, reply.corr, &reply.env, &reply.body, reply.broker);
         }
         pthread_mutex_unlock (&self->lock);
         mk_reply_clear (&reply);
@@ -271,7 +283,14 @@ gateway_bus_call (gateway_bus_t *self, const char *service, Maekin__Envelope *en
                                   "not have been made: retry with the same Idempotency-Key",
                                   timeout_ms);
     *broker = call.broker;
-    return call.reply;
+    if (!call.body)
+        return call.reply;
+    const char *why = NULL;
+    Maekin__Envelope *reply =
+        mk_msg_unpack (zframe_data (call.body), zframe_size (call.body), &why);
+    zframe_destroy (&call.body);
+    return reply ? reply
+                 : mk_msg_new_status (MK_INTERNAL, "the cloud's answer is not one: %s", why);
 }
 
 void
@@ -283,7 +302,7 @@ gateway_bus_close (gateway_bus_t *self)
     for (void *key = zlistx_first (corrs); key; key = zlistx_next (corrs)) {
         Maekin__Envelope *stopping =
             mk_msg_new_status (MK_UNAVAILABLE, "the gateway is stopping; retry");
-        s_answer (self, (uint64_t) (uintptr_t) key, &stopping, true);
+        s_answer (self, (uint64_t) (uintptr_t) key, &stopping, NULL, true);
     }
     zlistx_destroy (&corrs);
     pthread_mutex_unlock (&self->lock);
