@@ -526,6 +526,25 @@ s_test_progress (fixture_t *fx)
     assert (!reply.progress && reply.corr == fx->corr && reply.env->status == MK_OK);
     assert (streq (reply.service, "cloud"));
     mk_reply_clear (&reply);
+    //  Packed: the service's answer as it came, for the caller to unpack.
+    mk_client_set_packed (fx->client, true);
+    zmsg_t *msg = zmsg_new ();
+    zmsg_append (msg, &(zframe_t *){zframe_dup (fx->identity)});
+    zmsg_append (msg, &(zframe_t *){mk_wire_header (MK_WIRE_REPLY)});
+    zmsg_addstr (msg, fx->service);
+    zmsg_append (msg, &(zframe_t *){zframe_dup (fx->corr_frame)});
+    zmsg_append (msg, &(zframe_t *){mk_msg_pack (&answer)});
+    zmsg_send (&msg, fx->router);
+    assert (mk_client_recv (fx->client, &reply, 1000) == 0);
+    assert (!reply.env && reply.body && reply.corr == fx->corr);
+    const char *why = NULL;
+    Maekin__Envelope *unpacked =
+        mk_msg_unpack (zframe_data (reply.body), zframe_size (reply.body), &why);
+    assert (unpacked && unpacked->status == MK_OK);
+    mk_msg_free (&unpacked);
+    mk_reply_clear (&reply);
+    assert (!reply.body);
+    mk_client_set_packed (fx->client, false);
 }
 
 //  A broker error arrives as an envelope with status and reason; garbage from the broker

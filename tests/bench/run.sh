@@ -10,6 +10,8 @@
 #   4. The same on MariaDB, beside bench_db_floor (a bare client writing the same rows
 #      in batches); the crash test at full size.
 #   5. scale.sh: one controller at 100,000 VMs on 2,000 simulated hosts (SCALE=0 skips it).
+#   5b. gateway.sh: the REST gateway beside a bare civetweb handler and the bus (wrk), its
+#      creates beside the bus's, its memory with 1,000 connections (GATEWAY=0 skips it).
 #   6. traffic.sh: each node's bytes a second on its interface, N nodes in namespaces, the
 #      paper's experiment (TRAFFIC=0 skips it; about 25 minutes).
 #   7. detect.sh: the time to detect a dead node, 20 tries (DETECT=0 skips it).
@@ -362,6 +364,9 @@ else
     echo "crash vms=${CRASH_VMS:-1000} result=FAILED"; grep -E "FAIL" "$T/crash.log" | head -3
 fi
 "$src/tests/mariadb.sh" stop "$T/mariadb" 2>>"$T/mariadb.log"
+
+# The REST gateway (tests/bench/gateway.sh).
+[ "${GATEWAY:-1}" = 0 ] || "$src/tests/bench/gateway.sh" "$build" || exit 1
 
 # One controller at 100,000 VMs (tests/bench/scale.sh).
 [ "${SCALE:-1}" = 0 ] || "$src/tests/bench/scale.sh" "$build" || exit 1
