@@ -8,6 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 export MK_BUILD=$(cd "$build" && pwd)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+export LSAN_OPTIONS=${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}
 logs=$MK_BUILD/test-logs
 rm -rf "$logs"; mkdir -p "$logs"
 passed=0; failed=0; failures=""

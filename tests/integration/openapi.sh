@@ -10,8 +10,14 @@ set -u
 # Node.js and the validator, from the lockfile.
 command -v npm >/dev/null || "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/node-packages.txt" \
     || fail "cannot install Node.js and npm"
+# npm trusts the system's certificates too (a registry reached through a proxy that the
+# machine's CA bundle vouches for); the lockfile's hashes check every package's bytes.
+cafile=/etc/ssl/certs/ca-certificates.crt
+[ -r "$cafile" ] && export NODE_EXTRA_CA_CERTS=$cafile
 (cd "$MK_SRC/tests/openapi" && npm ci --no-audit --no-fund --loglevel=error) >"$T/npm.log" 2>&1 \
-    || fail "npm ci in tests/openapi failed: $(tail -n 5 "$T/npm.log")"
+    || fail "npm ci in tests/openapi failed: $(tail -n 5 "$T/npm.log")$(grep -q CERT "$T/npm.log" \
+        && echo " (this machine does not trust the certificate the npm registry is reached with:" \
+                "a TLS-intercepting proxy's CA missing from $cafile?)")"
 
 HTTP_PORT=$(free_port)
 API=http://127.0.0.1:$HTTP_PORT/api/v1
