@@ -29,7 +29,9 @@ static const mk_cfg_item_t s_schema[] = {
      "a client that takes longer to send its request is cut off (a slow client holds a thread)"},
     {"gateway/keep_alive_ms", MK_CFG_INT, "15000",
      "an idle keep-alive connection is closed after this"},
-    {"gateway/thread_stack_kb", MK_CFG_INT, "256", "each HTTP thread's stack, KiB"},
+    {"gateway/thread_stack_kb", MK_CFG_INT, "256",
+     "the stack of the gateway's own threads (a stream subscriber's writer), KiB; civetweb's "
+     "connection threads have civetweb's own"},
     {"gateway/metrics_key_file", MK_CFG_STR, "",
      "a file holding an API key (a read-only one of the administrator's): GET /metrics without "
      "a credential is made with it, open to whoever reaches the gateway; empty: a scrape "

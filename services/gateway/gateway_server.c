@@ -93,8 +93,8 @@ static char *
 s_web_start (server_t *self)
 {
     const gateway_opts_t *opts = &self->opts;
-    //  Every HTTP thread is one connection (civetweb's model): a small stack each, set
-    //  as the default for the threads civetweb makes, keeps a thousand of them cheap.
+    //  The default stack of the threads made from now on (a stream subscriber's writer);
+    //  civetweb's connection threads have the stack civetweb was built with (100 KiB).
     pthread_attr_t attr;
     pthread_attr_init (&attr);
     pthread_attr_setstacksize (&attr, (size_t) opts->thread_stack_kb * 1024);

@@ -18,7 +18,7 @@ typedef struct {
     int wait_max_ms;         //  the longest task wait
     int request_timeout_ms;  //  a client slower than this to send its request is cut off
     int keep_alive_ms;       //  an idle keep-alive connection is closed after this
-    int thread_stack_kb;     //  each HTTP thread's stack
+    int thread_stack_kb;     //  the stack of the gateway's own threads (civetweb's are its own)
     const char *metrics_key; //  the API key a scrape of /metrics without one is made with
                              //  (NULL or "": none, the scrape must bring its own)
 } gateway_opts_t;
