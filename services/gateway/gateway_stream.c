@@ -15,8 +15,9 @@
 static const char *const s_streams[STREAMS] = {"event.vm", "event.task", "event.host"};
 static const char *const s_short[STREAMS] = {"vm", "task", "host"};
 
-#define VIS_MAX   64  //  the VIs a subscriber is told of (more: it sees the first 64's)
-#define HOSTS_MAX 256 //  the hosts a subscriber may name in metrics=
+#define VIS_MAX      64           //  the VIs a subscriber is told of (more: it sees the first 64's)
+#define HOSTS_MAX    256          //  the hosts a subscriber may name in metrics=
+#define WRITER_STACK (128 * 1024) //  a subscriber's thread's stack
 
 //  A message of the broker's stream, shared by the queues it is in.
 typedef struct {
@@ -31,15 +32,15 @@ typedef struct sub_s {
     struct sub_s *next;
     gateway_stream_t *hub;
     struct mg_connection *conn;
-    char token[160];       //  the caller's credential, for catching up
-    bool admin;            //  sees everything
-    char vis[VIS_MAX][64]; //  the VIs they hold a role in
+    char token[160]; //  the caller's credential, for catching up
+    bool admin;      //  sees everything
+    char (*vis)[64]; //  the VIs they hold a role in (vi_count of them)
     size_t vi_count;
-    bool want[STREAMS];        //  the event streams asked for
-    bool catch_up[STREAMS];    //  ... and from where: after[] given
-    uint64_t after[STREAMS];   //  the last seq sent (or seen, as the client said)
-    bool metrics_all;          //  every host's samples
-    char hosts[HOSTS_MAX][64]; //  ... or these hosts'
+    bool want[STREAMS];      //  the event streams asked for
+    bool catch_up[STREAMS];  //  ... and from where: after[] given
+    uint64_t after[STREAMS]; //  the last seq sent (or seen, as the client said)
+    bool metrics_all;        //  every host's samples
+    char (*hosts)[64];       //  ... or these hosts' (host_count of them)
     size_t host_count;
     zlistx_t *queue;     //  item_t *, not yet written
     bool overflow;       //  more than queue_max: closed as too slow
@@ -186,10 +187,13 @@ s_whoami (gateway_stream_t *hub, sub_t *sub, char *why, size_t size)
     list.vi_list = &vis;
     reply = s_ask (hub, sub, &list);
     status = reply->status;
-    if (status == MK_OK && reply->vi_list_reply)
-        for (size_t i = 0; i < reply->vi_list_reply->n_vis && sub->vi_count < VIS_MAX; i++)
+    if (status == MK_OK && reply->vi_list_reply) {
+        size_t count =
+            reply->vi_list_reply->n_vis < VIS_MAX ? reply->vi_list_reply->n_vis : VIS_MAX;
+        sub->vis = (char (*)[64]) zmalloc ((count + 1) * 64);
+        for (size_t i = 0; i < count; i++)
             snprintf (sub->vis[sub->vi_count++], 64, "%s", reply->vi_list_reply->vis[i]->name);
-    else
+    } else
         snprintf (why, size, "%s", reply->reason && *reply->reason ? reply->reason : "refused");
     mk_msg_free (&reply);
     return status == MK_OK ? 0 : status;
@@ -246,6 +250,8 @@ s_query (sub_t *sub, const char *query)
                      name = strtok_r (NULL, ",", &s2)) {
                     if (sub->host_count == HOSTS_MAX || strlen (name) >= 64)
                         return "metrics= names at most 256 hosts";
+                    if (!sub->hosts) //  a subscriber's memory: only as many as it names
+                        sub->hosts = (char (*)[64]) zmalloc (HOSTS_MAX * 64);
                     snprintf (sub->hosts[sub->host_count++], 64, "%s", name);
                 }
         } else
@@ -304,6 +310,8 @@ gateway_stream_connect (const struct mg_connection *conn, void *cbdata)
     if (status == 0)
         status = s_whoami (hub, sub, reason, sizeof reason);
     if (status) {
+        free (sub->vis);
+        free (sub->hosts);
         free (sub);
         return s_refuse (conn, status >= 400 && status < 600 ? status : 502, why ? why : reason);
     }
@@ -471,7 +479,12 @@ gateway_stream_ready (struct mg_connection *conn, void *cbdata)
     hub->subs = sub;
     hub->count++;
     pthread_mutex_unlock (&hub->lock);
-    sub->started = pthread_create (&sub->thread, NULL, s_writer, sub) == 0;
+    //  Its own stack, small: it encodes and writes, nothing deep.
+    pthread_attr_t attr;
+    pthread_attr_init (&attr);
+    pthread_attr_setstacksize (&attr, WRITER_STACK);
+    sub->started = pthread_create (&sub->thread, &attr, s_writer, sub) == 0;
+    pthread_attr_destroy (&attr);
 }
 
 int
@@ -504,6 +517,8 @@ gateway_stream_close (const struct mg_connection *conn, void *cbdata)
         s_item_drop ((item_t *) zlistx_detach (sub->queue, NULL));
     zlistx_destroy (&sub->queue);
     pthread_cond_destroy (&sub->cond);
+    free (sub->vis);
+    free (sub->hosts);
     free (sub);
     mg_set_user_connection_data (conn, NULL);
 }

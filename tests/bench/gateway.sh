@@ -169,7 +169,8 @@ echo "best of $repeat: creates through the gateway=$gwc/s beside the bus's $busc
 
 # Memory: 1,000 keep-alive connections (each has made a request) and 100 subscribers.
 echo "== gateway: memory with 1,000 keep-alive connections and 100 WebSocket subscribers"
-mkfifo "$T/ready"
+rss_idle=$(awk '/VmRSS/ { print $2 }' "/proc/$gateway/status")
+mkfifo "$T/ready" "$T/ready.go"
 PYTHONPATH="$src/tests/integration" python3 - "$http" "$TOKEN" "$T/ready" <<'PY' &
 import socket, sys, time
 from ws import WebSocket
@@ -182,6 +183,8 @@ for i in range(1000):
     while b"\r\n\r\n" not in data:
         data += s.recv(65536)
     held.append(s)
+open(ready, "w").write("connections\n")
+open(ready + ".go").read()  # until the script has read the gateway's memory
 subs = [WebSocket(port, "/api/v1/stream?metrics=all", {"Authorization": "Bearer " + token}) for _ in range(100)]
 assert all(w.status == 101 for w in subs), [w.status for w in subs if w.status != 101][:3]
 open(ready, "w").write("ready\n")
@@ -191,8 +194,13 @@ holder=$!
 pids+=($holder)
 read -r _ < "$T/ready"
 sleep 1
+rss_http=$(awk '/VmRSS/ { print $2 }' "/proc/$gateway/status")
+echo go > "$T/ready.go"
+read -r _ < "$T/ready"
+sleep 1
 rss=$(awk '/VmRSS/ { print $2 }' "/proc/$gateway/status")
 threads=$(awk '/Threads/ { print $2 }' "/proc/$gateway/status")
 stats_conn=$(curl -s "http://127.0.0.1:$http/metrics" -H "$auth" | awk '/^maekin_gateway_connections / { print $2 }')
 kill "$holder" 2>/dev/null
-echo "gateway rss=$((rss / 1024))MiB threads=$threads connections=$stats_conn (target: under 64 MiB)"
+echo "gateway rss=$((rss / 1024))MiB threads=$threads connections=$stats_conn (target: under 64 MiB);" \
+    "with the 1,000 connections before the subscribers: $((rss_http / 1024))MiB; idle before them: $((rss_idle / 1024))MiB"
