@@ -5,6 +5,8 @@
 # (the REST API on http://127.0.0.1:8080/). Ctrl-C stops everything.
 #   MAEKIN_PORT   first of the three bus ports (default 7010)
 #   MAEKIN_HTTP   the gateway's port (default 8080)
+#   MAEKIN_TLS    1: the gateway serves HTTPS with a self-signed certificate made once
+#                 in $MAEKIN_VAR/gateway.pem (openssl)
 #   MAEKIN_VAR    state directory (default ./var)
 set -u
 cd "$(dirname "$0")/.."
@@ -103,7 +105,19 @@ done
 $sh key list gateway 2>/dev/null | grep -q gateway \
     || $sh key admit gateway "$keys/gateway.key" --role client >/dev/null \
     || echo "run: could not admit the gateway's key; see 'build/maekinsh key list'" >&2
-"$build/maekin-gateway" --bus-endpoint="$bus" --bus-stream_out="$stream_out" \
+scheme=http tls=""
+if [ "${MAEKIN_TLS:-0}" = 1 ]; then
+    if [ ! -f "$var/gateway.pem" ]; then
+        openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=127.0.0.1 \
+            -addext subjectAltName=IP:127.0.0.1,DNS:localhost -keyout "$var/gateway.key" \
+            -out "$var/gateway.crt" 2>/dev/null \
+            && cat "$var/gateway.crt" "$var/gateway.key" > "$var/gateway.pem" \
+            && chmod 600 "$var/gateway.pem" "$var/gateway.key" \
+            || { echo "run: cannot make a certificate with openssl" >&2; exit 1; }
+    fi
+    scheme=https tls="--gateway-certificate=$var/gateway.pem"
+fi
+"$build/maekin-gateway" --bus-endpoint="$bus" --bus-stream_out="$stream_out" $tls \
     --gateway-listen="127.0.0.1:$http" $(keyed gateway) &
 pids+=($!)
 # One monitor for the simulated hosts: each its own synthetic load (they share this
@@ -134,12 +148,13 @@ agents for$hosts on libvirt's test driver, and a monitor publishing their (synth
 metrics every 5 s. The bus is CURVE: each program's key pair is in $keys
 ('build/maekinsh key list' shows the keys the broker lets in).
 
-The REST API: http://127.0.0.1:$http/api/v1/ (JSON, or XML with 'Accept: application/xml').
+The REST API: $scheme://127.0.0.1:$http/api/v1/ (JSON, or XML with 'Accept: application/xml';
+its description at /api/v1/openapi.json$([ $scheme = https ] && echo "; the certificate is $var/gateway.crt, give curl --cacert")).
 Log in as admin with the password in $var/admin-password:
 
-    curl -s -X POST http://127.0.0.1:$http/api/v1/session -H 'Content-Type: application/json' \\
+    curl -s -X POST $scheme://127.0.0.1:$http/api/v1/session -H 'Content-Type: application/json' \\
         --data "{\"user\": \"admin\", \"password\": \"\$(cat $var/admin-password)\"}"
-    curl -s http://127.0.0.1:$http/api/v1/vms -H "Authorization: Bearer TOKEN"
+    curl -s $scheme://127.0.0.1:$http/api/v1/vms -H "Authorization: Bearer TOKEN"
 
 $login
 
