@@ -207,6 +207,119 @@ gateway_bus_attach (gateway_bus_t *self, zloop_t *loop)
     return 0;
 }
 
+//  ------------------------------------------------------------------ a reply's memory
+
+//  A reply is unpacked into blocks of its own and freed at once (gateway_bus_reply_free):
+//  a page of 100 VMs is a thousand strings, each a malloc and a free otherwise.
+#define ALIGN(size) (((size) + 15) & ~(size_t) 15)
+
+typedef struct block_s {
+    struct block_s *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+} block_t;
+
+typedef struct {
+    ProtobufCAllocator allocator; //  protobuf-c's view of it
+    block_t *first, *current;
+} arena_t;
+
+static block_t *
+s_block_new (size_t size)
+{
+    block_t *block = (block_t *) malloc (sizeof (block_t) + size);
+    if (!block)
+        abort ();
+    block->next = NULL;
+    block->used = 0;
+    block->size = size;
+    return block;
+}
+
+static void *
+s_arena_alloc (void *data, size_t size)
+{
+    arena_t *arena = (arena_t *) data;
+    size = ALIGN (size);
+    block_t *block = arena->current;
+    if (block->used + size > block->size) {
+        block = s_block_new (size > block->size * 2 ? size : block->size * 2);
+        arena->current->next = block;
+        arena->current = block;
+    }
+    void *memory = block->data + block->used;
+    block->used += size;
+    return memory;
+}
+
+static void
+s_arena_free (void *data, void *memory)
+{
+    //  Everything goes at once, with the arena.
+}
+
+//  The envelope packed in `data` unpacked into an arena: the envelope, which is the
+//  arena's first allocation after the arena itself, or NULL.
+static Maekin__Envelope *
+s_arena_unpack (const void *data, size_t size, const char **why)
+{
+    block_t *block = s_block_new (ALIGN (sizeof (arena_t)) + 1024 + 8 * size);
+    arena_t *arena = (arena_t *) block->data;
+    block->used = ALIGN (sizeof (arena_t));
+    arena->allocator = (ProtobufCAllocator){s_arena_alloc, s_arena_free, arena};
+    arena->first = arena->current = block;
+    Maekin__Envelope *env =
+        maekin__envelope__unpack (&arena->allocator, size, (const uint8_t *) data);
+    //  As mk_msg_unpack judges an envelope.
+    if (!env)
+        *why = "malformed protobuf envelope";
+    else if (env->version == 0)
+        *why = "malformed envelope: it has no version (this program speaks version 1)";
+    else if (env->version != MK_MSG_VERSION)
+        *why = mk_msg_other_version;
+    if (env && env->version != MK_MSG_VERSION)
+        env = NULL;
+    if (!env) {
+        Maekin__Envelope *none =
+            (Maekin__Envelope *) (arena->first->data + ALIGN (sizeof (arena_t)));
+        gateway_bus_reply_free (&none);
+        return NULL;
+    }
+    assert ((unsigned char *) env == block->data + ALIGN (sizeof (arena_t)));
+    return env;
+}
+
+void
+gateway_bus_reply_free (Maekin__Envelope **reply_p)
+{
+    if (!*reply_p)
+        return;
+    arena_t *arena = (arena_t *) ((unsigned char *) *reply_p - ALIGN (sizeof (arena_t)));
+    for (block_t *block = arena->first, *next; block; block = next) {
+        next = block->next;
+        free (block);
+    }
+    *reply_p = NULL;
+}
+
+//  An envelope made here (a status, a broker's error) into an arena, as replies are.
+static Maekin__Envelope *
+s_arena_copy (Maekin__Envelope **env_p)
+{
+    (*env_p)->version = MK_MSG_VERSION;
+    size_t size = maekin__envelope__get_packed_size (*env_p);
+    uint8_t *packed = (uint8_t *) malloc (size + 1);
+    if (!packed)
+        abort ();
+    maekin__envelope__pack (*env_p, packed);
+    const char *why = NULL;
+    Maekin__Envelope *copy = s_arena_unpack (packed, size, &why);
+    free (packed);
+    assert (copy);
+    mk_msg_free (env_p);
+    return copy;
+}
+
 //  A deadline timeout_ms from now on CLOCK_MONOTONIC, which the calls' conditions use.
 static struct timespec
 s_deadline (int timeout_ms)
@@ -248,7 +361,9 @@ gateway_bus_call (gateway_bus_t *self, const char *service, Maekin__Envelope *en
         zframe_destroy (&out->frame);
         free (out);
         *broker = true;
-        return mk_msg_new_status (MK_UNAVAILABLE, "the gateway is stopping; retry");
+        Maekin__Envelope *stopping =
+            mk_msg_new_status (MK_UNAVAILABLE, "the gateway is stopping; retry");
+        return s_arena_copy (&stopping);
     }
     out->corr = ++self->next_corr;
     zhashx_insert (self->waiting, (void *) (uintptr_t) out->corr, &call);
@@ -277,20 +392,27 @@ gateway_bus_call (gateway_bus_t *self, const char *service, Maekin__Envelope *en
         zhashx_delete (self->waiting, (void *) (uintptr_t) corr);
     pthread_mutex_unlock (&self->lock);
     pthread_cond_destroy (&call.cond);
-    if (!call.done)
-        return mk_msg_new_status (MK_TIMEOUT,
-                                  "the cloud did not answer within %d ms; a change may or may "
-                                  "not have been made: retry with the same Idempotency-Key",
-                                  timeout_ms);
+    if (!call.done) {
+        Maekin__Envelope *late =
+            mk_msg_new_status (MK_TIMEOUT,
+                               "the cloud did not answer within %d ms; a change may or may "
+                               "not have been made: retry with the same Idempotency-Key",
+                               timeout_ms);
+        return s_arena_copy (&late);
+    }
     *broker = call.broker;
     if (!call.body)
-        return call.reply;
+        return s_arena_copy (&call.reply);
     const char *why = NULL;
     Maekin__Envelope *reply =
-        mk_msg_unpack (zframe_data (call.body), zframe_size (call.body), &why);
+        s_arena_unpack (zframe_data (call.body), zframe_size (call.body), &why);
     zframe_destroy (&call.body);
-    return reply ? reply
-                 : mk_msg_new_status (MK_INTERNAL, "the cloud's answer is not one: %s", why);
+    if (!reply) {
+        Maekin__Envelope *bad =
+            mk_msg_new_status (MK_INTERNAL, "the cloud's answer is not one: %s", why);
+        reply = s_arena_copy (&bad);
+    }
+    return reply;
 }
 
 void

@@ -22,12 +22,16 @@ int gateway_bus_attach (gateway_bus_t *self, zloop_t *loop);
 
 //  Any thread: send the envelope (packed here; the caller keeps it) to `service` and
 //  wait up to timeout_ms for the reply. Progress messages restart the wait. Returns the
-//  reply (the caller frees it with mk_msg_free); never NULL: when the bus answers
+//  reply (the caller frees it with gateway_bus_reply_free: it lives in memory of its
+//  own, freed at once); never NULL: when the bus answers
 //  nothing in time, status MK_TIMEOUT with a reason; when the gateway is stopping,
 //  MK_UNAVAILABLE. *broker is set when the answer was made by the broker, not the
 //  service (no worker serves it, the worker was lost, busy).
 Maekin__Envelope *gateway_bus_call (gateway_bus_t *self, const char *service, Maekin__Envelope *env,
                                     int timeout_ms, bool *broker);
+
+//  Frees a reply of gateway_bus_call, and nulls the pointer.
+void gateway_bus_reply_free (Maekin__Envelope **reply_p);
 
 //  Any thread: every waiting call is answered MK_UNAVAILABLE at once, and every later
 //  one too (the gateway is stopping).

@@ -92,7 +92,7 @@ s_caller (void *arg)
         Maekin__Envelope *reply = gateway_bus_call (args->bus, "cloud", &env, 10000, &broker);
         if (reply->status != MK_OK || !streq (reply->reason, id) || broker)
             args->wrong++;
-        mk_msg_free (&reply);
+        gateway_bus_reply_free (&reply);
     }
     return NULL;
 }
@@ -134,7 +134,7 @@ gateway_bus_test (bool verbose)
     bool broker = true;
     for (int tries = 0; broker && tries < 500; tries++) {
         Maekin__Envelope *reply = s_call (bus, "cloud", "ready", 10000, &broker);
-        mk_msg_free (&reply);
+        gateway_bus_reply_free (&reply);
         if (broker)
             zclock_sleep (20);
     }
@@ -163,17 +163,17 @@ gateway_bus_test (bool verbose)
     //  A service nobody serves: the broker's answer, said to be the broker's.
     Maekin__Envelope *reply = s_call (bus, "nobody", "x", 10000, &broker);
     assert (reply->status == MK_NOT_FOUND && broker);
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
 
     //  A call nobody answers in time: 504, and its late answer is dropped.
     reply = s_call (bus, "cloud", "hold-1", 50, &broker);
     assert (reply->status == MK_TIMEOUT && !broker && strstr (reply->reason, "Idempotency-Key"));
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     assert (mk_fake_peer_ask_number (cloud, "held", NULL) == 1);
     free (mk_fake_peer_ask (cloud, "answer", NULL));
     reply = s_call (bus, "cloud", "after", 10000, &broker);
     assert (reply->status == MK_OK && streq (reply->reason, "after"));
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
 
     //  Stopping answers a waiting call at once, and every later one.
     pthread_t held;
@@ -189,10 +189,10 @@ gateway_bus_test (bool verbose)
     pthread_join (held, &result);
     reply = (Maekin__Envelope *) result;
     assert (reply->status == MK_UNAVAILABLE && strstr (reply->reason, "stopping"));
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     reply = s_call (bus, "cloud", "later", 10000, &broker);
     assert (reply->status == MK_UNAVAILABLE && broker);
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     free (mk_fake_peer_ask (cloud, "answer", NULL));
 
     zactor_destroy (&actor);

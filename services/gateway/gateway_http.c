@@ -627,7 +627,7 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     gateway_routes_clear (&env);
     s_answer (conn, route, format, reply, broker, cookie ? token : NULL);
     int status = reply->status;
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     return status;
 }
 
@@ -688,7 +688,7 @@ gateway_http_metrics (struct mg_connection *conn, void *cbdata)
                 1);
         free (text);
     }
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     return status;
 }
 

@@ -175,7 +175,7 @@ s_whoami (gateway_stream_t *hub, sub_t *sub, char *why, size_t size)
         sub->admin = reply->whoami_reply->user->admin;
     else
         snprintf (why, size, "%s", reply->reason && *reply->reason ? reply->reason : "refused");
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     if (status != MK_OK || sub->admin)
         return status == MK_OK ? 0 : status;
     Maekin__Envelope list = MAEKIN__ENVELOPE__INIT;
@@ -195,7 +195,7 @@ s_whoami (gateway_stream_t *hub, sub_t *sub, char *why, size_t size)
             snprintf (sub->vis[sub->vi_count++], 64, "%s", reply->vi_list_reply->vis[i]->name);
     } else
         snprintf (why, size, "%s", reply->reason && *reply->reason ? reply->reason : "refused");
-    mk_msg_free (&reply);
+    gateway_bus_reply_free (&reply);
     return status == MK_OK ? 0 : status;
 }
 
@@ -381,7 +381,7 @@ s_catch_up (sub_t *sub, int stream)
         if ((message.events && message.events->n_events) || message.caught_up || message.error)
             if (s_write (sub, &message) != 0)
                 rc = -1;
-        mk_msg_free (&reply);
+        gateway_bus_reply_free (&reply);
         if (rc || !more)
             return rc;
     }
