@@ -184,9 +184,11 @@ typedef struct {
     controller_stats_t stats; //  ... and what monitoring reads of them
 
     //  The batch being handled (controller_server.c, controller_reply.c).
-    zlistx_t *out;        //  outgoing_t: replies of this batch (owned)
-    zlistx_t *arena;      //  what the reply being built allocated
-    bool failed;          //  a database error spoiled this batch
+    zlistx_t *out;   //  outgoing_t: replies of this batch (owned)
+    zlistx_t *arena; //  what the reply being built allocated elsewhere (freed with it)
+    struct controller_block_s *blocks; //  ... and its messages and strings, in blocks
+                                       //  (controller_reply.c), the first kept for the next
+    bool failed;                       //  a database error spoiled this batch
     uint64_t fingerprint; //  the request being handled is a mutating one with an id: its
                           //  answer is remembered with this fingerprint; 0: it is not
     int64_t now;          //  unix seconds at the start of this batch
@@ -233,11 +235,14 @@ const char *controller_request_key (controller_t *self, const Maekin__Envelope *
 
 //  ---------------------------------------------------------------- controller_reply.c
 
-//  Memory for the reply being built, freed once it is packed.
+//  Memory for the reply being built, freed once it is packed: in blocks, a bump each
+//  (a list of 1,000 VMs is thousands of strings); controller_arena_reset frees it all.
 void *controller_arena_new (controller_t *self, size_t size);
 char *controller_arena_str (controller_t *self, const char *text);
 char *controller_arena_strf (controller_t *self, const char *format, ...)
     __attribute__ ((format (printf, 2, 3)));
+void controller_arena_reset (controller_t *self);
+void controller_arena_destroy (controller_t *self);
 
 //  A packed reply for a token, sent after the commit (takes the frame).
 void controller_reply_queue (controller_t *self, uint64_t token, zframe_t **body_p);

@@ -5,19 +5,48 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#define BLOCK_SIZE (64 * 1024)
+
+typedef struct controller_block_s {
+    struct controller_block_s *next;
+    size_t used, size;
+    _Alignas(16) unsigned char data[];
+} block_t;
+
+//  `size` bytes from the blocks, not zeroed.
+static void *
+s_bump (controller_t *self, size_t size)
+{
+    size = (size + 15) & ~(size_t) 15;
+    block_t *block = self->blocks;
+    if (!block || block->used + size > block->size) {
+        size_t room = size > BLOCK_SIZE ? size : BLOCK_SIZE;
+        block_t *fresh = (block_t *) malloc (sizeof (block_t) + room);
+        if (!fresh)
+            abort ();
+        fresh->used = 0;
+        fresh->size = room;
+        fresh->next = block; //  the newest first
+        self->blocks = block = fresh;
+    }
+    void *memory = block->data + block->used;
+    block->used += size;
+    return memory;
+}
+
 void *
 controller_arena_new (controller_t *self, size_t size)
 {
-    void *memory = zmalloc (size);
-    zlistx_add_end (self->arena, memory);
-    return memory;
+    return memset (s_bump (self, size), 0, size);
 }
 
 char *
 controller_arena_str (controller_t *self, const char *text)
 {
-    char *copy = strdup (text ? text : "");
-    zlistx_add_end (self->arena, copy);
+    size_t length = text ? strlen (text) : 0;
+    char *copy = (char *) s_bump (self, length + 1);
+    memcpy (copy, text ? text : "", length);
+    copy[length] = 0;
     return copy;
 }
 
@@ -26,10 +55,39 @@ controller_arena_strf (controller_t *self, const char *format, ...)
 {
     va_list args;
     va_start (args, format);
-    char *text = zsys_vprintf (format, args);
+    int length = vsnprintf (NULL, 0, format, args);
     va_end (args);
-    zlistx_add_end (self->arena, text);
+    assert (length >= 0);
+    char *text = (char *) s_bump (self, (size_t) length + 1);
+    va_start (args, format);
+    vsnprintf (text, (size_t) length + 1, format, args);
+    va_end (args);
     return text;
+}
+
+void
+controller_arena_reset (controller_t *self)
+{
+    zlistx_purge (self->arena);
+    //  The oldest block stays for the next reply: most replies fit in it.
+    while (self->blocks && self->blocks->next) {
+        block_t *next = self->blocks->next;
+        free (self->blocks);
+        self->blocks = next;
+    }
+    if (self->blocks)
+        self->blocks->used = 0;
+}
+
+void
+controller_arena_destroy (controller_t *self)
+{
+    zlistx_destroy (&self->arena);
+    while (self->blocks) {
+        block_t *next = self->blocks->next;
+        free (self->blocks);
+        self->blocks = next;
+    }
 }
 
 void
@@ -74,7 +132,7 @@ controller_reply (controller_t *self, const mk_request_t *request, Maekin__Envel
         mk_bloom_add (self->request_ids, id);
     }
     controller_reply_queue (self, request->token, &frame);
-    zlistx_purge (self->arena);
+    controller_arena_reset (self);
 }
 
 //  Queue a reply holding one message of the envelope's oneof. protobuf-c keeps the oneof's

@@ -422,7 +422,7 @@ s_server_destroy (controller_t *self)
     zlistx_destroy (&self->dispatch);
     zlistx_destroy (&self->marks);
     zlistx_destroy (&self->retries);
-    zlistx_destroy (&self->arena);
+    controller_arena_destroy (self);
     zlistx_destroy (&self->jobs);
     free (self->audit_rows);
     zactor_destroy (&self->pwhash);

@@ -137,7 +137,7 @@ controller_task_waiters_answer (controller_t *self, uint64_t task_id, bool final
         reply.task_show_reply = &show;
         zframe_t *frame = mk_msg_pack (&reply);
         controller_reply_queue (self, w->token, &frame);
-        zlistx_purge (self->arena);
+        controller_arena_reset (self);
         zlistx_delete (self->waiters, zlistx_cursor (self->waiters));
     }
 }
