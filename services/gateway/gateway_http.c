@@ -56,17 +56,24 @@ s_self (const struct mg_connection *conn)
     return (gateway_http_t *) mg_get_user_data (mg_get_context (conn));
 }
 
+//  Whether this thread's connection was counted: civetweb closes a connection whose TLS
+//  handshake failed without having opened it. One connection a thread at a time.
+static __thread bool s_counted;
+
 int
 gateway_http_connection_open (const struct mg_connection *conn, void **conn_data)
 {
     atomic_fetch_add (&s_self (conn)->connections, 1);
+    s_counted = true;
     return 0;
 }
 
 void
 gateway_http_connection_close (const struct mg_connection *conn)
 {
-    atomic_fetch_sub (&s_self (conn)->connections, 1);
+    if (s_counted)
+        atomic_fetch_sub (&s_self (conn)->connections, 1);
+    s_counted = false;
 }
 
 void
@@ -390,8 +397,8 @@ s_not_modified (struct mg_connection *conn, const char *etag)
     return match && (strstr (match, etag) || streq (match, "*"));
 }
 
-//  Answers the cloud's reply to a route.
-static void
+//  Answers the cloud's reply to a route: the HTTP status sent.
+static int
 s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_format_t format,
           const Maekin__Envelope *reply, bool broker, const char *token_used)
 {
@@ -399,14 +406,14 @@ s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_for
     int status = s_status (reply, broker, &reason);
     if (status >= 400) {
         s_error (conn, status, reason && *reason ? reason : "the cloud gave no reason", NULL);
-        return;
+        return status;
     }
     const ProtobufCMessage *result = gateway_routes_result (route, reply);
     if (!result && route->status != 204) {
         mk_warn ("gateway_http: '%s %s' was answered with '%s', not '%s'", route->method,
                  route->path, mk_msg_body_name (reply), route->reply);
         s_error (conn, 502, "the cloud answered with an unexpected message", NULL);
-        return;
+        return 502;
     }
     if (status == MK_OK && route->status)
         status = route->status;
@@ -443,9 +450,10 @@ s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_for
                   tls ? "; Secure" : "");
         headers[count++] = (header_t){"Set-Cookie", cookie};
     }
-    if (route->status == 204 && status == 204)
+    if (route->status == 204 && (status == 204 || !result)) {
+        status = 204;
         s_send (conn, 204, NULL, NULL, 0, headers, count);
-    else {
+    } else {
         char *body = mk_codec_write (result, format, false);
         size_t size = strlen (body);
         char etag[36];
@@ -460,6 +468,7 @@ s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_for
         free (body);
     }
     free (location);
+    return status;
 }
 
 //  GET /api/v1/openapi.json: the description, for anyone.
@@ -548,7 +557,7 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     //  Who asks.
     bool unsafe = !streq (route->method, "GET");
     char token[TOKEN_MAX + 1];
-    bool cookie;
+    bool cookie = false;
     int refused = route->flags & GATEWAY_OPEN
                       ? 0
                       : gateway_http_credential (conn, unsafe, token, sizeof token, &cookie, &why);
@@ -625,8 +634,7 @@ gateway_http_api (struct mg_connection *conn, void *cbdata)
     bool broker;
     Maekin__Envelope *reply = gateway_bus_call (self->opts.bus, "cloud", &env, timeout_ms, &broker);
     gateway_routes_clear (&env);
-    s_answer (conn, route, format, reply, broker, cookie ? token : NULL);
-    int status = reply->status;
+    int status = s_answer (conn, route, format, reply, broker, cookie ? token : NULL);
     gateway_bus_reply_free (&reply);
     return status;
 }

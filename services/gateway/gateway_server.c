@@ -93,13 +93,6 @@ static char *
 s_web_start (server_t *self)
 {
     const gateway_opts_t *opts = &self->opts;
-    //  The default stack of the threads made from now on (a stream subscriber's writer);
-    //  civetweb's connection threads have the stack civetweb was built with (100 KiB).
-    pthread_attr_t attr;
-    pthread_attr_init (&attr);
-    pthread_attr_setstacksize (&attr, (size_t) opts->thread_stack_kb * 1024);
-    pthread_setattr_default_np (&attr);
-    pthread_attr_destroy (&attr);
 
     bool tls = opts->certificate && *opts->certificate;
     char ports[128], threads[16], request_timeout[16], keep_alive[16];
@@ -256,7 +249,7 @@ s_actor (zsock_t *pipe, void *args)
                                      self.opts.max_connections,
                                      self.opts.metrics_key};
     self.http = gateway_http_new (&http_opts);
-    self.hub = gateway_stream_new (self.bus, 10000);
+    self.hub = gateway_stream_new (self.bus, 10000, (size_t) self.opts.thread_stack_kb * 1024);
     zloop_t *loop = zloop_new ();
     if (!error && gateway_bus_attach (self.bus, loop) != 0)
         error = strdup ("gateway: cannot watch the bus client");

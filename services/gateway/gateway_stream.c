@@ -15,9 +15,8 @@
 static const char *const s_streams[STREAMS] = {"event.vm", "event.task", "event.host"};
 static const char *const s_short[STREAMS] = {"vm", "task", "host"};
 
-#define VIS_MAX      64           //  the VIs a subscriber is told of (more: it sees the first 64's)
-#define HOSTS_MAX    256          //  the hosts a subscriber may name in metrics=
-#define WRITER_STACK (128 * 1024) //  a subscriber's thread's stack
+#define VIS_MAX   64  //  the VIs a subscriber is told of (more: it sees the first 64's)
+#define HOSTS_MAX 256 //  the hosts a subscriber may name in metrics=
 
 //  A message of the broker's stream, shared by the queues it is in.
 typedef struct {
@@ -53,6 +52,7 @@ typedef struct sub_s {
 struct _gateway_stream_t {
     gateway_bus_t *bus;
     size_t queue_max;
+    size_t stack; //  a subscriber's thread's stack, bytes
     pthread_mutex_t lock;
     sub_t *subs; //  every subscriber that is ready
     size_t count;
@@ -60,11 +60,12 @@ struct _gateway_stream_t {
 };
 
 gateway_stream_t *
-gateway_stream_new (gateway_bus_t *bus, size_t queue_max)
+gateway_stream_new (gateway_bus_t *bus, size_t queue_max, size_t stack)
 {
     gateway_stream_t *self = (gateway_stream_t *) zmalloc (sizeof (gateway_stream_t));
     self->bus = bus;
     self->queue_max = queue_max;
+    self->stack = stack;
     pthread_mutex_init (&self->lock, NULL);
     return self;
 }
@@ -173,8 +174,16 @@ s_whoami (gateway_stream_t *hub, sub_t *sub, char *why, size_t size)
     int status = reply->status;
     if (status == MK_OK && reply->whoami_reply && reply->whoami_reply->user)
         sub->admin = reply->whoami_reply->user->admin;
-    else
+    else if (status == MK_OK) { //  a credential that is no one's
+        status = MK_UNAUTHORIZED;
+        snprintf (why, size, "the credential names no user");
+    } else
         snprintf (why, size, "%s", reply->reason && *reply->reason ? reply->reason : "refused");
+    //  whoami has no 404 of its own: that is the broker's, no controller on the bus.
+    if (status == MK_NOT_FOUND) {
+        status = MK_UNAVAILABLE;
+        snprintf (why, size, "the cloud's controller is not on the bus now; retry in a moment");
+    }
     gateway_bus_reply_free (&reply);
     if (status != MK_OK || sub->admin)
         return status == MK_OK ? 0 : status;
@@ -298,6 +307,20 @@ gateway_stream_connect (const struct mg_connection *conn, void *cbdata)
         return s_refuse (conn, 403,
                          "the stream is opened from the gateway's own pages only "
                          "(another site's Origin)");
+    //  civetweb answers the handshake with the key as it came: one that is not a
+    //  handshake's (24 characters of base64) would fail it after this, and then civetweb
+    //  would close the connection without telling the stream, which keeps its subscriber.
+    const char *key = mg_get_header (conn, "Sec-WebSocket-Key");
+    if (!key || strlen (key) != 24
+        || strspn (key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
+        return s_refuse (conn, 400, "Sec-WebSocket-Key must be 24 characters of base64 (RFC 6455)");
+    //  civetweb reads a TLS connection on its thread without the lock its writes take, and
+    //  OpenSSL forbids one connection's reads and writes on two threads at once: the
+    //  stream's writer would race its reader. Over HTTPS, a TLS-terminating proxy in front.
+    if (mg_get_request_info (conn)->is_ssl)
+        return s_refuse (conn, 501,
+                         "the stream is not served over HTTPS by the gateway itself: put "
+                         "a TLS-terminating proxy in front of a plain-HTTP gateway for it");
     sub_t *sub = (sub_t *) zmalloc (sizeof (sub_t));
     sub->hub = hub;
     const char *why = NULL;
@@ -479,10 +502,9 @@ gateway_stream_ready (struct mg_connection *conn, void *cbdata)
     hub->subs = sub;
     hub->count++;
     pthread_mutex_unlock (&hub->lock);
-    //  Its own stack, small: it encodes and writes, nothing deep.
     pthread_attr_t attr;
     pthread_attr_init (&attr);
-    pthread_attr_setstacksize (&attr, WRITER_STACK);
+    pthread_attr_setstacksize (&attr, hub->stack);
     sub->started = pthread_create (&sub->thread, &attr, s_writer, sub) == 0;
     pthread_attr_destroy (&attr);
 }

@@ -5,8 +5,9 @@
     sent first, then `caught_up`), `metrics=all` or `metrics=node1,node2` (default none).
     Filtered to what the caller may see: the administrator everything; anyone else the
     hosts' events and samples (without their VMs' values) and the events of the VIs they
-    hold a role in. Catching up asks the controller (events_since, with the caller's
-    credential): it decides what is seen.
+    hold a role in. Not over HTTPS (civetweb would read and write one TLS connection from
+    two threads): behind a TLS-terminating proxy. Catching up asks the controller (events_since,
+   with the caller's credential): it decides what is seen.
 
     The actor hands each message of the broker's stream to the hub (one shared packed
     copy, a reference in each subscriber's queue: the actor never encodes, filters or
@@ -25,8 +26,8 @@
 typedef struct _gateway_stream_t gateway_stream_t;
 
 //  A hub whose subscribers catch up through `bus` (borrowed); each holds at most
-//  queue_max messages not yet written.
-gateway_stream_t *gateway_stream_new (gateway_bus_t *bus, size_t queue_max);
+//  queue_max messages not yet written, and has a thread of `stack` bytes of stack.
+gateway_stream_t *gateway_stream_new (gateway_bus_t *bus, size_t queue_max, size_t stack);
 //  Every subscriber must be gone (civetweb stopped) before.
 void gateway_stream_destroy (gateway_stream_t **self_p);
 

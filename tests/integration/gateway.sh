@@ -286,5 +286,8 @@ grep -q "HttpOnly; SameSite=Strict; Secure" <<<"$(header Set-Cookie)" || fail "t
 expect_status "the VMs over HTTPS" 200 GET /vis/lab/vms --cacert "$T/tls.crt" \
     -H "Authorization: Bearer $(json 'd["token"]' <"$T/body")"
 [ "$(json '[v["name"] for v in d["vms"]]' <"$T/body")" = "$BEFORE" ] || fail "over HTTPS: $(cat "$T/body")"
+expect_error "the stream over HTTPS: 501, with what to do" 501 "proxy" GET /stream --cacert "$T/tls.crt" \
+    -H "Authorization: Bearer $TOKEN" -H 'Connection: Upgrade' \
+    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Version: 13'
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$TLS_PORT/api/v1/session" && fail "plain HTTP was answered on the HTTPS port"
 ok "plain HTTP gets no answer on the HTTPS port"

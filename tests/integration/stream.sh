@@ -67,9 +67,17 @@ ws = WebSocket(port, "/api/v1/stream?events=vm,bogus", bearer(admin))
 assert ws.status == 400 and b"events=" in ws.body, (ws.status, ws.body)
 ws = WebSocket(port, "/api/v1/stream?after_vm=-3", bearer(admin))
 assert ws.status == 400, (ws.status, ws.body)
+import socket
+raw = socket.create_connection(("127.0.0.1", port), timeout=30)
+raw.sendall(b"GET /api/v1/stream HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: " + b"A" * 80 + b"\r\nSec-WebSocket-Version: 13\r\nAuthorization: Bearer "
+            + admin.encode() + b"\r\n\r\n")
+answer = raw.recv(4096)
+assert answer.startswith(b"HTTP/1.1 400") and b"Sec-WebSocket-Key" in answer, answer
+raw.close()
 status, body = rest("GET", "/stream", token=admin)
 assert status == 426 and "WebSocket" in body["reason"], body
-ok("refused at the handshake: no credential 401, another site's Origin 403, a bad query 400; plain GET 426")
+ok("refused at the handshake: no credential 401, another site's Origin 403, a bad query or key 400; plain GET 426")
 
 # events of one stream until `until` holds of the last one; returns them all.
 def events_until(ws, topic, until):
