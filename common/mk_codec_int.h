@@ -1,5 +1,5 @@
 /*  mk_codec_int: what mk_codec's files share and nobody else uses: a message's fields in
-    memory, and the text of the values the mapping writes the same way in JSON and XML. */
+    memory and the text of values (mk_codec_field.c), and the two JSON writers. */
 #ifndef MK_CODEC_INT_H_INCLUDED
 #define MK_CODEC_INT_H_INCLUDED
 
@@ -9,6 +9,8 @@
 //  optional's has_ flag.
 void *mk_codec_member (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field);
 void *mk_codec_quantifier (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field);
+//  A field's type held by pointer (a string, a message).
+bool mk_codec_pointer_type (ProtobufCType type);
 //  Whether a field is written: a oneof's member only when set, an optional only with a value.
 bool mk_codec_written (const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *field);
 //  An enum value's name, or NULL if the .proto names none.
