@@ -7,15 +7,7 @@
 set -u
 . "$(dirname "$0")/lib.bash"
 
-HTTP_PORT=$(free_port)
-start_broker
-start_controller
-eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
-start_gateway gateway $HTTP_PORT --bus-stream_out=$STREAM_OUT
-start_agent node1 "$(node node1 8 16384)"
-start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1) \
-    --multicast-interface=127.0.0.1 --monitor-hosts="node1=synthetic:30:40" --monitor-interval_ms=200
-eventually 30 "node1 comes up" is host node1 state up
+start_gateway_cloud synthetic:30:40
 keys spare
 
 PYTHONPATH="$MK_SRC/tests/integration" python3 - "$HTTP_PORT" "$(cat "$T/admin-password")" "$KEYS/spare.key" <<'PY' || fail "a route"

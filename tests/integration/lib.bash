@@ -164,6 +164,22 @@ start_gateway() {
         $(bus_opts gateway) "$@"
 }
 
+# start_gateway_cloud SOURCE: a cloud behind a gateway on a free port ($HTTP_PORT): the
+# broker, the controller, the gateway (with the stream), an agent for node1 (8 CPUs,
+# 16 GiB) on the test driver and a monitor sampling node1 every 200 ms from SOURCE
+# (synthetic:CPU:MEMORY[:VMS]); returns once node1 is up.
+start_gateway_cloud() {
+    HTTP_PORT=$(free_port)
+    start_broker
+    start_controller
+    eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
+    start_gateway gateway $HTTP_PORT --bus-stream_out=$STREAM_OUT
+    start_agent node1 "$(node node1 8 16384)"
+    start monitor "$MK_BUILD/maekin-monitor" --bus-stream_in=$STREAM_IN $(monitor_opts monitor node1) \
+        --multicast-interface=127.0.0.1 --monitor-hosts="node1=$1" --monitor-interval_ms=200
+    eventually 30 "node1 comes up" is host node1 state up
+}
+
 # sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.
 sh() {
     [ -n "$(token)" ] || login_admin
