@@ -70,6 +70,19 @@ s_signed (buf_t *buf, int64_t value)
 static void
 s_string (buf_t *buf, const char *text)
 {
+    //  Most text is plain ASCII with nothing to escape: one scan and one copy.
+    const unsigned char *plain = (const unsigned char *) text;
+    while (*plain >= ' ' && *plain < 0x80 && *plain != '"' && *plain != '\\')
+        plain++;
+    if (!*plain) {
+        size_t size = (size_t) (plain - (const unsigned char *) text);
+        s_grow (buf, size + 2);
+        buf->data[buf->size] = '"';
+        memcpy (buf->data + buf->size + 1, text, size);
+        buf->data[buf->size + size + 1] = '"';
+        buf->size += size + 2;
+        return;
+    }
     static const char hex[] = "0123456789abcdef";
     char *clean = NULL;
     for (const unsigned char *c = (const unsigned char *) text; *c; c++)
@@ -206,8 +219,13 @@ s_message (buf_t *buf, const ProtobufCMessage *msg)
         if (!first)
             s_char (buf, ',');
         first = false;
-        s_string (buf, field->name);
-        s_char (buf, ':');
+        //  A field's name is an identifier: nothing in it to escape.
+        size_t length = strlen (field->name);
+        s_grow (buf, length + 3);
+        buf->data[buf->size] = '"';
+        memcpy (buf->data + buf->size + 1, field->name, length);
+        memcpy (buf->data + buf->size + 1 + length, "\":", 2);
+        buf->size += length + 3;
         if (field->label != PROTOBUF_C_LABEL_REPEATED) {
             s_value (buf, field, mk_codec_member (msg, field));
             continue;

@@ -216,6 +216,7 @@ int store_vm_get_uuid (mk_db_t *db, const char *uuid, store_vm_t *vm);
 int store_vm_set_state (mk_db_t *db, const char *name, const char *state, uint64_t last_task,
                         int64_t now);
 int store_vm_delete (mk_db_t *db, const char *name);
+//  A page of VMs to fn: of each spec, vcpus and memory_mb alone (the rest is left empty).
 int store_vm_list (mk_db_t *db, const store_page_t *page, store_row_fn *fn, void *arg);
 //  Per-host use: fn (host, vcpus, memory_mb, count) for each host with VMs.
 int store_vm_usage (mk_db_t *db, void (*fn) (const char *, uint64_t, uint64_t, uint64_t, void *),

@@ -3,7 +3,7 @@
     -> back, with a window of requests in flight. Completion is read from the event.task
     stream, as a dashboard would.
 
-    usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] [-m done|accept|read]
+    usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] [-m done|accept|read|page]
                        [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE]
     -l FILE:   write each request's send time and latencies (usecs from the start) to
                FILE, to see where the slow ones fall;
@@ -11,7 +11,8 @@
     -m done:   the window counts tasks not yet done (the done rate);
     -m accept: the window counts requests not yet accepted (the durable accept rate);
     -m read:   template shows instead of creations, through the same path (a baseline:
-               the bus and the controller answering, with no write and no sync). */
+               the bus and the controller answering, with no write and no sync);
+    -m page:   pages of 100 VMs (the first page of the cloud's list) in the same way. */
 #include "maekin.h"
 #include "mk_client.h"
 #include "mk_msg.h"
@@ -48,8 +49,9 @@ s_percentile (int64_t *values, size_t count, double p)
 static void
 s_usage (FILE *out)
 {
-    fprintf (out, "usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] "
-                  "[-m done|accept|read] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE] [-v VI]\n");
+    fprintf (out,
+             "usage: bench_tasks -e ENDPOINT -s STREAM_OUT [-n COUNT] [-w WINDOW] "
+             "[-m done|accept|read|page] [-r RATE] [-t TEMPLATE] [-p PREFIX] [-l FILE] [-v VI]\n");
 }
 
 //  One run: the options it was given and what it has seen so far.
@@ -65,6 +67,7 @@ typedef struct {
     int rate;              //  requests a second at most, or 0 for no limit
     bool accept_mode;      //  the window counts requests not yet answered
     bool read_mode;        //  template shows instead of creations
+    bool page_mode;        //  ... or pages of 100 VMs
     mk_client_t *client;   //  the client the requests go through
     zsock_t *sub;          //  the subscription to event.task
     item_t *items;         //  one per request, by send order
@@ -96,7 +99,8 @@ s_parse_args (bench_t *self, int argc, char **argv)
             self->window = atoi (optarg);
             break;
         case 'm':
-            self->read_mode = streq (optarg, "read");
+            self->page_mode = streq (optarg, "page");
+            self->read_mode = streq (optarg, "read") || self->page_mode;
             self->accept_mode = self->read_mode || streq (optarg, "accept");
             if (!self->accept_mode && !streq (optarg, "done")) {
                 s_usage (stderr);
@@ -157,7 +161,14 @@ s_send_requests (bench_t *self)
         env.body_case = MAEKIN__ENVELOPE__BODY_VM_CREATE;
         env.vm_create = &create;
         Maekin__TemplateShowRequest show = MAEKIN__TEMPLATE_SHOW_REQUEST__INIT;
-        if (self->read_mode) {
+        Maekin__ListRequest list = MAEKIN__LIST_REQUEST__INIT;
+        list.limit = 100;
+        Maekin__VmListRequest page = MAEKIN__VM_LIST_REQUEST__INIT;
+        page.page = &list;
+        if (self->page_mode) {
+            env.body_case = MAEKIN__ENVELOPE__BODY_VM_LIST;
+            env.vm_list = &page;
+        } else if (self->read_mode) {
             show.name = (char *) self->template_;
             env.body_case = MAEKIN__ENVELOPE__BODY_TEMPLATE_SHOW;
             env.template_show = &show;
@@ -235,8 +246,10 @@ s_read_replies (bench_t *self, int64_t now)
             else {
                 if (self->errors < 5)
                     fprintf (stderr, "bench_tasks: %s: %d %s\n",
-                             self->read_mode ? "template show" : "create", reply.env->status,
-                             reply.env->reason);
+                             self->page_mode   ? "vm list"
+                             : self->read_mode ? "template show"
+                                               : "create",
+                             reply.env->status, reply.env->reason);
                 self->errors++;
             }
         }

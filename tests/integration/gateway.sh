@@ -271,6 +271,31 @@ sys.exit("the slow client was never cut off")
 PY
 ok "a slow client is cut off; others are served meanwhile"
 
+# Many keep-alive connections at once (past 64, each thread gives back the stack it used
+# after answering): every one answered twice, right, on its own connection.
+python3 - "$HTTP_PORT" "$TOKEN" "$BEFORE" <<'PY' || fail "many connections"
+import json, socket, sys
+port, token, before = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+def ask(s):
+    s.sendall(b"GET /api/v1/vis/lab/vms HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+              + token.encode() + b"\r\n\r\n")
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += s.recv(65536)
+    head, body = data.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200"), head
+    size = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length")][0])
+    while len(body) < size:
+        body += s.recv(65536)
+    names = str([v["name"] for v in json.loads(body)["vms"]])
+    assert names == before, names
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(100)]
+for round in range(2):
+    for s in held:
+        ask(s)
+PY
+ok "100 keep-alive connections, each answered twice"
+
 # HTTPS with a certificate: the same API, the cookie marked Secure; plain HTTP refused.
 openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt" -days 2 \
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || fail "openssl cannot make a certificate"
