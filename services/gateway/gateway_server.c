@@ -276,6 +276,8 @@ s_actor (zsock_t *pipe, void *args)
     //  Waiting requests are answered at once (503), so civetweb's threads end quickly.
     if (self.bus)
         gateway_bus_close (self.bus);
+    if (self.hub)
+        gateway_stream_stop (self.hub);
     if (self.web)
         mg_stop (self.web); //  every WebSocket subscriber is closed before it returns
     if (self.library)

@@ -46,7 +46,8 @@ typedef struct sub_s {
     bool closing;        //  the connection is closing: the thread ends
     pthread_cond_t cond; //  signalled on a new item or closing
     pthread_t thread;    //  writes to the connection
-    bool started;
+    bool started;        //  ... started (plain HTTP)
+    bool tls;            //  written on civetweb's own thread (HTTPS)
 } sub_t;
 
 struct _gateway_stream_t {
@@ -57,6 +58,7 @@ struct _gateway_stream_t {
     sub_t *subs; //  every subscriber that is ready
     size_t count;
     uint64_t handed;
+    bool stopping; //  the gateway is stopping: every writer ends
 };
 
 gateway_stream_t *
@@ -121,7 +123,7 @@ gateway_stream_publish (gateway_stream_t *self, const char *topic, const void *b
     memcpy (item->body, body, size);
     pthread_mutex_lock (&self->lock);
     for (sub_t *sub = self->subs; sub; sub = sub->next) {
-        if (sub->overflow || !s_wants (sub, item))
+        if (sub->overflow || sub->closing || !s_wants (sub, item))
             continue;
         if (zlistx_size (sub->queue) >= self->queue_max) {
             sub->overflow = true; //  its thread closes it
@@ -135,6 +137,16 @@ gateway_stream_publish (gateway_stream_t *self, const char *topic, const void *b
     }
     pthread_mutex_unlock (&self->lock);
     s_item_drop (item);
+}
+
+void
+gateway_stream_stop (gateway_stream_t *self)
+{
+    pthread_mutex_lock (&self->lock);
+    self->stopping = true;
+    for (sub_t *sub = self->subs; sub; sub = sub->next)
+        pthread_cond_signal (&sub->cond);
+    pthread_mutex_unlock (&self->lock);
 }
 
 void
@@ -314,13 +326,6 @@ gateway_stream_connect (const struct mg_connection *conn, void *cbdata)
     if (!key || strlen (key) != 24
         || strspn (key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
         return s_refuse (conn, 400, "Sec-WebSocket-Key must be 24 characters of base64 (RFC 6455)");
-    //  civetweb reads a TLS connection on its thread without the lock its writes take, and
-    //  OpenSSL forbids one connection's reads and writes on two threads at once: the
-    //  stream's writer would race its reader. Over HTTPS, a TLS-terminating proxy in front.
-    if (mg_get_request_info (conn)->is_ssl)
-        return s_refuse (conn, 501,
-                         "the stream is not served over HTTPS by the gateway itself: put "
-                         "a TLS-terminating proxy in front of a plain-HTTP gateway for it");
     sub_t *sub = (sub_t *) zmalloc (sizeof (sub_t));
     sub->hub = hub;
     const char *why = NULL;
@@ -458,6 +463,10 @@ s_write_item (sub_t *sub, const item_t *item)
     return rc;
 }
 
+//  Over TLS nothing reads the client while the stream is written (s_writer): a ping this
+//  often finds a client that went away without a word, as civetweb's own pings do over HTTP.
+#define TLS_PING_MS 30000
+
 static void *
 s_writer (void *arg)
 {
@@ -468,8 +477,20 @@ s_writer (void *arg)
         if (sub->catch_up[i])
             rc = s_catch_up (sub, i);
     pthread_mutex_lock (&hub->lock);
-    while (rc == 0 && !sub->closing && !sub->overflow) {
+    while (rc == 0 && !sub->closing && !sub->overflow && !hub->stopping) {
         item_t *item = (item_t *) zlistx_first (sub->queue);
+        if (!item && sub->tls) {
+            struct timespec until;
+            clock_gettime (CLOCK_MONOTONIC, &until);
+            until.tv_sec += TLS_PING_MS / 1000;
+            if (pthread_cond_timedwait (&sub->cond, &hub->lock, &until) == ETIMEDOUT) {
+                pthread_mutex_unlock (&hub->lock);
+                if (mg_websocket_write (sub->conn, MG_WEBSOCKET_OPCODE_PING, NULL, 0) <= 0)
+                    rc = -1;
+                pthread_mutex_lock (&hub->lock);
+            }
+            continue;
+        }
         if (!item) {
             pthread_cond_wait (&sub->cond, &hub->lock);
             continue;
@@ -481,6 +502,7 @@ s_writer (void *arg)
         pthread_mutex_lock (&hub->lock);
     }
     bool overflow = sub->overflow;
+    sub->closing = true; //  nothing more is queued for it
     pthread_mutex_unlock (&hub->lock);
     if (overflow || rc) {
         const char *why = overflow ? "too slow: more messages waited than the gateway keeps"
@@ -502,6 +524,16 @@ gateway_stream_ready (struct mg_connection *conn, void *cbdata)
     hub->subs = sub;
     hub->count++;
     pthread_mutex_unlock (&hub->lock);
+    //  OpenSSL forbids one connection's reads and writes on two threads at once, and
+    //  civetweb reads a WebSocket on its own thread (after this returns) without the lock
+    //  its writes take. So over HTTPS the stream is written here, on civetweb's thread,
+    //  and the client is read only once it ends (a client of the stream only listens: its
+    //  close is seen when a write or a ping fails).
+    if (mg_get_request_info (conn)->is_ssl) {
+        sub->tls = true;
+        s_writer (sub);
+        return;
+    }
     pthread_attr_t attr;
     pthread_attr_init (&attr);
     pthread_attr_setstacksize (&attr, hub->stack);

@@ -5,15 +5,15 @@
     sent first, then `caught_up`), `metrics=all` or `metrics=node1,node2` (default none).
     Filtered to what the caller may see: the administrator everything; anyone else the
     hosts' events and samples (without their VMs' values) and the events of the VIs they
-    hold a role in. Not over HTTPS (civetweb would read and write one TLS connection from
-    two threads): behind a TLS-terminating proxy. Catching up asks the controller (events_since,
-   with the caller's credential): it decides what is seen.
+    hold a role in. Catching up asks the controller (events_since, with the caller's
+    credential): it decides what is seen.
 
     The actor hands each message of the broker's stream to the hub (one shared packed
     copy, a reference in each subscriber's queue: the actor never encodes, filters or
     writes); each subscriber has a thread of its own that catches up, filters, encodes
     and writes, so a slow client holds up no one else, and one whose queue overflows is
-    closed ("too slow"). */
+    closed ("too slow"). Over HTTPS that writer is civetweb's own thread (OpenSSL allows
+    one thread at a time on a connection). */
 #ifndef GATEWAY_STREAM_H_INCLUDED
 #define GATEWAY_STREAM_H_INCLUDED
 
@@ -41,6 +41,9 @@ void gateway_stream_ready (struct mg_connection *conn, void *cbdata);
 int gateway_stream_data (struct mg_connection *conn, int bits, char *data, size_t size,
                          void *cbdata);
 void gateway_stream_close (const struct mg_connection *conn, void *cbdata);
+
+//  Before civetweb stops: every subscriber's writer ends (and its connection closes).
+void gateway_stream_stop (gateway_stream_t *self);
 
 //  Subscribers now, and messages handed to them so far.
 void gateway_stream_stats (gateway_stream_t *self, size_t *subscribers, uint64_t *handed);

@@ -301,7 +301,7 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/tls.key" -out "$T/tls.crt"
     -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null || fail "openssl cannot make a certificate"
 cat "$T/tls.crt" "$T/tls.key" > "$T/gateway.pem"
 TLS_PORT=$(free_port)
-start_gateway gateway-tls $TLS_PORT --gateway-certificate="$T/gateway.pem"
+start_gateway gateway-tls $TLS_PORT --gateway-certificate="$T/gateway.pem" --bus-stream_out=$STREAM_OUT
 eventually 30 "the HTTPS gateway answers" curl -s -o /dev/null --cacert "$T/tls.crt" --max-time 2 \
     "https://127.0.0.1:$TLS_PORT/api/v1/session"
 API=https://127.0.0.1:$TLS_PORT/api/v1
@@ -311,8 +311,39 @@ grep -q "HttpOnly; SameSite=Strict; Secure" <<<"$(header Set-Cookie)" || fail "t
 expect_status "the VMs over HTTPS" 200 GET /vis/lab/vms --cacert "$T/tls.crt" \
     -H "Authorization: Bearer $(json 'd["token"]' <"$T/body")"
 [ "$(json '[v["name"] for v in d["vms"]]' <"$T/body")" = "$BEFORE" ] || fail "over HTTPS: $(cat "$T/body")"
-expect_error "the stream over HTTPS: 501, with what to do" 501 "proxy" GET /stream --cacert "$T/tls.crt" \
-    -H "Authorization: Bearer $TOKEN" -H 'Connection: Upgrade' \
-    -H 'Upgrade: websocket' -H 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==' -H 'Sec-WebSocket-Version: 13'
+# The stream over wss://: what was missed, then live, on the same TLS connection.
+PYTHONPATH="$(dirname "$0")" python3 - "$TLS_PORT" "$TOKEN" "$T/tls.crt" <<'PY' || fail "the stream over HTTPS"
+import json, ssl, sys, time, urllib.request
+from ws import WebSocket
+deadline = time.monotonic() + 60  # the gateway's pings would keep recv() waiting forever
+port, token, ca = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+ws = WebSocket(port, "/api/v1/stream?events=vm&after_vm=0", {"Authorization": "Bearer " + token}, cafile=ca)
+assert ws.status == 101, ws.head
+seen = []
+while time.monotonic() < deadline:
+    message = ws.recv()
+    assert message and not message.get("error"), message
+    seen += [e["subject"] for e in message.get("events", {}).get("events", [])]
+    if message.get("caught_up"):
+        break
+else:
+    sys.exit("never caught up")
+assert "lab:web-1" in seen, seen
+request = urllib.request.Request(f"https://127.0.0.1:{port}/api/v1/vis/default/vms", method="POST",
+    data=json.dumps({"name": "tls-1", "template": "tiny"}).encode(),
+    headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
+context = ssl.create_default_context(cafile=ca)
+assert urllib.request.urlopen(request, context=context, timeout=30).status == 202
+while time.monotonic() < deadline:
+    message = ws.recv()
+    assert message and not message.get("error"), message
+    states = [e["state"] for e in message.get("events", {}).get("events", []) if e["subject"] == "tls-1"]
+    if "running" in states:
+        break
+else:
+    sys.exit("tls-1 was never seen running")
+ws.close()
+PY
+ok "the stream over wss://: caught up, then a VM created over HTTPS seen running, live"
 curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$TLS_PORT/api/v1/session" && fail "plain HTTP was answered on the HTTPS port"
 ok "plain HTTP gets no answer on the HTTPS port"

@@ -6,14 +6,19 @@ import hashlib
 import json
 import os
 import socket
+import ssl
 import struct
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class WebSocket:
-    def __init__(self, port, path, headers=None, timeout=30):
+    def __init__(self, port, path, headers=None, timeout=30, cafile=None):
+        """Over TLS (wss://) when cafile, the CA that signed the gateway's certificate."""
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        if cafile:
+            context = ssl.create_default_context(cafile=cafile)
+            self.sock = context.wrap_socket(self.sock, server_hostname="127.0.0.1")
         key = base64.b64encode(os.urandom(16))
         lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket",
                  "Connection: Upgrade", f"Sec-WebSocket-Key: {key.decode()}",
