@@ -1,6 +1,7 @@
 # Maekin: a private VM cloud in small C services on a ZeroMQ bus.
 #
 #   make            build every program into build/
+#   make web        build the dashboard into build/web (npm ci in web/, then esbuild)
 #   make run        start a whole cloud on this machine (deploy/run.sh)
 #   make check      install what is missing, build under ASan+UBSan, run every test
 #   make bench      build optimised and run the benchmarks (tests/bench/)
@@ -146,6 +147,17 @@ include tests/bench/bench.mk
 deps:
 	@deploy/deps.sh
 
+# The dashboard (web/): its npm packages from the lockfile, then bundled by esbuild into
+# build/web, which the gateway finds beside itself (and make install puts in
+# PREFIX/share/maekin/web). Node.js and npm come from Debian when the machine has none.
+WEB_SRC := $(wildcard web/src/*) web/build.mjs web/index.html
+web: build/web/index.html
+web/node_modules/.package-lock.json: web/package-lock.json
+	@command -v npm >/dev/null || deploy/deps.sh tests/node-packages.txt
+	cd web && NODE_EXTRA_CA_CERTS=$$([ -r /etc/ssl/certs/ca-certificates.crt ] && echo /etc/ssl/certs/ca-certificates.crt) npm ci --no-audit --no-fund --loglevel=error
+build/web/index.html: web/node_modules/.package-lock.json $(WEB_SRC)
+	cd web && node build.mjs ../build/web
+
 # build/.deps is refreshed whenever the package list changes, so check and run
 # install what a fresh machine lacks without asking apt each time.
 build/.deps: deploy/packages.txt deploy/deps.sh
@@ -154,20 +166,20 @@ build/.deps: deploy/packages.txt deploy/deps.sh
 	@touch $@
 
 run: build/.deps
-	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory programs web
 	@deploy/run.sh
 
 check: build/.deps
-	@$(MAKE) --no-print-directory VARIANT=asan programs
+	@$(MAKE) --no-print-directory VARIANT=asan programs web
 	@tests/run.sh build/asan
 
 bench: build/.deps
-	@$(MAKE) --no-print-directory programs
+	@$(MAKE) --no-print-directory programs web
 	@tests/bench/run.sh build
 
 SYSCONFDIR ?= /etc
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
-install: all
+install: all web
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSCONFDIR)/maekin \
 		$(DESTDIR)$(PREFIX)/share/doc/maekin
 	install -m 755 $(PROGRAMS:%=$(OUT)/%) $(DESTDIR)$(PREFIX)/bin/
@@ -175,6 +187,9 @@ install: all
 	install -m 644 $(OUT)/$(TLS_COMPAT) $(DESTDIR)$(PREFIX)/lib/maekin/
 	install -m 644 deploy/systemd/*.service $(DESTDIR)$(UNITDIR)/
 	install -m 644 proto/BUS.md proto/maekin.proto README.md $(DESTDIR)$(PREFIX)/share/doc/maekin/
+	install -d $(DESTDIR)$(PREFIX)/share/maekin/web/assets
+	install -m 644 build/web/index.html* $(DESTDIR)$(PREFIX)/share/maekin/web/
+	install -m 644 build/web/assets/* $(DESTDIR)$(PREFIX)/share/maekin/web/assets/
 	for f in deploy/etc/*.cfg; do \
 		[ -e $(DESTDIR)$(SYSCONFDIR)/maekin/$$(basename $$f) ] || \
 			install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/maekin/; \
@@ -183,4 +198,4 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all programs deps run check bench install clean
+.PHONY: all programs deps web run check bench install clean

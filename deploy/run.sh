@@ -148,6 +148,9 @@ agents for$hosts on libvirt's test driver, and a monitor publishing their (synth
 metrics every 5 s. The bus is CURVE: each program's key pair is in $keys
 ('build/maekinsh key list' shows the keys the broker lets in).
 
+The dashboard: $scheme://127.0.0.1:$http/ (log in as admin, with the password in
+$var/admin-password: $(cat "$var/admin-password" 2>/dev/null)).
+
 The REST API: $scheme://127.0.0.1:$http/api/v1/ (JSON, or XML with 'Accept: application/xml';
 its description at /api/v1/openapi.json$([ $scheme = https ] && echo "; the certificate is $var/gateway.crt, give curl --cacert")).
 Log in as admin with the password in $var/admin-password:

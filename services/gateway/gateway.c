@@ -36,6 +36,9 @@ static const mk_cfg_item_t s_schema[] = {
      "a file holding an API key (a read-only one of the administrator's): GET /metrics without "
      "a credential is made with it, open to whoever reaches the gateway; empty: a scrape "
      "brings its own (Authorization: Bearer)"},
+    {"gateway/web_root", MK_CFG_STR, "",
+     "the dashboard's built files (index.html, assets/); empty: web/ beside the program or "
+     "../share/maekin/web, if there; none: no dashboard, the API alone"},
     MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
@@ -96,6 +99,7 @@ main (int argc, char **argv)
         .request_timeout_ms = s_int (cfg, "gateway/request_timeout_ms"),
         .keep_alive_ms = s_int (cfg, "gateway/keep_alive_ms"),
         .thread_stack_kb = s_int (cfg, "gateway/thread_stack_kb"),
+        .web_root = mk_cfg_str (cfg, "gateway/web_root"),
     };
     char *error = gateway_opts_check (&opts);
     char metrics_key[128] = "";

@@ -30,8 +30,6 @@ struct _gateway_http_t {
     atomic_uint_fast64_t answered[3]; //  2xx (and 3xx), 4xx, 5xx
 };
 
-static void s_etag (const char *body, size_t size, char etag[36]);
-
 //  Past this many connections open, a thread gives back the stack it used (s_trim_stack).
 #define TRIM_CONNECTIONS 64
 
@@ -41,7 +39,7 @@ gateway_http_new (const gateway_http_opts_t *opts)
     gateway_http_t *self = (gateway_http_t *) zmalloc (sizeof (gateway_http_t));
     self->opts = *opts;
     self->openapi = gateway_openapi_document ();
-    s_etag (self->openapi, strlen (self->openapi), self->openapi_etag);
+    gateway_http_etag (self->openapi, strlen (self->openapi), self->openapi_etag);
     atomic_init (&self->connections, 0);
     for (int i = 0; i < 3; i++)
         atomic_init (&self->answered[i], 0);
@@ -142,15 +140,11 @@ s_content_type (mk_codec_format_t format)
 
 //  ------------------------------------------------------------------ answers
 
-typedef struct {
-    const char *name;
-    const char *value;
-} header_t;
+typedef gateway_header_t header_t;
 
-//  Sends a whole answer: status, headers (up to 6), the body.
-static void
-s_send (struct mg_connection *conn, int status, const char *content_type, const char *body,
-        size_t size, const header_t *headers, size_t count)
+void
+gateway_http_send (struct mg_connection *conn, int status, const char *content_type,
+                   const char *body, size_t size, const gateway_header_t *headers, size_t count)
 {
     gateway_http_t *self = s_self (conn);
     atomic_fetch_add (&self->answered[status >= 500 ? 2 : status >= 400 ? 1 : 0], 1);
@@ -195,7 +189,7 @@ s_error (struct mg_connection *conn, int status, const char *reason, const heade
         headers[0] = (header_t){"Retry-After", retry};
     if (extra)
         headers[1] = *extra;
-    s_send (conn, status, s_content_type (format), body, strlen (body), headers, 2);
+    gateway_http_send (conn, status, s_content_type (format), body, strlen (body), headers, 2);
     free (body);
 }
 
@@ -386,8 +380,8 @@ s_status (const Maekin__Envelope *reply, bool broker, const char **reason)
 }
 
 //  The ETag of a body: a strong validator, its hash.
-static void
-s_etag (const char *body, size_t size, char etag[36])
+void
+gateway_http_etag (const char *body, size_t size, char etag[36])
 {
     unsigned char hash[16];
     crypto_generichash (hash, sizeof hash, (const unsigned char *) body, size, NULL, 0);
@@ -397,8 +391,8 @@ s_etag (const char *body, size_t size, char etag[36])
     etag[34] = 0;
 }
 
-static bool
-s_not_modified (struct mg_connection *conn, const char *etag)
+bool
+gateway_http_not_modified (struct mg_connection *conn, const char *etag)
 {
     const char *match = mg_get_header (conn, "If-None-Match");
     return match && (strstr (match, etag) || streq (match, "*"));
@@ -459,19 +453,19 @@ s_answer (struct mg_connection *conn, const gateway_route_t *route, mk_codec_for
     }
     if (route->status == 204 && (status == 204 || !result)) {
         status = 204;
-        s_send (conn, 204, NULL, NULL, 0, headers, count);
+        gateway_http_send (conn, 204, NULL, NULL, 0, headers, count);
     } else {
         char *body = mk_codec_write (result, format, false);
         size_t size = strlen (body);
         char etag[36];
         if (reading && status == 200) {
-            s_etag (body, size, etag);
+            gateway_http_etag (body, size, etag);
             headers[count++] = (header_t){"ETag", etag};
-            if (s_not_modified (conn, etag))
+            if (gateway_http_not_modified (conn, etag))
                 status = 304;
         }
-        s_send (conn, status, s_content_type (format), body, status == 304 ? 0 : size, headers,
-                count);
+        gateway_http_send (conn, status, s_content_type (format), body, status == 304 ? 0 : size,
+                           headers, count);
         free (body);
     }
     free (location);
@@ -489,9 +483,9 @@ s_openapi (struct mg_connection *conn, gateway_http_t *self)
     }
     size_t size = strlen (self->openapi);
     header_t headers[2] = {{"ETag", self->openapi_etag}, {"Cache-Control", "no-cache"}};
-    bool same = s_not_modified (conn, self->openapi_etag);
-    s_send (conn, same ? 304 : 200, "application/json; charset=utf-8", self->openapi,
-            same ? 0 : size, headers, 2);
+    bool same = gateway_http_not_modified (conn, self->openapi_etag);
+    gateway_http_send (conn, same ? 304 : 200, "application/json; charset=utf-8", self->openapi,
+                       same ? 0 : size, headers, 2);
     return 200;
 }
 
@@ -698,8 +692,8 @@ gateway_http_metrics (struct mg_connection *conn, void *cbdata)
         gateway_http_stats (self, answered, &connections);
         char *text = gateway_metrics_text (reply->cloud_stats_reply, answered, connections);
         header_t headers[1] = {{"Cache-Control", "no-store"}};
-        s_send (conn, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen (text), headers,
-                1);
+        gateway_http_send (conn, 200, "text/plain; version=0.0.4; charset=utf-8", text,
+                           strlen (text), headers, 1);
         free (text);
     }
     gateway_bus_reply_free (&reply);

@@ -51,6 +51,22 @@ void gateway_http_csrf (const char *token, char csrf[44]);
 int gateway_http_credential (struct mg_connection *conn, bool unsafe, char *token, size_t size,
                              bool *cookie, const char **why);
 
+typedef struct {
+    const char *name;
+    const char *value;
+} gateway_header_t;
+
+//  Sends a whole answer: the status, the headers (NULL names skipped), the body (none to
+//  HEAD), counted in gateway_http_stats.
+void gateway_http_send (struct mg_connection *conn, int status, const char *content_type,
+                        const char *body, size_t size, const gateway_header_t *headers,
+                        size_t count);
+
+//  A strong ETag of a body (BLAKE2b, quoted: 35 characters and NUL); and whether the
+//  request's If-None-Match holds it.
+void gateway_http_etag (const char *body, size_t size, char etag[36]);
+bool gateway_http_not_modified (struct mg_connection *conn, const char *etag);
+
 //  Answer an error in the client's format (an Error document), with the status.
 void gateway_http_error (struct mg_connection *conn, int status, const char *format, ...)
     __attribute__ ((format (printf, 3, 4)));

@@ -4,6 +4,7 @@
 #include "gateway_bus.h"
 #include "gateway_http.h"
 #include "gateway_stream.h"
+#include "gateway_web.h"
 #include "mk_actor.h"
 #include "mk_sock.h"
 
@@ -22,7 +23,8 @@ typedef struct {
     zsock_t *stream;       //  the broker's stream (SUB): events and metrics
     gateway_stream_t *hub; //  ... handed to the WebSocket subscribers
     struct mg_context *web;
-    bool library; //  mg_init_library was called (for TLS)
+    gateway_web_t *files; //  the dashboard's, or NULL
+    bool library;         //  mg_init_library was called (for TLS)
     int port;
 } server_t;
 
@@ -78,6 +80,48 @@ s_tls_compat (void)
         snprintf (path, sizeof path, "%s/../lib/maekin/" TLS_COMPAT, dir);
     handle = dlopen (path, RTLD_NOW | RTLD_GLOBAL);
     return handle ? NULL : zsys_sprintf ("%s", dlerror ());
+}
+
+//  The dashboard's files: NULL, or why not (a new string). Found beside the program
+//  unless the options name a directory; none there is no error (the API alone is served).
+static char *
+s_web_files (server_t *self)
+{
+    const char *root = self->opts.web_root;
+    if (root && streq (root, "none"))
+        return NULL;
+    char *error = NULL;
+    if (root && *root) {
+        self->files = gateway_web_new (root, &error);
+        if (error) {
+            char *why = zsys_sprintf ("gateway/web_root: %s", error);
+            free (error);
+            return why;
+        }
+        return NULL;
+    }
+    char exe[4096];
+    ssize_t length = readlink ("/proc/self/exe", exe, sizeof exe - 1);
+    if (length <= 0)
+        return NULL;
+    exe[length] = 0;
+    const char *dir = dirname (exe);
+    const char *places[] = {"%s/web", "%s/../share/maekin/web"};
+    for (size_t i = 0; i < 2 && !self->files; i++) {
+        char path[4200];
+        snprintf (path, sizeof path, places[i], dir);
+        if (access (path, R_OK) == 0)
+            self->files = gateway_web_new (path, &error);
+        if (error) {
+            mk_warn ("gateway: no dashboard from %s: %s", path, error);
+            free (error);
+            error = NULL;
+        }
+    }
+    if (!self->files)
+        mk_info ("gateway: no dashboard: none beside the program (make web), and "
+                 "gateway/web_root names none");
+    return NULL;
 }
 
 //  civetweb's own complaints, into our log.
@@ -160,12 +204,17 @@ s_web_start (server_t *self)
     mg_set_websocket_handler (self->web, "/api/v1/stream", gateway_stream_connect,
                               gateway_stream_ready, gateway_stream_data, gateway_stream_close,
                               self->hub);
-    mg_set_request_handler (self->web, "/", gateway_http_other, self->http);
+    if (self->files)
+        mg_set_request_handler (self->web, "/", gateway_web_handle, self->files);
+    else
+        mg_set_request_handler (self->web, "/", gateway_http_other, self->http);
     struct mg_server_port port;
     if (mg_get_server_ports (self->web, 1, &port) == 1)
         self->port = port.port;
-    mk_info ("gateway: serving %s on port %d, %s threads", tls ? "HTTPS" : "HTTP", self->port,
-             threads);
+    size_t bytes = 0;
+    size_t files = self->files ? gateway_web_count (self->files, &bytes) : 0;
+    mk_info ("gateway: serving %s on port %d, %s threads; the dashboard: %zu files, %zu KiB",
+             tls ? "HTTPS" : "HTTP", self->port, threads, files, bytes / 1024);
     return NULL;
 }
 
@@ -266,6 +315,8 @@ s_actor (zsock_t *pipe, void *args)
         }
     }
     if (!error)
+        error = s_web_files (&self);
+    if (!error)
         error = s_web_start (&self);
     bool good = !error;
     mk_actor_ready (pipe, error);
@@ -285,6 +336,7 @@ s_actor (zsock_t *pipe, void *args)
     zloop_destroy (&loop);
     mk_sock_destroy (&self.stream);
     gateway_stream_destroy (&self.hub);
+    gateway_web_destroy (&self.files);
     gateway_http_destroy (&self.http);
     gateway_bus_destroy (&self.bus);
 }

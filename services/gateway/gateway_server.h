@@ -21,6 +21,8 @@ typedef struct {
     int thread_stack_kb;     //  the stack of the gateway's own threads (civetweb's are its own)
     const char *metrics_key; //  the API key a scrape of /metrics without one is made with
                              //  (NULL or "": none, the scrape must bring its own)
+    const char *web_root;    //  the dashboard's files (gateway_web); NULL or "": web/ beside
+                             //  the program or ../share/maekin/web, if there; "none": none
 } gateway_opts_t;
 
 //  Check the options: NULL, or why not (a new string).
