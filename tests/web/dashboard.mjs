@@ -121,6 +121,19 @@ try {
   await page.locator('.chip[data-vm="bulk-0000"]').dragTo(page.locator('.target[data-host="node1"]'));
   await page.getByText(/Moving bulk-0000 to node1 is refused: live migration is not built yet/).waitFor();
   ok('a VM dragged onto another host: refused with the reason');
+  // The same without a mouse: chosen with the keyboard, the same answer.
+  const vmChoice = page.locator('select[name=move-vm]');
+  const hostChoice = page.locator('select[name=move-to]');
+  await vmChoice.focus();
+  await page.keyboard.press('End'); // the last VM of the host
+  const chosen = await vmChoice.inputValue();
+  await hostChoice.focus();
+  await page.keyboard.press('End'); // the last other host: node1
+  if ((await hostChoice.inputValue()) !== 'node1') fail(`the keyboard chose ${await hostChoice.inputValue()}`);
+  await page.keyboard.press('Tab'); // to the Move button
+  await page.keyboard.press('Enter');
+  await page.getByText(new RegExp(`Moving ${chosen} to node1 is refused`)).waitFor();
+  ok(`the keyboard's way to move a VM (${chosen}): refused with the reason`);
 
   step = 'vm list';
   await page.evaluate(() => performance.clearMarks()); // the VI's list set one already

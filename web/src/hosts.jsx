@@ -110,16 +110,19 @@ function History({ host }) {
 // VMs dragged onto another host: the move is asked for, or refused with the reason.
 function Moves({ host, others, vms }) {
   const [message, setMessage] = useState(null);
-  const drop = (target) => (e) => {
-    e.preventDefault();
-    e.currentTarget.classList.remove('over');
-    const vm = e.dataTransfer.getData('text/x-maekin-vm');
-    if (!vm) return;
+  const [pick, setPick] = useState({ vm: '', to: '' });
+  const move = (vm, target) =>
     setMessage(
       `Moving ${vm} to ${target} is refused: live migration is not built yet (the bus has no migrate operation). ` +
         `Stop the VM and create it again on ${target} meanwhile.`,
     );
+  const drop = (target) => (e) => {
+    e.preventDefault();
+    e.currentTarget.classList.remove('over');
+    const vm = e.dataTransfer.getData('text/x-maekin-vm');
+    if (vm) move(vm, target);
   };
+  const key = (vm) => (vm.vi && vm.vi !== 'default' ? `${vm.vi}:${vm.name}` : vm.name);
   return (
     <section aria-labelledby="moves-title">
       <h3 id="moves-title">Its VMs</h3>
@@ -152,7 +155,7 @@ function Moves({ host, others, vms }) {
             class="chip"
             draggable
             data-vm={vm.name}
-            onDragStart={(e) => e.dataTransfer.setData('text/x-maekin-vm', vm.vi && vm.vi !== 'default' ? `${vm.vi}:${vm.name}` : vm.name)}
+            onDragStart={(e) => e.dataTransfer.setData('text/x-maekin-vm', key(vm))}
           >
             {vm.name} <StateBadge state={vm.state} />
           </li>
@@ -164,6 +167,34 @@ function Moves({ host, others, vms }) {
           </li>
         )}
       </ul>
+      <form
+        class="inline"
+        aria-label="move a VM without dragging"
+        onSubmit={(e) => {
+          e.preventDefault();
+          move(pick.vm, pick.to);
+        }}
+      >
+        <label>
+          Move{' '}
+          <select required name="move-vm" value={pick.vm} onChange={(e) => setPick({ ...pick, vm: e.currentTarget.value })}>
+            <option value="">a VM…</option>
+            {vms.slice(0, 1000).map((vm) => (
+              <option value={key(vm)}>{key(vm)}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          to{' '}
+          <select required name="move-to" value={pick.to} onChange={(e) => setPick({ ...pick, to: e.currentTarget.value })}>
+            <option value="">a host…</option>
+            {others.map((h) => (
+              <option value={h.name}>{h.name}</option>
+            ))}
+          </select>
+        </label>
+        <button type="submit">Move</button>
+      </form>
     </section>
   );
 }
