@@ -170,7 +170,7 @@ run: build/.deps
 	@deploy/run.sh
 
 check: build/.deps
-	@$(MAKE) --no-print-directory VARIANT=asan programs web
+	@$(MAKE) --no-print-directory VARIANT=asan programs
 	@tests/run.sh build/asan
 
 bench: build/.deps

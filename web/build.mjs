@@ -44,6 +44,11 @@ for (const file of ['index.html', `assets/${js}`, `assets/${css}`]) {
   console.log(`web: ${file} ${fs.statSync(full).size} bytes, ${gz.length} gzipped`);
 }
 console.log(`web: ${sent} bytes gzipped in all, into ${out}`);
-// The new build replaces the old at once: a gateway starting meanwhile reads one or the other.
-fs.rmSync(out, { recursive: true, force: true });
+// The new build takes the old one's place by two renames (the old removed after): a
+// gateway that starts meanwhile reads one whole build or the other, but for the instant
+// between the renames, when it finds none and serves the API alone.
+const old = out + '.old';
+fs.rmSync(old, { recursive: true, force: true });
+if (fs.existsSync(out)) fs.renameSync(out, old);
 fs.renameSync(staging, out);
+fs.rmSync(old, { recursive: true, force: true });

@@ -714,24 +714,27 @@ gateway_http_other (struct mg_connection *conn, void *cbdata)
 //  zeroed when next touched); with few open, it keeps them and saves the faults.
 static void __attribute__ ((noinline)) s_trim_stack (void)
 {
-    static __thread uintptr_t low; //  the lowest address of this thread's stack
+    static __thread uintptr_t low, high; //  this thread's stack
     if (!low) {
         pthread_attr_t attr;
         void *addr;
         size_t size;
         if (pthread_getattr_np (pthread_self (), &attr) != 0)
             return;
-        if (pthread_attr_getstack (&attr, &addr, &size) == 0)
+        if (pthread_attr_getstack (&attr, &addr, &size) == 0) {
             low = (uintptr_t) addr;
+            high = low + size;
+        }
         pthread_attr_destroy (&attr);
         if (!low)
             return;
     }
     uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
-    char here;
-    //  A page below this frame is kept for the calls that run before the thread waits.
-    uintptr_t top = ((uintptr_t) &here & ~(page - 1)) - page;
-    if (top > low)
+    //  This frame's address (a local's could live elsewhere: ASan's fake stack); a page
+    //  below it is kept for the calls that run before the thread waits.
+    uintptr_t frame = (uintptr_t) __builtin_frame_address (0);
+    uintptr_t top = (frame & ~(page - 1)) - page;
+    if (frame < high && top > low)
         madvise ((void *) low, top - low, MADV_DONTNEED);
 }
 

@@ -152,9 +152,10 @@ s_pair_compressed (gateway_web_t *self)
     }
     size_t kept = 0;
     for (size_t i = 0; i < self->count; i++)
-        if (paired[i])
+        if (paired[i]) {
             free ((char *) self->files[i].path);
-        else
+            self->bytes -= self->files[i].size; //  counted with the file it compresses
+        } else
             self->files[kept++] = self->files[i];
     self->count = kept;
     for (size_t i = 0; i < self->count; i++) {
@@ -166,8 +167,8 @@ s_pair_compressed (gateway_web_t *self)
                                   : "no-cache";
         gateway_http_etag (file->body, file->size, file->etag);
         if (file->gz) {
-            //  The same tag with -gz inside its quotes: one per representation.
-            memcpy (file->gz_etag, file->etag, 33);
+            //  The compressed copy's own tag, -gz inside its quotes: one per representation.
+            gateway_http_etag (file->gz, file->gz_size, file->gz_etag);
             memcpy (file->gz_etag + 33, "-gz\"", 5);
         }
     }
@@ -224,14 +225,26 @@ gateway_web_find (gateway_web_t *self, const char *path)
 bool
 gateway_web_accepts_gzip (const char *accept)
 {
-    const char *at = accept ? strstr (accept, "gzip") : NULL;
-    if (!at)
-        return false;
-    const char *end = at + 4 + strspn (at + 4, " \t");
-    if (*end != ';')
-        return true;
-    const char *q = strstr (end, "q=");
-    return !(q && strtod (q + 2, NULL) == 0);
+    //  A list of codings (RFC 9110 12.5.3), each with parameters after ';': gzip's own
+    //  q=0 refuses it, another coding's does not.
+    for (const char *at = accept; at && *at;) {
+        at += strspn (at, " \t,");
+        size_t length = strcspn (at, ",");
+        size_t name = strcspn (at, " \t;,");
+        if (name == 4 && strncasecmp (at, "gzip", 4) == 0) {
+            const char *q = at + name;
+            const char *end = at + length;
+            while ((q = strchr (q, ';')) && q < end) {
+                q++;
+                q += strspn (q, " \t");
+                if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=')
+                    return strtod (q + 2, NULL) > 0;
+            }
+            return true;
+        }
+        at += length;
+    }
+    return false;
 }
 
 int

@@ -46,6 +46,7 @@ header() { tr -d '\r' <"$T/headers" | awk -v h="$1" 'tolower($1) == tolower(h) "
 grep -q "script-src 'self'" <<<"$(header Content-Security-Policy)" \
     || fail "the page's CSP: $(header Content-Security-Policy)"
 [ "$(header Cache-Control)" = no-cache ] || fail "the page's Cache-Control: $(header Cache-Control)"
+[ "$(get "$WEB/" -H "If-None-Match: $(header ETag)")" = 304 ] || fail "the page again with its tag: not 304"
 script=$(grep -o '/assets/main-[A-Z0-9]*\.js' "$T/body")
 [ -n "$script" ] || fail "the page names no script"
 [ "$(get "$WEB$script" -H 'Accept-Encoding: gzip, br')" = 200 ] || fail "GET $script"

@@ -143,6 +143,10 @@ try {
   const drawn = await page.locator('table.vms tbody tr[data-vm]').count();
   if (drawn >= 200) fail(`the VM list drew ${drawn} rows of 1001: it should draw those in view`);
   await shot('vms');
+  // Scrolled to the end, the list fetches the next page: all 1,001.
+  await page.locator('.scroller').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await page.getByTestId('vm-count').filter({ hasText: /^1001 VMs$/ }).waitFor();
+  await page.locator('tr[data-vm="lab:web-1"], tr[data-vm="bulk-0999"]').first().waitFor();
   await page.getByLabel('Name starts with').fill('bulk-099');
   await page.getByTestId('vm-count').filter({ hasText: /^10 VMs$/ }).waitFor();
   const names = await page.locator('table.vms tbody tr[data-vm]').evaluateAll((rows) => rows.map((r) => r.dataset.vm));

@@ -1,7 +1,7 @@
 // The administrator's views: users, VIs (quotas, templates granted), templates and the
 // audit log. The controller refuses anyone else; the page offers them to the
 // administrator alone.
-import { useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import { del, get, post, put, query, seg } from './api.js';
 import { Loading, Notice, mib, useLoad, when, Head } from './ui.jsx';
 
@@ -43,10 +43,10 @@ export function Users() {
               <td>{when(u.last_login)}</td>
               <td>{u.sessions}</td>
               <td>
-                <button type="button" onClick={act.run(() => post('/users' + seg(u.name, u.disabled ? 'enable' : 'disable')))}>
+                <button type="button" onClick={act.run(() => post('/users' + seg(u.name, u.disabled ? 'enable' : 'disable')))} aria-label={`${u.disabled ? 'enable' : 'disable'} user ${u.name}`}>
                   {u.disabled ? 'enable' : 'disable'}
                 </button>{' '}
-                <button type="button" class="danger" onClick={act.run(() => del('/users' + seg(u.name)))} aria-label={`delete user ${u.name}`}>
+                <button type="button" class="danger" onClick={act.run(() => confirm(`delete the user ${u.name}?`) && del('/users' + seg(u.name)))} aria-label={`delete user ${u.name}`}>
                   delete
                 </button>
               </td>
@@ -166,7 +166,7 @@ function ViGovern({ vi, templates, done }) {
           </select>
         </label>
         <button type="submit">Grant</button>{' '}
-        <button type="button" class="danger" onClick={act.run(() => del('/vis' + seg(vi.name)))}>
+        <button type="button" class="danger" onClick={act.run(() => confirm(`delete the VI ${vi.name}?`) && del('/vis' + seg(vi.name)))}>
           Delete the VI
         </button>
       </form>
@@ -218,7 +218,10 @@ export function Audit() {
   const [error, setError] = useState(null);
   const entries = [...((first.data && first.data.entries) || []), ...pages];
   const next = after || (first.data && first.data.next);
+  const busy = useRef(false);
   const more = async () => {
+    if (busy.current) return; // one page at a time: two clicks would load it twice
+    busy.current = true;
     try {
       const page = await get('/audit' + query({ limit: 50, after: next }));
       setPages((p) => p.concat(page.entries || []));
@@ -226,6 +229,8 @@ export function Audit() {
       if (!page.next) setAfter('end');
     } catch (e) {
       setError(e);
+    } finally {
+      busy.current = false;
     }
   };
   return (

@@ -3,6 +3,13 @@
 // CSRF token, which the gateway gives with the login and with GET /api/v1/session.
 
 let csrf = '';
+let unauthorized = () => {};
+
+// fn is called when a request is refused for want of a session (401) after a login.
+export function onUnauthorized(fn) {
+  unauthorized = fn;
+  return () => (unauthorized = () => {});
+}
 
 export class ApiError extends Error {
   constructor(status, reason) {
@@ -40,6 +47,7 @@ export async function api(method, path, body) {
   } catch (e) {
     if (response.ok) throw new ApiError(502, 'the gateway answered something that is not JSON');
   }
+  if (response.status === 401 && path !== '/session') unauthorized();
   if (!response.ok) throw new ApiError(response.status, data && data.reason);
   return data;
 }

@@ -3,7 +3,7 @@
 // URL's fragment (#/vis/lab), so every view has an address and the gateway serves one page.
 import { render } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, all, del, get, post } from './api.js';
+import { ApiError, all, del, get, onUnauthorized, post } from './api.js';
 import * as stream from './stream.js';
 import { Overview } from './overview.jsx';
 import { ViDetail, ViList } from './vis.jsx';
@@ -14,7 +14,14 @@ import { Notice } from './ui.jsx';
 import './style.css';
 
 function useRoute() {
-  const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decodeURIComponent);
+  const decode = (part) => {
+    try {
+      return decodeURIComponent(part);
+    } catch (e) {
+      return part; // a malformed escape: the view says it finds nothing by that name
+    }
+  };
+  const read = () => (location.hash.replace(/^#\/?/, '') || 'overview').split('/').map(decode);
   const [route, setRoute] = useState(read);
   useEffect(() => {
     const on = () => setRoute(read());
@@ -101,6 +108,17 @@ function App() {
   const route = useRoute();
 
   useEffect(() => stream.onStatus(setConnected), []);
+  // A session that ended (expired, logged out elsewhere): back to the login.
+  useEffect(
+    () =>
+      onUnauthorized(() => {
+        stream.stop();
+        localStorage.removeItem(SIGNED_IN);
+        setVis(null);
+        setMe(null);
+      }),
+    [],
+  );
   useEffect(() => {
     // Only a page that logged in asks who it is (the cookie is HTTP-only: unreadable here);
     // a first visit goes to the login at once, without a refused request.
@@ -154,11 +172,11 @@ function App() {
   const roles = Object.fromEntries((vis || []).map((vi) => [vi.name, vi.role]));
   const [view, a, b] = route;
   let body;
-  if (view === 'vis' && a) body = <ViDetail name={a} roles={roles} admin={me.admin} onChange={loadVis} />;
+  if (view === 'vis' && a) body = <ViDetail key={a} name={a} roles={roles} admin={me.admin} onChange={loadVis} />;
   else if (view === 'vis') body = <ViList vis={vis} error={visError} />;
-  else if (view === 'vms' && a && b) body = <VmDetail vi={a} name={b} roles={roles} admin={me.admin} />;
+  else if (view === 'vms' && a && b) body = <VmDetail key={`${a}/${b}`} vi={a} name={b} roles={roles} admin={me.admin} />;
   else if (view === 'vms') body = <VmList roles={roles} admin={me.admin} />;
-  else if (view === 'hosts' && a) body = <HostDetail name={a} />;
+  else if (view === 'hosts' && a) body = <HostDetail key={a} name={a} />;
   else if (view === 'hosts') body = <HostList />;
   else if (view === 'admin' && me.admin && a === 'users') body = <Users />;
   else if (view === 'admin' && me.admin && a === 'templates') body = <Templates />;

@@ -103,7 +103,7 @@ export function Overview({ admin }) {
         <section aria-labelledby="events-title">
           <h3 id="events-title">Events, live</h3>
           {!events.length && <p class="muted">None since this page opened.</p>}
-          <ol class="events" aria-live="polite">
+          <ol class="events">
             {events.map((e) => (
               <li key={`${e.stream}-${e.seq}`}>
                 <time>{new Date(e.time_us / 1000).toLocaleTimeString()}</time> {e.stream.replace('event.', '')} {e.subject} <StateBadge state={e.state} />

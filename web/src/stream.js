@@ -7,6 +7,7 @@
 const listeners = new Map(); // topic ('event.vm', 'metric.host') -> Set of functions
 const last = { vm: 0, task: 0, host: 0 };
 let socket = null;
+let timer = null; // a reconnect waiting
 let wanted = false;
 let backoff = 500;
 let statusListeners = new Set();
@@ -41,23 +42,34 @@ function open() {
     .filter(([, seq]) => seq > 0)
     .map(([name, seq]) => `&after_${name}=${seq}`)
     .join('');
-  socket = new WebSocket(`${scheme}//${location.host}/api/v1/stream?metrics=all${after}`);
-  socket.onopen = () => {
+  const ws = new WebSocket(`${scheme}//${location.host}/api/v1/stream?metrics=all${after}`);
+  socket = ws;
+  // A socket that is no longer the page's (closed by stop(), replaced) says nothing more.
+  ws.onopen = () => {
+    if (socket !== ws) return;
     backoff = 500;
     setConnected(true);
   };
-  socket.onmessage = (e) => {
+  ws.onmessage = (e) => {
+    if (socket !== ws) return;
+    let message;
     try {
-      dispatch(JSON.parse(e.data));
+      message = JSON.parse(e.data);
     } catch (err) {
       console.warn('stream: a message that is not JSON');
+      return;
     }
+    dispatch(message);
   };
-  socket.onclose = () => {
+  ws.onclose = () => {
+    if (socket !== ws) return;
     socket = null;
     setConnected(false);
     if (wanted) {
-      setTimeout(open, backoff);
+      timer = setTimeout(() => {
+        timer = null;
+        open();
+      }, backoff);
       backoff = Math.min(backoff * 2, 10000);
     }
   };
@@ -67,12 +79,18 @@ function open() {
 export function start() {
   if (wanted) return;
   wanted = true;
+  backoff = 500;
   open();
 }
 
 export function stop() {
   wanted = false;
-  if (socket) socket.close();
+  clearTimeout(timer);
+  timer = null;
+  const ws = socket;
+  socket = null; // its handlers ignore it from now on
+  if (ws) ws.close();
+  setConnected(false);
   last.vm = last.task = last.host = 0;
 }
 

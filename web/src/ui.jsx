@@ -7,6 +7,13 @@ import { follow } from './api.js';
 export function useLoad(fn, deps) {
   const [state, setState] = useState({ data: null, error: null });
   const live = useRef(0);
+  // New inputs: what was shown for the old ones goes at once (a page of another VM must
+  // not show this one's fields and buttons while it loads).
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) first.current = false;
+    else setState({ data: null, error: null });
+  }, deps);
   const reload = useCallback(() => {
     const ticket = ++live.current;
     fn().then(

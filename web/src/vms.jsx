@@ -19,11 +19,16 @@ const ACTIONS = {
 const NEEDS = { delete: 'manager' };
 export const vmActions = (vm, role) => (ACTIONS[vm.state] || []).filter((a) => may(role, NEEDS[a] || 'operator'));
 
+// A state a VM rests in (not one it passes through on its way to another).
+const settled = (s) => ['running', 'stopped', 'paused', 'error'].includes(s);
+
 export const vmKey = (vm) => (vm.vi && vm.vi !== 'default' ? `${vm.vi}:${vm.name}` : vm.name);
 const vmPath = (vm) => '/vis' + seg(vm.vi || 'default', 'vms', vm.name);
 
 export function runAction(task, vm, action) {
   const path = vmPath(vm);
+  const lose = { destroy: 'power it off at once, as a pulled plug would', delete: 'delete it and its disk for good' };
+  if (lose[action] && !confirm(`${action} ${vm.name}: ${lose[action]}?`)) return;
   return task.run(`${action} ${vm.name}`, () => (action === 'delete' ? del(path) : post(`${path}/${action}`)));
 }
 
@@ -79,6 +84,8 @@ export function VmList({ vi = '', roles, admin }) {
   };
   useEffect(() => {
     load();
+    if (box.current) box.current.scrollTop = 0; // new filters: from the top
+    setScroll(0);
   }, [vi, name, state]);
   const reload = useCoalesced(() => load());
 
@@ -104,11 +111,12 @@ export function VmList({ vi = '', roles, admin }) {
             if (rowsNow === old) rowsNow = old.slice();
             rowsNow[at] = { ...rowsNow[at], state: e.state };
           }
-          return rowsNow;
+          // A VM whose new state the state filter leaves out leaves the list.
+          return state && rowsNow !== old ? rowsNow.filter((vm) => vm.state === state || !settled(vm.state)) : rowsNow;
         });
         if (changed) reload();
       }),
-    [reload],
+    [reload, state],
   );
 
   useEffect(() => {
@@ -162,8 +170,8 @@ export function VmList({ vi = '', roles, admin }) {
       <Notice error={error} />
       {!rows && !error && <Loading what="VMs" />}
       {rows && (
-        <div class="scroller" ref={box} onScroll={onScroll} tabIndex="0" aria-label="VM list">
-          <table class="vms">
+        <div class="scroller" ref={box} onScroll={onScroll} tabIndex="0" role="region" aria-label="VM list">
+          <table class="vms" aria-rowcount={count + 1}>
             <Head cols={['Name', !vi && 'VI', 'State', 'Host', 'vCPUs', 'Memory', 'Actions']} />
             <tbody>
               {first > 0 && <tr style={{ height: `${first * ROW}px` }} aria-hidden="true" />}
