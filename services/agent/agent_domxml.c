@@ -5,6 +5,8 @@
     than a domain libvirt half-accepts or a document that does not parse. */
 #include "agent_domxml.h"
 
+#include "mk_ip.h"
+
 #include <assert.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -118,12 +120,14 @@ s_check_spec (const Maekin__VmSpec *spec)
     const struct {
         const char *field;
         const char *value;
-    } texts[] = {{"uuid", spec->uuid},       {"image", spec->image},   {"os_type", spec->os_type},
-                 {"network", spec->network}, {"kernel", spec->kernel}, {"initrd", spec->initrd},
-                 {"cmdline", spec->cmdline}, {"mac", spec->mac}};
+    } texts[] = {{"a uuid", spec->uuid},        {"an image", spec->image},
+                 {"an os_type", spec->os_type}, {"a network", spec->network},
+                 {"a kernel", spec->kernel},    {"an initrd", spec->initrd},
+                 {"a cmdline", spec->cmdline},  {"a mac", spec->mac},
+                 {"a bridge", spec->bridge},    {"an ip", spec->ip}};
     for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++)
         if (texts[i].value && !s_is_plain_text (texts[i].value))
-            return zsys_sprintf ("agent_domxml: vm '%s' has a %s with a control character or "
+            return zsys_sprintf ("agent_domxml: vm '%s' has %s with a control character or "
                                  "bytes that are not UTF-8",
                                  name, texts[i].field);
 
@@ -175,6 +179,20 @@ s_check_spec (const Maekin__VmSpec *spec)
         return zsys_sprintf ("agent_domxml: vm '%s' has mac '%s', not a unicast address like "
                              "52:54:00:12:34:56",
                              name, spec->mac);
+    //  A host interface's name: at most 15 bytes (IFNAMSIZ), none of '/', ':' or blanks.
+    if (s_set (spec->bridge)
+        && (strlen (spec->bridge) > 15 || strcspn (spec->bridge, "/: \t") != strlen (spec->bridge)))
+        return zsys_sprintf ("agent_domxml: vm '%s' has bridge '%s', not an interface name (at "
+                             "most 15 characters, no '/', ':' or blank)",
+                             name, spec->bridge);
+    mk_ip_t ip;
+    if (s_set (spec->ip) && mk_ip_parse (spec->ip, &ip) != 0)
+        return zsys_sprintf ("agent_domxml: vm '%s' has ip '%s', not an IPv4 or IPv6 address", name,
+                             spec->ip);
+    //  An address is held to the VM by the filter on its bridge port: none without both.
+    if (s_set (spec->ip) && (!s_set (spec->bridge) || !s_set (spec->mac)))
+        return zsys_sprintf ("agent_domxml: vm '%s' has an ip but no %s", name,
+                             s_set (spec->bridge) ? "mac" : "bridge");
     return NULL;
 }
 
@@ -228,15 +246,27 @@ s_add_disk (xmlNodePtr devices, const char *image)
     s_attr (target, "bus", "virtio");
 }
 
+//  The VM's NIC: on a libvirt network, or (a VM with an address from an IP pool) on the
+//  pool's host bridge, where libvirt's clean-traffic filter drops what the guest sends
+//  with another MAC or IP than its own, and what a guest would answer for another's.
 static void
 s_add_interface (xmlNodePtr devices, const Maekin__VmSpec *spec)
 {
+    bool bridge = s_set (spec->bridge);
     xmlNodePtr interface = s_child (devices, "interface", NULL);
-    s_attr (interface, "type", "network");
+    s_attr (interface, "type", bridge ? "bridge" : "network");
     if (s_set (spec->mac))
         s_attr (s_child (interface, "mac", NULL), "address", spec->mac);
-    s_attr (s_child (interface, "source", NULL), "network", spec->network);
+    s_attr (s_child (interface, "source", NULL), bridge ? "bridge" : "network",
+            bridge ? spec->bridge : spec->network);
     s_attr (s_child (interface, "model", NULL), "type", "virtio");
+    if (s_set (spec->ip)) {
+        xmlNodePtr filter = s_child (interface, "filterref", NULL);
+        s_attr (filter, "filter", "clean-traffic");
+        xmlNodePtr parameter = s_child (filter, "parameter", NULL);
+        s_attr (parameter, "name", "IP");
+        s_attr (parameter, "value", spec->ip);
+    }
 }
 
 //  The serial port, to a file in console_dir or to a pty, and the console on it.
@@ -301,7 +331,7 @@ s_domain_new (const Maekin__VmSpec *spec, const char *type, const agent_domxml_o
         s_child (devices, "emulator", opts->emulator);
     if (s_set (spec->image))
         s_add_disk (devices, spec->image);
-    if (s_set (spec->network))
+    if (s_set (spec->network) || s_set (spec->bridge))
         s_add_interface (devices, spec);
     s_add_console (devices, spec->name, opts->console_dir);
     return doc;
@@ -464,7 +494,11 @@ static const char *s_kept[] = {
     "string(/domain/devices/disk/target/@dev)",
     "string(/domain/devices/disk/target/@bus)",
     "count(/domain/devices/interface)",
+    "string(/domain/devices/interface/@type)",
     "string(/domain/devices/interface/source/@network)",
+    "string(/domain/devices/interface/source/@bridge)",
+    "string(/domain/devices/interface/filterref/@filter)",
+    "string(/domain/devices/interface/filterref/parameter[@name='IP']/@value)",
     "string(/domain/devices/interface/model/@type)",
     "string(/domain/devices/serial/@type)",
     "string(/domain/devices/serial/source/@path)",
@@ -623,6 +657,23 @@ s_test_refusals (Maekin__VmSpec minimal, Maekin__VmSpec kernel, Maekin__VmSpec n
     bad.network = "def\xed\xa0\x80";
     s_expect_error (&bad, &kvm_pty, "has a network with a control character", verbose);
     bad = network;
+    bad.bridge = "a-bridge-name-too-long";
+    s_expect_error (&bad, &kvm_pty, "bridge 'a-bridge-name-too-long', not an interface name",
+                    verbose);
+    bad.bridge = "br/0";
+    s_expect_error (&bad, &kvm_pty, "bridge 'br/0', not an interface name", verbose);
+    bad.bridge = "mkbr0";
+    bad.ip = "10.88.0.300";
+    s_expect_error (&bad, &kvm_pty, "ip '10.88.0.300', not an IPv4 or IPv6 address", verbose);
+    bad.ip = "10.88.0.1\n";
+    s_expect_error (&bad, &kvm_pty, "has an ip with a control character", verbose);
+    bad.bridge = "";
+    bad.ip = "10.88.0.100";
+    s_expect_error (&bad, &kvm_pty, "has an ip but no bridge", verbose);
+    bad.bridge = "mkbr0";
+    bad.mac = "";
+    s_expect_error (&bad, &kvm_pty, "has an ip but no mac", verbose);
+    bad = network;
     bad.image = "web-1.qcow2";
     s_expect_error (&bad, &kvm_pty, "image 'web-1.qcow2', not an absolute path", verbose);
     bad.image = network.image;
@@ -729,6 +780,12 @@ agent_domxml_test (bool verbose)
     network.network = "default";
     network.mac = "52:54:00:12:34:56";
 
+    //  A VM with an address from an IP pool: on the pool's bridge, held to its MAC and IP.
+    Maekin__VmSpec bridge = network;
+    bridge.network = "";
+    bridge.bridge = "mkbr0";
+    bridge.ip = "10.88.0.100";
+
     agent_domxml_opts_t test_pty = {"test", NULL, NULL};
     Maekin__VmSpec test = MAEKIN__VM_SPEC__INIT;
     test.name = "test-vm";
@@ -745,6 +802,7 @@ agent_domxml_test (bool verbose)
     } cases[] = {{"minimal", &minimal, &kvm_pty},
                  {"kernel", &kernel, &qemu_file},
                  {"network", &network, &kvm_emulator},
+                 {"bridge", &bridge, &kvm_emulator},
                  {"test", &test, &test_pty}};
     size_t ncases = sizeof cases / sizeof cases[0];
 
