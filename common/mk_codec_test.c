@@ -566,20 +566,21 @@ s_test_shapes (void)
         "    \"uuid\": \"\",\n    \"template\": \"\",\n    \"host\": \"\",\n"
         "    \"state\": \"running\",\n    \"vcpus\": 2,\n"
         "    \"memory_mb\": 2048,\n    \"created\": 1700000000,\n"
-        "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\",\n    \"vi\": \"\"\n  }\n}\n");
+        "    \"last_task\": 18446744073709551615,\n    \"mac\": \"\",\n    \"vi\": \"\",\n"
+        "    \"ip\": \"\"\n  }\n}\n");
     free (text);
     accepted.vm = NULL;
     text = mk_codec_write (&accepted.base, MK_CODEC_JSON, false);
     s_test_expect ("without its VM", text, "{\"task_id\":12,\"vm\":null}");
     free (text);
     text = mk_codec_write (&vm.base, MK_CODEC_XML, true);
-    s_test_expect (
-        "Vm as XML", text,
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
-        "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
-        "  <state>running</state>\n  <vcpus>2</vcpus>\n"
-        "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
-        "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n  <vi></vi>\n</Vm>\n");
+    s_test_expect ("Vm as XML", text,
+                   "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Vm>\n  <name>web-1</name>\n"
+                   "  <uuid></uuid>\n  <template></template>\n  <host></host>\n"
+                   "  <state>running</state>\n  <vcpus>2</vcpus>\n"
+                   "  <memory_mb>2048</memory_mb>\n  <created>1700000000</created>\n"
+                   "  <last_task>18446744073709551615</last_task>\n  <mac></mac>\n  <vi></vi>\n"
+                   "  <ip></ip>\n</Vm>\n");
     free (text);
 
     //  Enums by name, or by number when the .proto names none; a oneof as its member.

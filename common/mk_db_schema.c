@@ -393,6 +393,55 @@ static const mk_db_migration_t s_migrations[] = {
                          "    created BIGINT NOT NULL,\n"
                          "    created_by VARCHAR(64) NOT NULL DEFAULT '',\n"
                          "    KEY join_tokens_expires (expires)\n" MYSQL_TABLE},
+    //  IP pools (issue 21): a pool's network (CIDR), gateway, DNS servers (comma-joined)
+    //  and host bridge; its ranges (addresses in their usual text); the leases, one an
+    //  address, one a VM (its key), written in the batch that makes the VM and deleted in
+    //  the one that forgets it; and each VI's pool ('' for none).
+    {.version = 9,
+     .sql[MK_DB_SQLITE] = "CREATE TABLE pools (\n"
+                          "    name VARCHAR(64) NOT NULL PRIMARY KEY,\n"
+                          "    network VARCHAR(64) NOT NULL,\n"
+                          "    gateway VARCHAR(46) NOT NULL DEFAULT '',\n"
+                          "    dns VARCHAR(255) NOT NULL DEFAULT '',\n"
+                          "    bridge VARCHAR(16) NOT NULL,\n"
+                          "    created BIGINT NOT NULL\n"
+                          ");\n"
+                          "CREATE TABLE pool_ranges (\n"
+                          "    pool VARCHAR(64) NOT NULL,\n"
+                          "    first VARCHAR(46) NOT NULL,\n"
+                          "    last VARCHAR(46) NOT NULL,\n"
+                          "    PRIMARY KEY (pool, first)\n"
+                          ");\n"
+                          "CREATE TABLE leases (\n"
+                          "    ip VARCHAR(46) NOT NULL PRIMARY KEY,\n"
+                          "    pool VARCHAR(64) NOT NULL,\n"
+                          "    vm VARCHAR(128) NOT NULL UNIQUE,\n"
+                          "    mac VARCHAR(17) NOT NULL,\n"
+                          "    created BIGINT NOT NULL\n"
+                          ");\n"
+                          "CREATE INDEX leases_pool ON leases (pool);\n"
+                          "ALTER TABLE vis ADD COLUMN pool VARCHAR(64) NOT NULL DEFAULT '';\n",
+     .sql[MK_DB_MYSQL] =
+         "CREATE TABLE IF NOT EXISTS pools (\n"
+         "    name VARCHAR(64) NOT NULL PRIMARY KEY,\n"
+         "    network VARCHAR(64) NOT NULL,\n"
+         "    gateway VARCHAR(46) NOT NULL DEFAULT '',\n"
+         "    dns VARCHAR(255) NOT NULL DEFAULT '',\n"
+         "    bridge VARCHAR(16) NOT NULL,\n"
+         "    created BIGINT NOT NULL\n" MYSQL_TABLE "CREATE TABLE IF NOT EXISTS pool_ranges (\n"
+         "    pool VARCHAR(64) NOT NULL,\n"
+         "    first VARCHAR(46) NOT NULL,\n"
+         "    last VARCHAR(46) NOT NULL,\n"
+         "    PRIMARY KEY (pool, first)\n" MYSQL_TABLE "CREATE TABLE IF NOT EXISTS leases (\n"
+         "    ip VARCHAR(46) NOT NULL PRIMARY KEY,\n"
+         "    pool VARCHAR(64) NOT NULL,\n"
+         "    vm VARCHAR(128) NOT NULL,\n"
+         "    mac VARCHAR(17) NOT NULL,\n"
+         "    created BIGINT NOT NULL,\n"
+         "    UNIQUE KEY leases_vm (vm),\n"
+         "    KEY leases_pool (pool)\n" MYSQL_TABLE
+         "ALTER TABLE vis ADD COLUMN IF NOT EXISTS pool VARCHAR(64) NOT NULL "
+         "DEFAULT '';\n"},
 };
 
 const mk_db_migration_t *
@@ -424,11 +473,14 @@ static const mk_db_table_t s_tables[] = {
     {"credentials", "digest, kind, user_id, name, read_only, created, expires, revoked",
      "tiitiiii"},
     {"audit", "id, time, actor, credential, request, subject, status, reason, vi", "iittttitt"},
-    {"vis", "id, name, description, vcpus, memory_mb, disk_gb, vms, created", "ittiiiii"},
+    {"vis", "id, name, description, vcpus, memory_mb, disk_gb, vms, created, pool", "ittiiiiit"},
     {"vi_members", "vi, user_id, role", "tit"},
     {"vi_templates", "vi, template", "tt"},
     {"bus_keys", "pubkey, name, role, hosts, expires, created, created_by", "ttttiit"},
     {"join_tokens", "digest, host, expires, created, created_by", "ttiit"},
+    {"pools", "name, network, gateway, dns, bridge, created", "ttttti"},
+    {"pool_ranges", "pool, first, last", "ttt"},
+    {"leases", "ip, pool, vm, mac, created", "tttti"},
 };
 
 const mk_db_table_t *

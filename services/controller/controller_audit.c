@@ -38,6 +38,8 @@ s_request_name (const Maekin__Envelope *env, char *name, size_t size)
         snprintf (name, size, "vi_member_%s", op < 3 ? ops[op] : "change");
     } else if (env->body_case == MAEKIN__ENVELOPE__BODY_VI_TEMPLATE)
         snprintf (name, size, "vi_template_%s", env->vi_template->remove ? "remove" : "add");
+    else if (env->body_case == MAEKIN__ENVELOPE__BODY_POOL_RANGE)
+        snprintf (name, size, "pool_range_%s", env->pool_range->remove ? "remove" : "add");
     else if (env->body_case == MAEKIN__ENVELOPE__BODY_USER_DISABLE)
         snprintf (name, size, "user_%s", env->user_disable->enable ? "enable" : "disable");
     else
@@ -116,6 +118,18 @@ s_about (const Maekin__Envelope *env)
         break;
     case MAEKIN__ENVELOPE__BODY_JOIN_TOKEN:
         about.name = env->join_token->host;
+        break;
+    case MAEKIN__ENVELOPE__BODY_POOL_CREATE:
+        about.name = env->pool_create->pool ? env->pool_create->pool->name : "";
+        break;
+    case MAEKIN__ENVELOPE__BODY_POOL_DELETE:
+        about.name = env->pool_delete->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_POOL_RANGE:
+        about.name = env->pool_range->name;
+        break;
+    case MAEKIN__ENVELOPE__BODY_VI_POOL:
+        about = (about_t){env->vi_pool->pool, "", env->vi_pool->name};
         break;
     default:
         break;

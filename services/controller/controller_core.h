@@ -26,6 +26,7 @@
 #include "controller_events.h"
 #include "controller_fsm.h"
 #include "controller_mac.h"
+#include "controller_pools.h"
 #include "controller_pwhash.h"
 #include "controller_sched.h"
 #include "controller_server.h"
@@ -152,6 +153,7 @@ typedef struct {
     //  Users and their credentials (controller_auth.c, controller_user.c).
     controller_auth_t *auth;         //  users, live credentials, failed logins
     controller_vis_t *vis;           //  Virtual Infrastructures: members, quotas, use
+    controller_pools_t *pools;       //  IP pools and the addresses VMs hold (issue 21)
     controller_buskeys_t *buskeys;   //  the bus's allow-list
     keypush_t keypush;               //  ... and its pushes to the broker
     controller_caller_t caller;      //  who made the request being handled
@@ -351,6 +353,14 @@ void controller_vi_delete (controller_t *self, const mk_request_t *request);
 void controller_vi_quota (controller_t *self, const mk_request_t *request);
 void controller_vi_template (controller_t *self, const mk_request_t *request);
 void controller_vi_member (controller_t *self, const mk_request_t *request);
+void controller_vi_pool (controller_t *self, const mk_request_t *request);
+
+//  IP pools (controller_pool.c).
+void controller_pool_create (controller_t *self, const mk_request_t *request);
+void controller_pool_list (controller_t *self, const mk_request_t *request);
+void controller_pool_show (controller_t *self, const mk_request_t *request);
+void controller_pool_delete (controller_t *self, const mk_request_t *request);
+void controller_pool_range (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_buskey.c
 
@@ -439,7 +449,8 @@ void controller_task_finish (controller_t *self, inflight_t *task, bool ok, cons
 void controller_task_vm_state (controller_t *self, const char *vm, vm_state_t state, uint64_t task,
                                const char *detail);
 //  A task's dispatch to its agent, packed: the op and the VM's spec.
-zframe_t *controller_task_frame (const inflight_t *task, const store_vm_t *vm);
+//  A VM holding an address of an IP pool is sent with it and the pool's bridge.
+zframe_t *controller_task_frame (controller_t *self, const inflight_t *task, const store_vm_t *vm);
 //  Dispatch a task again at `at` (mono ms).
 void controller_task_retry_later (controller_t *self, inflight_t *task, int64_t at);
 //  Answers the clients waiting for a task: all if `final`, else those whose wait ended.

@@ -264,7 +264,7 @@ controller_dispatch_send (controller_t *self, zlistx_t *marks)
                               task->vm);
                 continue;
             }
-            frame = controller_task_frame (task, &vm);
+            frame = controller_task_frame (self, task, &vm);
             task->packed = zframe_dup (frame);
         }
         outbound_t *out = (outbound_t *) zmalloc (sizeof (outbound_t));

@@ -154,6 +154,7 @@ controller_load (controller_t *self)
         || controller_mac_load (&self->macs, self->db) < 0
         || controller_auth_load (self->auth, self->db, zclock_time () / 1000) < 0
         || controller_vis_load (self->vis, self->db) < 0
+        || controller_pools_load (self->pools, self->db) < 0
         || controller_buskeys_load (self->buskeys, self->db) < 0) {
         free (memory);
         return -1;

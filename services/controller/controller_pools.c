@@ -5,7 +5,20 @@
 
 struct _controller_pools_t {
     zhashx_t *pools; //  name -> pool_t *
+    zhashx_t *by_vm; //  a VM's key -> held_t * (owned): the address it holds
 };
+
+typedef struct {
+    pool_t *pool;
+    char ip[MK_IP_TEXT];
+} held_t;
+
+static void
+s_held_destroy (void **item)
+{
+    free (*item);
+    *item = NULL;
+}
 
 static void
 s_pool_destroy (void **item)
@@ -23,6 +36,8 @@ controller_pools_new (void)
     controller_pools_t *self = (controller_pools_t *) zmalloc (sizeof (controller_pools_t));
     self->pools = zhashx_new ();
     zhashx_set_destructor (self->pools, s_pool_destroy);
+    self->by_vm = zhashx_new ();
+    zhashx_set_destructor (self->by_vm, s_held_destroy);
     return self;
 }
 
@@ -32,6 +47,7 @@ controller_pools_destroy (controller_pools_t **self_p)
     controller_pools_t *self = *self_p;
     if (!self)
         return;
+    zhashx_destroy (&self->by_vm);
     zhashx_destroy (&self->pools);
     free (self);
     *self_p = NULL;
@@ -117,6 +133,12 @@ controller_pools_get (controller_pools_t *self, const char *name)
 void
 controller_pools_drop (controller_pools_t *self, const char *name)
 {
+    pool_t *pool = controller_pools_get (self, name);
+    if (!pool)
+        return;
+    for (const char *vm = (const char *) zhashx_first (pool->leases); vm;
+         vm = (const char *) zhashx_next (pool->leases))
+        zhashx_delete (self->by_vm, vm);
     zhashx_delete (self->pools, name);
 }
 
@@ -266,8 +288,8 @@ s_in_ranges (const pool_t *pool, const mk_ip_t *ip)
 }
 
 const char *
-controller_pools_take (pool_t *pool, const char *vm, const char *want, char ip[MK_IP_TEXT],
-                       char *why, size_t size)
+controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, const char *want,
+                       char ip[MK_IP_TEXT], char *why, size_t size)
 {
     mk_ip_t address;
     if (want && *want) {
@@ -286,7 +308,7 @@ controller_pools_take (pool_t *pool, const char *vm, const char *want, char ip[M
             snprintf (why, size, "%s is VM '%s''s already", ip, holder);
             return why;
         }
-        controller_pools_hold (pool, ip, vm);
+        controller_pools_hold (self, pool, ip, vm);
         return NULL;
     }
     //  The lowest free address: ranges in order, each address until one is free. Held
@@ -297,7 +319,7 @@ controller_pools_take (pool_t *pool, const char *vm, const char *want, char ip[M
         for (;;) {
             mk_ip_format (&address, ip);
             if (!zhashx_lookup (pool->leases, ip)) {
-                controller_pools_hold (pool, ip, vm);
+                controller_pools_hold (self, pool, ip, vm);
                 return NULL;
             }
             if (mk_ip_cmp (&address, &pool->ranges[i].last) >= 0 || mk_ip_add (&address, 1) != 0)
@@ -312,16 +334,71 @@ controller_pools_take (pool_t *pool, const char *vm, const char *want, char ip[M
 }
 
 void
-controller_pools_hold (pool_t *pool, const char *ip, const char *vm)
+controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm)
 {
     zhashx_update (pool->leases, ip, strdup (vm));
     zhashx_freefn (pool->leases, ip, free);
+    held_t *held = (held_t *) zmalloc (sizeof (held_t));
+    held->pool = pool;
+    snprintf (held->ip, sizeof held->ip, "%s", ip);
+    zhashx_update (self->by_vm, vm, held);
 }
 
 void
-controller_pools_give (pool_t *pool, const char *ip)
+controller_pools_give (controller_pools_t *self, pool_t *pool, const char *ip)
 {
+    const char *vm = (const char *) zhashx_lookup (pool->leases, ip);
+    if (vm)
+        zhashx_delete (self->by_vm, vm);
     zhashx_delete (pool->leases, ip);
+}
+
+const char *
+controller_pools_ip_of (controller_pools_t *self, const char *vm, pool_t **pool_p)
+{
+    const held_t *held = (const held_t *) zhashx_lookup (self->by_vm, vm);
+    if (pool_p)
+        *pool_p = held ? held->pool : NULL;
+    return held ? held->ip : NULL;
+}
+
+static void
+s_load_pool (const void *row, void *arg)
+{
+    controller_pools_add ((controller_pools_t *) arg, (const pool_def_t *) row);
+}
+
+static void
+s_load_range (const void *row, void *arg)
+{
+    const store_range_t *stored = (const store_range_t *) row;
+    pool_t *pool = controller_pools_get ((controller_pools_t *) arg, stored->pool);
+    pool_range_t range;
+    if (pool && pool->range_count < POOL_RANGES_MAX
+        && mk_ip_parse (stored->first, &range.first) == 0
+        && mk_ip_parse (stored->last, &range.last) == 0)
+        controller_pools_range_add (pool, &range);
+}
+
+static void
+s_load_lease (const void *row, void *arg)
+{
+    const store_lease_t *lease = (const store_lease_t *) row;
+    controller_pools_t *self = (controller_pools_t *) arg;
+    pool_t *pool = controller_pools_get (self, lease->pool);
+    if (pool)
+        controller_pools_hold (self, pool, lease->ip, lease->vm);
+}
+
+int
+controller_pools_load (controller_pools_t *self, mk_db_t *db)
+{
+    zhashx_purge (self->by_vm);
+    zhashx_purge (self->pools);
+    if (store_pool_all (db, s_load_pool, self) < 0 || store_range_all (db, s_load_range, self) < 0
+        || store_lease_all (db, s_load_lease, self) < 0)
+        return -1;
+    return 0;
 }
 
 //  ---------------------------------------------------------------- self-test
@@ -428,36 +505,41 @@ controller_pools_test (bool verbose)
                                             sizeof why),
               "overlaps pool 'lab''s range 10.88.0.100-10.88.0.102");
     char ip[MK_IP_TEXT];
-    assert (controller_pools_take (lab, "lab:a", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:a", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.100"));
-    assert (controller_pools_take (lab, "lab:b", "10.88.0.102", ip, why, sizeof why) == NULL);
+    pool_t *of = NULL;
+    assert (streq (controller_pools_ip_of (pools, "lab:a", &of), "10.88.0.100") && of == lab);
+    assert (!controller_pools_ip_of (pools, "lab:nobody", &of) && !of);
+    assert (controller_pools_take (pools, lab, "lab:b", "10.88.0.102", ip, why, sizeof why)
+            == NULL);
     assert (streq (ip, "10.88.0.102"));
-    s_expect (controller_pools_take (lab, "lab:c", "10.88.0.102", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.102", ip, why, sizeof why),
               "10.88.0.102 is VM 'lab:b''s already");
-    s_expect (controller_pools_take (lab, "lab:c", "10.88.0.50", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.50", ip, why, sizeof why),
               "10.88.0.50 is not in a range of pool 'lab'");
-    s_expect (controller_pools_take (lab, "lab:c", "10.88.0.999", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.999", ip, why, sizeof why),
               "not an IPv4 or IPv6 address");
-    assert (controller_pools_take (lab, "lab:c", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:c", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.101"));
-    s_expect (controller_pools_take (lab, "lab:d", "", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:d", "", ip, why, sizeof why),
               "pool 'lab' has no free address: its 3 are held");
     assert (controller_pools_used (lab) == 3);
 
     //  A range added widens the pool; one held cannot go; given back, the address is free.
     s_add_range (pools, lab, "10.88.0.20", "10.88.0.21");
     assert (controller_pools_size (lab) == 5);
-    assert (controller_pools_take (lab, "lab:d", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:d", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.20")); //  ranges in order of their first address
     const char *holder = NULL;
     assert (controller_pools_range_remove (lab, "10.88.0.100", "10.88.0.102", &holder) == -2);
     assert (holder && strncmp (holder, "lab:", 4) == 0);
     assert (controller_pools_range_remove (lab, "10.88.0.100", "10.88.0.101", &holder) == -1);
-    controller_pools_give (lab, "10.88.0.20");
+    controller_pools_give (pools, lab, "10.88.0.20");
     assert (controller_pools_range_remove (lab, "10.88.0.20", "10.88.0.21", &holder) == 0);
     assert (controller_pools_size (lab) == 3 && controller_pools_used (lab) == 3);
-    controller_pools_give (lab, "10.88.0.101");
-    assert (controller_pools_take (lab, "lab:e", "", ip, why, sizeof why) == NULL);
+    controller_pools_give (pools, lab, "10.88.0.101");
+    assert (!controller_pools_ip_of (pools, "lab:c", NULL)); //  lab:c held .101
+    assert (controller_pools_take (pools, lab, "lab:e", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.101"));
 
     //  A second pool on the same network may not overlap the first; IPv6 works alike.
@@ -472,16 +554,17 @@ controller_pools_test (bool verbose)
     assert (controller_pools_check (pools, &six, why, sizeof why) == NULL);
     pool_t *v6 = controller_pools_add (pools, &six);
     s_add_range (pools, v6, "fd00:88::ffff:ffff:ffff:fffe", "fd00:88::ffff:ffff:ffff:ffff");
-    assert (controller_pools_take (v6, "six:a", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, v6, "six:a", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "fd00:88::ffff:ffff:ffff:fffe"));
-    assert (controller_pools_take (v6, "six:b", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, v6, "six:b", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "fd00:88::ffff:ffff:ffff:ffff"));
-    s_expect (controller_pools_take (v6, "six:c", "", ip, why, sizeof why), "no free address");
+    s_expect (controller_pools_take (pools, v6, "six:c", "", ip, why, sizeof why),
+              "no free address");
     //  An address asked for in another spelling is the same address.
-    controller_pools_give (v6, "fd00:88::ffff:ffff:ffff:ffff");
-    s_expect (
-        controller_pools_take (v6, "six:c", "FD00:88:0::FFFF:FFFF:FFFF:FFFE", ip, why, sizeof why),
-        "is VM 'six:a''s already");
+    controller_pools_give (pools, v6, "fd00:88::ffff:ffff:ffff:ffff");
+    s_expect (controller_pools_take (pools, v6, "six:c", "FD00:88:0::FFFF:FFFF:FFFF:FFFE", ip, why,
+                                     sizeof why),
+              "is VM 'six:a''s already");
 
     zlistx_t *list = controller_pools_list (pools);
     assert (zlistx_size (list) == 3);

@@ -12,7 +12,7 @@
 #ifndef CONTROLLER_POOLS_H_INCLUDED
 #define CONTROLLER_POOLS_H_INCLUDED
 
-#include "maekin.h"
+#include "controller_store.h"
 #include "mk_ip.h"
 
 #define POOL_RANGES_MAX 64 //  ranges of one pool
@@ -24,14 +24,7 @@ typedef struct {
 } pool_range_t;
 
 //  A pool as its administrator defines it (text, as stored and shown).
-typedef struct {
-    char name[64];
-    char network[64];                    //  "10.88.0.0/24"
-    char gateway[MK_IP_TEXT];            //  "" for none
-    char dns[POOL_DNS_MAX * MK_IP_TEXT]; //  comma-separated; "" for none
-    char bridge[POOL_BRIDGE_MAX + 1];
-    int64_t created;
-} pool_def_t;
+typedef store_pool_t pool_def_t;
 
 typedef struct {
     pool_def_t def;
@@ -77,11 +70,16 @@ size_t controller_pools_used (const pool_t *pool);
 
 //  An address for a VM (its key): the one it asks for (want, "" for any), which must be
 //  in a range and free, or the lowest free; into ip. NULL, or why not.
-const char *controller_pools_take (pool_t *pool, const char *vm, const char *want,
-                                   char ip[MK_IP_TEXT], char *why, size_t size);
+const char *controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm,
+                                   const char *want, char ip[MK_IP_TEXT], char *why, size_t size);
 //  An address held again (at load) or given back (the VM deleted).
-void controller_pools_hold (pool_t *pool, const char *ip, const char *vm);
-void controller_pools_give (pool_t *pool, const char *ip);
+void controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm);
+void controller_pools_give (controller_pools_t *self, pool_t *pool, const char *ip);
+//  The address a VM (its key) holds, and its pool's (NULL if none).
+const char *controller_pools_ip_of (controller_pools_t *self, const char *vm, pool_t **pool);
+
+//  Forget what is held and read every pool, range and lease: 0 or -1.
+int controller_pools_load (controller_pools_t *self, mk_db_t *db);
 
 void controller_pools_test (bool verbose);
 

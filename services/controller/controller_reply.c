@@ -226,6 +226,8 @@ controller_msg_vm (controller_t *self, const store_vm_t *row)
     vm->created = row->created;
     vm->last_task = row->last_task;
     vm->mac = controller_arena_str (self, row->mac);
+    const char *ip = controller_pools_ip_of (self->pools, row->name, NULL);
+    vm->ip = ip ? controller_arena_str (self, ip) : (char *) "";
     return vm;
 }
 

@@ -76,6 +76,12 @@ static const route_t s_routes[] = {
     //  for and a join token decide.
     ROUTE (ENROL, controller_enrol_door, AUTH_ANYONE, WRITES),
     ROUTE (CLOUD_STATS, controller_stats_cloud, AUTH_ADMIN_READ, 0),
+    ROUTE (POOL_CREATE, controller_pool_create, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (POOL_LIST, controller_pool_list, AUTH_ADMIN, 0),
+    ROUTE (POOL_SHOW, controller_pool_show, AUTH_ADMIN, 0),
+    ROUTE (POOL_DELETE, controller_pool_delete, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (POOL_RANGE, controller_pool_range, AUTH_ADMIN, WRITES | MUTATES),
+    ROUTE (VI_POOL, controller_vi_pool, AUTH_ADMIN, WRITES | MUTATES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

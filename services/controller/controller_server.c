@@ -428,6 +428,7 @@ s_server_destroy (controller_t *self)
     zactor_destroy (&self->pwhash);
     controller_auth_destroy (&self->auth);
     controller_vis_destroy (&self->vis);
+    controller_pools_destroy (&self->pools);
     controller_buskeys_destroy (&self->buskeys);
     mk_db_destroy (&self->db);
 }
@@ -548,6 +549,7 @@ s_server_init (controller_t *self)
     zlistx_set_destructor (self->arena, controller_free);
     self->auth = controller_auth_new (self->opts.enforce);
     self->vis = controller_vis_new ();
+    self->pools = controller_pools_new ();
     self->buskeys = controller_buskeys_new ();
     self->pwhash = controller_pwhash_new ();
     controller_user_jobs_init (self);

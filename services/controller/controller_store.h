@@ -124,6 +124,7 @@ typedef struct {
     char description[256];
     store_quota_t quota;
     int64_t created;
+    char pool[64]; //  the IP pool its VMs take addresses from; "" for none
 } store_vi_t;
 
 //  A user's role in a VI (owner, manager, operator, viewer), or a template it may use.
@@ -280,6 +281,50 @@ int store_member_all (mk_db_t *db, store_row_fn *fn, void *arg);
 int store_vi_template_insert (mk_db_t *db, const char *vi, const char *template_);
 int store_vi_template_delete (mk_db_t *db, const char *vi, const char *template_);
 int store_vi_template_all (mk_db_t *db, store_row_fn *fn, void *arg);
+
+//  ---------------------------------------------------------------- IP pools (issue 21)
+
+#define STORE_IP_MAX 46 //  an address's text and its NUL
+
+//  A pool as its administrator defines it (controller_pools checks it).
+typedef struct {
+    char name[64];
+    char network[64];           //  "10.88.0.0/24"
+    char gateway[STORE_IP_MAX]; //  "" for none
+    char dns[4 * STORE_IP_MAX]; //  comma-separated; "" for none
+    char bridge[16];
+    int64_t created;
+} store_pool_t;
+
+typedef struct {
+    char pool[64];
+    char first[STORE_IP_MAX];
+    char last[STORE_IP_MAX];
+} store_range_t;
+
+//  An address a VM holds, by its key.
+typedef struct {
+    char ip[STORE_IP_MAX];
+    char pool[64];
+    char vm[STORE_VM_KEY_MAX];
+    char mac[20];
+} store_lease_t;
+
+int store_pool_insert (mk_db_t *db, const store_pool_t *pool);
+//  A pool and its ranges (its leases and VIs' use of it are the caller's to have checked).
+int store_pool_delete (mk_db_t *db, const char *name);
+int store_pool_all (mk_db_t *db, store_row_fn *fn, void *arg);
+int store_range_insert (mk_db_t *db, const store_range_t *range);
+int store_range_delete (mk_db_t *db, const char *pool, const char *first);
+int store_range_all (mk_db_t *db, store_row_fn *fn, void *arg);
+int store_lease_insert (mk_db_t *db, const store_lease_t *lease, int64_t now);
+//  The lease of a VM (by its key): 1 if there was one, 0 if not, or -1.
+int store_lease_delete (mk_db_t *db, const char *vm);
+int store_lease_all (mk_db_t *db, store_row_fn *fn, void *arg);
+//  The IP pool of a VI ("" for none).
+int store_vi_set_pool (mk_db_t *db, const char *vi, const char *pool);
+//  For the self-tests of the migrations before schema 9: what it made, taken away.
+void store_test_drop_pools (mk_db_t *db);
 //  A template of the cloud's deleted: taken from every VI given it.
 int store_vi_template_drop (mk_db_t *db, const char *template_);
 

@@ -106,7 +106,8 @@ s_test_migration (mk_db_t *db)
                             "('admin', '', 1, 10)")
             == 0);
     assert (mk_db_exec (db, "DROP TABLE bus_keys") == 0);
-    assert (mk_db_exec (db, "DROP TABLE join_tokens") == 0); //  a later migration's
+    assert (mk_db_exec (db, "DROP TABLE join_tokens") == 0); //  later migrations'
+    store_test_drop_pools (db);
     assert (mk_db_exec (db, "UPDATE meta SET value = '6' WHERE name = 'schema_version'") == 0);
     assert (mk_db_schema_version (db) == 6);
     char *error = NULL;

@@ -74,11 +74,12 @@ s_test_migration (mk_db_t *db)
                             "'agent-1', 'node', 'n1', 0, 1700000000000, 'admin')")
             == 0);
     assert (mk_db_exec (db, "DROP TABLE join_tokens") == 0);
+    store_test_drop_pools (db); //  a later migration's
     assert (mk_db_exec (db, "UPDATE meta SET value = '7' WHERE name = 'schema_version'") == 0);
     assert (mk_db_schema_version (db) == 7);
     char *error = NULL;
     assert (mk_db_migrate (db, &error) == 0 && !error);
-    assert (mk_db_schema_version (db) == 8 && mk_db_latest_version () >= 8);
+    assert (mk_db_schema_version (db) == mk_db_latest_version () && mk_db_latest_version () >= 8);
     assert (mk_db_count (db, "join_tokens", NULL) == 0 && mk_db_count (db, "bus_keys", NULL) == 1);
     assert (mk_db_exec (db, "DELETE FROM bus_keys") == 0);
 }

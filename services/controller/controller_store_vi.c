@@ -43,7 +43,8 @@ s_bind_vi (mk_stmt_t *stmt, const store_vi_t *vi)
     mk_stmt_bind_int (stmt, 4, (int64_t) vi->quota.disk_gb);
     mk_stmt_bind_int (stmt, 5, vi->quota.vms);
     mk_stmt_bind_int (stmt, 6, vi->created);
-    mk_stmt_bind_text (stmt, 7, vi->name);
+    mk_stmt_bind_text (stmt, 7, vi->pool);
+    mk_stmt_bind_text (stmt, 8, vi->name);
 }
 
 int
@@ -51,7 +52,7 @@ store_vi_insert (mk_db_t *db, const store_vi_t *vi)
 {
     mk_stmt_t *stmt =
         mk_db_prepare (db, "INSERT INTO vis (description, vcpus, memory_mb, disk_gb, vms, "
-                           "created, name) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                           "created, pool, name) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
     s_bind_vi (stmt, vi);
@@ -63,7 +64,7 @@ store_vi_update (mk_db_t *db, const store_vi_t *vi)
 {
     mk_stmt_t *stmt =
         mk_db_prepare (db, "UPDATE vis SET description = ?, vcpus = ?, memory_mb = ?, "
-                           "disk_gb = ?, vms = ?, created = ? WHERE name = ?");
+                           "disk_gb = ?, vms = ?, created = ?, pool = ? WHERE name = ?");
     if (!stmt)
         return -1;
     s_bind_vi (stmt, vi);
@@ -91,14 +92,15 @@ s_read_vi (mk_stmt_t *stmt, void *row)
     vi->quota.disk_gb = (uint64_t) mk_stmt_int (stmt, 4);
     vi->quota.vms = (uint32_t) mk_stmt_int (stmt, 5);
     vi->created = mk_stmt_int (stmt, 6);
+    COPY (vi->pool, mk_stmt_text (stmt, 7));
 }
 
 int
 store_vi_all (mk_db_t *db, store_row_fn *fn, void *arg)
 {
     return s_rows (db,
-                   "SELECT name, description, vcpus, memory_mb, disk_gb, vms, created FROM vis "
-                   "ORDER BY name",
+                   "SELECT name, description, vcpus, memory_mb, disk_gb, vms, created, pool "
+                   "FROM vis ORDER BY name",
                    s_read_vi, sizeof (store_vi_t), fn, arg);
 }
 

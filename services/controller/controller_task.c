@@ -22,7 +22,7 @@ controller_task_retry_later (controller_t *self, inflight_t *task, int64_t at)
 
 //  A task's dispatch to its agent, packed: the op and the VM's spec.
 zframe_t *
-controller_task_frame (const inflight_t *task, const store_vm_t *vm)
+controller_task_frame (controller_t *self, const inflight_t *task, const store_vm_t *vm)
 {
     Maekin__VmSpec spec = MAEKIN__VM_SPEC__INIT;
     spec.name = (char *) vm->name;
@@ -37,6 +37,12 @@ controller_task_frame (const inflight_t *task, const store_vm_t *vm)
     spec.initrd = (char *) vm->spec.initrd;
     spec.cmdline = (char *) vm->spec.cmdline;
     spec.mac = (char *) vm->mac;
+    pool_t *pool = NULL;
+    const char *ip = controller_pools_ip_of (self->pools, vm->name, &pool);
+    if (ip) {
+        spec.ip = (char *) ip;
+        spec.bridge = pool->def.bridge;
+    }
     Maekin__TaskDispatchRequest dispatch = MAEKIN__TASK_DISPATCH_REQUEST__INIT;
     dispatch.task_id = task->id;
     dispatch.op = task->op;
@@ -87,7 +93,7 @@ controller_task_new (controller_t *self, const char *vm, const char *host, Maeki
     task->accepted_us = controller_stats_now_us ();
     //  Packed now, while the VM's row is at hand: dispatching reads nothing again.
     if (spec)
-        task->packed = controller_task_frame (task, spec);
+        task->packed = controller_task_frame (self, task, spec);
     zhashx_insert (self->inflight, ID_KEY (id), task);
     zlistx_add_end (self->dispatch, ID_KEY (id));
     char detail[128];
@@ -203,6 +209,16 @@ controller_task_finish (controller_t *self, inflight_t *task, bool ok, const cha
                 controller_vis_use (vi, &vm.spec, -1);
             if (store_vm_delete (self->db, task->vm) < 0)
                 self->failed = true;
+            //  Its address is free again, in the batch that forgets the VM.
+            pool_t *pool = NULL;
+            const char *ip = controller_pools_ip_of (self->pools, task->vm, &pool);
+            if (ip) {
+                char held[MK_IP_TEXT];
+                snprintf (held, sizeof held, "%s", ip);
+                if (store_lease_delete (self->db, task->vm) < 0)
+                    self->failed = true;
+                controller_pools_give (self->pools, pool, held);
+            }
             controller_events_add (self->events, EVENTS_VM, task->vm, task->vm, "deleted", "",
                                    task->id);
         } else if (rc < 0)

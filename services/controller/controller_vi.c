@@ -261,6 +261,7 @@ s_msg_vi (controller_t *self, const vi_t *vi, bool detail)
     msg->quota = s_msg_quota (self, &vi->row.quota);
     msg->used = s_msg_quota (self, &vi->used);
     msg->created = vi->row.created;
+    msg->pool = controller_arena_str (self, vi->row.pool);
     int64_t id = self->caller.user ? self->caller.user->id : 0;
     msg->role = (char *) controller_auth_role_name (
         controller_auth_vi_role (&self->caller, controller_vis_role (vi, id)));
@@ -494,6 +495,34 @@ controller_vi_template (controller_t *self, const mk_request_t *request)
         controller_vis_template_set (vi, name, !change->remove);
         s_reply_vi (self, request, vi);
     }
+}
+
+void
+controller_vi_pool (controller_t *self, const mk_request_t *request)
+{
+    const Maekin__ViPoolRequest *change = request->env->vi_pool;
+    vi_t *vi = s_resolve_named (self, request, change->name, VI_OP_GOVERN);
+    if (!vi)
+        return;
+    const char *pool = change->pool ? change->pool : "";
+    if (*pool && !controller_pools_get (self->pools, pool)) {
+        controller_reply_status (self, request, MK_NOT_FOUND,
+                                 "no IP pool named '%.64s' (maekinsh pool list)", pool);
+        return;
+    }
+    if (streq (vi->row.pool, pool)) {
+        controller_reply_status (self, request, MK_CONFLICT,
+                                 *pool ? "VI '%s' has pool '%s' already" : "VI '%s' has no pool",
+                                 vi->row.name, pool);
+        return;
+    }
+    //  Its VMs keep the addresses they hold; those made from now on take the new pool's.
+    if (store_vi_set_pool (self->db, vi->row.name, pool) != 1) {
+        controller_reply_db_error (self, request);
+        return;
+    }
+    snprintf (vi->row.pool, sizeof vi->row.pool, "%s", pool);
+    s_reply_vi (self, request, vi);
 }
 
 void

@@ -75,6 +75,16 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
                                      create->name, vi->row.name, vm.state, vm.host);
         return;
     }
+    //  An address asked for: only of the VI's pool.
+    const char *want_ip = create->ip ? create->ip : "";
+    pool_t *pool = *vi->row.pool ? controller_pools_get (self->pools, vi->row.pool) : NULL;
+    if (*want_ip && !pool) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "VI '%s' has no IP pool: its VMs take no address (maekinsh vi "
+                                 "pool %s POOL gives it one)",
+                                 vi->row.name, vi->row.name);
+        return;
+    }
     char over[256];
     if (controller_vis_quota_check (vi, &t.spec, over, sizeof over)) {
         controller_reply_status (self, request, MK_FORBIDDEN,
@@ -131,6 +141,22 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
         controller_reply_db_error (self, request);
         return;
     }
+    //  Its address, in the batch that writes the VM: both or neither.
+    store_lease_t lease = {.ip = ""};
+    if (pool) {
+        char refusal[256];
+        if (controller_pools_take (self->pools, pool, vm.name, want_ip, lease.ip, refusal,
+                                   sizeof refusal)) {
+            int status = strstr (refusal, "no free address") ? MK_INSUFFICIENT
+                         : strstr (refusal, "already")       ? MK_CONFLICT
+                                                             : MK_BAD_REQUEST;
+            controller_reply_status (self, request, status, "%s", refusal);
+            return;
+        }
+        snprintf (lease.pool, sizeof lease.pool, "%s", pool->def.name);
+        snprintf (lease.vm, sizeof lease.vm, "%s", vm.name);
+        snprintf (lease.mac, sizeof lease.mac, "%s", vm.mac);
+    }
     vm_transition_t to;
     controller_fsm_vm (VM_NONE, MAEKIN__VM_OP__VM_OP_CREATE, &to, &reason);
     uint64_t task =
@@ -138,7 +164,9 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     vm.last_task = task;
     vm.created = self->now;
     mk_bloom_add (self->vm_names, vm.name);
-    if (!task || store_vm_insert (self->db, &vm, self->now) != 1) {
+    if (!task || store_vm_insert (self->db, &vm, self->now) != 1
+        || (pool && store_lease_insert (self->db, &lease, self->now) != 1)) {
+        //  The batch is rolled back, and what is held in memory read again with it.
         controller_reply_db_error (self, request);
         return;
     }

@@ -283,7 +283,7 @@ s_test_vm_lists (bool verbose)
                     "\"6f1c2a4e-0d1b-4a55-9a63-0c3f3e1f9a01\", \"template\": \"big\", "
                     "\"host\": \"node2\", \"state\": \"running\", \"vcpus\": 4, "
                     "\"memory_mb\": 1536, \"created\": 1700000000, \"last_task\": 3, "
-                    "\"mac\": \"\", \"vi\": \"\"}");
+                    "\"mac\": \"\", \"vi\": \"\", \"ip\": \"\"}");
     if (verbose)
         printf ("%s", text);
     free (text);
