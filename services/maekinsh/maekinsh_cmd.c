@@ -21,7 +21,8 @@ static const maekinsh_cmd_def_t *const s_nouns[] = {
     maekinsh_host_commands,  maekinsh_template_commands, maekinsh_vm_commands,
     maekinsh_user_commands,  maekinsh_apikey_commands,   maekinsh_task_commands,
     maekinsh_event_commands, maekinsh_metrics_commands,  maekinsh_audit_commands,
-    maekinsh_vi_commands,    maekinsh_key_commands,      maekinsh_enrol_commands};
+    maekinsh_vi_commands,    maekinsh_pool_commands,     maekinsh_key_commands,
+    maekinsh_enrol_commands};
 #define NOUNS (sizeof s_nouns / sizeof s_nouns[0])
 
 const maekinsh_cmd_opt_t maekinsh_cmd_no_opts[] = {{NULL, NULL, false, NULL}};

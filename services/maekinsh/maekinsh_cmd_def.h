@@ -97,6 +97,7 @@ extern const maekinsh_cmd_def_t maekinsh_audit_commands[];
 extern const maekinsh_cmd_def_t maekinsh_vi_commands[];
 extern const maekinsh_cmd_def_t maekinsh_key_commands[];
 extern const maekinsh_cmd_def_t maekinsh_enrol_commands[];
+extern const maekinsh_cmd_def_t maekinsh_pool_commands[];
 extern const maekinsh_out_table_t maekinsh_host_table;
 extern const maekinsh_out_table_t maekinsh_domain_table;
 extern const maekinsh_out_table_t maekinsh_template_table;
@@ -178,6 +179,8 @@ Maekin__Envelope *maekinsh_cmd_ask (maekinsh_cmd_t *self, Maekin__Envelope *requ
 //  true if text is a UUID in its canonical form. Each noun tests its rows.
 #define MAEKINSH_WORDS(...) ((const char *[]){__VA_ARGS__, NULL})
 maekinsh_cmd_t *maekinsh_cmd_test_good (const char **words);
+//  A command that must be refused, with an error (one line) that holds expect.
+void maekinsh_cmd_test_bad (const char **words, const char *expect);
 bool maekinsh_cmd_test_is_uuid (const char *text);
 void maekinsh_host_test (bool verbose);
 void maekinsh_template_test (bool verbose);
@@ -191,5 +194,6 @@ void maekinsh_audit_test (bool verbose);
 void maekinsh_vi_test (bool verbose);
 void maekinsh_key_test (bool verbose);
 void maekinsh_enrol_test (bool verbose);
+void maekinsh_pool_test (bool verbose);
 
 #endif

@@ -41,6 +41,18 @@ maekinsh_cmd_test_good (const char **words)
     return cmd;
 }
 
+void
+maekinsh_cmd_test_bad (const char **words, const char *expect)
+{
+    char *error = NULL;
+    maekinsh_cmd_t *cmd = s_test_parse (words, &error);
+    if (cmd || !error || !strstr (error, expect) || strchr (error, '\n'))
+        fprintf (stderr, "maekinsh_cmd_test: '%s %s': '%s', expected '%s'\n", words[0],
+                 words[1] ? words[1] : "", error ? error : "(accepted)", expect);
+    assert (!cmd && error && strstr (error, expect) && !strchr (error, '\n'));
+    free (error);
+}
+
 bool
 maekinsh_cmd_test_is_uuid (const char *text)
 {
@@ -59,7 +71,7 @@ static const struct {
     const char *expect; //  in the error
 } s_bad[] = {
     {WORDS ("vm", "create"), "vm create: missing NAME (usage: maekinsh vm create "
-                             "NAME --template T [--vi VI] [--host H] "
+                             "NAME --template T [--vi VI] [--host H] [--ip IP] "
                              "[--wait] [--timeout S])"},
     {WORDS ("vm", "create", "web-1"), "vm create: missing --template T (usage: "},
     {WORDS ("vm", "create", "Web-1", "--template", "tiny"),
@@ -192,7 +204,7 @@ s_test_help (void)
             assert (strstr (text, opt->name));
         free (text);
     }
-    assert (commands == 54); //  every noun's rows, each once
+    assert (commands == 61); //  every noun's rows, each once
     assert (strstr (help, "exit status") && strstr (help, "--output FORMAT"));
     free (help);
     const char *asked[] = {"vm", "create", "Bad", "--bogus", "-h", NULL};

@@ -23,6 +23,10 @@ static const maekinsh_cmd_opt_t s_list_opts[] = {
     {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_template_opts[] = {{"--template", "T", true, "the template"},
                                                      {NULL, NULL, false, NULL}};
+static const maekinsh_cmd_opt_t s_pool_opts[] = {
+    {"--pool", "P", false, "the IP pool its new VMs take addresses from"},
+    {"--none", NULL, false, "no pool: its new VMs take no address"},
+    {NULL, NULL, false, NULL}};
 static const maekinsh_cmd_opt_t s_member_opts[] = {
     {"--user", "U", true, "the user"},
     {"--role", "R", false, "owner, manager, operator or viewer"},
@@ -151,6 +155,26 @@ s_build_member (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     return NULL;
 }
 
+static char *
+s_build_pool (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
+{
+    Maekin__ViPoolRequest change = MAEKIN__VI_POOL_REQUEST__INIT;
+    change.name = (char *) args->operand;
+    const char *pool = maekinsh_cmd_arg (self, args, "--pool");
+    bool none = maekinsh_cmd_arg (self, args, "--none") != NULL;
+    if (!pool == !none)
+        return maekinsh_cmd_usage_error (self->def, "give --pool P, or --none");
+    char *why = pool ? maekinsh_cmd_name ("pool", pool) : NULL;
+    if (why)
+        return why;
+    change.pool = pool ? (char *) pool : "";
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKINSH_BODY (VI_POOL);
+    env.vi_pool = &change;
+    maekinsh_cmd_finish (self, &env);
+    return NULL;
+}
+
 //  The rows that change a VI and answer it as it is now.
 #define VI_CHANGE(verb_, summary_, opts_, build_, body_)                                           \
     {                                                                                              \
@@ -188,6 +212,8 @@ const maekinsh_cmd_def_t maekinsh_vi_commands[] = {
                s_build_template, VI_TEMPLATE),
     VI_CHANGE ("template remove", "take a template from a VI; its VMs stay (administrator only)",
                s_template_opts, s_build_template, VI_TEMPLATE),
+    VI_CHANGE ("pool", "give a VI an IP pool, or take it away (administrator only)", s_pool_opts,
+               s_build_pool, VI_POOL),
     VI_CHANGE ("member add", "invite a user into a VI with a role (its owners)", s_member_opts,
                s_build_member, VI_MEMBER),
     VI_CHANGE ("member role", "change a member's role (its owners)", s_member_opts, s_build_member,
@@ -228,6 +254,16 @@ maekinsh_vi_test (bool verbose)
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vi", "member", "remove", "acme", "--user", "b"));
     assert (maekinsh_cmd_request (cmd)->vi_member->op == MAEKIN__VI_MEMBER_OP__VI_MEMBER_REMOVE);
     maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vi", "pool", "acme", "--pool", "lab"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (VI_POOL) && streq (env->vi_pool->pool, "lab"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vi", "pool", "acme", "--none"));
+    assert (streq (maekinsh_cmd_request (cmd)->vi_pool->pool, ""));
+    maekinsh_cmd_destroy (&cmd);
+    maekinsh_cmd_test_bad (MAEKINSH_WORDS ("vi", "pool", "acme"), "--pool P, or --none");
+    maekinsh_cmd_test_bad (MAEKINSH_WORDS ("vi", "pool", "acme", "--pool", "lab", "--none"),
+                           "--pool P, or --none");
     cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("vi", "delete", "acme"));
     assert (streq (maekinsh_cmd_request (cmd)->vi_delete->name, "acme"));
     maekinsh_cmd_destroy (&cmd);

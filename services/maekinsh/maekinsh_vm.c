@@ -7,6 +7,7 @@ static const maekinsh_cmd_opt_t s_vm_create_opts[] = {
     {"--template", "T", true, "the template to make it from"},
     {"--vi", "VI", false, "in this Virtual Infrastructure (default: one's only one)"},
     {"--host", "H", false, "put it on this host (default: the scheduler chooses)"},
+    {"--ip", "IP", false, "this address of its VI's IP pool (default: the lowest free)"},
     {"--wait", NULL, false, "wait until it runs, showing the task's progress"},
     {"--timeout", "S", false, "with --wait: stop waiting after S seconds (default 300)"},
     {NULL, NULL, false, NULL}};
@@ -54,6 +55,9 @@ s_build_vm_create (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
         return why;
     if (vi)
         create.vi = (char *) vi;
+    const char *ip = maekinsh_cmd_arg (self, args, "--ip");
+    if (ip)
+        create.ip = (char *) ip;
     if ((why = maekinsh_cmd_wait_args (self, args, false)))
         return why;
     Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
