@@ -239,11 +239,12 @@ controller_pools_range_remove (pool_t *pool, const char *first, const char *last
                                const char **holder)
 {
     mk_ip_t a, b;
-    if (mk_ip_parse (first, &a) != 0 || mk_ip_parse (last, &b) != 0)
+    bool any_last = !last || !*last; //  a range named by its first address alone
+    if (mk_ip_parse (first, &a) != 0 || (!any_last && mk_ip_parse (last, &b) != 0))
         return -1;
     for (size_t i = 0; i < pool->range_count; i++) {
         pool_range_t *range = &pool->ranges[i];
-        if (mk_ip_cmp (&range->first, &a) || mk_ip_cmp (&range->last, &b))
+        if (mk_ip_cmp (&range->first, &a) || (!any_last && mk_ip_cmp (&range->last, &b)))
             continue;
         for (const char *vm = (const char *) zhashx_first (pool->leases); vm;
              vm = (const char *) zhashx_next (pool->leases)) {
@@ -534,6 +535,8 @@ controller_pools_test (bool verbose)
     assert (controller_pools_range_remove (lab, "10.88.0.100", "10.88.0.102", &holder) == -2);
     assert (holder && strncmp (holder, "lab:", 4) == 0);
     assert (controller_pools_range_remove (lab, "10.88.0.100", "10.88.0.101", &holder) == -1);
+    holder = NULL;
+    assert (controller_pools_range_remove (lab, "10.88.0.100", "", &holder) == -2 && holder);
     controller_pools_give (pools, lab, "10.88.0.20");
     assert (controller_pools_range_remove (lab, "10.88.0.20", "10.88.0.21", &holder) == 0);
     assert (controller_pools_size (lab) == 3 && controller_pools_used (lab) == 3);

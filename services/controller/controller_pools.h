@@ -59,8 +59,9 @@ const char *controller_pools_range_check (controller_pools_t *self, const pool_t
                                           const char *first, const char *last, pool_range_t *range,
                                           char *why, size_t size);
 void controller_pools_range_add (pool_t *pool, const pool_range_t *range);
-//  Takes a range away (0), or -1 if the pool has none from FIRST to LAST exactly, or -2 if
-//  a VM holds an address in it (*holder: that VM's key).
+//  Takes a range away (0), or -1 if the pool has none from FIRST to LAST exactly (LAST ""
+//  or NULL: none starting at FIRST), or -2 if a VM holds an address in it (*holder: that
+//  VM's key).
 int controller_pools_range_remove (pool_t *pool, const char *first, const char *last,
                                    const char **holder);
 

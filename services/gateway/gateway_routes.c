@@ -131,6 +131,24 @@ const gateway_route_t gateway_routes[] = {
     {"DELETE", "/api/v1/vis/{name}/members/{user}", "vi_member", NULL, "op=VI_MEMBER_REMOVE",
      .reply = "vi_show_reply", .result = "vi", .summary = "Remove a member"},
 
+    {"PUT", "/api/v1/vis/{name}/pool", "vi_pool", "", .reply = "vi_show_reply", .result = "vi",
+     .summary = "Give a VI an IP pool ({\"pool\": \"\"} takes it away)"},
+
+    //  IP pools (the administrator's)
+    {"GET", "/api/v1/pools", "pool_list", .reply = "pool_list_reply",
+     .summary = "The IP pools, with their use"},
+    {"POST", "/api/v1/pools", "pool_create", "pool", .reply = "pool_show_reply", .result = "pool",
+     .status = 201, .location = "/api/v1/pools/{name}", .summary = "Make an IP pool"},
+    {"GET", "/api/v1/pools/{name}", "pool_show", .reply = "pool_show_reply", .result = "pool",
+     .summary = "One IP pool: network, ranges, use, VIs"},
+    {"DELETE", "/api/v1/pools/{name}", "pool_delete", .reply = "pool_show_reply", .result = "pool",
+     .summary = "Delete an IP pool no VI has and no VM holds"},
+    {"POST", "/api/v1/pools/{name}/ranges", "pool_range", "range", .reply = "pool_show_reply",
+     .result = "pool", .summary = "Give an IP pool a range of addresses"},
+    {"DELETE", "/api/v1/pools/{name}/ranges/{first:range.first}", "pool_range", NULL, "remove=true",
+     .reply = "pool_show_reply", .result = "pool",
+     .summary = "Take a range (by its first address) no VM holds from a pool"},
+
     //  Users and API keys
     {"GET", "/api/v1/users", "user_list", .reply = "user_list_reply", .summary = "The users"},
     {"POST", "/api/v1/users", "user_create", "", .reply = "user_show_reply", .result = "user",

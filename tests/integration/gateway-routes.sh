@@ -183,6 +183,37 @@ token = call("POST", "/hosts/node9/token", {"ttl_s": 600}, token=admin, expect=2
 assert token["host"] == "node9" and token["token"]
 ok("bus keys: admit, list, rotate, revoke; a join token")
 
+# IP pools: made, read both ways, listed, a range added and taken away by its first
+# address, given to a VI whose next VM takes an address, taken away, deleted.
+pool = call("POST", "/pools", {"name": "net", "network": "10.66.0.0/24", "bridge": "mkbr0",
+                               "gateway": "10.66.0.1", "dns": ["10.66.0.1"],
+                               "ranges": [{"first": "10.66.0.10", "last": "10.66.0.19"}]},
+            token=admin, expect=201)
+assert pool["size"] == 10 and pool["used"] == 0, pool
+assert both("GET", "/pools/net", token=admin)["network"] == "10.66.0.0/24"
+assert [p["name"] for p in call("GET", "/pools", token=admin)["pools"]] == ["net"]
+pool = call("POST", "/pools/net/ranges", {"first": "10.66.0.100", "last": "10.66.0.101"}, token=admin)
+assert pool["size"] == 12, pool
+pool = call("DELETE", "/pools/net/ranges/10.66.0.100", token=admin)
+assert pool["size"] == 10, pool
+assert call("PUT", "/vis/lab/pool", {"pool": "net"}, token=admin)["pool"] == "net"
+accepted = call("POST", "/vis/lab/vms", {"name": "addr-1", "template": "tiny", "ip": "10.66.0.15"},
+                token=admin, expect=202)
+assert accepted["vm"]["ip"] == "10.66.0.15", accepted
+task = call("GET", f"/tasks/{accepted['task_id']}/wait?timeout_ms=30000", token=admin)
+assert task["state"] == "done", task
+assert call("GET", "/vis/lab/vms/addr-1", token=admin)["ip"] == "10.66.0.15"
+assert call("GET", "/pools/net", token=admin)["used"] == 1
+for op, state in (("stop", "stopped"),):
+    done = call("GET", f"/tasks/{call('POST', '/vis/lab/vms/addr-1/' + op, token=admin, expect=202)['task_id']}/wait?timeout_ms=30000", token=admin)
+    assert done["state"] == "done", done
+done = call("GET", f"/tasks/{call('DELETE', '/vis/lab/vms/addr-1', token=admin, expect=202)['task_id']}/wait?timeout_ms=30000", token=admin)
+assert done["state"] == "done", done
+assert call("PUT", "/vis/lab/pool", {"pool": ""}, token=admin)["pool"] == ""
+assert call("DELETE", "/pools/net", token=admin)["name"] == "net"
+call("GET", "/pools/net", token=admin, expect=404)
+ok("IP pools: create, show both ways, list, a range added and removed, a VI's pool, a VM's address, delete")
+
 assert call("DELETE", "/vis/lab", token=admin)["name"] == "lab"
 call("DELETE", "/session", token=ann, expect=204)
 call("GET", "/session", token=ann, expect=401)

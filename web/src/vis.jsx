@@ -134,6 +134,8 @@ export function ViDetail({ name, roles, admin, onChange }) {
             {data.description && <p>{data.description}</p>}
             <h3>Quota</h3>
             <Quota vi={data} />
+            <h3>IP pool</h3>
+            <p>{data.pool || <span class="muted">none: its VMs take no address</span>}</p>
             <h3>Templates</h3>
             <p>{templates.length ? templates.join(', ') : <span class="muted">none</span>}</p>
             <Members vi={data} role={role} onChange={changed} />

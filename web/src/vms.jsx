@@ -259,6 +259,7 @@ export function VmDetail({ vi, name, roles, admin }) {
             ['vCPUs', data.vcpus],
             ['Memory', mib(data.memory_mb)],
             ['MAC', data.mac],
+            ['Address', data.ip || 'none (its VI has no IP pool)'],
             ['Created', when(data.created)],
             ['Last task', data.last_task],
           ]
