@@ -361,6 +361,7 @@ void controller_pool_list (controller_t *self, const mk_request_t *request);
 void controller_pool_show (controller_t *self, const mk_request_t *request);
 void controller_pool_delete (controller_t *self, const mk_request_t *request);
 void controller_pool_range (controller_t *self, const mk_request_t *request);
+void controller_pool_leases (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_buskey.c
 

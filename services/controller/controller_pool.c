@@ -278,3 +278,68 @@ controller_pool_range (controller_t *self, const mk_request_t *request)
     controller_pools_range_add (pool, &range);
     s_reply_pool (self, request, pool);
 }
+
+//  A lease cursor: "POOL/IP" of a name and an address.
+static bool
+s_lease_cursor_ok (const char *after)
+{
+    const char *slash = strchr (after, '/');
+    if (!slash || (size_t) (slash - after) >= 64)
+        return false;
+    char pool[64];
+    memcpy (pool, after, (size_t) (slash - after));
+    pool[slash - after] = 0;
+    mk_ip_t ip;
+    return mk_name_check (pool) == NULL && mk_ip_parse (slash + 1, &ip) == 0;
+}
+
+void
+controller_pool_leases (controller_t *self, const mk_request_t *request)
+{
+    const Maekin__PoolLeasesRequest *asked = request->env->pool_leases;
+    const pool_t *only = NULL;
+    if (asked->name && *asked->name && !(only = s_find (self, request, asked->name)))
+        return;
+    store_page_t page;
+    if (controller_list_page (self, request, asked->page, NULL, s_lease_cursor_ok, &page) != 0)
+        return;
+    //  Where the page starts: after the cursor's pool and address.
+    char after_pool[64] = "";
+    mk_ip_t after_ip;
+    memset (&after_ip, 0, sizeof after_ip);
+    const char *slash = *page.after ? strchr (page.after, '/') : NULL;
+    if (slash) {
+        snprintf (after_pool, sizeof after_pool, "%.*s", (int) (slash - page.after), page.after);
+        mk_ip_parse (slash + 1, &after_ip);
+    }
+    size_t count;
+    pool_lease_t *leases = controller_pools_leases (self->pools, only, &count);
+    Maekin__PoolLeasesReply reply = MAEKIN__POOL_LEASES_REPLY__INIT;
+    reply.leases = (Maekin__Lease **) controller_arena_new (self, page.limit * sizeof (void *));
+    for (size_t i = 0; i < count; i++) {
+        const pool_lease_t *lease = &leases[i];
+        int by_pool = strcmp (lease->pool->def.name, after_pool);
+        if (slash && (by_pool < 0 || (by_pool == 0 && mk_ip_cmp (&lease->address, &after_ip) <= 0)))
+            continue;
+        if (reply.n_leases == page.limit) {
+            const Maekin__Lease *last = reply.leases[reply.n_leases - 1];
+            char cursor[160];
+            snprintf (cursor, sizeof cursor, "%s/%s", last->pool, last->ip);
+            reply.next = controller_arena_str (self, cursor);
+            break;
+        }
+        Maekin__Lease *msg = (Maekin__Lease *) controller_arena_new (self, sizeof (Maekin__Lease));
+        maekin__lease__init (msg);
+        char vi[64];
+        const char *name;
+        store_vm_split (lease->vm, vi, &name);
+        msg->ip = controller_arena_str (self, lease->ip);
+        msg->mac = controller_arena_str (self, lease->mac);
+        msg->vm = controller_arena_str (self, name);
+        msg->vi = controller_arena_str (self, vi);
+        msg->pool = controller_arena_str (self, lease->pool->def.name);
+        reply.leases[reply.n_leases++] = msg;
+    }
+    free (leases);
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_POOL_LEASES_REPLY, &reply);
+}

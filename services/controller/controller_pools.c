@@ -11,6 +11,7 @@ struct _controller_pools_t {
 typedef struct {
     pool_t *pool;
     char ip[MK_IP_TEXT];
+    char mac[20];
 } held_t;
 
 static void
@@ -289,8 +290,8 @@ s_in_ranges (const pool_t *pool, const mk_ip_t *ip)
 }
 
 const char *
-controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, const char *want,
-                       char ip[MK_IP_TEXT], char *why, size_t size)
+controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, const char *mac,
+                       const char *want, char ip[MK_IP_TEXT], char *why, size_t size)
 {
     mk_ip_t address;
     if (want && *want) {
@@ -309,7 +310,7 @@ controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, c
             snprintf (why, size, "%s is VM '%s''s already", ip, holder);
             return why;
         }
-        controller_pools_hold (self, pool, ip, vm);
+        controller_pools_hold (self, pool, ip, vm, mac);
         return NULL;
     }
     //  The lowest free address: ranges in order, each address until one is free. Held
@@ -320,7 +321,7 @@ controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, c
         for (;;) {
             mk_ip_format (&address, ip);
             if (!zhashx_lookup (pool->leases, ip)) {
-                controller_pools_hold (self, pool, ip, vm);
+                controller_pools_hold (self, pool, ip, vm, mac);
                 return NULL;
             }
             if (mk_ip_cmp (&address, &pool->ranges[i].last) >= 0 || mk_ip_add (&address, 1) != 0)
@@ -335,13 +336,15 @@ controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm, c
 }
 
 void
-controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm)
+controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm,
+                       const char *mac)
 {
     zhashx_update (pool->leases, ip, strdup (vm));
     zhashx_freefn (pool->leases, ip, free);
     held_t *held = (held_t *) zmalloc (sizeof (held_t));
     held->pool = pool;
     snprintf (held->ip, sizeof held->ip, "%s", ip);
+    snprintf (held->mac, sizeof held->mac, "%s", mac ? mac : "");
     zhashx_update (self->by_vm, vm, held);
 }
 
@@ -361,6 +364,36 @@ controller_pools_ip_of (controller_pools_t *self, const char *vm, pool_t **pool_
     if (pool_p)
         *pool_p = held ? held->pool : NULL;
     return held ? held->ip : NULL;
+}
+
+static int
+s_by_address (const void *a, const void *b)
+{
+    const pool_lease_t *x = (const pool_lease_t *) a, *y = (const pool_lease_t *) b;
+    int by_pool = strcmp (x->pool->def.name, y->pool->def.name);
+    return by_pool ? by_pool : mk_ip_cmp (&x->address, &y->address);
+}
+
+pool_lease_t *
+controller_pools_leases (controller_pools_t *self, const pool_t *only, size_t *count)
+{
+    pool_lease_t *leases =
+        (pool_lease_t *) zmalloc ((zhashx_size (self->by_vm) + 1) * sizeof (pool_lease_t));
+    *count = 0;
+    for (const held_t *held = (const held_t *) zhashx_first (self->by_vm); held;
+         held = (const held_t *) zhashx_next (self->by_vm)) {
+        if (only && held->pool != only)
+            continue;
+        pool_lease_t *lease = &leases[(*count)++];
+        lease->pool = held->pool;
+        lease->ip = held->ip;
+        lease->vm = (const char *) zhashx_cursor (self->by_vm);
+        lease->mac = held->mac;
+        if (mk_ip_parse (held->ip, &lease->address) != 0)
+            memset (&lease->address, 0, sizeof lease->address);
+    }
+    qsort (leases, *count, sizeof *leases, s_by_address);
+    return leases;
 }
 
 static void
@@ -388,7 +421,7 @@ s_load_lease (const void *row, void *arg)
     controller_pools_t *self = (controller_pools_t *) arg;
     pool_t *pool = controller_pools_get (self, lease->pool);
     if (pool)
-        controller_pools_hold (self, pool, lease->ip, lease->vm);
+        controller_pools_hold (self, pool, lease->ip, lease->vm, lease->mac);
 }
 
 int
@@ -506,30 +539,37 @@ controller_pools_test (bool verbose)
                                             sizeof why),
               "overlaps pool 'lab''s range 10.88.0.100-10.88.0.102");
     char ip[MK_IP_TEXT];
-    assert (controller_pools_take (pools, lab, "lab:a", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:a", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.100"));
     pool_t *of = NULL;
     assert (streq (controller_pools_ip_of (pools, "lab:a", &of), "10.88.0.100") && of == lab);
     assert (!controller_pools_ip_of (pools, "lab:nobody", &of) && !of);
-    assert (controller_pools_take (pools, lab, "lab:b", "10.88.0.102", ip, why, sizeof why)
+    assert (controller_pools_take (pools, lab, "lab:b", "", "10.88.0.102", ip, why, sizeof why)
             == NULL);
     assert (streq (ip, "10.88.0.102"));
-    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.102", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "", "10.88.0.102", ip, why, sizeof why),
               "10.88.0.102 is VM 'lab:b''s already");
-    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.50", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "", "10.88.0.50", ip, why, sizeof why),
               "10.88.0.50 is not in a range of pool 'lab'");
-    s_expect (controller_pools_take (pools, lab, "lab:c", "10.88.0.999", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:c", "", "10.88.0.999", ip, why, sizeof why),
               "not an IPv4 or IPv6 address");
-    assert (controller_pools_take (pools, lab, "lab:c", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:c", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.101"));
-    s_expect (controller_pools_take (pools, lab, "lab:d", "", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, lab, "lab:d", "", "", ip, why, sizeof why),
               "pool 'lab' has no free address: its 3 are held");
     assert (controller_pools_used (lab) == 3);
+    controller_pools_hold (pools, lab, "10.88.0.101", "lab:c", "52:54:00:00:00:0c");
+    size_t count;
+    pool_lease_t *leases = controller_pools_leases (pools, lab, &count);
+    assert (count == 3 && streq (leases[0].ip, "10.88.0.100") && streq (leases[0].vm, "lab:a"));
+    assert (streq (leases[1].vm, "lab:c") && streq (leases[1].mac, "52:54:00:00:00:0c"));
+    assert (streq (leases[2].ip, "10.88.0.102") && leases[2].pool == lab);
+    free (leases);
 
     //  A range added widens the pool; one held cannot go; given back, the address is free.
     s_add_range (pools, lab, "10.88.0.20", "10.88.0.21");
     assert (controller_pools_size (lab) == 5);
-    assert (controller_pools_take (pools, lab, "lab:d", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:d", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.20")); //  ranges in order of their first address
     const char *holder = NULL;
     assert (controller_pools_range_remove (lab, "10.88.0.100", "10.88.0.102", &holder) == -2);
@@ -542,7 +582,7 @@ controller_pools_test (bool verbose)
     assert (controller_pools_size (lab) == 3 && controller_pools_used (lab) == 3);
     controller_pools_give (pools, lab, "10.88.0.101");
     assert (!controller_pools_ip_of (pools, "lab:c", NULL)); //  lab:c held .101
-    assert (controller_pools_take (pools, lab, "lab:e", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, lab, "lab:e", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "10.88.0.101"));
 
     //  A second pool on the same network may not overlap the first; IPv6 works alike.
@@ -557,16 +597,16 @@ controller_pools_test (bool verbose)
     assert (controller_pools_check (pools, &six, why, sizeof why) == NULL);
     pool_t *v6 = controller_pools_add (pools, &six);
     s_add_range (pools, v6, "fd00:88::ffff:ffff:ffff:fffe", "fd00:88::ffff:ffff:ffff:ffff");
-    assert (controller_pools_take (pools, v6, "six:a", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, v6, "six:a", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "fd00:88::ffff:ffff:ffff:fffe"));
-    assert (controller_pools_take (pools, v6, "six:b", "", ip, why, sizeof why) == NULL);
+    assert (controller_pools_take (pools, v6, "six:b", "", "", ip, why, sizeof why) == NULL);
     assert (streq (ip, "fd00:88::ffff:ffff:ffff:ffff"));
-    s_expect (controller_pools_take (pools, v6, "six:c", "", ip, why, sizeof why),
+    s_expect (controller_pools_take (pools, v6, "six:c", "", "", ip, why, sizeof why),
               "no free address");
     //  An address asked for in another spelling is the same address.
     controller_pools_give (pools, v6, "fd00:88::ffff:ffff:ffff:ffff");
-    s_expect (controller_pools_take (pools, v6, "six:c", "FD00:88:0::FFFF:FFFF:FFFF:FFFE", ip, why,
-                                     sizeof why),
+    s_expect (controller_pools_take (pools, v6, "six:c", "", "FD00:88:0::FFFF:FFFF:FFFF:FFFE", ip,
+                                     why, sizeof why),
               "is VM 'six:a''s already");
 
     zlistx_t *list = controller_pools_list (pools);

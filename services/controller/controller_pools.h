@@ -72,12 +72,24 @@ size_t controller_pools_used (const pool_t *pool);
 //  An address for a VM (its key): the one it asks for (want, "" for any), which must be
 //  in a range and free, or the lowest free; into ip. NULL, or why not.
 const char *controller_pools_take (controller_pools_t *self, pool_t *pool, const char *vm,
-                                   const char *want, char ip[MK_IP_TEXT], char *why, size_t size);
+                                   const char *mac, const char *want, char ip[MK_IP_TEXT],
+                                   char *why, size_t size);
 //  An address held again (at load) or given back (the VM deleted).
-void controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm);
+void controller_pools_hold (controller_pools_t *self, pool_t *pool, const char *ip, const char *vm,
+                            const char *mac);
 void controller_pools_give (controller_pools_t *self, pool_t *pool, const char *ip);
 //  The address a VM (its key) holds, and its pool's (NULL if none).
 const char *controller_pools_ip_of (controller_pools_t *self, const char *vm, pool_t **pool);
+
+//  An address held, as the DHCP controller serves it.
+typedef struct {
+    const pool_t *pool;
+    mk_ip_t address;
+    const char *ip, *vm, *mac; //  borrowed until the next change
+} pool_lease_t;
+//  The leases of one pool (NULL: of every pool), in order of pool and address: a new
+//  array (free it) of *count.
+pool_lease_t *controller_pools_leases (controller_pools_t *self, const pool_t *pool, size_t *count);
 
 //  Forget what is held and read every pool, range and lease: 0 or -1.
 int controller_pools_load (controller_pools_t *self, mk_db_t *db);

@@ -82,6 +82,8 @@ static const route_t s_routes[] = {
     ROUTE (POOL_DELETE, controller_pool_delete, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (POOL_RANGE, controller_pool_range, AUTH_ADMIN, WRITES | MUTATES),
     ROUTE (VI_POOL, controller_vi_pool, AUTH_ADMIN, WRITES | MUTATES),
+    //  What the DHCP controller follows: readable with the administrator's read-only key.
+    ROUTE (POOL_LEASES, controller_pool_leases, AUTH_ADMIN_READ, 0),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

@@ -145,7 +145,7 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     store_lease_t lease = {.ip = ""};
     if (pool) {
         char refusal[256];
-        if (controller_pools_take (self->pools, pool, vm.name, want_ip, lease.ip, refusal,
+        if (controller_pools_take (self->pools, pool, vm.name, vm.mac, want_ip, lease.ip, refusal,
                                    sizeof refusal)) {
             int status = strstr (refusal, "no free address") ? MK_INSUFFICIENT
                          : strstr (refusal, "already")       ? MK_CONFLICT

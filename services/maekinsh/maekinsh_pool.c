@@ -27,6 +27,28 @@ const maekinsh_out_table_t maekinsh_pool_table = {&maekin__pool__descriptor,
                                                    {"USED", "used", MAEKINSH_OUT_COL_TEXT},
                                                    {"SIZE", "size", MAEKINSH_OUT_COL_TEXT}}};
 
+const maekinsh_out_table_t maekinsh_lease_table = {&maekin__lease__descriptor,
+                                                   {{"IP", "ip", MAEKINSH_OUT_COL_TEXT},
+                                                    {"MAC", "mac", MAEKINSH_OUT_COL_TEXT},
+                                                    {"VM", "vm", MAEKINSH_OUT_COL_TEXT},
+                                                    {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
+                                                    {"POOL", "pool", MAEKINSH_OUT_COL_TEXT}}};
+
+static char *
+s_build_leases (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
+{
+    char *why = maekinsh_cmd_build_list (self, args);
+    if (why)
+        return why;
+    //  The page is built: add the pool (none: every pool's).
+    Maekin__PoolLeasesRequest leases = *maekinsh_cmd_request (self)->pool_leases;
+    leases.name = args->operand ? (char *) args->operand : "";
+    Maekin__Envelope env = *maekinsh_cmd_request (self);
+    env.pool_leases = &leases;
+    maekinsh_cmd_finish (self, &env);
+    return NULL;
+}
+
 //  FIRST-LAST into range (its texts into first and last, MK_IP_TEXT bytes each): NULL, or
 //  why not. An IPv6 address has no '-', so the first '-' splits them.
 static char *
@@ -139,6 +161,18 @@ const maekinsh_cmd_def_t maekinsh_pool_commands[] = {
      .build = maekinsh_cmd_build_show,
      .request = MAEKINSH_BODY (POOL_SHOW),
      .reply = MAEKINSH_BODY (POOL_SHOW_REPLY)},
+    {.group = "pool",
+     .verb = "leases",
+     .operand = "NAME",
+     .optional = true,
+     .subject = "pool",
+     .summary = "the addresses VMs hold: one pool's, or every pool's (administrator only)",
+     .opts = s_list_opts,
+     .build = s_build_leases,
+     .run = MAEKINSH_CMD_LIST,
+     .request = MAEKINSH_BODY (POOL_LEASES),
+     .reply = MAEKINSH_BODY (POOL_LEASES_REPLY),
+     .table = &maekinsh_lease_table},
     POOL_CHANGE ("delete", "delete an IP pool no VI has and no VM holds (administrator only)",
                  maekinsh_cmd_no_opts, maekinsh_cmd_build_show, POOL_DELETE),
     POOL_CHANGE ("range add", "give an IP pool more addresses (administrator only)", s_range_opts,
@@ -169,6 +203,14 @@ maekinsh_pool_test (bool verbose)
     env = maekinsh_cmd_request (cmd);
     assert (env->pool_range->remove && streq (env->pool_range->range->first, "fd00::10"));
     assert (streq (env->pool_range->range->last, "fd00::1f"));
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("pool", "leases", "lab", "--limit", "5"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (POOL_LEASES) && streq (env->pool_leases->name, "lab"));
+    assert (env->pool_leases->page && env->pool_leases->page->limit == 5);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("pool", "leases"));
+    assert (streq (maekinsh_cmd_request (cmd)->pool_leases->name, ""));
     maekinsh_cmd_destroy (&cmd);
     maekinsh_cmd_test_bad (MAEKINSH_WORDS ("pool", "create", "lab", "--bridge", "mkbr0"),
                            "--network");

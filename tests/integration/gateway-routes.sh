@@ -204,6 +204,11 @@ task = call("GET", f"/tasks/{accepted['task_id']}/wait?timeout_ms=30000", token=
 assert task["state"] == "done", task
 assert call("GET", "/vis/lab/vms/addr-1", token=admin)["ip"] == "10.66.0.15"
 assert call("GET", "/pools/net", token=admin)["used"] == 1
+assert both("GET", "/pools/net/leases", token=admin)["leases"][0]["ip"] == "10.66.0.15"
+call("GET", "/pools/net/leases?after=net/not-an-address", token=admin, expect=400)
+leases = call("GET", "/leases", token=admin)["leases"]
+assert [(l["ip"], l["vm"], l["vi"], l["pool"]) for l in leases] == [("10.66.0.15", "addr-1", "lab", "net")], leases
+assert leases[0]["mac"] == call("GET", "/vis/lab/vms/addr-1", token=admin)["mac"]
 for op, state in (("stop", "stopped"),):
     done = call("GET", f"/tasks/{call('POST', '/vis/lab/vms/addr-1/' + op, token=admin, expect=202)['task_id']}/wait?timeout_ms=30000", token=admin)
     assert done["state"] == "done", done

@@ -95,6 +95,16 @@ expect_ok "web-1 deleted" sh vm delete web-1 --vi lab --wait
 [ "$(json 'd.get("pool", d)["used"]' pool show lab)" = 2 ] || fail "after the delete: $(sh pool show lab)"
 expect_ok "web-5 made" sh vm create web-5 --vi lab --template tiny --wait
 [ "$(ip_of web-5)" = 10.88.0.100 ] || fail "web-5's address: '$(ip_of web-5)'"
+# The leases, as the DHCP controller reads them: in order of address, with each VM's MAC,
+# page after page (2 a page) alike.
+leases=$(json '" ".join(l["ip"] + "=" + l["vm"] for l in d["leases"])' pool leases lab)
+[ "$leases" = "10.88.0.100=web-5 10.88.0.101=web-3 10.88.0.102=web-2" ] || fail "pool leases lab: $leases"
+mac=$(json 'd.get("vm", d)["mac"]' vm show web-3 --vi lab)
+[ "$(json '[l["mac"] for l in d["leases"] if l["vm"] == "web-3"][0]' pool leases)" = "$mac" ] \
+    || fail "web-3's lease has not its MAC $mac: $(sh pool leases)"
+page1=$(json '" ".join(l["ip"] for l in d["leases"]) + " next=" + d.get("next", "")' pool leases lab --limit 2)
+[ "$page1" = "10.88.0.100 10.88.0.101 next=lab/10.88.0.101" ] || fail "a page of 2 leases: $page1"
+ok "the leases: in order, with their MACs, paged"
 
 # Many clients at once into a pool of 5 addresses: 5 made, the rest refused, no address
 # twice, none outside the pool.
