@@ -45,12 +45,14 @@ TLS_COMPAT := libmaekin-tls-compat.so
 TESTLIB := $(OBJ)/libmaekin-test.a
 
 # Each program is a directory: <main>.c holds main(), the other files are its classes.
-PROGRAMS      := maekin-broker maekin-controller maekin-agent maekin-monitor maekin-gateway maekinsh
+PROGRAMS      := maekin-broker maekin-controller maekin-agent maekin-monitor maekin-gateway maekin-dhcp \
+                 maekinsh
 DIR_maekin-broker     := broker
 DIR_maekin-controller := services/controller
 DIR_maekin-agent      := services/agent
 DIR_maekin-monitor    := services/monitor
 DIR_maekin-gateway    := services/gateway
+DIR_maekin-dhcp       := services/dhcp
 DIR_maekinsh          := services/maekinsh
 # Libraries one program alone needs (Debian's civetweb has no pkg-config file).
 LIBS_maekin-gateway   := -lcivetweb

@@ -4,6 +4,8 @@
 #include "mk_limits.h"
 #include "mk_secret.h"
 
+#include <sys/stat.h>
+
 #include <pthread.h>
 #include <sodium.h>
 
@@ -95,6 +97,30 @@ mk_secret_equal (const char *a, const char *b)
     if (size != strlen (b))
         return false;
     return sodium_memcmp (a, b, size) == 0;
+}
+
+char *
+mk_secret_key_file (const char *setting, const char *path, char *key, size_t size)
+{
+    struct stat info;
+    if (stat (path, &info) != 0)
+        return zsys_sprintf ("%s '%s': %s", setting, path, strerror (errno));
+    if (info.st_mode & (S_IRWXG | S_IRWXO))
+        return zsys_sprintf ("%s '%s' may be read by others than its owner: chmod 600 it", setting,
+                             path);
+    FILE *file = fopen (path, "r");
+    if (!file || !fgets (key, (int) size, file)) {
+        if (file)
+            fclose (file);
+        return zsys_sprintf ("%s '%s' cannot be read", setting, path);
+    }
+    fclose (file);
+    key[strcspn (key, "\r\n")] = 0;
+    if (strncmp (key, "mka_", 4) != 0 || strlen (key) != 47)
+        return zsys_sprintf ("%s '%s' holds no API key ('maekinsh apikey create NAME "
+                             "--read-only' makes one)",
+                             setting, path);
+    return NULL;
 }
 
 void

@@ -38,6 +38,10 @@ void mk_secret_digest (const char *token, char *digest);
 //  Whether two strings are equal, in time that does not depend on where they differ.
 bool mk_secret_equal (const char *a, const char *b);
 
+//  The API key in a file (its first line), which only its owner may read, for a program's
+//  setting (named in the errors): NULL, or why not (a new string).
+char *mk_secret_key_file (const char *setting, const char *path, char *key, size_t size);
+
 void mk_secret_test (bool verbose);
 
 #endif

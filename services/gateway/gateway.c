@@ -6,6 +6,7 @@
 #include "gateway_server.h"
 #include "mk_actor.h"
 #include "mk_cfg.h"
+#include "mk_secret.h"
 #include "mk_sock.h"
 
 #include <malloc.h>
@@ -43,32 +44,6 @@ static const mk_cfg_item_t s_schema[] = {
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
 
-//  The API key in a file (its first line), which only its owner may read: NULL or why not.
-static char *
-s_key_file (const char *path, char *key, size_t size)
-{
-    struct stat info;
-    if (stat (path, &info) != 0)
-        return zsys_sprintf ("gateway/metrics_key_file '%s': %s", path, strerror (errno));
-    if (info.st_mode & (S_IRWXG | S_IRWXO))
-        return zsys_sprintf ("gateway/metrics_key_file '%s' may be read by others than its "
-                             "owner: chmod 600 it",
-                             path);
-    FILE *file = fopen (path, "r");
-    if (!file || !fgets (key, (int) size, file)) {
-        if (file)
-            fclose (file);
-        return zsys_sprintf ("gateway/metrics_key_file '%s' cannot be read", path);
-    }
-    fclose (file);
-    key[strcspn (key, "\r\n")] = 0;
-    if (strncmp (key, "mka_", 4) != 0 || strlen (key) != 47)
-        return zsys_sprintf ("gateway/metrics_key_file '%s' holds no API key ('maekinsh apikey "
-                             "create NAME --read-only' makes one)",
-                             path);
-    return NULL;
-}
-
 //  A setting that must fit an int: out of range becomes -1, which the check refuses.
 static int
 s_int (mk_cfg_t *cfg, const char *key)
@@ -105,7 +80,8 @@ main (int argc, char **argv)
     char metrics_key[128] = "";
     const char *key_file = mk_cfg_str (cfg, "gateway/metrics_key_file");
     if (!error && *key_file)
-        error = s_key_file (key_file, metrics_key, sizeof metrics_key);
+        error = mk_secret_key_file ("gateway/metrics_key_file", key_file, metrics_key,
+                                    sizeof metrics_key);
     opts.metrics_key = metrics_key;
     if (!error)
         mk_sock_secure_cfg (cfg, false, &error);

@@ -180,6 +180,17 @@ start_gateway_cloud() {
     eventually 30 "node1 comes up" is host node1 state up
 }
 
+# start_tiny_cloud: the broker, the controller, an agent for node1 (64 CPUs, 64 GiB) on
+# the test driver, and a template tiny (1 vCPU, 64 MiB); returns once node1 is up.
+start_tiny_cloud() {
+    start_broker
+    start_controller
+    eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
+    start_agent node1 "$(node node1 64 65536)"
+    eventually 30 "node1 comes up" is host node1 state up
+    expect_ok "a template" sh template create tiny --vcpus 1 --memory 64
+}
+
 # sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.
 sh() {
     [ -n "$(token)" ] || login_admin

@@ -11,12 +11,7 @@ set -u
 . "$(dirname "$0")/lib.bash"
 [[ ${DB_URL:-} != mysql://* ]] || mysql_fresh
 
-start_broker
-start_controller
-eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
-start_agent node1 "$(node node1 64 65536)"
-eventually 30 "node1 comes up" is host node1 state up
-expect_ok "a template" sh template create tiny --vcpus 1 --memory 64
+start_tiny_cloud
 expect_ok "a VI, lab" sh vi create lab
 expect_ok "lab may use tiny" sh vi template add lab --template tiny
 

@@ -1,0 +1,119 @@
+/*  dhcp_files: dnsmasq's configuration and hosts file. See dhcp_files.h. */
+#include "dhcp_files.h"
+
+#include "mk_ip.h"
+
+#include <arpa/inet.h>
+
+//  Appends to a growing string.
+static void s_add (char **text, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+static void
+s_add (char **text, const char *format, ...)
+{
+    va_list args;
+    va_start (args, format);
+    char *more = zsys_vprintf (format, args);
+    va_end (args);
+    char *joined = zsys_sprintf ("%s%s", *text ? *text : "", more);
+    free (more);
+    free (*text);
+    *text = joined;
+}
+
+char *
+dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const char *user,
+                 char **error)
+{
+    char *text = NULL;
+    s_add (&text,
+           "# Written by maekin-dhcp from the cloud's IP pools: do not edit, it is rewritten.\n"
+           "port=0\n"          //  no DNS: only DHCP
+           "bind-interfaces\n" //  the pools' bridges, not every interface
+           "except-interface=lo\n"
+           "dhcp-authoritative\n"      //  the only server on its bridges
+           "dhcp-hostsfile=%s/hosts\n" //  read again on SIGHUP
+           "dhcp-leasefile=%s/leases\n"
+           "log-dhcp\n"
+           "user=%s\n",
+           dir, dir, user);
+    for (size_t i = 0; i < count; i++) {
+        const dhcp_pool_t *pool = &pools[i];
+        mk_ip_t net;
+        int prefix;
+        const char *why = mk_ip_net_parse (pool->network, &net, &prefix);
+        if (why) {
+            *error = zsys_sprintf ("pool '%s': network '%s': %s", pool->name, pool->network, why);
+            free (text);
+            return NULL;
+        }
+        char address[MK_IP_TEXT];
+        mk_ip_format (&net, address);
+        s_add (&text, "interface=%s\n", pool->bridge);
+        if (net.family == 4) {
+            struct in_addr mask = {htonl (prefix ? 0xffffffffu << (32 - prefix) : 0)};
+            s_add (&text, "dhcp-range=set:%s,%s,static,%s,infinite\n", pool->name, address,
+                   inet_ntoa (mask));
+            if (*pool->gateway)
+                s_add (&text, "dhcp-option=tag:%s,option:router,%s\n", pool->name, pool->gateway);
+        } else
+            s_add (&text, "dhcp-range=set:%s,%s,static,%d,infinite\n", pool->name, address, prefix);
+        //  The DNS servers of the pool's own family (DHCPv4 and DHCPv6 options apart).
+        char servers[256] = "";
+        for (int d = 0; d < 4 && *pool->dns[d]; d++) {
+            mk_ip_t server;
+            if (mk_ip_parse (pool->dns[d], &server) != 0 || server.family != net.family)
+                continue;
+            size_t at = strlen (servers);
+            snprintf (servers + at, sizeof servers - at, net.family == 4 ? ",%s" : ",[%s]",
+                      pool->dns[d]);
+        }
+        if (*servers)
+            s_add (&text, "dhcp-option=tag:%s,%s%s\n", pool->name,
+                   net.family == 4 ? "option:dns-server" : "option6:dns-server", servers);
+    }
+    return text;
+}
+
+char *
+dhcp_files_hosts (const dhcp_binding_t *bindings, size_t count)
+{
+    char *text = strdup ("");
+    for (size_t i = 0; i < count; i++) {
+        mk_ip_t ip;
+        bool six = mk_ip_parse (bindings[i].ip, &ip) == 0 && ip.family == 6;
+        s_add (&text, six ? "%s,[%s],infinite\n" : "%s,%s,infinite\n", bindings[i].mac,
+               bindings[i].ip);
+    }
+    return text;
+}
+
+int
+dhcp_files_write (const char *path, const char *text, char **error)
+{
+    size_t size = strlen (text);
+    FILE *file = fopen (path, "rb");
+    if (file) {
+        char *old = (char *) malloc (size + 2);
+        size_t got = old ? fread (old, 1, size + 1, file) : 0;
+        bool same = old && got == size && memcmp (old, text, size) == 0;
+        free (old);
+        fclose (file);
+        if (same)
+            return 0;
+    }
+    char *temporary = zsys_sprintf ("%s.new", path);
+    file = fopen (temporary, "wb");
+    bool good = file && fwrite (text, 1, size, file) == size;
+    if (file)
+        good = (fflush (file) == 0) && (fsync (fileno (file)) == 0) && good;
+    if (file)
+        good = (fclose (file) == 0) && good;
+    if (good && rename (temporary, path) != 0)
+        good = false;
+    if (!good) {
+        *error = zsys_sprintf ("cannot write '%s': %s", path, strerror (errno));
+        unlink (temporary);
+    }
+    free (temporary);
+    return good ? 1 : -1;
+}

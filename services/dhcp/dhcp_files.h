@@ -1,0 +1,41 @@
+/*  dhcp_files: what maekin-dhcp writes for dnsmasq (issue 21): its configuration, made from
+    the IP pools it serves, and the hosts file of the bindings (a MAC and its address).
+    Each is written whole to a temporary file and renamed over the old one, and only when
+    its text changed: dnsmasq never reads half a file, and is told to read again only
+    after a change. The range of each pool is "static": dnsmasq answers the MACs of the
+    hosts file alone, and nothing else on the bridge. */
+#ifndef DHCP_FILES_H_INCLUDED
+#define DHCP_FILES_H_INCLUDED
+
+#include "maekin.h"
+
+//  A pool as dnsmasq serves it.
+typedef struct {
+    char name[64];
+    char network[64]; //  CIDR
+    char gateway[46]; //  "" for none
+    char dns[4][46];  //  "" ends the list
+    char bridge[16];  //  the interface dnsmasq answers on
+} dhcp_pool_t;
+
+//  An address bound to a MAC.
+typedef struct {
+    char ip[46];
+    char mac[20];
+} dhcp_binding_t;
+
+//  The configuration (a new string) for the pools, with its files in dir, dnsmasq running
+//  as `user` once it has its sockets (the one that writes the files, so it may read them
+//  again on SIGHUP): NULL and *error (a new string) if a pool cannot be served (its
+//  network unreadable).
+char *dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const char *user,
+                       char **error);
+//  The hosts file's text (a new string): one line a binding, in the order given.
+char *dhcp_files_hosts (const dhcp_binding_t *bindings, size_t count);
+//  Writes text at path if it differs from what is there: 1 written, 0 the same already,
+//  -1 (and *error, a new string) if it could not be written.
+int dhcp_files_write (const char *path, const char *text, char **error);
+
+void dhcp_files_test (bool verbose);
+
+#endif

@@ -1,0 +1,340 @@
+/*  dhcp_server: maekin-dhcp's actor. See dhcp_server.h. */
+#include "dhcp_server.h"
+
+#include "dhcp_files.h"
+#include "mk_actor.h"
+#include "mk_client.h"
+#include "mk_msg.h"
+#include "mk_sock.h"
+
+#include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define SYNC_GAP_MS  200  //  VM events coalesced: at most one sync this often
+#define CALL_MS      5000 //  one bus request's wait
+#define RESTART_MS   1000 //  a dnsmasq that died is started again after this
+#define BINDINGS_MAX 1000000
+
+typedef struct {
+    dhcp_opts_t opts;
+    zsock_t *pipe;
+    mk_client_t *client;
+    zsock_t *stream;
+    bool dirty;          //  a VM event came since the last sync
+    int64_t last_sync;   //  mono ms
+    int64_t next_resync; //  mono ms
+    pid_t dnsmasq;       //  running, or 0
+    int64_t restart_at;  //  mono ms when a dead dnsmasq is started again (0: none due)
+    bool conf_ready;     //  the configuration was written once
+    uint64_t syncs, writes, signals, starts;
+    size_t bindings;
+} server_t;
+
+//  Every page of a list request: the replies, in order (a new list of envelopes to free
+//  with mk_msg_free), or NULL (logged) if the cloud did not answer.
+static zlistx_t *
+s_all_pages (server_t *self, Maekin__Envelope__BodyCase body)
+{
+    zlistx_t *pages = zlistx_new ();
+    char after[256] = "";
+    while (true) {
+        Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
+        page.limit = 1000;
+        page.after = after;
+        Maekin__PoolListRequest pools = MAEKIN__POOL_LIST_REQUEST__INIT;
+        Maekin__PoolLeasesRequest leases = MAEKIN__POOL_LEASES_REQUEST__INIT;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = body;
+        if (body == MAEKIN__ENVELOPE__BODY_POOL_LIST) {
+            pools.page = &page;
+            env.pool_list = &pools;
+        } else {
+            leases.page = &page;
+            env.pool_leases = &leases;
+        }
+        Maekin__Envelope *reply =
+            mk_client_call (self->client, "cloud", &env, CALL_MS, 1, NULL, NULL);
+        if (reply->status != MK_OK) {
+            mk_warn ("dhcp: the cloud answered %d: %s (what is served stays as it is)",
+                     reply->status, reply->reason ? reply->reason : "");
+            mk_msg_free (&reply);
+            while (zlistx_size (pages)) {
+                Maekin__Envelope *old = (Maekin__Envelope *) zlistx_detach (pages, NULL);
+                mk_msg_free (&old);
+            }
+            zlistx_destroy (&pages);
+            return NULL;
+        }
+        const char *next = reply->pool_list_reply     ? reply->pool_list_reply->next
+                           : reply->pool_leases_reply ? reply->pool_leases_reply->next
+                                                      : "";
+        snprintf (after, sizeof after, "%s", next ? next : "");
+        zlistx_add_end (pages, reply);
+        if (!*after)
+            return pages;
+    }
+}
+
+static void
+s_free_pages (zlistx_t **pages_p)
+{
+    if (!*pages_p)
+        return;
+    while (zlistx_size (*pages_p)) {
+        Maekin__Envelope *env = (Maekin__Envelope *) zlistx_detach (*pages_p, NULL);
+        mk_msg_free (&env);
+    }
+    zlistx_destroy (pages_p);
+}
+
+//  Whether a pool is one this server serves.
+static bool
+s_served (const server_t *self, const char *pool)
+{
+    const char *list = self->opts.pools;
+    if (!list || !*list)
+        return true;
+    size_t length = strlen (pool);
+    for (const char *at = list; *at;) {
+        size_t item = strcspn (at, ",");
+        if (item == length && strncmp (at, pool, length) == 0)
+            return true;
+        at += item + (at[item] == ',');
+    }
+    return false;
+}
+
+//  Starts dnsmasq on the configuration: its output to dnsmasq.log.
+static void
+s_start_dnsmasq (server_t *self)
+{
+    if (!*self->opts.dnsmasq)
+        return;
+    char *conf = zsys_sprintf ("--conf-file=%s/dnsmasq.conf", self->opts.dir);
+    char *log = zsys_sprintf ("%s/dnsmasq.log", self->opts.dir);
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int fd = open (log, O_WRONLY | O_CREAT | O_APPEND, 0640);
+        if (fd >= 0) {
+            dup2 (fd, 1);
+            dup2 (fd, 2);
+        }
+        execl (self->opts.dnsmasq, "dnsmasq", "--keep-in-foreground", "--log-facility=-", conf,
+               (char *) NULL);
+        _exit (127);
+    }
+    if (pid < 0)
+        mk_error ("dhcp: cannot start dnsmasq: %s", strerror (errno));
+    else {
+        self->dnsmasq = pid;
+        self->starts++;
+        mk_info ("dhcp: dnsmasq started (pid %d), its log in %s", (int) pid, log);
+    }
+    free (conf);
+    free (log);
+}
+
+static void
+s_stop_dnsmasq (server_t *self)
+{
+    if (!self->dnsmasq)
+        return;
+    kill (self->dnsmasq, SIGTERM);
+    waitpid (self->dnsmasq, NULL, 0);
+    self->dnsmasq = 0;
+}
+
+//  The pools and leases read, the files written, dnsmasq told: 0, or -1 (logged) if the
+//  cloud did not answer.
+static int
+s_sync (server_t *self)
+{
+    self->dirty = false;
+    self->last_sync = zclock_mono ();
+    self->next_resync = self->last_sync + self->opts.resync_ms;
+    zlistx_t *pool_pages = s_all_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LIST);
+    zlistx_t *lease_pages =
+        pool_pages ? s_all_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LEASES) : NULL;
+    if (!lease_pages) {
+        s_free_pages (&pool_pages);
+        return -1;
+    }
+    size_t pool_count = 0, binding_count = 0;
+    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (pool_pages); page;
+         page = (Maekin__Envelope *) zlistx_next (pool_pages))
+        pool_count += page->pool_list_reply ? page->pool_list_reply->n_pools : 0;
+    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (lease_pages); page;
+         page = (Maekin__Envelope *) zlistx_next (lease_pages))
+        binding_count += page->pool_leases_reply ? page->pool_leases_reply->n_leases : 0;
+    dhcp_pool_t *pools = (dhcp_pool_t *) zmalloc ((pool_count + 1) * sizeof (dhcp_pool_t));
+    dhcp_binding_t *bindings =
+        (dhcp_binding_t *) zmalloc ((binding_count + 1) * sizeof (dhcp_binding_t));
+    size_t served = 0, bound = 0;
+    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (pool_pages); page;
+         page = (Maekin__Envelope *) zlistx_next (pool_pages))
+        for (size_t i = 0; page->pool_list_reply && i < page->pool_list_reply->n_pools; i++) {
+            const Maekin__Pool *pool = page->pool_list_reply->pools[i];
+            if (!s_served (self, pool->name))
+                continue;
+            dhcp_pool_t *to = &pools[served++];
+            snprintf (to->name, sizeof to->name, "%s", pool->name);
+            snprintf (to->network, sizeof to->network, "%s", pool->network);
+            snprintf (to->gateway, sizeof to->gateway, "%s", pool->gateway ? pool->gateway : "");
+            snprintf (to->bridge, sizeof to->bridge, "%s", pool->bridge);
+            for (size_t d = 0; d < pool->n_dns && d < 4; d++)
+                snprintf (to->dns[d], sizeof to->dns[d], "%s", pool->dns[d]);
+        }
+    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (lease_pages); page;
+         page = (Maekin__Envelope *) zlistx_next (lease_pages))
+        for (size_t i = 0; page->pool_leases_reply && i < page->pool_leases_reply->n_leases; i++) {
+            const Maekin__Lease *lease = page->pool_leases_reply->leases[i];
+            if (!s_served (self, lease->pool) || !*lease->mac)
+                continue;
+            snprintf (bindings[bound].ip, sizeof bindings[bound].ip, "%s", lease->ip);
+            snprintf (bindings[bound].mac, sizeof bindings[bound].mac, "%s", lease->mac);
+            bound++;
+        }
+    s_free_pages (&pool_pages);
+    s_free_pages (&lease_pages);
+
+    char *error = NULL;
+    //  dnsmasq, once bound, runs as this program's user: the files are this user's.
+    struct passwd *me = getpwuid (geteuid ());
+    char *conf = dhcp_files_conf (pools, served, self->opts.dir, me ? me->pw_name : "root", &error);
+    char *path = zsys_sprintf ("%s/dnsmasq.conf", self->opts.dir);
+    int conf_changed = conf ? dhcp_files_write (path, conf, &error) : -1;
+    free (path);
+    free (conf);
+    char *hosts = dhcp_files_hosts (bindings, bound);
+    path = zsys_sprintf ("%s/hosts", self->opts.dir);
+    //  The hosts file first: a dnsmasq started for a new configuration reads it whole.
+    int hosts_changed = dhcp_files_write (path, hosts, &error);
+    free (path);
+    free (hosts);
+    free (pools);
+    free (bindings);
+    if (conf_changed < 0 || hosts_changed < 0) {
+        mk_error ("dhcp: %s", error ? error : "cannot write dnsmasq's files");
+        free (error);
+        return -1;
+    }
+    self->syncs++;
+    self->bindings = bound;
+    self->writes += hosts_changed;
+    self->conf_ready = true;
+    if (conf_changed) {
+        //  Other pools, other interfaces: dnsmasq reads those only when it starts.
+        s_stop_dnsmasq (self);
+        s_start_dnsmasq (self);
+    } else if (hosts_changed && self->dnsmasq) {
+        kill (self->dnsmasq, SIGHUP);
+        self->signals++;
+    }
+    if (conf_changed || hosts_changed)
+        mk_info ("dhcp: %zu pools, %zu bindings served", served, bound);
+    return 0;
+}
+
+static int
+s_on_stream (zloop_t *loop, zsock_t *reader, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    zmsg_t *msg = zmsg_recv (reader);
+    zmsg_destroy (&msg);
+    self->dirty = true;
+    return 0;
+}
+
+static int
+s_on_tick (zloop_t *loop, int timer_id, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    int64_t now = zclock_mono ();
+    //  dnsmasq gone: said, and started again after a pause.
+    if (self->dnsmasq) {
+        int status;
+        pid_t pid = waitpid (self->dnsmasq, &status, WNOHANG);
+        if (pid == self->dnsmasq) {
+            mk_error (
+                "dhcp: dnsmasq (pid %d) %s %d; starting it again in %d ms (see %s/dnsmasq.log)",
+                (int) pid, WIFSIGNALED (status) ? "was killed by signal" : "exited with",
+                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status), RESTART_MS,
+                self->opts.dir);
+            self->dnsmasq = 0;
+            self->restart_at = now + RESTART_MS;
+        }
+    }
+    if (!self->dnsmasq && self->restart_at && now >= self->restart_at) {
+        self->restart_at = 0;
+        s_start_dnsmasq (self);
+    }
+    if ((self->dirty && now - self->last_sync >= SYNC_GAP_MS) || now >= self->next_resync)
+        s_sync (self);
+    return 0;
+}
+
+static int
+s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
+{
+    server_t *self = (server_t *) arg;
+    char *command = zstr_recv (pipe);
+    if (!command || streq (command, "$TERM")) {
+        free (command);
+        return -1;
+    }
+    if (streq (command, "STATS"))
+        zstr_sendf (pipe, "%" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %zu", self->syncs,
+                    self->writes, self->signals, self->starts, self->bindings);
+    free (command);
+    return 0;
+}
+
+static void
+s_actor (zsock_t *pipe, void *args)
+{
+    server_t self;
+    memset (&self, 0, sizeof self);
+    self.opts = *(const dhcp_opts_t *) args;
+    self.pipe = pipe;
+    char *error = NULL;
+    if (mkdir (self.opts.dir, 0750) != 0 && errno != EEXIST)
+        error = zsys_sprintf ("dhcp/dir '%s': %s", self.opts.dir, strerror (errno));
+    if (!error && !(self.client = mk_client_new (self.opts.endpoint)))
+        error = zsys_sprintf ("cannot reach the bus at '%s'", self.opts.endpoint);
+    if (self.client)
+        mk_client_set_token (self.client, self.opts.token);
+    zloop_t *loop = zloop_new ();
+    if (!error && self.opts.stream_out && *self.opts.stream_out) {
+        self.stream = mk_sock_new (ZMQ_SUB, self.opts.stream_out);
+        if (!self.stream)
+            error = zsys_sprintf ("cannot reach the broker's stream at '%s'", self.opts.stream_out);
+        else {
+            zsock_set_subscribe (self.stream, "event.vm");
+            zloop_reader (loop, self.stream, s_on_stream, &self);
+        }
+    }
+    bool good = !error;
+    mk_actor_ready (pipe, error);
+    if (good) {
+        //  What was served before this start is served until the cloud answers.
+        char *conf = zsys_sprintf ("%s/dnsmasq.conf", self.opts.dir);
+        if (access (conf, R_OK) == 0)
+            s_start_dnsmasq (&self);
+        free (conf);
+        s_sync (&self);
+        zloop_reader (loop, pipe, s_on_pipe, &self);
+        zloop_timer (loop, 100, 0, s_on_tick, &self);
+        zloop_start (loop);
+    }
+    s_stop_dnsmasq (&self);
+    zloop_destroy (&loop);
+    mk_sock_destroy (&self.stream);
+    mk_client_destroy (&self.client);
+}
+
+zactor_t *
+dhcp_server_new (const dhcp_opts_t *opts)
+{
+    return mk_actor_start (s_actor, (void *) opts);
+}

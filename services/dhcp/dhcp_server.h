@@ -1,0 +1,29 @@
+/*  dhcp_server: maekin-dhcp's actor (issue 21). Follows the controller's IP pools and the
+    addresses VMs hold (pool_list and pool_leases, with the administrator's read-only key):
+    in full at start and every resync_ms, and again soon after each VM event of the
+    broker's stream (a burst of them is one sync, at most one every 200 ms); writes
+    dnsmasq's configuration and hosts file (dhcp_files: only for a change); and runs
+    dnsmasq, started again when it dies, told to read the hosts file again (SIGHUP) after
+    it changed and restarted when the pools it serves changed. With the controller away,
+    dnsmasq keeps serving what it has. */
+#ifndef DHCP_SERVER_H_INCLUDED
+#define DHCP_SERVER_H_INCLUDED
+
+#include "maekin.h"
+
+typedef struct {
+    const char *endpoint;   //  the broker's request endpoint
+    const char *stream_out; //  the broker's stream (VM events); "" for none
+    const char *token;      //  the administrator's read-only API key
+    const char *dir;        //  dnsmasq's files: dnsmasq.conf, hosts, leases, dnsmasq.log
+    const char *dnsmasq;    //  dnsmasq's program; "" runs none (the files alone)
+    const char *pools;      //  the pools served, comma-separated; "" every pool
+    int resync_ms;          //  a full sync at least this often
+} dhcp_opts_t;
+
+//  The actor; NULL (logged) if it cannot start. Its pipe answers "STATS" with "SYNCS
+//  WRITES SIGNALS STARTS BINDINGS": syncs done, hosts files written, SIGHUPs sent,
+//  dnsmasq started, bindings served now.
+zactor_t *dhcp_server_new (const dhcp_opts_t *opts);
+
+#endif

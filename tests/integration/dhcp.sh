@@ -1,0 +1,104 @@
+#!/bin/bash
+# maekin-dhcp (issue 21) with a real dnsmasq and a real DHCP client: the cloud runs in a
+# network namespace of its own (the controller's node), whose bridge mkbr0 is the pool's;
+# a second namespace is a guest's NIC on that bridge (a veth), where busybox udhcpc asks
+# with a VM's MAC. It gets exactly the bound address, gateway and DNS server; another
+# VM's binding made later is served; a MAC no VM has gets nothing, nor a deleted VM's; a
+# dnsmasq that dies is started again and serves.
+set -u
+srv=mk-dhcp-srv-$$
+cli=mk-dhcp-cli-$$
+if [ "${MK_DHCP_NS:-}" != 1 ]; then
+    # Outside: the namespaces made, the test run inside the cloud's, both taken away.
+    . "$(dirname "$0")/lib.bash"
+    "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/dhcp-packages.txt" >"$T/deps.log" 2>&1 \
+        || fail "cannot install dnsmasq and busybox: $(tail -n 3 "$T/deps.log")"
+    cleanup_ns() { ip netns del "$srv" 2>/dev/null; ip netns del "$cli" 2>/dev/null; }
+    trap 'rc=$?; cleanup_ns; cleanup $rc' EXIT
+    ip netns add "$srv" && ip netns add "$cli" || fail "cannot make network namespaces (ip netns, as root)"
+    ip -n "$srv" link set lo up
+    ip -n "$cli" link set lo up
+    ip -n "$srv" link add mkbr0 type bridge || fail "cannot make a bridge"
+    ip -n "$srv" addr add 10.88.0.1/24 dev mkbr0
+    ip -n "$srv" link set mkbr0 up
+    ip -n "$srv" link add port0 type veth peer name eth0 netns "$cli" || fail "cannot make a veth"
+    ip -n "$srv" link set port0 master mkbr0 up
+    ip -n "$cli" link set eth0 up
+    MK_DHCP_NS=1 MK_DHCP_CLI=$cli ip netns exec "$srv" bash "$0" "$@" || fail "inside the namespaces"
+    ok "the test inside the namespaces"
+    exit 0
+fi
+. "$(dirname "$0")/lib.bash"
+cli=$MK_DHCP_CLI
+
+start_tiny_cloud
+expect_ok "a pool on mkbr0" sh pool create lab --network 10.88.0.0/24 --bridge mkbr0 \
+    --gateway 10.88.0.1 --dns 10.88.0.53 --range 10.88.0.100-10.88.0.110
+expect_ok "a VI, lab, with it" sh vi create lab
+expect_ok "lab may use tiny" sh vi template add lab --template tiny
+expect_ok "lab's VMs take its addresses" sh vi pool lab --pool lab
+sh apikey create dhcp --read-only >"$T/key.out" 2>&1 || fail "apikey create: $(cat "$T/key.out")"
+grep -o 'mka_[A-Za-z0-9_-]*' "$T/key.out" | head -n 1 >"$T/dhcp.key"
+chmod 600 "$T/dhcp.key"
+keys dhcp
+out=$(sh key admit dhcp "$KEYS/dhcp.key" --role client 2>&1) || fail "cannot admit dhcp's key: $out"
+
+json() {
+    local expr=$1
+    shift
+    sh --output json "$@" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {"d": d}))' "$expr"
+}
+expect_ok "web-1 made" sh vm create web-1 --vi lab --template tiny --wait
+mac1=$(json 'd.get("vm", d)["mac"]' vm show web-1 --vi lab)
+ip1=$(json 'd.get("vm", d)["ip"]' vm show web-1 --vi lab)
+[ "$ip1" = 10.88.0.100 ] || fail "web-1's address: $ip1"
+
+start dhcp "$MK_BUILD/maekin-dhcp" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT $(bus_opts dhcp) \
+    --dhcp-key_file="$T/dhcp.key" --dhcp-dir="$T/dhcp" --dhcp-resync_ms=60000
+eventually 30 "dnsmasq serves web-1's binding" grep -q "$mac1,10.88.0.100" "$T/dhcp/hosts"
+dnsmasq_pid() { pgrep -f -- "--conf-file=$T/dhcp/dnsmasq.conf" | head -n 1; }
+eventually 30 "dnsmasq runs" test -n "$(dnsmasq_pid)"
+
+# ask MAC: udhcpc in the guest's namespace with that MAC; what it was given, in
+# $T/lease ("ip router dns"), or fails.
+cat >"$T/udhcpc.script" <<EOF
+#!/bin/sh
+[ "\$1" = bound ] && echo "\$ip \$router \$dns" > "$T/lease"
+exit 0
+EOF
+chmod +x "$T/udhcpc.script"
+ask() {
+    rm -f "$T/lease"
+    ip -n "$cli" link set eth0 down
+    ip -n "$cli" link set eth0 address "$1"
+    ip -n "$cli" link set eth0 up
+    ip netns exec "$cli" busybox udhcpc -i eth0 -n -q -f -t 4 -T 1 -s "$T/udhcpc.script" >"$T/udhcpc.log" 2>&1 \
+        && [ -s "$T/lease" ]
+}
+asked() { ask "$1" && [ "$(cat "$T/lease")" = "$2" ]; }
+eventually 30 "web-1's MAC gets 10.88.0.100, its gateway and DNS server" asked "$mac1" "10.88.0.100 10.88.0.1 10.88.0.53"
+
+ask 52:54:00:ff:ff:01 && fail "a MAC no VM has got $(cat "$T/lease")"
+ok "a MAC no VM has gets nothing"
+
+# A binding made now is served.
+expect_ok "web-2 made with 10.88.0.107" sh vm create web-2 --vi lab --template tiny --ip 10.88.0.107 --wait
+mac2=$(json 'd.get("vm", d)["mac"]' vm show web-2 --vi lab)
+eventually 30 "web-2's MAC gets 10.88.0.107" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
+
+# A deleted VM's MAC gets nothing.
+expect_ok "web-1 stopped" sh vm stop web-1 --vi lab --wait
+expect_ok "web-1 deleted" sh vm delete web-1 --vi lab --wait
+unbound() { ! grep -q "$mac1" "$T/dhcp/hosts"; }
+eventually 30 "web-1's binding leaves the hosts file" unbound
+ask "$mac1" && fail "the deleted web-1's MAC got $(cat "$T/lease")"
+ok "a deleted VM's MAC gets nothing"
+
+# dnsmasq killed: started again, serving the same.
+old=$(dnsmasq_pid)
+kill -KILL "$old"
+restarted() { local now; now=$(dnsmasq_pid); [ -n "$now" ] && [ "$now" != "$old" ]; }
+eventually 30 "dnsmasq is started again" restarted
+eventually 30 "... and serves web-2" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
+grep -q "dnsmasq (pid $old) was killed by signal 9" "$T/dhcp.log" || fail "the death was not logged: $(tail -n 3 "$T/dhcp.log")"
+ok "a dnsmasq killed is said in the log, started again, and serves"
