@@ -53,6 +53,16 @@ mac1=$(json 'd.get("vm", d)["mac"]' vm show web-1 --vi lab)
 ip1=$(json 'd.get("vm", d)["ip"]' vm show web-1 --vi lab)
 [ "$ip1" = 10.88.0.100 ] || fail "web-1's address: $ip1"
 
+# Bad settings: each refused at start, saying what to do.
+expect_fail "dhcp: no API key" 2 "dhcp/key_file is needed.*apikey create" "$MK_BUILD/maekin-dhcp" -n $(bus_opts dhcp)
+cp "$T/dhcp.key" "$T/open.key" && chmod 644 "$T/open.key"
+expect_fail "dhcp: a key others may read" 2 "chmod 600" "$MK_BUILD/maekin-dhcp" -n $(bus_opts dhcp) \
+    --dhcp-key_file="$T/open.key"
+expect_fail "dhcp: a resync too often" 2 "resync_ms must be 1000 to 3600000" "$MK_BUILD/maekin-dhcp" -n \
+    $(bus_opts dhcp) --dhcp-key_file="$T/dhcp.key" --dhcp-resync_ms=10
+expect_fail "dhcp: a dnsmasq that is none" 2 "cannot be run.*dnsmasq-base" "$MK_BUILD/maekin-dhcp" -n \
+    $(bus_opts dhcp) --dhcp-key_file="$T/dhcp.key" --dhcp-dnsmasq=/nowhere/dnsmasq
+
 start dhcp "$MK_BUILD/maekin-dhcp" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT $(bus_opts dhcp) \
     --dhcp-key_file="$T/dhcp.key" --dhcp-dir="$T/dhcp" --dhcp-resync_ms=60000
 eventually 30 "dnsmasq serves web-1's binding" grep -q "$mac1,10.88.0.100" "$T/dhcp/hosts"

@@ -155,6 +155,11 @@ for f in "$MK_SRC"/deploy/etc/*.cfg; do
         maekin-monitor) keyed="$(bus_opts controller) --multicast-key=$KEYS/multicast.key" ;;
         # Its certificate is the site's, as the keys are: the test has none (plain HTTP).
         maekin-gateway) keyed="$(bus_opts controller) --gateway-certificate=" ;;
+        # Its API key and dnsmasq are the master's: a key of the right form stands in.
+        maekin-dhcp)
+            printf 'mka_%043d\n' 0 >"$T/dhcp.apikey"
+            chmod 600 "$T/dhcp.apikey"
+            keyed="$(bus_opts controller) --dhcp-key_file=$T/dhcp.apikey --dhcp-dnsmasq=" ;;
         *) keyed=$(bus_opts controller) ;;
     esac
     expect_fail "$p: the shipped $(basename "$f") passes -n" 0 "configuration ok" "$MK_BUILD/$p" -c "$f" -n $keyed
