@@ -11,10 +11,9 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#define SYNC_GAP_MS  200  //  VM events coalesced: at most one sync this often
-#define CALL_MS      5000 //  one bus request's wait
-#define RESTART_MS   1000 //  a dnsmasq that died is started again after this
-#define BINDINGS_MAX 1000000
+#define SYNC_GAP_MS 1000 //  VM events coalesced: at most one sync (and SIGHUP) a second
+#define CALL_MS     5000 //  one bus request's wait
+#define RESTART_MS  1000 //  a dnsmasq that died is started again after this
 
 typedef struct {
     dhcp_opts_t opts;

@@ -14,6 +14,8 @@
 #      creates beside the bus's, its memory with 1,000 connections (GATEWAY=0 skips it).
 #   5c. dashboard.sh: the dashboard in Chromium with 1,000 VMs: navigation to the VM list
 #      and the overview drawn, bytes of a cold load (DASHBOARD=0 skips it).
+#   5d. dhcp.sh: a binding's change to dnsmasq serving it; dnsmasq's signals under a burst
+#      of 1,000 creates (DHCP=0 skips it).
 #   6. traffic.sh: each node's bytes a second on its interface, N nodes in namespaces, the
 #      paper's experiment (TRAFFIC=0 skips it; about 25 minutes).
 #   7. detect.sh: the time to detect a dead node, 20 tries (DETECT=0 skips it).
@@ -371,6 +373,8 @@ fi
 [ "${GATEWAY:-1}" = 0 ] || "$src/tests/bench/gateway.sh" "$build" || exit 1
 # The dashboard in a browser (tests/bench/dashboard.sh).
 [ "${DASHBOARD:-1}" = 0 ] || "$src/tests/bench/dashboard.sh" "$build" || exit 1
+# The DHCP controller, in network namespaces (tests/bench/dhcp.sh).
+[ "${DHCP:-1}" = 0 ] || "$src/tests/bench/dhcp.sh" "$build" || exit 1
 
 # One controller at 100,000 VMs (tests/bench/scale.sh).
 [ "${SCALE:-1}" = 0 ] || "$src/tests/bench/scale.sh" "$build" || exit 1
