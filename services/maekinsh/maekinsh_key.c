@@ -228,7 +228,13 @@ void
 maekinsh_key_test (bool verbose)
 {
     (void) verbose;
+    //  A key's text that begins with '-' reads as an option on the command line (one in 85
+    //  does: Z85 has '-'); such a key is given by its file. The test takes one that does not.
     zcert_t *cert = zcert_new ();
+    while (zcert_public_txt (cert)[0] == '-') {
+        zcert_destroy (&cert);
+        cert = zcert_new ();
+    }
     const char *text = zcert_public_txt (cert);
     //  A key as its text, or from a NAME.key file.
     char *dir = mk_testdir_new ("maekinsh_key_test");
