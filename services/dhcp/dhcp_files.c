@@ -32,10 +32,14 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
            "except-interface=lo\n"
            "dhcp-authoritative\n"      //  the only server on its bridges
            "dhcp-hostsfile=%s/hosts\n" //  read again on SIGHUP
-           "dhcp-leasefile=%s/leases\n"
+           //  No lease database: a lease lives in dnsmasq's memory alone, so a binding
+           //  taken away goes with a restart (a SIGHUP would keep its lease, infinite, and
+           //  the address could not go to the next VM). Renewals need none: every address
+           //  is a bound MAC's, answered by the hosts file whatever dnsmasq remembers.
+           "leasefile-ro\n"
            "log-dhcp\n"
            "user=%s\n",
-           dir, dir, user);
+           dir, user);
     for (size_t i = 0; i < count; i++) {
         const dhcp_pool_t *pool = &pools[i];
         mk_ip_t net;

@@ -38,7 +38,7 @@ dhcp_files_test (bool verbose)
     assert (strstr (conf, "dhcp-range=set:six,fd00:88::,static,64,infinite\n"));
     assert (strstr (conf, "dhcp-option=tag:six,option6:dns-server,[fd00::53]\n"));
     assert (strstr (conf, "port=0\n") && strstr (conf, "dhcp-hostsfile="));
-    assert (strstr (conf, "user=maekin\n"));
+    assert (strstr (conf, "user=maekin\n") && strstr (conf, "leasefile-ro\n"));
 
     //  dnsmasq itself reads it (its own syntax check), when it is installed.
     char *path = zsys_sprintf ("%s/dnsmasq.conf", dir);

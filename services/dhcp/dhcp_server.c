@@ -14,6 +14,7 @@
 #define SYNC_GAP_MS 1000 //  VM events coalesced: at most one sync (and SIGHUP) a second
 #define CALL_MS     5000 //  one bus request's wait
 #define RESTART_MS  1000 //  a dnsmasq that died is started again after this
+#define RETRY_MS    2000 //  a sync the cloud did not answer is tried again after this
 
 typedef struct {
     dhcp_opts_t opts;
@@ -26,6 +27,7 @@ typedef struct {
     pid_t dnsmasq;       //  running, or 0
     int64_t restart_at;  //  mono ms when a dead dnsmasq is started again (0: none due)
     bool conf_ready;     //  the configuration was written once
+    char *hosts_served;  //  the hosts file dnsmasq read last (NULL: not known)
     uint64_t syncs, writes, signals, starts;
     size_t bindings;
 } server_t;
@@ -144,6 +146,26 @@ s_stop_dnsmasq (server_t *self)
     self->dnsmasq = 0;
 }
 
+//  Whether a line of `before` is not in `after` (a binding taken away); false when before
+//  is not known.
+static bool
+s_lines_gone (const char *before, const char *after)
+{
+    for (const char *line = before; line && *line;) {
+        size_t length = strcspn (line, "\n");
+        bool found = false;
+        for (const char *at = after; at && *at && !found;) {
+            found = strncmp (at, line, length) == 0 && (at[length] == '\n' || !at[length]);
+            const char *next = strchr (at, '\n');
+            at = next ? next + 1 : NULL;
+        }
+        if (!found)
+            return true;
+        line += length + (line[length] == '\n');
+    }
+    return false;
+}
+
 //  The pools and leases read, the files written, dnsmasq told: 0, or -1 (logged) if the
 //  cloud did not answer.
 static int
@@ -156,6 +178,8 @@ s_sync (server_t *self)
     zlistx_t *lease_pages =
         pool_pages ? s_all_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LEASES) : NULL;
     if (!lease_pages) {
+        //  The cloud away (not started yet, restarting): asked again soon, not at resync_ms.
+        self->next_resync = self->last_sync + RETRY_MS;
         s_free_pages (&pool_pages);
         return -1;
     }
@@ -210,7 +234,12 @@ s_sync (server_t *self)
     //  The hosts file first: a dnsmasq started for a new configuration reads it whole.
     int hosts_changed = dhcp_files_write (path, hosts, &error);
     free (path);
-    free (hosts);
+    bool removed = hosts_changed > 0 && s_lines_gone (self->hosts_served, hosts);
+    if (hosts_changed >= 0) {
+        free (self->hosts_served);
+        self->hosts_served = hosts;
+    } else
+        free (hosts);
     free (pools);
     free (bindings);
     if (conf_changed < 0 || hosts_changed < 0) {
@@ -222,8 +251,9 @@ s_sync (server_t *self)
     self->bindings = bound;
     self->writes += hosts_changed;
     self->conf_ready = true;
-    if (conf_changed) {
-        //  Other pools, other interfaces: dnsmasq reads those only when it starts.
+    if (conf_changed || (removed && self->dnsmasq)) {
+        //  Other pools, other interfaces: dnsmasq reads those only when it starts; and a
+        //  binding taken away must take its lease (in dnsmasq's memory) with it.
         s_stop_dnsmasq (self);
         s_start_dnsmasq (self);
     } else if (hosts_changed && self->dnsmasq) {
@@ -327,6 +357,7 @@ s_actor (zsock_t *pipe, void *args)
         zloop_start (loop);
     }
     s_stop_dnsmasq (&self);
+    free (self.hosts_served);
     zloop_destroy (&loop);
     mk_sock_destroy (&self.stream);
     mk_client_destroy (&self.client);

@@ -4,8 +4,10 @@
     broker's stream (a burst of them is one sync, at most one a second); writes
     dnsmasq's configuration and hosts file (dhcp_files: only for a change); and runs
     dnsmasq, started again when it dies, told to read the hosts file again (SIGHUP) after
-    it changed and restarted when the pools it serves changed. With the controller away,
-    dnsmasq keeps serving what it has. */
+    bindings were added, and restarted when one was taken away (its lease, which lives in
+    dnsmasq's memory alone, goes with it, so its address can go to the next VM) or the
+    pools it serves changed. A sync the cloud did not answer is tried again in 2 s. With the
+   controller away, dnsmasq keeps serving what it has. */
 #ifndef DHCP_SERVER_H_INCLUDED
 #define DHCP_SERVER_H_INCLUDED
 
