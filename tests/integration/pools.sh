@@ -126,6 +126,7 @@ ok "12 creates at once into 5 addresses: 5 made with 5 distinct addresses of the
 stop controller
 start_controller
 eventually 30 "the controller serves again" sh pool list
+eventually 30 "node1's agent has reported to it" is host node1 state up
 [ "$(ip_of web-2)" = 10.88.0.102 ] && [ "$(json 'd.get("pool", d)["used"]' pool show burst)" = 5 ] \
     || fail "after the restart: $(sh pool show lab) $(sh pool show burst)"
 refused "the restarted controller still knows the pool full" "no free address" \
