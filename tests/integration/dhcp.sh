@@ -118,6 +118,7 @@ stop controller
 eventually 30 "with the controller away, web-2 is still served" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
 start_controller
 eventually 30 "the controller serves again" sh vm show web-2 --vi lab
+eventually 30 "node1's agent has reported to it" is host node1 state up
 expect_ok "web-3 made once it is back" sh vm create web-3 --vi lab --template tiny --wait
 mac3=$(json 'd.get("vm", d)["mac"]' vm show web-3 --vi lab)
 ip3=$(json 'd.get("vm", d)["ip"]' vm show web-3 --vi lab)
