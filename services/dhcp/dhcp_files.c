@@ -5,19 +5,14 @@
 
 #include <arpa/inet.h>
 
-//  Appends to a growing string.
-static void s_add (char **text, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
-static void
-s_add (char **text, const char *format, ...)
+//  A text written as a stream into memory (open_memstream): one copy, whatever its size.
+static FILE *
+s_open (char **text, size_t *size)
 {
-    va_list args;
-    va_start (args, format);
-    char *more = zsys_vprintf (format, args);
-    va_end (args);
-    char *joined = zsys_sprintf ("%s%s", *text ? *text : "", more);
-    free (more);
-    free (*text);
-    *text = joined;
+    FILE *out = open_memstream (text, size);
+    if (!out)
+        abort ();
+    return out;
 }
 
 char *
@@ -25,21 +20,23 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
                  char **error)
 {
     char *text = NULL;
-    s_add (&text,
-           "# Written by maekin-dhcp from the cloud's IP pools: do not edit, it is rewritten.\n"
-           "port=0\n"          //  no DNS: only DHCP
-           "bind-interfaces\n" //  the pools' bridges, not every interface
-           "except-interface=lo\n"
-           "dhcp-authoritative\n"      //  the only server on its bridges
-           "dhcp-hostsfile=%s/hosts\n" //  read again on SIGHUP
-           //  No lease database: a lease lives in dnsmasq's memory alone, so a binding
-           //  taken away goes with a restart (a SIGHUP would keep its lease, infinite, and
-           //  the address could not go to the next VM). Renewals need none: every address
-           //  is a bound MAC's, answered by the hosts file whatever dnsmasq remembers.
-           "leasefile-ro\n"
-           "log-dhcp\n"
-           "user=%s\n",
-           dir, user);
+    size_t size;
+    FILE *out = s_open (&text, &size);
+    fprintf (out,
+             "# Written by maekin-dhcp from the cloud's IP pools: do not edit, it is rewritten.\n"
+             "port=0\n"          //  no DNS: only DHCP
+             "bind-interfaces\n" //  the pools' bridges, not every interface
+             "except-interface=lo\n"
+             "dhcp-authoritative\n"      //  the only server on its bridges
+             "dhcp-hostsfile=%s/hosts\n" //  read again on SIGHUP
+             //  No lease database: a lease lives in dnsmasq's memory alone, so a binding
+             //  taken away goes with a restart (a SIGHUP would keep its lease, infinite, and
+             //  the address could not go to the next VM). Renewals need none: every address
+             //  is a bound MAC's, answered by the hosts file whatever dnsmasq remembers.
+             "leasefile-ro\n"
+             "log-dhcp\n"
+             "user=%s\n",
+             dir, user);
     for (size_t i = 0; i < count; i++) {
         const dhcp_pool_t *pool = &pools[i];
         mk_ip_t net;
@@ -47,20 +44,21 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
         const char *why = mk_ip_net_parse (pool->network, &net, &prefix);
         if (why) {
             *error = zsys_sprintf ("pool '%s': network '%s': %s", pool->name, pool->network, why);
+            fclose (out);
             free (text);
             return NULL;
         }
         char address[MK_IP_TEXT];
         mk_ip_format (&net, address);
-        s_add (&text, "interface=%s\n", pool->bridge);
+        fprintf (out, "interface=%s\n", pool->bridge);
         if (net.family == 4) {
             struct in_addr mask = {htonl (prefix ? 0xffffffffu << (32 - prefix) : 0)};
-            s_add (&text, "dhcp-range=set:%s,%s,static,%s,infinite\n", pool->name, address,
-                   inet_ntoa (mask));
+            fprintf (out, "dhcp-range=set:%s,%s,static,%s,infinite\n", pool->name, address,
+                     inet_ntoa (mask));
             if (*pool->gateway)
-                s_add (&text, "dhcp-option=tag:%s,option:router,%s\n", pool->name, pool->gateway);
+                fprintf (out, "dhcp-option=tag:%s,option:router,%s\n", pool->name, pool->gateway);
         } else
-            s_add (&text, "dhcp-range=set:%s,%s,static,%d,infinite\n", pool->name, address, prefix);
+            fprintf (out, "dhcp-range=set:%s,%s,static,%d,infinite\n", pool->name, address, prefix);
         //  The DNS servers of the pool's own family (DHCPv4 and DHCPv6 options apart).
         char servers[256] = "";
         for (int d = 0; d < 4 && *pool->dns[d]; d++) {
@@ -72,22 +70,26 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
                       pool->dns[d]);
         }
         if (*servers)
-            s_add (&text, "dhcp-option=tag:%s,%s%s\n", pool->name,
-                   net.family == 4 ? "option:dns-server" : "option6:dns-server", servers);
+            fprintf (out, "dhcp-option=tag:%s,%s%s\n", pool->name,
+                     net.family == 4 ? "option:dns-server" : "option6:dns-server", servers);
     }
+    fclose (out);
     return text;
 }
 
 char *
 dhcp_files_hosts (const dhcp_binding_t *bindings, size_t count)
 {
-    char *text = strdup ("");
+    char *text = NULL;
+    size_t size;
+    FILE *out = s_open (&text, &size);
     for (size_t i = 0; i < count; i++) {
         mk_ip_t ip;
         bool six = mk_ip_parse (bindings[i].ip, &ip) == 0 && ip.family == 6;
-        s_add (&text, six ? "%s,[%s],infinite\n" : "%s,%s,infinite\n", bindings[i].mac,
-               bindings[i].ip);
+        fprintf (out, six ? "%s,[%s],infinite\n" : "%s,%s,infinite\n", bindings[i].mac,
+                 bindings[i].ip);
     }
+    fclose (out);
     return text;
 }
 

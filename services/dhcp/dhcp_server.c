@@ -32,61 +32,89 @@ typedef struct {
     size_t bindings;
 } server_t;
 
-//  Every page of a list request: the replies, in order (a new list of envelopes to free
-//  with mk_msg_free), or NULL (logged) if the cloud did not answer.
-static zlistx_t *
-s_all_pages (server_t *self, Maekin__Envelope__BodyCase body)
+//  What a sync read: the pools served and their bindings, grown page by page.
+typedef struct {
+    dhcp_pool_t *pools;
+    size_t pool_count;
+    dhcp_binding_t *bindings;
+    size_t binding_count;
+} found_t;
+
+static bool s_served (const server_t *self, const char *pool);
+
+//  One page of pools or of leases: what is served, added to found.
+static void
+s_take_page (server_t *self, const Maekin__Envelope *reply, found_t *found)
 {
-    zlistx_t *pages = zlistx_new ();
+    //  A oneof: only the member body_case names may be read.
+    bool is_pools = reply->body_case == MAEKIN__ENVELOPE__BODY_POOL_LIST_REPLY;
+    bool is_leases = reply->body_case == MAEKIN__ENVELOPE__BODY_POOL_LEASES_REPLY;
+    const Maekin__PoolListReply *pools = is_pools ? reply->pool_list_reply : NULL;
+    for (size_t i = 0; pools && i < pools->n_pools; i++) {
+        const Maekin__Pool *pool = pools->pools[i];
+        if (!s_served (self, pool->name))
+            continue;
+        found->pools =
+            (dhcp_pool_t *) realloc (found->pools, (found->pool_count + 1) * sizeof (dhcp_pool_t));
+        dhcp_pool_t *to = &found->pools[found->pool_count++];
+        memset (to, 0, sizeof *to);
+        snprintf (to->name, sizeof to->name, "%s", pool->name);
+        snprintf (to->network, sizeof to->network, "%s", pool->network);
+        snprintf (to->gateway, sizeof to->gateway, "%s", pool->gateway ? pool->gateway : "");
+        snprintf (to->bridge, sizeof to->bridge, "%s", pool->bridge);
+        for (size_t d = 0; d < pool->n_dns && d < 4; d++)
+            snprintf (to->dns[d], sizeof to->dns[d], "%s", pool->dns[d]);
+    }
+    const Maekin__PoolLeasesReply *leases = is_leases ? reply->pool_leases_reply : NULL;
+    for (size_t i = 0; leases && i < leases->n_leases; i++) {
+        const Maekin__Lease *lease = leases->leases[i];
+        if (!s_served (self, lease->pool) || !*lease->mac)
+            continue;
+        found->bindings = (dhcp_binding_t *) realloc (
+            found->bindings, (found->binding_count + 1) * sizeof (dhcp_binding_t));
+        dhcp_binding_t *to = &found->bindings[found->binding_count++];
+        snprintf (to->ip, sizeof to->ip, "%s", lease->ip);
+        snprintf (to->mac, sizeof to->mac, "%s", lease->mac);
+    }
+}
+
+//  Every page of a list request (pool_list or pool_leases) into found: 0, or -1 (logged)
+//  if the cloud did not answer.
+static int
+s_read_pages (server_t *self, Maekin__Envelope__BodyCase body, found_t *found)
+{
     char after[256] = "";
-    while (true) {
+    do {
         Maekin__ListRequest page = MAEKIN__LIST_REQUEST__INIT;
         page.limit = 1000;
         page.after = after;
         Maekin__PoolListRequest pools = MAEKIN__POOL_LIST_REQUEST__INIT;
         Maekin__PoolLeasesRequest leases = MAEKIN__POOL_LEASES_REQUEST__INIT;
+        pools.page = leases.page = &page;
         Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
         env.body_case = body;
-        if (body == MAEKIN__ENVELOPE__BODY_POOL_LIST) {
-            pools.page = &page;
-            env.pool_list = &pools;
-        } else {
-            leases.page = &page;
+        if (body == MAEKIN__ENVELOPE__BODY_POOL_LEASES)
             env.pool_leases = &leases;
-        }
+        else
+            env.pool_list = &pools;
         Maekin__Envelope *reply =
             mk_client_call (self->client, "cloud", &env, CALL_MS, 1, NULL, NULL);
         if (reply->status != MK_OK) {
             mk_warn ("dhcp: the cloud answered %d: %s (what is served stays as it is)",
                      reply->status, reply->reason ? reply->reason : "");
             mk_msg_free (&reply);
-            while (zlistx_size (pages)) {
-                Maekin__Envelope *old = (Maekin__Envelope *) zlistx_detach (pages, NULL);
-                mk_msg_free (&old);
-            }
-            zlistx_destroy (&pages);
-            return NULL;
+            return -1;
         }
-        const char *next = reply->pool_list_reply     ? reply->pool_list_reply->next
-                           : reply->pool_leases_reply ? reply->pool_leases_reply->next
-                                                      : "";
+        s_take_page (self, reply, found);
+        const char *next = reply->body_case == MAEKIN__ENVELOPE__BODY_POOL_LIST_REPLY
+                               ? reply->pool_list_reply->next
+                           : reply->body_case == MAEKIN__ENVELOPE__BODY_POOL_LEASES_REPLY
+                               ? reply->pool_leases_reply->next
+                               : "";
         snprintf (after, sizeof after, "%s", next ? next : "");
-        zlistx_add_end (pages, reply);
-        if (!*after)
-            return pages;
-    }
-}
-
-static void
-s_free_pages (zlistx_t **pages_p)
-{
-    if (!*pages_p)
-        return;
-    while (zlistx_size (*pages_p)) {
-        Maekin__Envelope *env = (Maekin__Envelope *) zlistx_detach (*pages_p, NULL);
-        mk_msg_free (&env);
-    }
-    zlistx_destroy (pages_p);
+        mk_msg_free (&reply);
+    } while (*after);
+    return 0;
 }
 
 //  Whether a pool is one this server serves.
@@ -174,52 +202,18 @@ s_sync (server_t *self)
     self->dirty = false;
     self->last_sync = zclock_mono ();
     self->next_resync = self->last_sync + self->opts.resync_ms;
-    zlistx_t *pool_pages = s_all_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LIST);
-    zlistx_t *lease_pages =
-        pool_pages ? s_all_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LEASES) : NULL;
-    if (!lease_pages) {
+    found_t found = {NULL, 0, NULL, 0};
+    if (s_read_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LIST, &found) != 0
+        || s_read_pages (self, MAEKIN__ENVELOPE__BODY_POOL_LEASES, &found) != 0) {
         //  The cloud away (not started yet, restarting): asked again soon, not at resync_ms.
         self->next_resync = self->last_sync + RETRY_MS;
-        s_free_pages (&pool_pages);
+        free (found.pools);
+        free (found.bindings);
         return -1;
     }
-    size_t pool_count = 0, binding_count = 0;
-    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (pool_pages); page;
-         page = (Maekin__Envelope *) zlistx_next (pool_pages))
-        pool_count += page->pool_list_reply ? page->pool_list_reply->n_pools : 0;
-    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (lease_pages); page;
-         page = (Maekin__Envelope *) zlistx_next (lease_pages))
-        binding_count += page->pool_leases_reply ? page->pool_leases_reply->n_leases : 0;
-    dhcp_pool_t *pools = (dhcp_pool_t *) zmalloc ((pool_count + 1) * sizeof (dhcp_pool_t));
-    dhcp_binding_t *bindings =
-        (dhcp_binding_t *) zmalloc ((binding_count + 1) * sizeof (dhcp_binding_t));
-    size_t served = 0, bound = 0;
-    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (pool_pages); page;
-         page = (Maekin__Envelope *) zlistx_next (pool_pages))
-        for (size_t i = 0; page->pool_list_reply && i < page->pool_list_reply->n_pools; i++) {
-            const Maekin__Pool *pool = page->pool_list_reply->pools[i];
-            if (!s_served (self, pool->name))
-                continue;
-            dhcp_pool_t *to = &pools[served++];
-            snprintf (to->name, sizeof to->name, "%s", pool->name);
-            snprintf (to->network, sizeof to->network, "%s", pool->network);
-            snprintf (to->gateway, sizeof to->gateway, "%s", pool->gateway ? pool->gateway : "");
-            snprintf (to->bridge, sizeof to->bridge, "%s", pool->bridge);
-            for (size_t d = 0; d < pool->n_dns && d < 4; d++)
-                snprintf (to->dns[d], sizeof to->dns[d], "%s", pool->dns[d]);
-        }
-    for (Maekin__Envelope *page = (Maekin__Envelope *) zlistx_first (lease_pages); page;
-         page = (Maekin__Envelope *) zlistx_next (lease_pages))
-        for (size_t i = 0; page->pool_leases_reply && i < page->pool_leases_reply->n_leases; i++) {
-            const Maekin__Lease *lease = page->pool_leases_reply->leases[i];
-            if (!s_served (self, lease->pool) || !*lease->mac)
-                continue;
-            snprintf (bindings[bound].ip, sizeof bindings[bound].ip, "%s", lease->ip);
-            snprintf (bindings[bound].mac, sizeof bindings[bound].mac, "%s", lease->mac);
-            bound++;
-        }
-    s_free_pages (&pool_pages);
-    s_free_pages (&lease_pages);
+    dhcp_pool_t *pools = found.pools;
+    dhcp_binding_t *bindings = found.bindings;
+    size_t served = found.pool_count, bound = found.binding_count;
 
     char *error = NULL;
     //  dnsmasq, once bound, runs as this program's user: the files are this user's.

@@ -730,7 +730,7 @@ static void __attribute__ ((noinline)) s_trim_stack (void)
             return;
     }
     uintptr_t page = (uintptr_t) sysconf (_SC_PAGESIZE);
-    //  This frame's address (a local's could live elsewhere: ASan's fake stack); a page
+    //  This frame's address (a local's may live on a stack ASan keeps apart); a page
     //  below it is kept for the calls that run before the thread waits.
     uintptr_t frame = (uintptr_t) __builtin_frame_address (0);
     uintptr_t top = (frame & ~(page - 1)) - page;
