@@ -260,6 +260,13 @@ s_parse (const maekinsh_cmd_def_t *def, int argc, char **argv, maekinsh_cmd_args
             if (index < 0 && maekinsh_settings_is_global (name))
                 return zsys_sprintf ("%s is an option of maekinsh itself, not of '%s'", name,
                                      maekinsh_cmd_words (def));
+            //  Options are --words: a word with one '-' is likelier an operand (a key's
+            //  text may begin with one), which goes after --.
+            if (index < 0 && arg[1] != '-')
+                return maekinsh_cmd_usage_error (def,
+                                                 "unknown option '%s' (an argument that begins "
+                                                 "with '-' goes after --)",
+                                                 name);
             if (index < 0)
                 return maekinsh_cmd_usage_error (def, "unknown option '%s'", name);
             const maekinsh_cmd_opt_t *opt = &def->opts[index];

@@ -228,8 +228,8 @@ void
 maekinsh_key_test (bool verbose)
 {
     (void) verbose;
-    //  A key's text that begins with '-' reads as an option on the command line (one in 85
-    //  does: Z85 has '-'); such a key is given by its file. The test takes one that does not.
+    //  A key's text may begin with '-' (Z85 has it: one in 85): then it goes after --, as
+    //  tested below; the other cases here take one that does not.
     zcert_t *cert = zcert_new ();
     while (zcert_public_txt (cert)[0] == '-') {
         zcert_destroy (&cert);
@@ -284,6 +284,14 @@ maekinsh_key_test (bool verbose)
 
     //  Bad usage: one line saying what, nothing sent.
     s_test_bad (MAEKINSH_WORDS ("key", "admit", "ci", "--role", "client"), "missing KEY");
+    char dashed[MK_CURVE_KEY_TEXT + 1];
+    snprintf (dashed, sizeof dashed, "-%s", text + 1);
+    s_test_bad (MAEKINSH_WORDS ("key", "admit", "ci", dashed, "--role", "client"),
+                "begins with '-' goes after --");
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("key", "admit", "--role", "client", "--", "ci", dashed));
+    assert (streq (maekinsh_cmd_request (cmd)->bus_key_admit->key->key, dashed));
+    maekinsh_cmd_destroy (&cmd);
     s_test_bad (MAEKINSH_WORDS ("key", "admit", "ci", text), "missing --role ROLE");
     s_test_bad (MAEKINSH_WORDS ("key", "admit", "ci", text, "--role", "controller"),
                 "--role must be one of node, client");
