@@ -307,6 +307,8 @@ void controller_audit_write (controller_t *self, int status, const char *reason)
 //  Writes the batch's entries (in its transaction, before the commit): 0, or -1.
 int controller_audit_flush (controller_t *self);
 void controller_audit_list (controller_t *self, const mk_request_t *request);
+//  A service's report (service_report): said in the log, kept as its audit entry.
+void controller_audit_report (controller_t *self, const mk_request_t *request);
 
 //  API keys (controller_apikey.c).
 void controller_apikey_create (controller_t *self, const mk_request_t *request);

@@ -84,6 +84,8 @@ static const route_t s_routes[] = {
     ROUTE (VI_POOL, controller_vi_pool, AUTH_ADMIN, WRITES | MUTATES),
     //  What the DHCP controller follows: readable with the administrator's read-only key.
     ROUTE (POOL_LEASES, controller_pool_leases, AUTH_ADMIN_READ, 0),
+    //  A service's report changes nothing but the audit log: a read-only key may send it.
+    ROUTE (SERVICE_REPORT, controller_audit_report, AUTH_ADMIN_READ, WRITES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

@@ -243,6 +243,36 @@ s_test_keys (test_t *self)
                                           &template_create, "read-only")
             == MK_FORBIDDEN);
     assert (s_key_create (self, ro, "more", "", false, bob) == MK_FORBIDDEN);
+    //  A service's report changes nothing in the cloud: the administrator's read-only key
+    //  sends it (maekin-dhcp's); bad words are refused.
+    Maekin__ServiceReportRequest report = MAEKIN__SERVICE_REPORT_REQUEST__INIT;
+    report.service = "dhcp";
+    report.node = "node7";
+    report.what = "dnsmasq (pid 41) was killed by signal 9; starting it again in 1000 ms";
+    assert (controller_fixture_status_as (client, ro, MAEKIN__ENVELOPE__BODY_SERVICE_REPORT,
+                                          &report, NULL)
+            == MK_OK);
+    const char *bad_words[][3] = {{"d hcp", "node7", "x"},
+                                  {"dhcp", "", "x"},
+                                  {"dhcp", "node7", ""},
+                                  {"dhcp", "node7", "two\nlines"},
+                                  {"dhcp", "node7", "not \xc3\x28 UTF-8"}};
+    for (size_t i = 0; i < sizeof bad_words / sizeof bad_words[0]; i++) {
+        report.service = (char *) bad_words[i][0];
+        report.node = (char *) bad_words[i][1];
+        report.what = (char *) bad_words[i][2];
+        assert (controller_fixture_status_as (client, ro, MAEKIN__ENVELOPE__BODY_SERVICE_REPORT,
+                                              &report,
+                                              i < 2 ? "not a name" : "one line of 1 to 240")
+                == MK_BAD_REQUEST);
+    }
+    char long_line[242];
+    memset (long_line, 'a', 241);
+    long_line[241] = 0;
+    report.what = long_line;
+    assert (controller_fixture_status_as (client, ro, MAEKIN__ENVELOPE__BODY_SERVICE_REPORT,
+                                          &report, "one line")
+            == MK_BAD_REQUEST);
     assert (controller_fixture_status_as (client, ro, MAEKIN__ENVELOPE__BODY_WHOAMI, &whoami, NULL)
             == MK_OK);
     //  Another user's keys: the administrator makes and revokes them; the user sees only
@@ -254,6 +284,11 @@ s_test_keys (test_t *self)
                                           &user, NULL)
             == MK_OK);
     assert (s_key_create (self, self->token, "scraper", "bob", true, bobs) == MK_OK);
+    //  A report is the administrator's: not even read-only keys of others.
+    report.what = "I am not the cloud's";
+    assert (controller_fixture_status_as (client, bobs, MAEKIN__ENVELOPE__BODY_SERVICE_REPORT,
+                                          &report, "administrator")
+            == MK_FORBIDDEN);
     assert (controller_fixture_login (client, "bob", "bob-secret-1", bob) == MK_OK);
     assert (s_key_create (self, bob, "mine", "admin", false, ci) == MK_FORBIDDEN);
     Maekin__ApiKeyListRequest list = MAEKIN__API_KEY_LIST_REQUEST__INIT;
@@ -397,6 +432,14 @@ s_test_audit (test_t *self)
     assert (s_entry_of (list, "admin", "apikey:ro", "template_create", "ro-made", 403));
     assert (s_entry_of (list, "admin", "session", "apikey_revoke", "ci", 200));
     assert (s_entry_of (list, "bob", "session", "apikey_create", "admin/mine", 403));
+    //  What a service reported is the entry's reason, though it was taken.
+    const Maekin__AuditEntry *said =
+        s_entry_of (list, "admin", "apikey:ro", "service_report", "dhcp@node7", 200);
+    assert (said
+            && streq (said->reason, "dnsmasq (pid 41) was killed by signal 9; starting it "
+                                    "again in 1000 ms"));
+    assert (s_entry_of (list, "admin", "apikey:ro", "service_report", "d hcp", 400));
+    assert (s_entry_of (list, "bob", "apikey:scraper", "service_report", "dhcp", 403));
     for (size_t i = 0; i < list->n_entries; i++)
         assert (!strstr (list->entries[i]->request, "list")
                 && !strstr (list->entries[i]->request, "whoami")

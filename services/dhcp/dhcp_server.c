@@ -5,6 +5,7 @@
 #include "mk_actor.h"
 #include "mk_client.h"
 #include "mk_msg.h"
+#include "mk_name.h"
 #include "mk_sock.h"
 
 #include <pwd.h>
@@ -15,6 +16,7 @@
 #define CALL_MS     5000 //  one bus request's wait
 #define RESTART_MS  1000 //  a dnsmasq that died is started again after this
 #define RETRY_MS    2000 //  a sync the cloud did not answer is tried again after this
+#define REPORTS_MAX 8    //  reports kept for a controller that is away (the newest)
 
 typedef struct {
     dhcp_opts_t opts;
@@ -30,6 +32,11 @@ typedef struct {
     char *hosts_served;  //  the hosts file dnsmasq read last (NULL: not known)
     uint64_t syncs, writes, signals, starts;
     size_t bindings;
+    char node[64];              //  this machine's name, as the reports say it
+    char *reports[REPORTS_MAX]; //  what the controller has not heard yet, oldest first
+    size_t report_count;
+    uint64_t reports_dropped; //  older reports let go while the controller was away
+    int64_t report_at;        //  mono ms when the next is sent
 } server_t;
 
 //  What a sync read: the pools served and their bindings, grown page by page.
@@ -259,6 +266,61 @@ s_sync (server_t *self)
     return 0;
 }
 
+//  A report for the controller (service_report): sent on the next tick, kept (the newest
+//  REPORTS_MAX) while the controller is away.
+static void
+s_report (server_t *self, char *what)
+{
+    if (self->report_count == REPORTS_MAX) {
+        free (self->reports[0]);
+        memmove (self->reports, self->reports + 1, (REPORTS_MAX - 1) * sizeof (char *));
+        self->report_count--;
+        self->reports_dropped++;
+    }
+    self->reports[self->report_count++] = what;
+}
+
+//  Tells the controller what it has not heard, oldest first; stops at the first the cloud
+//  does not answer, and tries again in RETRY_MS.
+static void
+s_send_reports (server_t *self, int64_t now)
+{
+    while (self->report_count && now >= self->report_at) {
+        char *what = self->reports[0];
+        char line[241];
+        if (self->reports_dropped)
+            snprintf (line, sizeof line, "%s (and %" PRIu64 " earlier reports were lost)", what,
+                      self->reports_dropped);
+        else
+            snprintf (line, sizeof line, "%s", what);
+        Maekin__ServiceReportRequest report = MAEKIN__SERVICE_REPORT_REQUEST__INIT;
+        report.service = "dhcp";
+        report.node = self->node;
+        report.what = line;
+        Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+        env.body_case = MAEKIN__ENVELOPE__BODY_SERVICE_REPORT;
+        env.service_report = &report;
+        Maekin__Envelope *reply =
+            mk_client_call (self->client, "cloud", &env, CALL_MS, 1, NULL, NULL);
+        int status = reply->status;
+        //  Refused for what it is, or for whose it is: let go. Not answered (the broker's
+        //  404 while no controller serves, a timeout, a 5xx): tried again.
+        bool refused =
+            status == MK_BAD_REQUEST || status == MK_UNAUTHORIZED || status == MK_FORBIDDEN;
+        if (status != MK_OK)
+            mk_warn ("dhcp: the controller did not take a report (%d: %s); %s", status,
+                     reply->reason ? reply->reason : "", refused ? "let go" : "trying again");
+        mk_msg_free (&reply);
+        if (status != MK_OK && !refused) {
+            self->report_at = now + RETRY_MS;
+            return;
+        }
+        self->reports_dropped = 0;
+        free (what);
+        memmove (self->reports, self->reports + 1, --self->report_count * sizeof (char *));
+    }
+}
+
 static int
 s_on_stream (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -279,11 +341,12 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
         int status;
         pid_t pid = waitpid (self->dnsmasq, &status, WNOHANG);
         if (pid == self->dnsmasq) {
-            mk_error (
-                "dhcp: dnsmasq (pid %d) %s %d; starting it again in %d ms (see %s/dnsmasq.log)",
-                (int) pid, WIFSIGNALED (status) ? "was killed by signal" : "exited with",
-                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status), RESTART_MS,
-                self->opts.dir);
+            char *what = zsys_sprintf (
+                "dnsmasq (pid %d) %s %d; starting it again in %d ms", (int) pid,
+                WIFSIGNALED (status) ? "was killed by signal" : "exited with",
+                WIFSIGNALED (status) ? WTERMSIG (status) : WEXITSTATUS (status), RESTART_MS);
+            mk_error ("dhcp: %s (see %s/dnsmasq.log)", what, self->opts.dir);
+            s_report (self, what);
             self->dnsmasq = 0;
             self->restart_at = now + RESTART_MS;
         }
@@ -294,6 +357,7 @@ s_on_tick (zloop_t *loop, int timer_id, void *arg)
     }
     if ((self->dirty && now - self->last_sync >= SYNC_GAP_MS) || now >= self->next_resync)
         s_sync (self);
+    s_send_reports (self, now);
     return 0;
 }
 
@@ -320,6 +384,13 @@ s_actor (zsock_t *pipe, void *args)
     memset (&self, 0, sizeof self);
     self.opts = *(const dhcp_opts_t *) args;
     self.pipe = pipe;
+    //  The reports' node: this machine's name, its first label.
+    if (gethostname (self.node, sizeof self.node) != 0)
+        self.node[0] = 0;
+    self.node[sizeof self.node - 1] = 0;
+    self.node[strcspn (self.node, ".")] = 0;
+    if (mk_name_check (self.node))
+        snprintf (self.node, sizeof self.node, "controller");
     char *error = NULL;
     if (mkdir (self.opts.dir, 0750) != 0 && errno != EEXIST)
         error = zsys_sprintf ("dhcp/dir '%s': %s", self.opts.dir, strerror (errno));
@@ -351,6 +422,8 @@ s_actor (zsock_t *pipe, void *args)
         zloop_start (loop);
     }
     s_stop_dnsmasq (&self);
+    for (size_t i = 0; i < self.report_count; i++)
+        free (self.reports[i]);
     free (self.hosts_served);
     zloop_destroy (&loop);
     mk_sock_destroy (&self.stream);

@@ -4,7 +4,7 @@
 # a second namespace is a guest's NIC on that bridge (a veth), where busybox udhcpc asks
 # with a VM's MAC. It gets exactly the bound address, gateway and DNS server; another
 # VM's binding made later is served; a MAC no VM has gets nothing, nor a deleted VM's; a
-# dnsmasq that dies is started again and serves.
+# dnsmasq that dies is started again and serves, and the controller hears of it.
 set -u
 srv=mk-dhcp-srv-$$
 cli=mk-dhcp-cli-$$
@@ -15,12 +15,9 @@ if [ "${MK_DHCP_NS:-}" != 1 ]; then
         || fail "cannot install dnsmasq and busybox: $(tail -n 3 "$T/deps.log")"
     cleanup_ns() { ip netns del "$srv" 2>/dev/null; ip netns del "$cli" 2>/dev/null; }
     trap 'rc=$?; cleanup_ns; cleanup $rc' EXIT
-    ip netns add "$srv" && ip netns add "$cli" || fail "cannot make network namespaces (ip netns, as root)"
-    ip -n "$srv" link set lo up
+    netns_with_bridge "$srv" mkbr0 10.88.0.1/24
+    ip netns add "$cli" || fail "cannot make a network namespace (ip netns, as root)"
     ip -n "$cli" link set lo up
-    ip -n "$srv" link add mkbr0 type bridge || fail "cannot make a bridge"
-    ip -n "$srv" addr add 10.88.0.1/24 dev mkbr0
-    ip -n "$srv" link set mkbr0 up
     ip -n "$srv" link add port0 type veth peer name eth0 netns "$cli" || fail "cannot make a veth"
     ip -n "$srv" link set port0 master mkbr0 up
     ip -n "$cli" link set eth0 up
@@ -37,11 +34,7 @@ expect_ok "a pool on mkbr0" sh pool create lab --network 10.88.0.0/24 --bridge m
 expect_ok "a VI, lab, with it" sh vi create lab
 expect_ok "lab may use tiny" sh vi template add lab --template tiny
 expect_ok "lab's VMs take its addresses" sh vi pool lab --pool lab
-sh apikey create dhcp --read-only >"$T/key.out" 2>&1 || fail "apikey create: $(cat "$T/key.out")"
-grep -o 'mka_[A-Za-z0-9_-]*' "$T/key.out" | head -n 1 >"$T/dhcp.key"
-chmod 600 "$T/dhcp.key"
-keys dhcp
-out=$(sh key admit dhcp "$KEYS/dhcp.key" --role client 2>&1) || fail "cannot admit dhcp's key: $out"
+dhcp_keys
 
 json() {
     local expr=$1
@@ -112,11 +105,25 @@ eventually 30 "dnsmasq is started again" restarted
 eventually 30 "... and serves web-2" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
 grep -q "dnsmasq (pid $old) was killed by signal 9" "$T/dhcp.log" || fail "the death was not logged: $(tail -n 3 "$T/dhcp.log")"
 ok "a dnsmasq killed is said in the log, started again, and serves"
+# ... and the controller heard of it: in its log and its audit log.
+node=$(hostname -s)
+heard() {
+    sh audit list | grep "service_report" | grep "dhcp@$node" | grep -q "dnsmasq (pid $old) was killed by signal 9"
+}
+eventually 30 "the controller's audit log has maekin-dhcp's report" heard
+grep -q "dhcp on $node says: dnsmasq (pid $old) was killed by signal 9" "$T/controller.log" \
+    || fail "the controller's log does not say it: $(grep service "$T/controller.log" | tail -n 3)"
+ok "the controller heard of it: $(sh audit list | grep service_report | head -n 1)"
 
 # The controller away: dnsmasq keeps serving what it has; back, new bindings are served.
 stop controller
 eventually 30 "with the controller away, web-2 is still served" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
+# dnsmasq dies while the controller is away: started again at once, and the report waits.
+old=$(dnsmasq_pid)
+kill -KILL "$old"
+eventually 30 "with the controller away, a killed dnsmasq is started again" restarted
 start_controller
+eventually 30 "the report made while the controller was away reaches it once it is back" heard
 eventually 30 "the controller serves again" sh vm show web-2 --vi lab
 eventually 30 "node1's agent has reported to it" is host node1 state up
 expect_ok "web-3 made once it is back" sh vm create web-3 --vi lab --template tiny --wait

@@ -191,6 +191,27 @@ start_tiny_cloud() {
     expect_ok "a template" sh template create tiny --vcpus 1 --memory 64
 }
 
+# netns_with_bridge NS BRIDGE CIDR: a network namespace NS, its loopback up, and in it a
+# bridge BRIDGE with the address CIDR, up (the caller deletes NS).
+netns_with_bridge() {
+    ip netns add "$1" || fail "cannot make network namespace $1 (ip netns, as root)"
+    ip -n "$1" link set lo up
+    ip -n "$1" link add "$2" type bridge || fail "cannot make bridge $2 in $1"
+    ip -n "$1" addr add "$3" dev "$2"
+    ip -n "$1" link set "$2" up
+}
+# dhcp_keys: what maekin-dhcp needs of the cloud, as an administrator makes it: a read-only
+# API key of the administrator's in $T/dhcp.key (mode 600) and the key pair `dhcp`,
+# admitted as a client's.
+dhcp_keys() {
+    local out
+    sh apikey create dhcp --read-only >"$T/key.out" 2>&1 || fail "apikey create: $(cat "$T/key.out")"
+    grep -o 'mka_[A-Za-z0-9_-]*' "$T/key.out" | head -n 1 >"$T/dhcp.key"
+    chmod 600 "$T/dhcp.key"
+    keys dhcp
+    out=$(sh key admit dhcp "$KEYS/dhcp.key" --role client 2>&1) || fail "cannot admit dhcp's key: $out"
+}
+
 # sh ARGS...: maekinsh on this cloud, logged in as the administrator first if it is not.
 sh() {
     [ -n "$(token)" ] || login_admin
