@@ -4,6 +4,11 @@
 # /dev/ttyS0, then prints "maekin-guest alive N" there every second until the domain is destroyed;
 # with a NIC, it brings eth0 up as 10.99.0.2/24 and pings 10.99.0.1 each second, so the guest's
 # network counters move whether or not anything answers).
+# On the kernel command line, maekin.net=dhcp asks for eth0's address with busybox udhcpc instead
+# and prints "MAEKIN-DHCP ip=A/BITS router=R dns=D" (or MAEKIN-DHCP-FAILED), then pings R; with
+# maekin.forge=IP as well it then checks it reaches R from its own address (MAEKIN-OWN A reached|
+# unreached), takes IP by hand in place of its own and tries again (MAEKIN-FORGED IP reached|
+# unreached), and goes back to its own address.
 # Installs what it needs. Cached: with both files newer than this script it does nothing.
 # usage: tests/guest/build-guest.sh OUTDIR
 set -eu
@@ -78,20 +83,60 @@ exec </dev/console >/dev/console 2>&1
 for m in $modules; do
     insmod /lib/modules/\$m.ko || echo "maekin-guest: insmod \$m failed"
 done
+net=; forge=
+for w in \$(cat /proc/cmdline); do
+    case \$w in
+    maekin.net=*) net=\${w#maekin.net=} ;;
+    maekin.forge=*) forge=\${w#maekin.forge=} ;;
+    esac
+done
+gw=10.99.0.1
 if [ -e /sys/class/net/eth0 ]; then
     ip link set eth0 up
-    ip addr add 10.99.0.2/24 dev eth0
+    if [ "\$net" = dhcp ]; then
+        if udhcpc -i eth0 -f -q -n -t 30 -T 1 -s /bin/udhcpc.script >/dev/null 2>&1 && [ -s /tmp/lease ]; then
+            . /tmp/lease
+            echo "MAEKIN-DHCP ip=\$ip/\$mask router=\$router dns=\$dns" >/dev/ttyS0
+            gw=\$router
+        else
+            echo MAEKIN-DHCP-FAILED >/dev/ttyS0
+        fi
+    else
+        ip addr add 10.99.0.2/24 dev eth0
+    fi
 fi
 echo MAEKIN-GUEST-BOOTED >/dev/ttyS0
+reach() { ping -c 3 -W 2 \$gw >/dev/null 2>&1 && echo reached || echo unreached; }
+if [ -n "\$forge" ] && [ -s /tmp/lease ]; then
+    echo "MAEKIN-OWN \$ip \$(reach)" >/dev/ttyS0
+    ip addr del \$ip/\$mask dev eth0
+    ip addr add \$forge/\$mask dev eth0
+    echo "MAEKIN-FORGED \$forge \$(reach)" >/dev/ttyS0
+    ip addr del \$forge/\$mask dev eth0
+    ip addr add \$ip/\$mask dev eth0
+fi
 n=0
 while :; do
     sleep 1
     n=\$((n + 1))
     echo "maekin-guest alive \$n" >/dev/ttyS0
-    [ -e /sys/class/net/eth0 ] && ping -c 1 -W 1 10.99.0.1 >/dev/null 2>&1
+    [ -e /sys/class/net/eth0 ] && ping -c 1 -W 1 \$gw >/dev/null 2>&1
 done
 EOF
 chmod 755 "$root/init"
+# udhcpc's script: on a lease, eth0 takes it and /tmp/lease keeps it for /init.
+cat >"$root/bin/udhcpc.script" <<'EOF'
+#!/bin/sh
+case $1 in
+bound|renew)
+    ip addr flush dev "$interface"
+    ip addr add "$ip/$mask" dev "$interface"
+    echo "ip=$ip mask=$mask router=$router dns='$dns'" >/tmp/lease
+    ;;
+esac
+exit 0
+EOF
+chmod 755 "$root/bin/udhcpc.script"
 
 (cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -9 >"$tmp/initrd.gz" ||
     die "building the initramfs failed"

@@ -9,7 +9,8 @@
 # The daemons run in a mount namespace of their own where DIR's subdirectories are bound over
 # libvirt's fixed system paths, so their config, sockets, state, caches and logs all live in
 # DIR and two runs with different DIRs never meet:
-#   DIR/etc -> /etc/libvirt        config (libvirtd.conf, qemu.conf, virtlogd.conf), domain XML
+#   DIR/etc -> /etc/libvirt        config (libvirtd.conf, qemu.conf, virtlogd.conf), domain XML,
+#                                  network filters (copies of the machine's /etc/libvirt/nwfilter)
 #   DIR/run -> /run/libvirt        sockets, running-domain state, QEMU pid files
 #   DIR/lib -> /var/lib/libvirt    per-domain QEMU monitor sockets
 #   DIR/cache -> /var/cache/libvirt  QEMU capability cache
@@ -135,6 +136,12 @@ clean_state
 rm -rf "$d/log" "$d/libvirtd.log" "$d/virtlogd.log" "$d/daemon.out"
 touch "$marker"
 mkdir -p "$d/etc" "$d/run" "$d/lib" "$d/cache/qemu/capabilities" "$d/log"
+# libvirt's own network filters (clean-traffic and those it uses), as a system instance has
+# them from libvirt-daemon-config-nwfilter: a VM on an IP pool's bridge refers to clean-traffic.
+if [ -d /etc/libvirt/nwfilter ]; then
+    mkdir -p "$d/etc/nwfilter"
+    cp /etc/libvirt/nwfilter/*.xml "$d/etc/nwfilter/" || die "cannot copy libvirt's network filters"
+fi
 # libvirtd probes every QEMU binary at start (about 7 s on our machines). Its results are
 # kept in a shared cache, seeded into each private instance; libvirtd itself checks them
 # against the QEMU binaries, libvirt and the kernel, and probes again when they are stale.
