@@ -18,6 +18,7 @@
 #include <libvirt/libvirt.h>
 #include <libxml/chvalid.h>
 #include <libxml/parser.h>
+#include <libxml/relaxng.h>
 #include <libxml/tree.h>
 #include <libxml/xmlsave.h>
 #include <libxml/xmlstring.h>
@@ -246,9 +247,30 @@ s_add_disk (xmlNodePtr devices, const char *image)
     s_attr (target, "bus", "virtio");
 }
 
+//  clean-traffic for a guest whose address is IPv6, made of libvirt's own filters: what
+//  it sends with another MAC is dropped, and IPv6 from another address than its own (but
+//  UDP from its link-local one: DHCPv6); every IPv6 packet to it is let in; nothing but
+//  IPv6 either way (no IPv4, no ARP). ebtables cannot look into neighbour discovery: a
+//  guest's forged neighbour advertisement from its own address is not stopped (ARP's
+//  counterpart, which clean-traffic stops for IPv4). The rule that lets IPv6 out comes
+//  after no-ipv6-spoofing's chain (priority -610; clean-traffic's -650 sits after IPv4's
+//  -700): before it, it would let every source out (guest-dhcp.sh caught that).
+const char agent_domxml_filter_ipv6_xml[] =
+    "<filter name='" AGENT_DOMXML_FILTER_IPV6 "' chain='root'>\n"
+    "  <filterref filter='no-mac-spoofing'/>\n"
+    "  <filterref filter='no-ipv6-spoofing'/>\n"
+    "  <rule direction='out' action='accept' priority='-600'>\n"
+    "    <mac protocolid='ipv6'/>\n"
+    "  </rule>\n"
+    "  <filterref filter='allow-incoming-ipv6'/>\n"
+    "  <filterref filter='no-other-l2-traffic'/>\n"
+    "  <filterref filter='qemu-announce-self'/>\n"
+    "</filter>\n";
+
 //  The VM's NIC: on a libvirt network, or (a VM with an address from an IP pool) on the
-//  pool's host bridge, where libvirt's clean-traffic filter drops what the guest sends
-//  with another MAC or IP than its own, and what a guest would answer for another's.
+//  pool's host bridge, where libvirt's clean-traffic filter (or ours for IPv6) drops what
+//  the guest sends with another MAC or IP than its own, and what a guest would answer for
+//  another's.
 static void
 s_add_interface (xmlNodePtr devices, const Maekin__VmSpec *spec)
 {
@@ -261,10 +283,11 @@ s_add_interface (xmlNodePtr devices, const Maekin__VmSpec *spec)
             bridge ? spec->bridge : spec->network);
     s_attr (s_child (interface, "model", NULL), "type", "virtio");
     if (s_set (spec->ip)) {
+        bool six = strchr (spec->ip, ':') != NULL; //  checked: an IPv4 or IPv6 address
         xmlNodePtr filter = s_child (interface, "filterref", NULL);
-        s_attr (filter, "filter", "clean-traffic");
+        s_attr (filter, "filter", six ? AGENT_DOMXML_FILTER_IPV6 : "clean-traffic");
         xmlNodePtr parameter = s_child (filter, "parameter", NULL);
-        s_attr (parameter, "name", "IP");
+        s_attr (parameter, "name", six ? "IPV6" : "IP");
         s_attr (parameter, "value", spec->ip);
     }
 }
@@ -499,6 +522,7 @@ static const char *s_kept[] = {
     "string(/domain/devices/interface/source/@bridge)",
     "string(/domain/devices/interface/filterref/@filter)",
     "string(/domain/devices/interface/filterref/parameter[@name='IP']/@value)",
+    "string(/domain/devices/interface/filterref/parameter[@name='IPV6']/@value)",
     "string(/domain/devices/interface/model/@type)",
     "string(/domain/devices/serial/@type)",
     "string(/domain/devices/serial/source/@path)",
@@ -559,6 +583,30 @@ s_libvirt_check (virConnectPtr conn, const Maekin__VmSpec *spec, const char *xml
     free (theirs);
     assert (virDomainUndefine (dom) == 0);
     virDomainFree (dom);
+}
+
+//  Our IPv6 filter is valid by libvirt's own schema for filters (libvirt0 ships it).
+static void
+s_filter_check (bool verbose)
+{
+    const char *schema_path = "/usr/share/libvirt/schemas/nwfilter.rng";
+    xmlRelaxNGParserCtxtPtr parser = xmlRelaxNGNewParserCtxt (schema_path);
+    xmlRelaxNGPtr schema = parser ? xmlRelaxNGParse (parser) : NULL;
+    if (!schema)
+        fprintf (stderr, "agent_domxml: cannot read libvirt's schema %s (libvirt0)\n", schema_path);
+    assert (schema);
+    xmlRelaxNGValidCtxtPtr valid = xmlRelaxNGNewValidCtxt (schema);
+    xmlDocPtr doc =
+        xmlReadMemory (agent_domxml_filter_ipv6_xml, (int) strlen (agent_domxml_filter_ipv6_xml),
+                       "filter.xml", NULL, XML_PARSE_NONET);
+    assert (doc && valid);
+    assert (xmlRelaxNGValidateDoc (valid, doc) == 0);
+    if (verbose)
+        printf ("  %s is valid by %s\n", AGENT_DOMXML_FILTER_IPV6, schema_path);
+    xmlFreeDoc (doc);
+    xmlRelaxNGFreeValidCtxt (valid);
+    xmlRelaxNGFree (schema);
+    xmlRelaxNGFreeParserCtxt (parser);
 }
 
 //  Builds a spec that must be refused, and checks the error says why in one line.
@@ -785,6 +833,9 @@ agent_domxml_test (bool verbose)
     bridge.network = "";
     bridge.bridge = "mkbr0";
     bridge.ip = "10.88.0.100";
+    //  ... and with an IPv6 address, held by our filter.
+    Maekin__VmSpec bridge6 = bridge;
+    bridge6.ip = "fd00:88::100";
 
     agent_domxml_opts_t test_pty = {"test", NULL, NULL};
     Maekin__VmSpec test = MAEKIN__VM_SPEC__INIT;
@@ -799,11 +850,9 @@ agent_domxml_test (bool verbose)
         const char *name;
         const Maekin__VmSpec *spec;
         const agent_domxml_opts_t *opts;
-    } cases[] = {{"minimal", &minimal, &kvm_pty},
-                 {"kernel", &kernel, &qemu_file},
-                 {"network", &network, &kvm_emulator},
-                 {"bridge", &bridge, &kvm_emulator},
-                 {"test", &test, &test_pty}};
+    } cases[] = {{"minimal", &minimal, &kvm_pty},      {"kernel", &kernel, &qemu_file},
+                 {"network", &network, &kvm_emulator}, {"bridge", &bridge, &kvm_emulator},
+                 {"bridge6", &bridge6, &kvm_emulator}, {"test", &test, &test_pty}};
     size_t ncases = sizeof cases / sizeof cases[0];
 
     //  The test driver of libvirt 9.0 accepts domain types kvm and qemu as well as
@@ -822,5 +871,6 @@ agent_domxml_test (bool verbose)
 
     s_test_refusals (minimal, kernel, network, verbose);
     s_test_escapes (conn, minimal, verbose);
+    s_filter_check (verbose);
     assert (virConnectClose (conn) == 0);
 }

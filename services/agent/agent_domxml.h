@@ -18,6 +18,12 @@ typedef struct {
     const char *emulator;    //  optional <emulator> path; NULL to let libvirt choose
 } agent_domxml_opts_t;
 
+//  The network filter on the bridge port of a VM with an IPv6 address (libvirt's
+//  clean-traffic holds IPv4 alone: an IPv6 address in its IP parameter fails the domain's
+//  start), and its definition, which the agent gives libvirt before such a domain.
+#define AGENT_DOMXML_FILTER_IPV6 "maekin-clean-traffic-ipv6"
+extern const char agent_domxml_filter_ipv6_xml[];
+
 //  The domain XML for a VM spec; a new string the caller frees. NULL with *error
 //  (malloc'd, one line, e.g. "agent_domxml: vm 'x' has no vcpus") when the spec or the
 //  options cannot make a domain; the error is logged here, once, so the caller only

@@ -26,6 +26,7 @@ struct _agent_libvirt_t {
     char *console_dir;
     char *emulator;
     size_t undefine_level; //  the first set of undefine flags this driver took
+    bool filter_ipv6;      //  this connection's libvirt has our IPv6 filter
 };
 
 //  What the agent needs to know of a domain's state to act on it.
@@ -222,6 +223,7 @@ agent_libvirt_reconnect (agent_libvirt_t *self, char **error)
     }
     s_close (self, self->conn);
     self->conn = conn;
+    self->filter_ipv6 = false; //  another libvirtd, maybe
     return 0;
 }
 
@@ -302,11 +304,35 @@ s_not_running (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *sp
                    s_vm_name (spec), self->host, s_vm_name (spec), s_state_name (state));
 }
 
+//  Gives libvirt our IPv6 filter (agent_domxml), once a connection, before a domain that
+//  refers to it (one that refers to a filter libvirt lacks does not start). Defined again
+//  even if libvirt has one of that name: an older agent's may differ. A driver without
+//  filters (the test driver) ignores a domain's filterref: nothing to give it.
+static int
+s_filter_ipv6 (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, char **error)
+{
+    if (self->filter_ipv6)
+        return 0;
+    virNWFilterPtr filter = virNWFilterDefineXML (self->conn, agent_domxml_filter_ipv6_xml);
+    if (filter) {
+        virNWFilterFree (filter);
+        mk_info ("agent_libvirt: gave libvirt on host '%s' the network filter %s", self->host,
+                 AGENT_DOMXML_FILTER_IPV6);
+    } else if (virGetLastErrorCode () != VIR_ERR_NO_SUPPORT)
+        return s_fail (error, "%s of '%s' on host '%s' failed: libvirt took no filter %s: %s", what,
+                       s_vm_name (spec), self->host, AGENT_DOMXML_FILTER_IPV6,
+                       virGetLastErrorMessage ());
+    self->filter_ipv6 = true;
+    return 0;
+}
+
 //  Defines the domain from the spec; *dom is the new domain.
 static int
 s_define (agent_libvirt_t *self, const char *what, const Maekin__VmSpec *spec, virDomainPtr *dom,
           char **error)
 {
+    if (spec->ip && strchr (spec->ip, ':') && s_filter_ipv6 (self, what, spec, error) != 0)
+        return -1;
     char *reason = NULL;
     char *xml = agent_domxml_build (spec, &self->opts, &reason);
     if (!xml) {

@@ -8,7 +8,8 @@
 # and prints "MAEKIN-DHCP ip=A/BITS router=R dns=D" (or MAEKIN-DHCP-FAILED), then pings R; with
 # maekin.forge=IP as well it then checks it reaches R from its own address (MAEKIN-OWN A reached|
 # unreached), takes IP by hand in place of its own and tries again (MAEKIN-FORGED IP reached|
-# unreached), and goes back to its own address.
+# unreached), and goes back to its own address. maekin.ip6=A/BITS, maekin.gw6=R and
+# maekin.forge6=IP do the same with IPv6, the address set by hand (MAEKIN-OWN6, MAEKIN-FORGED6).
 # Installs what it needs. Cached: with both files newer than this script it does nothing.
 # usage: tests/guest/build-guest.sh OUTDIR
 set -eu
@@ -83,11 +84,14 @@ exec </dev/console >/dev/console 2>&1
 for m in $modules; do
     insmod /lib/modules/\$m.ko || echo "maekin-guest: insmod \$m failed"
 done
-net=; forge=
+net=; forge=; ip6=; gw6=; forge6=
 for w in \$(cat /proc/cmdline); do
     case \$w in
     maekin.net=*) net=\${w#maekin.net=} ;;
     maekin.forge=*) forge=\${w#maekin.forge=} ;;
+    maekin.ip6=*) ip6=\${w#maekin.ip6=} ;;
+    maekin.gw6=*) gw6=\${w#maekin.gw6=} ;;
+    maekin.forge6=*) forge6=\${w#maekin.forge6=} ;;
     esac
 done
 gw=10.99.0.1
@@ -101,6 +105,10 @@ if [ -e /sys/class/net/eth0 ]; then
         else
             echo MAEKIN-DHCP-FAILED >/dev/ttyS0
         fi
+    elif [ -n "\$ip6" ]; then
+        echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad   # no wait before the address is usable
+        ip -6 addr add \$ip6 dev eth0
+        gw=\$gw6
     else
         ip addr add 10.99.0.2/24 dev eth0
     fi
@@ -114,6 +122,14 @@ if [ -n "\$forge" ] && [ -s /tmp/lease ]; then
     echo "MAEKIN-FORGED \$forge \$(reach)" >/dev/ttyS0
     ip addr del \$forge/\$mask dev eth0
     ip addr add \$ip/\$mask dev eth0
+fi
+if [ -n "\$forge6" ] && [ -n "\$ip6" ]; then
+    echo "MAEKIN-OWN6 \${ip6%/*} \$(reach)" >/dev/ttyS0
+    ip -6 addr del \$ip6 dev eth0
+    ip -6 addr add \$forge6/\${ip6#*/} dev eth0
+    echo "MAEKIN-FORGED6 \$forge6 \$(reach)" >/dev/ttyS0
+    ip -6 addr del \$forge6/\${ip6#*/} dev eth0
+    ip -6 addr add \$ip6 dev eth0
 fi
 n=0
 while :; do

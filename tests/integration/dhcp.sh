@@ -4,7 +4,8 @@
 # a second namespace is a guest's NIC on that bridge (a veth), where busybox udhcpc asks
 # with a VM's MAC. It gets exactly the bound address, gateway and DNS server; another
 # VM's binding made later is served; a MAC no VM has gets nothing, nor a deleted VM's; a
-# dnsmasq that dies is started again and serves, and the controller hears of it.
+# dnsmasq that dies is started again and serves, and the controller hears of it. An IPv6
+# pool's VM gets its address over DHCPv6 (ISC's dhclient).
 set -u
 srv=mk-dhcp-srv-$$
 cli=mk-dhcp-cli-$$
@@ -20,6 +21,9 @@ if [ "${MK_DHCP_NS:-}" != 1 ]; then
     ip -n "$cli" link set lo up
     ip -n "$srv" link add port0 type veth peer name eth0 netns "$cli" || fail "cannot make a veth"
     ip -n "$srv" link set port0 master mkbr0 up
+    ip -n "$srv" addr add fd00:88::1/64 dev mkbr0 nodad
+    # The guest's link-local address usable at once (DHCPv6 is asked from it).
+    ip netns exec "$cli" sysctl -q -w net.ipv6.conf.eth0.accept_dad=0
     ip -n "$cli" link set eth0 up
     MK_DHCP_NS=1 MK_DHCP_CLI=$cli ip netns exec "$srv" bash "$0" "$@" || fail "inside the namespaces"
     ok "the test inside the namespaces"
@@ -83,6 +87,43 @@ eventually 30 "web-1's MAC gets 10.88.0.100, its gateway and DNS server" asked "
 
 ask 52:54:00:ff:ff:01 && fail "a MAC no VM has got $(cat "$T/lease")"
 ok "a MAC no VM has gets nothing"
+
+# IPv6: a pool on the same bridge, its VM's MAC asks with ISC's dhclient (a script of ours:
+# the machine's resolv.conf is left alone).
+expect_ok "an IPv6 pool on mkbr0" sh pool create six --network fd00:88::/64 --bridge mkbr0 \
+    --gateway fd00:88::1 --dns fd00:88::53 --range fd00:88::100-fd00:88::1ff
+expect_ok "a VI, lab6, with it" sh vi create lab6
+expect_ok "lab6 may use tiny" sh vi template add lab6 --template tiny
+expect_ok "lab6's VMs take its addresses" sh vi pool lab6 --pool six
+expect_ok "v6-1 made" sh vm create v6-1 --vi lab6 --template tiny --wait
+mac6=$(json 'd.get("vm", d)["mac"]' vm show v6-1 --vi lab6)
+[ "$(json 'd.get("vm", d)["ip"]' vm show v6-1 --vi lab6)" = fd00:88::100 ] || fail "v6-1's address: $(sh vm show v6-1 --vi lab6)"
+cat >"$T/dhclient6.script" <<EOF
+#!/bin/sh
+[ "\$reason" = BOUND6 ] && echo "\$new_ip6_address \$new_dhcp6_name_servers" > "$T/lease6"
+exit 0
+EOF
+chmod +x "$T/dhclient6.script"
+echo "timeout 8;" >"$T/dhclient6.conf"   # a MAC refused: given up after 8 s, not 60
+# ask6 MAC: dhclient -6 in the guest's namespace with that MAC, once; what it was given in
+# $T/lease6 ("address dns"), or fails.
+ask6() {
+    rm -f "$T/lease6" "$T/dhclient6.leases"
+    ip -n "$cli" link set eth0 down
+    ip -n "$cli" link set eth0 address "$1"
+    ip -n "$cli" link set eth0 up
+    ip netns exec "$cli" timeout 30 dhclient -6 -1 -v -cf "$T/dhclient6.conf" -sf "$T/dhclient6.script" -lf "$T/dhclient6.leases" \
+        -pf "$T/dhclient6.pid" eth0 >"$T/dhclient6.out" 2>&1
+    # Bound, it went on in the background to renew: stopped.
+    [ -s "$T/dhclient6.pid" ] && kill "$(cat "$T/dhclient6.pid")" 2>/dev/null
+    rm -f "$T/dhclient6.pid"
+    [ -s "$T/lease6" ]
+}
+asked6() { ask6 "$1" && [ "$(cat "$T/lease6")" = "$2" ]; }
+eventually 30 "v6-1's MAC gets fd00:88::100 and its DNS server over DHCPv6" asked6 "$mac6" "fd00:88::100 fd00:88::53"
+ask6 52:54:00:ff:ff:02 && fail "a MAC no VM has got $(cat "$T/lease6") over DHCPv6"
+grep -q "no addresses available" "$T/dhcp/dnsmasq.log" || fail "dnsmasq did not refuse the unknown MAC: $(tail -n 5 "$T/dhcp/dnsmasq.log")"
+ok "a MAC no VM has gets no address over DHCPv6 either"
 
 # A binding made now is served.
 expect_ok "web-2 made with 10.88.0.107" sh vm create web-2 --vi lab --template tiny --ip 10.88.0.107 --wait
