@@ -14,8 +14,12 @@ if [ "${MK_GUEST_DHCP_NS:-}" != 1 ]; then
     # Outside: the namespace made, the test run inside it, libvirtd and the namespace taken
     # away whatever happened inside.
     . "$(dirname "$0")/lib.bash"
-    "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/dhcp-packages.txt" >"$T/deps.log" 2>&1 \
-        || fail "cannot install dnsmasq and busybox: $(tail -n 3 "$T/deps.log")"
+    # Out here, where Debian's mirror is reached: dnsmasq, the guest kit's packages (libvirt,
+    # QEMU, ebtables and libvirt's filters) and the guest.
+    "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/dhcp-packages.txt" "$MK_SRC/tests/guest/packages.txt" \
+        >"$T/deps.log" 2>&1 || fail "cannot install the packages: $(tail -n 3 "$T/deps.log")"
+    bash "$MK_SRC/tests/guest/build-guest.sh" "${GUEST_DIR:-$MK_SRC/build/guest}" >"$T/guest-build.log" 2>&1 \
+        || fail "building the guest failed: $(tail -n 5 "$T/guest-build.log")"
     lv=$T/lv
     cleanup_ns() {
         bash "$MK_SRC/tests/guest/libvirtd.sh" stop "$lv" >/dev/null 2>&1
@@ -31,10 +35,7 @@ fi
 . "$(dirname "$0")/lib.bash"
 lv=$MK_GUEST_DHCP_LV
 
-guest=${GUEST_DIR:-$MK_SRC/build/guest}
-bash "$MK_SRC/tests/guest/build-guest.sh" "$guest" >"$T/guest-build.log" 2>&1 \
-    || fail "building the guest failed: $(tail -n 5 "$T/guest-build.log")"
-guest=$(cd "$guest" && pwd)
+guest=$(cd "${GUEST_DIR:-$MK_SRC/build/guest}" && pwd)
 uri=$(bash "$MK_SRC/tests/guest/libvirtd.sh" start "$lv" 2>"$T/libvirtd-start.log") \
     || fail "the private libvirtd did not start: $(tail -n 5 "$T/libvirtd-start.log")"
 uri=${uri##*$'\n'}
