@@ -307,8 +307,6 @@ void controller_audit_write (controller_t *self, int status, const char *reason)
 //  Writes the batch's entries (in its transaction, before the commit): 0, or -1.
 int controller_audit_flush (controller_t *self);
 void controller_audit_list (controller_t *self, const mk_request_t *request);
-//  A service's report (service_report): said in the log, kept as its audit entry.
-void controller_audit_report (controller_t *self, const mk_request_t *request);
 
 //  API keys (controller_apikey.c).
 void controller_apikey_create (controller_t *self, const mk_request_t *request);
@@ -364,6 +362,11 @@ void controller_pool_show (controller_t *self, const mk_request_t *request);
 void controller_pool_delete (controller_t *self, const mk_request_t *request);
 void controller_pool_range (controller_t *self, const mk_request_t *request);
 void controller_pool_leases (controller_t *self, const mk_request_t *request);
+//  An address of a pool for a holder (a VM's key, or a host's: controller_pools_take)
+//  into ip: true, or false having answered with the refusal (507 full, 409 taken, 400).
+bool controller_pool_take (controller_t *self, const mk_request_t *request, pool_t *pool,
+                           const char *holder, const char *mac, const char *want,
+                           char ip[MK_IP_TEXT]);
 
 //  ---------------------------------------------------------------- controller_buskey.c
 
@@ -402,6 +405,23 @@ void controller_buskey_test (bool verbose);
 void controller_enrol_token (controller_t *self, const mk_request_t *request);
 void controller_enrol_door (controller_t *self, const mk_request_t *request);
 void controller_enrol_test (bool verbose);
+//  A join token for host, good for ttl_s (0: an hour, at most a week), written in the
+//  batch: its text (for controller_enrol_token_free) and *row; NULL having answered.
+char *controller_enrol_token_new (controller_t *self, const mk_request_t *request, const char *host,
+                                  uint32_t ttl_s, store_join_token_t *row);
+void controller_enrol_token_free (char **token_p);
+
+//  ---------------------------------------------------------------- controller_report.c
+
+//  A service's report (service_report): said in the log, kept as its audit entry.
+void controller_report_service (controller_t *self, const mk_request_t *request);
+
+//  ---------------------------------------------------------------- controller_hostadd.c
+
+//  A machine registered to be a host (its MAC bound to an address, a join token), and a
+//  host taken away.
+void controller_host_add (controller_t *self, const mk_request_t *request);
+void controller_host_remove (controller_t *self, const mk_request_t *request);
 
 //  ---------------------------------------------------------------- controller_template.c
 

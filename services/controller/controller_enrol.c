@@ -34,6 +34,56 @@
 static const char *s_refused = "this join token is not valid (unknown, used or expired): ask the "
                                "administrator for a new one";
 
+char *
+controller_enrol_token_new (controller_t *self, const mk_request_t *request, const char *host,
+                            uint32_t ttl_s, store_join_token_t *row)
+{
+    if (ttl_s > TTL_MAX_S) {
+        controller_reply_status (self, request, MK_BAD_REQUEST,
+                                 "a join token is good for at most a week (%d s), not %u s",
+                                 TTL_MAX_S, ttl_s);
+        return NULL;
+    }
+    int64_t held = mk_db_count (self->db, "join_tokens", NULL);
+    if (held < 0) {
+        controller_reply_db_error (self, request);
+        return NULL;
+    }
+    if (held >= MK_JOIN_TOKENS_MAX) {
+        controller_reply_status (self, request, MK_CONFLICT,
+                                 "%d join tokens wait to be used, the most there may be: let "
+                                 "some expire first",
+                                 MK_JOIN_TOKENS_MAX);
+        return NULL;
+    }
+    char *token = mk_secret_token_new (TOKEN_PREFIX);
+    memset (row, 0, sizeof *row);
+    row->expires = self->now + (ttl_s ? ttl_s : TTL_DEFAULT_S);
+    row->created = self->now;
+    mk_secret_digest (token, row->digest);
+    snprintf (row->host, sizeof row->host, "%s", host);
+    snprintf (row->created_by, sizeof row->created_by, "%s",
+              self->caller.user ? self->caller.user->name : "");
+    if (store_join_token_insert (self->db, row) != 1) {
+        controller_enrol_token_free (&token);
+        controller_reply_db_error (self, request);
+        return NULL;
+    }
+    mk_info ("controller: a join token for host '%s' made, good until %" PRId64, row->host,
+             row->expires);
+    return token;
+}
+
+void
+controller_enrol_token_free (char **token_p)
+{
+    if (*token_p) {
+        sodium_memzero (*token_p, strlen (*token_p));
+        free (*token_p);
+        *token_p = NULL;
+    }
+}
+
 void
 controller_enrol_token (controller_t *self, const mk_request_t *request)
 {
@@ -44,45 +94,16 @@ controller_enrol_token (controller_t *self, const mk_request_t *request)
                                  why);
         return;
     }
-    if (ask->ttl_s > TTL_MAX_S) {
-        controller_reply_status (self, request, MK_BAD_REQUEST,
-                                 "a join token is good for at most a week (%d s), not %u s",
-                                 TTL_MAX_S, ask->ttl_s);
+    store_join_token_t row;
+    char *token = controller_enrol_token_new (self, request, ask->host, ask->ttl_s, &row);
+    if (!token)
         return;
-    }
-    int64_t held = mk_db_count (self->db, "join_tokens", NULL);
-    if (held < 0) {
-        controller_reply_db_error (self, request);
-        return;
-    }
-    if (held >= MK_JOIN_TOKENS_MAX) {
-        controller_reply_status (self, request, MK_CONFLICT,
-                                 "%d join tokens wait to be used, the most there may be: let "
-                                 "some expire first",
-                                 MK_JOIN_TOKENS_MAX);
-        return;
-    }
-    char *token = mk_secret_token_new (TOKEN_PREFIX);
-    store_join_token_t row = {.expires = self->now + (ask->ttl_s ? ask->ttl_s : TTL_DEFAULT_S),
-                              .created = self->now};
-    mk_secret_digest (token, row.digest);
-    snprintf (row.host, sizeof row.host, "%s", ask->host);
-    snprintf (row.created_by, sizeof row.created_by, "%s",
-              self->caller.user ? self->caller.user->name : "");
-    if (store_join_token_insert (self->db, &row) != 1)
-        controller_reply_db_error (self, request);
-    else {
-        mk_info ("controller: a join token for host '%s' made, good until %" PRId64, row.host,
-                 row.expires);
-        Maekin__JoinTokenReply reply = MAEKIN__JOIN_TOKEN_REPLY__INIT;
-        reply.token = token;
-        reply.host = row.host;
-        reply.expires = row.expires;
-        controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_JOIN_TOKEN_REPLY,
-                               &reply);
-    }
-    sodium_memzero (token, strlen (token));
-    free (token);
+    Maekin__JoinTokenReply reply = MAEKIN__JOIN_TOKEN_REPLY__INIT;
+    reply.token = token;
+    reply.host = row.host;
+    reply.expires = row.expires;
+    controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_JOIN_TOKEN_REPLY, &reply);
+    controller_enrol_token_free (&token);
 }
 
 //  A token refused: the precise cause logged and audited, the one reason answered.

@@ -8,6 +8,8 @@
     key; the audit log. On a plain-text bus the door is shut. */
 #include "controller_fixture_test.h"
 
+#include <ctype.h>
+
 typedef controller_fixture_t test_t;
 
 #define REFUSED "this join token is not valid (unknown, used or expired)"
@@ -188,6 +190,168 @@ s_test_refusals (test_t *self, mk_client_t *stranger, const char *own, const cha
     assert (s_rows (self, "join_tokens") == tokens && s_rows (self, "bus_keys") == keys);
 }
 
+//  A machine added to be a host, asked as `token`: the status (its reason holding `reason`,
+//  if given); its token (128 bytes) and address (64) when added.
+static int
+s_host_add (test_t *self, const char *token, const char *name, const char *mac, const char *pool,
+            const char *ip, uint32_t ttl_s, const char *reason, char *text, char *address)
+{
+    Maekin__HostAddRequest add = MAEKIN__HOST_ADD_REQUEST__INIT;
+    add.name = (char *) name;
+    add.mac = (char *) mac;
+    add.pool = (char *) pool;
+    add.ip = (char *) ip;
+    add.ttl_s = ttl_s;
+    Maekin__Envelope *reply =
+        controller_fixture_as (self->client, token, MAEKIN__ENVELOPE__BODY_HOST_ADD, &add);
+    int status = reply->status;
+    if (reason && !(reply->reason && strstr (reply->reason, reason))) {
+        fprintf (stderr, "expected '%s' in '%s'\n", reason, reply->reason ? reply->reason : "");
+        assert (false);
+    }
+    if (status == MK_OK) {
+        const Maekin__HostAddReply *made = reply->host_add_reply;
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_HOST_ADD_REPLY);
+        assert (strncmp (made->token, "mkj_", 4) == 0 && streq (made->name, name)
+                && streq (made->pool, pool) && strlen (made->mac) == 17);
+        for (const char *c = made->mac; *c; c++)
+            assert (!isupper ((unsigned char) *c));
+        snprintf (text, 128, "%s", made->token);
+        snprintf (address, 64, "%s", made->ip);
+    }
+    mk_msg_free (&reply);
+    return status;
+}
+
+static int
+s_host_remove (test_t *self, const char *name, const char *reason)
+{
+    Maekin__HostRemoveRequest remove = MAEKIN__HOST_REMOVE_REQUEST__INIT;
+    remove.name = (char *) name;
+    return controller_fixture_status_as (self->client, self->token,
+                                         MAEKIN__ENVELOPE__BODY_HOST_REMOVE, &remove, reason);
+}
+
+//  The host a pool's lease of an address is bound to ("" if a VM's, NULL if none).
+static char *
+s_bound_host (test_t *self, const char *ip)
+{
+    Maekin__PoolLeasesRequest list = MAEKIN__POOL_LEASES_REQUEST__INIT;
+    Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
+                                                     MAEKIN__ENVELOPE__BODY_POOL_LEASES, &list);
+    assert (reply->status == MK_OK);
+    char *host = NULL;
+    for (size_t i = 0; i < reply->pool_leases_reply->n_leases; i++) {
+        const Maekin__Lease *lease = reply->pool_leases_reply->leases[i];
+        if (streq (lease->ip, ip)) {
+            assert (!*lease->vm && !*lease->vi);
+            host = strdup (lease->host);
+        }
+    }
+    mk_msg_free (&reply);
+    return host;
+}
+
+//  host add: a MAC bound to an address and a token that enrols the host; bad asks refused
+//  changing nothing; host remove: binding, tokens and keys gone, the node cut off.
+static void
+s_test_host_add (test_t *self, mk_client_t *node, const char *key)
+{
+    Maekin__Pool pool = MAEKIN__POOL__INIT;
+    pool.name = "mgmt";
+    pool.network = "10.66.0.0/24";
+    pool.bridge = "mkbr0";
+    Maekin__IpRange range = MAEKIN__IP_RANGE__INIT;
+    range.first = "10.66.0.50";
+    range.last = "10.66.0.52";
+    Maekin__IpRange *ranges[] = {&range};
+    pool.ranges = ranges;
+    pool.n_ranges = 1;
+    Maekin__PoolCreateRequest create = MAEKIN__POOL_CREATE_REQUEST__INIT;
+    create.pool = &pool;
+    assert (controller_fixture_status_as (self->client, self->token,
+                                          MAEKIN__ENVELOPE__BODY_POOL_CREATE, &create, NULL)
+            == MK_OK);
+    char token[128], ip[64];
+    int64_t tokens = s_rows (self, "join_tokens"), leases = s_rows (self, "leases");
+    const struct {
+        const char *name, *mac, *pool, *ip;
+        uint32_t ttl_s;
+        int status;
+        const char *reason;
+    } bad[] = {
+        {"Node_10", "52:54:00:aa:00:10", "mgmt", "", 0, MK_BAD_REQUEST, "host name 'Node_10'"},
+        {"node10", "52:54:00:aa:00", "mgmt", "", 0, MK_BAD_REQUEST, "six pairs of hex digits"},
+        {"node10", "52-54-00-aa-00-10", "mgmt", "", 0, MK_BAD_REQUEST, "six pairs"},
+        {"node10", "01:00:5e:00:00:01", "mgmt", "", 0, MK_BAD_REQUEST, "multicast"},
+        {"node10", "00:00:00:00:00:00", "mgmt", "", 0, MK_BAD_REQUEST, "all zeros"},
+        {"node10", "52:54:00:aa:00:10", "", "", 0, MK_BAD_REQUEST, "name the IP pool"},
+        {"node10", "52:54:00:aa:00:10", "nope", "", 0, MK_NOT_FOUND, "no IP pool named 'nope'"},
+        {"node10", "52:54:00:aa:00:10", "mgmt", "10.66.0.99", 0, MK_BAD_REQUEST, "not in a range"},
+        {"node10", "52:54:00:aa:00:10", "mgmt", "", 604801, MK_BAD_REQUEST, "at most a week"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert (s_host_add (self, self->token, bad[i].name, bad[i].mac, bad[i].pool, bad[i].ip,
+                            bad[i].ttl_s, bad[i].reason, token, ip)
+                == bad[i].status);
+    char alice[64];
+    assert (controller_fixture_login (self->client, "alice", "alice-secret-1", alice) == MK_OK);
+    assert (s_host_add (self, alice, "node10", "52:54:00:aa:00:10", "mgmt", "", 0, "administrator",
+                        token, ip)
+            == MK_FORBIDDEN);
+    assert (s_rows (self, "join_tokens") == tokens && s_rows (self, "leases") == leases);
+    //  Added: the lowest free address (the refusals held none), the MAC in lower case.
+    assert (s_host_add (self, self->token, "node10", "52:54:00:AA:00:10", "mgmt", "", 0, NULL,
+                        token, ip)
+            == MK_OK);
+    assert (streq (ip, "10.66.0.50"));
+    char *bound = s_bound_host (self, "10.66.0.50");
+    assert (bound && streq (bound, "node10"));
+    free (bound);
+    char other[128], other_ip[64];
+    assert (s_host_add (self, self->token, "node10", "52:54:00:aa:00:11", "mgmt", "", 0,
+                        "added already, with 10.66.0.50", other, other_ip)
+            == MK_CONFLICT);
+    assert (s_host_add (self, self->token, "node11", "52:54:00:aa:00:10", "mgmt", "", 0,
+                        "bound already, to host 'node10'", other, other_ip)
+            == MK_CONFLICT);
+    assert (s_host_add (self, self->token, "node11", "52:54:00:aa:00:11", "mgmt", "10.66.0.52", 0,
+                        NULL, other, other_ip)
+            == MK_OK);
+    assert (streq (other_ip, "10.66.0.52"));
+    //  The token enrols the host.
+    assert (s_enrol (node, token, key, NULL) == MK_OK);
+    assert (s_named (self, "node10", NULL) == 1 && s_reaches_cloud (node));
+    //  Its key is node10's alone: a report about another host is refused.
+    Maekin__Host other_host = MAEKIN__HOST__INIT;
+    other_host.name = "node12";
+    other_host.state = "up";
+    Maekin__HostRegisterRequest report = MAEKIN__HOST_REGISTER_REQUEST__INIT;
+    report.host = &other_host;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER;
+    env.host_register = &report;
+    Maekin__Envelope *reply = mk_client_call (node, "cloud", &env, 5000, 0, NULL, NULL);
+    assert (reply->status == MK_FORBIDDEN && strstr (reply->reason, "not admitted for that host"));
+    mk_msg_free (&reply);
+    //  Removed: its address free again, its keys gone and the node cut off; node11's
+    //  token goes with node11.
+    assert (s_host_remove (self, "node10", NULL) == MK_OK);
+    assert (s_named (self, "node10", NULL) == 0);
+    assert (s_knock_cloud (node, 500) == MK_TIMEOUT);
+    assert (!s_bound_host (self, "10.66.0.50"));
+    tokens = s_rows (self, "join_tokens");
+    assert (s_host_remove (self, "node11", NULL) == MK_OK);
+    assert (s_rows (self, "join_tokens") == tokens - 1 && s_rows (self, "leases") == leases);
+    assert (s_host_remove (self, "node11", "no host named 'node11'") == MK_NOT_FOUND);
+    assert (s_host_remove (self, "Bad_Host", "host name") == MK_BAD_REQUEST);
+    //  A removed host's spent token opens nothing.
+    assert (s_enrol (node, token, key, REFUSED) == MK_FORBIDDEN);
+    assert (s_audited (self, "host_add", MK_OK, "", "node10") == 1);
+    assert (s_audited (self, "host_remove", MK_OK, "", "node10") == 1);
+    assert (s_audited (self, "host_add", MK_FORBIDDEN, "administrator", "node10") == 1);
+}
+
 //  Someone who is not the administrator gets no token; bad asks are refused.
 static void
 s_test_tokens (test_t *self)
@@ -276,8 +440,15 @@ s_test_curve (bool verbose)
     assert (s_audited (self, "enrol", MK_CONFLICT, "as 'ops'", "node9") == 1);
     assert (s_audited (self, "join_token", MK_OK, "", "node7") == 2);
     assert (s_audited (self, "join_token", MK_FORBIDDEN, "administrator", "node7") == 1);
+    //  A machine added to be a host, with the stranger's key of the first enrolment.
+    zcert_t *cert = zcert_new ();
+    mk_client_t *node = controller_fixture_client (self, cert);
+    s_test_host_add (self, node, zcert_public_txt (cert));
+    mk_client_destroy (&node);
+    zcert_destroy (&cert);
     if (verbose)
-        printf (" * CURVE: a token used once, every other enrolment refused, a host re-enrolled\n");
+        printf (" * CURVE: a token used once, every other enrolment refused, a host re-enrolled, "
+                "a host added and removed\n");
     for (int i = 0; i < 3; i++) {
         mk_client_destroy (&nodes[i]);
         zcert_destroy (&certs[i]);

@@ -213,7 +213,8 @@ controller_pool_delete (controller_t *self, const mk_request_t *request)
     }
     if (controller_pools_used (pool)) {
         controller_reply_status (self, request, MK_CONFLICT,
-                                 "pool '%s' has %zu addresses held by VMs: delete them first",
+                                 "pool '%s' has %zu addresses held by VMs or added hosts: "
+                                 "delete them (or host remove) first",
                                  pool->def.name, controller_pools_used (pool));
         return;
     }
@@ -252,6 +253,11 @@ controller_pool_range (controller_t *self, const mk_request_t *request)
             controller_reply_status (self, request, MK_NOT_FOUND,
                                      "pool '%s' has no range %.46s-%.46s (maekinsh pool show %s)",
                                      pool->def.name, first, last, pool->def.name);
+        else if (rc == -2 && strncmp (holder, STORE_HOST_HOLDER, strlen (STORE_HOST_HOLDER)) == 0)
+            controller_reply_status (self, request, MK_CONFLICT,
+                                     "host '%s' holds an address of range %.46s-%.46s: host "
+                                     "remove it first",
+                                     holder + strlen (STORE_HOST_HOLDER), first, last);
         else if (rc == -2)
             controller_reply_status (self, request, MK_CONFLICT,
                                      "VM '%s' holds an address of range %.46s-%.46s: delete it "
@@ -330,16 +336,34 @@ controller_pool_leases (controller_t *self, const mk_request_t *request)
         }
         Maekin__Lease *msg = (Maekin__Lease *) controller_arena_new (self, sizeof (Maekin__Lease));
         maekin__lease__init (msg);
-        char vi[64];
-        const char *name;
-        store_vm_split (lease->vm, vi, &name);
         msg->ip = controller_arena_str (self, lease->ip);
         msg->mac = controller_arena_str (self, lease->mac);
-        msg->vm = controller_arena_str (self, name);
-        msg->vi = controller_arena_str (self, vi);
+        if (strncmp (lease->vm, STORE_HOST_HOLDER, strlen (STORE_HOST_HOLDER)) == 0)
+            msg->host = controller_arena_str (self, lease->vm + strlen (STORE_HOST_HOLDER));
+        else {
+            char vi[64];
+            const char *name;
+            store_vm_split (lease->vm, vi, &name);
+            msg->vm = controller_arena_str (self, name);
+            msg->vi = controller_arena_str (self, vi);
+        }
         msg->pool = controller_arena_str (self, lease->pool->def.name);
         reply.leases[reply.n_leases++] = msg;
     }
     free (leases);
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_POOL_LEASES_REPLY, &reply);
+}
+
+bool
+controller_pool_take (controller_t *self, const mk_request_t *request, pool_t *pool,
+                      const char *holder, const char *mac, const char *want, char ip[MK_IP_TEXT])
+{
+    char refusal[256];
+    if (!controller_pools_take (self->pools, pool, holder, mac, want, ip, refusal, sizeof refusal))
+        return true;
+    int status = strstr (refusal, "no free address") ? MK_INSUFFICIENT
+                 : strstr (refusal, "already")       ? MK_CONFLICT
+                                                     : MK_BAD_REQUEST;
+    controller_reply_status (self, request, status, "%s", refusal);
+    return false;
 }

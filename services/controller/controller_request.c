@@ -72,6 +72,8 @@ static const route_t s_routes[] = {
     ROUTE (BUS_KEY_ROTATE, controller_buskey_rotate, AUTH_ADMIN, WRITES | MUTATES),
     //  A token's answer holds its secret: never remembered by request id (as a new key's).
     ROUTE (JOIN_TOKEN, controller_enrol_token, AUTH_ADMIN, WRITES),
+    ROUTE (HOST_ADD, controller_host_add, AUTH_ADMIN, WRITES),
+    ROUTE (HOST_REMOVE, controller_host_remove, AUTH_ADMIN, WRITES | MUTATES),
     //  The enrolment door (the service `enrol`): no credential; the key the broker vouches
     //  for and a join token decide.
     ROUTE (ENROL, controller_enrol_door, AUTH_ANYONE, WRITES),
@@ -85,7 +87,7 @@ static const route_t s_routes[] = {
     //  What the DHCP controller follows: readable with the administrator's read-only key.
     ROUTE (POOL_LEASES, controller_pool_leases, AUTH_ADMIN_READ, 0),
     //  A service's report changes nothing but the audit log: a read-only key may send it.
-    ROUTE (SERVICE_REPORT, controller_audit_report, AUTH_ADMIN_READ, WRITES),
+    ROUTE (SERVICE_REPORT, controller_report_service, AUTH_ADMIN_READ, WRITES),
 };
 #define ROUTES (sizeof s_routes / sizeof s_routes[0])
 

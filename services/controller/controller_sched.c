@@ -187,6 +187,19 @@ controller_sched_place (controller_sched_t *self, uint32_t vcpus, uint64_t memor
     return NULL;
 }
 
+void
+controller_sched_remove (controller_sched_t *self, const char *name)
+{
+    bool found;
+    size_t index = s_find (self, name, &found);
+    if (!found)
+        return;
+    free (self->hosts[index]);
+    memmove (&self->hosts[index], &self->hosts[index + 1],
+             (self->count - index - 1) * sizeof (sched_host_t *));
+    self->count--;
+}
+
 size_t
 controller_sched_count (controller_sched_t *self)
 {
@@ -252,6 +265,12 @@ controller_sched_test (bool verbose)
     assert (controller_sched_place (over, 5, 10, NULL, &reason) == NULL);
     assert (controller_sched_place (over, 1, 1001, NULL, &reason) == NULL);
     controller_sched_destroy (&over);
+    //  A host removed: gone from the list, the others in order; an unknown one is nothing.
+    controller_sched_remove (sched, "node2");
+    controller_sched_remove (sched, "node9");
+    assert (controller_sched_count (sched) == 2 && !controller_sched_host (sched, "node2"));
+    assert (streq (controller_sched_at (sched, 0)->name, "node1")
+            && streq (controller_sched_at (sched, 1)->name, "node3"));
     controller_sched_destroy (&sched);
     assert (sched == NULL);
     //  Measured load: a busy host is passed over while another with room is not busy.

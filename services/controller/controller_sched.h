@@ -54,6 +54,8 @@ void controller_sched_clear (controller_sched_t *self);
 sched_host_t *controller_sched_host (controller_sched_t *self, const char *name);
 //  The host by name, created (down, empty) if new.
 sched_host_t *controller_sched_require (controller_sched_t *self, const char *name);
+//  A host forgotten (host remove); nothing if it is not known.
+void controller_sched_remove (controller_sched_t *self, const char *name);
 //  Count a VM in (+1) or out (-1) of a host's use.
 void controller_sched_account (controller_sched_t *self, sched_host_t *host, uint32_t vcpus,
                                uint64_t memory_mb, int sign);

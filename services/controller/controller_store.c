@@ -678,6 +678,16 @@ store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t 
     return store_change (db, stmt);
 }
 
+int
+store_host_delete (mk_db_t *db, const char *name)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "DELETE FROM hosts WHERE name = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, name);
+    return store_change (db, stmt);
+}
+
 static void
 s_host_row (mk_stmt_t *stmt, store_row_fn *fn, void *arg)
 {

@@ -37,6 +37,9 @@ typedef struct {
 //  name for it) is its name in the `default` VI, and "VI:NAME" in any other.
 #define STORE_VI_DEFAULT "default"
 #define STORE_VM_KEY_MAX 128
+//  A lease's holder is a VM's key, or a host's (host add) as "host/NAME": no VM's key has
+//  a '/'.
+#define STORE_HOST_HOLDER "host/"
 
 typedef struct {
     char name[STORE_VM_KEY_MAX]; //  its key
@@ -342,6 +345,8 @@ int store_buskey_all (mk_db_t *db, store_row_fn *fn, void *arg);
 int store_join_token_insert (mk_db_t *db, const store_join_token_t *token);
 int store_join_token_find (mk_db_t *db, const char *digest, store_join_token_t *token);
 int store_join_token_delete (mk_db_t *db, const char *digest);
+//  Every join token for a host: how many, or -1.
+int store_join_token_delete_host (mk_db_t *db, const char *host);
 int store_join_token_expire (mk_db_t *db, int64_t now);
 
 //  For the store's files: steps a statement that changes rows (the number changed,
@@ -360,6 +365,8 @@ void store_copy (char *to, size_t size, const char *from);
 
 int store_host_save (mk_db_t *db, const store_host_t *host);
 int store_host_set_state (mk_db_t *db, const char *name, const char *state, int64_t last_seen);
+//  A host's row taken away: 1 if there was one, 0 if not, or -1.
+int store_host_delete (mk_db_t *db, const char *name);
 int store_host_list (mk_db_t *db, store_row_fn *fn, void *arg);
 
 //  Events are kept one row per stream per committed batch: seq is the batch's last.

@@ -53,6 +53,16 @@ store_join_token_delete (mk_db_t *db, const char *digest)
 }
 
 int
+store_join_token_delete_host (mk_db_t *db, const char *host)
+{
+    mk_stmt_t *stmt = mk_db_prepare (db, "DELETE FROM join_tokens WHERE host = ?");
+    if (!stmt)
+        return -1;
+    mk_stmt_bind_text (stmt, 1, host);
+    return store_change (db, stmt);
+}
+
+int
 store_join_token_expire (mk_db_t *db, int64_t now)
 {
     mk_stmt_t *stmt = mk_db_prepare (db, "DELETE FROM join_tokens WHERE expires <= ?");

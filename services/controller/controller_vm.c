@@ -144,15 +144,8 @@ controller_vm_create (controller_t *self, const mk_request_t *request)
     //  Its address, in the batch that writes the VM: both or neither.
     store_lease_t lease = {.ip = ""};
     if (pool) {
-        char refusal[256];
-        if (controller_pools_take (self->pools, pool, vm.name, vm.mac, want_ip, lease.ip, refusal,
-                                   sizeof refusal)) {
-            int status = strstr (refusal, "no free address") ? MK_INSUFFICIENT
-                         : strstr (refusal, "already")       ? MK_CONFLICT
-                                                             : MK_BAD_REQUEST;
-            controller_reply_status (self, request, status, "%s", refusal);
+        if (!controller_pool_take (self, request, pool, vm.name, vm.mac, want_ip, lease.ip))
             return;
-        }
         snprintf (lease.pool, sizeof lease.pool, "%s", pool->def.name);
         snprintf (lease.vm, sizeof lease.vm, "%s", vm.name);
         snprintf (lease.mac, sizeof lease.mac, "%s", vm.mac);

@@ -46,6 +46,11 @@ const gateway_route_t gateway_routes[] = {
      .summary = "A host's measures averaged over time"},
     {"POST", "/api/v1/hosts/{host}/token", "join_token", "", .reply = "join_token_reply",
      .status = 201, .summary = "A one-time join token for a new node (shown once)"},
+    {"POST", "/api/v1/hosts", "host_add", "", .reply = "host_add_reply", .status = 201,
+     .summary = "Register a machine to be a host: its MAC bound to an address of an IP pool, "
+                "and a join token (shown once)"},
+    {"DELETE", "/api/v1/hosts/{name}", "host_remove", .reply = "host_remove_reply",
+     .summary = "Take a host with no VMs away: its address, join tokens and bus keys go"},
 
     //  Templates: the cloud's, and a VI's own
     {"GET", "/api/v1/templates", "template_list", .reply = "template_list_reply",

@@ -76,8 +76,28 @@ s_build_token (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
     return NULL;
 }
 
-//  Prints the new token: for people with when it ends, that it is shown once, and how a
-//  new node uses it.
+//  Prints a new token and what came with it (keys[0] is "token"): for people with when it
+//  ends, that it is shown once, and how a new node uses it; then forgets the token.
+static void
+s_print_token (maekinsh_cmd_t *self, const char *record, const char **keys, const char **values,
+               size_t count, int64_t expires_at, char *token)
+{
+    bool people = maekinsh_out_format (self->out) == MAEKINSH_OUT_TABLE;
+    char expires[32];
+    if (people) {
+        time_t when = (time_t) expires_at;
+        struct tm local;
+        strftime (expires, sizeof expires, "%Y-%m-%d %H:%M:%S", localtime_r (&when, &local));
+    } else
+        snprintf (expires, sizeof expires, "%" PRId64, expires_at);
+    values[count - 1] = expires; //  the last is when it ends
+    maekinsh_out_record (self->out, record, keys, values, count);
+    if (people)
+        maekinsh_out_line (self->out, "(the token is shown this once, and works once: on the new "
+                                      "node, 'maekinsh --bus-key=NODE.key_secret enrol TOKEN')");
+    sodium_memzero (token, strlen (token));
+}
+
 static int
 s_token (maekinsh_cmd_t *self)
 {
@@ -88,21 +108,56 @@ s_token (maekinsh_cmd_t *self)
     if (!reply)
         return status;
     const Maekin__JoinTokenReply *made = reply->join_token_reply;
-    bool people = maekinsh_out_format (self->out) == MAEKINSH_OUT_TABLE;
-    char expires[32];
-    if (people) {
-        time_t when = (time_t) made->expires;
-        struct tm local;
-        strftime (expires, sizeof expires, "%Y-%m-%d %H:%M:%S", localtime_r (&when, &local));
-    } else
-        snprintf (expires, sizeof expires, "%" PRId64, made->expires);
     const char *keys[] = {"token", "host", "expires"};
-    const char *values[] = {made->token, made->host, expires};
-    maekinsh_out_record (self->out, "join_token", keys, values, 3);
-    if (people)
-        maekinsh_out_line (self->out, "(the token is shown this once, and works once: on the new "
-                                      "node, 'maekinsh --bus-key=NODE.key_secret enrol TOKEN')");
-    sodium_memzero (made->token, strlen (made->token));
+    const char *values[] = {made->token, made->host, NULL};
+    s_print_token (self, "join_token", keys, values, 3, made->expires, made->token);
+    mk_msg_free (&reply);
+    return MAEKINSH_EXIT_OK;
+}
+
+static const maekinsh_cmd_opt_t s_host_add_opts[] = {
+    {"--mac", "MAC", true, "its network card's MAC, as 52:54:00:12:34:56"},
+    {"--pool", "POOL", true, "the IP pool of its network: its address comes from it"},
+    {"--ip", "IP", false, "the address it is given (default: the pool's lowest free)"},
+    {"--ttl", "SECONDS", false, "the join token is good this long (1..604800; default 3600)"},
+    {NULL, NULL, false, NULL}};
+
+static char *
+s_build_add (maekinsh_cmd_t *self, const maekinsh_cmd_args_t *args)
+{
+    const char *ttl = maekinsh_cmd_arg (self, args, "--ttl");
+    uint64_t seconds = 0;
+    char *why = ttl ? maekinsh_cmd_number ("--ttl", ttl, 1, 604800, &seconds) : NULL;
+    if (why)
+        return why;
+    Maekin__HostAddRequest add = MAEKIN__HOST_ADD_REQUEST__INIT;
+    add.name = (char *) args->operand;
+    add.mac = (char *) maekinsh_cmd_arg (self, args, "--mac");
+    add.pool = (char *) maekinsh_cmd_arg (self, args, "--pool");
+    const char *ip = maekinsh_cmd_arg (self, args, "--ip");
+    add.ip = (char *) (ip ? ip : "");
+    add.ttl_s = (uint32_t) seconds;
+    Maekin__Envelope env = MAEKIN__ENVELOPE__INIT;
+    env.body_case = MAEKINSH_BODY (HOST_ADD);
+    env.host_add = &add;
+    maekinsh_cmd_finish (self, &env);
+    return NULL;
+}
+
+//  Prints the host added: its binding and its token, shown once.
+static int
+s_add (maekinsh_cmd_t *self)
+{
+    int status;
+    Maekin__Envelope *reply =
+        maekinsh_cmd_ask (self, (Maekin__Envelope *) maekinsh_cmd_request (self),
+                          MAEKINSH_BODY (HOST_ADD_REPLY), &status);
+    if (!reply)
+        return status;
+    const Maekin__HostAddReply *made = reply->host_add_reply;
+    const char *keys[] = {"token", "host", "mac", "ip", "pool", "expires"};
+    const char *values[] = {made->token, made->name, made->mac, made->ip, made->pool, NULL};
+    s_print_token (self, "host_add", keys, values, 6, made->expires, made->token);
     mk_msg_free (&reply);
     return MAEKINSH_EXIT_OK;
 }
@@ -218,6 +273,28 @@ const maekinsh_cmd_def_t maekinsh_host_commands[] = {
      .request = MAEKINSH_BODY (JOIN_TOKEN),
      .reply = MAEKINSH_BODY (JOIN_TOKEN_REPLY),
      .follow = s_token},
+    {.group = "host",
+     .verb = "add",
+     .operand = "NAME",
+     .subject = "host",
+     .summary = "register a machine to be host NAME: its MAC bound to an address, booted from "
+                "the network, and a join token (shown once)",
+     .opts = s_host_add_opts,
+     .build = s_build_add,
+     .run = MAEKINSH_CMD_FOLLOW,
+     .request = MAEKINSH_BODY (HOST_ADD),
+     .reply = MAEKINSH_BODY (HOST_ADD_REPLY),
+     .follow = s_add},
+    {.group = "host",
+     .verb = "remove",
+     .operand = "NAME",
+     .subject = "host",
+     .summary = "take a host with no VMs away: its address, tokens and bus keys go with it",
+     .opts = maekinsh_cmd_no_opts,
+     .build = maekinsh_cmd_build_show,
+     .request = MAEKINSH_BODY (HOST_REMOVE),
+     .reply = MAEKINSH_BODY (HOST_REMOVE_REPLY),
+     .mutating = true},
     {.group = NULL}};
 
 void
@@ -280,7 +357,33 @@ maekinsh_host_test (bool verbose)
          "--ttl must be a whole number from 1 to 604800"},
         {MAEKINSH_WORDS ("host", "token", "node7", "--ttl", "604801"), "--ttl"},
         {MAEKINSH_WORDS ("host", "token", "node7", "node8"), "unexpected argument 'node8'"},
+        {MAEKINSH_WORDS ("host", "add", "node9", "--pool", "mgmt"), "missing --mac MAC"},
+        {MAEKINSH_WORDS ("host", "add", "node9", "--mac", "52:54:00:aa:00:09"),
+         "missing --pool POOL"},
+        {MAEKINSH_WORDS ("host", "add", "node9", "--mac", "m", "--pool", "p", "--ttl", "0"),
+         "--ttl must be a whole number from 1 to 604800"},
+        {MAEKINSH_WORDS ("host", "remove"), "missing NAME"},
     };
+    //  host add: its MAC and pool, an address if asked; like a token, no request id.
+    cmd = maekinsh_cmd_test_good (
+        MAEKINSH_WORDS ("host", "add", "node9", "--mac", "52:54:00:AA:00:09", "--pool", "mgmt"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (HOST_ADD) && streq (env->host_add->name, "node9")
+            && streq (env->host_add->mac, "52:54:00:AA:00:09")
+            && streq (env->host_add->pool, "mgmt") && !*env->host_add->ip && !env->host_add->ttl_s
+            && !*env->request_id);
+    maekinsh_cmd_destroy (&cmd);
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "add", "node9", "--mac", "m", "--pool",
+                                                  "mgmt", "--ip", "10.66.0.9", "--ttl", "60"));
+    env = maekinsh_cmd_request (cmd);
+    assert (streq (env->host_add->ip, "10.66.0.9") && env->host_add->ttl_s == 60);
+    maekinsh_cmd_destroy (&cmd);
+    //  host remove: a change, remembered by its request id.
+    cmd = maekinsh_cmd_test_good (MAEKINSH_WORDS ("host", "remove", "node9"));
+    env = maekinsh_cmd_request (cmd);
+    assert (env->body_case == MAEKINSH_BODY (HOST_REMOVE) && streq (env->host_remove->name, "node9")
+            && *env->request_id);
+    maekinsh_cmd_destroy (&cmd);
     for (size_t i = 0; i < sizeof bad_tokens / sizeof bad_tokens[0]; i++) {
         int argc = 0;
         while (bad_tokens[i].words[argc])

@@ -32,6 +32,7 @@ const maekinsh_out_table_t maekinsh_lease_table = {&maekin__lease__descriptor,
                                                     {"MAC", "mac", MAEKINSH_OUT_COL_TEXT},
                                                     {"VM", "vm", MAEKINSH_OUT_COL_TEXT},
                                                     {"VI", "vi", MAEKINSH_OUT_COL_TEXT},
+                                                    {"HOST", "host", MAEKINSH_OUT_COL_TEXT},
                                                     {"POOL", "pool", MAEKINSH_OUT_COL_TEXT}}};
 
 static char *
@@ -166,7 +167,8 @@ const maekinsh_cmd_def_t maekinsh_pool_commands[] = {
      .operand = "NAME",
      .optional = true,
      .subject = "pool",
-     .summary = "the addresses VMs hold: one pool's, or every pool's (administrator only)",
+     .summary =
+         "the addresses VMs and added hosts hold: one pool's, or every pool's (administrator only)",
      .opts = s_list_opts,
      .build = s_build_leases,
      .run = MAEKINSH_CMD_LIST,

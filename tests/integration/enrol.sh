@@ -4,7 +4,8 @@
 # its agent then brings the host up; the token works once, a made-up one never; the
 # enrolled key serves its host alone; a second enrolment of the host replaces the first
 # key, which stops working at once; a stranger still reaches nothing else; and every
-# refusal is in the audit log.
+# refusal is in the audit log. A machine added to be a host (host add) enrols with the
+# token it got, and once removed (host remove) its address, tokens and key go.
 . "$(dirname "$0")/lib.bash"
 
 start_broker
@@ -87,3 +88,51 @@ count() { grep -c "$1" <<<"$audit"; }
 [ "$(count '"status": 403')" -eq 2 ] && [ "$(count '"subject": "node7"')" -ge 2 ] \
     || fail "the audit log's enrolments: $audit"
 ok "every enrolment is in the audit log, the refusals with their cause"
+
+# ---- A machine added to be a host (issue 22): its MAC bound to an address, a token that
+# enrols it; removed, refused while a VM is on it, then its address, tokens and key go
+expect_ok "a pool for the nodes' network" sh pool create mgmt --network 10.66.0.0/24 --bridge mkbr0 \
+    --range 10.66.0.50-10.66.0.59
+expect_fail "host add without a pool" 2 "missing --pool" sh host add node20 --mac 52:54:00:aa:00:20
+expect_fail "host add with a MAC that is none" 1 "six pairs of hex digits" \
+    sh host add node20 --mac 52:54:00:aa:00 --pool mgmt
+added=$(sh host add node20 --mac 52:54:00:AA:00:20 --pool mgmt) || fail "host add: $added"
+grep -qE "^token +mkj_" <<<"$added" && grep -qE "^ip +10\.66\.0\.50$" <<<"$added" \
+    && grep -qE "^mac +52:54:00:aa:00:20$" <<<"$added" && grep -q "shown this once" <<<"$added" \
+    || fail "host add printed: $added"
+ok "host add binds the MAC to 10.66.0.50 and prints a token"
+leases=$(sh --output json pool leases mgmt)
+grep -q '"host": "node20"' <<<"$leases" && grep -q '"mac": "52:54:00:aa:00:20"' <<<"$leases" \
+    || fail "pool leases mgmt: $leases"
+ok "the binding is among the pool's leases, as host node20's"
+expect_fail "its pool kept while it holds an address" 1 "held by VMs or added hosts" sh pool delete mgmt
+expect_fail "and its range" 1 "host 'node20' holds an address of range" \
+    sh pool range remove mgmt --range 10.66.0.50-10.66.0.59
+expect_fail "the same host again" 1 "added already, with 10.66.0.50" \
+    sh host add node20 --mac 52:54:00:aa:00:21 --pool mgmt
+keys node20
+out=$(enrol_as node20 "$(awk '$1 == "token" { print $2 }' <<<"$added")") || fail "enrol node20: $out"
+[ "$out" = "enrolled: host node20, key 'node20'" ] || fail "enrol node20 said: $out"
+ok "host add's token enrols node20"
+start agent20 "$MK_BUILD/maekin-agent" --bus-endpoint=$BUS --agent-hosts="node20=$(node node20 4 4096)" \
+    --agent-report_ms=300 --agent-domain_type=test $(bus_opts node20)
+eventually 20 "node20's agent brings it up" is host node20 state up
+
+expect_ok "a template" sh template create tiny --vcpus 1 --memory 64
+expect_ok "a VM on node20 (first by name)" sh vm create on20 --template tiny --wait
+[ "$(field vm on20 host)" = node20 ] || fail "on20 is on $(field vm on20 host)"
+expect_fail "removing a host with a VM" 1 "has 1 VM defined on it" sh host remove node20
+expect_ok "on20 stopped" sh vm stop on20 --wait
+expect_ok "on20 deleted" sh vm delete on20 --wait
+expect_ok "host remove node20" sh host remove node20
+sh host show node20 >/dev/null 2>&1 && fail "node20 is still a host: $(sh host show node20)"
+sh key list node20 2>/dev/null | grep -q node20 && fail "node20's key is still admitted: $(sh key list node20)"
+grep -q node20 <<<"$(sh --output json pool leases mgmt)" && fail "node20's binding is left: $(sh pool leases mgmt)"
+ok "node20 is gone: its row, its key and its address"
+# Its agent, still running with the revoked key, is cut off by the broker: the host stays gone.
+eventually 20 "the broker cuts node20's agent off" grep -q "serving 'node/node20' and more gone: its key was revoked" "$T/broker.log"
+sh host show node20 >/dev/null 2>&1 && fail "node20 came back: $(sh host show node20)"
+stop agent20
+expect_fail "and its old key reaches nothing" 3 "could not be reached" \
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-key="$KEYS/node20.key_secret" --timeout-ms 300 vm list
+ok "a removed host's old key cannot bring it back"
