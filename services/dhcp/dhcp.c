@@ -23,6 +23,10 @@ static const mk_cfg_item_t s_schema[] = {
     {"dhcp/pools", MK_CFG_STR, "", "the pools served, comma-separated; empty: every pool"},
     {"dhcp/resync_ms", MK_CFG_INT, "30000",
      "a full sync at least this often (besides one soon after each VM event)"},
+    {"dhcp/pxe", MK_CFG_BOOL, "true",
+     "boot the hosts added (maekinsh host add) from the network: TFTP from dir/tftp"},
+    {"dhcp/ipxe_dir", MK_CFG_STR, "/usr/lib/ipxe",
+     "iPXE's boot files for plain PXE ROMs (undionly.kpxe, ipxe.efi: Debian's ipxe)"},
     MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
@@ -64,7 +68,9 @@ main (int argc, char **argv)
                         .dir = mk_cfg_str (cfg, "dhcp/dir"),
                         .dnsmasq = dnsmasq,
                         .pools = mk_cfg_str (cfg, "dhcp/pools"),
-                        .resync_ms = (int) resync};
+                        .resync_ms = (int) resync,
+                        .pxe = mk_cfg_bool (cfg, "dhcp/pxe"),
+                        .ipxe_dir = mk_cfg_str (cfg, "dhcp/ipxe_dir")};
     zactor_t *server = error ? NULL : dhcp_server_new (&opts);
     exit_code = mk_actor_serve ("maekin-dhcp", &server, error);
     free (error);

@@ -15,9 +15,38 @@ s_open (char **text, size_t *size)
     return out;
 }
 
+const char dhcp_files_boot_ipxe[] =
+    "#!ipxe\n"
+    "# Written by maekin-dhcp: every host added (maekinsh host add) boots this first.\n"
+    "chain maekin/${mac:hexhyp}.ipxe && exit ||\n"
+    "echo maekin: no boot script maekin/${mac:hexhyp}.ipxe for this machine (${mac}):\n"
+    "echo maekin: write it with install/maekin-pxe, or boot it otherwise\n"
+    "sleep 30\n"
+    "exit\n";
+
+//  What boots the hosts added, and them alone (the last dhcp-boot that matches wins: the
+//  three exclude each other).
+static void
+s_pxe_conf (FILE *out, const char *dir)
+{
+    fprintf (out,
+             "# Hosts added (maekinsh host add) boot from the network: TFTP from %s/tftp (files\n"
+             "# of this user's alone), iPXE given boot.ipxe, plain PXE ROMs iPXE first.\n"
+             "enable-tftp\n"
+             "tftp-root=%s/tftp\n"
+             "tftp-secure\n"
+             "dhcp-userclass=set:ipxe,iPXE\n"
+             "dhcp-match=set:efi64,option:client-arch,7\n"
+             "dhcp-match=set:efi64,option:client-arch,9\n"
+             "dhcp-boot=tag:" DHCP_HOST_TAG ",tag:ipxe,boot.ipxe\n"
+             "dhcp-boot=tag:" DHCP_HOST_TAG ",tag:!ipxe,tag:efi64,ipxe.efi\n"
+             "dhcp-boot=tag:" DHCP_HOST_TAG ",tag:!ipxe,tag:!efi64,undionly.kpxe\n",
+             dir, dir);
+}
+
 char *
 dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const char *user,
-                 char **error)
+                 bool pxe, char **error)
 {
     char *text = NULL;
     size_t size;
@@ -37,6 +66,8 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
              "log-dhcp\n"
              "user=%s\n",
              dir, user);
+    if (pxe)
+        s_pxe_conf (out, dir);
     for (size_t i = 0; i < count; i++) {
         const dhcp_pool_t *pool = &pools[i];
         mk_ip_t net;
@@ -86,8 +117,8 @@ dhcp_files_hosts (const dhcp_binding_t *bindings, size_t count)
     for (size_t i = 0; i < count; i++) {
         mk_ip_t ip;
         bool six = mk_ip_parse (bindings[i].ip, &ip) == 0 && ip.family == 6;
-        fprintf (out, six ? "%s,[%s],infinite\n" : "%s,%s,infinite\n", bindings[i].mac,
-                 bindings[i].ip);
+        fprintf (out, six ? "%s,%s[%s],infinite\n" : "%s,%s%s,infinite\n", bindings[i].mac,
+                 bindings[i].host ? "set:" DHCP_HOST_TAG "," : "", bindings[i].ip);
     }
     fclose (out);
     return text;

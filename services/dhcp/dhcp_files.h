@@ -18,18 +18,28 @@ typedef struct {
     char bridge[16];  //  the interface dnsmasq answers on
 } dhcp_pool_t;
 
-//  An address bound to a MAC.
+//  An address bound to a MAC: a VM's, or a host's (host add), which boots from the network.
 typedef struct {
     char ip[46];
     char mac[20];
+    bool host;
 } dhcp_binding_t;
+
+//  The tag dnsmasq gives the MACs of the hosts added: they alone are booted (PXE).
+#define DHCP_HOST_TAG "maekin-host"
 
 //  The configuration (a new string) for the pools, with its files in dir, dnsmasq running
 //  as `user` once it has its sockets (the one that writes the files, so it may read them
 //  again on SIGHUP): NULL and *error (a new string) if a pool cannot be served (its
-//  network unreadable).
+//  network unreadable). With pxe, dnsmasq serves dir/tftp over TFTP and boots the hosts
+//  added (DHCP_HOST_TAG): iPXE (the firmware of QEMU's NICs, or one chained from a plain
+//  PXE ROM: undionly.kpxe for BIOS, ipxe.efi for UEFI) is given boot.ipxe.
 char *dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const char *user,
-                       char **error);
+                       bool pxe, char **error);
+//  boot.ipxe: the script every host added boots first. It chains the host's own,
+//  maekin/MAC.ipxe (MAC in lower case, '-' between its pairs), written when the host was
+//  added (install/), and says so when there is none.
+extern const char dhcp_files_boot_ipxe[];
 //  The hosts file's text (a new string): one line a binding, in the order given.
 char *dhcp_files_hosts (const dhcp_binding_t *bindings, size_t count);
 //  Writes text at path if it differs from what is there: 1 written, 0 the same already,

@@ -28,8 +28,9 @@ dhcp_files_test (bool verbose)
          .bridge = "mkbr0"},
         {.name = "six", .network = "fd00:88::/64", .dns = {"fd00::53"}, .bridge = "mkbr6"}};
     char *error = NULL;
-    char *conf = dhcp_files_conf (pools, 2, dir, "maekin", &error);
+    char *conf = dhcp_files_conf (pools, 2, dir, "maekin", false, &error);
     assert (conf && !error);
+    assert (!strstr (conf, "tftp") && !strstr (conf, "dhcp-boot"));
     assert (strstr (conf, "interface=mkbr0\n") && strstr (conf, "interface=mkbr6\n"));
     assert (strstr (conf, "dhcp-range=set:lab,10.88.0.0,static,255.255.255.0,infinite\n"));
     assert (strstr (conf, "dhcp-option=tag:lab,option:router,10.88.0.1\n"));
@@ -56,20 +57,48 @@ dhcp_files_test (bool verbose)
     } else if (verbose)
         printf ("  dhcp_files: no dnsmasq here to check the configuration\n");
     free (conf);
+    //  With PXE: TFTP from dir/tftp, and a boot file for the hosts added alone, iPXE's or
+    //  one for a plain PXE ROM of each firmware.
+    conf = dhcp_files_conf (pools, 2, dir, "maekin", true, &error);
+    char *root = zsys_sprintf ("tftp-root=%s/tftp\n", dir);
+    assert (conf && strstr (conf, "enable-tftp\n") && strstr (conf, root)
+            && strstr (conf, "tftp-secure\n"));
+    free (root);
+    assert (strstr (conf, "dhcp-boot=tag:maekin-host,tag:ipxe,boot.ipxe\n")
+            && strstr (conf, "dhcp-boot=tag:maekin-host,tag:!ipxe,tag:efi64,ipxe.efi\n")
+            && strstr (conf, "dhcp-boot=tag:maekin-host,tag:!ipxe,tag:!efi64,undionly.kpxe\n"));
+    if (access ("/usr/sbin/dnsmasq", X_OK) == 0) {
+        char *tftp = zsys_sprintf ("%s/tftp", dir);
+        assert (mkdir (tftp, 0750) == 0);
+        assert (dhcp_files_write (path, conf, &error) == 1);
+        char *command = zsys_sprintf ("/usr/sbin/dnsmasq --test --conf-file=%s 2>&1", path);
+        FILE *run = popen (command, "r");
+        char said[256] = "";
+        assert (run && fgets (said, sizeof said, run));
+        assert (pclose (run) == 0 && strstr (said, "syntax check OK"));
+        free (command);
+        free (tftp);
+    }
+    free (conf);
+    assert (strncmp (dhcp_files_boot_ipxe, "#!ipxe\n", 7) == 0
+            && strstr (dhcp_files_boot_ipxe, "chain maekin/${mac:hexhyp}.ipxe"));
 
     dhcp_pool_t bad = pools[0];
     snprintf (bad.network, sizeof bad.network, "10.88.0.1/24");
-    assert (dhcp_files_conf (&bad, 1, dir, "maekin", &error) == NULL);
+    assert (dhcp_files_conf (&bad, 1, dir, "maekin", false, &error) == NULL);
     assert (strstr (error, "pool 'lab'") && strstr (error, "host bits"));
     free (error);
     error = NULL;
 
     //  The hosts file: written once for a change, not again for the same text.
-    dhcp_binding_t bindings[2] = {{"10.88.0.100", "52:54:00:00:00:01"},
-                                  {"fd00:88::10", "52:54:00:00:00:02"}};
-    char *hosts = dhcp_files_hosts (bindings, 2);
+    dhcp_binding_t bindings[3] = {{"10.88.0.100", "52:54:00:00:00:01", false},
+                                  {"fd00:88::10", "52:54:00:00:00:02", false},
+                                  {"10.88.0.50", "52:54:00:aa:00:07", true}};
+    char *hosts = dhcp_files_hosts (bindings, 3);
+    //  A host's binding is tagged: it alone boots from the network.
     assert (streq (hosts, "52:54:00:00:00:01,10.88.0.100,infinite\n"
-                          "52:54:00:00:00:02,[fd00:88::10],infinite\n"));
+                          "52:54:00:00:00:02,[fd00:88::10],infinite\n"
+                          "52:54:00:aa:00:07,set:maekin-host,10.88.0.50,infinite\n"));
     char *hosts_path = zsys_sprintf ("%s/hosts", dir);
     assert (dhcp_files_write (hosts_path, hosts, &error) == 1);
     assert (dhcp_files_write (hosts_path, hosts, &error) == 0);

@@ -82,6 +82,7 @@ s_take_page (server_t *self, const Maekin__Envelope *reply, found_t *found)
         dhcp_binding_t *to = &found->bindings[found->binding_count++];
         snprintf (to->ip, sizeof to->ip, "%s", lease->ip);
         snprintf (to->mac, sizeof to->mac, "%s", lease->mac);
+        to->host = *lease->host != 0;
     }
 }
 
@@ -225,7 +226,8 @@ s_sync (server_t *self)
     char *error = NULL;
     //  dnsmasq, once bound, runs as this program's user: the files are this user's.
     struct passwd *me = getpwuid (geteuid ());
-    char *conf = dhcp_files_conf (pools, served, self->opts.dir, me ? me->pw_name : "root", &error);
+    char *conf = dhcp_files_conf (pools, served, self->opts.dir, me ? me->pw_name : "root",
+                                  self->opts.pxe, &error);
     char *path = zsys_sprintf ("%s/dnsmasq.conf", self->opts.dir);
     int conf_changed = conf ? dhcp_files_write (path, conf, &error) : -1;
     free (path);
@@ -321,6 +323,75 @@ s_send_reports (server_t *self, int64_t now)
     }
 }
 
+//  A file copied if it is not there as it is: 0, or -1 (logged).
+static int
+s_copy_file (const char *from, const char *to)
+{
+    zchunk_t *data = zchunk_slurp (from, 0);
+    if (!data)
+        return -1;
+    zchunk_t *there = zchunk_slurp (to, 0);
+    bool same = there && zchunk_size (there) == zchunk_size (data)
+                && memcmp (zchunk_data (there), zchunk_data (data), zchunk_size (data)) == 0;
+    zchunk_destroy (&there);
+    int rc = 0;
+    if (!same) {
+        char *temporary = zsys_sprintf ("%s.new", to);
+        FILE *file = fopen (temporary, "wb");
+        bool good =
+            file && fwrite (zchunk_data (data), 1, zchunk_size (data), file) == zchunk_size (data);
+        good = file && fclose (file) == 0 && good;
+        if (!good || rename (temporary, to) != 0) {
+            mk_error ("dhcp: cannot write '%s': %s", to, strerror (errno));
+            unlink (temporary);
+            rc = -1;
+        }
+        free (temporary);
+    }
+    zchunk_destroy (&data);
+    return rc;
+}
+
+//  iPXE's boot files for plain PXE ROMs into the TFTP root, when ipxe_dir has them (QEMU's
+//  NICs run iPXE already: said, not refused).
+static void
+s_ipxe_files (server_t *self, const char *root)
+{
+    const char *files[] = {"undionly.kpxe", "ipxe.efi"};
+    size_t copied = 0;
+    for (size_t i = 0; i < 2; i++) {
+        char *from = zsys_sprintf ("%s/%s", self->opts.ipxe_dir, files[i]);
+        char *to = zsys_sprintf ("%s/%s", root, files[i]);
+        copied += access (from, R_OK) == 0 && s_copy_file (from, to) == 0;
+        free (from);
+        free (to);
+    }
+    if (copied < 2)
+        mk_warn ("dhcp: no iPXE boot files in %s (Debian's ipxe has them): machines whose NIC "
+                 "runs plain PXE cannot boot; iPXE's (QEMU's) can",
+                 self->opts.ipxe_dir);
+}
+
+//  The TFTP root, dir/tftp: its maekin/ for the hosts' scripts, boot.ipxe, iPXE's files.
+//  NULL, or why not (a new string).
+static char *
+s_tftp_root (server_t *self)
+{
+    char *root = zsys_sprintf ("%s/tftp", self->opts.dir);
+    char *scripts = zsys_sprintf ("%s/maekin", root);
+    char *boot = zsys_sprintf ("%s/boot.ipxe", root);
+    char *error = NULL;
+    if ((mkdir (root, 0750) != 0 && errno != EEXIST)
+        || (mkdir (scripts, 0750) != 0 && errno != EEXIST))
+        error = zsys_sprintf ("cannot make '%s': %s", scripts, strerror (errno));
+    if (!error && dhcp_files_write (boot, dhcp_files_boot_ipxe, &error) >= 0)
+        s_ipxe_files (self, root);
+    free (root);
+    free (scripts);
+    free (boot);
+    return error;
+}
+
 static int
 s_on_stream (zloop_t *loop, zsock_t *reader, void *arg)
 {
@@ -394,6 +465,8 @@ s_actor (zsock_t *pipe, void *args)
     char *error = NULL;
     if (mkdir (self.opts.dir, 0750) != 0 && errno != EEXIST)
         error = zsys_sprintf ("dhcp/dir '%s': %s", self.opts.dir, strerror (errno));
+    if (!error && self.opts.pxe)
+        error = s_tftp_root (&self);
     if (!error && !(self.client = mk_client_new (self.opts.endpoint)))
         error = zsys_sprintf ("cannot reach the bus at '%s'", self.opts.endpoint);
     if (self.client)

@@ -7,7 +7,10 @@
     bindings were added, and restarted when one was taken away (its lease, which lives in
     dnsmasq's memory alone, goes with it, so its address can go to the next VM) or the
     pools it serves changed. A sync the cloud did not answer is tried again in 2 s. With the
-   controller away, dnsmasq keeps serving what it has. */
+    controller away, dnsmasq keeps serving what it has. With PXE on, the hosts added (their
+    bindings tagged) boot from the network: dnsmasq serves dir/tftp over TFTP, where this
+    program puts boot.ipxe and iPXE's files for plain PXE ROMs; each host's own script,
+    tftp/maekin/MAC.ipxe, is the installer's (install/). */
 #ifndef DHCP_SERVER_H_INCLUDED
 #define DHCP_SERVER_H_INCLUDED
 
@@ -21,6 +24,8 @@ typedef struct {
     const char *dnsmasq;    //  dnsmasq's program; "" runs none (the files alone)
     const char *pools;      //  the pools served, comma-separated; "" every pool
     int resync_ms;          //  a full sync at least this often
+    bool pxe;               //  boot the hosts added from the network (dir/tftp)
+    const char *ipxe_dir;   //  where iPXE's boot files for plain PXE ROMs are (Debian's ipxe)
 } dhcp_opts_t;
 
 //  The actor; NULL (logged) if it cannot start. Its pipe answers "STATS" with "SYNCS
