@@ -4,13 +4,14 @@
     host add binds the machine's MAC to an address of an IP pool, held as a lease whose
     holder is "host/NAME" (so the leases table's keys hold a host's address apart from
     every VM's, and maekin-dhcp serves it, with the boot from the network), and makes a
-    join token for its enrolment (controller_enrol), both in the batch's transaction. The
-    host itself is in the hosts table once its agent reports, as any host.
+    join token for its enrolment (controller_enrol), both in the batch's transaction, and
+    says so on event.host ("added"). The host itself is in the hosts table once its agent
+    reports, as any host.
 
     host remove takes a host away once no VM is defined on it: its binding, the join tokens
     for it, its bus keys (its agent is cut off at the next push to the broker, and a key
     it kept cannot come back: only a new token admits one), its row and its place in the
-    scheduler. */
+    scheduler; event.host says "removed". */
 #include "controller_core.h"
 
 #include "mk_name.h"
@@ -120,8 +121,11 @@ controller_host_add (controller_t *self, const mk_request_t *request)
         controller_reply_db_error (self, request);
         return;
     }
-    mk_info ("controller: host '%s' added: mac %s, %s of pool '%s'", add->name, mac, lease.ip,
-             pool->def.name);
+    //  Said on event.host, which maekin-dhcp follows: the binding is served at once.
+    char detail[160];
+    snprintf (detail, sizeof detail, "mac %s, %s of pool '%s'", mac, lease.ip, pool->def.name);
+    controller_events_add (self->events, EVENTS_HOST, add->name, NULL, "added", detail, 0);
+    mk_info ("controller: host '%s' added: %s", add->name, detail);
     Maekin__HostAddReply reply = MAEKIN__HOST_ADD_REPLY__INIT;
     reply.name = add->name;
     reply.mac = mac;
@@ -180,6 +184,7 @@ controller_host_remove (controller_t *self, const mk_request_t *request)
     }
     if (host)
         controller_sched_remove (self->sched, name);
+    controller_events_add (self->events, EVENTS_HOST, name, NULL, "removed", "", 0);
     mk_info ("controller: host '%s' removed (%zu bus key%s revoked%s%s)", name, key_count,
              key_count == 1 ? "" : "s", ip ? ", its address " : "", address);
     Maekin__HostRemoveReply reply = MAEKIN__HOST_REMOVE_REPLY__INIT;

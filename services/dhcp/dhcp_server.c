@@ -478,6 +478,7 @@ s_actor (zsock_t *pipe, void *args)
             error = zsys_sprintf ("cannot reach the broker's stream at '%s'", self.opts.stream_out);
         else {
             zsock_set_subscribe (self.stream, "event.vm");
+            zsock_set_subscribe (self.stream, "event.host"); //  hosts added and removed
             zloop_reader (loop, self.stream, s_on_stream, &self);
         }
     }

@@ -1,7 +1,7 @@
 /*  dhcp_server: maekin-dhcp's actor (issue 21). Follows the controller's IP pools and the
     addresses VMs hold (pool_list and pool_leases, with the administrator's read-only key):
-    in full at start and every resync_ms, and again soon after each VM event of the
-    broker's stream (a burst of them is one sync, at most one a second); writes
+    in full at start and every resync_ms, and again soon after each VM or host event of
+    the broker's stream (a burst of them is one sync, at most one a second); writes
     dnsmasq's configuration and hosts file (dhcp_files: only for a change); and runs
     dnsmasq, started again when it dies, told to read the hosts file again (SIGHUP) after
     bindings were added, and restarted when one was taken away (its lease, which lives in

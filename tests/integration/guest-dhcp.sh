@@ -16,10 +16,7 @@ if [ "${MK_GUEST_DHCP_NS:-}" != 1 ]; then
     . "$(dirname "$0")/lib.bash"
     # Out here, where Debian's mirror is reached: dnsmasq, the guest kit's packages (libvirt,
     # QEMU, ebtables and libvirt's filters) and the guest.
-    "$MK_SRC/deploy/deps.sh" "$MK_SRC/tests/dhcp-packages.txt" "$MK_SRC/tests/guest/packages.txt" \
-        >"$T/deps.log" 2>&1 || fail "cannot install the packages: $(tail -n 3 "$T/deps.log")"
-    bash "$MK_SRC/tests/guest/build-guest.sh" "${GUEST_DIR:-$MK_SRC/build/guest}" >"$T/guest-build.log" 2>&1 \
-        || fail "building the guest failed: $(tail -n 5 "$T/guest-build.log")"
+    guest_kit "$MK_SRC/tests/dhcp-packages.txt"
     lv=$T/lv
     cleanup_ns() {
         bash "$MK_SRC/tests/guest/libvirtd.sh" stop "$lv" >/dev/null 2>&1

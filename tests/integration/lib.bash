@@ -200,6 +200,15 @@ netns_with_bridge() {
     ip -n "$1" addr add "$3" dev "$2"
     ip -n "$1" link set "$2" up
 }
+# guest_kit [PACKAGE LISTS...]: the Debian packages of the lists and of the guest kit
+# (tests/guest/), and the kit's kernel and initramfs built into $GUEST_DIR (build/guest,
+# cached): before a test enters a namespace where Debian's mirror is not reached.
+guest_kit() {
+    "$MK_SRC/deploy/deps.sh" "$@" "$MK_SRC/tests/guest/packages.txt" >"$T/deps.log" 2>&1 \
+        || fail "cannot install the packages: $(tail -n 3 "$T/deps.log")"
+    bash "$MK_SRC/tests/guest/build-guest.sh" "${GUEST_DIR:-$MK_SRC/build/guest}" >"$T/guest-build.log" 2>&1 \
+        || fail "building the guest failed: $(tail -n 5 "$T/guest-build.log")"
+}
 # dhcp_keys: what maekin-dhcp needs of the cloud, as an administrator makes it: a read-only
 # API key of the administrator's in $T/dhcp.key (mode 600) and the key pair `dhcp`,
 # admitted as a client's.
