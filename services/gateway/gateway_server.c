@@ -278,6 +278,24 @@ s_on_pipe (zloop_t *loop, zsock_t *pipe, void *arg)
     return rc;
 }
 
+//  OpenSSL keeps state for each thread that used it (this actor's thread made the TLS
+//  context), freed by a destructor when the thread exits. An actor's thread is not joined:
+//  its exit could free that state while the program's own exit runs OpenSSL's cleanup,
+//  which frees it too (ASan caught the double free at a gateway's stop). So it is freed
+//  here, before the actor says it is done. civetweb loaded libcrypto: looked up, not
+//  linked.
+static void
+s_openssl_thread_stop (void)
+{
+    void *crypto = dlopen ("libcrypto.so.3", RTLD_LAZY | RTLD_NOLOAD);
+    if (!crypto)
+        return;
+    void (*stop) (void) = (void (*) (void)) dlsym (crypto, "OPENSSL_thread_stop");
+    if (stop)
+        stop ();
+    dlclose (crypto);
+}
+
 static void
 s_actor (zsock_t *pipe, void *args)
 {
@@ -331,8 +349,10 @@ s_actor (zsock_t *pipe, void *args)
         gateway_stream_stop (self.hub);
     if (self.web)
         mg_stop (self.web); //  every WebSocket subscriber is closed before it returns
-    if (self.library)
+    if (self.library) {
         mg_exit_library ();
+        s_openssl_thread_stop ();
+    }
     zloop_destroy (&loop);
     mk_sock_destroy (&self.stream);
     gateway_stream_destroy (&self.hub);
