@@ -203,9 +203,28 @@ has "$T/node.ks" "network --bootproto=dhcp --device=$mac --hostname=node9 --acti
 [ "$(grep -cxF "mac-address=$mac" "$T/node.ks")" -eq 2 ] || fail "the bridge and its port do not have $mac"
 has "$T/node.ks" "curl -fsS --retry 5 http://10.1.2.3/maekin/maekin.tar.gz | tar -xz -C /opt/maekin"
 has "$T/node.ks" "    public-key = \"$key\""
-has "$T/node.ks" "/opt/maekin/install/maekin-install.sh node --master 10.1.2.3 --name node9 --token $ks_token \\"
+has "$T/node.ks" "token=$ks_token"
+has "$T/node.ks" "/opt/maekin/install/maekin-install.sh node --master 10.1.2.3 --name node9 --token \"\$token\" \\"
 ! grep -nE '@[A-Z_]*@' "$T/node.ks" || fail "a placeholder is left in the node's kickstart"
 ok "the node's kickstart has its MAC, name, token, master and the broker's key in their places, nothing unfilled"
+# post_token KICKSTART CMDLINE: the join token the kickstart's %post takes when the
+# installer's kernel command line is CMDLINE (its token lines run alone, /proc/cmdline
+# that line in a mount namespace of their own).
+post_token() {
+    printf '%s\n' "$2" >"$T/cmdline"
+    { awk '/^token=/,/^}$/' "$1"; echo 'echo "$token"'; } >"$T/post-token.sh"
+    unshare -m bash -c 'mount --bind "$1" /proc/cmdline && exec bash "$2"' _ "$T/cmdline" "$T/post-token.sh"
+}
+pxe_token=mkj_PXE-pxe_0123456789abcdefghijklmnopqrstuvwxy
+cmdline="BOOT_IMAGE=vmlinuz console=ttyS0 maekin.name=node9 maekin.token=$pxe_token maekin.master=10.1.2.3"
+[ "$(post_token "$T/node.ks" "$cmdline")" = "$pxe_token" ] || fail "%post took $(post_token "$T/node.ks" "$cmdline") from $cmdline"
+[ "$(post_token "$T/node.ks" "console=ttyS0")" = "$ks_token" ] || fail "%post did not take the filled token"
+ks_node --token "" >"$T/node-pxe.ks" 2>"$T/ks.err" || fail "maekin-kickstart node without --token: $(cat "$T/ks.err")"
+grep -x "token=" "$T/node-pxe.ks" >/dev/null && ! grep -qE "mkj_[A-Za-z0-9_-]{43}" "$T/node-pxe.ks" || fail "a kickstart made without --token holds one: $(grep -n "token=\|mkj_" "$T/node-pxe.ks")"
+[ "$(post_token "$T/node-pxe.ks" "$cmdline")" = "$pxe_token" ] || fail "%post without a filled token took $(post_token "$T/node-pxe.ks" "$cmdline")"
+out=$(post_token "$T/node-pxe.ks" "console=ttyS0 maekin.name=node9" 2>&1) && fail "%post went on with no token: $out"
+grep -q "no join token: maekin.token= is not on the kernel command line" <<<"$out" || fail "%post with no token said: $out"
+ok "%post takes the token from the kernel command line (maekin-pxe's), else the filled one, else stops saying why"
 ks_node --repo https://repo.example/maekin >"$T/node.ks" 2>"$T/ks.err" \
     || fail "maekin-kickstart node --repo: $(cat "$T/ks.err")"
 has "$T/node.ks" "curl -fsS --retry 5 https://repo.example/maekin/maekin.tar.gz | tar -xz -C /opt/maekin"
