@@ -101,15 +101,13 @@ mk_curve_public (const char *file_or_key, char *key, char **error)
     return *error ? -1 : 0;
 }
 
-int
-mk_curve_secret_new (const char *path, char **error)
+//  Writes the secret as hex into path, a file made now (0600, never over another):
+//  0, or -1 and *error.
+static int
+s_secret_write (const char *path, const uint8_t *secret, char **error)
 {
-    *error = NULL;
-    uint8_t secret[MK_CURVE_SECRET];
     char hex[2 * MK_CURVE_SECRET + 1];
-    randombytes_buf (secret, sizeof secret);
-    sodium_bin2hex (hex, sizeof hex, secret, sizeof secret);
-    sodium_memzero (secret, sizeof secret);
+    sodium_bin2hex (hex, sizeof hex, secret, MK_CURVE_SECRET);
     int fd = open (path, O_CREAT | O_EXCL | O_WRONLY, 0600);
     if (fd < 0)
         *error = zsys_sprintf ("cannot make %s: %s%s", path, strerror (errno),
@@ -122,6 +120,34 @@ mk_curve_secret_new (const char *path, char **error)
     }
     sodium_memzero (hex, sizeof hex);
     return *error ? -1 : 0;
+}
+
+int
+mk_curve_secret_new (const char *path, char **error)
+{
+    *error = NULL;
+    uint8_t secret[MK_CURVE_SECRET];
+    randombytes_buf (secret, sizeof secret);
+    int rc = s_secret_write (path, secret, error);
+    sodium_memzero (secret, sizeof secret);
+    return rc;
+}
+
+int
+mk_curve_secret_save (const char *path, const uint8_t *secret, char **error)
+{
+    *error = NULL;
+    char *temporary = zsys_sprintf ("%s.new", path);
+    unlink (temporary); //  one left by a crash
+    int rc = s_secret_write (temporary, secret, error);
+    if (rc == 0 && rename (temporary, path) != 0) {
+        *error = zsys_sprintf ("cannot write %s: %s", path, strerror (errno));
+        rc = -1;
+    }
+    if (rc != 0)
+        unlink (temporary);
+    free (temporary);
+    return rc;
 }
 
 int
@@ -253,6 +279,19 @@ mk_curve_test (bool verbose)
     zstr_free (&error);
     assert (mk_curve_secret_load (alice_secret, secret, &error) == -1 && strstr (error, "in hex"));
     zstr_free (&error);
+    //  A secret given is saved over what was there, its owner's alone again.
+    assert (chmod (shared, 0644) == 0);
+    uint8_t given[MK_CURVE_SECRET];
+    memset (given, 0xa5, sizeof given);
+    assert (mk_curve_secret_save (shared, given, &error) == 0 && !error);
+    assert (mk_curve_secret_load (shared, reread, &error) == 0 && !memcmp (given, reread, 32));
+    char *stale = zsys_sprintf ("%s.new", shared);
+    assert (access (stale, F_OK) != 0);
+    free (stale);
+    char *nowhere = zsys_sprintf ("%s/no/such/dir/secret", dir);
+    assert (mk_curve_secret_save (nowhere, given, &error) == -1 && strstr (error, "cannot make"));
+    zstr_free (&error);
+    free (nowhere);
     free (shared);
 
     //  A server with the broker's key; alice on the list, mallory not.

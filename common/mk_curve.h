@@ -29,6 +29,9 @@ int mk_curve_public (const char *file_or_key, char *key, char **error);
 #define MK_CURVE_SECRET 32
 int mk_curve_secret_new (const char *path, char **error);
 int mk_curve_secret_load (const char *path, uint8_t *secret, char **error);
+//  A secret given (a node's at its enrolment) kept in such a file: written whole beside it
+//  and renamed over what was there. 0, or -1 and *error.
+int mk_curve_secret_save (const char *path, const uint8_t *secret, char **error);
 
 //  Sets a socket, before it binds or connects, to serve with its key pair (the broker's
 //  sockets; its clients are asked about in the ZAP domain, mk_zap), or to reach a server

@@ -46,6 +46,9 @@ static const mk_cfg_item_t s_schema[] = {
     {"auth/audit_keep_days", MK_CFG_INT, "90", "keep the audit log's entries this many days"},
     {"auth/admin_password_file", MK_CFG_STR, "var/admin-password",
      "at the first start, the administrator 'admin' is made and its password written here"},
+    {"enrol/multicast_key", MK_CFG_STR, "",
+     "the monitors' multicast key (maekinsh admin secret), given to each node that enrols "
+     "so its monitor can sign and check datagrams; \"\": none (its monitor has no multicast)"},
     MK_SOCK_CFG_ITEMS,
     {"log/level", MK_CFG_STR, "info", "debug, info, warn or error"},
     {NULL, 0, NULL, NULL}};
@@ -152,6 +155,16 @@ main (int argc, char **argv)
         return 2;
     }
     opts.client_key = client_key;
+    //  The multicast key too: a bad one (or one others may read) stops the start.
+    uint8_t multicast_key[MK_CURVE_SECRET];
+    const char *multicast = mk_cfg_str (cfg, "enrol/multicast_key");
+    if (*multicast && mk_curve_secret_load (multicast, multicast_key, &error) != 0) {
+        fprintf (stderr, "maekin-controller: 'enrol/multicast_key': %s\n", error);
+        free (error);
+        mk_cfg_destroy (&cfg);
+        return 2;
+    }
+    opts.multicast_key = *multicast ? multicast_key : NULL;
     if (mk_cfg_check_only (cfg))
         return mk_cfg_check_done (&cfg, "maekin-controller");
     bool held = false;

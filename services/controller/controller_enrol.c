@@ -15,6 +15,7 @@
 #include "controller_core.h"
 
 #include "mk_buskey.h"
+#include "mk_curve.h"
 #include "mk_name.h"
 #include "mk_secret.h"
 
@@ -216,5 +217,9 @@ controller_enrol_door (controller_t *self, const mk_request_t *request)
     Maekin__EnrolReply reply = MAEKIN__ENROL_REPLY__INIT;
     reply.host = token.host;
     reply.name = row.name;
+    if (self->opts.multicast_key) {
+        reply.multicast_key.data = (uint8_t *) self->opts.multicast_key;
+        reply.multicast_key.len = MK_CURVE_SECRET;
+    }
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_ENROL_REPLY, &reply);
 }

@@ -69,8 +69,14 @@ s_enrol (mk_client_t *client, const char *token, const char *key, const char *re
                  status);
         assert (false);
     }
+    //  A node admitted is given the cloud's multicast key, for its monitor.
     if (status == MK_OK)
-        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_ENROL_REPLY);
+        assert (reply->body_case == MAEKIN__ENVELOPE__BODY_ENROL_REPLY
+                && reply->enrol_reply->multicast_key.len == MK_CURVE_SECRET
+                && !memcmp (reply->enrol_reply->multicast_key.data,
+                            controller_fixture_multicast_key, MK_CURVE_SECRET));
+    else
+        assert (reply->body_case != MAEKIN__ENVELOPE__BODY_ENROL_REPLY);
     mk_msg_free (&reply);
     return status;
 }

@@ -158,20 +158,22 @@ s_start (controller_fixture_t *self, const char *name, bool curve)
         mk_sock_secure (zcert_dup (self->controller_cert), zcert_public_txt (self->broker_cert),
                         false);
     self->password_file = zsys_sprintf ("%s/admin-password", self->dir);
-    self->opts = (controller_opts_t){.endpoint = self->endpoint,
-                                     .stream_in = self->stream_in,
-                                     .db_url = self->url,
-                                     .host_timeout_ms = 1000,
-                                     .task_timeout_ms = 5000,
-                                     .cpu_ratio = 100,
-                                     .mem_ratio = 100,
-                                     .batch_max = 256,
-                                     .request_ttl_s = 3600,
-                                     .image_dirs = "/srv/images/:/var/lib/maekin/images",
-                                     .enforce = true,
-                                     .session_ttl_s = 3600,
-                                     .audit_keep_days = 30,
-                                     .admin_password_file = self->password_file};
+    self->opts =
+        (controller_opts_t){.endpoint = self->endpoint,
+                            .stream_in = self->stream_in,
+                            .db_url = self->url,
+                            .host_timeout_ms = 1000,
+                            .task_timeout_ms = 5000,
+                            .cpu_ratio = 100,
+                            .mem_ratio = 100,
+                            .batch_max = 256,
+                            .request_ttl_s = 3600,
+                            .image_dirs = "/srv/images/:/var/lib/maekin/images",
+                            .enforce = true,
+                            .session_ttl_s = 3600,
+                            .audit_keep_days = 30,
+                            .admin_password_file = self->password_file,
+                            .multicast_key = curve ? controller_fixture_multicast_key : NULL};
     self->controller = controller_server_new (&self->opts, NULL);
     assert (self->controller);
     self->client = mk_client_new (self->endpoint);
@@ -187,6 +189,10 @@ s_start (controller_fixture_t *self, const char *name, bool curve)
     mk_client_set_token (self->client, self->token);
     controller_fixture_until_serving (self->client);
 }
+
+const uint8_t controller_fixture_multicast_key[MK_CURVE_SECRET] = {
+    0x6d, 0x61, 0x65, 0x6b, 0x69, 0x6e, 0x2d, 0x6d, 0x75, 0x6c, 0x74, 0x69, 0x63, 0x61, 0x73, 0x74,
+    0x2d, 0x6b, 0x65, 0x79, 0x2d, 0x66, 0x6f, 0x72, 0x2d, 0x74, 0x65, 0x73, 0x74, 0x73, 0x2e, 0x0a};
 
 void
 controller_fixture_start (controller_fixture_t *self, const char *name)

@@ -8,6 +8,7 @@
 #include "controller_core.h"
 
 #include "broker_router.h"
+#include "mk_curve.h"
 #include "mk_fake_peer.h"
 #include "mk_zap.h"
 
@@ -36,8 +37,10 @@ typedef struct {
 //  and logs the client in as the administrator once the controller serves.
 void controller_fixture_start (controller_fixture_t *self, const char *name);
 //  The same on a CURVE bus: the broker judges each message by its sender's key, and tells
-//  the controller who sent each request (mk_request_t's caller).
+//  the controller who sent each request (mk_request_t's caller). The controller has the
+//  multicast key below to give at enrolments.
 void controller_fixture_start_curve (controller_fixture_t *self, const char *name);
+extern const uint8_t controller_fixture_multicast_key[MK_CURVE_SECRET];
 //  On a CURVE bus: a new client connected with a copy of the key pair `cert` (a key the
 //  broker does not know is a stranger, who reaches `enrol` alone).
 mk_client_t *controller_fixture_client (controller_fixture_t *self, zcert_t *cert);

@@ -33,8 +33,10 @@ typedef struct {
     int session_ttl_s;                 //  a session's life at most (and by default)
     const char *admin_password_file;   //  where the first administrator's password goes
     int audit_keep_days;               //  the audit log's entries are kept this long
-    const char *client_key; //  the CLI installations' public key (Z85), admitted at start
-                            //  as the bus key `maekinsh` if none has that name; NULL: none
+    const char *client_key;       //  the CLI installations' public key (Z85), admitted at start
+                                  //  as the bus key `maekinsh` if none has that name; NULL: none
+    const uint8_t *multicast_key; //  the monitors' multicast key (MK_CURVE_SECRET bytes),
+                                  //  given to each node at its enrolment; NULL: none
 } controller_opts_t;
 
 //  Open the database, take its claim (one controller per database, see mk_db_claim;

@@ -73,6 +73,7 @@ struct _maekinsh_cmd_t {
     const char *vm;                //  metrics tail --vm: the VM's name or UUID, borrowed
     bool local;                    //  host info --local: this node's monitor only
     const char *monitor;           //  host info: this node's monitor's endpoint, borrowed
+    const char *secret_file;       //  enrol --multicast-key: where the key goes, borrowed
     //  Borrowed while the command runs:
     mk_client_t *client;    //  the bus
     const char *endpoint;   //  the broker's endpoint, for errors

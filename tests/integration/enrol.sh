@@ -60,8 +60,12 @@ ok "the enrolled key cannot serve another host"
 # ---- Enrolled again (a re-installed node): the old key stops at once
 second=$(join_token node7)
 [ -n "$second" ] || fail "no second token"
-out=$(enrol_as node7b "$second") || fail "the second enrolment: $out"
-[ "$out" = "enrolled: host node7, key 'node7'" ] || fail "the second enrolment said: $out"
+# This controller has no multicast key to give (enrol/multicast_key): said, nothing written.
+out=$(enrol_as node7b "$second" --multicast-key "$T/multicast-node7.key") || fail "the second enrolment: $out"
+[ "$out" = "enrolled: host node7, key 'node7'
+the cloud gave no multicast key (its controller has no enrol/multicast_key): $T/multicast-node7.key not written" ] \
+    || fail "the second enrolment said: $out"
+[ ! -e "$T/multicast-node7.key" ] || fail "a multicast key was written though the cloud gave none"
 second_key=$(awk -F'"' '/public-key/ { print $2 }' "$KEYS/node7b.key")
 keys_now=$(sh --output json key list node7)
 [ "$(grep -c '"key": ' <<<"$keys_now")" -eq 1 ] && grep -qF "\"key\": \"$second_key\"" <<<"$keys_now" \

@@ -151,7 +151,7 @@ for f in "$MK_SRC"/deploy/etc/*.cfg; do
     # The keys the file names are the installed node's: this machine's stand in.
     case $p in
         maekin-broker) keyed="--bus-key=$KEYS/broker.key_secret --bus-controller_key=$KEYS/controller.key" ;;
-        maekin-controller) keyed="$(bus_opts controller) --bus-client_key=$KEYS/maekinsh.key" ;;
+        maekin-controller) keyed="$(bus_opts controller) --bus-client_key=$KEYS/maekinsh.key --enrol-multicast_key=$KEYS/multicast.key" ;;
         maekin-monitor) keyed="$(bus_opts controller) --multicast-key=$KEYS/multicast.key" ;;
         # Its certificate is the site's, as the keys are: the test has none (plain HTTP).
         maekin-gateway) keyed="$(bus_opts controller) --gateway-certificate=" ;;
