@@ -6,6 +6,7 @@
 #   make check      install what is missing, build under ASan+UBSan, run every test
 #   make bench      build optimised and run the benchmarks (tests/bench/)
 #   make install    install the programs (PREFIX, DESTDIR)
+#   make dist       build/maekin.tar.gz, which the kickstarts' %post fetch (install/)
 #   make deps       install the Debian packages Maekin needs
 #
 # VARIANT=asan builds into build/asan/ with the sanitizers; the default is build/.
@@ -197,7 +198,19 @@ install: all web
 			install -m 644 $$f $(DESTDIR)$(SYSCONFDIR)/maekin/; \
 	done
 
+# The tarball a master serves to its kickstarts (install/kickstart: @REPO@/maekin.tar.gz):
+# install/ and deploy/, and the programs of $(OUT), the gateway's TLS library and the
+# dashboard under build/, where install/maekin-install.sh finds them beside itself.
+DIST_FILES = install deploy $(PROGRAMS:%=$(OUT)/%) $(OUT)/$(TLS_COMPAT) build/web
+dist: build/.deps
+	@$(MAKE) --no-print-directory programs web
+	@$(MAKE) --no-print-directory $(OUT)/maekin.tar.gz
+$(OUT)/maekin.tar.gz: $(PROGRAMS:%=$(OUT)/%) $(OUT)/$(TLS_COMPAT) build/web/index.html \
+		$(shell find install deploy -type f 2>/dev/null)
+	tar -czf $@.new --owner=0 --group=0 --sort=name --transform='s|^$(OUT)/|build/|' $(DIST_FILES)
+	mv -f $@.new $@
+
 clean:
 	rm -rf build
 
-.PHONY: all programs deps web run check bench install clean
+.PHONY: all programs deps web run check bench install dist clean

@@ -77,7 +77,7 @@ trap stop INT TERM EXIT
 pids+=($!)
 "$build/maekin-controller" --bus-endpoint="$bus" --bus-stream_in="$stream_in" --bus-stream_out="$stream_out" \
     --db-url="sqlite:$var/maekin.db" --auth-admin_password_file="$var/admin-password" \
-    $(keyed controller) --bus-client_key="$keys/maekinsh.key" &
+    $(keyed controller) --bus-client_key="$keys/maekinsh.key" --enrol-multicast_key="$keys/multicast.key" &
 pids+=($!)
 # maekinsh logs in as the administrator (the token kept in ~/.config/maekin/tokens), with
 # the password the controller made at its first start.

@@ -32,7 +32,8 @@ node only:
   --master HOST         the master's host name or address
   --token TOKEN         the join token ('maekinsh host token NAME' on the master)
   --broker-key FILE     the broker's public key: the master's /etc/maekin/keys/broker.key
-  --multicast-key FILE  the cloud's multicast key (without it, no multicast)
+  --multicast-key FILE  the cloud's multicast key (default: the one the cloud gives at
+                        the enrolment; with neither, the monitor has no multicast)
   -h, --help            this help
 TEXT
 }
@@ -263,7 +264,9 @@ make_user() {
 make_directories() {
     directory "$etc" 0750 root:maekin
     directory "$keys" 0700 maekin:maekin
-    directory "$prefix/var/lib/maekin" 0750 root:root
+    directory "$prefix/var/lib/maekin" 0750 root:maekin
+    # maekin-dhcp's, which runs as maekin (its unit): dnsmasq's files and TFTP root.
+    [ $role = node ] || directory "$prefix/var/lib/maekin/dhcp" 0750 maekin:maekin
     directory "$prefix/usr/bin" 0755
     directory "$prefix/etc/systemd/system" 0755
 }
@@ -338,16 +341,21 @@ mark() {
 marked() { [ "$(cat "$prefix/var/lib/maekin/enrolled" 2>/dev/null)" = "$name" ]; }
 
 # The node's key admitted for its host with the join token, once: a token works once.
+# The cloud gives the node its multicast key then (when its controller has one), which
+# the monitor signs with, unless --multicast-key gave one.
 enrol() {
     local out
     marked && return
     # -c /dev/null: no maekinsh.cfg of this machine's (another key) plays a part.
     out=$("$bin/maekinsh" -c /dev/null --bus-endpoint="$endpoint" --bus-key="$keys/$name.key_secret" \
-        --bus-broker_key="$keys/broker.key" enrol "$token" 2>&1) \
+        --bus-broker_key="$keys/broker.key" enrol "$token" --multicast-key "$scratch/multicast.key" 2>&1) \
         || die "the enrolment of $name at $endpoint failed: $out"
-    [ "$out" = "enrolled: host $name, key '$name'" ] || die "the enrolment of $name said: $out"
+    [ "$(head -n 1 <<<"$out")" = "enrolled: host $name, key '$name'" ] || die "the enrolment of $name said: $out"
     mark
     change "enrolled as host $name at $endpoint"
+    if [ -z "$multicast_key" ] && [ -s "$scratch/multicast.key" ]; then
+        write "$keys/multicast.key" 0600 maekin:maekin <"$scratch/multicast.key"
+    fi
 }
 
 # fill TEMPLATE: a configuration file of deploy/etc with this install's values: the
@@ -367,7 +375,7 @@ write_configuration() {
     local cfg
     if [ $role = node ]; then
         write "$etc/agent.cfg" 0640 root:maekin < <(fill agent.cfg)
-        if [ -n "$multicast_key" ]; then
+        if [ -f "$keys/multicast.key" ]; then
             write "$etc/monitor.cfg" 0640 root:maekin < <(fill monitor.cfg)
         else
             # Without the cloud's key the monitor's datagrams could not be signed.
@@ -397,15 +405,6 @@ install_units() {
     for unit in $core_units $units; do
         copy "$src/deploy/systemd/$unit.service" "$prefix/etc/systemd/system/$unit.service" 0644
     done
-    [ $role = master ] || return 0
-    directory "$prefix/etc/systemd/system/maekin-broker.service.d" 0755
-    write "$prefix/etc/systemd/system/maekin-broker.service.d/maekin-install.conf" 0644 <<'UNIT'
-# Written by maekin-install.sh: the broker runs as the user maekin, who owns
-# /etc/maekin/keys (the unit's dynamic user could not read its key there).
-[Service]
-User=maekin
-Group=maekin
-UNIT
 }
 
 # enable_units UNIT...: each enabled, to start at boot (in a chroot, as a kickstart's
@@ -453,7 +452,7 @@ admit_own_keys() {
     admit dhcp --role client
     admit "$name" --role node --hosts "$name"
     if [ ! -s "$etc/dhcp.apikey" ]; then
-        write "$etc/dhcp.apikey" 0600 root:root < <(mk apikey create dhcp --read-only | grep -o 'mka_[A-Za-z0-9_-]*')
+        write "$etc/dhcp.apikey" 0600 maekin:maekin < <(mk apikey create dhcp --read-only | grep -o 'mka_[A-Za-z0-9_-]*')
         [ -s "$etc/dhcp.apikey" ] || die "could not make maekin-dhcp's API key"
     fi
     mk logout >/dev/null

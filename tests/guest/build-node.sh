@@ -6,8 +6,10 @@
 #   network by DHCP (udhcpc) on eth0; the broker's public key fetched from the master
 #   over TFTP (node/broker.key); the node's own key pair made; enrolled with the join
 #   token of its kernel command line (maekin.name, maekin.token, maekin.master and
-#   maekin.bus, as install/maekin-pxe writes them); then the agent (libvirt's test
-#   driver: the image has no hypervisor) and the monitor started with that key.
+#   maekin.bus, as install/maekin-pxe writes them), keeping the cloud's multicast key the
+#   enrolment gives; then the agent (libvirt's test driver: the image has no hypervisor)
+#   and the monitor (multicast from its address with that key, if given) started with
+#   its key.
 # On the serial console: MAEKIN-NODE-NET ip=A, MAEKIN-NODE-ENROLLED (or
 # MAEKIN-NODE-FAILED what), MAEKIN-NODE-STARTED.
 # The kernel unpacks the two archives in turn; the second's /init replaces the first's.
@@ -74,19 +76,24 @@ keys=/etc/maekin/keys
 tftp -g -r node/broker.key -l $keys/broker.key "$master" || failed "no node/broker.key from $master over TFTP"
 /maekin/bin/maekinsh admin keygen $keys "$name" >/dev/null || failed "keygen"
 out=$(/maekin/bin/maekinsh --bus-endpoint="$bus" --bus-key=$keys/$name.key_secret \
-      --bus-broker_key=$keys/broker.key enrol "$token" 2>&1) || failed "enrol: $out"
+      --bus-broker_key=$keys/broker.key enrol "$token" --multicast-key $keys/multicast.key 2>&1) \
+    || failed "enrol: $out"
 say "MAEKIN-NODE-ENROLLED $out"
 /maekin/bin/maekin-agent --bus-endpoint="$bus" --bus-key=$keys/$name.key_secret \
     --bus-broker_key=$keys/broker.key --agent-hosts="$name=test:///etc/maekin/node.xml" \
     --agent-domain_type=test --agent-report_ms=1000 >/tmp/agent.log 2>&1 &
 agent=$!
+multicast=--multicast-mode=off
+[ -s $keys/multicast.key ] && multicast="--multicast-key=$keys/multicast.key --multicast-interface=$ip"
 /maekin/bin/maekin-monitor --bus-stream_in="$stream_in" --bus-key=$keys/$name.key_secret \
-    --bus-broker_key=$keys/broker.key --monitor-hosts="$name=proc" --multicast-mode=off \
+    --bus-broker_key=$keys/broker.key --monitor-hosts="$name=proc" $multicast \
     --monitor-interval_ms=1000 >/tmp/monitor.log 2>&1 &
+monitor=$!
 say "MAEKIN-NODE-STARTED"
 while :; do
     sleep 5
     kill -0 $agent 2>/dev/null || { say "MAEKIN-NODE-FAILED the agent stopped:"; tail -n 5 /tmp/agent.log >/dev/ttyS0; exec sleep 100000; }
+    kill -0 $monitor 2>/dev/null || { say "MAEKIN-NODE-FAILED the monitor stopped:"; tail -n 5 /tmp/monitor.log >/dev/ttyS0; exec sleep 100000; }
 done
 EOF
 chmod 755 "$root/init"

@@ -40,7 +40,7 @@ for unit in broker controller gateway dhcp agent monitor; do
     cmp -s "$MK_SRC/deploy/systemd/maekin-$unit.service" "$m/etc/systemd/system/maekin-$unit.service" \
         || fail "maekin-$unit.service is not deploy/'s"
 done
-has "$m/etc/systemd/system/maekin-broker.service.d/maekin-install.conf" "User=maekin"
+mode "$m/var/lib/maekin/dhcp" 750
 for key in broker controller maekinsh gateway dhcp master1; do
     mode "$etc/keys/$key.key" 644
     mode "$etc/keys/$key.key_secret" 600
@@ -63,6 +63,7 @@ has "$etc/agent.cfg" "    hosts = master1=qemu:///system"
 has "$etc/monitor.cfg" "    stream_in = tcp://127.0.0.1:7011"
 has "$etc/monitor.cfg" "    hosts = master1=proc"
 has "$etc/monitor.cfg" "    key = /etc/maekin/keys/multicast.key"
+has "$etc/controller.cfg" "    multicast_key = /etc/maekin/keys/multicast.key"
 has "$etc/maekinsh.cfg" "    key = /etc/maekin/keys/maekinsh.key_secret"
 ok "the master's configuration has its endpoints, its host master1 and the key paths the system sees"
 
@@ -72,7 +73,7 @@ on() { echo "--bus-key=$k/$1.key_secret --bus-broker_key=$k/broker.key"; }
 printf 'mka_%043d\n' 0 >"$T/dhcp.apikey"
 chmod 600 "$T/dhcp.apikey"
 for check in "maekin-broker -c $etc/broker.cfg --bus-key=$k/broker.key_secret --bus-controller_key=$k/controller.key" \
-    "maekin-controller -c $etc/controller.cfg $(on controller) --bus-client_key=$k/maekinsh.key" \
+    "maekin-controller -c $etc/controller.cfg $(on controller) --bus-client_key=$k/maekinsh.key --enrol-multicast_key=$k/multicast.key" \
     "maekin-gateway -c $etc/gateway.cfg $(on gateway) --gateway-certificate=$etc/gateway.pem" \
     "maekin-dhcp -c $etc/dhcp.cfg $(on dhcp) --dhcp-key_file=$T/dhcp.apikey" \
     "maekin-agent -c $etc/agent.cfg $(on master1)" \
@@ -101,7 +102,8 @@ ok "a run after edits puts back what was edited, and only that, keeping the keys
 # ---- A node, enrolled at a real cloud
 
 start_broker
-start_controller
+# The controller gives the enrolled nodes the cloud's multicast key, as the master's does.
+start_controller --enrol-multicast_key="$KEYS/multicast.key"
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
 out=$(sh host token node9) || fail "host token node9: $out"
 token=$(awk '$1 == "token" { print $2 }' <<<"$out")
@@ -126,15 +128,17 @@ has "$etc/agent.cfg" "    broker_key = /etc/maekin/keys/broker.key"
 has "$etc/agent.cfg" "    hosts = node9=qemu:///system"
 has "$etc/monitor.cfg" "    stream_in = tcp://127.0.0.1:$((PORT + 1))"
 has "$etc/monitor.cfg" "    hosts = node9=proc"
-has "$etc/monitor.cfg" "    mode = off"
+has "$etc/monitor.cfg" "    key = /etc/maekin/keys/multicast.key"
 cmp -s "$KEYS/broker.key" "$etc/keys/broker.key" || fail "the broker's key was not copied"
+cmp -s "$KEYS/multicast.key" "$etc/keys/multicast.key" || fail "the node's multicast key is not the cloud's"
 mode "$etc/keys/node9.key_secret" 600
+mode "$etc/keys/multicast.key" 600
 for unit in agent monitor; do
     [ -f "$n/etc/systemd/system/maekin-$unit.service" ] || fail "no maekin-$unit.service"
 done
 [ ! -e "$n/etc/systemd/system/maekin-broker.service" ] && [ ! -e "$n/usr/bin/maekin-controller" ] \
     || fail "the node has the master's units or programs"
-ok "the node's configuration has the broker's endpoints, its host and its key"
+ok "the node's configuration has the broker's endpoints, its host, its key and the multicast key its enrolment gave"
 
 # Its agent and monitor with those files; the key paths, as the node sees them, are in
 # the prefix here, and the host is the test driver's.
@@ -143,7 +147,7 @@ start agent9 "$n/usr/bin/maekin-agent" -c "$etc/agent.cfg" $node_keys \
     --agent-hosts="node9=$(node node9 4 4096)" --agent-domain_type=test --agent-report_ms=300
 eventually 30 "the node's agent, with its configuration, brings node9 up" is host node9 state up
 start monitor9 "$n/usr/bin/maekin-monitor" -c "$etc/monitor.cfg" $node_keys \
-    --monitor-hosts=node9=synthetic:20:30 --monitor-interval_ms=200
+    --multicast-key="$etc/keys/multicast.key" --monitor-hosts=node9=synthetic:20:30 --monitor-interval_ms=200
 out=$(timeout 30 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT metrics tail --count 2) \
     && grep -q node9 <<<"$out" || fail "no metrics of node9: $out"
 ok "the node's monitor, with its configuration, publishes node9's metrics"

@@ -32,19 +32,30 @@ export MAEKIN_BUS=$BUS
 
 start_broker
 # The nodes are emulated machines running sanitized programs: their reports may come late.
-start_controller --controller-host_timeout_ms=15000
+start_controller --controller-host_timeout_ms=15000 --enrol-multicast_key="$KEYS/multicast.key"
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
 expect_ok "a pool for the nodes' network" sh pool create mgmt --network 10.66.0.0/24 --bridge mkbr0 \
     --gateway 10.66.0.1 --range 10.66.0.50-10.66.0.59
 dhcp_keys
-start dhcp "$MK_BUILD/maekin-dhcp" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT $(bus_opts dhcp) \
+# maekin-dhcp as its unit runs it: not root, but a user of its own (here nobody) with the
+# unit's ambient capabilities alone, which dnsmasq inherits; its files that user's.
+caps=$(sed -n 's/^AmbientCapabilities=//p' "$MK_SRC/deploy/systemd/maekin-dhcp.service" \
+    | tr ' ' '\n' | sed 's/^CAP_/+/' | tr 'A-Z' 'a-z' | paste -sd, -)
+[ -n "$caps" ] || fail "maekin-dhcp's unit has no AmbientCapabilities"
+mkdir -p "$T/dhcp"
+chmod o+x "$T" "$KEYS"
+chown nobody:nogroup "$T/dhcp" "$T/dhcp.key" "$KEYS/dhcp.key_secret"
+start dhcp setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps="$caps" --ambient-caps="$caps" \
+    "$MK_BUILD/maekin-dhcp" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT $(bus_opts dhcp) \
     --dhcp-key_file="$T/dhcp.key" --dhcp-dir="$T/dhcp" --dhcp-resync_ms=60000
 tftp=$T/dhcp/tftp
 eventually 30 "maekin-dhcp makes its TFTP root" test -s "$tftp/boot.ipxe"
 # What the master serves its nodes: a kernel, the node's image, the broker's public key.
+# (dnsmasq's tftp-secure serves its user's files alone).
 mkdir -p "$tftp/node" && cp "$guest/vmlinuz" "$KEYS/broker.key" "$tftp/node/"
 bash "$MK_SRC/tests/guest/build-node.sh" "$guest" "$MK_BUILD" "$tftp/node/initrd.gz" >"$T/node-build.log" 2>&1 \
     || fail "building the node's image failed: $(tail -n 5 "$T/node-build.log")"
+chown -R nobody:nogroup "$tftp/node"
 ok "the node's image: $(tail -n 1 "$T/node-build.log")"
 
 pxe() { "$MK_SRC/install/maekin-pxe" "$@" --maekinsh "$MK_BUILD/maekinsh" --tftp "$tftp"; }
@@ -55,7 +66,9 @@ expect_fail "maekin-pxe with a MAC that is none" 1 "six pairs of hex digits" \
 # add NAME MAC: the machine added as the administrator does, with nothing else by hand.
 add() {
     local out script="$tftp/maekin/${2//:/-}.ipxe"
-    out=$(pxe add "$1" --mac "${2^^}" --pool mgmt --master 10.66.0.1 --bus "$BUS") || fail "maekin-pxe add $1: $out"
+    out=$(pxe add "$1" --mac "${2^^}" --pool mgmt --master 10.66.0.1 --bus "$BUS" 2>&1) || fail "maekin-pxe add $1: $out"
+    [ "$(stat -c %U:%a "$script")" = nobody:640 ] && ! grep -q "readable by every" <<<"$out" \
+        || fail "$1's boot script is $(stat -c %U:%a "$script"), not maekin-dhcp's user's alone: $out"
     grep -q "^kernel tftp://\${next-server}/node/vmlinuz .*maekin.name=$1 maekin.token=mkj_[A-Za-z0-9_-]\{43\} maekin.master=10.66.0.1 maekin.bus=$BUS$" "$script" \
         || fail "$1's boot script: $(cat "$script")"
     ok "maekin-pxe adds $1 and writes its boot script: $out"
@@ -91,8 +104,13 @@ grep -q "Command line:.*maekin.name=node30 maekin.token=mkj_" "$T/bios.serial" \
 grep -q "sent $tftp/maekin/52-54-00-aa-00-30.ipxe to 10.66.0.50" "$T/dhcp/dnsmasq.log" \
     && grep -q "sent $tftp/node/vmlinuz to 10.66.0.50" "$T/dhcp/dnsmasq.log" \
     || fail "dnsmasq's log does not show node30's files sent: $(grep tftp "$T/dhcp/dnsmasq.log" | tail -n 5)"
-said bios "MAEKIN-NODE-ENROLLED enrolled: host node30, key 'node30'" || fail "node30's console: $(grep MAEKIN- "$T/bios.serial")"
-ok "it took 10.66.0.50, boot.ipxe, its script, the kernel and image, and enrolled with its token"
+said bios "MAEKIN-NODE-ENROLLED enrolled: host node30, key 'node30'" \
+    && said bios "^the cloud's multicast key is in /etc/maekin/keys/multicast.key" \
+    || fail "node30's console: $(grep -A1 MAEKIN- "$T/bios.serial")"
+ok "it took 10.66.0.50, boot.ipxe, its script, the kernel and image, enrolled with its token and was given the multicast key"
+out=$(timeout 120 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT metrics tail --host node30 --count 1 2>&1) \
+    || fail "no metrics from node30's monitor: $out $(grep -A5 MAEKIN-NODE-FAILED "$T/bios.serial")"
+ok "node30's monitor, multicast key and all, publishes its host's metrics: $(tail -n 1 <<<"$out")"
 
 # A MAC that was not added: no address, so no boot file.
 power_on stranger 52:54:00:aa:00:99 mktap1 pc
