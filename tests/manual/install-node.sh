@@ -18,7 +18,7 @@ MK_BUILD=build
 trap 'rc=$?; pkill -x libvirtd; cleanup $rc' EXIT
 
 start_broker
-start_controller
+start_controller --enrol-multicast_key="$KEYS/multicast.key"
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
 out=$(sh host token node1) || fail "host token node1: $out"
 token=$(awk '$1 == "token" { print $2 }' <<<"$out")
@@ -40,8 +40,9 @@ for f in /etc/maekin/agent.cfg /etc/maekin/monitor.cfg /etc/maekin/keys/node1.ke
     /etc/maekin/keys/broker.key /usr/bin/maekin-agent /usr/bin/maekin-monitor /var/lib/maekin/enrolled; do
     [ -e "$f" ] || fail "the install did not write $f"
 done
-ls /lib/systemd/system/maekin-agent.service /etc/systemd/system/maekin-agent.service >/dev/null 2>&1 \
-    || fail "the agent's unit is not installed"
+[ -f /etc/systemd/system/maekin-agent.service ] && [ -f /etc/systemd/system/maekin-monitor.service ] \
+    || fail "the agent's and the monitor's units are not installed"
+cmp -s "$KEYS/multicast.key" /etc/maekin/keys/multicast.key || fail "the node has not the cloud's multicast key"
 sh key list node1 | grep -q "node1 .*node.*node1" || fail "key list node1: $(sh key list node1)"
 ok "maekin-install.sh node installs the packages, the user, the files and units, and enrols node1"
 
@@ -50,7 +51,7 @@ install_node >"$T/install2.out" 2>&1 || fail "the second run: $(cat "$T/install2
 ok "a second run changes nothing (and spends no token)"
 
 # The units as systemd would run them (a chroot has no systemd).
-unit_line() { sed -n "s/^$2=//p" "$(ls /etc/systemd/system/"$1".service /lib/systemd/system/"$1".service 2>/dev/null | head -n 1)"; }
+unit_line() { sed -n "s/^$2=//p" "/etc/systemd/system/$1.service"; }
 mkdir -p /run/libvirt
 libvirtd -d || fail "libvirtd does not start"
 eventually 30 "libvirtd answers" virsh -c qemu:///system version
