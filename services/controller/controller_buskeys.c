@@ -177,6 +177,25 @@ controller_buskeys_list (controller_buskeys_t *self, const char *name, int64_t n
     return list;
 }
 
+zhashx_t *
+controller_buskeys_served (controller_buskeys_t *self, int64_t now)
+{
+    zhashx_t *served = zhashx_new ();
+    for (store_buskey_t *key = (store_buskey_t *) zhashx_first (self->keys); key;
+         key = (store_buskey_t *) zhashx_next (self->keys)) {
+        if (key->role != MAEKIN__BUS_ROLE__BUS_ROLE_NODE || !s_live (key, now) || !key->hosts)
+            continue;
+        for (const char *host = key->hosts; *host;) {
+            size_t length = strcspn (host, ",");
+            char name[64];
+            snprintf (name, sizeof name, "%.*s", (int) length, host);
+            zhashx_insert (served, name, (void *) 1);
+            host += length + (host[length] == ',');
+        }
+    }
+    return served;
+}
+
 size_t
 controller_buskeys_count (controller_buskeys_t *self)
 {
@@ -303,6 +322,11 @@ controller_buskeys_test (bool verbose)
     assert (memcmp (before, controller_buskeys_digest (two, 500), sizeof before) == 0);
     assert (memcmp (before, empty, sizeof empty) != 0);
     assert (controller_buskeys_count (one) == 3 && controller_buskeys_hosts (one) == 4);
+    //  The hosts node keys serve: each of a key's hosts, a client key's none.
+    zhashx_t *served = controller_buskeys_served (one, 500);
+    assert (zhashx_size (served) == 2 && zhashx_lookup (served, "n1")
+            && zhashx_lookup (served, "n2"));
+    zhashx_destroy (&served);
     //  Live keys, by name, the one that works longest first.
     zlistx_t *list = controller_buskeys_list (one, NULL, 500);
     assert (zlistx_size (list) == 3);

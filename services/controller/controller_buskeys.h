@@ -32,6 +32,8 @@ void controller_buskeys_set_expires (controller_buskeys_t *self, const char *key
 //  by name, then the one that works longest first (the current one), then the newest: a
 //  new list of borrowed entries, valid until the next change.
 zlistx_t *controller_buskeys_list (controller_buskeys_t *self, const char *name, int64_t now);
+//  The hosts some live node key serves at now: a new set of their names (values unused).
+zhashx_t *controller_buskeys_served (controller_buskeys_t *self, int64_t now);
 //  How many keys are held (live or not), their hosts in all, and how many expired by now.
 size_t controller_buskeys_count (controller_buskeys_t *self);
 size_t controller_buskeys_hosts (controller_buskeys_t *self);

@@ -214,6 +214,8 @@ controller_enrol_door (controller_t *self, const mk_request_t *request)
     self->keypush.changed = true;
     mk_info ("controller: the key '%s' enrolled as the node key '%s' for host '%s'%s", row.key,
              row.name, token.host, replaced ? " (its old key cut off)" : "");
+    //  Said on event.host: maekin-dhcp stops booting a host added from the network.
+    controller_events_add (self->events, EVENTS_HOST, token.host, NULL, "enrolled", "", 0);
     Maekin__EnrolReply reply = MAEKIN__ENROL_REPLY__INIT;
     reply.host = token.host;
     reply.name = row.name;

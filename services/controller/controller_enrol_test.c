@@ -238,9 +238,10 @@ s_host_remove (test_t *self, const char *name, const char *reason)
                                          MAEKIN__ENVELOPE__BODY_HOST_REMOVE, &remove, reason);
 }
 
-//  The host a pool's lease of an address is bound to ("" if a VM's, NULL if none).
+//  The host a pool's lease of an address is bound to ("" if a VM's, NULL if none), and
+//  whether that host enrolled.
 static char *
-s_bound_host (test_t *self, const char *ip)
+s_bound_host (test_t *self, const char *ip, bool *enrolled)
 {
     Maekin__PoolLeasesRequest list = MAEKIN__POOL_LEASES_REQUEST__INIT;
     Maekin__Envelope *reply = controller_fixture_as (self->client, self->token,
@@ -252,6 +253,7 @@ s_bound_host (test_t *self, const char *ip)
         if (streq (lease->ip, ip)) {
             assert (!*lease->vm && !*lease->vi);
             host = strdup (lease->host);
+            *enrolled = lease->enrolled;
         }
     }
     mk_msg_free (&reply);
@@ -311,8 +313,9 @@ s_test_host_add (test_t *self, mk_client_t *node, const char *key)
                         token, ip)
             == MK_OK);
     assert (streq (ip, "10.66.0.50"));
-    char *bound = s_bound_host (self, "10.66.0.50");
-    assert (bound && streq (bound, "node10"));
+    bool enrolled = true;
+    char *bound = s_bound_host (self, "10.66.0.50", &enrolled);
+    assert (bound && streq (bound, "node10") && !enrolled);
     free (bound);
     char other[128], other_ip[64];
     assert (s_host_add (self, self->token, "node10", "52:54:00:aa:00:11", "mgmt", "", 0,
@@ -328,6 +331,14 @@ s_test_host_add (test_t *self, mk_client_t *node, const char *key)
     //  The token enrols the host.
     assert (s_enrol (node, token, key, NULL) == MK_OK);
     assert (s_named (self, "node10", NULL) == 1 && s_reaches_cloud (node));
+    //  Enrolled: it boots from its disk now (maekin-dhcp gives it no boot file); node11
+    //  has not.
+    bound = s_bound_host (self, "10.66.0.50", &enrolled);
+    assert (bound && streq (bound, "node10") && enrolled);
+    free (bound);
+    bound = s_bound_host (self, "10.66.0.52", &enrolled);
+    assert (bound && streq (bound, "node11") && !enrolled);
+    free (bound);
     //  Its key is node10's alone: a report about another host is refused.
     Maekin__Host other_host = MAEKIN__HOST__INIT;
     other_host.name = "node12";
@@ -345,7 +356,7 @@ s_test_host_add (test_t *self, mk_client_t *node, const char *key)
     assert (s_host_remove (self, "node10", NULL) == MK_OK);
     assert (s_named (self, "node10", NULL) == 0);
     assert (s_knock_cloud (node, 500) == MK_TIMEOUT);
-    assert (!s_bound_host (self, "10.66.0.50"));
+    assert (!s_bound_host (self, "10.66.0.50", &enrolled));
     tokens = s_rows (self, "join_tokens");
     assert (s_host_remove (self, "node11", NULL) == MK_OK);
     assert (s_rows (self, "join_tokens") == tokens - 1 && s_rows (self, "leases") == leases);

@@ -322,6 +322,7 @@ controller_pool_leases (controller_t *self, const mk_request_t *request)
     pool_lease_t *leases = controller_pools_leases (self->pools, only, &count);
     Maekin__PoolLeasesReply reply = MAEKIN__POOL_LEASES_REPLY__INIT;
     reply.leases = (Maekin__Lease **) controller_arena_new (self, page.limit * sizeof (void *));
+    zhashx_t *served = NULL; //  the hosts enrolled, found at the first host's lease
     for (size_t i = 0; i < count; i++) {
         const pool_lease_t *lease = &leases[i];
         int by_pool = strcmp (lease->pool->def.name, after_pool);
@@ -338,9 +339,12 @@ controller_pool_leases (controller_t *self, const mk_request_t *request)
         maekin__lease__init (msg);
         msg->ip = controller_arena_str (self, lease->ip);
         msg->mac = controller_arena_str (self, lease->mac);
-        if (strncmp (lease->vm, STORE_HOST_HOLDER, strlen (STORE_HOST_HOLDER)) == 0)
+        if (strncmp (lease->vm, STORE_HOST_HOLDER, strlen (STORE_HOST_HOLDER)) == 0) {
             msg->host = controller_arena_str (self, lease->vm + strlen (STORE_HOST_HOLDER));
-        else {
+            if (!served)
+                served = controller_buskeys_served (self->buskeys, zclock_time ());
+            msg->enrolled = zhashx_lookup (served, msg->host) != NULL;
+        } else {
             char vi[64];
             const char *name;
             store_vm_split (lease->vm, vi, &name);
@@ -351,6 +355,7 @@ controller_pool_leases (controller_t *self, const mk_request_t *request)
         reply.leases[reply.n_leases++] = msg;
     }
     free (leases);
+    zhashx_destroy (&served);
     controller_reply_body (self, request, MK_OK, MAEKIN__ENVELOPE__BODY_POOL_LEASES_REPLY, &reply);
 }
 

@@ -18,11 +18,13 @@ typedef struct {
     char bridge[16];  //  the interface dnsmasq answers on
 } dhcp_pool_t;
 
-//  An address bound to a MAC: a VM's, or a host's (host add), which boots from the network.
+//  An address bound to a MAC: a VM's, or a host's (host add), which boots from the network
+//  until it enrolls, then from its own disk.
 typedef struct {
     char ip[46];
     char mac[20];
-    bool host;
+    bool host;     //  a host's that boots from the network: given a boot file
+    bool enrolled; //  a host's that enrolled: none, and its boot script goes
 } dhcp_binding_t;
 
 //  The tag dnsmasq gives the MACs of the hosts added: they alone are booted (PXE).

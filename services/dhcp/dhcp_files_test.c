@@ -91,14 +91,16 @@ dhcp_files_test (bool verbose)
     error = NULL;
 
     //  The hosts file: written once for a change, not again for the same text.
-    dhcp_binding_t bindings[3] = {{"10.88.0.100", "52:54:00:00:00:01", false},
-                                  {"fd00:88::10", "52:54:00:00:00:02", false},
-                                  {"10.88.0.50", "52:54:00:aa:00:07", true}};
-    char *hosts = dhcp_files_hosts (bindings, 3);
-    //  A host's binding is tagged: it alone boots from the network.
+    dhcp_binding_t bindings[4] = {{"10.88.0.100", "52:54:00:00:00:01", false, false},
+                                  {"fd00:88::10", "52:54:00:00:00:02", false, false},
+                                  {"10.88.0.50", "52:54:00:aa:00:07", true, false},
+                                  {"10.88.0.51", "52:54:00:aa:00:08", false, true}};
+    char *hosts = dhcp_files_hosts (bindings, 4);
+    //  A host's binding is tagged: it alone boots from the network, until it enrolled.
     assert (streq (hosts, "52:54:00:00:00:01,10.88.0.100,infinite\n"
                           "52:54:00:00:00:02,[fd00:88::10],infinite\n"
-                          "52:54:00:aa:00:07,set:maekin-host,10.88.0.50,infinite\n"));
+                          "52:54:00:aa:00:07,set:maekin-host,10.88.0.50,infinite\n"
+                          "52:54:00:aa:00:08,10.88.0.51,infinite\n"));
     char *hosts_path = zsys_sprintf ("%s/hosts", dir);
     assert (dhcp_files_write (hosts_path, hosts, &error) == 1);
     assert (dhcp_files_write (hosts_path, hosts, &error) == 0);

@@ -82,7 +82,8 @@ s_take_page (server_t *self, const Maekin__Envelope *reply, found_t *found)
         dhcp_binding_t *to = &found->bindings[found->binding_count++];
         snprintf (to->ip, sizeof to->ip, "%s", lease->ip);
         snprintf (to->mac, sizeof to->mac, "%s", lease->mac);
-        to->host = *lease->host != 0;
+        to->host = *lease->host && !lease->enrolled;
+        to->enrolled = *lease->host && lease->enrolled;
     }
 }
 
@@ -202,6 +203,25 @@ s_lines_gone (const char *before, const char *after)
     return false;
 }
 
+//  The boot script install/maekin-pxe wrote for a MAC (tftp/maekin/MAC.ipxe, the MAC's
+//  colons dashes) removed, if it is there.
+static void
+s_forget_script (server_t *self, const char *mac)
+{
+    char name[20];
+    snprintf (name, sizeof name, "%s", mac);
+    for (char *c = name; *c; c++)
+        if (*c == ':')
+            *c = '-';
+    char *path = zsys_sprintf ("%s/tftp/maekin/%s.ipxe", self->opts.dir, name);
+    if (unlink (path) == 0)
+        mk_info ("dhcp: the host of %s enrolled and boots from its disk: %s removed", mac, path);
+    else if (errno != ENOENT)
+        mk_warn ("dhcp: cannot remove %s, the boot script of an enrolled host: %s", path,
+                 strerror (errno));
+    free (path);
+}
+
 //  The pools and leases read, the files written, dnsmasq told: 0, or -1 (logged) if the
 //  cloud did not answer.
 static int
@@ -243,6 +263,11 @@ s_sync (server_t *self)
         self->hosts_served = hosts;
     } else
         free (hosts);
+    //  A host that enrolled boots from its own disk: its boot script, spent token and all,
+    //  goes.
+    for (size_t i = 0; self->opts.pxe && i < bound; i++)
+        if (bindings[i].enrolled)
+            s_forget_script (self, bindings[i].mac);
     free (pools);
     free (bindings);
     if (conf_changed < 0 || hosts_changed < 0) {

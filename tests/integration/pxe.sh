@@ -111,6 +111,13 @@ ok "it took 10.66.0.50, boot.ipxe, its script, the kernel and image, enrolled wi
 out=$(timeout 120 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT metrics tail --host node30 --count 1 2>&1) \
     || fail "no metrics from node30's monitor: $out $(grep -A5 MAEKIN-NODE-FAILED "$T/bios.serial")"
 ok "node30's monitor, multicast key and all, publishes its host's metrics: $(tail -n 1 <<<"$out")"
+# Enrolled, it boots from its own disk from now on: its MAC keeps its address without a
+# boot file, and its boot script, with the spent token in it, goes.
+forgotten() {
+    grep -qx "52:54:00:aa:00:30,10.66.0.50,infinite" "$T/dhcp/hosts" \
+        && [ ! -e "$tftp/maekin/52-54-00-aa-00-30.ipxe" ]
+}
+eventually 30 "node30, enrolled, is given no boot file any more, and its boot script is gone" forgotten
 
 # A MAC that was not added: no address, so no boot file.
 power_on stranger 52:54:00:aa:00:99 mktap1 pc
