@@ -18,7 +18,8 @@ MK_BUILD=build
 trap 'rc=$?; pkill -x libvirtd; cleanup $rc' EXIT
 
 start_broker
-start_controller --enrol-multicast_key="$KEYS/multicast.key"
+# As a master's: its agents report every 10 s, so a host is down after 30 s without one.
+start_controller --enrol-multicast_key="$KEYS/multicast.key" --controller-host_timeout_ms=30000
 eventually 30 "the controller writes the first administrator's password" test -s "$T/admin-password"
 out=$(sh host token node1) || fail "host token node1: $out"
 token=$(awk '$1 == "token" { print $2 }' <<<"$out")
@@ -68,3 +69,5 @@ eventually 60 "node1's agent, as its unit runs it, brings node1 up" is host node
 out=$(timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS metrics tail --host node1 --count 1 2>&1) || fail "metrics tail --host node1: $out"
 ok "node1 is up, on a real libvirtd, and its monitor's samples arrive: $(tail -n 1 <<<"$out")"
 sh host list >&2
+log "the agent was asked for a full report $(grep -c "asks for a full report" "$T/maekin-agent.log") times:"
+grep -m 40 "asks for a full report\|report" "$T/maekin-agent.log" >&2
