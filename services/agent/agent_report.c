@@ -88,19 +88,35 @@ s_report_send (agent_server_t *self, agent_server_host_t *host, const agent_job_
     free (pointers);
 }
 
+//  Whether a full report is on its way to the controller, or being made by the host's
+//  thread.
+static bool
+s_full_pending (agent_server_host_t *host)
+{
+    return host->report_queued
+           || (host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS);
+}
+
+//  A full report asked of the host's thread if one is wanted and none is pending.
+static void
+s_full_ask (agent_server_t *self, agent_server_host_t *host)
+{
+    if (host->full_wanted > host->full_done && !s_full_pending (host) && !host->stuck_since
+        && !agent_server_full (self, host, 1)) {
+        agent_server_job (self, host, AGENT_JOB_REPORT, NULL);
+        host->report_queued = true;
+    }
+}
+
 //  A host's report: a full one is asked of its thread when due (unless one is on its
 //  way), and a light one goes now unless the host was never reported in full.
 static void
 s_report_host (agent_server_t *self, agent_server_host_t *host)
 {
-    bool wanted = host->full_wanted > host->full_done;
-    bool waiting = host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS;
-    if (wanted && !waiting && !host->report_queued && !host->stuck_since
-        && !agent_server_full (self, host, 1)) {
-        agent_server_job (self, host, AGENT_JOB_REPORT, NULL);
-        host->report_queued = true;
-    }
-    if (host->full_ever)
+    s_full_ask (self, host);
+    //  A full report its thread is making stands for the light one, which would only be
+    //  answered with an ask for it; unless the thread is stuck in libvirt.
+    if (host->full_ever && !(host->report_queued && !host->stuck_since))
         s_report_send (self, host, NULL);
 }
 
@@ -380,15 +396,17 @@ s_handle_report_reply (agent_server_t *self, agent_server_host_t *host, bool ful
         host->full_done = host->full_sent_count;
         s_log_drift (host, reply);
     }
-    //  Asked for a full report: one goes now, unless one is on its way (then the light
-    //  report this would send is answered the same, and so on as fast as the bus goes,
-    //  for as long as that one takes: a full report lost with a connection took 30 s).
-    bool waiting = host->full_sent_at && zclock_mono () - host->full_sent_at < S_FULL_PATIENCE_MS;
+    //  Asked for a full report: its thread makes one, unless one is on its way or being
+    //  made, and no light report goes with it. The controller answers every light report
+    //  the same until the full one is in, so one sent meanwhile came back asking again, as
+    //  fast as the bus goes, for as long as libvirt took to list the domains (a real
+    //  libvirtd: a burst of asks at each report; a full report lost with a connection:
+    //  30 s of them).
     if (reply->send_full) {
         host->full_wanted++;
-        if (!waiting) {
+        if (!s_full_pending (host)) {
             mk_info ("agent_server: host '%s': 'cloud' asks for a full report", host->name);
-            s_report_host (self, host);
+            s_full_ask (self, host);
         }
     }
 }

@@ -33,7 +33,8 @@ typedef struct {
     uint32_t vcpus; //  of the last full report
     uint64_t memory_mb;
     char domains[1024]; //  names of the last full report, each followed by ','
-    bool send_full;     //  answer the next light report with send_full
+    bool send_full;     //  answer light reports with send_full until a full one comes
+    size_t asked;       //  light reports answered so
     char agent[64];     //  the agent's own service, as the reports name it
 } s_heard_t;
 
@@ -66,6 +67,7 @@ s_cloud_answer (void *state, mk_worker_t *worker, const mk_request_t *request)
         snprintf (heard->agent, sizeof heard->agent, "%s", report->agent ? report->agent : "");
         if (report->full) {
             heard->fulls++;
+            heard->send_full = false;
             heard->vcpus = report->host->vcpus;
             heard->memory_mb = report->host->memory_mb;
             heard->domains[0] = 0;
@@ -82,7 +84,7 @@ s_cloud_answer (void *state, mk_worker_t *worker, const mk_request_t *request)
         } else {
             heard->lights++;
             registered.send_full = heard->send_full;
-            heard->send_full = false;
+            heard->asked += heard->send_full;
         }
         answer.body_case = MAEKIN__ENVELOPE__BODY_HOST_REGISTER_REPLY;
         answer.host_register_reply = &registered;
@@ -101,8 +103,9 @@ s_cloud_answer (void *state, mk_worker_t *worker, const mk_request_t *request)
 
 //  The fake `cloud`'s answers to the test: "HOST name" -> "fulls lights vcpus memory_mb
 //  [name,name,]"; "EVENTS" -> "count|e1|e2..." (each "host uuid name state"); "SENDFULL
-//  name" -> "OK" (the next light report is answered send_full); "AGENT name" -> the
-//  agent's own service as its reports name it.
+//  name" -> "OK" (light reports are answered send_full until a full one comes, as the
+//  controller does for a host it does not know up); "ASKED name" -> how many were;
+//  "AGENT name" -> the agent's own service as its reports name it.
 static char *
 s_cloud_ask (void *state, const char *question, const char *name)
 {
@@ -125,6 +128,8 @@ s_cloud_ask (void *state, const char *question, const char *name)
     }
     if (streq (question, "AGENT"))
         return strdup (heard ? heard->agent : "");
+    if (streq (question, "ASKED"))
+        return zsys_sprintf ("%zu", heard ? heard->asked : 0);
     assert (streq (question, "HOST"));
     if (!heard)
         return strdup ("0 0 0 0 []");
@@ -516,11 +521,15 @@ s_test_refusals (mk_client_t *client, mk_fake_peer_t *cloud, Maekin__VmSpec web,
     outcome = s_call (client, "node1", &env);
     assert (outcome.status == MK_OK && !strstr (outcome.domains, "web-1:"));
 
-    //  A host that asks again gets a full report at once.
+    //  A host that asks again gets a full report at once, asked once: no light report
+    //  goes while it is made, to be answered with another ask.
     char *ok = mk_fake_peer_ask (cloud, "SENDFULL", "node1");
     free (ok);
     heard = s_cloud_wait_full (cloud, "node1", 2);
     free (heard);
+    char *asked = mk_fake_peer_ask (cloud, "ASKED", "node1");
+    assert (streq (asked, "1"));
+    free (asked);
 }
 
 //  Events: the agent's own tasks do not echo, changes behind its back do.

@@ -69,5 +69,4 @@ eventually 60 "node1's agent, as its unit runs it, brings node1 up" is host node
 out=$(timeout 60 "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-stream_out=$STREAM_OUT metrics tail --host node1 --count 1 2>&1) || fail "metrics tail --host node1: $out"
 ok "node1 is up, on a real libvirtd, and its monitor's samples arrive: $(tail -n 1 <<<"$out")"
 sh host list >&2
-log "the agent was asked for a full report $(grep -c "asks for a full report" "$T/maekin-agent.log") times:"
-grep -m 40 "asks for a full report\|report" "$T/maekin-agent.log" >&2
+log "the agent was asked for a full report $(grep -c "asks for a full report" "$T/maekin-agent.log") times"
