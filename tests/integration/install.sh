@@ -197,6 +197,16 @@ ok "bad arguments: exit 2, one line saying why, nothing written"
 
 # ---- The kickstarts
 
+# The kickstarts install the programs built here (make dist) on Rocky/AlmaLinux 9, whose
+# glibc is 2.34: none may need a newer symbol of it (their other libraries are EL9's by
+# the same sonames, from EPEL for czmq, zeromq and libsodium).
+for program in maekin-broker maekin-controller maekin-agent maekin-monitor maekin-dhcp maekinsh; do
+    newest=$(objdump -T "$MK_BUILD/$program" | grep -o 'GLIBC_2\.[0-9]*' | sort -V | tail -n 1)
+    [ "$(printf '%s\n' "$newest" GLIBC_2.34 | sort -V | tail -n 1)" = GLIBC_2.34 ] \
+        || fail "$program needs $newest: RHEL 9's glibc is 2.34 ($(objdump -T "$MK_BUILD/$program" | grep -F "$newest" | head -n 3))"
+done
+ok "the programs need glibc 2.34 at most, RHEL 9's"
+
 mac=52:54:00:12:34:56
 ks_token=mkj_Abc-DEF_ghi0123456789abcdefghijklmnopqrstuv
 key='Yl/FoRMjj#>s%GbKCa&k4Y2<A(?bO)&D$]^Tvwd7'
