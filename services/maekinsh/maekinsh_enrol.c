@@ -75,9 +75,7 @@ s_enrol (maekinsh_cmd_t *self)
         said = zsys_sprintf ("the cloud gave no multicast key (its controller has no "
                              "enrol/multicast_key): %s not written",
                              file);
-    else if (file && mk_curve_secret_save (file, enrolled->multicast_key.data, &error) != 0)
-        said = zsys_sprintf ("the multicast key could not be kept: %s", error);
-    else if (file) {
+    else if (file && mk_curve_secret_save (file, enrolled->multicast_key.data, &error) == 0) {
         written = file;
         said = zsys_sprintf ("the cloud's multicast key is in %s", file);
     }
@@ -92,6 +90,9 @@ s_enrol (maekinsh_cmd_t *self)
         const char *values[] = {enrolled->host, enrolled->name, enrol.key, written};
         maekinsh_out_record (self->out, "enrolment", keys, values, file ? 4 : 3);
     }
+    if (error)
+        maekinsh_out_error (self->out, MK_INTERNAL,
+                            "enrolled, but the cloud's multicast key could not be kept: %s", error);
     status = error ? MAEKINSH_EXIT_ERROR : MAEKINSH_EXIT_OK;
     free (said);
     free (error);

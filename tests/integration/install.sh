@@ -169,6 +169,13 @@ expect_fail "a made-up token is refused with the controller's reason" 1 \
 expect_fail "node9's token, spent, is refused" 1 "this join token is not valid" node_install "$T/node8" node8 "$token"
 [ ! -e "$T/node8/var/lib/maekin/enrolled" ] || fail "a refused enrolment left the marker"
 ok "a refused enrolment leaves no marker"
+# A multicast key that cannot be kept: the enrolment stands (the token is spent), said.
+keys node8
+expect_fail "an enrolment whose multicast key cannot be written says so" 1 \
+    "enrolled, but the cloud's multicast key could not be kept: cannot make $T/no/such/dir/multicast.key.new" \
+    "$MK_BUILD/maekinsh" --bus-endpoint=$BUS --bus-key="$KEYS/node8.key_secret" \
+    enrol "$(sh host token node8 | awk '$1 == "token" { print $2 }')" --multicast-key "$T/no/such/dir/multicast.key"
+sh key list node8 | grep -q "node8 .*node.*node8" || fail "node8 is not enrolled: $(sh key list node8)"
 # usage STATUS PATTERN ARGS...: maekin-install.sh exits with STATUS and one line on
 # stderr matching PATTERN, and writes nothing.
 usage() {
