@@ -223,7 +223,8 @@ install_packages() {
         *" debian "*)
             list="libvirt-daemon-system qemu-system-x86 libczmq4 libzmq5 libprotobuf-c1 libsodium23
                   libxml2 libjson-c5 libsqlite3-0 libmariadb3 libssl3"
-            [ $role = node ] || list="$list dnsmasq-base libcivetweb1 openssl"
+            # ipxe: the boot files maekin-dhcp gives plain PXE ROMs (dhcp/ipxe_dir).
+            [ $role = node ] || list="$list dnsmasq-base libcivetweb1 openssl ipxe"
             for pkg in $list; do
                 dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed$" || missing="$missing $pkg"
             done
@@ -264,9 +265,10 @@ make_user() {
 make_directories() {
     directory "$etc" 0750 root:maekin
     directory "$keys" 0700 maekin:maekin
-    directory "$prefix/var/lib/maekin" 0750 root:maekin
-    # maekin-dhcp's, which runs as maekin (its unit): dnsmasq's files and TFTP root.
-    [ $role = node ] || directory "$prefix/var/lib/maekin/dhcp" 0750 maekin:maekin
+    # The controller's (its unit's StateDirectory, so as systemd keeps it: a directory of
+    # another owner would be chowned back, all it holds with it). maekin-dhcp, which runs
+    # as maekin, has a directory of its own, which its unit makes.
+    directory "$prefix/var/lib/maekin" 0750 root:root
     directory "$prefix/usr/bin" 0755
     directory "$prefix/etc/systemd/system" 0755
 }

@@ -16,7 +16,7 @@ static const mk_cfg_item_t s_schema[] = {
     {"dhcp/key_file", MK_CFG_STR, "",
      "a file (mode 600) holding an API key of the administrator's, read-only will do "
      "('maekinsh apikey create dhcp --read-only'): how the pools and leases are read"},
-    {"dhcp/dir", MK_CFG_STR, "/var/lib/maekin/dhcp",
+    {"dhcp/dir", MK_CFG_STR, "/var/lib/maekin-dhcp",
      "dnsmasq's files: dnsmasq.conf, hosts, leases, dnsmasq.log"},
     {"dhcp/dnsmasq", MK_CFG_STR, "/usr/sbin/dnsmasq",
      "dnsmasq's program (Debian's dnsmasq-base); empty: write the files, run none"},

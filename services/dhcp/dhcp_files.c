@@ -53,8 +53,10 @@ dhcp_files_conf (const dhcp_pool_t *pools, size_t count, const char *dir, const 
     FILE *out = s_open (&text, &size);
     fprintf (out,
              "# Written by maekin-dhcp from the cloud's IP pools: do not edit, it is rewritten.\n"
-             "port=0\n"          //  no DNS: only DHCP
-             "bind-interfaces\n" //  the pools' bridges, not every interface
+             "port=0\n" //  no DNS: only DHCP
+             //  The pools' bridges, not every interface; a bridge not there (yet: at boot,
+             //  or a pool made before it) is served when it comes, and the others meanwhile.
+             "bind-dynamic\n"
              "except-interface=lo\n"
              "dhcp-authoritative\n"      //  the only server on its bridges
              "dhcp-hostsfile=%s/hosts\n" //  read again on SIGHUP

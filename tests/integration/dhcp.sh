@@ -125,10 +125,17 @@ ask6 52:54:00:ff:ff:02 && fail "a MAC no VM has got $(cat "$T/lease6") over DHCP
 grep -q "no addresses available" "$T/dhcp/dnsmasq.log" || fail "dnsmasq did not refuse the unknown MAC: $(tail -n 5 "$T/dhcp/dnsmasq.log")"
 ok "a MAC no VM has gets no address over DHCPv6 either"
 
+# A pool whose bridge is not there (yet) does not stop the others being served.
+expect_ok "a pool on a bridge not there" sh pool create later --network 10.89.0.0/24 --bridge mkbr9 \
+    --range 10.89.0.10-10.89.0.20
+
 # A binding made now is served.
 expect_ok "web-2 made with 10.88.0.107" sh vm create web-2 --vi lab --template tiny --ip 10.88.0.107 --wait
 mac2=$(json 'd.get("vm", d)["mac"]' vm show web-2 --vi lab)
 eventually 30 "web-2's MAC gets 10.88.0.107" asked "$mac2" "10.88.0.107 10.88.0.1 10.88.0.53"
+grep -q "interface mkbr9 does not currently exist" "$T/dhcp/dnsmasq.log" \
+    || fail "dnsmasq was not given the pool on mkbr9: $(grep -c mkbr9 "$T/dhcp/dnsmasq.conf") lines of its configuration name it"
+ok "a pool whose bridge is not there does not stop dnsmasq serving the others (it waits for the bridge)"
 
 # A deleted VM's MAC gets nothing.
 expect_ok "web-1 stopped" sh vm stop web-1 --vi lab --wait

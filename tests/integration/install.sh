@@ -40,7 +40,6 @@ for unit in broker controller gateway dhcp agent monitor; do
     cmp -s "$MK_SRC/deploy/systemd/maekin-$unit.service" "$m/etc/systemd/system/maekin-$unit.service" \
         || fail "maekin-$unit.service is not deploy/'s"
 done
-mode "$m/var/lib/maekin/dhcp" 750
 for key in broker controller maekinsh gateway dhcp master1; do
     mode "$etc/keys/$key.key" 644
     mode "$etc/keys/$key.key_secret" 600
