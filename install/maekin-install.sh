@@ -329,10 +329,10 @@ make_keys() {
             -keyout "$scratch/gateway.key" -out "$scratch/gateway.crt" 2>/dev/null \
             || die "openssl could not make the gateway's certificate"
         cat "$scratch/gateway.crt" "$scratch/gateway.key" >"$scratch/gateway.pem"
-        place "$scratch/gateway.pem" "$etc/gateway.pem" 0600 root:root
+        place "$scratch/gateway.pem" "$etc/gateway.pem" 0600 maekin:maekin
         change "made the gateway's certificate $etc/gateway.pem"
     fi
-    mode_and_owner "$etc/gateway.pem" 0600 root:root say
+    mode_and_owner "$etc/gateway.pem" 0600 maekin:maekin say
 }
 
 # mark: the marker that this host's key is admitted (it holds the host's name).

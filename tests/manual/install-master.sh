@@ -4,10 +4,11 @@
 # (systemd-nspawn, this machine's network), this tree is built inside it, and
 # install/maekin-install.sh master runs for real: packages, the user maekin, /etc/maekin,
 # the keys, the units started by systemd and the master's own keys admitted. Then:
-# every unit active; the broker, maekin-dhcp and its dnsmasq running as maekin; the
-# master's host up; a second run changing nothing; a machine added with maekin-pxe
-# getting a boot script that is maekin-dhcp's alone; after the controller restarts
-# (systemd keeps its state directory) a third run still changing nothing.
+# every unit active; the broker, the gateway, maekin-dhcp and its dnsmasq running as
+# maekin; the master's host up; the gateway answering over HTTPS; a second run changing
+# nothing; a machine added with maekin-pxe getting a boot script that is maekin-dhcp's
+# alone; after the controller restarts (systemd keeps its state directory) a third run
+# still changing nothing.
 # usage (as root): tests/manual/install-master.sh     KEEP=1 leaves the container's root
 set -u
 cd "$(dirname "$0")/../.." || exit 2
@@ -74,9 +75,16 @@ for _ in $(seq 100); do active && break; sleep 0.1; done
 active || fail "not every unit is active: $(inside systemctl --no-pager list-units 'maekin-*')"
 ok "every unit is active"
 as() { inside ps -o user= -C "$1" | sort -u; }
-[ "$(as maekin-broker)" = maekin ] && [ "$(as maekin-dhcp)" = maekin ] && [ "$(as dnsmasq)" = maekin ] \
-    || fail "the broker runs as '$(as maekin-broker)', maekin-dhcp as '$(as maekin-dhcp)', dnsmasq as '$(as dnsmasq)'"
-ok "the broker, maekin-dhcp and its dnsmasq run as maekin"
+[ "$(as maekin-broker)" = maekin ] && [ "$(as maekin-gateway)" = maekin ] && [ "$(as maekin-dhcp)" = maekin ] \
+    && [ "$(as dnsmasq)" = maekin ] \
+    || fail "the broker runs as '$(as maekin-broker)', the gateway as '$(as maekin-gateway)', maekin-dhcp as '$(as maekin-dhcp)', dnsmasq as '$(as dnsmasq)'"
+ok "the broker, the gateway, maekin-dhcp and its dnsmasq run as maekin"
+# The gateway serves HTTPS with the certificate the install made.
+inside bash -c 'for i in $(seq 100); do
+    code=$(curl -sk -o /dev/null -w "%{http_code}" https://127.0.0.1:8443/api/v1/session)
+    [ "${code:-000}" != 000 ] && exit 0; sleep 0.1; done; exit 1' \
+    || fail "the gateway does not answer over HTTPS: $(inside journalctl -u maekin-gateway --no-pager | tail -n 5)"
+ok "the gateway answers over HTTPS on 8443"
 maekinsh() {
     inside env MAEKINSH_CONFIG=/etc/maekin/maekinsh.cfg bash -c 'cd /tmp && /root/main/deploy/login-admin.sh /usr/bin tcp://127.0.0.1:7010 /var/lib/maekin/admin-password >/dev/null && maekinsh "$@"' _ "$@"
 }
