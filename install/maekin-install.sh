@@ -265,10 +265,10 @@ make_user() {
 make_directories() {
     directory "$etc" 0750 root:maekin
     directory "$keys" 0700 maekin:maekin
-    # The controller's (its unit's StateDirectory, so as systemd keeps it: a directory of
-    # another owner would be chowned back, all it holds with it). maekin-dhcp, which runs
-    # as maekin, has a directory of its own, which its unit makes.
-    directory "$prefix/var/lib/maekin" 0750 root:root
+    # The controller's (its unit's StateDirectory, owned as systemd keeps it: a directory
+    # of another owner would be chowned back, all it holds with it). maekin-dhcp has a
+    # directory of its own, which its unit makes.
+    directory "$prefix/var/lib/maekin" 0750 maekin:maekin
     directory "$prefix/usr/bin" 0755
     directory "$prefix/etc/systemd/system" 0755
 }

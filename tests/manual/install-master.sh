@@ -4,8 +4,8 @@
 # (systemd-nspawn, this machine's network), this tree is built inside it, and
 # install/maekin-install.sh master runs for real: packages, the user maekin, /etc/maekin,
 # the keys, the units started by systemd and the master's own keys admitted. Then:
-# every unit active; the broker, the gateway, maekin-dhcp and its dnsmasq running as
-# maekin; the master's host up; the gateway answering over HTTPS; a second run changing
+# every unit active; the broker, the controller, the gateway, maekin-dhcp and its
+# dnsmasq running as maekin; the master's host up; the gateway answering over HTTPS; a second run changing
 # nothing; a machine added with maekin-pxe getting a boot script that is maekin-dhcp's
 # alone; after the controller restarts (systemd keeps its state directory) a third run
 # still changing nothing.
@@ -75,10 +75,10 @@ for _ in $(seq 100); do active && break; sleep 0.1; done
 active || fail "not every unit is active: $(inside systemctl --no-pager list-units 'maekin-*')"
 ok "every unit is active"
 as() { inside ps -o user= -C "$1" | sort -u; }
-[ "$(as maekin-broker)" = maekin ] && [ "$(as maekin-gateway)" = maekin ] && [ "$(as maekin-dhcp)" = maekin ] \
-    && [ "$(as dnsmasq)" = maekin ] \
-    || fail "the broker runs as '$(as maekin-broker)', the gateway as '$(as maekin-gateway)', maekin-dhcp as '$(as maekin-dhcp)', dnsmasq as '$(as dnsmasq)'"
-ok "the broker, the gateway, maekin-dhcp and its dnsmasq run as maekin"
+for program in maekin-broker maekin-controller maekin-gateway maekin-dhcp dnsmasq; do
+    [ "$(as $program)" = maekin ] || fail "$program runs as '$(as $program)', not maekin"
+done
+ok "the broker, the controller, the gateway, maekin-dhcp and its dnsmasq run as maekin"
 # The gateway serves HTTPS with the certificate the install made.
 inside bash -c 'for i in $(seq 100); do
     code=$(curl -sk -o /dev/null -w "%{http_code}" https://127.0.0.1:8443/api/v1/session)
@@ -104,7 +104,12 @@ script=/var/lib/maekin-dhcp/tftp/maekin/52-54-00-aa-00-07.ipxe
     || fail "the boot script is $(inside stat -c %U:%a "$script"): $out"
 ok "a machine added with maekin-pxe has a boot script maekin-dhcp's user alone reads"
 
+# The administrator's database commands, as root, leave nothing the controller cannot open.
+inside env MAEKINSH_CONFIG=/etc/maekin/maekinsh.cfg maekinsh admin db status >/dev/null \
+    || fail "admin db status: $(inside env MAEKINSH_CONFIG=/etc/maekin/maekinsh.cfg maekinsh admin db status 2>&1)"
 inside systemctl restart maekin-controller maekin-dhcp || fail "cannot restart the controller"
+for _ in $(seq 300); do maekinsh host list 2>/dev/null | grep -q "^master1 *up" && break; sleep 0.1; done
+maekinsh host list | grep -q "^master1 *up" || fail "after admin db and a restart, master1 is not up: $(inside journalctl -u maekin-controller --no-pager | tail -n 5)"
 [ "$(inside stat -c %U /var/lib/maekin-dhcp)" = maekin ] || fail "/var/lib/maekin-dhcp is not maekin's"
 [ "$(run_install)" = "nothing to change" ] || fail "a run after the restarts changed something"
 ok "after the controller and maekin-dhcp restart, a third run still changes nothing"
