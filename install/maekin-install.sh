@@ -9,6 +9,7 @@ set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(dirname "$here")
+. "$here/maekin-checks.sh"
 compat=libmaekin-tls-compat.so
 
 usage() {
@@ -89,13 +90,6 @@ parse_args() {
     done
 }
 
-# A host name as common/mk_name.c has it.
-valid_name() { [[ $1 =~ ^[a-z0-9][a-z0-9._-]{0,62}$ ]]; }
-# A DNS name or an IPv4 address.
-valid_host() {
-    [ ${#1} -le 253 ] && [[ $1 =~ ^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$ ]]
-}
-
 check_args() {
     if [ $role = master ]; then
         [ -z "$master$token$broker_key$multicast_key" ] \
@@ -104,23 +98,23 @@ check_args() {
         [ -n "$endpoint" ] || endpoint=tcp://127.0.0.1:7010
     else
         [ -n "$master" ] || usage_error "a node needs --master HOST"
-        valid_host "$master" || usage_error "--master '$master' is not a host name or an IPv4 address"
+        maekin_valid_host "$master" || usage_error "--master '$master' is not a host name or an IPv4 address"
         [ -n "$name" ] || usage_error "a node needs --name NAME (the host it serves)"
         [ -n "$token" ] || usage_error "a node needs --token TOKEN ('maekinsh host token NAME' on the master)"
-        [[ $token =~ ^mkj_[A-Za-z0-9_-]{43}$ ]] || usage_error "--token is not a join token (mkj_ and 43 characters)"
+        maekin_valid_token "$token" || usage_error "--token is not a join token (mkj_ and 43 characters)"
         [ -n "$broker_key" ] || usage_error "a node needs --broker-key FILE (the master's /etc/maekin/keys/broker.key)"
         [ -n "$endpoint" ] || endpoint=tcp://$master:7010
     fi
-    valid_name "$name" \
+    maekin_valid_name "$name" \
         || usage_error "the host name '$name' is not 1..63 of a-z, 0-9, '.', '_' and '-' starting with a letter or digit"
     endpoint_host=$(sed -n 's|^tcp://\(.*\):[1-9][0-9]\{0,4\}$|\1|p' <<<"$endpoint")
     port=${endpoint##*:}
-    if ! valid_host "$endpoint_host" || [ "$port" -gt 65533 ]; then
+    if ! maekin_valid_host "$endpoint_host" || [ "$port" -gt 65533 ]; then
         usage_error "--endpoint '$endpoint' is not tcp://HOST:PORT (PORT up to 65533)"
     fi
     if [ -n "$broker_key" ]; then
         [ -r "$broker_key" ] || usage_error "--broker-key '$broker_key' cannot be read"
-        grep -qE '^ *public-key = "[^"]{40}"$' "$broker_key" && ! grep -q secret-key "$broker_key" \
+        maekin_broker_key "$broker_key" >/dev/null \
             || usage_error "--broker-key '$broker_key' is not a public key file (broker.key)"
     fi
     [ -z "$multicast_key" ] || [ -r "$multicast_key" ] || usage_error "--multicast-key '$multicast_key' cannot be read"
