@@ -416,19 +416,9 @@ s_test_pushes (bool verbose)
     fake_keys_t state;
     mk_fake_peer_t *fake = s_fake_new (endpoint, &state, client);
     assert (mk_fake_peer_ask_number (fake, "PROBES", NULL) == 1); //  the test's
-    controller_opts_t opts = {.endpoint = endpoint,
-                              .stream_in = "inproc://controller_buskey_push",
-                              .db_url = url,
-                              .host_timeout_ms = 1000,
-                              .task_timeout_ms = 5000,
-                              .cpu_ratio = 100,
-                              .mem_ratio = 100,
-                              .batch_max = 256,
-                              .request_ttl_s = 3600,
-                              .image_dirs = "/srv/images",
-                              .session_ttl_s = 3600,
-                              .audit_keep_days = 30,
-                              .admin_password_file = password};
+    controller_opts_t opts =
+        controller_fixture_opts (endpoint, "inproc://controller_buskey_push", url, password);
+    opts.enforce = false; //  the list and its pushes alone, no sessions in the way
     //  At start: the CLI's key admitted as `maekinsh`, and the whole list pushed.
     zactor_t *controller = s_controller_new (&opts, s_key (0));
     assert (s_until (fake, "FULL", 1));

@@ -126,6 +126,26 @@ controller_fixture_status_as (mk_client_t *client, const char *token,
     return status;
 }
 
+controller_opts_t
+controller_fixture_opts (const char *endpoint, const char *stream_in, const char *db_url,
+                         const char *password_file)
+{
+    return (controller_opts_t){.endpoint = endpoint,
+                               .stream_in = stream_in,
+                               .db_url = db_url,
+                               .host_timeout_ms = 1000,
+                               .task_timeout_ms = 5000,
+                               .cpu_ratio = 100,
+                               .mem_ratio = 100,
+                               .batch_max = 256,
+                               .request_ttl_s = 3600,
+                               .image_dirs = "/srv/images/:/var/lib/maekin/images",
+                               .enforce = true,
+                               .session_ttl_s = 3600,
+                               .audit_keep_days = 30,
+                               .admin_password_file = password_file};
+}
+
 static void
 s_start (controller_fixture_t *self, const char *name, bool curve)
 {
@@ -159,21 +179,8 @@ s_start (controller_fixture_t *self, const char *name, bool curve)
                         false);
     self->password_file = zsys_sprintf ("%s/admin-password", self->dir);
     self->opts =
-        (controller_opts_t){.endpoint = self->endpoint,
-                            .stream_in = self->stream_in,
-                            .db_url = self->url,
-                            .host_timeout_ms = 1000,
-                            .task_timeout_ms = 5000,
-                            .cpu_ratio = 100,
-                            .mem_ratio = 100,
-                            .batch_max = 256,
-                            .request_ttl_s = 3600,
-                            .image_dirs = "/srv/images/:/var/lib/maekin/images",
-                            .enforce = true,
-                            .session_ttl_s = 3600,
-                            .audit_keep_days = 30,
-                            .admin_password_file = self->password_file,
-                            .multicast_key = curve ? controller_fixture_multicast_key : NULL};
+        controller_fixture_opts (self->endpoint, self->stream_in, self->url, self->password_file);
+    self->opts.multicast_key = curve ? controller_fixture_multicast_key : NULL;
     self->controller = controller_server_new (&self->opts, NULL);
     assert (self->controller);
     self->client = mk_client_new (self->endpoint);

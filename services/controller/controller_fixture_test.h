@@ -33,6 +33,11 @@ typedef struct {
     mk_zap_t *zap;
 } controller_fixture_t;
 
+//  The controller's options the self-tests share: short timeouts, small batches,
+//  authorisation on; a test changes what it needs.
+controller_opts_t controller_fixture_opts (const char *endpoint, const char *stream_in,
+                                           const char *db_url, const char *password_file);
+
 //  Starts the broker and the controller in a new test directory named after the test,
 //  and logs the client in as the administrator once the controller serves.
 void controller_fixture_start (controller_fixture_t *self, const char *name);
